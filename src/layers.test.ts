@@ -1,0 +1,99 @@
+// The layer order of DESIGN.md §3, enforced: a module may import its own layer and the layers
+// below it, never one above. src/testing is for tests only and never imported by production code.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const srcDir = dirname(fileURLToPath(import.meta.url));
+
+/** Rank of each top-level folder of src/: imports may go to an equal or lower rank only. */
+export const RANK: Record<string, number> = {
+  util: 0,
+  clock: 1,
+  crypto: 2,
+  proto: 3,
+  replay: 3,
+  session: 4,
+  pki: 4,
+  access: 4,
+  audit: 4,
+  store: 4,
+  stream: 5,
+  paths: 6,
+  relay: 6,
+  targets: 7,
+  agent: 8,
+  control: 8,
+  cli: 9,
+  lab: 9,
+  testing: 10,
+};
+
+function files(dir: string, out: string[] = []): string[] {
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) files(p, out);
+    else if (/\.(ts|js|mjs)$/.test(name)) out.push(p);
+  }
+  return out;
+}
+
+function layerOf(root: string, file: string): string | undefined {
+  const rel = relative(root, file);
+  if (rel.startsWith('..')) return undefined;
+  return rel.includes(sep) ? rel.split(sep)[0] : '(root)';
+}
+
+/** Every import under `root` (a src/ tree) that breaks the layer order, as readable lines. */
+export function violations(root = srcDir): string[] {
+  const found: string[] = [];
+  for (const file of files(root)) {
+    const from = layerOf(root, file)!;
+    if (from === '(root)') continue;
+    const isTest = file.endsWith('.test.ts');
+    const text = readFileSync(file, 'utf8');
+    const specs = [...text.matchAll(/(?:from\s+|import\s*\(\s*|import\s+)['"]([^'"]+)['"]/g)].map((m) => m[1]);
+    for (const spec of specs) {
+      if (!spec.startsWith('.')) continue;
+      const to = layerOf(root, resolve(dirname(file), spec));
+      const where = `${relative(root, file)} imports ${spec}`;
+      if (to === undefined) {
+        if (!isTest) found.push(`${where}: production code reaches outside src/`);
+        continue;
+      }
+      if (to === '(root)' || to === from) continue;
+      if (!(from in RANK)) found.push(`${where}: folder src/${from} has no place in the layer order`);
+      else if (!(to in RANK)) found.push(`${where}: folder src/${to} has no place in the layer order`);
+      else if (to === 'testing') {
+        if (!isTest && from !== 'testing') found.push(`${where}: production code imports src/testing`);
+      } else if (RANK[to] > RANK[from])
+        found.push(`${where}: ${from} (rank ${RANK[from]}) may not import ${to} (rank ${RANK[to]})`);
+    }
+  }
+  return found;
+}
+
+test('no import goes up the layer order', () => {
+  assert.deepEqual(violations(), []);
+});
+
+test('the checker catches upward imports, testing imports and unknown folders', async (t) => {
+  const { mkdtempSync, mkdirSync, writeFileSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const dir = mkdtempSync(join(tmpdir(), 'layers-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  for (const d of ['crypto', 'session', 'testing', 'mystery']) mkdirSync(join(dir, d));
+  writeFileSync(join(dir, 'session', 'a.ts'), "import { b } from '../crypto/b.ts';\nexport const a = b;\n");
+  writeFileSync(join(dir, 'crypto', 'b.ts'), "import { a } from '../session/a.ts';\nexport const b = a;\n");
+  writeFileSync(join(dir, 'testing', 'f.ts'), "export const f = 1;\n");
+  writeFileSync(join(dir, 'session', 'g.ts'), "import { f } from '../testing/f.ts';\nexport const g = f;\n");
+  writeFileSync(join(dir, 'session', 'g.test.ts'), "import { f } from '../testing/f.ts';\nvoid f;\n");
+  writeFileSync(join(dir, 'mystery', 'm.ts'), "import { b } from '../crypto/b.ts';\nexport const m = b;\n");
+  const got = violations(dir).sort();
+  assert.equal(got.length, 3, JSON.stringify(got, null, 1));
+  assert.match(got[0], /^crypto.*crypto \(rank 2\) may not import session/);
+  assert.match(got[1], /^mystery.*no place in the layer order/);
+  assert.match(got[2], /^session.g\.ts.*production code imports src\/testing/);
+});

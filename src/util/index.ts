@@ -1,0 +1,2 @@
+export { SallyportError } from './errors.ts';
+export { toHex, fromHex, concatBytes, equalBytes, isZero, wipe, asBuffer } from './bytes.ts';
