@@ -60,7 +60,8 @@ const r = spawnSync(
   { cwd: root, stdio: 'inherit', env: process.env },
 );
 const tap = existsSync(tapFile) ? readFileSync(tapFile, 'utf8') : '';
-const total = (k) => [...tap.matchAll(new RegExp(`^# ${k} (\\d+)$`, 'gm'))].reduce((a, m) => a + Number(m[1]), 0);
+const total = (k) =>
+  [...tap.matchAll(new RegExp(`^# ${k} (\\d+)$`, 'gm'))].reduce((a, m) => a + Number(m[1]), 0);
 rmSync(tapFile, { force: true });
 console.log(`\ntests: ${total('pass')} passed, ${total('fail')} failed, ${total('skipped')} skipped`);
 process.exit(r.status ?? 1);

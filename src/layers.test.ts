@@ -54,7 +54,9 @@ export function violations(root = srcDir): string[] {
     if (from === '(root)') continue;
     const isTest = file.endsWith('.test.ts');
     const text = readFileSync(file, 'utf8');
-    const specs = [...text.matchAll(/(?:from\s+|import\s*\(\s*|import\s+)['"]([^'"]+)['"]/g)].map((m) => m[1]);
+    const specs = [...text.matchAll(/(?:from\s+|import\s*\(\s*|import\s+)['"]([^'"]+)['"]/g)].map(
+      (m) => m[1],
+    );
     for (const spec of specs) {
       if (!spec.startsWith('.')) continue;
       const to = layerOf(root, resolve(dirname(file), spec));
@@ -87,7 +89,7 @@ test('the checker catches upward imports, testing imports and unknown folders', 
   for (const d of ['crypto', 'session', 'testing', 'mystery']) mkdirSync(join(dir, d));
   writeFileSync(join(dir, 'session', 'a.ts'), "import { b } from '../crypto/b.ts';\nexport const a = b;\n");
   writeFileSync(join(dir, 'crypto', 'b.ts'), "import { a } from '../session/a.ts';\nexport const b = a;\n");
-  writeFileSync(join(dir, 'testing', 'f.ts'), "export const f = 1;\n");
+  writeFileSync(join(dir, 'testing', 'f.ts'), 'export const f = 1;\n');
   writeFileSync(join(dir, 'session', 'g.ts'), "import { f } from '../testing/f.ts';\nexport const g = f;\n");
   writeFileSync(join(dir, 'session', 'g.test.ts'), "import { f } from '../testing/f.ts';\nvoid f;\n");
   writeFileSync(join(dir, 'mystery', 'm.ts'), "import { b } from '../crypto/b.ts';\nexport const m = b;\n");

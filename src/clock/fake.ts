@@ -35,7 +35,13 @@ export class FakeClock implements Clock {
   }
 
   setTimeout(fn: () => void, ms: number): TimerHandle {
-    const t = { __timer: true as const, at: this.#now + Math.max(0, ms), seq: this.#seq++, fn, cancelled: false };
+    const t = {
+      __timer: true as const,
+      at: this.#now + Math.max(0, ms),
+      seq: this.#seq++,
+      fn,
+      cancelled: false,
+    };
     this.#timers.push(t);
     return t;
   }
@@ -82,7 +88,8 @@ export class FakeClock implements Clock {
 
   #next(): FakeTimer | undefined {
     let best: FakeTimer | undefined;
-    for (const t of this.#timers) if (!best || t.at < best.at || (t.at === best.at && t.seq < best.seq)) best = t;
+    for (const t of this.#timers)
+      if (!best || t.at < best.at || (t.at === best.at && t.seq < best.seq)) best = t;
     return best;
   }
 }

@@ -1,0 +1,141 @@
+import { createPrivateKey, createPublicKey, diffieHellman, randomBytes, type KeyObject } from 'node:crypto';
+import { inspect } from 'node:util';
+import { equalBytes, isZero } from '../util/index.ts';
+import { CryptoError } from './errors.ts';
+
+/** Length of X25519 keys and of every symmetric key in the session (bytes). */
+export const KEY_LEN = 32;
+
+// DER wrappings of raw X25519 keys, so node:crypto can use them (RFC 8410).
+const PKCS8_PREFIX = Buffer.from('302e020100300506032b656e04220420', 'hex');
+const SPKI_PREFIX = Buffer.from('302a300506032b656e032100', 'hex');
+
+/**
+ * An X25519 public key: a node's identity, relay address and WireGuard static key.
+ * Prints as a short fingerprint; `base64()` gives the WireGuard text form.
+ */
+export class PublicKey {
+  readonly bytes: Uint8Array;
+  #object: KeyObject | undefined;
+
+  private constructor(bytes: Uint8Array) {
+    this.bytes = bytes;
+  }
+
+  static fromBytes(b: Uint8Array): PublicKey {
+    if (b.length !== KEY_LEN)
+      throw new CryptoError('KEY_INVALID', `public key must be ${KEY_LEN} bytes, got ${b.length}`);
+    return new PublicKey(new Uint8Array(b));
+  }
+
+  static fromBase64(s: string): PublicKey {
+    const b = Buffer.from(s, 'base64');
+    if (b.length !== KEY_LEN || b.toString('base64') !== s)
+      throw new CryptoError('KEY_INVALID', 'public key must be 32 bytes in standard base64');
+    return new PublicKey(new Uint8Array(b));
+  }
+
+  /** The node:crypto key object (cached). */
+  keyObject(): KeyObject {
+    this.#object ??= createPublicKey({
+      key: Buffer.concat([SPKI_PREFIX, this.bytes]),
+      format: 'der',
+      type: 'spki',
+    });
+    return this.#object;
+  }
+
+  base64(): string {
+    return Buffer.from(this.bytes).toString('base64');
+  }
+
+  /** Short, log-safe name: first 8 base64 characters. */
+  fingerprint(): string {
+    return this.base64().slice(0, 8);
+  }
+
+  equals(o: PublicKey): boolean {
+    return equalBytes(this.bytes, o.bytes);
+  }
+
+  toString(): string {
+    return `[${this.fingerprint()}]`;
+  }
+  toJSON(): string {
+    return this.base64();
+  }
+  [inspect.custom](): string {
+    return `PublicKey${this.toString()}`;
+  }
+}
+
+/**
+ * An X25519 private key. It never prints its bytes: `toString`, `toJSON` and `inspect` show only
+ * the public fingerprint. `unsafeBytes()` is the one way out, for writing the key file.
+ */
+export class PrivateKey {
+  readonly #bytes: Uint8Array;
+  readonly #object: KeyObject;
+  readonly publicKey: PublicKey;
+
+  private constructor(bytes: Uint8Array) {
+    this.#bytes = bytes;
+    this.#object = createPrivateKey({
+      key: Buffer.concat([PKCS8_PREFIX, bytes]),
+      format: 'der',
+      type: 'pkcs8',
+    });
+    const spki = createPublicKey(this.#object).export({ format: 'der', type: 'spki' });
+    this.publicKey = PublicKey.fromBytes(spki.subarray(spki.length - KEY_LEN));
+  }
+
+  /** A new key from the system CSPRNG, clamped as X25519 requires. */
+  static generate(): PrivateKey {
+    return PrivateKey.fromBytes(randomBytes(KEY_LEN));
+  }
+
+  /** A key from 32 raw bytes (clamped, as WireGuard does). */
+  static fromBytes(b: Uint8Array): PrivateKey {
+    if (b.length !== KEY_LEN)
+      throw new CryptoError('KEY_INVALID', `private key must be ${KEY_LEN} bytes, got ${b.length}`);
+    const k = new Uint8Array(b);
+    k[0] &= 248;
+    k[31] = (k[31] & 127) | 64;
+    return new PrivateKey(k);
+  }
+
+  static fromBase64(s: string): PrivateKey {
+    const b = Buffer.from(s.trim(), 'base64');
+    if (b.length !== KEY_LEN) throw new CryptoError('KEY_INVALID', 'private key must be 32 bytes in base64');
+    return PrivateKey.fromBytes(b);
+  }
+
+  /**
+   * X25519(this, peer). Returns undefined when the result is all zeros (a low-order peer key),
+   * which WireGuard treats as a failed handshake.
+   */
+  dh(peer: PublicKey): Uint8Array | undefined {
+    let out: Buffer;
+    try {
+      out = diffieHellman({ privateKey: this.#object, publicKey: peer.keyObject() });
+    } catch {
+      return undefined;
+    }
+    return isZero(out) ? undefined : new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+  }
+
+  /** The raw key bytes: only for storing the key file (0600). */
+  unsafeBytes(): Uint8Array {
+    return new Uint8Array(this.#bytes);
+  }
+
+  toString(): string {
+    return `[private ${this.publicKey.fingerprint()}]`;
+  }
+  toJSON(): string {
+    return '[redacted private key]';
+  }
+  [inspect.custom](): string {
+    return `PrivateKey${this.toString()}`;
+  }
+}
