@@ -2,7 +2,7 @@
 // Runs the test groups with node's test runner (TAP summary at the end).
 //   node scripts/test.mjs            every group
 //   node scripts/test.mjs unit vnet  only those groups
-// Groups: unit (src/**/*.test.ts), and one per folder under test/ (vnet, interop, netlab, ...).
+// Groups: unit (src/**/*.test.ts), bench (the benchmark framework's own tests), and one per folder under test/ (vnet, interop, netlab, ...).
 import { readdirSync, statSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -20,7 +20,7 @@ function walk(dir, out = []) {
   return out.sort();
 }
 
-const groups = { unit: () => walk(join(root, 'src')) };
+const groups = { unit: () => walk(join(root, 'src')), bench: () => walk(join(root, 'bench')) };
 for (const name of existsSync(join(root, 'test')) ? readdirSync(join(root, 'test')) : []) {
   if (statSync(join(root, 'test', name)).isDirectory()) groups[name] = () => walk(join(root, 'test', name));
 }

@@ -1,4 +1,10 @@
-import { createPrivateKey, createPublicKey, diffieHellman, randomBytes, type KeyObject } from 'node:crypto';
+import {
+  createPrivateKey,
+  createPublicKey,
+  diffieHellman,
+  generateKeyPairSync,
+  type KeyObject,
+} from 'node:crypto';
 import { inspect } from 'node:util';
 import { equalBytes, isZero } from '../util/index.ts';
 import { CryptoError } from './errors.ts';
@@ -6,9 +12,12 @@ import { CryptoError } from './errors.ts';
 /** Length of X25519 keys and of every symmetric key in the session (bytes). */
 export const KEY_LEN = 32;
 
-// DER wrappings of raw X25519 keys, so node:crypto can use them (RFC 8410).
-const PKCS8_PREFIX = Buffer.from('302e020100300506032b656e04220420', 'hex');
-const SPKI_PREFIX = Buffer.from('302a300506032b656e032100', 'hex');
+// Raw X25519 keys reach node:crypto as JWK (RFC 8037): an order of magnitude faster to import
+// than PKCS#8/SPKI DER on Node 20. Node requires `x` in a private JWK but derives the public key
+// from `d`, so a placeholder is given and the real public key read back.
+const b64url = (b: Uint8Array): string =>
+  Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64url');
+const PLACEHOLDER_X = b64url(new Uint8Array(32));
 
 /**
  * An X25519 public key: a node's identity, relay address and WireGuard static key.
@@ -38,9 +47,8 @@ export class PublicKey {
   /** The node:crypto key object (cached). */
   keyObject(): KeyObject {
     this.#object ??= createPublicKey({
-      key: Buffer.concat([SPKI_PREFIX, this.bytes]),
-      format: 'der',
-      type: 'spki',
+      key: { kty: 'OKP', crv: 'X25519', x: b64url(this.bytes) },
+      format: 'jwk',
     });
     return this.#object;
   }
@@ -78,20 +86,22 @@ export class PrivateKey {
   readonly #object: KeyObject;
   readonly publicKey: PublicKey;
 
-  private constructor(bytes: Uint8Array) {
+  private constructor(bytes: Uint8Array, object: KeyObject, publicKey: PublicKey) {
     this.#bytes = bytes;
-    this.#object = createPrivateKey({
-      key: Buffer.concat([PKCS8_PREFIX, bytes]),
-      format: 'der',
-      type: 'pkcs8',
-    });
-    const spki = createPublicKey(this.#object).export({ format: 'der', type: 'spki' });
-    this.publicKey = PublicKey.fromBytes(spki.subarray(spki.length - KEY_LEN));
+    this.#object = object;
+    this.publicKey = publicKey;
   }
 
-  /** A new key from the system CSPRNG, clamped as X25519 requires. */
+  /** A new key from the system CSPRNG (node:crypto generates it clamped). */
   static generate(): PrivateKey {
-    return PrivateKey.fromBytes(randomBytes(KEY_LEN));
+    const { privateKey, publicKey } = generateKeyPairSync('x25519');
+    const priv = privateKey.export({ format: 'jwk' });
+    const pub = publicKey.export({ format: 'jwk' });
+    return new PrivateKey(
+      new Uint8Array(Buffer.from(priv.d!, 'base64url')),
+      privateKey,
+      PublicKey.fromBytes(Buffer.from(pub.x!, 'base64url')),
+    );
   }
 
   /** A key from 32 raw bytes (clamped, as WireGuard does). */
@@ -101,7 +111,12 @@ export class PrivateKey {
     const k = new Uint8Array(b);
     k[0] &= 248;
     k[31] = (k[31] & 127) | 64;
-    return new PrivateKey(k);
+    const object = createPrivateKey({
+      key: { kty: 'OKP', crv: 'X25519', d: b64url(k), x: PLACEHOLDER_X },
+      format: 'jwk',
+    });
+    const jwk = createPublicKey(object).export({ format: 'jwk' });
+    return new PrivateKey(k, object, PublicKey.fromBytes(Buffer.from(jwk.x!, 'base64url')));
   }
 
   static fromBase64(s: string): PrivateKey {
