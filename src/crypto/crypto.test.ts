@@ -114,3 +114,20 @@ test('XChaCha20-Poly1305 seals and opens', () => {
   assert.equal(xopen(key, n, ct, Buffer.alloc(16, 7)), undefined);
   assert.equal(xopen(key, n.subarray(1), ct, Buffer.alloc(16, 6)), undefined);
 });
+
+test('Ed25519 matches RFC 8032 §7.1 test 2 and refuses forgeries', async () => {
+  const { SigningKey, VerifyKey } = await import('./index.ts');
+  const k = SigningKey.fromSeed(fromHex('4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb'));
+  assert.equal(toHex(k.verifyKey.bytes), '3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c');
+  const sig = k.sign(Uint8Array.of(0x72));
+  assert.equal(
+    toHex(sig),
+    '92a009a9f0d4cab8720e820b5f642540a2b27b5416503f8fb3762223ebdb69da085ac1e43e15996e458f3613d0f11d8c387b2eaeb4302aeeb00d291612bb0c00',
+  );
+  assert.equal(k.verifyKey.verify(Uint8Array.of(0x72), sig), true);
+  assert.equal(k.verifyKey.verify(Uint8Array.of(0x73), sig), false);
+  assert.equal(k.verifyKey.verify(Uint8Array.of(0x72), sig.subarray(1)), false);
+  assert.equal(SigningKey.generate().verifyKey.verify(Uint8Array.of(0x72), sig), false);
+  assert.equal(VerifyKey.fromBase64(k.verifyKey.base64()).equals(k.verifyKey), true);
+  assert.ok(!inspect(k).includes('4ccd089b') && !JSON.stringify({ k }).includes('TM0Im'));
+});
