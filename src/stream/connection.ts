@@ -66,6 +66,8 @@ export class Connection {
   readonly #streams: Streams;
 
   #closed = false;
+  /** A server stays silent until it hears from the client (see ConnectionOptions.isClient). */
+  #heard = false;
   #flushScheduled = false;
   #inFlush = false;
   #deferred: (() => void)[] = [];
@@ -136,6 +138,7 @@ export class Connection {
       return this.#drop(e instanceof FrameError ? 'malformed' : 'internal');
     }
     if (this.#acks.isDuplicate(pkt.pn)) return this.#drop('duplicate');
+    this.#heard = true;
     const now = this.#clock.now();
     this.#lastReceived = now;
     this.#stats.packetsReceived++;
@@ -301,6 +304,7 @@ export class Connection {
   #flush(): void {
     this.#flushScheduled = false;
     if (this.#closed || this.#inFlush) return;
+    if (!this.#heard && !this.#o.isClient) return;
     this.#inFlush = true;
     const now = this.#clock.now();
     this.#pacingAt = 0;

@@ -25,7 +25,12 @@ export interface IncomingStreamRequest {
 
 export interface ConnectionOptions {
   clock: Clock;
-  /** true on the side that initiated the session; decides stream-id parity (client even, server odd). */
+  /**
+   * Decides stream-id parity (client even, server odd), and who speaks first: a server sends nothing
+   * until the first datagram from the client has arrived, so the two sessions below never start
+   * handshakes at the same moment (two crossing WireGuard initiations cost a 5 s retry). The client
+   * announces its windows at construction. Pick the roles by comparing node keys.
+   */
   isClient: boolean;
   /** Hands one stream-layer datagram (packet number + frames) to the path. Must not throw. */
   sendDatagram(datagram: Uint8Array): void;
