@@ -36,7 +36,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(`sallyport ${version()}\n`);
       return 0;
     case 'lab': {
-      const { runLab } = await import('./lab.ts');
+      const { runLab } = await import('../lab/index.ts');
       return runLab(rest);
     }
     default:

@@ -1,0 +1,406 @@
+// `sallyport admin …`: administration through the coordinator's HTTPS API (never the database).
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { ApiClient, ApiError, ControlError } from '../control/index.ts';
+
+export const help = `usage: sallyport admin [global options] <resource> <verb> [arguments] [--json]
+
+Administers a coordinator through its HTTPS API. The server and credentials come from flags, else
+the environment: SALLYPORT_SERVER (https://host:port), SALLYPORT_TOKEN (from 'admin login'),
+SALLYPORT_CA (PEM file to trust) or SALLYPORT_FINGERPRINT (the listener certificate's SHA-256,
+as printed by 'sallyport coordinator').
+
+global options:
+  --server URL          coordinator URL (env SALLYPORT_SERVER)
+  --token TOKEN         bearer token (env SALLYPORT_TOKEN)
+  --ca FILE             PEM CA or self-signed certificate to trust (env SALLYPORT_CA)
+  --fingerprint HEX     pin the listener certificate instead (env SALLYPORT_FINGERPRINT)
+  --json                print data as JSON
+  --help                this text
+
+commands:
+  login --user NAME                  password from SALLYPORT_PASSWORD or the first line of stdin;
+                                     prints the token to export as SALLYPORT_TOKEN
+  info                               the coordinator's public keys and suffix
+  deployments list
+  deployments create NAME --region REGION --cloud CLOUD
+  deployments delete NAME
+  services list [--deployment NAME]
+  services set DEPLOYMENT/NAME --kind KIND --address HOST:PORT [--tls terminate|passthrough] [--label K=V]…
+                                     KIND: kubernetes, clickhouse, prometheus, http, tcp
+  services delete DEPLOYMENT/NAME
+  keys list
+  keys create (--deployment NAME | --user NAME) [--reusable] [--expires 1h]
+                                     prints the pre-auth key once; deployment keys enroll connectors,
+                                     user keys enroll engineer machines
+  keys revoke ID
+  users list
+  users create NAME [--admin]        password from SALLYPORT_NEW_PASSWORD or the first line of stdin
+  users disable NAME | users enable NAME
+  groups list | groups create NAME | groups delete NAME
+  groups add GROUP USER | groups remove GROUP USER
+  grants list [--deployment NAME]
+  grants create (--user NAME | --group NAME | --node KEY) --deployment NAME [--service NAME]… [--expires 8h]
+                                     standing grant; no --service means every service of the deployment
+  grants revoke ID
+  nodes list | nodes revoke KEY
+  device approve CODE                approve an engineer machine's 'sallyport login' code
+  audit [--after SEQ] [--limit N]
+
+durations: 90s, 15m, 8h, 7d
+
+examples:
+  export SALLYPORT_SERVER=https://coordinator.example.com:8443 SALLYPORT_FINGERPRINT=ab:cd:…
+  export SALLYPORT_TOKEN=$(SALLYPORT_PASSWORD=… sallyport admin login --user admin)
+  sallyport admin deployments create acme-prod --region us-east-1 --cloud aws
+  sallyport admin keys create --deployment acme-prod --expires 1h
+  sallyport admin groups create oncall && sallyport admin groups add oncall alice
+  sallyport admin grants create --group oncall --deployment acme-prod --service k8s --expires 8h
+  sallyport admin grants list --json
+
+exit codes: 0 ok, 1 refused by the server or unreachable, 2 bad usage
+`;
+
+class UsageError extends Error {}
+
+export function parseDuration(s: string): number {
+  const m = /^(\d{1,6})(s|m|h|d)$/.exec(s);
+  if (!m) throw new UsageError(`bad duration '${s}': use e.g. 90s, 15m, 8h, 7d`);
+  return Number(m[1]) * { s: 1, m: 60, h: 3600, d: 86400 }[m[2] as 's' | 'm' | 'h' | 'd'];
+}
+
+function secretFrom(env: string): string {
+  const v = process.env[env];
+  if (v) return v;
+  let input = '';
+  try {
+    input = readFileSync(0, 'utf8');
+  } catch {
+    /* no stdin */
+  }
+  const line = input.split('\n')[0]?.trim();
+  if (!line) throw new UsageError(`no password: set ${env} or pipe it on stdin`);
+  return line;
+}
+
+type Row = Record<string, unknown>;
+
+function table(rows: Row[], cols: string[]): string {
+  const cell = (v: unknown) =>
+    v === null || v === undefined
+      ? '-'
+      : Array.isArray(v)
+        ? v.join(',') || '*'
+        : typeof v === 'object'
+          ? JSON.stringify(v)
+          : String(v);
+  const data = rows.map((r) =>
+    cols.map((c) => cell(c.split('.').reduce<unknown>((o, k) => (o as Row | undefined)?.[k], r))),
+  );
+  const widths = cols.map((c, i) => Math.max(c.length, ...data.map((d) => d[i].length)));
+  const line = (xs: string[]) =>
+    xs
+      .map((x, i) => x.padEnd(widths[i]))
+      .join('  ')
+      .trimEnd();
+  return [line(cols.map((c) => c.toUpperCase())), ...data.map(line)].join('\n') + '\n';
+}
+
+const time = (ms: unknown) =>
+  typeof ms === 'number' ? new Date(ms).toISOString().replace('.000Z', 'Z') : ms;
+
+export async function run(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      options: {
+        server: { type: 'string' },
+        token: { type: 'string' },
+        ca: { type: 'string' },
+        fingerprint: { type: 'string' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean' },
+        user: { type: 'string' },
+        group: { type: 'string' },
+        node: { type: 'string' },
+        region: { type: 'string' },
+        cloud: { type: 'string' },
+        deployment: { type: 'string' },
+        kind: { type: 'string' },
+        address: { type: 'string' },
+        tls: { type: 'string' },
+        label: { type: 'string', multiple: true },
+        service: { type: 'string', multiple: true },
+        reusable: { type: 'boolean' },
+        admin: { type: 'boolean' },
+        expires: { type: 'string' },
+        after: { type: 'string' },
+        limit: { type: 'string' },
+      },
+      allowPositionals: true,
+      strict: true,
+    });
+  } catch (e) {
+    process.stderr.write(`sallyport admin: ${(e as Error).message}\nRun 'sallyport admin --help'.\n`);
+    return 2;
+  }
+  const o = parsed.values;
+  const [resource, verb, ...args] = parsed.positionals;
+  if (o.help || !resource) {
+    process.stdout.write(help);
+    return o.help ? 0 : 2;
+  }
+  const out = (data: unknown, cols?: string[]) => {
+    if (o.json || !cols) process.stdout.write(JSON.stringify(data, null, o.json ? 2 : undefined) + '\n');
+    else process.stdout.write(table((Array.isArray(data) ? data : [data]) as Row[], cols));
+  };
+  try {
+    const server = o.server ?? process.env.SALLYPORT_SERVER;
+    if (!server) throw new UsageError('no server: --server https://HOST:PORT or SALLYPORT_SERVER');
+    const caFile = o.ca ?? process.env.SALLYPORT_CA;
+    const fingerprint = o.fingerprint ?? process.env.SALLYPORT_FINGERPRINT;
+    const token = o.token ?? process.env.SALLYPORT_TOKEN;
+    const api = new ApiClient({
+      server,
+      ...(caFile ? { ca: readFileSync(caFile, 'utf8') } : {}),
+      ...(fingerprint ? { fingerprint } : {}),
+      ...(token ? { token } : {}),
+    });
+    const need = (v: string | undefined, what: string): string => {
+      if (!v) throw new UsageError(`missing ${what}`);
+      return v;
+    };
+    const split = (s: string) => {
+      const m = /^([^/]+)\/([^/]+)$/.exec(s);
+      if (!m) throw new UsageError(`expected DEPLOYMENT/NAME, got '${s}'`);
+      return [m[1], m[2]];
+    };
+    const enc = encodeURIComponent;
+    const expires = o.expires ? parseDuration(o.expires) : undefined;
+    switch (`${resource} ${verb ?? ''}`.trim()) {
+      case 'login': {
+        const r = await api.call<{ token: string }>('POST', '/api/v1/login', {
+          user: need(o.user, '--user NAME'),
+          password: secretFrom('SALLYPORT_PASSWORD'),
+        });
+        if (o.json) out(r);
+        else process.stdout.write(`${r.token}\n`);
+        return 0;
+      }
+      case 'info':
+        out(await api.call('GET', '/api/v1/info'), ['publicKey', 'signingKey', 'suffix']);
+        return 0;
+      case 'deployments list':
+        out(await api.call('GET', '/api/v1/deployments'), ['name', 'region', 'cloud']);
+        return 0;
+      case 'deployments create':
+        out(
+          await api.call('POST', '/api/v1/deployments', {
+            name: need(args[0], 'NAME'),
+            region: need(o.region, '--region'),
+            cloud: need(o.cloud, '--cloud'),
+          }),
+          ['name', 'region', 'cloud'],
+        );
+        return 0;
+      case 'deployments delete':
+        await api.call('DELETE', `/api/v1/deployments/${enc(need(args[0], 'NAME'))}`);
+        return 0;
+      case 'services list': {
+        const q = o.deployment ? `?deployment=${enc(o.deployment)}` : '';
+        out(await api.call('GET', `/api/v1/services${q}`), [
+          'deployment',
+          'name',
+          'kind',
+          'address',
+          'tlsMode',
+          'tailnetName',
+          'connectorKey',
+        ]);
+        return 0;
+      }
+      case 'services set': {
+        const [d, n] = split(need(args[0], 'DEPLOYMENT/NAME'));
+        const labels = Object.fromEntries(
+          (o.label ?? []).map((l) => {
+            const i = l.indexOf('=');
+            if (i < 1) throw new UsageError(`--label wants K=V, got '${l}'`);
+            return [l.slice(0, i), l.slice(i + 1)];
+          }),
+        );
+        const body = {
+          kind: need(o.kind, '--kind'),
+          address: need(o.address, '--address HOST:PORT'),
+          ...(o.tls ? { tlsMode: o.tls } : {}),
+          ...(o.label ? { labels } : {}),
+        };
+        out(await api.call('PUT', `/api/v1/deployments/${enc(d)}/services/${enc(n)}`, body), [
+          'deployment',
+          'name',
+          'kind',
+          'address',
+          'tailnetName',
+        ]);
+        return 0;
+      }
+      case 'services delete': {
+        const [d, n] = split(need(args[0], 'DEPLOYMENT/NAME'));
+        await api.call('DELETE', `/api/v1/deployments/${enc(d)}/services/${enc(n)}`);
+        return 0;
+      }
+      case 'keys list': {
+        const rows = await api.call<Row[]>('GET', '/api/v1/preauth-keys');
+        out(o.json ? rows : rows.map((r) => ({ ...r, expiresAt: time(r.expiresAt) })), [
+          'id',
+          'deployment',
+          'user',
+          'reusable',
+          'usedCount',
+          'expiresAt',
+          'revokedAt',
+        ]);
+        return 0;
+      }
+      case 'keys create': {
+        if (!!o.deployment === !!o.user)
+          throw new UsageError('give exactly one of --deployment NAME or --user NAME');
+        const r = await api.call<Row>('POST', '/api/v1/preauth-keys', {
+          ...(o.deployment ? { deployment: o.deployment } : { user: o.user }),
+          reusable: !!o.reusable,
+          ...(expires !== undefined ? { expiresInSeconds: expires } : {}),
+        });
+        if (o.json) out(r);
+        else process.stdout.write(`${String(r.key)}\n`);
+        return 0;
+      }
+      case 'keys revoke':
+        await api.call('DELETE', `/api/v1/preauth-keys/${enc(need(args[0], 'ID'))}`);
+        return 0;
+      case 'users list':
+        out(await api.call('GET', '/api/v1/users'), ['name', 'isAdmin', 'disabled']);
+        return 0;
+      case 'users create':
+        out(
+          await api.call('POST', '/api/v1/users', {
+            name: need(args[0], 'NAME'),
+            password: secretFrom('SALLYPORT_NEW_PASSWORD'),
+            admin: !!o.admin,
+          }),
+          ['name', 'isAdmin'],
+        );
+        return 0;
+      case 'users disable':
+      case 'users enable':
+        out(await api.call('POST', `/api/v1/users/${enc(need(args[0], 'NAME'))}/${verb}`), [
+          'name',
+          'disabled',
+        ]);
+        return 0;
+      case 'groups list':
+        out(await api.call('GET', '/api/v1/groups'), ['name', 'members']);
+        return 0;
+      case 'groups create':
+        out(await api.call('POST', '/api/v1/groups', { name: need(args[0], 'NAME') }), ['name']);
+        return 0;
+      case 'groups delete':
+        await api.call('DELETE', `/api/v1/groups/${enc(need(args[0], 'NAME'))}`);
+        return 0;
+      case 'groups add':
+      case 'groups remove':
+        await api.call(
+          verb === 'add' ? 'PUT' : 'DELETE',
+          `/api/v1/groups/${enc(need(args[0], 'GROUP'))}/members/${enc(need(args[1], 'USER'))}`,
+        );
+        return 0;
+      case 'grants list': {
+        const q = o.deployment ? `?deployment=${enc(o.deployment)}` : '';
+        const rows = await api.call<Row[]>('GET', `/api/v1/grants${q}`);
+        out(o.json ? rows : rows.map((r) => ({ ...r, expiresAt: time(r.expiresAt) })), [
+          'id',
+          'subject.type',
+          'subject.name',
+          'deployment',
+          'services',
+          'expiresAt',
+        ]);
+        return 0;
+      }
+      case 'grants create': {
+        const subjects = [
+          o.user && { type: 'user', name: o.user },
+          o.group && { type: 'group', name: o.group },
+          o.node && { type: 'node', name: o.node },
+        ].filter(Boolean);
+        if (subjects.length !== 1) throw new UsageError('give exactly one of --user, --group or --node');
+        const r = await api.call('POST', '/api/v1/grants', {
+          subject: subjects[0],
+          deployment: need(o.deployment, '--deployment'),
+          services: o.service ?? [],
+          ...(expires !== undefined ? { expiresInSeconds: expires } : {}),
+        });
+        out(r, ['id', 'subject.type', 'subject.name', 'deployment', 'services']);
+        return 0;
+      }
+      case 'grants revoke':
+        await api.call('DELETE', `/api/v1/grants/${enc(need(args[0], 'ID'))}`);
+        return 0;
+      case 'nodes list':
+        out(await api.call('GET', '/api/v1/nodes'), [
+          'name',
+          'kind',
+          'deployment',
+          'user',
+          'online',
+          'publicKey',
+          'revokedAt',
+        ]);
+        return 0;
+      case 'nodes revoke':
+        out(await api.call('POST', '/api/v1/nodes/revoke', { key: need(args[0], 'KEY') }), [
+          'name',
+          'kind',
+          'revokedAt',
+        ]);
+        return 0;
+      case 'device approve':
+        out(await api.call('POST', '/api/v1/device/approve', { userCode: need(args[0], 'CODE') }), [
+          'name',
+          'user',
+          'publicKey',
+        ]);
+        return 0;
+      case 'audit': {
+        const q = new URLSearchParams({
+          ...(o.after ? { after: o.after } : {}),
+          ...(o.limit ? { limit: o.limit } : {}),
+        }).toString();
+        const rows = await api.call<Row[]>('GET', `/api/v1/audit${q ? `?${q}` : ''}`);
+        out(o.json ? rows : rows.map((r) => ({ ...r, time: time(r.time) })), [
+          'seq',
+          'time',
+          'actor',
+          'action',
+          'subject',
+        ]);
+        return 0;
+      }
+      default:
+        throw new UsageError(`unknown command 'admin ${[resource, verb].filter(Boolean).join(' ')}'`);
+    }
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`sallyport admin: ${e.message}\nRun 'sallyport admin --help'.\n`);
+      return 2;
+    }
+    if (e instanceof ApiError) {
+      process.stderr.write(`sallyport admin: ${e.code} (HTTP ${e.status}): ${e.message}\n`);
+      return 1;
+    }
+    if (e instanceof ControlError) {
+      process.stderr.write(`sallyport admin: ${e.message}\n`);
+      return 1;
+    }
+    throw e;
+  }
+}

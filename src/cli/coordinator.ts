@@ -1,0 +1,135 @@
+// `sallyport coordinator`: runs the coordinator until SIGINT or SIGTERM.
+import { parseArgs } from 'node:util';
+import { join } from 'node:path';
+import {
+  Coordinator,
+  createLogger,
+  parseRelaySpec,
+  ControlError,
+  type RelayConfig,
+} from '../control/index.ts';
+
+export const help = `usage: sallyport coordinator --data DIR --suffix DOMAIN [--listen HOST:PORT] [--db postgres://…]
+                             [--relay REGION=URL[,stun=PORT]]… [--tls-cert FILE --tls-key FILE]
+                             [--hostname NAME]… [--log-level LEVEL]
+
+Runs the coordinator: the admin API under /api/v1 (OpenAPI document at /openapi.json), the agent
+channel (WebSocket /agent/v1, Noise IK), /metrics (Prometheus) and /health, over HTTPS.
+On first start it creates under DIR (0600): its X25519 channel key (coordinator.key), its Ed25519
+relay-token signing key (signing.key), a self-signed listener certificate (tls/) unless --tls-cert
+is given, the SQLite database (coordinator.db) unless --db is given, and the user "admin" with a
+random password in DIR/initial-admin-password.
+
+options:
+  --data DIR            state directory (env SALLYPORT_DATA)
+  --db URL              postgres://user@host:port/db to share one PostgreSQL between coordinators,
+                        or a SQLite file path; default DIR/coordinator.db (env SALLYPORT_DB)
+  --listen HOST:PORT    HTTPS listener; default 127.0.0.1:8443 (env SALLYPORT_LISTEN)
+  --suffix DOMAIN       tailnet suffix: services are <service>.<deployment>.<region>.<cloud>.DOMAIN
+  --relay SPEC          REGION=https://HOST:PORT[,stun=PORT]; repeatable
+  --tls-cert FILE       PEM certificate of the listener (with --tls-key)
+  --tls-key FILE        PEM private key of the listener
+  --hostname NAME       extra DNS name or IP for the self-signed certificate; repeatable
+  --log-level LEVEL     fatal, error, warn, info (default), debug, trace, silent
+  --help                this text
+
+It prints the values agents and relays need: the URL, the channel key agents pin, the listener
+certificate's SHA-256 fingerprint, and the signing key relays trust (sallyport relay --trust-key).
+
+example:
+  sallyport coordinator --data /var/lib/sallyport --listen 0.0.0.0:8443 --suffix byoc.example.com \\
+    --relay eu-west-1=https://relay-eu.example.com:443,stun=3478
+
+exit codes: 0 stopped by a signal, 1 could not start, 2 bad usage
+`;
+
+function parseHostPort(s: string): { host: string; port: number } | undefined {
+  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(s);
+  if (!m || Number(m[3]) > 65535) return undefined;
+  return { host: m[1] ?? m[2], port: Number(m[3]) };
+}
+
+export async function run(argv: string[], opts: { signal?: AbortSignal } = {}): Promise<number> {
+  let a;
+  try {
+    a = parseArgs({
+      args: argv,
+      options: {
+        data: { type: 'string' },
+        db: { type: 'string' },
+        listen: { type: 'string' },
+        suffix: { type: 'string' },
+        relay: { type: 'string', multiple: true },
+        'tls-cert': { type: 'string' },
+        'tls-key': { type: 'string' },
+        hostname: { type: 'string', multiple: true },
+        'log-level': { type: 'string' },
+        help: { type: 'boolean' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }).values;
+  } catch (e) {
+    process.stderr.write(`sallyport coordinator: ${(e as Error).message}\n\n${help}`);
+    return 2;
+  }
+  if (a.help) {
+    process.stdout.write(help);
+    return 0;
+  }
+  const usage = (msg: string) => {
+    process.stderr.write(
+      `sallyport coordinator: ${msg}\nRun 'sallyport coordinator --help' for the options.\n`,
+    );
+    return 2;
+  };
+  const dataDir = a.data ?? process.env.SALLYPORT_DATA;
+  if (!dataDir) return usage('--data DIR is required');
+  if (!a.suffix) return usage('--suffix DOMAIN is required, e.g. --suffix byoc.example.com');
+  const listen = parseHostPort(a.listen ?? process.env.SALLYPORT_LISTEN ?? '127.0.0.1:8443');
+  if (!listen) return usage(`--listen wants HOST:PORT, got '${a.listen}'`);
+  if (!!a['tls-cert'] !== !!a['tls-key']) return usage('--tls-cert and --tls-key go together');
+  let relays: RelayConfig[];
+  try {
+    relays = (a.relay ?? []).map(parseRelaySpec);
+  } catch (e) {
+    return usage((e as Error).message);
+  }
+  const logger = createLogger({ level: a['log-level'] ?? process.env.SALLYPORT_LOG_LEVEL ?? 'info' });
+  const db = a.db ?? process.env.SALLYPORT_DB;
+  let coord: Coordinator;
+  try {
+    coord = await Coordinator.start({
+      dataDir,
+      ...(db ? { db } : {}),
+      listen,
+      suffix: a.suffix,
+      relays,
+      ...(a['tls-cert'] && a['tls-key'] ? { tls: { certFile: a['tls-cert'], keyFile: a['tls-key'] } } : {}),
+      hostnames: a.hostname ?? [],
+      logger,
+    });
+  } catch (e) {
+    const msg = e instanceof ControlError ? e.message : String((e as Error).message ?? e);
+    process.stderr.write(`sallyport coordinator: could not start: ${msg}\n`);
+    return 1;
+  }
+  process.stdout.write(
+    [
+      `coordinator listening on ${coord.url}`,
+      `  channel key (agents pin):   ${coord.publicKey}`,
+      `  TLS fingerprint (SHA-256):  ${coord.tls.fingerprint}`,
+      `  relay trust key (Ed25519):  ${coord.keys.signingKey.verifyKey.base64()}`,
+      `  data:                       ${dataDir}${db?.startsWith('postgres') ? '' : ` (database ${db ?? join(dataDir, 'coordinator.db')})`}`,
+      '',
+    ].join('\n'),
+  );
+  await new Promise<void>((resolve) => {
+    const done = () => resolve();
+    process.once('SIGINT', done);
+    process.once('SIGTERM', done);
+    opts.signal?.addEventListener('abort', done, { once: true });
+  });
+  await coord.stop();
+  return 0;
+}

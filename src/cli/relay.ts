@@ -1,0 +1,183 @@
+// `sallyport relay`: runs a relay (TLS + HTTP upgrade + relay frames, /health, /metrics, STUN)
+// until SIGINT or SIGTERM.
+import { readFileSync } from 'node:fs';
+import { open, readFile, stat } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { pino, type Logger } from 'pino';
+import { realClock } from '../clock/index.ts';
+import { PrivateKey, VerifyKey } from '../crypto/index.ts';
+import { RelayServer } from '../relay/index.ts';
+
+export const help = `usage: sallyport relay --listen HOST:PORT --tls-cert FILE --tls-key FILE --trust-key BASE64
+                       --region NAME --key-file FILE [--stun-port N] [--log-level LEVEL]
+
+Runs a relay: TLS on --listen, GET /relay upgraded to relay frames (admission needs a relay token
+signed by a --trust-key coordinator key and proof of the node key), GET /health (JSON), GET /metrics
+(Prometheus), and a STUN binding responder on UDP --stun-port. Stops cleanly on SIGINT/SIGTERM.
+
+options:
+  --listen HOST:PORT   TLS listener, e.g. 0.0.0.0:443 or [::]:443 (env SALLYPORT_RELAY_LISTEN)
+  --tls-cert FILE      PEM certificate chain of the listener
+  --tls-key FILE       PEM private key of the listener
+  --trust-key BASE64   a coordinator Ed25519 public key (32 bytes, base64); repeatable
+                       (env SALLYPORT_RELAY_TRUST_KEYS, comma-separated)
+  --region NAME        the region relay tokens must name (env SALLYPORT_RELAY_REGION)
+  --key-file FILE      the relay's X25519 key (base64); created 0600 if missing
+  --stun-port N        UDP port of the STUN responder on the listen host; omit for none
+  --log-level LEVEL    pino level: fatal, error, warn, info (default), debug, trace, silent
+  --help               this text
+
+example:
+  sallyport relay --listen 0.0.0.0:443 --tls-cert relay.crt --tls-key relay.key \\
+    --trust-key X7CAF2/QJQA5Hq0Qf8ppgsJMqC1WnUTT37X8Xa/GTYM= --region eu-west-1 --key-file /var/lib/sallyport/relay.key --stun-port 3478
+
+exit codes: 0 stopped by a signal, 1 could not start (files, keys, ports), 2 bad usage
+`;
+
+class UsageError extends Error {}
+
+/** Parses HOST:PORT, [V6]:PORT. */
+export function parseHostPort(s: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(s);
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port > 65535) throw new UsageError(`--listen wants HOST:PORT or [V6]:PORT, got '${s}'`);
+  return { host: m[1] ?? m[2], port };
+}
+
+/** Reads the relay's X25519 key, or creates it (0600, never overwriting) if the file is missing. */
+export async function loadOrCreateKey(file: string, log?: Logger): Promise<PrivateKey> {
+  try {
+    const st = await stat(file);
+    if ((st.mode & 0o077) !== 0)
+      log?.warn({ file, mode: (st.mode & 0o777).toString(8) }, 'key file is readable by others: chmod 600');
+    return PrivateKey.fromBase64(await readFile(file, 'utf8'));
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
+  const key = PrivateKey.generate();
+  const fh = await open(file, 'wx', 0o600);
+  try {
+    await fh.writeFile(Buffer.from(key.unsafeBytes()).toString('base64') + '\n');
+  } finally {
+    await fh.close();
+  }
+  log?.info({ file, serverKey: key.publicKey.fingerprint() }, 'created relay key');
+  return key;
+}
+
+/** Runs the relay until a signal (or `opts.signal`); returns the exit code. */
+export async function run(argv: string[], opts: { signal?: AbortSignal } = {}): Promise<number> {
+  let a;
+  try {
+    a = parseArgs({
+      args: argv,
+      options: {
+        listen: { type: 'string' },
+        'tls-cert': { type: 'string' },
+        'tls-key': { type: 'string' },
+        'trust-key': { type: 'string', multiple: true },
+        region: { type: 'string' },
+        'key-file': { type: 'string' },
+        'stun-port': { type: 'string' },
+        'log-level': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }).values;
+  } catch (e) {
+    process.stderr.write(`sallyport relay: ${(e as Error).message}\n\n${help}`);
+    return 2;
+  }
+  if (a.help) {
+    process.stdout.write(help);
+    return 0;
+  }
+  const env = process.env;
+  let listen: { host: string; port: number };
+  let stunPort: number | undefined;
+  let trusted: VerifyKey[];
+  const region = a.region ?? env.SALLYPORT_RELAY_REGION;
+  try {
+    const l = a.listen ?? env.SALLYPORT_RELAY_LISTEN;
+    if (!l) throw new UsageError('--listen HOST:PORT is required');
+    listen = parseHostPort(l);
+    for (const f of ['tls-cert', 'tls-key', 'key-file'] as const)
+      if (!a[f]) throw new UsageError(`--${f} FILE is required`);
+    if (!region) throw new UsageError('--region NAME is required');
+    const keys = a['trust-key'] ?? (env.SALLYPORT_RELAY_TRUST_KEYS ?? '').split(',').filter(Boolean);
+    if (keys.length === 0) throw new UsageError('at least one --trust-key BASE64 is required');
+    trusted = keys.map((k) => {
+      try {
+        return VerifyKey.fromBase64(k.trim());
+      } catch {
+        throw new UsageError(`--trust-key '${k}' is not a 32-byte Ed25519 key in base64`);
+      }
+    });
+    if (a['stun-port'] !== undefined) {
+      stunPort = Number(a['stun-port']);
+      if (!Number.isInteger(stunPort) || stunPort < 0 || stunPort > 65535)
+        throw new UsageError(`--stun-port wants a port number, got '${a['stun-port']}'`);
+    }
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    process.stderr.write(`sallyport relay: ${e.message}\n(see sallyport relay --help)\n`);
+    return 2;
+  }
+
+  const log = pino({
+    level: a['log-level'] ?? 'info',
+    base: { cmd: 'relay' },
+    redact: {
+      paths: ['token', '*.token', 'privateKey', '*.privateKey', 'key', '*.key'],
+      censor: '[redacted]',
+    },
+  });
+  let server: RelayServer;
+  try {
+    const privateKey = await loadOrCreateKey(a['key-file']!, log);
+    server = new RelayServer({
+      clock: realClock,
+      privateKey,
+      trusted,
+      region,
+      listen,
+      tls: { cert: readFileSync(a['tls-cert']!, 'utf8'), key: readFileSync(a['tls-key']!, 'utf8') },
+      stunPort,
+      logger: log,
+    });
+  } catch (e) {
+    process.stderr.write(`sallyport relay: ${(e as Error).message}\n`);
+    return 1;
+  }
+
+  const ac = new AbortController();
+  const onSignal = () => ac.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const onOuter = () => ac.abort();
+  opts.signal?.addEventListener('abort', onOuter, { once: true });
+  try {
+    if (opts.signal?.aborted) return 0;
+    const addr = await server.start();
+    process.stdout.write(
+      `relay ${region} listening on ${listen.host}:${addr.port}` +
+        (addr.stunPort !== undefined ? `, STUN on UDP ${addr.stunPort}` : '') +
+        `\nserver key ${(server.health() as { serverKey: string }).serverKey}\n`,
+    );
+    await new Promise<void>((resolve) => {
+      if (ac.signal.aborted) resolve();
+      else ac.signal.addEventListener('abort', () => resolve(), { once: true });
+    });
+    await server.stop();
+    return 0;
+  } catch (e) {
+    process.stderr.write(`sallyport relay: ${(e as Error).message}\n`);
+    await server.stop();
+    return 1;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    opts.signal?.removeEventListener('abort', onOuter);
+  }
+}
