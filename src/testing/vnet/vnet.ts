@@ -3,6 +3,11 @@ import { Link } from './link.ts';
 import type { LinkOptions, LinkStats } from './link.ts';
 import { mix32, Rng } from './rng.ts';
 import { Scheduler } from './scheduler.ts';
+import type { Host } from './host.ts';
+import type { Nat, NatOptions } from './nat.ts';
+import type { Router, RouterOptions } from './router.ts';
+import type { Segment } from './segment.ts';
+import { Topology, type HostOptions } from './topology.ts';
 
 /** One end of a `pair()`: a datagram socket on the virtual network. */
 export interface VEndpoint {
@@ -40,14 +45,15 @@ const yieldToNode = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 /**
  * A deterministic in-memory datagram network: links (see Link) driven by a FakeClock and a seeded
- * PRNG. Same seed, same code → same delivery trace. Hosts with addresses, NATs and firewalls can be
- * layered later on the same Link and Scheduler; `pair()` is the thinnest topology.
+ * PRNG. Same seed, same code → same delivery trace. `pair()` is the thinnest topology; `host()`,
+ * `nat()`, `router()` and `segment()` build addressed ones with UDP sockets (see topology.ts).
  */
 export class VNet {
   readonly seed: number;
   readonly clock: FakeClock;
   readonly scheduler: Scheduler;
   readonly links: Link<unknown>[] = [];
+  #topo: Topology | undefined;
 
   constructor(opts: { clock: FakeClock; seed: number }) {
     if (!Number.isInteger(opts.seed) || opts.seed < 0 || opts.seed > 0xffffffff)
@@ -69,6 +75,31 @@ export class VNet {
     const lab = this.link<void>(ab);
     const lba = this.link<void>(ba);
     return [endpoint(lab, lba), endpoint(lba, lab)];
+  }
+
+  /** Segments, hosts, routers and NATs on this vnet (made on first use). */
+  get topology(): Topology {
+    return (this.#topo ??= new Topology(this));
+  }
+  /** The public internet segment. */
+  get internet(): Segment {
+    return this.topology.internet;
+  }
+  /** A new segment (a LAN). */
+  segment(name: string): Segment {
+    return this.topology.segment(name);
+  }
+  /** A host with UDP sockets, on the internet unless `opts.network` says otherwise. */
+  host(name: string, opts: HostOptions): Host {
+    return this.topology.host(name, opts);
+  }
+  /** An RFC 4787 NAT between `opts.inside` (default a new `<name>-lan`) and the internet. */
+  nat(name: string, opts: NatOptions): Nat {
+    return this.topology.nat(name, opts);
+  }
+  /** A plain router between `opts.inside` and the internet. */
+  router(name: string, opts: RouterOptions): Router {
+    return this.topology.router(name, opts);
   }
 
   /** Datagrams in flight. */
@@ -111,13 +142,15 @@ export class VNet {
 
   /** A one-line summary of every link's counters, for failure messages. */
   summary(): string {
-    return this.links
+    const topo = this.#topo?.summary();
+    const links = this.links
       .map((l, i) => {
         const s = l.stats;
         const d = s.dropped;
         return `link${i}: sent ${s.sent} delivered ${s.delivered} lost ${d.loss} queue ${d.queue} mtu ${d.mtu} dup ${s.duplicated} reord ${s.reordered}`;
       })
       .join('; ');
+    return topo ? `${topo}; ${links}` : links;
   }
 
   #timeout(what: string): VnetTimeoutError {
