@@ -3,3 +3,18 @@ export { RelayFrameError } from './errors.ts';
 export { encodeFrame, decodePayload, checkHeader, type Frame, type FrameType } from './frames.ts';
 export { FrameDecoder } from './decoder.ts';
 export { clientProof, verifyClientProof } from './proof.ts';
+export {
+  issueRelayToken,
+  verifyRelayToken,
+  signingKeyId,
+  RelayTokenError,
+  TOKEN_MAGIC,
+  TOKEN_VERSION,
+  TOKEN_FIXED_LEN,
+  MAX_REGION_LEN,
+  KEY_ID_LEN,
+  DEFAULT_TOKEN_SKEW_MS,
+  type RelayTokenCode,
+  type RelayTokenClaims,
+  type RelayTokenResult,
+} from './token.ts';

@@ -1,0 +1,74 @@
+// The server side of bench/relay.bench.ts, in its own process so its memory figures are its own:
+//   node --expose-gc --import tsx bench/relay-child.ts relay TRUST_KEY_BASE64 REGION
+//   node --expose-gc --import tsx bench/relay-child.ts tls        (the peer: a bare node:tls server)
+// It answers IPC messages: {type:'mem'} -> memory after two GCs (+ relay counters), {type:'stop'}.
+import { createServer, type TLSSocket } from 'node:tls';
+import { realClock } from '../src/clock/index.ts';
+import { PrivateKey, VerifyKey } from '../src/crypto/index.ts';
+import { createSelfSigned } from '../src/pki/index.ts';
+import { RelayServer } from '../src/relay/index.ts';
+
+const [mode, trust, region] = process.argv.slice(2);
+const gc = (globalThis as { gc?: () => void }).gc;
+if (!gc || !process.send) throw new Error('run with --expose-gc and an IPC channel');
+const { certPem, keyPem } = await createSelfSigned({ commonName: 'bench relay', ipAddresses: ['127.0.0.1'] });
+
+let port: number;
+let clients: () => number;
+let stop: () => Promise<void>;
+let counters: () => object = () => ({});
+if (mode === 'relay') {
+  const server = new RelayServer({
+    clock: realClock,
+    privateKey: PrivateKey.generate(),
+    trusted: [VerifyKey.fromBase64(trust)],
+    region,
+    listen: { host: '127.0.0.1', port: 0 },
+    tls: { cert: certPem, key: keyPem },
+    keepAliveMs: 600_000,
+    admitTimeoutMs: 120_000,
+  });
+  port = (await server.start()).port;
+  clients = () => server.clients;
+  stop = () => server.stop();
+  counters = () => ({
+    forwarded: server.stats.framesForwarded,
+    drops: Object.fromEntries(server.stats.drops),
+    refusals: Object.fromEntries(server.stats.refusals),
+  });
+} else {
+  const held = new Set<TLSSocket>();
+  const srv = createServer({ cert: certPem, key: keyPem }, (s) => {
+    held.add(s);
+    s.on('error', () => {});
+    s.on('close', () => held.delete(s));
+  });
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  port = (srv.address() as { port: number }).port;
+  clients = () => held.size;
+  stop = async () => {
+    for (const s of held) s.destroy();
+    await new Promise((r) => srv.close(r));
+  };
+}
+
+process.on('message', async (m: { type: string }) => {
+  if (m.type === 'mem') {
+    for (let i = 0; i < 3; i++) {
+      gc();
+      await new Promise((r) => setImmediate(r));
+    }
+    const cpu = process.cpuUsage();
+    process.send!({
+      type: 'mem',
+      clients: clients(),
+      cpuMs: (cpu.user + cpu.system) / 1000,
+      ...process.memoryUsage(),
+      ...counters(),
+    });
+  } else if (m.type === 'stop') {
+    await stop();
+    process.disconnect();
+  }
+});
+process.send({ type: 'ready', port, ca: certPem });

@@ -1,0 +1,8 @@
+export {
+  RelayClient,
+  RelayClientError,
+  backoffDelay,
+  type RelayClientOptions,
+  type RelayClientState,
+  type RelayClientStats,
+} from './relay-client.ts';
