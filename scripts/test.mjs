@@ -63,5 +63,8 @@ const tap = existsSync(tapFile) ? readFileSync(tapFile, 'utf8') : '';
 const total = (k) =>
   [...tap.matchAll(new RegExp(`^# ${k} (\\d+)$`, 'gm'))].reduce((a, m) => a + Number(m[1]), 0);
 rmSync(tapFile, { force: true });
-console.log(`\ntests: ${total('pass')} passed, ${total('fail')} failed, ${total('skipped')} skipped`);
+// A cancelled test (a timeout, a hung hook) is a failure, not a pass.
+const failed = total('fail') + total('cancelled');
+console.log(`\ntests: ${total('pass')} passed, ${failed} failed, ${total('skipped')} skipped`);
+if (failed > 0 && r.status === 0) process.exit(1);
 process.exit(r.status ?? 1);

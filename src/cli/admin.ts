@@ -1,7 +1,9 @@
 // `sallyport admin …`: administration through the coordinator's HTTPS API (never the database).
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { ApiClient, ApiError, ControlError } from '../control/index.ts';
+// The API client alone (not the control index): the admin command loads no server code.
+import { ApiClient, ApiError } from '../control/api-client.ts';
+import { ControlError } from '../control/errors.ts';
 
 export const help = `usage: sallyport admin [global options] <resource> <verb> [arguments] [--json]
 
@@ -69,16 +71,32 @@ export function parseDuration(s: string): number {
   return Number(m[1]) * { s: 1, m: 60, h: 3600, d: 86400 }[m[2] as 's' | 'm' | 'h' | 'd'];
 }
 
-function secretFrom(env: string): string {
-  const v = process.env[env];
+/** Where a run reads its environment and writes its output (tests pass their own). */
+export interface AdminIo {
+  env: Record<string, string | undefined>;
+  stdout: (s: string) => void;
+  stderr: (s: string) => void;
+  /** The first line of standard input, for passwords. */
+  stdinLine: () => string;
+}
+
+const processIo: AdminIo = {
+  env: process.env,
+  stdout: (s) => void process.stdout.write(s),
+  stderr: (s) => void process.stderr.write(s),
+  stdinLine: () => {
+    try {
+      return readFileSync(0, 'utf8').split('\n')[0]?.trim() ?? '';
+    } catch {
+      return '';
+    }
+  },
+};
+
+function secretFrom(io: AdminIo, env: string): string {
+  const v = io.env[env];
   if (v) return v;
-  let input = '';
-  try {
-    input = readFileSync(0, 'utf8');
-  } catch {
-    /* no stdin */
-  }
-  const line = input.split('\n')[0]?.trim();
+  const line = io.stdinLine();
   if (!line) throw new UsageError(`no password: set ${env} or pipe it on stdin`);
   return line;
 }
@@ -109,7 +127,7 @@ function table(rows: Row[], cols: string[]): string {
 const time = (ms: unknown) =>
   typeof ms === 'number' ? new Date(ms).toISOString().replace('.000Z', 'Z') : ms;
 
-export async function run(argv: string[]): Promise<number> {
+export async function run(argv: string[], io: AdminIo = processIo): Promise<number> {
   let parsed;
   try {
     parsed = parseArgs({
@@ -142,25 +160,25 @@ export async function run(argv: string[]): Promise<number> {
       strict: true,
     });
   } catch (e) {
-    process.stderr.write(`sallyport admin: ${(e as Error).message}\nRun 'sallyport admin --help'.\n`);
+    io.stderr(`sallyport admin: ${(e as Error).message}\nRun 'sallyport admin --help'.\n`);
     return 2;
   }
   const o = parsed.values;
   const [resource, verb, ...args] = parsed.positionals;
   if (o.help || !resource) {
-    process.stdout.write(help);
+    io.stdout(help);
     return o.help ? 0 : 2;
   }
   const out = (data: unknown, cols?: string[]) => {
-    if (o.json || !cols) process.stdout.write(JSON.stringify(data, null, o.json ? 2 : undefined) + '\n');
-    else process.stdout.write(table((Array.isArray(data) ? data : [data]) as Row[], cols));
+    if (o.json || !cols) io.stdout(JSON.stringify(data, null, o.json ? 2 : undefined) + '\n');
+    else io.stdout(table((Array.isArray(data) ? data : [data]) as Row[], cols));
   };
   try {
-    const server = o.server ?? process.env.SALLYPORT_SERVER;
+    const server = o.server ?? io.env.SALLYPORT_SERVER;
     if (!server) throw new UsageError('no server: --server https://HOST:PORT or SALLYPORT_SERVER');
-    const caFile = o.ca ?? process.env.SALLYPORT_CA;
-    const fingerprint = o.fingerprint ?? process.env.SALLYPORT_FINGERPRINT;
-    const token = o.token ?? process.env.SALLYPORT_TOKEN;
+    const caFile = o.ca ?? io.env.SALLYPORT_CA;
+    const fingerprint = o.fingerprint ?? io.env.SALLYPORT_FINGERPRINT;
+    const token = o.token ?? io.env.SALLYPORT_TOKEN;
     const api = new ApiClient({
       server,
       ...(caFile ? { ca: readFileSync(caFile, 'utf8') } : {}),
@@ -182,10 +200,10 @@ export async function run(argv: string[]): Promise<number> {
       case 'login': {
         const r = await api.call<{ token: string }>('POST', '/api/v1/login', {
           user: need(o.user, '--user NAME'),
-          password: secretFrom('SALLYPORT_PASSWORD'),
+          password: secretFrom(io, 'SALLYPORT_PASSWORD'),
         });
         if (o.json) out(r);
-        else process.stdout.write(`${r.token}\n`);
+        else io.stdout(`${r.token}\n`);
         return 0;
       }
       case 'info':
@@ -271,7 +289,7 @@ export async function run(argv: string[]): Promise<number> {
           ...(expires !== undefined ? { expiresInSeconds: expires } : {}),
         });
         if (o.json) out(r);
-        else process.stdout.write(`${String(r.key)}\n`);
+        else io.stdout(`${String(r.key)}\n`);
         return 0;
       }
       case 'keys revoke':
@@ -284,7 +302,7 @@ export async function run(argv: string[]): Promise<number> {
         out(
           await api.call('POST', '/api/v1/users', {
             name: need(args[0], 'NAME'),
-            password: secretFrom('SALLYPORT_NEW_PASSWORD'),
+            password: secretFrom(io, 'SALLYPORT_NEW_PASSWORD'),
             admin: !!o.admin,
           }),
           ['name', 'isAdmin'],
@@ -390,15 +408,15 @@ export async function run(argv: string[]): Promise<number> {
     }
   } catch (e) {
     if (e instanceof UsageError) {
-      process.stderr.write(`sallyport admin: ${e.message}\nRun 'sallyport admin --help'.\n`);
+      io.stderr(`sallyport admin: ${e.message}\nRun 'sallyport admin --help'.\n`);
       return 2;
     }
     if (e instanceof ApiError) {
-      process.stderr.write(`sallyport admin: ${e.code} (HTTP ${e.status}): ${e.message}\n`);
+      io.stderr(`sallyport admin: ${e.code} (HTTP ${e.status}): ${e.message}\n`);
       return 1;
     }
     if (e instanceof ControlError) {
-      process.stderr.write(`sallyport admin: ${e.message}\n`);
+      io.stderr(`sallyport admin: ${e.message}\n`);
       return 1;
     }
     throw e;

@@ -1,0 +1,270 @@
+// `sallyport audit …`: verify an export offline; list and export through the coordinator's API.
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import {
+  AuditError,
+  verifyExport,
+  writeExport,
+  type AuditRecord,
+  type Checkpoint,
+  type VerifyReport,
+} from '../audit/index.ts';
+import { ApiClient, ApiError, ControlError } from '../control/index.ts';
+import { realClock } from '../clock/index.ts';
+import { CryptoError, VerifyKey } from '../crypto/index.ts';
+
+export const help = `usage: sallyport audit <command> [options]
+
+commands:
+  verify FILE          check an export offline: the hash chain, every checkpoint signature, and
+                       that nothing was edited, removed, reordered, inserted or cut; FILE '-' is stdin
+  list                 print audit records from the coordinator
+  export [--out FILE]  write the whole log as an export (JSON Lines) for 'audit verify'
+
+verify options:
+  --trust-key BASE64   an Ed25519 public key whose checkpoints to trust (repeatable; env
+                       SALLYPORT_AUDIT_TRUST_KEY, comma-separated). Without one, signatures are
+                       checked against the keys the file lists, which proves nothing against a forger.
+  --expect-seq N       the log is known to reach seq N (e.g. from 'audit list'); fewer is TRUNCATED
+  --require-signed     fail when records after the last checkpoint carry no signature
+  --json               print the full report as JSON
+
+list / export options:
+  --server URL, --token TOKEN, --ca FILE, --fingerprint HEX   as for 'sallyport admin'
+                       (env SALLYPORT_SERVER, SALLYPORT_TOKEN, SALLYPORT_CA, SALLYPORT_FINGERPRINT)
+  --after SEQ          list records after this seq (default 0)
+  --limit N            list at most N records (default 100)
+  --json               print records as JSON
+
+examples:
+  sallyport audit export --out audit.jsonl
+  sallyport audit verify audit.jsonl --trust-key "$AUDIT_KEY"   # the coordinator's checkpoint key,
+                                                                # obtained out of band (base64)
+  sallyport audit list --after 1200 --limit 50 --json
+
+exit codes: 0 verified (or done), 1 verification failed or the server refused, 2 bad usage or unreadable file
+`;
+
+/** Largest export 'verify' reads. */
+const MAX_EXPORT_BYTES = 256 << 20;
+/** Records per page when exporting (the API's maximum). */
+const PAGE = 10_000;
+
+class UsageError extends Error {}
+
+export interface CliIo {
+  out: (s: string) => void;
+  err: (s: string) => void;
+}
+const processIo: CliIo = {
+  out: (s) => void process.stdout.write(s),
+  err: (s) => void process.stderr.write(s),
+};
+
+export async function run(argv: string[], io: CliIo = processIo): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      options: {
+        'trust-key': { type: 'string', multiple: true },
+        'expect-seq': { type: 'string' },
+        'require-signed': { type: 'boolean' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean' },
+        server: { type: 'string' },
+        token: { type: 'string' },
+        ca: { type: 'string' },
+        fingerprint: { type: 'string' },
+        after: { type: 'string' },
+        limit: { type: 'string' },
+        out: { type: 'string' },
+      },
+      allowPositionals: true,
+      strict: true,
+    });
+  } catch (e) {
+    io.err(`sallyport audit: ${(e as Error).message}\nRun 'sallyport audit --help'.\n`);
+    return 2;
+  }
+  const o = parsed.values;
+  const [cmd, ...args] = parsed.positionals;
+  if (o.help || !cmd) {
+    io.out(help);
+    return o.help ? 0 : 2;
+  }
+  try {
+    switch (cmd) {
+      case 'verify':
+        return verify(args, o, io);
+      case 'list':
+        return await list(client(o), o, io);
+      case 'export':
+        return await exportLog(client(o), o, io);
+      default:
+        throw new UsageError(`unknown command 'audit ${cmd}'`);
+    }
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.err(`sallyport audit: ${e.message}\nRun 'sallyport audit --help'.\n`);
+      return 2;
+    }
+    if (e instanceof ApiError) {
+      io.err(`sallyport audit: ${e.code} (HTTP ${e.status}): ${e.message}\n`);
+      return 1;
+    }
+    if (e instanceof ControlError || e instanceof AuditError) {
+      io.err(`sallyport audit: ${e.code}: ${e.message}\n`);
+      return 1;
+    }
+    throw e;
+  }
+}
+
+type Opts = Record<string, string | boolean | string[] | undefined>;
+
+function verify(args: string[], o: Opts, io: CliIo): number {
+  const file = args[0];
+  if (!file || args.length > 1) throw new UsageError('verify takes one FILE (or - for stdin)');
+  const keyTexts = [
+    ...((o['trust-key'] as string[] | undefined) ?? []),
+    ...(process.env.SALLYPORT_AUDIT_TRUST_KEY ?? '').split(',').filter((s) => s.trim() !== ''),
+  ];
+  const trustedKeys = keyTexts.map((k) => {
+    try {
+      return VerifyKey.fromBase64(k.trim());
+    } catch (e) {
+      if (e instanceof CryptoError) throw new UsageError(`--trust-key '${k}': ${e.message}`);
+      throw e;
+    }
+  });
+  const expect = o['expect-seq'] as string | undefined;
+  if (expect !== undefined && !/^[0-9]{1,15}$/.test(expect))
+    throw new UsageError('--expect-seq takes a number');
+  let text: string;
+  try {
+    if (file !== '-' && statSync(file).size > MAX_EXPORT_BYTES)
+      throw new UsageError(`${file} is larger than ${MAX_EXPORT_BYTES >> 20} MiB`);
+    text = readFileSync(file === '-' ? 0 : file, 'utf8');
+  } catch (e) {
+    if (e instanceof UsageError) throw e;
+    io.err(`sallyport audit: cannot read ${file}: ${(e as Error).message}\n`);
+    return 2;
+  }
+  const rep = verifyExport(text, {
+    ...(trustedKeys.length ? { trustedKeys } : {}),
+    ...(expect !== undefined ? { expectSeq: Number(expect) } : {}),
+    ...(o['require-signed'] ? { requireSigned: true } : {}),
+  });
+  io.out(o.json ? JSON.stringify(rep, null, 2) + '\n' : describe(rep));
+  return rep.ok ? 0 : 1;
+}
+
+function describe(rep: VerifyReport): string {
+  const lines: string[] = [];
+  const f = rep.failure;
+  if (f) {
+    const at =
+      f.seq === undefined
+        ? ''
+        : `, seq ${f.seq}${f.fromSeq !== undefined ? ` (altered from seq ${f.fromSeq})` : ''}`;
+    lines.push(`FAILED ${f.code} at line ${f.line}${at}: ${f.message}`);
+    lines.push(`records 1..${rep.lastSeq} verified before the failure`);
+  } else {
+    lines.push(
+      `OK: ${rep.records} records (seq 1..${rep.lastSeq}), head ${rep.headHash.slice(0, 16)}…; ` +
+        `${rep.checkpoints} checkpoints, signed through seq ${rep.signedThrough}` +
+        (rep.keyIds.length
+          ? ` by ${rep.keyIds.join(', ')} (${rep.trusted ? 'trusted' : 'NOT trusted'})`
+          : ''),
+    );
+    for (const n of rep.notes) lines.push(`note: ${n}`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+function client(o: Opts): ApiClient {
+  const server = (o.server as string | undefined) ?? process.env.SALLYPORT_SERVER;
+  if (!server) throw new UsageError('no server: --server https://HOST:PORT or SALLYPORT_SERVER');
+  const caFile = (o.ca as string | undefined) ?? process.env.SALLYPORT_CA;
+  const fingerprint = (o.fingerprint as string | undefined) ?? process.env.SALLYPORT_FINGERPRINT;
+  const token = (o.token as string | undefined) ?? process.env.SALLYPORT_TOKEN;
+  return new ApiClient({
+    server,
+    maxBody: 256 << 20,
+    ...(caFile ? { ca: readFileSync(caFile, 'utf8') } : {}),
+    ...(fingerprint ? { fingerprint } : {}),
+    ...(token ? { token } : {}),
+  });
+}
+
+const num = (v: unknown, what: string, dflt: number): number => {
+  if (v === undefined) return dflt;
+  if (typeof v !== 'string' || !/^[0-9]{1,15}$/.test(v)) throw new UsageError(`${what} takes a number`);
+  return Number(v);
+};
+
+async function list(api: ApiClient, o: Opts, io: CliIo): Promise<number> {
+  const after = num(o.after, '--after', 0);
+  const limit = num(o.limit, '--limit', 100);
+  const rows = await api.call<AuditRecord[]>('GET', `/api/v1/audit?after=${after}&limit=${limit}`);
+  if (o.json) {
+    io.out(JSON.stringify(rows, null, 2) + '\n');
+    return 0;
+  }
+  const cols = ['seq', 'time', 'actor', 'action', 'subject'] as const;
+  const data = rows.map((r) => [String(r.seq), new Date(r.time).toISOString(), r.actor, r.action, r.subject]);
+  const widths = cols.map((c, i) => Math.max(c.length, ...data.map((d) => d[i].length)));
+  const fmt = (xs: readonly string[]) =>
+    xs
+      .map((x, i) => x.padEnd(widths[i]))
+      .join('  ')
+      .trimEnd();
+  io.out([fmt(cols.map((c) => c.toUpperCase())), ...data.map(fmt)].join('\n') + '\n');
+  return 0;
+}
+
+async function exportLog(api: ApiClient, o: Opts, io: CliIo): Promise<number> {
+  const records: AuditRecord[] = [];
+  for (;;) {
+    const page = await api.call<AuditRecord[]>(
+      'GET',
+      `/api/v1/audit?after=${records.at(-1)?.seq ?? 0}&limit=${PAGE}`,
+    );
+    if (!Array.isArray(page)) throw new ControlError('BAD_RESPONSE', 'the audit list is not a list');
+    records.push(...page);
+    if (page.length < PAGE) break;
+  }
+  // Checkpoints: GET /api/v1/audit/checkpoints → { keys: base64[], checkpoints: Checkpoint[] }.
+  const cps = await api.raw('GET', '/api/v1/audit/checkpoints');
+  let checkpoints: Checkpoint[] = [];
+  let keys: VerifyKey[] = [];
+  if (cps.status === 200) {
+    const b = cps.body as { keys?: unknown; checkpoints?: unknown };
+    if (
+      !Array.isArray(b?.keys) ||
+      !Array.isArray(b.checkpoints) ||
+      !b.keys.every((k) => typeof k === 'string')
+    )
+      throw new ControlError('BAD_RESPONSE', 'audit checkpoints are not { keys: string[], checkpoints: [] }');
+    try {
+      keys = (b.keys as string[]).map((k) => VerifyKey.fromBase64(k));
+    } catch (e) {
+      throw new ControlError('BAD_RESPONSE', `audit checkpoint key: ${(e as Error).message}`);
+    }
+    checkpoints = b.checkpoints as Checkpoint[];
+  } else if (cps.status === 404) {
+    io.err(
+      'sallyport audit: warning: the coordinator signs no checkpoints yet; this export is hash-chained only\n',
+    );
+  } else throw new ApiError(cps.status, `HTTP_${cps.status}`, cps.text.slice(0, 200));
+  const exportedAt = Math.floor(realClock.wallMs());
+  const text = writeExport({ records, checkpoints, keys, exportedAt, lenient: true });
+  const out = o.out as string | undefined;
+  if (out) writeFileSync(out, text, { mode: 0o600 });
+  else io.out(text);
+  const rep = verifyExport(text);
+  io.err(`sallyport audit: exported ${records.length} records and ${checkpoints.length} checkpoints\n`);
+  if (!rep.ok) io.err(`sallyport audit: the exported log does NOT verify: ${rep.failure!.message}\n`);
+  return rep.ok ? 0 : 1;
+}

@@ -1,0 +1,27 @@
+// The coordinator: admin API, agent channel, netmap computation and push.
+export { Coordinator, type CoordinatorOptions } from './server.ts';
+export { ControlClient, ChannelRefusedError, type ControlClientOptions } from './client.ts';
+export { initiate, finishInitiator, accept, respond } from './channel-noise.ts';
+export {
+  computeNetmap,
+  nextTimeChange,
+  tailnetName,
+  grantCovers,
+  isActiveGrant,
+  isLiveNode,
+  type NetmapContext,
+} from './netmap.ts';
+export { affectedNodes, type Change, type AffectedLookup } from './affected.ts';
+export {
+  parseRelaySpec,
+  relayEntries,
+  RELAY_TOKEN_LIFETIME_MS,
+  RELAY_TOKEN_REFRESH_MS,
+  type RelayConfig,
+} from './relays.ts';
+export { Hub, Session } from './hub.ts';
+export { ControlError } from './errors.ts';
+export { createLogger, REDACT_PATHS, type Logger } from './logger.ts';
+export { createMetrics, type ControlMetrics } from './metrics.ts';
+export { loadOrCreateKeys, loadOrCreateTls, type CoordinatorKeys, type ListenerTls } from './keys.ts';
+export { ApiClient, ApiError, type ApiClientOptions } from './api-client.ts';

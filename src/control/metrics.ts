@@ -1,0 +1,82 @@
+// The coordinator's Prometheus metrics, on a Registry of its own (never the global one).
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export interface ControlMetrics {
+  registry: Registry;
+  sessions: Gauge;
+  channelRefusals: Counter<'reason'>;
+  channelDrops: Counter<'reason'>;
+  netmapsSent: Counter<'kind'>;
+  netmapSeconds: Histogram;
+  apiRequests: Counter<'route' | 'status'>;
+  apiRefusals: Counter<'code'>;
+  enrollments: Counter<'kind'>;
+  certificates: Counter<'kind'>;
+}
+
+export function createMetrics(): ControlMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'sallyport_coordinator_' });
+  const m = (x: { name: string; help: string; labelNames?: string[]; buckets?: number[] }) => ({
+    ...x,
+    registers: [registry],
+  });
+  return {
+    registry,
+    sessions: new Gauge(
+      m({ name: 'sallyport_coordinator_agent_sessions', help: 'Agent channels admitted and open' }),
+    ),
+    channelRefusals: new Counter(
+      m({
+        name: 'sallyport_coordinator_channel_refusals_total',
+        help: 'Agent channels refused, by reason',
+        labelNames: ['reason'],
+      }),
+    ) as Counter<'reason'>,
+    channelDrops: new Counter(
+      m({
+        name: 'sallyport_coordinator_channel_drops_total',
+        help: 'Agent channel messages dropped (channel closed), by reason',
+        labelNames: ['reason'],
+      }),
+    ) as Counter<'reason'>,
+    netmapsSent: new Counter(
+      m({
+        name: 'sallyport_coordinator_netmaps_sent_total',
+        help: 'Netmaps sent, full or delta',
+        labelNames: ['kind'],
+      }),
+    ) as Counter<'kind'>,
+    netmapSeconds: new Histogram(
+      m({
+        name: 'sallyport_coordinator_netmap_compute_seconds',
+        help: 'Time to compute one node netmap',
+        buckets: [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5],
+      }),
+    ),
+    apiRequests: new Counter(
+      m({
+        name: 'sallyport_coordinator_api_requests_total',
+        help: 'API requests by route and status',
+        labelNames: ['route', 'status'],
+      }),
+    ) as Counter<'route' | 'status'>,
+    apiRefusals: new Counter(
+      m({
+        name: 'sallyport_coordinator_api_refusals_total',
+        help: 'API requests refused, by error code',
+        labelNames: ['code'],
+      }),
+    ) as Counter<'code'>,
+    certificates: new Counter(
+      m({
+        name: 'sallyport_coordinator_certificates_total',
+        help: 'Certificates issued to agents, service or client',
+        labelNames: ['kind'],
+      }),
+    ) as Counter<'kind'>,
+    enrollments: new Counter(
+      m({ name: 'sallyport_coordinator_enrollments_total', help: 'Nodes enrolled', labelNames: ['kind'] }),
+    ) as Counter<'kind'>,
+  };
+}

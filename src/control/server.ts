@@ -1,0 +1,322 @@
+// The coordinator: HTTPS (Fastify) with the admin API, /openapi.json, /metrics and /health, and
+// the agent channel (WebSocket upgrade on /agent/v1, handled by AgentChannel). Keys and the
+// listener certificate live under the data directory; the store is SQLite there by default.
+import { randomBytes } from 'node:crypto';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Duplex } from 'node:stream';
+import type { IncomingMessage } from 'node:http';
+import { fastify, type FastifyError, type FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
+import { WebSocketServer } from 'ws';
+import { realClock, type Clock } from '../clock/index.ts';
+import { Store, StoreError, parseDatabaseConfig, type ScryptParams } from '../store/index.ts';
+import { AGENT_CHANNEL_PATH, MAX_MESSAGE_BYTES } from '../proto/control/index.ts';
+import { AgentChannel } from './agent-channel.ts';
+import { preMessageHash } from './channel-noise.ts';
+import { ControlError } from './errors.ts';
+import { Hub } from './hub.ts';
+import { loadOrCreateKeys, loadOrCreateTls, type CoordinatorKeys, type ListenerTls } from './keys.ts';
+import { createLogger, type Logger } from './logger.ts';
+import { createMetrics, type ControlMetrics } from './metrics.ts';
+import { registerApi } from './api.ts';
+import { errorSchema } from './schemas.ts';
+import type { RelayConfig } from './relays.ts';
+import { loadOrCreatePki, type CoordinatorPki } from './pki.ts';
+
+export interface CoordinatorOptions {
+  /** State directory: keys, TLS material, SQLite database. */
+  dataDir: string;
+  /** postgres://… or a SQLite path; default DIR/coordinator.db. */
+  db?: string;
+  /** Default 127.0.0.1:8443; port 0 picks a free port. */
+  listen?: { host: string; port: number };
+  /** Tailnet suffix, e.g. byoc.example.com. */
+  suffix: string;
+  relays?: RelayConfig[];
+  /** Listener certificate files; default a self-signed one under DIR/tls. */
+  tls?: { certFile: string; keyFile: string };
+  /** Extra names for the self-signed certificate. */
+  hostnames?: string[];
+  clock?: Clock;
+  logger?: Logger;
+  /** First administrator when the user table is empty; default `admin` with a random password written to DIR/initial-admin-password (0600). */
+  bootstrapAdmin?: { name: string; password: string };
+  /** scrypt parameters for new password hashes (tests lower them). */
+  scrypt?: ScryptParams;
+  /** Bearer-token lifetime; default 12 h. */
+  tokenTtlMs?: number;
+  /** Device-code lifetime; default 10 min. */
+  deviceCodeTtlMs?: number;
+  /** Largest API body; default 64 KiB. */
+  bodyLimit?: number;
+  /** Most agent channels at once; default 20,000. */
+  maxChannels?: number;
+}
+
+const STATUS: Record<string, number> = {
+  BAD_REQUEST: 400,
+  INVALID: 400,
+  UNAUTHORIZED: 401,
+  AUTH: 401,
+  FORBIDDEN: 403,
+  DISABLED: 403,
+  NOT_FOUND: 404,
+  CONFLICT: 409,
+  EXHAUSTED: 409,
+  REVOKED: 409,
+  EXPIRED: 410,
+  BUSY: 429,
+};
+
+export class Coordinator {
+  readonly store: Store;
+  readonly hub: Hub;
+  readonly keys: CoordinatorKeys;
+  readonly tls: ListenerTls;
+  readonly metrics: ControlMetrics;
+  readonly logger: Logger;
+  readonly app: FastifyInstance;
+  readonly pki: CoordinatorPki;
+  readonly #wss: WebSocketServer;
+  #port = 0;
+  #host = '';
+
+  private constructor(parts: {
+    store: Store;
+    hub: Hub;
+    keys: CoordinatorKeys;
+    tls: ListenerTls;
+    metrics: ControlMetrics;
+    logger: Logger;
+    app: FastifyInstance;
+    wss: WebSocketServer;
+    pki: CoordinatorPki;
+  }) {
+    this.pki = parts.pki;
+    this.store = parts.store;
+    this.hub = parts.hub;
+    this.keys = parts.keys;
+    this.tls = parts.tls;
+    this.metrics = parts.metrics;
+    this.logger = parts.logger;
+    this.app = parts.app;
+    this.#wss = parts.wss;
+  }
+
+  /** https://host:port */
+  get url(): string {
+    return `https://${this.#host.includes(':') ? `[${this.#host}]` : this.#host}:${this.#port}`;
+  }
+  get port(): number {
+    return this.#port;
+  }
+  /** The agent-channel static key agents pin, base64. */
+  get publicKey(): string {
+    return this.keys.staticKey.publicKey.base64();
+  }
+
+  static async start(opts: CoordinatorOptions): Promise<Coordinator> {
+    const clock = opts.clock ?? realClock;
+    const logger = opts.logger ?? createLogger();
+    const listen = opts.listen ?? { host: '127.0.0.1', port: 8443 };
+    if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/.test(opts.suffix))
+      throw new ControlError('CONFIG', `--suffix ${JSON.stringify(opts.suffix)} is not a DNS name`);
+    const keys = loadOrCreateKeys(opts.dataDir);
+    const tls = await loadOrCreateTls(opts.dataDir, {
+      ...(opts.tls ? { certFile: opts.tls.certFile, keyFile: opts.tls.keyFile } : {}),
+      hostnames: [
+        ...(opts.hostnames ?? []),
+        ...(listen.host !== '0.0.0.0' && listen.host !== '::' ? [listen.host] : []),
+      ],
+      clock,
+    });
+    const pki = await loadOrCreatePki(opts.dataDir, clock);
+    const store = await Store.open(parseDatabaseConfig(opts.db ?? join(opts.dataDir, 'coordinator.db')), {
+      clock,
+      ...(opts.scrypt ? { scrypt: opts.scrypt } : {}),
+    });
+    try {
+      await bootstrap(store, opts, logger);
+      const metrics = createMetrics();
+      const hub = new Hub({
+        store,
+        clock,
+        suffix: opts.suffix,
+        relays: opts.relays ?? [],
+        signingKey: keys.signingKey,
+        logger: logger.child({ component: 'hub' }),
+        metrics,
+      });
+      const app = fastify({
+        https: { cert: tls.cert, key: tls.key },
+        loggerInstance: logger.child({ component: 'api' }),
+        bodyLimit: opts.bodyLimit ?? 64 * 1024,
+        ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false } },
+        return503OnClosing: true,
+      });
+      const wss = new WebSocketServer({
+        noServer: true,
+        maxPayload: MAX_MESSAGE_BYTES + 64,
+        perMessageDeflate: false,
+      });
+      const c = new Coordinator({
+        store,
+        hub,
+        keys,
+        tls,
+        metrics,
+        logger,
+        app: app as unknown as FastifyInstance,
+        pki,
+        wss,
+      });
+      await c.#routes(opts, clock);
+      const h1 = preMessageHash(keys.staticKey.publicKey);
+      const maxChannels = opts.maxChannels ?? 20_000;
+      app.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+        const path = (req.url ?? '').split('?')[0];
+        if (path !== AGENT_CHANNEL_PATH || wss.clients.size >= maxChannels) {
+          metrics.channelRefusals.inc({
+            reason: path !== AGENT_CHANNEL_PATH ? 'bad-path' : 'too-many-channels',
+          });
+          socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+          return;
+        }
+        // Dead agents (vanished NAT state, powered-off hosts) are found by TCP keepalive.
+        req.socket.setKeepAlive(true, 30_000);
+        wss.handleUpgrade(req, socket, head, (ws) => {
+          new AgentChannel(
+            ws,
+            {
+              store,
+              hub,
+              clock,
+              staticKey: keys.staticKey,
+              h1,
+              pki,
+              logger: logger.child({ component: 'channel' }),
+              metrics,
+            },
+            req.socket.remoteAddress ?? '?',
+          );
+        });
+      });
+      await app.listen({ host: listen.host, port: listen.port });
+      const addr = app.server.address();
+      c.#port = typeof addr === 'object' && addr ? addr.port : listen.port;
+      c.#host = listen.host;
+      logger.info(
+        { url: c.url, publicKey: c.publicKey, tlsFingerprint: tls.fingerprint },
+        'coordinator listening',
+      );
+      return c;
+    } catch (e) {
+      await store.close();
+      throw e;
+    }
+  }
+
+  async #routes(opts: CoordinatorOptions, clock: Clock): Promise<void> {
+    const { app, store, hub, metrics } = this;
+    await app.register(swagger, {
+      openapi: {
+        info: { title: 'sallyport coordinator', version: '1' },
+        components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+        security: [{ bearer: [] }],
+      },
+    });
+    app.setErrorHandler((err: FastifyError, req, reply) => {
+      let status = 500;
+      let code = 'INTERNAL';
+      let message = 'internal error';
+      if (err.validation) {
+        status = 400;
+        code = 'BAD_REQUEST';
+        message = err.message;
+      } else if (err instanceof StoreError || err instanceof ControlError) {
+        status = STATUS[err.code] ?? 500;
+        code =
+          status === 500
+            ? 'INTERNAL'
+            : err.code === 'AUTH'
+              ? 'UNAUTHORIZED'
+              : err.code === 'INVALID'
+                ? 'BAD_REQUEST'
+                : err.code;
+        message = status === 500 ? message : err.message;
+      } else if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
+        status = err.statusCode;
+        code =
+          status === 413 ? 'PAYLOAD_TOO_LARGE' : status === 415 ? 'UNSUPPORTED_MEDIA_TYPE' : 'BAD_REQUEST';
+        message = err.message;
+      }
+      if (status >= 500) req.log.error({ err }, 'request failed');
+      metrics.apiRefusals.inc({ code });
+      void reply.code(status).send({ error: { code, message } });
+    });
+    app.setNotFoundHandler((req, reply) => {
+      metrics.apiRefusals.inc({ code: 'NOT_FOUND' });
+      void reply
+        .code(404)
+        .send({ error: { code: 'NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}` } });
+    });
+    app.addHook('onResponse', async (req, reply) => {
+      metrics.apiRequests.inc({ route: req.routeOptions.url ?? 'unknown', status: String(reply.statusCode) });
+    });
+    app.get(
+      '/metrics',
+      { schema: { hide: true, response: { 200: { type: 'string' } } } },
+      async (_req, reply) => {
+        void reply.type(metrics.registry.contentType);
+        return metrics.registry.metrics();
+      },
+    );
+    app.get(
+      '/openapi.json',
+      {
+        schema: {
+          hide: true,
+          response: { 200: { type: 'object', additionalProperties: true }, '4xx': errorSchema },
+        },
+      },
+      async () => app.swagger(),
+    );
+    registerApi(app, {
+      store,
+      hub,
+      suffix: opts.suffix,
+      publicKey: this.publicKey,
+      signingKey: this.keys.signingKey.verifyKey.base64(),
+      rootCaPem: this.pki.root.certPem,
+      tokenTtlMs: opts.tokenTtlMs ?? 12 * 3600_000,
+      deviceCodeTtlMs: opts.deviceCodeTtlMs ?? 10 * 60_000,
+      verificationUri: 'sallyport admin device approve CODE',
+    });
+    void clock;
+  }
+
+  async stop(): Promise<void> {
+    this.hub.stop();
+    for (const ws of this.#wss.clients) ws.terminate();
+    await new Promise<void>((r) => this.#wss.close(() => r()));
+    await this.app.close();
+    await this.store.close();
+  }
+}
+
+async function bootstrap(store: Store, opts: CoordinatorOptions, logger: Logger): Promise<void> {
+  if ((await store.countUsers()) > 0) return;
+  if (opts.bootstrapAdmin) {
+    await store.createUser('system', { ...opts.bootstrapAdmin, admin: true });
+    return;
+  }
+  const password = randomBytes(18).toString('base64url');
+  const file = join(opts.dataDir, 'initial-admin-password');
+  await store.createUser('system', { name: 'admin', password, admin: true });
+  if (!existsSync(file)) writeFileSync(file, `${password}\n`, { mode: 0o600 });
+  logger.warn(
+    { file },
+    'created user "admin"; its password is in this file (0600): log in, then delete the file',
+  );
+}

@@ -1,0 +1,203 @@
+// The agent channel's messages (DESIGN.md §5), JSON, validated on decode, size-limited.
+//
+//   WebSocket (binary) message 1, agent → coordinator:  Noise IK message 1, payload = Hello
+//   WebSocket message 2, coordinator → agent:           Noise IK message 2, payload = Welcome | Refused
+//   then every WebSocket message:                        counter (8, BE) ‖ AEAD(JSON ChannelMessage)
+//
+//   coordinator → agent: netmap (first), delta, pong, certificate (answer to csr), error
+//   agent → coordinator: endpoints, services, csr, ping
+import { CONTROL_VERSION, DNS_LABEL, LIMITS, MAX_HANDSHAKE_PAYLOAD, MAX_MESSAGE_BYTES } from './constants.ts';
+import { ControlProtoError } from './errors.ts';
+import { checkDelta, checkNetmap, type Netmap, type NetmapDelta, type NodeKindName } from './netmap.ts';
+import { arr, encodeJson, int, literal, obj, parseJson, record, str, type Check } from './validate.ts';
+
+export type ServiceKindName = 'kubernetes' | 'clickhouse' | 'prometheus' | 'http' | 'tcp';
+
+export interface ServiceRegistration {
+  name: string;
+  kind: ServiceKindName;
+  address: string;
+  tlsMode?: 'terminate' | 'passthrough';
+  labels?: Record<string, string>;
+}
+
+export interface Hello {
+  version: 1;
+  kind: NodeKindName;
+  name: string;
+  preauthKey?: string;
+  services?: ServiceRegistration[];
+}
+
+export interface Welcome {
+  type: 'welcome';
+  version: 1;
+  nodeId: string;
+  name: string;
+  kind: NodeKindName;
+  expiresAt: number;
+  serverTime: number;
+}
+
+/** Refusal codes: why the coordinator would not admit this node. */
+export type RefusalCode =
+  | 'BAD_HELLO'
+  | 'UNKNOWN_NODE'
+  | 'PREAUTH_INVALID'
+  | 'PREAUTH_EXPIRED'
+  | 'PREAUTH_USED'
+  | 'PREAUTH_REVOKED'
+  | 'WRONG_KIND'
+  | 'NODE_EXPIRED'
+  | 'NODE_REVOKED'
+  | 'INTERNAL';
+
+export interface Refused {
+  type: 'refused';
+  code: RefusalCode;
+  message: string;
+}
+
+export type ServerMessage =
+  | { type: 'netmap'; version: number; netmap: Netmap }
+  | { type: 'delta'; version: number; delta: NetmapDelta }
+  | { type: 'pong'; id?: number }
+  | {
+      type: 'certificate';
+      id: string;
+      service?: string;
+      grant?: string;
+      chainPem: string;
+      rootPem: string;
+      notAfter: number;
+    }
+  | { type: 'error'; code: string; message: string; id?: string };
+
+export type AgentMessage =
+  | { type: 'endpoints'; endpoints: string[]; homeRelay?: string }
+  | { type: 'services'; services: ServiceRegistration[] }
+  /** A connector asks for its service's server certificate (service), an engineer for a grant's client certificate (grant). */
+  | { type: 'csr'; id: string; csr: string; service?: string; grant?: string }
+  | { type: 'ping'; id?: number };
+
+const serviceKind = literal<ServiceKindName>('kubernetes', 'clickhouse', 'prometheus', 'http', 'tcp');
+export const checkServiceRegistration = obj(
+  { name: str(LIMITS.name, DNS_LABEL), kind: serviceKind, address: str(LIMITS.address) },
+  {
+    tlsMode: literal('terminate', 'passthrough'),
+    labels: record(str(LIMITS.labelValue), LIMITS.labels, str(LIMITS.name)),
+  },
+) as Check<ServiceRegistration>;
+const services = arr(checkServiceRegistration, LIMITS.services);
+
+const checkHello = obj(
+  {
+    version: literal(CONTROL_VERSION),
+    kind: literal('connector', 'engineer'),
+    name: str(LIMITS.name, /^[^\s]+$/),
+  },
+  { preauthKey: str(LIMITS.preauthKey), services },
+) as Check<Hello>;
+
+const checkHandshakeReply = (v: unknown, p: string): Welcome | Refused => {
+  const t = (v as { type?: unknown } | null)?.type;
+  if (t === 'refused')
+    return obj({ type: literal('refused'), code: str(32) as Check<RefusalCode>, message: str(1024) })(
+      v,
+      p,
+    ) as Refused;
+  return obj({
+    type: literal('welcome'),
+    version: literal(CONTROL_VERSION),
+    nodeId: str(64),
+    name: str(LIMITS.name),
+    kind: literal('connector', 'engineer'),
+    expiresAt: int(0),
+    serverTime: int(0),
+  })(v, p) as Welcome;
+};
+
+const u32 = int(0, 0xffff_ffff);
+/** Grant ids as the store makes them (also the <id> of sallyport:grant:<id>). */
+const GRANT_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+const checkServerMessage = (v: unknown, p: string): ServerMessage => {
+  switch ((v as { type?: unknown } | null)?.type) {
+    case 'netmap':
+      return obj({ type: literal('netmap'), version: int(0), netmap: checkNetmap })(v, p) as ServerMessage;
+    case 'delta':
+      return obj({ type: literal('delta'), version: int(0), delta: checkDelta })(v, p) as ServerMessage;
+    case 'pong':
+      return obj({ type: literal('pong') }, { id: u32 })(v, p) as ServerMessage;
+    case 'certificate':
+      return obj(
+        {
+          type: literal('certificate'),
+          id: str(64),
+          chainPem: str(LIMITS.csr * 4),
+          rootPem: str(LIMITS.csr),
+          notAfter: int(0),
+        },
+        { service: str(LIMITS.name, DNS_LABEL), grant: str(64, GRANT_ID) },
+      )(v, p) as ServerMessage;
+    case 'error':
+      return obj({ type: literal('error'), code: str(64), message: str(1024) }, { id: str(64) })(
+        v,
+        p,
+      ) as ServerMessage;
+    default:
+      return literal<string>(
+        'netmap',
+        'delta',
+        'pong',
+        'certificate',
+        'error',
+      )((v as { type?: unknown } | null)?.type, `${p}.type`) as never;
+  }
+};
+
+const checkAgentMessage = (v: unknown, p: string): AgentMessage => {
+  switch ((v as { type?: unknown } | null)?.type) {
+    case 'endpoints':
+      return obj(
+        { type: literal('endpoints'), endpoints: arr(str(LIMITS.address), LIMITS.endpoints) },
+        { homeRelay: str(64) },
+      )(v, p) as AgentMessage;
+    case 'services':
+      return obj({ type: literal('services'), services })(v, p) as AgentMessage;
+    case 'csr': {
+      const m = obj(
+        { type: literal('csr'), id: str(64), csr: str(LIMITS.csr) },
+        { service: str(LIMITS.name, DNS_LABEL), grant: str(64, GRANT_ID) },
+      )(v, p);
+      if ((m.service === undefined) === (m.grant === undefined))
+        throw new ControlProtoError(
+          'CONTROL_BAD_MESSAGE',
+          `${p || 'message'}: a csr names exactly one of service or grant`,
+        );
+      return m as AgentMessage;
+    }
+    case 'ping':
+      return obj({ type: literal('ping') }, { id: u32 })(v, p) as AgentMessage;
+    default:
+      return literal<string>(
+        'endpoints',
+        'services',
+        'csr',
+        'ping',
+      )((v as { type?: unknown } | null)?.type, `${p}.type`) as never;
+  }
+};
+
+export const encodeHello = (h: Hello): Uint8Array => encodeJson(h, MAX_HANDSHAKE_PAYLOAD);
+export const decodeHello = (b: Uint8Array): Hello => checkHello(parseJson(b, MAX_HANDSHAKE_PAYLOAD), '');
+export const encodeHandshakeReply = (m: Welcome | Refused): Uint8Array =>
+  encodeJson(m, MAX_HANDSHAKE_PAYLOAD);
+export const decodeHandshakeReply = (b: Uint8Array): Welcome | Refused =>
+  checkHandshakeReply(parseJson(b, MAX_HANDSHAKE_PAYLOAD), '');
+export const encodeServerMessage = (m: ServerMessage): Uint8Array => encodeJson(m, MAX_MESSAGE_BYTES);
+export const decodeServerMessage = (b: Uint8Array): ServerMessage =>
+  checkServerMessage(parseJson(b, MAX_MESSAGE_BYTES), '');
+export const encodeAgentMessage = (m: AgentMessage): Uint8Array => encodeJson(m, MAX_MESSAGE_BYTES);
+export const decodeAgentMessage = (b: Uint8Array): AgentMessage =>
+  checkAgentMessage(parseJson(b, MAX_MESSAGE_BYTES), '');

@@ -1,0 +1,138 @@
+// The store's core: the Kysely handle, the clock, and `mutate`, the one way a store function
+// writes security state: the change and its audit record in one transaction (I7).
+import { createHash } from 'node:crypto';
+import type { Kysely, Transaction } from 'kysely';
+import { randomBytes } from '../crypto/index.ts';
+import type { Clock } from '../clock/index.ts';
+import type { Database } from './schema.ts';
+import { StoreError } from './errors.ts';
+import { appendAudit, type AuditEntry, type StoredAuditRecord } from './audit.ts';
+import type { ScryptParams } from './passwords.ts';
+import * as R from './records.ts';
+
+export interface StoreOptions {
+  clock: Clock;
+  /** scrypt parameters for new password hashes (tests lower N). */
+  scrypt?: ScryptParams;
+  /** Test hook: called inside the transaction after the audit record is written. */
+  afterAudit?: (rec: StoredAuditRecord) => void;
+}
+
+/** Node key lifetimes (DESIGN.md §4 "Keys"). */
+export const CONNECTOR_KEY_LIFETIME_MS = 90 * 86_400_000;
+export const ENGINEER_KEY_LIFETIME_MS = 7 * 86_400_000;
+
+export const sha256Hex = (s: string): string => createHash('sha256').update(s, 'utf8').digest('hex');
+export const newId = (): string => Buffer.from(randomBytes(12)).toString('base64url');
+export const secret = (prefix: string): string =>
+  `${prefix}${Buffer.from(randomBytes(24)).toString('base64url')}`;
+
+/** Maps a driver constraint error to a StoreError. */
+export function mapDbError(err: unknown): unknown {
+  if (err instanceof StoreError) return err;
+  const e = err as { code?: string; message?: string };
+  const code = String(e.code ?? '');
+  if (code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY')
+    return new StoreError('CONFLICT', 'already exists', { cause: err });
+  if (code === '23503' || code === 'SQLITE_CONSTRAINT_FOREIGNKEY')
+    return new StoreError('CONFLICT', 'still referenced, or refers to something missing', { cause: err });
+  if (code === '23514' || code === 'SQLITE_CONSTRAINT_CHECK')
+    return new StoreError('INVALID', 'value refused by the schema', { cause: err });
+  return err;
+}
+
+export class StoreBase {
+  readonly db: Kysely<Database>;
+  protected readonly clock: Clock;
+  protected readonly scrypt: ScryptParams | undefined;
+  readonly #afterAudit: StoreOptions['afterAudit'];
+
+  protected constructor(db: Kysely<Database>, opts: StoreOptions) {
+    this.db = db;
+    this.clock = opts.clock;
+    this.scrypt = opts.scrypt;
+    this.#afterAudit = opts.afterAudit;
+  }
+
+  async close(): Promise<void> {
+    await this.db.destroy();
+  }
+
+  now(): number {
+    return Math.floor(this.clock.wallMs());
+  }
+
+  /** Appends an audit record of an event that changes no row here (e.g. a certificate issued). */
+  recordAudit(actor: string, entry: Omit<AuditEntry, 'actor'>): Promise<void> {
+    return this.mutate(actor, async () => ({ result: undefined, audit: entry }));
+  }
+
+  /** Runs `fn` and appends its audit entry in one transaction. */
+  async mutate<T>(
+    actor: string,
+    fn: (trx: Transaction<Database>, now: number) => Promise<{ result: T; audit: Omit<AuditEntry, 'actor'> }>,
+  ): Promise<T> {
+    const now = this.now();
+    try {
+      return await this.db.transaction().execute(async (trx) => {
+        const { result, audit } = await fn(trx, now);
+        const rec = await appendAudit(trx, now, { actor, ...audit });
+        this.#afterAudit?.(rec);
+        return result;
+      });
+    } catch (err) {
+      throw mapDbError(err);
+    }
+  }
+}
+
+export async function insertNode(
+  trx: Transaction<Database>,
+  now: number,
+  n: {
+    public_key: string;
+    kind: R.NodeKind;
+    name: string;
+    deployment_id: string | null;
+    user_id: string | null;
+    expires_at: number;
+  },
+) {
+  const existing = await trx
+    .selectFrom('nodes')
+    .select('id')
+    .where('public_key', '=', n.public_key)
+    .executeTakeFirst();
+  if (existing) throw new StoreError('CONFLICT', 'a node with this key is already enrolled');
+  const row = {
+    id: newId(),
+    ...n,
+    created_at: now,
+    last_seen_at: null,
+    endpoints: '[]',
+    home_relay: null,
+    revoked_at: null,
+  };
+  await trx.insertInto('nodes').values(row).execute();
+  return row;
+}
+
+export async function resolveSubject(
+  trx: Transaction<Database>,
+  s: { type: R.SubjectType; name: string },
+): Promise<string> {
+  let row: { id: string } | undefined;
+  if (s.type === 'user')
+    row = await trx.selectFrom('users').select('id').where('name', '=', s.name).executeTakeFirst();
+  else if (s.type === 'group')
+    row = await trx.selectFrom('groups').select('id').where('name', '=', s.name).executeTakeFirst();
+  else
+    row = await trx
+      .selectFrom('nodes')
+      .select('id')
+      .where('public_key', '=', s.name)
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst();
+  if (!row) throw new StoreError('NOT_FOUND', `no ${s.type} ${JSON.stringify(s.name)}`);
+  return row.id;
+}

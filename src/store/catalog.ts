@@ -1,0 +1,149 @@
+// Deployments and their services.
+import { StoreError } from './errors.ts';
+import * as R from './records.ts';
+import { newId } from './base.ts';
+import { StoreBase } from './base.ts';
+
+export class CatalogStore extends StoreBase {
+  // ── deployments ──────────────────────────────────────────────────────────────────────────────
+
+  createDeployment(
+    actor: string,
+    d: { name: string; region: string; cloud: string },
+  ): Promise<R.DeploymentRecord> {
+    return this.mutate(actor, async (trx, now) => {
+      const row = { id: newId(), name: d.name, region: d.region, cloud: d.cloud, created_at: now };
+      await trx.insertInto('deployments').values(row).execute();
+      return {
+        result: R.toDeployment(row),
+        audit: {
+          action: 'deployment.create',
+          subject: `deployment:${d.name}`,
+          details: { ...d, id: row.id },
+        },
+      };
+    });
+  }
+
+  async listDeployments(): Promise<R.DeploymentRecord[]> {
+    return (await this.db.selectFrom('deployments').selectAll().orderBy('name').execute()).map(
+      R.toDeployment,
+    );
+  }
+
+  async getDeployment(name: string): Promise<R.DeploymentRecord> {
+    const row = await this.db
+      .selectFrom('deployments')
+      .selectAll()
+      .where('name', '=', name)
+      .executeTakeFirst();
+    if (!row) throw new StoreError('NOT_FOUND', `no deployment ${JSON.stringify(name)}`);
+    return R.toDeployment(row);
+  }
+
+  deleteDeployment(actor: string, name: string): Promise<void> {
+    return this.mutate(actor, async (trx) => {
+      const d = await trx.selectFrom('deployments').select('id').where('name', '=', name).executeTakeFirst();
+      if (!d) throw new StoreError('NOT_FOUND', `no deployment ${JSON.stringify(name)}`);
+      await trx.deleteFrom('services').where('deployment_id', '=', d.id).execute();
+      await trx.deleteFrom('deployments').where('id', '=', d.id).execute();
+      return {
+        result: undefined,
+        audit: { action: 'deployment.delete', subject: `deployment:${name}`, details: {} },
+      };
+    });
+  }
+
+  // ── services ─────────────────────────────────────────────────────────────────────────────────
+
+  /** Creates or replaces a service of a deployment (by name). */
+  upsertService(
+    actor: string,
+    s: {
+      deployment: string;
+      name: string;
+      kind: R.ServiceKind;
+      address: string;
+      tlsMode?: R.TlsMode;
+      labels?: Record<string, string>;
+      connectorId?: string | null;
+    },
+  ): Promise<R.ServiceRecord> {
+    return this.mutate(actor, async (trx, now) => {
+      const d = await trx
+        .selectFrom('deployments')
+        .select('id')
+        .where('name', '=', s.deployment)
+        .executeTakeFirst();
+      if (!d) throw new StoreError('NOT_FOUND', `no deployment ${JSON.stringify(s.deployment)}`);
+      const old = await trx
+        .selectFrom('services')
+        .selectAll()
+        .where('deployment_id', '=', d.id)
+        .where('name', '=', s.name)
+        .executeTakeFirst();
+      const row = {
+        id: old?.id ?? newId(),
+        deployment_id: d.id,
+        name: s.name,
+        kind: s.kind,
+        address: s.address,
+        tls_mode: s.tlsMode ?? 'terminate',
+        labels: JSON.stringify(s.labels ?? {}),
+        connector_id: s.connectorId === undefined ? (old?.connector_id ?? null) : s.connectorId,
+        created_at: old?.created_at ?? now,
+      };
+      if (old) await trx.updateTable('services').set(row).where('id', '=', old.id).execute();
+      else await trx.insertInto('services').values(row).execute();
+      const rec = R.toService(row);
+      return {
+        result: rec,
+        audit: {
+          action: old ? 'service.update' : 'service.create',
+          subject: `service:${s.deployment}/${s.name}`,
+          details: {
+            kind: rec.kind,
+            address: rec.address,
+            tlsMode: rec.tlsMode,
+            labels: rec.labels,
+            connectorId: rec.connectorId,
+          },
+        },
+      };
+    });
+  }
+
+  async listServices(deployment?: string): Promise<(R.ServiceRecord & { deployment: string })[]> {
+    let q = this.db
+      .selectFrom('services')
+      .innerJoin('deployments', 'deployments.id', 'services.deployment_id')
+      .selectAll('services')
+      .select('deployments.name as deployment_name');
+    if (deployment !== undefined) q = q.where('deployments.name', '=', deployment);
+    const rows = await q.orderBy('deployments.name').orderBy('services.name').execute();
+    return rows.map((r) => ({ ...R.toService(r), deployment: r.deployment_name }));
+  }
+
+  deleteService(actor: string, deployment: string, name: string): Promise<void> {
+    return this.mutate(actor, async (trx) => {
+      const d = await trx
+        .selectFrom('deployments')
+        .select('id')
+        .where('name', '=', deployment)
+        .executeTakeFirst();
+      const res = d
+        ? await trx
+            .deleteFrom('services')
+            .where('deployment_id', '=', d.id)
+            .where('name', '=', name)
+            .executeTakeFirst()
+        : undefined;
+      if (!res || Number(res.numDeletedRows) === 0)
+        throw new StoreError('NOT_FOUND', `no service ${deployment}/${name}`);
+      return {
+        result: undefined,
+        audit: { action: 'service.delete', subject: `service:${deployment}/${name}`, details: {} },
+      };
+    });
+  }
+}

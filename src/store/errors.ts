@@ -1,0 +1,8 @@
+import { SallyportError } from '../util/index.ts';
+
+/**
+ * Store errors. Codes: NOT_FOUND, CONFLICT (unique name or key taken), INVALID (a reference or value
+ * the store refuses), AUTH (bad password, token or key), EXPIRED, EXHAUSTED (single-use key used),
+ * REVOKED, DISABLED, BUSY (a bounded table is full: retry later), INTERNAL.
+ */
+export class StoreError extends SallyportError {}

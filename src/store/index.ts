@@ -1,0 +1,23 @@
+// The coordinator's store: Kysely over SQLite (default) or PostgreSQL, one migration set, typed
+// functions, and the audit record of every mutation in the same transaction (I7).
+export {
+  Store,
+  type StoreOptions,
+  type NetmapInputs,
+  CONNECTOR_KEY_LIFETIME_MS,
+  ENGINEER_KEY_LIFETIME_MS,
+  sha256Hex,
+} from './store.ts';
+export { parseDatabaseConfig, type DatabaseConfig } from './db.ts';
+export { StoreError } from './errors.ts';
+export { canonicalJson } from './canonical.ts';
+export {
+  auditHash,
+  verifyAuditChain,
+  GENESIS_HASH,
+  type AuditEntry,
+  type StoredAuditRecord,
+} from './audit.ts';
+export { hashPassword, verifyPassword, DEFAULT_SCRYPT, type ScryptParams } from './passwords.ts';
+export { MIGRATIONS } from './migrations.ts';
+export * from './records.ts';

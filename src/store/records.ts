@@ -1,0 +1,168 @@
+// The store's domain records (what its functions return) and the row → record mappers.
+import type { Selectable } from 'kysely';
+import type { Database } from './schema.ts';
+
+export type ServiceKind = 'kubernetes' | 'clickhouse' | 'prometheus' | 'http' | 'tcp';
+export const SERVICE_KINDS: readonly ServiceKind[] = [
+  'kubernetes',
+  'clickhouse',
+  'prometheus',
+  'http',
+  'tcp',
+];
+export type TlsMode = 'terminate' | 'passthrough';
+export type NodeKind = 'connector' | 'engineer';
+export type SubjectType = 'user' | 'group' | 'node';
+
+export interface DeploymentRecord {
+  id: string;
+  name: string;
+  region: string;
+  cloud: string;
+  createdAt: number;
+}
+
+export interface ServiceRecord {
+  id: string;
+  deploymentId: string;
+  name: string;
+  kind: ServiceKind;
+  address: string;
+  tlsMode: TlsMode;
+  labels: Record<string, string>;
+  connectorId: string | null;
+  createdAt: number;
+}
+
+export interface NodeRecord {
+  id: string;
+  publicKey: string;
+  kind: NodeKind;
+  name: string;
+  deploymentId: string | null;
+  userId: string | null;
+  createdAt: number;
+  expiresAt: number;
+  lastSeenAt: number | null;
+  endpoints: string[];
+  homeRelay: string | null;
+  revokedAt: number | null;
+}
+
+export interface PreauthKeyRecord {
+  id: string;
+  reusable: boolean;
+  expiresAt: number;
+  deploymentId: string | null;
+  userId: string | null;
+  usedCount: number;
+  revokedAt: number | null;
+  createdAt: number;
+  createdBy: string;
+}
+
+export interface UserRecord {
+  id: string;
+  name: string;
+  isAdmin: boolean;
+  disabled: boolean;
+  createdAt: number;
+}
+
+export interface GroupRecord {
+  id: string;
+  name: string;
+  createdAt: number;
+  members: string[];
+}
+
+export interface GrantRecord {
+  id: string;
+  subjectType: SubjectType;
+  subjectId: string;
+  deploymentId: string;
+  /** Service names; empty = every service of the deployment. */
+  services: string[];
+  notBefore: number;
+  expiresAt: number | null;
+  revokedAt: number | null;
+  createdAt: number;
+  createdBy: string;
+}
+
+export interface Membership {
+  groupId: string;
+  userId: string;
+}
+
+type Row<T extends keyof Database> = Selectable<Database[T]>;
+const n = (v: number | string): number => Number(v);
+const nn = (v: number | string | null): number | null => (v === null ? null : Number(v));
+
+export const toDeployment = (r: Row<'deployments'>): DeploymentRecord => ({
+  id: r.id,
+  name: r.name,
+  region: r.region,
+  cloud: r.cloud,
+  createdAt: n(r.created_at),
+});
+
+export const toService = (r: Row<'services'>): ServiceRecord => ({
+  id: r.id,
+  deploymentId: r.deployment_id,
+  name: r.name,
+  kind: r.kind as ServiceKind,
+  address: r.address,
+  tlsMode: r.tls_mode as TlsMode,
+  labels: JSON.parse(r.labels) as Record<string, string>,
+  connectorId: r.connector_id,
+  createdAt: n(r.created_at),
+});
+
+export const toNode = (r: Row<'nodes'>): NodeRecord => ({
+  id: r.id,
+  publicKey: r.public_key,
+  kind: r.kind as NodeKind,
+  name: r.name,
+  deploymentId: r.deployment_id,
+  userId: r.user_id,
+  createdAt: n(r.created_at),
+  expiresAt: n(r.expires_at),
+  lastSeenAt: nn(r.last_seen_at),
+  endpoints: JSON.parse(r.endpoints) as string[],
+  homeRelay: r.home_relay,
+  revokedAt: nn(r.revoked_at),
+});
+
+export const toPreauthKey = (r: Row<'preauth_keys'>): PreauthKeyRecord => ({
+  id: r.id,
+  reusable: r.reusable === 1,
+  expiresAt: n(r.expires_at),
+  deploymentId: r.deployment_id,
+  userId: r.user_id,
+  usedCount: n(r.used_count),
+  revokedAt: nn(r.revoked_at),
+  createdAt: n(r.created_at),
+  createdBy: r.created_by,
+});
+
+export const toUser = (r: Row<'users'>): UserRecord => ({
+  id: r.id,
+  name: r.name,
+  isAdmin: r.is_admin === 1,
+  disabled: r.disabled === 1,
+  createdAt: n(r.created_at),
+});
+
+export const toGrant = (r: Row<'grants'>): GrantRecord => ({
+  id: r.id,
+  subjectType: r.subject_type as SubjectType,
+  subjectId: r.subject_id,
+  deploymentId: r.deployment_id,
+  services: JSON.parse(r.services) as string[],
+  notBefore: n(r.not_before),
+  expiresAt: nn(r.expires_at),
+  revokedAt: nn(r.revoked_at),
+  createdAt: n(r.created_at),
+  createdBy: r.created_by,
+});

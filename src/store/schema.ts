@@ -1,0 +1,150 @@
+// The coordinator's tables as Kysely sees them. Times are unix milliseconds (integer in SQLite,
+// bigint in PostgreSQL, parsed back to number); booleans are 0/1 integers and lists/maps JSON text,
+// so that one migration set and one query set serve both databases.
+export interface DeploymentsTable {
+  id: string;
+  name: string;
+  region: string;
+  cloud: string;
+  created_at: number;
+}
+
+export interface ServicesTable {
+  id: string;
+  deployment_id: string;
+  name: string;
+  /** kubernetes | clickhouse | prometheus | http | tcp */
+  kind: string;
+  address: string;
+  /** terminate | passthrough */
+  tls_mode: string;
+  /** JSON object of string → string */
+  labels: string;
+  /** The connector node that registered it last (null: defined by an administrator only). */
+  connector_id: string | null;
+  created_at: number;
+}
+
+export interface NodesTable {
+  id: string;
+  /** X25519 public key, standard base64. */
+  public_key: string;
+  /** connector | engineer */
+  kind: string;
+  name: string;
+  deployment_id: string | null;
+  user_id: string | null;
+  created_at: number;
+  expires_at: number;
+  last_seen_at: number | null;
+  /** JSON array of "host:port" strings. */
+  endpoints: string;
+  home_relay: string | null;
+  revoked_at: number | null;
+}
+
+export interface PreauthKeysTable {
+  id: string;
+  /** SHA-256 of the secret, hex. The secret itself is shown once and never stored. */
+  key_hash: string;
+  reusable: number;
+  expires_at: number;
+  deployment_id: string | null;
+  user_id: string | null;
+  used_count: number;
+  revoked_at: number | null;
+  created_at: number;
+  created_by: string;
+}
+
+export interface UsersTable {
+  id: string;
+  name: string;
+  /** scrypt$N$r$p$salt$hash (base64) */
+  password_hash: string;
+  is_admin: number;
+  disabled: number;
+  created_at: number;
+}
+
+export interface GroupsTable {
+  id: string;
+  name: string;
+  created_at: number;
+}
+
+export interface MembershipsTable {
+  group_id: string;
+  user_id: string;
+}
+
+export interface GrantsTable {
+  id: string;
+  /** user | group | node */
+  subject_type: string;
+  subject_id: string;
+  deployment_id: string;
+  /** JSON array of service names; empty means every service of the deployment. */
+  services: string;
+  not_before: number;
+  expires_at: number | null;
+  revoked_at: number | null;
+  created_at: number;
+  created_by: string;
+}
+
+export interface ApiTokensTable {
+  /** SHA-256 of the bearer token, hex. */
+  token_hash: string;
+  user_id: string;
+  created_at: number;
+  expires_at: number;
+}
+
+export interface DeviceCodesTable {
+  /** SHA-256 of the device code, hex. */
+  device_code_hash: string;
+  user_code: string;
+  node_key: string;
+  name: string;
+  created_at: number;
+  expires_at: number;
+  /** pending | approved | denied | consumed */
+  status: string;
+  approved_by: string | null;
+  node_id: string | null;
+}
+
+export interface AuditLogTable {
+  seq: number;
+  time: number;
+  actor: string;
+  action: string;
+  subject: string;
+  /** Canonical JSON. */
+  details: string;
+  prev_hash: string;
+  hash: string;
+}
+
+/** One row (id = 1): the head of the audit chain; updating it serialises appenders (row lock). */
+export interface AuditHeadTable {
+  id: number;
+  seq: number;
+  hash: string;
+}
+
+export interface Database {
+  deployments: DeploymentsTable;
+  services: ServicesTable;
+  nodes: NodesTable;
+  preauth_keys: PreauthKeysTable;
+  users: UsersTable;
+  groups: GroupsTable;
+  memberships: MembershipsTable;
+  grants: GrantsTable;
+  api_tokens: ApiTokensTable;
+  device_codes: DeviceCodesTable;
+  audit_log: AuditLogTable;
+  audit_head: AuditHeadTable;
+}

@@ -1,0 +1,390 @@
+// The shared store test suite: every database the store supports must pass it unchanged.
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { FakeClock } from '../../src/clock/index.ts';
+import { PrivateKey } from '../../src/crypto/index.ts';
+import { Store, StoreError, verifyAuditChain, type DatabaseConfig } from '../../src/store/index.ts';
+
+export interface Backend {
+  /** A fresh, empty database config and a cleanup for it; undefined + reason to skip. */
+  setup(): Promise<{ cfg: DatabaseConfig; cleanup(): Promise<void> }>;
+}
+
+const FAST_SCRYPT = { N: 1 << 10, r: 8, p: 1 };
+const DAY = 86_400_000;
+const nodeKey = (): string => PrivateKey.generate().publicKey.base64();
+
+async function code(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (e) {
+    assert.ok(e instanceof StoreError, `expected StoreError, got ${String(e)}`);
+    return e.code;
+  }
+  assert.fail('expected the call to fail');
+}
+
+export function storeSuite(name: string, backend: Backend, skip?: string): void {
+  describe(`store on ${name}`, { skip }, () => {
+    let clock: FakeClock;
+    let store: Store;
+    let cfg: DatabaseConfig;
+    let cleanup: () => Promise<void>;
+    let failNext = false;
+
+    before(async () => {
+      ({ cfg, cleanup } = await backend.setup());
+      clock = new FakeClock();
+      store = await Store.open(cfg, {
+        clock,
+        scrypt: FAST_SCRYPT,
+        afterAudit: () => {
+          if (failNext) {
+            failNext = false;
+            throw new Error('injected failure after the audit record');
+          }
+        },
+      });
+    });
+    after(async () => {
+      await store?.close();
+      await cleanup?.();
+    });
+
+    test('migrations are idempotent: a second open of the same database applies nothing new', async () => {
+      const again = await Store.open(cfg, { clock });
+      await again.close();
+    });
+
+    test('deployments: create, list, get, duplicate refused with nothing written', async () => {
+      const d = await store.createDeployment('admin', {
+        name: 'acme-prod',
+        region: 'us-east-1',
+        cloud: 'aws',
+      });
+      assert.equal(d.name, 'acme-prod');
+      assert.deepEqual(
+        (await store.listDeployments()).map((x) => x.name),
+        ['acme-prod'],
+      );
+      assert.equal((await store.getDeployment('acme-prod')).region, 'us-east-1');
+      const before = await store.counts();
+      assert.equal(
+        await code(store.createDeployment('admin', { name: 'acme-prod', region: 'x', cloud: 'y' })),
+        'CONFLICT',
+      );
+      assert.deepEqual(await store.counts(), before);
+      assert.equal(await code(store.getDeployment('nope')), 'NOT_FOUND');
+    });
+
+    test('I7: a mutation that fails after its audit record leaves neither change nor record', async () => {
+      const before = await store.counts();
+      const auditBefore = await store.listAudit();
+      failNext = true;
+      await assert.rejects(
+        store.createDeployment('admin', { name: 'ghost', region: 'r', cloud: 'c' }),
+        /injected/,
+      );
+      assert.deepEqual(await store.counts(), before);
+      assert.deepEqual(await store.listAudit(), auditBefore);
+      assert.equal(await code(store.getDeployment('ghost')), 'NOT_FOUND');
+      // and the chain goes on from the same head
+      await store.createDeployment('admin', { name: 'acme-dev', region: 'eu-west-1', cloud: 'aws' });
+      assert.equal(verifyAuditChain(await store.listAudit()), undefined);
+    });
+
+    test('services: upsert, list, schema refuses a bad kind', async () => {
+      const s = await store.upsertService('admin', {
+        deployment: 'acme-prod',
+        name: 'k8s',
+        kind: 'kubernetes',
+        address: '10.0.0.1:6443',
+        labels: { tier: 'ops' },
+      });
+      assert.equal(s.tlsMode, 'terminate');
+      const s2 = await store.upsertService('admin', {
+        deployment: 'acme-prod',
+        name: 'k8s',
+        kind: 'kubernetes',
+        address: '10.0.0.2:6443',
+        tlsMode: 'passthrough',
+      });
+      assert.equal(s2.id, s.id);
+      const list = await store.listServices('acme-prod');
+      assert.equal(list.length, 1);
+      assert.equal(list[0].address, '10.0.0.2:6443');
+      assert.equal(list[0].deployment, 'acme-prod');
+      const before = await store.counts();
+      assert.equal(
+        await code(
+          store.upsertService('admin', {
+            deployment: 'acme-prod',
+            name: 'x',
+            kind: 'ftp' as 'tcp',
+            address: 'a:1',
+          }),
+        ),
+        'INVALID',
+      );
+      assert.equal(
+        await code(
+          store.upsertService('admin', { deployment: 'nope', name: 'x', kind: 'tcp', address: 'a:1' }),
+        ),
+        'NOT_FOUND',
+      );
+      assert.deepEqual(await store.counts(), before);
+    });
+
+    test('users: scrypt login, tokens, disable', async () => {
+      await store.createUser('admin', { name: 'alice', password: 'correct horse', admin: true });
+      await store.createUser('admin', { name: 'bob', password: 'battery staple' });
+      assert.equal(await code(store.login('alice', 'wrong', DAY)), 'AUTH');
+      assert.equal(await code(store.login('nobody', 'x', DAY)), 'AUTH');
+      const { token, user } = await store.login('bob', 'battery staple', DAY);
+      assert.equal(user.name, 'bob');
+      assert.equal((await store.userForToken(token)).name, 'bob');
+      assert.equal(await code(store.userForToken(token + 'x')), 'AUTH');
+      await store.setUserDisabled('admin', 'bob', true);
+      assert.equal(await code(store.userForToken(token)), 'AUTH');
+      assert.equal(await code(store.login('bob', 'battery staple', DAY)), 'AUTH');
+      await store.setUserDisabled('admin', 'bob', false);
+      const t2 = await store.login('bob', 'battery staple', DAY);
+      clock.advance(DAY + 1);
+      assert.equal(await code(store.userForToken(t2.token)), 'AUTH');
+    });
+
+    test('groups and memberships', async () => {
+      await store.createGroup('admin', 'oncall');
+      await store.setMembership('admin', 'oncall', 'bob', true);
+      assert.equal(await code(store.setMembership('admin', 'oncall', 'bob', true)), 'CONFLICT');
+      assert.deepEqual(
+        (await store.listGroups()).map((g) => [g.name, g.members]),
+        [['oncall', ['bob']]],
+      );
+      assert.equal(await code(store.setMembership('admin', 'nope', 'bob', true)), 'NOT_FOUND');
+    });
+
+    test('pre-auth keys: single-use, reusable, expiry, revocation, binding', async () => {
+      const single = await store.createPreauthKey('admin', {
+        deployment: 'acme-prod',
+        reusable: false,
+        expiresAt: store.now() + DAY,
+      });
+      assert.match(single.key, /^sppk_/);
+      const c1 = await store.enrollWithPreauthKey({
+        key: single.key,
+        nodeKey: nodeKey(),
+        kind: 'connector',
+        name: 'c1',
+      });
+      assert.equal(c1.kind, 'connector');
+      assert.equal(c1.deploymentId, (await store.getDeployment('acme-prod')).id);
+      assert.equal(c1.expiresAt - c1.createdAt, 90 * DAY);
+      const before = await store.counts();
+      assert.equal(
+        await code(
+          store.enrollWithPreauthKey({ key: single.key, nodeKey: nodeKey(), kind: 'connector', name: 'c2' }),
+        ),
+        'EXHAUSTED',
+      );
+      assert.equal(
+        await code(
+          store.enrollWithPreauthKey({ key: 'sppk_nope', nodeKey: nodeKey(), kind: 'connector', name: 'c2' }),
+        ),
+        'AUTH',
+      );
+      assert.deepEqual(await store.counts(), before);
+
+      const reusable = await store.createPreauthKey('admin', {
+        deployment: 'acme-dev',
+        reusable: true,
+        expiresAt: store.now() + 1000,
+      });
+      await store.enrollWithPreauthKey({
+        key: reusable.key,
+        nodeKey: nodeKey(),
+        kind: 'connector',
+        name: 'd1',
+      });
+      await store.enrollWithPreauthKey({
+        key: reusable.key,
+        nodeKey: nodeKey(),
+        kind: 'connector',
+        name: 'd2',
+      });
+      assert.equal(
+        await code(
+          store.enrollWithPreauthKey({ key: reusable.key, nodeKey: nodeKey(), kind: 'engineer', name: 'x' }),
+        ),
+        'INVALID',
+      );
+      clock.advance(1000);
+      assert.equal(
+        await code(
+          store.enrollWithPreauthKey({
+            key: reusable.key,
+            nodeKey: nodeKey(),
+            kind: 'connector',
+            name: 'd3',
+          }),
+        ),
+        'EXPIRED',
+      );
+      const listed = (await store.listPreauthKeys()).find((k) => k.id === reusable.record.id)!;
+      assert.equal(listed.usedCount, 2);
+
+      const user = await store.createPreauthKey('admin', {
+        user: 'alice',
+        reusable: true,
+        expiresAt: store.now() + DAY,
+      });
+      const e = await store.enrollWithPreauthKey({
+        key: user.key,
+        nodeKey: nodeKey(),
+        kind: 'engineer',
+        name: 'laptop',
+      });
+      assert.equal(e.kind, 'engineer');
+      assert.equal(e.expiresAt - e.createdAt, 7 * DAY);
+      await store.revokePreauthKey('admin', user.record.id);
+      assert.equal(
+        await code(
+          store.enrollWithPreauthKey({ key: user.key, nodeKey: nodeKey(), kind: 'engineer', name: 'l2' }),
+        ),
+        'REVOKED',
+      );
+      assert.equal(
+        await code(store.createPreauthKey('admin', { reusable: true, expiresAt: store.now() + DAY })),
+        'INVALID',
+      );
+      // the same node key twice is refused
+      const again = await store.createPreauthKey('admin', {
+        deployment: 'acme-prod',
+        reusable: true,
+        expiresAt: store.now() + DAY,
+      });
+      assert.equal(
+        await code(
+          store.enrollWithPreauthKey({
+            key: again.key,
+            nodeKey: c1.publicKey,
+            kind: 'connector',
+            name: 'dup',
+          }),
+        ),
+        'CONFLICT',
+      );
+      // the secret is not stored
+      const raw = JSON.stringify(await store.db.selectFrom('preauth_keys').selectAll().execute());
+      assert.ok(!raw.includes(single.key.slice(5)));
+    });
+
+    test('grants and the netmap inputs of each side', async () => {
+      const eng = await store.enrollWithPreauthKey({
+        key: (
+          await store.createPreauthKey('admin', {
+            user: 'bob',
+            reusable: false,
+            expiresAt: store.now() + DAY,
+          })
+        ).key,
+        nodeKey: nodeKey(),
+        kind: 'engineer',
+        name: 'bob-laptop',
+      });
+      const conn = (await store.listNodes()).find((n) => n.name === 'c1')!;
+      await store.registerServices(conn, [
+        { name: 'k8s', kind: 'kubernetes', address: '10.0.0.3:6443' },
+        { name: 'ch', kind: 'clickhouse', address: '10.0.0.4:8443' },
+      ]);
+      let inputs = (await store.netmapInputs(eng.id))!;
+      assert.equal(inputs.grants.length, 0);
+      assert.equal(inputs.nodes.length, 0);
+      const g = await store.createGrant('admin', {
+        subject: { type: 'group', name: 'oncall' },
+        deployment: 'acme-prod',
+        services: ['k8s'],
+      });
+      inputs = (await store.netmapInputs(eng.id))!;
+      assert.deepEqual(
+        inputs.grants.map((x) => x.id),
+        [g.id],
+      );
+      assert.deepEqual(
+        inputs.nodes.map((x) => x.id),
+        [conn.id],
+      );
+      assert.deepEqual(inputs.services.map((s) => s.name).sort(), ['ch', 'k8s']);
+      const cin = (await store.netmapInputs(conn.id))!;
+      assert.deepEqual(
+        cin.nodes.map((x) => x.id),
+        [eng.id],
+      );
+      assert.deepEqual(
+        cin.users.map((u) => u.name),
+        ['bob'],
+      );
+      assert.deepEqual(await store.nodeIdsOfSubject('group', g.subjectId), [eng.id]);
+      assert.deepEqual(await store.connectorIdsOf(conn.deploymentId!), [conn.id]);
+      await store.revokeGrant('admin', g.id);
+      assert.equal((await store.netmapInputs(eng.id))!.grants.length, 0);
+      assert.equal(await code(store.revokeGrant('admin', g.id)), 'NOT_FOUND');
+      assert.equal(
+        await code(
+          store.createGrant('admin', {
+            subject: { type: 'user', name: 'nobody' },
+            deployment: 'acme-prod',
+            services: [],
+          }),
+        ),
+        'NOT_FOUND',
+      );
+    });
+
+    test('device login: start, approve by a signed-in user, poll', async () => {
+      const key = nodeKey();
+      const d = await store.startDeviceLogin({ nodeKey: key, name: 'alice-mac', ttlMs: 600_000 });
+      assert.match(d.userCode, /^[A-Z]{4}-[A-Z]{4}$/);
+      assert.equal((await store.pollDeviceLogin(d.deviceCode)).status, 'pending');
+      const alice = await store.getUser('alice');
+      const node = await store.approveDeviceLogin(alice, d.userCode);
+      assert.equal(node.userId, alice.id);
+      const p = await store.pollDeviceLogin(d.deviceCode);
+      assert.equal(p.status, 'approved');
+      assert.equal(p.node!.publicKey, key);
+      assert.equal(await code(store.approveDeviceLogin(alice, d.userCode)), 'NOT_FOUND');
+      const late = await store.startDeviceLogin({ nodeKey: nodeKey(), name: 'x', ttlMs: 1000 });
+      clock.advance(1001);
+      assert.equal((await store.pollDeviceLogin(late.deviceCode)).status, 'expired');
+      assert.equal(await code(store.approveDeviceLogin(alice, late.userCode)), 'EXPIRED');
+      // pending codes are bounded; expired ones are dropped
+      await store.startDeviceLogin({ nodeKey: nodeKey(), name: 'a', ttlMs: 1000, maxPending: 2 });
+      await store.startDeviceLogin({ nodeKey: nodeKey(), name: 'b', ttlMs: 1000, maxPending: 2 });
+      assert.equal(
+        await code(store.startDeviceLogin({ nodeKey: nodeKey(), name: 'c', ttlMs: 1000, maxPending: 2 })),
+        'BUSY',
+      );
+      clock.advance(1000);
+      await store.startDeviceLogin({ nodeKey: nodeKey(), name: 'd', ttlMs: 1000, maxPending: 2 });
+    });
+
+    test('the audit chain stays whole under concurrent mutations', async () => {
+      await Promise.all(
+        Array.from({ length: 16 }, (_, i) =>
+          store.createDeployment('admin', { name: `c-${i}`, region: 'r', cloud: 'c' }),
+        ),
+      );
+      const all = await store.listAudit({ limit: 10_000 });
+      assert.equal(verifyAuditChain(all), undefined);
+      assert.deepEqual(
+        all.map((r) => r.seq),
+        all.map((_, i) => i + 1),
+      );
+      assert.ok(all.some((r) => r.action === 'node.enroll'));
+      // an edited record breaks the chain
+      const edited = all.map((r) => (r.seq === 3 ? { ...r, actor: 'mallory' } : r));
+      assert.equal(verifyAuditChain(edited), 3);
+      assert.equal(verifyAuditChain(all.filter((r) => r.seq !== 2)), 3);
+    });
+  });
+}
