@@ -6,3 +6,41 @@ export {
   type RelayClientState,
   type RelayClientStats,
 } from './relay-client.ts';
+export {
+  UdpMux,
+  bindUdp,
+  type DatagramSocket,
+  type BindOptions,
+  type UdpMuxOptions,
+  type UdpMuxStats,
+  type UdpMuxDrop,
+} from './udp-mux.ts';
+export { StunClient, type StunClientOptions, type StunResult, type StunClientStats } from './stun-client.ts';
+export { Discovery, type DiscoveryOptions, type Interfaces } from './discovery.ts';
+export { PathChoice, MAX_OUTSTANDING_PINGS, MAX_SEEN_CANDIDATES } from './path-choice.ts';
+export type * from './path-types.ts';
+export {
+  PeerPaths,
+  DIRECT_DATAGRAM_SIZE,
+  sendPayloadTo,
+  encodePathDatagram,
+  decodePathDatagram,
+  relayRegionOf,
+  describePath,
+  type PathPeer,
+  type PathConnection,
+  type PeerPathsOptions,
+  type PeerPath,
+  type PeerPathChange,
+  type PeerPathStatus,
+} from './peer-paths.ts';
+export { DEFAULT_PATH_TIMINGS, resolvePathTimings, Wakeup, type PathTimings } from './timers.ts';
+export { PathsError } from './errors.ts';
+export {
+  formatEndpoint,
+  parseEndpoint,
+  isDirectEndpoint,
+  normalizeEndpoint,
+  canonicalAddress,
+  type AddrPort,
+} from './endpoint.ts';

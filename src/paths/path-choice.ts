@@ -1,0 +1,447 @@
+// Path choice for one peer: a pure, synchronous state machine (no I/O, no timers, no clock). Every
+// input takes `now` (Clock.now() ms) and returns the actions to carry out; `nextWakeAt()` says when
+// `tick(now)` wants to run next. peer-paths.ts is the driver.
+//
+//            start / re-probe due / new candidates
+//   ┌───────┐ ──────────────────────────────────► ┌─────────┐
+//   │ relay │                                      │ probing │──┐ PINGs to every candidate,
+//   └───────┘ ◄────────── round over, no PONG ──── └─────────┘  │ CALL_ME_MAYBE via the relay
+//       ▲                                               │ PONG (from the endpoint PINGed)
+//       │ round over, no PONG                           ▼
+//   ┌──────────┐  trust expired (no PONG for    ┌────────────────────┐ heartbeat PING every 3 s;
+//   │ fallback │ ◄──── trustMs): traffic back ── │ direct(endpoint)   │ PONG renews trust; PONG from
+//   └──────────┘       on the relay at once      └────────────────────┘ another endpoint switches
+//       │ PONG                                          ▲  only if its RTT clears the margin,
+//       └───────────────────────────────────────────────┘  or if the current one is stale
+//
+// In relay, probing and fallback the peer's traffic goes through the relay; only in direct does it
+// go to the endpoint. Hysteresis: any working direct path beats the relay; among direct paths a
+// switch needs RTT < betterRttRatio × current RTT (and a gain of betterRttMinGainMs), unless the
+// current path has missed its heartbeats (stale: a NAT rebinding or roaming).
+//
+// Candidates of the peer come from the netmap, from its CALL_ME_MAYBE, and from sources we heard it
+// from (a PING, or any authenticated datagram: "peer-reflexive", which is how a rebinding shows up).
+// A PING from a direct source is answered with a PONG to that source, and triggers our own PING
+// back (ICE's triggered check) so both ends confirm the path without waiting for a round.
+// Our own candidates (local interfaces, STUN results, and the address the peer's PONGs say it saw
+// us from) go to the peer in CALL_ME_MAYBE when a round starts or when they change.
+import { randomBytes } from '../crypto/index.ts';
+import { MAX_CANDIDATES, TXID_BYTES } from '../proto/frames/index.ts';
+import { toHex } from '../util/index.ts';
+import { isDirectEndpoint, normalizeEndpoint } from './endpoint.ts';
+import { resolvePathTimings, type PathTimings } from './timers.ts';
+import type {
+  ActivePath,
+  CandidateSource,
+  PathAction,
+  PathChange,
+  PathChoiceOptions,
+  PathChoiceStatus,
+  PathCounter,
+  PathState,
+  PingPurpose,
+  SwitchReason,
+} from './path-types.ts';
+
+export type * from './path-types.ts';
+
+/** PINGs awaiting a PONG at most (each round adds candidates × attempts); the oldest goes first. */
+export const MAX_OUTSTANDING_PINGS = 256;
+/** Candidates learnt from sources ("seen") kept at most; the least recently heard goes first. */
+export const MAX_SEEN_CANDIDATES = 8;
+
+interface Candidate {
+  readonly endpoint: string;
+  readonly sources: Set<CandidateSource>;
+  lastPingAt?: number;
+  lastPongAt?: number;
+  rttMs?: number;
+  seenAt?: number;
+}
+
+interface Ping {
+  readonly to: string;
+  readonly sentAt: number;
+}
+
+interface Round {
+  attemptsLeft: number;
+  nextAt: number;
+  endAt: number;
+}
+
+const RELAY: ActivePath = Object.freeze({ kind: 'relay' });
+
+export class PathChoice {
+  readonly timings: Readonly<PathTimings>;
+  readonly #txid: () => Uint8Array;
+  readonly #random: () => number;
+  readonly #cands = new Map<string, Candidate>();
+  readonly #pings = new Map<string, Ping>();
+  readonly #counters = Object.fromEntries(
+    [
+      'pings-sent',
+      'pongs-sent',
+      'pongs-received',
+      'pong-unknown-txid',
+      'pong-wrong-source',
+      'ping-not-direct',
+      'call-me-maybe-sent',
+      'call-me-maybe-received',
+      'candidate-not-direct',
+      'probe-evicted',
+      'rounds',
+    ].map((k) => [k, 0]),
+  ) as Record<PathCounter, number>;
+  #out: PathAction[] = [];
+  #state: PathState = 'relay';
+  #active: string | undefined;
+  #round: Round | undefined;
+  #reprobeAt: number | undefined;
+  #heartbeatAt: number | undefined;
+  #upgradeAt: number | undefined;
+  #local: string[] = [];
+  #observedSelf: string | undefined;
+  #lastChange: PathChange | undefined;
+  #switches = 0;
+  #started = false;
+
+  constructor(opts: PathChoiceOptions = {}) {
+    this.timings = resolvePathTimings(opts.timings);
+    this.#txid = opts.txid ?? (() => randomBytes(TXID_BYTES));
+    this.#random = opts.random ?? Math.random;
+  }
+
+  get state(): PathState {
+    return this.#state;
+  }
+
+  get path(): ActivePath {
+    const c = this.#active === undefined ? undefined : this.#cands.get(this.#active);
+    return c ? { kind: 'direct', endpoint: c.endpoint, rttMs: c.rttMs ?? 0 } : RELAY;
+  }
+
+  // ---------------------------------------------------------------- inputs
+
+  /** Begins: a probe round at once (CALL_ME_MAYBE plus PINGs to what candidates are known). */
+  start(now: number): PathAction[] {
+    if (!this.#started) {
+      this.#started = true;
+      this.#startRound(now, true);
+    }
+    return this.#flush();
+  }
+
+  /** The peer's endpoints from the netmap (replacing the previous netmap list). */
+  setRemoteCandidates(endpoints: readonly string[], now: number): PathAction[] {
+    const added = this.#replaceSource('netmap', endpoints);
+    if (added && this.#started && this.#state !== 'direct') this.#startRound(now, false);
+    return this.#flush();
+  }
+
+  /** Our candidates (interfaces, STUN). A change goes to the peer at once. */
+  setLocalCandidates(endpoints: readonly string[], now: number): PathAction[] {
+    const next = dedupe(endpoints.filter(isDirectEndpoint).map(normalizeEndpoint));
+    const changed = next.length !== this.#local.length || next.some((e, i) => e !== this.#local[i]);
+    this.#local = next;
+    if (changed && this.#started) {
+      if (this.#state === 'direct') this.#sendCallMeMaybe();
+      else this.#startRound(now, true);
+    }
+    return this.#flush();
+  }
+
+  /** CALL_ME_MAYBE from the peer (it arrives through the relay): PING every candidate now. */
+  onCallMeMaybe(endpoints: readonly string[], now: number): PathAction[] {
+    this.#counters['call-me-maybe-received']++;
+    this.#replaceSource('call-me-maybe', endpoints);
+    if (this.#state === 'direct') {
+      for (const c of this.#cands.values())
+        if (c.sources.has('call-me-maybe') && c.endpoint !== this.#active) this.#ping(c, now, 'upgrade');
+    } else if (this.#round) {
+      this.#round.attemptsLeft = this.timings.probeAttempts;
+      this.#round.nextAt = now;
+      this.#round.endAt = Infinity;
+      this.#runRound(now);
+    } else this.#startRound(now, false);
+    return this.#flush();
+  }
+
+  /** A PATH_PING from `from` (a session endpoint): PONG to that source, and PING it back. */
+  onPing(txid: Uint8Array, from: string, now: number): PathAction[] {
+    if (!isDirectEndpoint(from)) {
+      this.#counters['ping-not-direct']++;
+      return this.#flush();
+    }
+    const ep = normalizeEndpoint(from);
+    this.#out.push({ type: 'pong', to: ep, txid, observed: ep });
+    this.#counters['pongs-sent']++;
+    this.#seen(ep, now, this.timings.pingReplyMinIntervalMs);
+    return this.#flush();
+  }
+
+  /**
+   * An authenticated datagram of the peer came from `from` (the session's endpoint-changed event):
+   * a new direct source is a candidate (peer-reflexive), PINGed at once.
+   */
+  onSourceSeen(from: string, now: number): PathAction[] {
+    if (isDirectEndpoint(from)) this.#seen(normalizeEndpoint(from), now, this.timings.triggeredMinIntervalMs);
+    return this.#flush();
+  }
+
+  /** A PATH_PONG: `from` is where it came from, `observed` where the peer saw our PING come from. */
+  onPong(txid: Uint8Array, from: string, observed: string, now: number): PathAction[] {
+    const key = toHex(txid);
+    const ping = this.#pings.get(key);
+    if (!ping || now - ping.sentAt > this.timings.pongTimeoutMs) {
+      this.#counters['pong-unknown-txid']++;
+      return this.#flush();
+    }
+    const src = isDirectEndpoint(from) ? normalizeEndpoint(from) : from;
+    if (src !== ping.to) {
+      this.#counters['pong-wrong-source']++;
+      return this.#flush();
+    }
+    this.#pings.delete(key);
+    this.#counters['pongs-received']++;
+    const c = this.#cands.get(src);
+    if (!c) return this.#flush(); // the candidate was removed meanwhile
+    c.lastPongAt = now;
+    c.rttMs = now - ping.sentAt;
+    this.#observe(observed);
+    this.#choose(c, now);
+    return this.#flush();
+  }
+
+  /** Timers: trust expiry, heartbeats, probe rounds, re-probes, upgrades. */
+  tick(now: number): PathAction[] {
+    for (const [k, p] of this.#pings) if (now - p.sentAt > this.timings.pongTimeoutMs) this.#pings.delete(k);
+    const t = this.timings;
+    if (this.#state === 'direct') {
+      const c = this.#cands.get(this.#active!)!;
+      if (now >= (c.lastPongAt ?? -Infinity) + t.trustMs) {
+        this.#switch(undefined, 'trust-expired', now);
+        this.#state = 'fallback';
+        this.#startRound(now, true);
+      } else {
+        if (this.#heartbeatAt !== undefined && now >= this.#heartbeatAt) {
+          this.#ping(c, now, 'heartbeat');
+          this.#heartbeatAt = now + t.heartbeatMs;
+        }
+        if (this.#upgradeAt !== undefined && now >= this.#upgradeAt) {
+          for (const o of this.#cands.values()) if (o !== c) this.#ping(o, now, 'upgrade');
+          this.#upgradeAt = now + t.upgradeMs;
+        }
+      }
+    }
+    if (this.#round) this.#runRound(now);
+    if (this.#state === 'relay' && this.#reprobeAt !== undefined && now >= this.#reprobeAt)
+      this.#startRound(now, true);
+    return this.#flush();
+  }
+
+  /** When tick() next has work (Clock.now() ms), or undefined. */
+  nextWakeAt(): number | undefined {
+    let at = Infinity;
+    if (this.#state === 'direct') {
+      const c = this.#cands.get(this.#active!)!;
+      at = Math.min(
+        at,
+        (c.lastPongAt ?? 0) + this.timings.trustMs,
+        this.#heartbeatAt ?? at,
+        this.#upgradeAt ?? at,
+      );
+    }
+    if (this.#round) at = Math.min(at, this.#round.attemptsLeft > 0 ? this.#round.nextAt : this.#round.endAt);
+    if (this.#state === 'relay' && this.#reprobeAt !== undefined) at = Math.min(at, this.#reprobeAt);
+    return at === Infinity ? undefined : at;
+  }
+
+  status(): PathChoiceStatus {
+    return {
+      state: this.#state,
+      path: this.path,
+      ...(this.#lastChange ? { lastChange: this.#lastChange } : {}),
+      switches: this.#switches,
+      candidates: [...this.#cands.values()].map((c) => ({
+        endpoint: c.endpoint,
+        sources: [...c.sources],
+        ...(c.rttMs !== undefined ? { rttMs: c.rttMs } : {}),
+        ...(c.lastPongAt !== undefined ? { lastPongAt: c.lastPongAt } : {}),
+      })),
+      ...(this.#observedSelf ? { observedSelf: this.#observedSelf } : {}),
+      counters: { ...this.#counters },
+    };
+  }
+
+  /** PINGs awaiting a PONG (bounded by MAX_OUTSTANDING_PINGS). */
+  get outstandingPings(): number {
+    return this.#pings.size;
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  #flush(): PathAction[] {
+    const out = this.#out;
+    this.#out = [];
+    return out;
+  }
+
+  /** Replaces the endpoints from one source; true when a new endpoint appeared. */
+  #replaceSource(source: CandidateSource, endpoints: readonly string[]): boolean {
+    const want = new Set<string>();
+    for (const e of endpoints) {
+      if (!isDirectEndpoint(e)) {
+        this.#counters['candidate-not-direct']++;
+        continue;
+      }
+      if (want.size < MAX_CANDIDATES) want.add(normalizeEndpoint(e));
+    }
+    for (const c of [...this.#cands.values()])
+      if (c.sources.has(source) && !want.has(c.endpoint)) {
+        c.sources.delete(source);
+        this.#forgetIfUnused(c);
+      }
+    let added = false;
+    for (const e of want) {
+      const c = this.#cands.get(e);
+      if (c) {
+        if (source === 'call-me-maybe') c.lastPingAt = undefined;
+        c.sources.add(source);
+      } else {
+        this.#cands.set(e, { endpoint: e, sources: new Set([source]) });
+        added = true;
+      }
+    }
+    return added;
+  }
+
+  #forgetIfUnused(c: Candidate): void {
+    if (c.sources.size > 0) return;
+    if (c.endpoint === this.#active) return; // kept while in use; trust decides its fate
+    this.#cands.delete(c.endpoint);
+  }
+
+  /** `ep` was heard from: a candidate ("seen"), PINGed unless it is the fresh active path or was PINGed within `minIntervalMs`. */
+  #seen(ep: string, now: number, minIntervalMs: number): void {
+    let c = this.#cands.get(ep);
+    if (!c) {
+      c = { endpoint: ep, sources: new Set() };
+      this.#cands.set(ep, c);
+    }
+    c.seenAt = now;
+    if (!c.sources.has('seen')) {
+      c.sources.add('seen');
+      const seen = [...this.#cands.values()].filter((x) => x.sources.has('seen'));
+      if (seen.length > MAX_SEEN_CANDIDATES) {
+        seen.sort((a, b) => (a.seenAt ?? 0) - (b.seenAt ?? 0));
+        for (const old of seen.slice(0, seen.length - MAX_SEEN_CANDIDATES)) {
+          old.sources.delete('seen');
+          this.#forgetIfUnused(old);
+        }
+      }
+    }
+    const fresh = ep === this.#active && now - (c.lastPongAt ?? -Infinity) < this.timings.staleMs;
+    if (!fresh && now - (c.lastPingAt ?? -Infinity) >= minIntervalMs) this.#ping(c, now, 'triggered');
+  }
+
+  #ping(c: Candidate, now: number, purpose: PingPurpose): void {
+    const txid = this.#txid();
+    if (this.#pings.size >= MAX_OUTSTANDING_PINGS) {
+      this.#pings.delete(this.#pings.keys().next().value!);
+      this.#counters['probe-evicted']++;
+    }
+    this.#pings.set(toHex(txid), { to: c.endpoint, sentAt: now });
+    c.lastPingAt = now;
+    this.#counters['pings-sent']++;
+    this.#out.push({ type: 'ping', to: c.endpoint, txid, purpose });
+  }
+
+  #observe(observed: string): void {
+    if (!isDirectEndpoint(observed)) return;
+    const ep = normalizeEndpoint(observed);
+    if (ep === this.#observedSelf) return;
+    const previous = this.#observedSelf;
+    this.#observedSelf = ep;
+    this.#out.push({ type: 'observed', endpoint: ep, previous });
+    // Our NAT mapping changed (or we learnt it): tell the peer, so it PINGs the new address.
+    if (previous !== undefined && !this.#local.includes(ep)) this.#sendCallMeMaybe();
+  }
+
+  #choose(c: Candidate, now: number): void {
+    const t = this.timings;
+    if (this.#state !== 'direct') return this.#switch(c, 'pong', now);
+    if (c.endpoint === this.#active) return;
+    const cur = this.#cands.get(this.#active!)!;
+    if (now - (cur.lastPongAt ?? -Infinity) > t.staleMs) return this.#switch(c, 'stale', now);
+    const curRtt = cur.rttMs ?? Infinity;
+    if (c.rttMs! < curRtt * t.betterRttRatio && curRtt - c.rttMs! >= t.betterRttMinGainMs)
+      this.#switch(c, 'better-rtt', now);
+  }
+
+  /** Makes `to` the active direct endpoint, or the relay when undefined. */
+  #switch(to: Candidate | undefined, reason: SwitchReason, now: number): void {
+    const from = this.path;
+    const old = this.#active === undefined ? undefined : this.#cands.get(this.#active);
+    this.#active = to?.endpoint;
+    if (old) this.#forgetIfUnused(old);
+    if (to) {
+      this.#state = 'direct';
+      this.#round = undefined;
+      this.#reprobeAt = undefined;
+      this.#heartbeatAt = now + this.timings.heartbeatMs;
+      this.#upgradeAt ??= now + this.timings.upgradeMs;
+    } else {
+      this.#state = 'relay';
+      this.#heartbeatAt = undefined;
+      this.#upgradeAt = undefined;
+    }
+    const change = { atMs: now, from, to: this.path, reason };
+    this.#lastChange = change;
+    this.#switches++;
+    this.#out.push({ type: 'switch', ...change });
+  }
+
+  #sendCallMeMaybe(): void {
+    const list = this.#localList();
+    if (list.length === 0) return;
+    this.#counters['call-me-maybe-sent']++;
+    this.#out.push({ type: 'call-me-maybe', candidates: list });
+  }
+
+  #localList(): string[] {
+    const all = this.#observedSelf ? [...this.#local, this.#observedSelf] : this.#local;
+    return dedupe(all).slice(0, MAX_CANDIDATES);
+  }
+
+  #startRound(now: number, withCallMeMaybe: boolean): void {
+    this.#counters.rounds++;
+    if (withCallMeMaybe) this.#sendCallMeMaybe();
+    if (this.#state === 'relay') this.#state = 'probing';
+    this.#reprobeAt = undefined;
+    this.#round = { attemptsLeft: this.timings.probeAttempts, nextAt: now, endAt: Infinity };
+    this.#runRound(now);
+  }
+
+  #runRound(now: number): void {
+    const r = this.#round!;
+    const t = this.timings;
+    if (r.attemptsLeft > 0 && now >= r.nextAt) {
+      for (const c of this.#cands.values()) this.#ping(c, now, 'probe');
+      r.attemptsLeft--;
+      r.nextAt = now + t.probeIntervalMs;
+      if (r.attemptsLeft === 0) r.endAt = now + t.pongTimeoutMs;
+    }
+    if (r.attemptsLeft === 0 && now >= r.endAt) {
+      this.#round = undefined;
+      if (this.#state !== 'direct') {
+        this.#state = 'relay';
+        this.#reprobeAt = now + t.reprobeMinMs + this.#random() * (t.reprobeMaxMs - t.reprobeMinMs);
+      }
+    }
+  }
+}
+
+function dedupe(xs: readonly string[]): string[] {
+  return [...new Set(xs)];
+}

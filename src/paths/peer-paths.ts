@@ -1,0 +1,331 @@
+// The driver of one peer's path choice (path-choice.ts): it carries the machine's actions out and
+// feeds it what happens.
+//
+//   PathChoice ──ping/pong──► sendFrame(PATH_PING|PATH_PONG, endpoint)   encrypted session datagram
+//              ──call-me-maybe──► sendFrame(CALL_ME_MAYBE, relay endpoint)   through the relay
+//              ──switch──► PeerSession.endpoint = direct endpoint | relay endpoint
+//                          connection.pathChanged(datagram size of the new path)
+//   onPathFrame(frame, from) ──► onPing / onPong / onCallMeMaybe
+//   onEndpointChanged(to)   ──► onSourceSeen, and the endpoint is put back to the chosen path
+//
+// Path frames travel inside the WireGuard session, so probes are authenticated: a PONG proves the
+// peer's key answered from that endpoint. The session layer roams on every authenticated datagram
+// (WireGuard's rule), but here the path layer owns the endpoint: each roam is reported to the
+// machine as a source seen (how a NAT rebinding shows up) and undone.
+import type { Logger } from 'pino';
+import type { Clock } from '../clock/index.ts';
+import { encodePacket, decodePacket, FrameError, type PathFrame } from '../proto/frames/index.ts';
+import { formatEndpoint, parseEndpoint } from './endpoint.ts';
+import {
+  PathChoice,
+  type ActivePath,
+  type PathAction,
+  type PathChoiceOptions,
+  type PathChoiceStatus,
+  type PathState,
+  type SwitchReason,
+} from './path-choice.ts';
+import { Wakeup } from './timers.ts';
+
+/** What the driver needs of a peer's session (PeerSession has it). */
+export interface PathPeer {
+  endpoint: string | undefined;
+  send(payload: Uint8Array): void;
+}
+
+/** What the driver needs of a stream connection. */
+export interface PathConnection {
+  pathChanged(maxDatagramSize?: number): void;
+}
+
+/**
+ * Stream-layer datagram size on a direct UDP path. 1200 = 1280 (the IPv6 minimum MTU, RFC 8200
+ * §5) − 40 (IPv6) − 8 (UDP) − 32 (WireGuard header and tag): it fits every path without path-MTU
+ * discovery, padded to 16 as WireGuard pads. The caller subtracts its own link header if it has one.
+ */
+export const DIRECT_DATAGRAM_SIZE = 1200;
+
+export interface PeerPathsOptions extends PathChoiceOptions {
+  clock: Clock;
+  /** The peer's session (PeerSession): its endpoint is set here. */
+  peer: PathPeer;
+  /** Sends one path frame to the peer at `to`, inside the session (see sendPathFrameTo). */
+  sendFrame(frame: PathFrame, to: string): void;
+  /** The peer's relay endpoint ("relay:us-east/<key>"), or undefined when no relay is up. */
+  relayEndpoint(): string | undefined;
+  /** The peer's stream connection now (a function: connections are replaced). */
+  connection?(): PathConnection | undefined;
+  /** Stream datagram size for a path; default DIRECT_DATAGRAM_SIZE direct, relayDatagramSize relayed. */
+  datagramSize?(path: ActivePath): number;
+  /** Stream datagram size over the relay; default DIRECT_DATAGRAM_SIZE. */
+  relayDatagramSize?: number;
+  /** The peer's endpoints from the netmap. */
+  remoteCandidates?: readonly string[];
+  /** Ours (Discovery.candidates()). */
+  localCandidates?: readonly string[];
+  /** Every path change, for logs and metrics (called after the switch took effect). */
+  onChange?(change: PeerPathChange, status: PeerPathStatus): void;
+  /** The peer saw us from a new address (a rebinding of our NAT): a hint to re-STUN. */
+  onObserved?(endpoint: string, previous: string | undefined): void;
+  logger?: Logger;
+}
+
+export type PeerPath =
+  | { kind: 'direct'; endpoint: string; rttMs: number }
+  | { kind: 'relay'; region: string | undefined; endpoint: string | undefined };
+
+export interface PeerPathChange {
+  from: PeerPath;
+  to: PeerPath;
+  reason: SwitchReason;
+  /** Clock.now() and wall-clock ms of the change. */
+  atMs: number;
+  atWallMs: number;
+}
+
+/** For `sallyport status` and metrics. */
+export interface PeerPathStatus {
+  path: PeerPath;
+  state: PathState;
+  rttMs: number | undefined;
+  lastChange: PeerPathChange | undefined;
+  switches: number;
+  candidates: PathChoiceStatus['candidates'];
+  observedSelf: string | undefined;
+  counters: PathChoiceStatus['counters'] & { 'frames-unsendable': number; 'call-me-maybe-no-relay': number };
+}
+
+/** "relay:us-east/<key>" → "us-east". */
+export function relayRegionOf(endpoint: string | undefined): string | undefined {
+  return endpoint === undefined ? undefined : /^relay:([^/]+)/.exec(endpoint)?.[1];
+}
+
+/**
+ * Sends one session payload to `to` instead of the peer's endpoint (a probe to a candidate): the
+ * endpoint is swapped for the synchronous send and put back. A payload that must wait for a
+ * handshake goes wherever the endpoint points later, which is harmless for an unreliable probe.
+ */
+export function sendPayloadTo(peer: PathPeer, payload: Uint8Array, to: string): void {
+  const saved = peer.endpoint;
+  peer.endpoint = to;
+  try {
+    peer.send(payload);
+  } finally {
+    peer.endpoint = saved;
+  }
+}
+
+/** A path frame as a standalone stream-layer datagram (packet number 0; no ACK, no retransmission). */
+export function encodePathDatagram(frame: PathFrame): Uint8Array {
+  return encodePacket(0, [frame]);
+}
+
+/** The path frames of a datagram from encodePathDatagram; [] for anything malformed (never throws). */
+export function decodePathDatagram(d: Uint8Array): PathFrame[] {
+  try {
+    return decodePacket(d).frames.filter(
+      (f): f is PathFrame => f.type === 'path_ping' || f.type === 'path_pong' || f.type === 'call_me_maybe',
+    );
+  } catch (e) {
+    if (e instanceof FrameError) return [];
+    throw e;
+  }
+}
+
+export class PeerPaths {
+  readonly #o: PeerPathsOptions;
+  readonly #pc: PathChoice;
+  readonly #wake: Wakeup;
+  #lastChange: PeerPathChange | undefined;
+  #stopped = false;
+  #started = false;
+  #unsendable = 0;
+  #noRelay = 0;
+
+  constructor(o: PeerPathsOptions) {
+    this.#o = o;
+    this.#pc = new PathChoice(o);
+    this.#wake = new Wakeup(o.clock, () => this.#run(this.#pc.tick(o.clock.now())));
+    // before start() these only record the lists (no actions come back)
+    if (o.localCandidates) this.#pc.setLocalCandidates(o.localCandidates, o.clock.now());
+    if (o.remoteCandidates) this.#pc.setRemoteCandidates(o.remoteCandidates, o.clock.now());
+  }
+
+  /**
+   * Starts probing (the peer starts on the relay). Call it once the session is up (SessionEvent
+   * 'handshake-complete'): a path frame sent before would make the other side start a handshake
+   * too, and crossing initiations cost WireGuard a 5 s retry. Later calls do nothing.
+   */
+  start(): void {
+    if (this.#started || this.#stopped) return;
+    this.#started = true;
+    this.#assertEndpoint();
+    this.#run(this.#pc.start(this.#o.clock.now()));
+  }
+
+  /** Stops every timer; the session keeps its endpoint. */
+  stop(): void {
+    this.#stopped = true;
+    this.#wake.stop();
+  }
+
+  /** A path frame from the peer, carried by a session datagram that came from `from`. */
+  onPathFrame(frame: PathFrame, from: string): void {
+    if (this.#stopped) return;
+    const now = this.#o.clock.now();
+    switch (frame.type) {
+      case 'path_ping':
+        return this.#run(this.#pc.onPing(frame.txid, from, now));
+      case 'path_pong':
+        return this.#run(this.#pc.onPong(frame.txid, from, formatEndpoint(frame.observed), now));
+      case 'call_me_maybe':
+        return this.#run(this.#pc.onCallMeMaybe(frame.candidates.map(formatEndpoint), now));
+    }
+  }
+
+  /**
+   * The session moved the peer's endpoint to `to` (SessionEvent 'endpoint-changed'): a direct
+   * source is news for path choice; the endpoint goes back to the chosen path.
+   */
+  onEndpointChanged(to: string): void {
+    if (this.#stopped) return;
+    // Synchronously: whatever the session sends next in this call (a handshake response) goes to
+    // the chosen path. Later: the machine may PING `to`, which must not re-enter the session while
+    // it is still handling the datagram that moved it.
+    this.#assertEndpoint();
+    queueMicrotask(() => {
+      if (this.#stopped) return;
+      this.#run(this.#pc.onSourceSeen(to, this.#o.clock.now()));
+      this.#assertEndpoint();
+    });
+  }
+
+  setLocalCandidates(endpoints: readonly string[]): void {
+    if (!this.#stopped) this.#run(this.#pc.setLocalCandidates(endpoints, this.#o.clock.now()));
+  }
+
+  setRemoteCandidates(endpoints: readonly string[]): void {
+    if (!this.#stopped) this.#run(this.#pc.setRemoteCandidates(endpoints, this.#o.clock.now()));
+  }
+
+  /** The relay endpoint changed (home relay moved, relay reconnected): re-point a relayed peer. */
+  relayChanged(): void {
+    if (!this.#stopped) this.#assertEndpoint();
+  }
+
+  status(): PeerPathStatus {
+    const s = this.#pc.status();
+    const path = this.#peerPath(s.path);
+    return {
+      path,
+      state: s.state,
+      rttMs: path.kind === 'direct' ? path.rttMs : undefined,
+      lastChange: this.#lastChange,
+      switches: s.switches,
+      candidates: s.candidates,
+      observedSelf: s.observedSelf,
+      counters: {
+        ...s.counters,
+        'frames-unsendable': this.#unsendable,
+        'call-me-maybe-no-relay': this.#noRelay,
+      },
+    };
+  }
+
+  /** The machine itself (tests and debugging). */
+  get choice(): PathChoice {
+    return this.#pc;
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  #peerPath(p: ActivePath): PeerPath {
+    if (p.kind === 'direct') return p;
+    const ep = this.#o.relayEndpoint();
+    return { kind: 'relay', region: relayRegionOf(ep), endpoint: ep };
+  }
+
+  #wanted(): string | undefined {
+    const p = this.#pc.path;
+    return p.kind === 'direct' ? p.endpoint : this.#o.relayEndpoint();
+  }
+
+  #assertEndpoint(): void {
+    const want = this.#wanted();
+    if (want !== undefined && this.#o.peer.endpoint !== want) this.#o.peer.endpoint = want;
+  }
+
+  #send(frame: PathFrame, to: string): void {
+    try {
+      this.#o.sendFrame(frame, to);
+    } catch {
+      this.#unsendable++;
+    }
+  }
+
+  #run(actions: PathAction[]): void {
+    for (const a of actions) {
+      switch (a.type) {
+        case 'ping':
+          this.#send({ type: 'path_ping', txid: a.txid }, a.to);
+          break;
+        case 'pong': {
+          const observed = parseEndpoint(a.observed);
+          if (observed) this.#send({ type: 'path_pong', txid: a.txid, observed }, a.to);
+          break;
+        }
+        case 'call-me-maybe': {
+          const relay = this.#o.relayEndpoint();
+          if (relay === undefined) {
+            this.#noRelay++;
+            break;
+          }
+          const candidates = a.candidates.map(parseEndpoint).filter((e) => e !== undefined);
+          this.#send({ type: 'call_me_maybe', candidates }, relay);
+          break;
+        }
+        case 'observed':
+          this.#o.onObserved?.(a.endpoint, a.previous);
+          break;
+        case 'switch':
+          this.#switched(a.from, a.to, a.reason, a.atMs);
+          break;
+      }
+    }
+    if (!this.#stopped) this.#wake.arm(this.#pc.nextWakeAt());
+  }
+
+  #switched(from: ActivePath, to: ActivePath, reason: SwitchReason, atMs: number): void {
+    this.#assertEndpoint();
+    const o = this.#o;
+    const mds = o.datagramSize
+      ? o.datagramSize(to)
+      : to.kind === 'direct'
+        ? DIRECT_DATAGRAM_SIZE
+        : (o.relayDatagramSize ?? DIRECT_DATAGRAM_SIZE);
+    o.connection?.()?.pathChanged(mds);
+    const change: PeerPathChange = {
+      from: this.#peerPath(from),
+      to: this.#peerPath(to),
+      reason,
+      atMs,
+      atWallMs: o.clock.wallMs(),
+    };
+    this.#lastChange = change;
+    o.logger?.info(
+      {
+        from: describePath(change.from),
+        to: describePath(change.to),
+        reason,
+        ...(to.kind === 'direct' ? { rttMs: to.rttMs } : {}),
+      },
+      'peer path changed',
+    );
+    o.onChange?.(change, this.status());
+  }
+}
+
+/** "direct 198.51.100.1:41641" / "relay us-east", for logs and status lines. */
+export function describePath(p: PeerPath): string {
+  return p.kind === 'direct' ? `direct ${p.endpoint}` : `relay ${p.region ?? '?'}`;
+}

@@ -1,0 +1,216 @@
+// One UDP socket per agent, shared by every session and by the STUN client (so the NAT mapping
+// that STUN discovers is the one peers reach us on). Each datagram is sorted by its first bytes:
+//
+//   byte 0     bytes 1-3   meaning
+//   1..4       0 0 0       WireGuard message (initiation, response, cookie reply, transport) ─► sessions
+//   00xxxxxx   ...         STUN (isStun: magic cookie at 4..7, length matches)                ─► STUN client
+//   anything else          dropped and counted ('unknown')
+//
+// The two never collide: a STUN message type has its top two bits zero and, for the Binding
+// classes (0x0001, 0x0101, 0x0111), either byte 0 = 0 or a non-zero byte 1.
+// Sends are fire-and-forget with a bounded number in flight; per-packet errors are counted, never
+// thrown. `DatagramSocket` is the seam where tests put a vnet socket instead of node:dgram.
+import { createSocket, type Socket } from 'node:dgram';
+import { isStun } from '../proto/stun/index.ts';
+import { formatEndpoint, parseEndpoint } from './endpoint.ts';
+import { PathsError } from './errors.ts';
+
+/** A bound datagram socket: node:dgram below, or a vnet host in tests. */
+export interface DatagramSocket {
+  /** Sends one datagram; `done` is called once, with an error if it failed. Never throws. */
+  send(data: Uint8Array, address: string, port: number, done: (err?: Error) => void): void;
+  /** Sets the receiver (one; a later call replaces it). `address` may be IPv4-mapped IPv6. */
+  onMessage(cb: (data: Uint8Array, address: string, port: number) => void): void;
+  /** The bound local port. */
+  readonly port: number;
+  /** 'udp4' sockets send to IPv4 only; 'udp6' (dual stack) to both. */
+  readonly type: 'udp4' | 'udp6';
+  close(): void;
+}
+
+export interface BindOptions {
+  /** Default '0.0.0.0' for udp4, '::' for udp6. */
+  host?: string;
+  /** Default 0 (any free port). Agents keep a stable port across restarts when they can. */
+  port?: number;
+  /** Default 'udp4'. 'udp6' binds a dual-stack socket. */
+  type?: 'udp4' | 'udp6';
+  signal?: AbortSignal;
+}
+
+/** Binds a node:dgram socket. Rejects with PATHS_BIND (or PATHS_STOPPED when aborted). */
+export async function bindUdp(o: BindOptions = {}): Promise<DatagramSocket> {
+  const type = o.type ?? 'udp4';
+  if (o.signal?.aborted)
+    throw new PathsError('PATHS_STOPPED', 'aborted before bind', { cause: o.signal.reason });
+  const s = createSocket({ type, ipv6Only: false });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const onAbort = (): void => reject(new PathsError('PATHS_STOPPED', 'aborted during bind'));
+      const done = (err?: Error): void => {
+        s.off('error', done);
+        o.signal?.removeEventListener('abort', onAbort);
+        if (err) reject(new PathsError('PATHS_BIND', `cannot bind UDP: ${err.message}`, { cause: err }));
+        else resolve();
+      };
+      o.signal?.addEventListener('abort', onAbort, { once: true });
+      s.once('error', done);
+      s.bind({ port: o.port ?? 0, address: o.host ?? (type === 'udp4' ? '0.0.0.0' : '::') }, () => done());
+    });
+  } catch (e) {
+    s.close();
+    throw e;
+  }
+  return new NodeDatagramSocket(s, type);
+}
+
+class NodeDatagramSocket implements DatagramSocket {
+  readonly #s: Socket;
+  readonly type: 'udp4' | 'udp6';
+  readonly port: number;
+  #closed = false;
+
+  constructor(s: Socket, type: 'udp4' | 'udp6') {
+    this.#s = s;
+    this.type = type;
+    this.port = s.address().port;
+    // Errors after bind (ICMP-induced, EPERM from a firewall) belong to single sends: ignore here.
+    s.on('error', () => {});
+  }
+
+  send(data: Uint8Array, address: string, port: number, done: (err?: Error) => void): void {
+    if (this.#closed) return done(new Error('socket closed'));
+    try {
+      this.#s.send(data, port, address, (err) => done(err ?? undefined));
+    } catch (e) {
+      done(e as Error);
+    }
+  }
+
+  onMessage(cb: (data: Uint8Array, address: string, port: number) => void): void {
+    this.#s.removeAllListeners('message');
+    this.#s.on('message', (msg, rinfo) =>
+      cb(new Uint8Array(msg.buffer, msg.byteOffset, msg.length), rinfo.address, rinfo.port),
+    );
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#s.close();
+  }
+}
+
+export interface UdpMuxOptions {
+  socket: DatagramSocket;
+  /** A WireGuard message (types 1–4) from "ip:port": give it to SessionHost.receive. Must not throw. */
+  onWireGuard(datagram: Uint8Array, from: string): void;
+  /** A STUN message: give it to StunClient.receive. */
+  onStun?(datagram: Uint8Array, from: string): void;
+  /** Sends awaiting the socket's callback at most; more are dropped. Default 1024. */
+  maxInFlight?: number;
+  /** Aborting stops the mux (and closes the socket). */
+  signal?: AbortSignal;
+}
+
+export type UdpMuxDrop =
+  | 'short'
+  | 'unknown'
+  | 'handler-error'
+  | 'bad-endpoint'
+  | 'wrong-family'
+  | 'in-flight-full'
+  | 'send-error'
+  | 'stopped';
+
+export interface UdpMuxStats {
+  received: { wireguard: number; stun: number; bytes: number };
+  sent: { datagrams: number; bytes: number };
+  drops: Record<UdpMuxDrop, number>;
+  inFlight: number;
+}
+
+export class UdpMux {
+  readonly #o: UdpMuxOptions;
+  readonly #max: number;
+  readonly stats: UdpMuxStats = {
+    received: { wireguard: 0, stun: 0, bytes: 0 },
+    sent: { datagrams: 0, bytes: 0 },
+    drops: {
+      short: 0,
+      unknown: 0,
+      'handler-error': 0,
+      'bad-endpoint': 0,
+      'wrong-family': 0,
+      'in-flight-full': 0,
+      'send-error': 0,
+      stopped: 0,
+    },
+    inFlight: 0,
+  };
+  #stopped = false;
+  readonly #onAbort = (): void => this.stop();
+
+  constructor(o: UdpMuxOptions) {
+    this.#o = o;
+    this.#max = o.maxInFlight ?? 1024;
+    if (!(this.#max >= 1)) throw new PathsError('PATHS_OPTION_INVALID', 'maxInFlight must be >= 1');
+    o.socket.onMessage((d, address, port) => this.#receive(d, address, port));
+    if (o.signal?.aborted) this.stop();
+    else o.signal?.addEventListener('abort', this.#onAbort, { once: true });
+  }
+
+  /** The local UDP port (what discovery pairs with interface addresses). */
+  get port(): number {
+    return this.#o.socket.port;
+  }
+
+  /** Sends to "ip:port". False when dropped (counted). Never throws. */
+  send(datagram: Uint8Array, to: string): boolean {
+    const drop = (r: UdpMuxDrop): false => {
+      this.stats.drops[r]++;
+      return false;
+    };
+    if (this.#stopped) return drop('stopped');
+    const e = parseEndpoint(to);
+    if (!e) return drop('bad-endpoint');
+    const v6 = e.address.includes(':');
+    if (v6 && this.#o.socket.type === 'udp4') return drop('wrong-family');
+    if (this.stats.inFlight >= this.#max) return drop('in-flight-full');
+    const address = !v6 && this.#o.socket.type === 'udp6' ? `::ffff:${e.address}` : e.address;
+    this.stats.inFlight++;
+    this.stats.sent.datagrams++;
+    this.stats.sent.bytes += datagram.length;
+    this.#o.socket.send(datagram, address, e.port, (err) => {
+      this.stats.inFlight--;
+      if (err) this.stats.drops['send-error']++;
+    });
+    return true;
+  }
+
+  /** Stops receiving and closes the socket. */
+  stop(): void {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    this.#o.signal?.removeEventListener('abort', this.#onAbort);
+    this.#o.socket.close();
+  }
+
+  #receive(d: Uint8Array, address: string, port: number): void {
+    if (this.#stopped) return void this.stats.drops.stopped++;
+    if (d.length < 4) return void this.stats.drops.short++;
+    const from = formatEndpoint({ address, port });
+    this.stats.received.bytes += d.length;
+    try {
+      if (d[0] >= 1 && d[0] <= 4 && d[1] === 0 && d[2] === 0 && d[3] === 0) {
+        this.stats.received.wireguard++;
+        this.#o.onWireGuard(d, from);
+      } else if (isStun(d) && this.#o.onStun) {
+        this.stats.received.stun++;
+        this.#o.onStun(d, from);
+      } else this.stats.drops.unknown++;
+    } catch {
+      this.stats.drops['handler-error']++;
+    }
+  }
+}
