@@ -33,7 +33,7 @@ describe('records and the hash chain', () => {
     assert.notEqual(r2.hash, hashRecord(GENESIS_PREV_HASH, r2), 'the previous hash is bound in');
   });
 
-  test('the same chain as the store writes (store/audit.ts auditHash), fixed vector', () => {
+  test('the same chain as the store writes (store/audit.ts appendAudit), fixed vector', () => {
     // Frozen so that a change to canonical JSON or the hash input shows up as a test failure.
     const r = appendRecord(undefined, {
       time: 1_700_000_000_000,

@@ -225,17 +225,9 @@ async function list(api: ApiClient, o: Opts, io: CliIo): Promise<number> {
 }
 
 async function exportLog(api: ApiClient, o: Opts, io: CliIo): Promise<number> {
-  const records: AuditRecord[] = [];
-  for (;;) {
-    const page = await api.call<AuditRecord[]>(
-      'GET',
-      `/api/v1/audit?after=${records.at(-1)?.seq ?? 0}&limit=${PAGE}`,
-    );
-    if (!Array.isArray(page)) throw new ControlError('BAD_RESPONSE', 'the audit list is not a list');
-    records.push(...page);
-    if (page.length < PAGE) break;
-  }
-  // Checkpoints: GET /api/v1/audit/checkpoints → { keys: base64[], checkpoints: Checkpoint[] }.
+  // Checkpoints first (GET /api/v1/audit/checkpoints → { keys, checkpoints }; the coordinator signs its
+  // head for the export), then the records: records only grow, so every checkpoint is covered and a
+  // record appended meanwhile cannot make a complete export look TRUNCATED.
   const cps = await api.raw('GET', '/api/v1/audit/checkpoints');
   let checkpoints: Checkpoint[] = [];
   let keys: VerifyKey[] = [];
@@ -258,6 +250,16 @@ async function exportLog(api: ApiClient, o: Opts, io: CliIo): Promise<number> {
       'sallyport audit: warning: the coordinator signs no checkpoints yet; this export is hash-chained only\n',
     );
   } else throw new ApiError(cps.status, `HTTP_${cps.status}`, cps.text.slice(0, 200));
+  const records: AuditRecord[] = [];
+  for (;;) {
+    const page = await api.call<AuditRecord[]>(
+      'GET',
+      `/api/v1/audit?after=${records.at(-1)?.seq ?? 0}&limit=${PAGE}`,
+    );
+    if (!Array.isArray(page)) throw new ControlError('BAD_RESPONSE', 'the audit list is not a list');
+    records.push(...page);
+    if (page.length < PAGE) break;
+  }
   const exportedAt = Math.floor(realClock.wallMs());
   const text = writeExport({ records, checkpoints, keys, exportedAt, lenient: true });
   const out = o.out as string | undefined;

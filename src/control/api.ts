@@ -15,6 +15,8 @@ export interface ApiDeps {
   suffix: string;
   publicKey: string;
   signingKey: string;
+  /** The Ed25519 key that signs audit checkpoints, base64 (`audit verify --trust-key`). */
+  auditKey: string;
   /** The root CA (PEM) that service and client certificates chain to. */
   rootCaPem: string;
   /** Bearer token lifetime. */
@@ -87,6 +89,7 @@ export function registerApi(app: FastifyInstance, d: ApiDeps): void {
   app.get('/api/v1/info', { schema: S.info }, async () => ({
     publicKey: d.publicKey,
     signingKey: d.signingKey,
+    auditKey: d.auditKey,
     rootCaPem: d.rootCaPem,
     suffix: d.suffix,
     version: 1,
@@ -402,4 +405,19 @@ export function registerApi(app: FastifyInstance, d: ApiDeps): void {
       store.listAudit({ afterSeq: Number(req.query.after ?? 0), limit: Number(req.query.limit ?? 1000) }),
     ),
   );
+  // Signs the head first (an export's records then end under a signature), then lists every
+  // checkpoint and every key that signed one, the current audit key first.
+  app.get('/api/v1/audit/checkpoints', { schema: S.auditCheckpoints, ...admin }, async () => {
+    await store.signAuditHead();
+    const stored = await store.listAuditCheckpoints();
+    const keys = [...new Set([d.auditKey, ...stored.map((c) => c.publicKey)])];
+    const checkpoints = stored.map(({ seq, hash, time, keyId, signature }) => ({
+      seq,
+      hash,
+      time,
+      keyId,
+      signature,
+    }));
+    return { keys, checkpoints };
+  });
 }

@@ -24,4 +24,5 @@ export { ControlError } from './errors.ts';
 export { createLogger, REDACT_PATHS, type Logger } from './logger.ts';
 export { createMetrics, type ControlMetrics } from './metrics.ts';
 export { loadOrCreateKeys, loadOrCreateTls, type CoordinatorKeys, type ListenerTls } from './keys.ts';
+export { createAuditSigner, DEFAULT_CHECKPOINT_EVERY } from './audit-signer.ts';
 export { ApiClient, ApiError, type ApiClientOptions } from './api-client.ts';

@@ -1,6 +1,7 @@
 // The coordinator's own keys, created under --data on first start and stored 0600 (I9):
 //   DIR/coordinator.key       X25519 static key of the agent channel (base64)
 //   DIR/signing.key           Ed25519 seed for relay tokens (base64)
+//   DIR/audit.key             Ed25519 seed for audit checkpoints only (base64; audit-signer.ts)
 //   DIR/tls/cert.pem, key.pem self-signed listener certificate, unless --tls-cert/--tls-key
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -30,7 +31,19 @@ function loadOrCreate<T>(path: string, parse: (s: string) => T, create: () => { 
 export interface CoordinatorKeys {
   staticKey: PrivateKey;
   signingKey: SigningKey;
+  /** Signs audit checkpoints and nothing else, so a relay-token key leak cannot forge them. */
+  auditKey: SigningKey;
 }
+
+const ed25519Key = (path: string): SigningKey =>
+  loadOrCreate(
+    path,
+    (s) => SigningKey.fromSeed(Buffer.from(s, 'base64')),
+    () => {
+      const k = SigningKey.generate();
+      return { value: k, text: Buffer.from(k.unsafeSeed()).toString('base64') };
+    },
+  );
 
 export function loadOrCreateKeys(dataDir: string): CoordinatorKeys {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
@@ -38,15 +51,9 @@ export function loadOrCreateKeys(dataDir: string): CoordinatorKeys {
     const k = PrivateKey.generate();
     return { value: k, text: Buffer.from(k.unsafeBytes()).toString('base64') };
   });
-  const signingKey = loadOrCreate(
-    join(dataDir, 'signing.key'),
-    (s) => SigningKey.fromSeed(Buffer.from(s, 'base64')),
-    () => {
-      const k = SigningKey.generate();
-      return { value: k, text: Buffer.from(k.unsafeSeed()).toString('base64') };
-    },
-  );
-  return { staticKey, signingKey };
+  const signingKey = ed25519Key(join(dataDir, 'signing.key'));
+  const auditKey = ed25519Key(join(dataDir, 'audit.key'));
+  return { staticKey, signingKey, auditKey };
 }
 
 export interface ListenerTls {

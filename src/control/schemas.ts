@@ -146,6 +146,7 @@ export const S = {
       obj({
         publicKey: { type: 'string' },
         signingKey: { type: 'string' },
+        auditKey: { type: 'string' },
         rootCaPem: { type: 'string' },
         suffix: { type: 'string' },
         version: { type: 'integer' },
@@ -259,5 +260,25 @@ export const S = {
       additionalProperties: false,
     },
     response: R(list(audit)),
+  },
+  auditCheckpoints: {
+    response: R({
+      type: 'object',
+      properties: {
+        keys: list({ type: 'string' }),
+        checkpoints: list({
+          type: 'object',
+          properties: {
+            seq: { type: 'integer', minimum: 1 },
+            hash: { type: 'string' },
+            time: time,
+            keyId: { type: 'string' },
+            signature: { type: 'string' },
+          },
+          required: ['seq', 'hash', 'time', 'keyId', 'signature'],
+        }),
+      },
+      required: ['keys', 'checkpoints'],
+    }),
   },
 } as const;

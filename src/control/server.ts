@@ -23,6 +23,7 @@ import { registerApi } from './api.ts';
 import { errorSchema } from './schemas.ts';
 import type { RelayConfig } from './relays.ts';
 import { loadOrCreatePki, type CoordinatorPki } from './pki.ts';
+import { createAuditSigner } from './audit-signer.ts';
 
 export interface CoordinatorOptions {
   /** State directory: keys, TLS material, SQLite database. */
@@ -52,6 +53,8 @@ export interface CoordinatorOptions {
   bodyLimit?: number;
   /** Most agent channels at once; default 20,000. */
   maxChannels?: number;
+  /** Sign an audit checkpoint every this many records; default 100 (audit-signer.ts). */
+  auditCheckpointEvery?: number;
 }
 
 const STATUS: Record<string, number> = {
@@ -132,8 +135,10 @@ export class Coordinator {
       clock,
     });
     const pki = await loadOrCreatePki(opts.dataDir, clock);
+    const auditSigner = createAuditSigner(keys.auditKey, clock, opts.auditCheckpointEvery);
     const store = await Store.open(parseDatabaseConfig(opts.db ?? join(opts.dataDir, 'coordinator.db')), {
       clock,
+      auditSigner,
       ...(opts.scrypt ? { scrypt: opts.scrypt } : {}),
     });
     try {
@@ -288,6 +293,7 @@ export class Coordinator {
       suffix: opts.suffix,
       publicKey: this.publicKey,
       signingKey: this.keys.signingKey.verifyKey.base64(),
+      auditKey: this.keys.auditKey.verifyKey.base64(),
       rootCaPem: this.pki.root.certPem,
       tokenTtlMs: opts.tokenTtlMs ?? 12 * 3600_000,
       deviceCodeTtlMs: opts.deviceCodeTtlMs ?? 10 * 60_000,

@@ -1,82 +1,114 @@
-// The audit chain as the store writes it (DESIGN.md §5 "Audit", I7). Each record:
-//   hash = SHA-256(prev_hash (32 bytes) ‖ canonical JSON { seq, time, actor, action, subject, details })
-// The first record's prev_hash is 32 zero bytes. Appending bumps the single audit_head row first,
-// which takes its row lock in PostgreSQL, so concurrent transactions append one after another.
-import { createHash } from 'node:crypto';
+// The audit chain as the store writes it (DESIGN.md §5 "Audit", I7, I8). src/audit is its one
+// definition: record bodies, RFC 8785 canonical JSON and hashes come from there, never from here.
+// Appending bumps the single audit_head row first, which takes its row lock in PostgreSQL, so
+// concurrent transactions append one after another. A record whose fields have no canonical form
+// (a lone surrogate, NaN, …) is refused with StoreError INVALID, so the whole mutation rolls back.
+// With a signer, the record at every `every`-th seq gets its checkpoint in the same transaction.
 import { sql, type Transaction } from 'kysely';
+import {
+  canonicalize,
+  fieldsProblem,
+  hashRecord,
+  GENESIS_PREV_HASH,
+  type AuditFields,
+  type AuditRecord,
+  type Checkpoint,
+} from '../audit/index.ts';
 import type { Database } from './schema.ts';
-import { canonicalJson } from './canonical.ts';
+import { StoreError } from './errors.ts';
 
-export const GENESIS_HASH = '0'.repeat(64);
+export { GENESIS_PREV_HASH as GENESIS_HASH };
 
 export interface AuditEntry {
   actor: string;
   action: string;
   subject: string;
+  /** A JSON object; members that are undefined are dropped before hashing. */
   details: Record<string, unknown>;
 }
 
-export interface AuditRecord extends AuditEntry {
-  seq: number;
-  time: number;
+/** A record as stored: exactly src/audit's record. */
+export type StoredAuditRecord = AuditRecord;
+
+/** Signs checkpoints of the chain head (the coordinator's audit key; see control/audit-signer.ts). */
+export interface AuditSigner {
+  /** The checkpoint key, standard base64 (32-byte Ed25519 public key). */
+  readonly publicKey: string;
+  /** A checkpoint is written with every record whose seq is a multiple of this (≥ 1). */
+  readonly every: number;
+  sign(head: { seq: number; hash: string }): Checkpoint;
 }
 
-export interface StoredAuditRecord extends AuditRecord {
-  prevHash: string;
-  hash: string;
+/** `v` without undefined object members, at any depth (arrays keep their elements). */
+export function dropUndefined(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(dropUndefined);
+  if (v === null || typeof v !== 'object') return v;
+  const proto = Object.getPrototypeOf(v) as unknown;
+  if (proto !== Object.prototype && proto !== null) return v; // canonicalize refuses it, by name
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(v)) if (x !== undefined) out[k] = dropUndefined(x);
+  return out;
 }
 
-export function auditHash(prevHash: string, rec: AuditRecord): string {
-  const body = canonicalJson({
-    seq: rec.seq,
-    time: rec.time,
-    actor: rec.actor,
-    action: rec.action,
-    subject: rec.subject,
-    details: rec.details,
-  });
-  return createHash('sha256').update(Buffer.from(prevHash, 'hex')).update(body, 'utf8').digest('hex');
-}
-
-/** Appends one record inside `trx`; returns it with its hashes. */
+/** Appends one record inside `trx` (and its checkpoint when due); returns it with its hashes. */
 export async function appendAudit(
   trx: Transaction<Database>,
   time: number,
   entry: AuditEntry,
+  signer?: AuditSigner,
 ): Promise<StoredAuditRecord> {
+  const fields: AuditFields = {
+    time,
+    actor: entry.actor,
+    action: entry.action,
+    subject: entry.subject,
+    details: dropUndefined(entry.details) as Record<string, unknown>,
+  };
+  const problem = fieldsProblem(fields);
+  if (problem)
+    throw new StoreError('INVALID', `refused: the audit record would not be canonical: ${problem}`);
   const head = await trx
     .updateTable('audit_head')
     .set({ seq: sql`seq + 1` })
     .where('id', '=', 1)
     .returning(['seq', 'hash'])
     .executeTakeFirstOrThrow();
-  const rec: AuditRecord = { seq: Number(head.seq), time, ...entry };
-  const hash = auditHash(head.hash, rec);
+  const seq = Number(head.seq);
+  const hash = hashRecord(head.hash, { seq, ...fields });
   await trx.updateTable('audit_head').set({ hash }).where('id', '=', 1).execute();
   await trx
     .insertInto('audit_log')
     .values({
-      seq: rec.seq,
+      seq,
       time,
-      actor: entry.actor,
-      action: entry.action,
-      subject: entry.subject,
-      details: canonicalJson(entry.details),
+      actor: fields.actor,
+      action: fields.action,
+      subject: fields.subject,
+      details: canonicalize(fields.details),
       prev_hash: head.hash,
       hash,
     })
     .execute();
-  return { ...rec, prevHash: head.hash, hash };
+  if (signer && seq % signer.every === 0) await insertCheckpoint(trx, signer.sign({ seq, hash }), signer);
+  return { seq, ...fields, prevHash: head.hash, hash };
 }
 
-/** Checks a run of records from the start of the chain; returns the first bad seq or undefined. */
-export function verifyAuditChain(records: readonly StoredAuditRecord[]): number | undefined {
-  let prev = GENESIS_HASH;
-  let seq = 1;
-  for (const r of records) {
-    if (r.seq !== seq || r.prevHash !== prev || auditHash(prev, r) !== r.hash) return r.seq;
-    prev = r.hash;
-    seq++;
-  }
-  return undefined;
+/** Stores a checkpoint; a second one by the same key at the same seq is ignored. */
+export async function insertCheckpoint(
+  trx: Transaction<Database>,
+  cp: Checkpoint,
+  signer: Pick<AuditSigner, 'publicKey'>,
+): Promise<void> {
+  await trx
+    .insertInto('audit_checkpoints')
+    .values({
+      seq: cp.seq,
+      key_id: cp.keyId,
+      hash: cp.hash,
+      time: cp.time,
+      signature: cp.signature,
+      public_key: signer.publicKey,
+    })
+    .onConflict((oc) => oc.columns(['seq', 'key_id']).doNothing())
+    .execute();
 }

@@ -6,7 +6,7 @@ import { randomBytes } from '../crypto/index.ts';
 import type { Clock } from '../clock/index.ts';
 import type { Database } from './schema.ts';
 import { StoreError } from './errors.ts';
-import { appendAudit, type AuditEntry, type StoredAuditRecord } from './audit.ts';
+import { appendAudit, type AuditEntry, type AuditSigner, type StoredAuditRecord } from './audit.ts';
 import type { ScryptParams } from './passwords.ts';
 import * as R from './records.ts';
 
@@ -16,6 +16,8 @@ export interface StoreOptions {
   scrypt?: ScryptParams;
   /** Test hook: called inside the transaction after the audit record is written. */
   afterAudit?: (rec: StoredAuditRecord) => void;
+  /** Signs a checkpoint of the audit chain every `every` records, in the record's transaction. */
+  auditSigner?: AuditSigner;
 }
 
 /** Node key lifetimes (DESIGN.md §4 "Keys"). */
@@ -46,12 +48,16 @@ export class StoreBase {
   protected readonly clock: Clock;
   protected readonly scrypt: ScryptParams | undefined;
   readonly #afterAudit: StoreOptions['afterAudit'];
+  protected readonly auditSigner: AuditSigner | undefined;
 
   protected constructor(db: Kysely<Database>, opts: StoreOptions) {
     this.db = db;
     this.clock = opts.clock;
     this.scrypt = opts.scrypt;
     this.#afterAudit = opts.afterAudit;
+    if (opts.auditSigner && !(Number.isSafeInteger(opts.auditSigner.every) && opts.auditSigner.every >= 1))
+      throw new StoreError('INVALID', 'auditSigner.every must be a positive integer');
+    this.auditSigner = opts.auditSigner;
   }
 
   async close(): Promise<void> {
@@ -76,7 +82,7 @@ export class StoreBase {
     try {
       return await this.db.transaction().execute(async (trx) => {
         const { result, audit } = await fn(trx, now);
-        const rec = await appendAudit(trx, now, { actor, ...audit });
+        const rec = await appendAudit(trx, now, { actor, ...audit }, this.auditSigner);
         this.#afterAudit?.(rec);
         return result;
       });

@@ -1,8 +1,7 @@
-// Standing grants, the netmap inputs of one node, and reading the audit log.
+// Standing grants and the netmap inputs of one node.
 import { StoreError } from './errors.ts';
 import * as R from './records.ts';
 import { newId, resolveSubject } from './base.ts';
-import type { StoredAuditRecord } from './audit.ts';
 
 export interface NetmapInputs {
   self: R.NodeRecord;
@@ -250,28 +249,6 @@ export class GrantStore extends EnrollmentStore {
       .where('revoked_at', 'is', null)
       .execute();
     return [...new Set(rows.map((r) => r.deployment_id))];
-  }
-
-  // ── audit ────────────────────────────────────────────────────────────────────────────────────
-
-  async listAudit(opts: { afterSeq?: number; limit?: number } = {}): Promise<StoredAuditRecord[]> {
-    const rows = await this.db
-      .selectFrom('audit_log')
-      .selectAll()
-      .where('seq', '>', opts.afterSeq ?? 0)
-      .orderBy('seq')
-      .limit(Math.min(opts.limit ?? 1000, 10_000))
-      .execute();
-    return rows.map((r) => ({
-      seq: Number(r.seq),
-      time: Number(r.time),
-      actor: r.actor,
-      action: r.action,
-      subject: r.subject,
-      details: JSON.parse(r.details) as Record<string, unknown>,
-      prevHash: r.prev_hash,
-      hash: r.hash,
-    }));
   }
 
   /** Row counts of every table (tests: "nothing was written"). */

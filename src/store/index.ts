@@ -10,14 +10,14 @@ export {
 } from './store.ts';
 export { parseDatabaseConfig, type DatabaseConfig } from './db.ts';
 export { StoreError } from './errors.ts';
-export { canonicalJson } from './canonical.ts';
 export {
-  auditHash,
-  verifyAuditChain,
   GENESIS_HASH,
+  dropUndefined,
   type AuditEntry,
+  type AuditSigner,
   type StoredAuditRecord,
 } from './audit.ts';
+export { MAX_AUDIT_PAGE, type StoredCheckpoint } from './audit-store.ts';
 export { hashPassword, verifyPassword, DEFAULT_SCRYPT, type ScryptParams } from './passwords.ts';
 export { MIGRATIONS } from './migrations.ts';
 export * from './records.ts';

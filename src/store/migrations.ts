@@ -142,8 +142,27 @@ const t0001: Migration = {
   },
 };
 
+/** Signed checkpoints of the audit chain head (src/audit/checkpoint.ts), one per (seq, key). */
+const t0002: Migration = {
+  async up(db: Kysely<unknown>): Promise<void> {
+    await db.schema
+      .createTable('audit_checkpoints')
+      .addColumn('seq', 'bigint', (c) => c.notNull())
+      .addColumn('key_id', 'text', (c) => c.notNull())
+      .addColumn('hash', 'text', (c) => c.notNull())
+      .addColumn('time', 'bigint', (c) => c.notNull())
+      .addColumn('signature', 'text', (c) => c.notNull())
+      .addColumn('public_key', 'text', (c) => c.notNull())
+      .addPrimaryKeyConstraint('audit_checkpoints_pk', ['seq', 'key_id'])
+      .execute();
+  },
+};
+
 /** Every migration, by name; names sort in order of application. */
-export const MIGRATIONS: Record<string, Migration> = { '0001_initial': t0001 };
+export const MIGRATIONS: Record<string, Migration> = {
+  '0001_initial': t0001,
+  '0002_audit_checkpoints': t0002,
+};
 
 export const migrationProvider: MigrationProvider = {
   getMigrations: () => Promise.resolve(MIGRATIONS),

@@ -134,6 +134,20 @@ export interface AuditHeadTable {
   hash: string;
 }
 
+/** A signed checkpoint of the audit chain at `seq` (src/audit/checkpoint.ts). */
+export interface AuditCheckpointsTable {
+  seq: number;
+  /** Hex of SHA-256(public key)[0..8]. */
+  key_id: string;
+  /** The record hash at `seq`, hex. */
+  hash: string;
+  time: number;
+  /** Ed25519 signature, standard base64. */
+  signature: string;
+  /** The signing key, standard base64: listed in exports so old keys stay known. */
+  public_key: string;
+}
+
 export interface Database {
   deployments: DeploymentsTable;
   services: ServicesTable;
@@ -147,4 +161,5 @@ export interface Database {
   device_codes: DeviceCodesTable;
   audit_log: AuditLogTable;
   audit_head: AuditHeadTable;
+  audit_checkpoints: AuditCheckpointsTable;
 }

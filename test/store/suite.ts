@@ -3,7 +3,9 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { FakeClock } from '../../src/clock/index.ts';
 import { PrivateKey } from '../../src/crypto/index.ts';
-import { Store, StoreError, verifyAuditChain, type DatabaseConfig } from '../../src/store/index.ts';
+import { SigningKey } from '../../src/crypto/index.ts';
+import { signCheckpoint, verifyChain, verifyExport, writeExport } from '../../src/audit/index.ts';
+import { Store, StoreError, type AuditSigner, type DatabaseConfig } from '../../src/store/index.ts';
 
 export interface Backend {
   /** A fresh, empty database config and a cleanup for it; undefined + reason to skip. */
@@ -13,6 +15,8 @@ export interface Backend {
 const FAST_SCRYPT = { N: 1 << 10, r: 8, p: 1 };
 const DAY = 86_400_000;
 const nodeKey = (): string => PrivateKey.generate().publicKey.base64();
+
+const pick = (f: { code: string; seq?: number } | undefined) => f && { code: f.code, seq: f.seq };
 
 async function code(p: Promise<unknown>): Promise<string> {
   try {
@@ -90,7 +94,7 @@ export function storeSuite(name: string, backend: Backend, skip?: string): void 
       assert.equal(await code(store.getDeployment('ghost')), 'NOT_FOUND');
       // and the chain goes on from the same head
       await store.createDeployment('admin', { name: 'acme-dev', region: 'eu-west-1', cloud: 'aws' });
-      assert.equal(verifyAuditChain(await store.listAudit()), undefined);
+      assert.equal(verifyChain(await store.listAudit()).ok, true);
     });
 
     test('services: upsert, list, schema refuses a bad kind', async () => {
@@ -375,7 +379,7 @@ export function storeSuite(name: string, backend: Backend, skip?: string): void 
         ),
       );
       const all = await store.listAudit({ limit: 10_000 });
-      assert.equal(verifyAuditChain(all), undefined);
+      assert.equal(verifyChain(all).ok, true);
       assert.deepEqual(
         all.map((r) => r.seq),
         all.map((_, i) => i + 1),
@@ -383,8 +387,87 @@ export function storeSuite(name: string, backend: Backend, skip?: string): void 
       assert.ok(all.some((r) => r.action === 'node.enroll'));
       // an edited record breaks the chain
       const edited = all.map((r) => (r.seq === 3 ? { ...r, actor: 'mallory' } : r));
-      assert.equal(verifyAuditChain(edited), 3);
-      assert.equal(verifyAuditChain(all.filter((r) => r.seq !== 2)), 3);
+      assert.deepEqual(pick(verifyChain(edited).failure), { code: 'EDITED', seq: 3 });
+      assert.deepEqual(pick(verifyChain(all.filter((r) => r.seq !== 2)).failure), {
+        code: 'REMOVED',
+        seq: 2,
+      });
+    });
+
+    test('audit: undefined details members are dropped; a lone surrogate is refused, nothing written', async () => {
+      await store.recordAudit('admin', {
+        action: 'test.note',
+        subject: 'x',
+        details: { a: 1, b: undefined },
+      });
+      assert.deepEqual((await store.listAudit({ limit: 10_000 })).at(-1)?.details, { a: 1 });
+      const before = await store.counts();
+      const e = await code(
+        store.upsertService('admin', {
+          deployment: 'acme-prod',
+          name: 'bad',
+          kind: 'http',
+          address: '10.0.0.9:80',
+          labels: { team: 'a\ud800' },
+        }),
+      );
+      assert.equal(e, 'INVALID');
+      assert.deepEqual(await store.counts(), before);
+      assert.equal(verifyChain(await store.listAudit({ limit: 10_000 })).ok, true);
+    });
+
+    test('audit checkpoints: every N records in the same transaction, and the head on demand', async () => {
+      const key = SigningKey.fromSeed(new Uint8Array(32).fill(7));
+      const signer: AuditSigner = {
+        publicKey: key.verifyKey.base64(),
+        every: 4,
+        sign: (head) => signCheckpoint(head, key, Math.floor(clock.wallMs())),
+      };
+      const signed = await Store.open(cfg, { clock, auditSigner: signer });
+      try {
+        for (let i = 0; i < 9; i++)
+          await signed.recordAudit('admin', { action: 'test.tick', subject: `t:${i}`, details: { i } });
+        const head = await signed.auditHead();
+        const cps = await signed.listAuditCheckpoints();
+        const due = Array.from({ length: Math.floor(head.seq / 4) }, (_, i) => 4 * (i + 1)).filter(
+          (s) => s > head.seq - 9,
+        );
+        assert.deepEqual(
+          cps.map((c) => c.seq),
+          due,
+        );
+        assert.ok(cps.every((c) => c.publicKey === signer.publicKey));
+        const atHead = await signed.signAuditHead();
+        assert.equal(atHead?.seq, head.seq);
+        assert.equal(atHead?.hash, head.hash);
+        assert.deepEqual(
+          await signed.signAuditHead(),
+          atHead,
+          'signing the same head twice stores one checkpoint',
+        );
+        const all = await signed.listAuditCheckpoints();
+        assert.equal(all.length, due.length + (head.seq % 4 === 0 ? 0 : 1));
+        const records = await signed.listAudit({ limit: 10_000 });
+        const text = writeExport({
+          records,
+          checkpoints: all,
+          keys: [key.verifyKey],
+          exportedAt: Math.floor(clock.wallMs()),
+        });
+        const rep = verifyExport(text, { trustedKeys: [key.verifyKey], requireSigned: true });
+        assert.equal(rep.ok, true, JSON.stringify(rep.failure));
+        assert.equal(rep.signedThrough, head.seq);
+        // a cut tail is seen through the head checkpoint
+        const cut = writeExport({
+          records: records.slice(0, -2),
+          checkpoints: all,
+          keys: [key.verifyKey],
+          exportedAt: Math.floor(clock.wallMs()),
+        });
+        assert.equal(verifyExport(cut, { trustedKeys: [key.verifyKey] }).failure?.code, 'TRUNCATED');
+      } finally {
+        await signed.close();
+      }
     });
   });
 }
