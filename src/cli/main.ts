@@ -27,6 +27,19 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     summary: 'run a relay (TLS, forwards sealed packets; STUN on UDP)',
     load: () => import('./relay.ts'),
   },
+  agent: {
+    summary: 'run an agent: a connector (--serve) or an engineer node',
+    load: () => import('./agent.ts'),
+  },
+  login: { summary: 'enroll this engineer machine (device login)', load: () => import('./login.ts') },
+  connect: {
+    summary: 'forward a local port to a service through the overlay',
+    load: () => import('./connect.ts'),
+  },
+  status: {
+    summary: "the running agent's peers, paths, handshakes, RTT, bytes",
+    load: () => import('./status.ts'),
+  },
   audit: { summary: 'verify an exported audit log offline', load: () => import('./audit.ts') },
 };
 

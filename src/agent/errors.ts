@@ -1,0 +1,8 @@
+import { SallyportError } from '../util/index.ts';
+
+/**
+ * An agent failure. Codes: `AGENT_STATE` (state directory or key file unusable), `AGENT_CONFIG`
+ * (bad --serve / config file / options), `AGENT_CONTROL` (control socket request failed),
+ * `AGENT_NO_SUCH_SERVICE`, `AGENT_NO_PEER`, `AGENT_STOPPED`.
+ */
+export class AgentError extends SallyportError {}

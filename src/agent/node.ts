@@ -1,0 +1,416 @@
+// The node: one agent process (connector or engineer). It owns the node key, the agent channel,
+// the relay clients, one SessionHost with a PeerSession + PeerLink per netmap peer, and — by mode —
+// the router (connector) or the SOCKS5 proxy and local forwards (engineer), plus the local control
+// socket. Every decision about peers follows the current netmap:
+//
+//   netmap ─► relays: start/stop RelayClients    peers: addPeer / removePeer (+ link stop)
+//          ─► router.recheck (cut streams whose grant ended)   ─► certificate requests
+//   relay packet from key K ─► K in netmap? ─no─► drop, count, log (I3) ─yes─► SessionHost.receive
+//   session payload ─► PeerLink (epoch) ─► stream Connection ─► router / proxied socket
+import type { Duplex } from 'node:stream';
+import { pino, type Logger } from 'pino';
+import { Timer, type Clock } from '../clock/index.ts';
+import { PublicKey, type PrivateKey } from '../crypto/index.ts';
+import type { Hello, Netmap, NetmapPeer, NetmapService, ServerMessage } from '../proto/control/index.ts';
+import { SessionHost, type PeerSession, type SessionEvent } from '../session/index.ts';
+import type { ConnectionOptions } from '../stream/index.ts';
+import { registration, parseHostPort, type ServiceSpec } from './config.ts';
+import { ServiceCerts } from './certs.ts';
+import { ControlLoop } from './control.ts';
+import { CtlServer, type CtlReply, type CtlRequest } from './ctl.ts';
+import { AgentError } from './errors.ts';
+import { LocalForward } from './forward.ts';
+import { resolveServiceRef, resolveTailnetName } from './grants.ts';
+import { isLowerKey } from './link-codec.ts';
+import { PeerLink } from './link.ts';
+import { AgentMetrics } from './metrics.ts';
+import { RelayPaths, relayEndpoint, parseRelayEndpoint } from './paths.ts';
+import { Router } from './router.ts';
+import { REP_HOST_UNREACHABLE, SocksServer } from './socks.ts';
+import { loadOrCreateNodeKey, socketPath } from './state.ts';
+import { buildStatus, type AgentStatus } from './status.ts';
+
+/** Least time between two log lines about one refused key, ms. */
+const REFUSAL_LOG_INTERVAL_MS = 10_000;
+
+export interface AgentOptions {
+  clock: Clock;
+  stateDir: string;
+  /** Coordinator base URL, https://host:port. */
+  coordinator: string;
+  /** The coordinator's X25519 key, pinned. */
+  coordinatorKey: PublicKey;
+  /** PEM certificates to trust for the coordinator's and relays' TLS listeners. */
+  ca?: string;
+  kind: 'connector' | 'engineer';
+  /** Node name sent in the hello; default the host name. */
+  name: string;
+  preauthKey?: string;
+  /** Connector: the services it serves. */
+  services?: ServiceSpec[];
+  /** Engineer: where the SOCKS5 proxy listens. */
+  socks5?: { host: string; port: number };
+  /** Open the control socket in the state directory; default true. */
+  controlSocket?: boolean;
+  /** Session payload size over relays; default 16 KiB. */
+  relayPayloadSize?: number;
+  connection?: Partial<ConnectionOptions>;
+  logger?: Logger;
+  /** The node key; default: loaded from (or created in) the state directory. */
+  nodeKey?: PrivateKey;
+}
+
+interface PeerEntry {
+  info: NetmapPeer;
+  session: PeerSession;
+  link: PeerLink;
+}
+
+export class Agent {
+  readonly o: AgentOptions;
+  readonly log: Logger;
+  readonly metrics = new AgentMetrics();
+  readonly nodeKey: PrivateKey;
+  readonly publicKey: PublicKey;
+  readonly keyCreated: boolean;
+  readonly control: ControlLoop;
+  readonly host: SessionHost;
+  readonly relays: RelayPaths;
+  readonly router: Router | undefined;
+  readonly certs: ServiceCerts;
+  readonly #peers = new Map<string, PeerEntry>();
+  readonly #forwards = new Set<LocalForward>();
+  readonly #refusalLogged = new Map<string, number>();
+  readonly #services: Map<string, ServiceSpec>;
+  readonly #cutTimer: Timer;
+  #socks: SocksServer | undefined;
+  #ctl: CtlServer | undefined;
+  #homeRegion: string | undefined;
+  #stopped = false;
+  socksAddress: { host: string; port: number } | undefined;
+  /** Session messages refused before the session layer, by reason (mirror of the metric). */
+  readonly refused: Record<string, number> = {};
+
+  constructor(o: AgentOptions) {
+    this.o = o;
+    this.log = o.logger ?? pino({ level: 'silent' });
+    if (o.nodeKey) {
+      this.nodeKey = o.nodeKey;
+      this.keyCreated = false;
+    } else {
+      const k = loadOrCreateNodeKey(o.stateDir);
+      this.nodeKey = k.key;
+      this.keyCreated = k.created;
+    }
+    this.publicKey = this.nodeKey.publicKey;
+    this.log = this.log.child({ node: this.publicKey.fingerprint() });
+    this.#services = new Map((o.services ?? []).map((s) => [s.name, s]));
+    this.certs = new ServiceCerts(o.stateDir);
+    this.#cutTimer = new Timer(o.clock, () => this.#recheckGrants());
+    this.host = new SessionHost({
+      clock: o.clock,
+      privateKey: this.nodeKey,
+      send: (d, to) => {
+        const r = this.relays.resolve(to);
+        if (!r) this.host.drops['no-path'] = (this.host.drops['no-path'] ?? 0) + 1;
+        else r.path.send(r.dst, d);
+      },
+      onPayload: (peer, payload) => this.#peers.get(peer.publicKey.base64())?.link.receive(payload),
+      onEvent: (ev) => this.#sessionEvent(ev),
+    });
+    this.relays = new RelayPaths({
+      clock: o.clock,
+      privateKey: this.nodeKey,
+      ...(o.ca ? { ca: o.ca } : {}),
+      logger: this.log.child({ part: 'relay' }),
+      ...(o.relayPayloadSize ? { payloadSize: o.relayPayloadSize } : {}),
+      onPacket: (ep, src, packet) => this.#fromRelay(ep, src, packet),
+      onState: (region, state) => {
+        this.log.info({ region, state }, 'relay connection');
+        if (state === 'connected') this.#announce();
+      },
+    });
+    this.router =
+      o.kind === 'connector'
+        ? new Router({
+            clock: o.clock,
+            logger: this.log.child({ part: 'router' }),
+            metrics: this.metrics,
+            netmap: () => this.netmap,
+            services: () => this.#services,
+            certificate: (svc) => {
+              const t = this.netmap?.services.find(
+                (s) => s.name === svc && s.connectorKey === this.publicKey.base64(),
+              );
+              return this.certs.get(svc, t?.tailnetName);
+            },
+          })
+        : undefined;
+    this.control = new ControlLoop({
+      clock: o.clock,
+      url: o.coordinator,
+      coordinatorKey: o.coordinatorKey,
+      nodeKey: this.nodeKey,
+      ...(o.ca ? { ca: o.ca } : {}),
+      logger: this.log.child({ part: 'control' }),
+      hello: () => this.#hello(),
+    });
+    this.control.on('netmap', (nm: Netmap) => this.#apply(nm));
+    this.control.on('message', (m: ServerMessage) => {
+      if (m.type === 'error') this.log.warn({ code: m.code }, `coordinator: ${m.message}`);
+      // The certificate for a CSR sent earlier (see #requestCerts): installed if it matches.
+      if (m.type === 'certificate' && m.service !== undefined) {
+        try {
+          this.certs.install(m.service, m.chainPem);
+          this.log.info({ service: m.service }, 'service certificate installed');
+        } catch (e) {
+          this.log.warn({ service: m.service, err: (e as Error).message }, 'unexpected certificate');
+        }
+      }
+    });
+  }
+
+  get netmap(): Netmap | undefined {
+    return this.control.netmap;
+  }
+
+  /** Starts the agent channel, the SOCKS5 proxy and the control socket. */
+  async start(): Promise<void> {
+    this.control.start();
+    if (this.o.socks5) {
+      this.#socks = new SocksServer({
+        logger: this.log.child({ part: 'socks' }),
+        open: (host) => {
+          const svc = resolveTailnetName(this.netmap, host);
+          if (!svc) return REP_HOST_UNREACHABLE;
+          return this.openStream(svc) ?? REP_HOST_UNREACHABLE;
+        },
+        onResult: (r) => this.metrics.proxyRequests.inc({ via: 'socks5', result: r }),
+      });
+      this.socksAddress = await this.#socks.listen(this.o.socks5.host, this.o.socks5.port);
+      this.log.info(this.socksAddress, 'SOCKS5 proxy listening');
+    }
+    if (this.o.controlSocket ?? true) {
+      this.#ctl = new CtlServer(socketPath(this.o.stateDir), { handle: (r, c) => this.#ctlHandle(r, c) });
+      await this.#ctl.listen();
+    }
+  }
+
+  /** Resolves once the netmap satisfies `pred` (tests, CLI readiness). */
+  whenNetmap(pred: (nm: Netmap) => boolean = () => true): Promise<Netmap> {
+    const nm = this.netmap;
+    if (nm && pred(nm)) return Promise.resolve(nm);
+    return new Promise((resolve) => {
+      const on = (m: Netmap): void => {
+        if (!pred(m)) return;
+        this.control.off('netmap', on);
+        resolve(m);
+      };
+      this.control.on('netmap', on);
+    });
+  }
+
+  /** Opens a stream to a service through its connector; undefined when the connector is no peer. */
+  openStream(svc: NetmapService): Duplex | undefined {
+    const e = this.#peers.get(svc.connectorKey);
+    if (!e) return undefined;
+    try {
+      return e.link.openStream(svc.name);
+    } catch (err) {
+      this.log.warn({ service: svc.name, err: (err as Error).message }, 'could not open a stream');
+      return undefined;
+    }
+  }
+
+  /** Starts a local forward to DEPLOYMENT/SERVICE. */
+  async forward(ref: string, local: string): Promise<{ forward: LocalForward; host: string; port: number }> {
+    const svc = resolveServiceRef(this.netmap, ref);
+    if (!svc) throw new AgentError('AGENT_NO_SUCH_SERVICE', `no service '${ref}' in this node's netmap`);
+    const { host, port } = parseHostPort(local, '--local', true);
+    const f = new LocalForward(ref, () => {
+      const now = resolveServiceRef(this.netmap, ref);
+      const s = now && this.openStream(now);
+      this.metrics.proxyRequests.inc({ via: 'forward', result: s ? 'ok' : 'unreachable' });
+      return s;
+    });
+    const a = await f.listen(host, port);
+    this.#forwards.add(f);
+    this.log.info({ service: ref, local: `${a.host}:${a.port}` }, 'local forward listening');
+    return { forward: f, ...a };
+  }
+
+  closeForward(f: LocalForward): void {
+    f.close();
+    this.#forwards.delete(f);
+  }
+
+  status(): AgentStatus {
+    return buildStatus(this, [...this.#peers.values()]);
+  }
+
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    this.#cutTimer.del();
+    this.control.stop();
+    this.#socks?.close();
+    this.#ctl?.close();
+    for (const f of this.#forwards) f.close();
+    this.router?.stop();
+    for (const e of this.#peers.values()) e.link.stop('agent stopped');
+    this.#peers.clear();
+    this.host.stop();
+    this.relays.stop();
+  }
+
+  // ---- internals
+
+  #hello(): Hello {
+    const h: Hello = { version: 1, kind: this.o.kind, name: this.o.name };
+    if (this.o.preauthKey) h.preauthKey = this.o.preauthKey;
+    if (this.o.kind === 'connector') h.services = [...this.#services.values()].map(registration);
+    return h;
+  }
+
+  #apply(nm: Netmap): void {
+    if (this.#stopped) return;
+    this.relays.update(nm.relays);
+    const regions = nm.relays.map((r) => r.region).sort();
+    const home = this.#homeRegion && regions.includes(this.#homeRegion) ? this.#homeRegion : regions[0];
+    if (home !== this.#homeRegion) {
+      this.#homeRegion = home;
+      this.#announce();
+    }
+    const want = new Map(nm.peers.map((p) => [p.key, p]));
+    for (const [k, e] of this.#peers) {
+      if (want.has(k)) continue;
+      this.log.info({ peer: k.slice(0, 8), name: e.info.name }, 'peer left the netmap');
+      e.link.stop('peer left the netmap');
+      this.host.removePeer(e.session.publicKey);
+      this.#peers.delete(k);
+    }
+    for (const [k, p] of want) {
+      const e = this.#peers.get(k);
+      if (e) {
+        e.info = p;
+        continue;
+      }
+      this.#addPeer(p);
+    }
+    if (this.router) {
+      this.#recheckGrants();
+      void this.#requestCerts(nm);
+    }
+  }
+
+  #addPeer(p: NetmapPeer): void {
+    const key = PublicKey.fromBase64(p.key);
+    const region = p.homeRelay && this.relays.get(p.homeRelay) ? p.homeRelay : this.#homeRegion;
+    const session = this.host.addPeer(key, region ? { endpoint: relayEndpoint(region, key) } : {});
+    const isClient = isLowerKey(this.publicKey.bytes, key.bytes);
+    const log = this.log.child({ peer: key.fingerprint(), peerName: p.name });
+    const link: PeerLink = new PeerLink({
+      clock: this.o.clock,
+      session,
+      isClient,
+      maxPayload: () => {
+        const ep = session.endpoint ? parseRelayEndpoint(session.endpoint) : undefined;
+        return (ep ? this.relays.get(ep.region)?.maxPayload() : undefined) ?? 1200;
+      },
+      onIncomingStream: (req) => {
+        if (!this.router) return req.refuse(2, 'not-a-connector');
+        this.router.handle(req, p.key, this.#peers.get(p.key)?.info.name);
+      },
+      onEvent: (ev, detail) => log.debug(detail ?? {}, ev),
+      ...(this.o.connection ? { connection: this.o.connection } : {}),
+    });
+    this.#peers.set(p.key, { info: p, session, link });
+    log.info({ kind: p.kind, role: isClient ? 'client' : 'server' }, 'peer added');
+  }
+
+  #fromRelay(endpoint: string, src: PublicKey, packet: Uint8Array): void {
+    const k = src.base64();
+    if (!this.#peers.has(k)) {
+      // I3: only peers of the current netmap get to the session layer at all.
+      const reason = packet[0] === 1 ? 'handshake-not-in-netmap' : 'packet-not-in-netmap';
+      this.metrics.handshakesRefused.inc({ reason });
+      this.refused[reason] = (this.refused[reason] ?? 0) + 1;
+      const now = this.o.clock.now();
+      if (now - (this.#refusalLogged.get(k) ?? -Infinity) >= REFUSAL_LOG_INTERVAL_MS) {
+        this.#refusalLogged.set(k, now);
+        if (this.#refusalLogged.size > 1024) this.#refusalLogged.clear();
+        this.log.warn(
+          { from: src.fingerprint(), reason },
+          'refused session message from a key not in the netmap',
+        );
+      }
+      return;
+    }
+    const before = this.host.drops['unknown-index'] ?? 0;
+    this.host.receive(packet, endpoint);
+    // A transport message under keys we do not have: this node restarted (or the keys were
+    // zeroed) while the peer kept its session. Start a handshake now instead of waiting for the
+    // peer's stale-session timer (WireGuard's rate rules still apply inside initiateHandshake).
+    if (packet[0] === 4 && (this.host.drops['unknown-index'] ?? 0) > before) {
+      const e = this.#peers.get(k);
+      if (e && !e.session.keypairInfo().current) e.session.initiateHandshake();
+    }
+  }
+
+  #sessionEvent(ev: SessionEvent): void {
+    if (ev.type === 'handshake-complete')
+      this.log.info({ peer: ev.peer.publicKey.fingerprint(), role: ev.role }, 'session handshake complete');
+    else if (ev.type === 'handshake-give-up')
+      this.log.warn(
+        { peer: ev.peer.publicKey.fingerprint(), attempts: ev.attempts },
+        'session handshake gave up',
+      );
+    else if (ev.type === 'endpoint-changed')
+      this.log.info(
+        { peer: ev.peer.publicKey.fingerprint(), to: ev.to.replace(/\/.*/, '') },
+        'peer path changed',
+      );
+  }
+
+  #announce(): void {
+    if (this.#homeRegion)
+      this.control.send({ type: 'endpoints', endpoints: [], homeRelay: this.#homeRegion });
+  }
+
+  #recheckGrants(): void {
+    if (!this.router) return;
+    this.router.recheck();
+    const t = this.router.nextExpiry();
+    if (t === undefined) this.#cutTimer.del();
+    else this.#cutTimer.mod(Math.max(0, t - this.o.clock.wallMs()) + 1);
+  }
+
+  async #requestCerts(nm: Netmap): Promise<void> {
+    for (const s of nm.services) {
+      if (s.connectorKey !== this.publicKey.base64()) continue;
+      const spec = this.#services.get(s.name);
+      if ((spec?.tls ?? s.tlsMode) !== 'terminate') continue;
+      try {
+        const req = await this.certs.request(s.name, s.tailnetName);
+        if (req) {
+          this.log.info({ service: s.name, name: s.tailnetName }, 'service certificate requested');
+          this.control.send({ type: 'csr', id: req.id, service: s.name, csr: req.csrPem });
+        }
+      } catch (e) {
+        this.log.error(
+          { service: s.name, err: (e as Error).message },
+          'could not make a certificate request',
+        );
+      }
+    }
+  }
+
+  async #ctlHandle(req: CtlRequest, onClose: (fn: () => void) => void): Promise<CtlReply> {
+    this.metrics.controlRequests.inc({ command: req.cmd });
+    if (req.cmd === 'status') return { ok: true, status: this.status() };
+    if (req.cmd === 'metrics') return { ok: true, text: await this.metrics.registry.metrics() };
+    const f = await this.forward(req.service, req.local);
+    onClose(() => this.closeForward(f.forward));
+    return { ok: true, local: `${f.host}:${f.port}` };
+  }
+}

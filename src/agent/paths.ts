@@ -1,0 +1,155 @@
+// The path seam: how a peer's WireGuard messages leave this node. A session endpoint string names
+// a path; for now every path goes through a relay region ("relay:<region>/<peer key>"), and the
+// direct UDP path of the next issue adds endpoints like "198.18.0.1:41641" with their own Path.
+//
+//   SessionHost.send(datagram, endpoint) ──► Paths.send ──► Path.send ──► RelayClient.send(dst)
+//   RelayClient.onPacket(src, packet) ──► SessionHost.receive(packet, "relay:<region>/<src>")
+import type { Logger } from 'pino';
+import type { Clock } from '../clock/index.ts';
+import { PublicKey, type PrivateKey } from '../crypto/index.ts';
+import { RelayClient, type RelayClientState } from '../paths/index.ts';
+import { MAX_PACKET_LEN } from '../proto/relay/index.ts';
+import type { NetmapRelay } from '../proto/control/index.ts';
+
+/** WireGuard transport overhead: header 16 + tag 16, plus up to 15 bytes of padding. */
+export const SESSION_OVERHEAD = 16 + 16 + 15;
+
+/** One way to a peer. */
+export interface Path {
+  readonly kind: 'relay' | 'direct';
+  /** "relay:us-east" or "198.18.0.1:41641". */
+  readonly name: string;
+  readonly region?: string;
+  /** Largest session payload (before encryption) that fits one datagram of this path. */
+  maxPayload(): number;
+  /** Sends one WireGuard message; false when dropped (queue full, not connected). Never throws. */
+  send(dst: PublicKey, message: Uint8Array): boolean;
+}
+
+export const relayEndpoint = (region: string, peer: PublicKey | string): string =>
+  `relay:${region}/${typeof peer === 'string' ? peer : peer.base64()}`;
+
+export function parseRelayEndpoint(ep: string): { region: string; key: string } | undefined {
+  const m = /^relay:([^/]+)\/([A-Za-z0-9+/]{43}=)$/.exec(ep);
+  return m ? { region: m[1], key: m[2] } : undefined;
+}
+
+export interface RelayPathsOptions {
+  clock: Clock;
+  privateKey: PrivateKey;
+  ca?: string;
+  logger: Logger;
+  /** Session payload size wanted over a relay; default 16 KiB (bounded by the relay's packet limit). */
+  payloadSize?: number;
+  onPacket(endpoint: string, src: PublicKey, packet: Uint8Array): void;
+  onState?(region: string, state: RelayClientState): void;
+}
+
+class RelayPath implements Path {
+  readonly kind = 'relay' as const;
+  readonly name: string;
+  #token: Uint8Array;
+  #url: string;
+  readonly client: RelayClient;
+  readonly #payload: number;
+
+  constructor(
+    readonly region: string,
+    relay: NetmapRelay,
+    o: RelayPathsOptions,
+  ) {
+    this.name = `relay:${region}`;
+    this.#url = relay.url;
+    this.#token = Buffer.from(relay.token, 'base64');
+    this.#payload = Math.min(o.payloadSize ?? 16 * 1024, MAX_PACKET_LEN - SESSION_OVERHEAD);
+    this.client = new RelayClient({
+      clock: o.clock,
+      url: relay.url,
+      ...(o.ca ? { ca: o.ca } : {}),
+      privateKey: o.privateKey,
+      getToken: () => Promise.resolve(this.#token),
+      onPacket: (src, packet) => o.onPacket(relayEndpoint(region, src), src, new Uint8Array(packet)),
+      onStateChange: (s) => o.onState?.(region, s),
+      logger: o.logger,
+    });
+    this.client.start();
+  }
+
+  get url(): string {
+    return this.#url;
+  }
+
+  update(relay: NetmapRelay): void {
+    this.#token = Buffer.from(relay.token, 'base64');
+  }
+
+  maxPayload(): number {
+    return this.#payload;
+  }
+
+  send(dst: PublicKey, message: Uint8Array): boolean {
+    return this.client.send(dst, message);
+  }
+}
+
+/** The relay clients of the regions in the netmap, one per region, kept in step with it. */
+export class RelayPaths {
+  readonly #o: RelayPathsOptions;
+  readonly #paths = new Map<string, RelayPath>();
+
+  constructor(o: RelayPathsOptions) {
+    this.#o = o;
+  }
+
+  /** Starts, updates and stops relay clients to match the netmap's relay map. */
+  update(relays: NetmapRelay[]): void {
+    const want = new Map(relays.map((r) => [r.region, r]));
+    for (const [region, p] of this.#paths) {
+      const r = want.get(region);
+      if (!r || r.url !== p.url) {
+        p.client.stop();
+        this.#paths.delete(region);
+      }
+    }
+    for (const [region, r] of want) {
+      const p = this.#paths.get(region);
+      if (p) p.update(r);
+      else this.#paths.set(region, new RelayPath(region, r, this.#o));
+    }
+  }
+
+  get(region: string): Path | undefined {
+    return this.#paths.get(region);
+  }
+
+  regions(): string[] {
+    return [...this.#paths.keys()];
+  }
+
+  /** The path an endpoint string names, and the peer key it addresses. */
+  resolve(endpoint: string): { path: Path; dst: PublicKey } | undefined {
+    const r = parseRelayEndpoint(endpoint);
+    if (!r) return undefined;
+    const path = this.#paths.get(r.region);
+    return path ? { path, dst: PublicKey.fromBase64(r.key) } : undefined;
+  }
+
+  status(): {
+    region: string;
+    url: string;
+    state: RelayClientState;
+    stats: ReturnType<RelayClient['stats']>;
+  }[] {
+    return [...this.#paths.values()].map((p) => ({
+      region: p.region,
+      url: p.url,
+      state: p.client.state,
+      stats: p.client.stats(),
+    }));
+  }
+
+  stop(): void {
+    for (const p of this.#paths.values()) p.client.stop();
+    this.#paths.clear();
+  }
+}

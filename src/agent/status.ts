@@ -1,0 +1,88 @@
+// `sallyport status`: what the running agent knows, from live state only.
+import type { PeerSession } from '../session/index.ts';
+import type { NetmapPeer } from '../proto/control/index.ts';
+import type { PeerLink } from './link.ts';
+import { parseRelayEndpoint } from './paths.ts';
+import type { Agent } from './node.ts';
+
+export interface PeerStatus {
+  key: string;
+  name: string;
+  kind: string;
+  user?: string;
+  deployment?: string;
+  path: { kind: 'relay'; region: string } | { kind: 'direct'; endpoint: string } | { kind: 'none' };
+  lastHandshake: string | null;
+  rttMs: number | null;
+  txBytes: number;
+  rxBytes: number;
+  streams: number;
+}
+
+export interface AgentStatus {
+  node: { key: string; name: string | null; kind: string; deployment?: string; expiresAt: number | null };
+  coordinator: {
+    url: string;
+    state: string;
+    connects: number;
+    lastError: string | null;
+    netmapTime: number | null;
+  };
+  relays: { region: string; url: string; state: string }[];
+  socks5: string | null;
+  peers: PeerStatus[];
+  refused: Record<string, number>;
+  sessionDrops: Record<string, number>;
+}
+
+export function buildStatus(
+  a: Agent,
+  peers: { info: NetmapPeer; session: PeerSession; link: PeerLink }[],
+): AgentStatus {
+  const nm = a.netmap;
+  return {
+    node: {
+      key: a.publicKey.base64(),
+      name: a.control.welcome?.name ?? null,
+      kind: a.o.kind,
+      ...(nm?.self.deployment ? { deployment: nm.self.deployment } : {}),
+      expiresAt: nm?.self.expiresAt ?? null,
+    },
+    coordinator: {
+      url: a.o.coordinator,
+      state: a.control.state,
+      connects: a.control.connects,
+      lastError: a.control.lastError ?? null,
+      netmapTime: nm ? nm.serverTime : null,
+    },
+    relays: a.relays.status().map((r) => ({ region: r.region, url: r.url, state: r.state })),
+    socks5: a.socksAddress ? `${a.socksAddress.host}:${a.socksAddress.port}` : null,
+    peers: peers.map(({ info, session, link }) => {
+      const ep = session.endpoint;
+      const r = ep ? parseRelayEndpoint(ep) : undefined;
+      const ls = link.stats();
+      return {
+        key: info.key,
+        name: info.name,
+        kind: info.kind,
+        ...(info.user ? { user: info.user } : {}),
+        ...(info.deployment ? { deployment: info.deployment } : {}),
+        path: r
+          ? { kind: 'relay', region: r.region }
+          : ep
+            ? { kind: 'direct', endpoint: ep }
+            : { kind: 'none' },
+        lastHandshake:
+          session.stats.lastHandshakeWallMs !== undefined
+            ? new Date(session.stats.lastHandshakeWallMs).toISOString()
+            : null,
+        rttMs: ls.srttMs !== undefined ? Math.round(ls.srttMs * 10) / 10 : null,
+        txBytes: session.stats.txBytes,
+        rxBytes: session.stats.rxBytes,
+        streams: ls.streams,
+      };
+    }),
+    refused: { ...a.refused },
+    sessionDrops: { ...a.host.drops },
+  };
+}

@@ -1,0 +1,166 @@
+// `sallyport agent`: runs a connector (with --serve / --config) or an engineer node until SIGINT or
+// SIGTERM. It dials out only: to the coordinator (agent channel) and to relays.
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { parseArgs } from 'node:util';
+import { pino } from 'pino';
+import { realClock } from '../clock/index.ts';
+import { PublicKey } from '../crypto/index.ts';
+import {
+  Agent,
+  AgentError,
+  parseHostPort,
+  parseServe,
+  readConfigFile,
+  readSettings,
+  type ServiceSpec,
+} from '../agent/index.ts';
+import { stateDir, untilStopped } from './agent-common.ts';
+
+export const help = `usage: sallyport agent [--state DIR] [--coordinator URL --coordinator-key KEY] [--ca FILE]
+                       [--preauth-key KEY] [--name NAME] [--kind connector|engineer]
+                       [--serve NAME=HOST:PORT[,kind=KIND][,tls=terminate|passthrough]]... [--config FILE]
+                       [--socks5 HOST:PORT] [--log-level LEVEL]
+
+Runs a node of the overlay. With --serve or --config it is a connector: it registers its services
+with the coordinator and routes streams that an active grant covers to their internal addresses.
+Otherwise it is an engineer node: --socks5 starts a SOCKS5 proxy that resolves tailnet names, and
+'sallyport connect' adds local forwards. It listens on no network port of its own (the SOCKS5
+proxy and forwards bind where you say, loopback normally); the local control socket is a unix
+socket in the state directory.
+
+options:
+  --state DIR            state directory: node key (created 0600 at first start), control socket
+                         (env SALLYPORT_STATE; default ~/.sallyport)
+  --coordinator URL      https://HOST:PORT of the coordinator (default: from 'sallyport login')
+  --coordinator-key KEY  the coordinator's channel key to pin, base64 (default: from login)
+  --ca FILE              PEM certificates to trust for the coordinator's and relays' TLS
+  --preauth-key KEY      enroll with this pre-auth key at first start (env SALLYPORT_PREAUTH_KEY)
+  --name NAME            node name (default: the host name)
+  --kind KIND            connector or engineer (default: connector when services are given)
+  --serve SPEC           a service: NAME=HOST:PORT, options kind=http|tcp|kubernetes|clickhouse|
+                         prometheus (default tcp), tls=terminate|passthrough (default passthrough);
+                         repeatable
+  --config FILE          JSON { "services": [{ "name", "address", "kind"?, "tls"? }] }
+  --socks5 HOST:PORT     engineer: SOCKS5 proxy address, e.g. 127.0.0.1:1055
+  --log-level LEVEL      fatal, error, warn, info (default), debug, trace, silent
+  --help                 this text
+
+examples:
+  sallyport agent --state /var/lib/sallyport --coordinator https://coord.example.com:8443 \\
+    --coordinator-key 3q2+7w... --preauth-key spk_... --serve web=10.0.0.5:8080,kind=http,tls=terminate
+  sallyport agent --socks5 127.0.0.1:1055        (after 'sallyport login')
+
+exit codes: 0 stopped by a signal, 1 could not start, 2 bad usage
+`;
+
+export async function run(argv: string[], opts: { signal?: AbortSignal } = {}): Promise<number> {
+  let a;
+  try {
+    a = parseArgs({
+      args: argv,
+      options: {
+        state: { type: 'string' },
+        coordinator: { type: 'string' },
+        'coordinator-key': { type: 'string' },
+        ca: { type: 'string' },
+        'preauth-key': { type: 'string' },
+        name: { type: 'string' },
+        kind: { type: 'string' },
+        serve: { type: 'string', multiple: true },
+        config: { type: 'string' },
+        socks5: { type: 'string' },
+        'log-level': { type: 'string' },
+        help: { type: 'boolean' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }).values;
+  } catch (e) {
+    process.stderr.write(`sallyport agent: ${(e as Error).message}\n\n${help}`);
+    return 2;
+  }
+  if (a.help) {
+    process.stdout.write(help);
+    return 0;
+  }
+  const usage = (msg: string): number => {
+    process.stderr.write(`sallyport agent: ${msg}\nRun 'sallyport agent --help' for the options.\n`);
+    return 2;
+  };
+  const dir = stateDir(a.state);
+  let services: ServiceSpec[] = [];
+  let socks5: { host: string; port: number } | undefined;
+  let settings;
+  try {
+    settings = readSettings(dir);
+    services = [...(a.serve ?? []).map(parseServe), ...(a.config ? readConfigFile(a.config) : [])];
+    if (a.socks5) socks5 = parseHostPort(a.socks5, '--socks5', true);
+  } catch (e) {
+    return usage((e as Error).message);
+  }
+  const kind = (a.kind ?? (services.length ? 'connector' : 'engineer')) as 'connector' | 'engineer';
+  if (kind !== 'connector' && kind !== 'engineer') return usage(`--kind must be connector or engineer`);
+  if (kind === 'engineer' && services.length) return usage('an engineer node serves no services');
+  const coordinator = a.coordinator ?? settings.coordinator;
+  const keyText = a['coordinator-key'] ?? settings.coordinatorKey;
+  if (!coordinator || !keyText)
+    return usage("--coordinator and --coordinator-key are required (or run 'sallyport login' first)");
+  let coordinatorKey: PublicKey;
+  try {
+    coordinatorKey = PublicKey.fromBase64(keyText);
+  } catch {
+    return usage('--coordinator-key is not a base64 X25519 key');
+  }
+  const caFile = a.ca ?? settings.ca;
+  const logger = pino({
+    level: a['log-level'] ?? process.env.SALLYPORT_LOG_LEVEL ?? 'info',
+    base: undefined,
+    name: 'agent',
+  });
+  let agent: Agent;
+  try {
+    agent = new Agent({
+      clock: realClock,
+      stateDir: dir,
+      coordinator,
+      coordinatorKey,
+      ...(caFile ? { ca: readFileSync(caFile, 'utf8') } : {}),
+      kind,
+      name: a.name ?? settings.name ?? hostname(),
+      ...((a['preauth-key'] ?? process.env.SALLYPORT_PREAUTH_KEY)
+        ? { preauthKey: a['preauth-key'] ?? process.env.SALLYPORT_PREAUTH_KEY }
+        : {}),
+      services,
+      ...(socks5 ? { socks5 } : {}),
+      logger,
+    });
+    await agent.start();
+  } catch (e) {
+    const msg = e instanceof AgentError ? e.message : String((e as Error).message ?? e);
+    process.stderr.write(`sallyport agent: could not start: ${msg}\n`);
+    return 1;
+  }
+  logger.info(
+    {
+      kind,
+      key: agent.publicKey.fingerprint(),
+      created: agent.keyCreated,
+      state: dir,
+      socks5: agent.socksAddress,
+    },
+    'agent started',
+  );
+  let refused = false;
+  await untilStopped(opts.signal, (stop) => {
+    agent.control.on('refused', (e: { refusal?: string }) => {
+      // A node the coordinator will never admit (revoked, expired, bad pre-auth key) exits.
+      if (e.refusal && e.refusal !== 'INTERNAL') {
+        refused = true;
+        stop();
+      }
+    });
+  });
+  await agent.stop();
+  return refused ? 1 : 0;
+}

@@ -1,0 +1,106 @@
+// `sallyport status [--json]`: asks the running agent for its live state (control socket).
+import { parseArgs } from 'node:util';
+import { ctlRequest, socketPath, type AgentStatus } from '../agent/index.ts';
+import { stateDir } from './agent-common.ts';
+
+export const help = `usage: sallyport status [--json | --metrics] [--state DIR]
+
+Shows the running agent's node, its coordinator and relay connections, and every peer with its
+path (relay and region), last handshake, round-trip time and bytes, from live state.
+
+options:
+  --json        the full status as JSON
+  --metrics     the agent's counters, Prometheus text format
+  --state DIR   the agent's state directory (env SALLYPORT_STATE; default ~/.sallyport)
+  --help        this text
+
+exit codes: 0 ok, 1 no agent running, 2 bad usage
+`;
+
+const ago = (iso: string | null): string => {
+  if (!iso) return 'never';
+  const s = Math.max(0, Math.round((Date.parse(iso) - 0) / 1000));
+  return new Date(s * 1000).toISOString().replace('.000', '');
+};
+
+const bytes = (n: number): string =>
+  n < 1024
+    ? `${n} B`
+    : n < 1 << 20
+      ? `${(n / 1024).toFixed(1)} KiB`
+      : n < 1 << 30
+        ? `${(n / 2 ** 20).toFixed(1)} MiB`
+        : `${(n / 2 ** 30).toFixed(2)} GiB`;
+
+export function formatStatus(s: AgentStatus): string {
+  const lines = [
+    `node        ${s.node.name ?? '?'} (${s.node.kind}${s.node.deployment ? `, ${s.node.deployment}` : ''}) key ${s.node.key.slice(0, 8)}`,
+    `coordinator ${s.coordinator.url} ${s.coordinator.state}${s.coordinator.lastError && s.coordinator.state !== 'connected' ? ` (${s.coordinator.lastError})` : ''}`,
+    ...s.relays.map((r) => `relay       ${r.region} ${r.url} ${r.state}`),
+    ...(s.socks5 ? [`socks5      ${s.socks5}`] : []),
+    '',
+    s.peers.length
+      ? 'peer                      key       path              handshake             rtt       tx         rx'
+      : 'no peers',
+    ...s.peers.map((p) =>
+      [
+        p.name.padEnd(25).slice(0, 25),
+        p.key.slice(0, 8).padEnd(9),
+        (p.path.kind === 'relay'
+          ? `relay ${p.path.region}`
+          : p.path.kind === 'direct'
+            ? p.path.endpoint
+            : '-'
+        ).padEnd(17),
+        ago(p.lastHandshake).padEnd(21),
+        (p.rttMs === null ? '-' : `${p.rttMs} ms`).padEnd(9),
+        bytes(p.txBytes).padEnd(10),
+        bytes(p.rxBytes),
+      ].join(' '),
+    ),
+  ];
+  const refused = Object.entries(s.refused);
+  if (refused.length) lines.push('', `refused     ${refused.map(([k, v]) => `${k}=${v}`).join(' ')}`);
+  return lines.join('\n') + '\n';
+}
+
+export async function run(argv: string[]): Promise<number> {
+  let a;
+  try {
+    a = parseArgs({
+      args: argv,
+      options: {
+        json: { type: 'boolean' },
+        metrics: { type: 'boolean' },
+        state: { type: 'string' },
+        help: { type: 'boolean' },
+      },
+      strict: true,
+    }).values;
+  } catch (e) {
+    process.stderr.write(`sallyport status: ${(e as Error).message}\n\n${help}`);
+    return 2;
+  }
+  if (a.help) {
+    process.stdout.write(help);
+    return 0;
+  }
+  try {
+    if (a.metrics) {
+      const m = await ctlRequest(socketPath(stateDir(a.state)), { cmd: 'metrics' });
+      m.socket.destroy();
+      if (!m.reply.ok) throw new Error(m.reply.message);
+      process.stdout.write(String(m.reply.text));
+      return 0;
+    }
+    const { reply, socket } = await ctlRequest(socketPath(stateDir(a.state)), { cmd: 'status' });
+    socket.destroy();
+    if (!reply.ok) throw new Error(reply.message);
+    const st = reply.status as AgentStatus;
+    process.stdout.write(a.json ? JSON.stringify(st, null, 2) + '\n' : formatStatus(st));
+    return 0;
+  } catch (e) {
+    process.stderr.write(`sallyport status: ${(e as Error).message}\n`);
+    return 1;
+  }
+}

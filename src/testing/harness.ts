@@ -1,0 +1,322 @@
+// An in-process overlay for integration tests: a coordinator (SQLite in a temp dir), one relay,
+// and agents, all on loopback with random ports and self-signed listener certificates. The
+// harness drives the admin API like an operator would (deployments, keys, users, grants).
+//
+//   const h = await Harness.start();
+//   await h.deployment('acme-prod');
+//   const conn = await h.connector({ deployment: 'acme-prod', services: [...] });
+//   const eng = await h.engineer({ user: 'alice', socks5: true });
+//   await h.grant({ type: 'user', name: 'alice' }, 'acme-prod', ['web']);
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { pino, type Logger } from 'pino';
+import { realClock, type Clock } from '../clock/index.ts';
+import { PrivateKey, PublicKey } from '../crypto/index.ts';
+import { ApiClient, Coordinator, loadOrCreateKeys } from '../control/index.ts';
+import { createSelfSigned } from '../pki/index.ts';
+import { RelayServer } from '../relay/index.ts';
+import { Agent, type AgentOptions, type ServiceSpec } from '../agent/index.ts';
+import type { Netmap } from '../proto/control/index.ts';
+
+export const SUFFIX = 'byoc.test';
+export const REGION = 'local-1';
+
+/** Collected JSON log lines of one component (tests assert on what was logged). */
+export class LogSink {
+  readonly lines: Record<string, unknown>[] = [];
+  readonly logger: Logger;
+  constructor(level = process.env.SALLYPORT_TEST_LOG ?? 'info') {
+    const echo = process.env.SALLYPORT_TEST_LOG_ECHO === '1';
+    const stream = new Writable({
+      write: (chunk: Buffer, _enc, cb) => {
+        for (const l of chunk.toString('utf8').split('\n'))
+          if (l) {
+            try {
+              this.lines.push(JSON.parse(l) as Record<string, unknown>);
+            } catch {
+              /* not JSON */
+            }
+            if (echo) process.stderr.write(l + '\n');
+          }
+        cb();
+      },
+    });
+    this.logger = pino({ level, base: undefined }, stream);
+  }
+  find(msg: string | RegExp): Record<string, unknown>[] {
+    return this.lines.filter((l) => (typeof msg === 'string' ? l.msg === msg : msg.test(String(l.msg))));
+  }
+}
+
+export interface HarnessOptions {
+  clock?: Clock;
+  dir?: string;
+}
+
+export interface AgentHandle {
+  agent: Agent;
+  logs: LogSink;
+  stateDir: string;
+  name: string;
+}
+
+export class Harness {
+  readonly dir: string;
+  readonly clock: Clock;
+  coordinator!: Coordinator;
+  relay!: RelayServer;
+  api!: ApiClient;
+  relayPort = 0;
+  coordinatorPort = 0;
+  relayCert!: { certPem: string; keyPem: string };
+  relayKey = PrivateKey.generate();
+  readonly coordinatorLogs = new LogSink('warn');
+  readonly relayLogs = new LogSink('warn');
+  readonly agents: AgentHandle[] = [];
+  #seq = 0;
+  readonly #adminPassword = 'harness-admin-password';
+
+  private constructor(o: HarnessOptions) {
+    this.dir = o.dir ?? mkdtempSync(join(tmpdir(), 'sallyport-harness-'));
+    this.clock = o.clock ?? realClock;
+  }
+
+  static async start(o: HarnessOptions = {}): Promise<Harness> {
+    const h = new Harness(o);
+    h.relayCert = await createSelfSigned({
+      commonName: 'relay.test',
+      dnsNames: ['localhost'],
+      ipAddresses: ['127.0.0.1'],
+    });
+    await h.startRelay();
+    await h.startCoordinator();
+    return h;
+  }
+
+  get coordinatorDir(): string {
+    return join(this.dir, 'coordinator');
+  }
+  get relayUrl(): string {
+    return `https://127.0.0.1:${this.relayPort}`;
+  }
+  /** PEM bundle the agents trust: the coordinator's and the relay's listener certificates. */
+  get ca(): string {
+    return `${this.coordinator.tls.cert}\n${this.relayCert.certPem}`;
+  }
+
+  async startRelay(): Promise<void> {
+    const keys = loadOrCreateKeys(this.coordinatorDir);
+    this.relay = new RelayServer({
+      clock: this.clock,
+      privateKey: this.relayKey,
+      trusted: [keys.signingKey.verifyKey],
+      region: REGION,
+      listen: { host: '127.0.0.1', port: this.relayPort },
+      tls: { cert: this.relayCert.certPem, key: this.relayCert.keyPem },
+      logger: this.relayLogs.logger,
+    });
+    this.relayPort = (await this.relay.start()).port;
+  }
+
+  async stopRelay(): Promise<void> {
+    await this.relay.stop();
+  }
+
+  async startCoordinator(): Promise<void> {
+    this.coordinator = await Coordinator.start({
+      dataDir: this.coordinatorDir,
+      listen: { host: '127.0.0.1', port: this.coordinatorPort },
+      suffix: SUFFIX,
+      relays: [{ region: REGION, url: this.relayUrl }],
+      clock: this.clock,
+      logger: this.coordinatorLogs.logger,
+      bootstrapAdmin: { name: 'admin', password: this.#adminPassword },
+      scrypt: { N: 1024, r: 8, p: 1 },
+    });
+    this.coordinatorPort = this.coordinator.port;
+    this.api = await new ApiClient({ server: this.coordinator.url, ca: this.coordinator.tls.cert }).login(
+      'admin',
+      this.#adminPassword,
+    );
+  }
+
+  async stopCoordinator(): Promise<void> {
+    await this.coordinator.stop();
+  }
+
+  async deployment(name: string, region = 'us-east-1', cloud = 'aws'): Promise<void> {
+    await this.api.call('POST', '/api/v1/deployments', { name, region, cloud });
+  }
+
+  async user(name: string): Promise<void> {
+    await this.api.call('POST', '/api/v1/users', { name, password: `pw-${name}-${'x'.repeat(12)}` });
+  }
+
+  async preauthKey(bind: { deployment: string } | { user: string }, reusable = false): Promise<string> {
+    const r = await this.api.call<{ key: string }>('POST', '/api/v1/preauth-keys', { ...bind, reusable });
+    return r.key;
+  }
+
+  async grant(
+    subject: { type: 'user' | 'group' | 'node'; name: string },
+    deployment: string,
+    services: string[],
+    expiresInSeconds?: number,
+  ): Promise<string> {
+    const r = await this.api.call<{ id: string }>('POST', '/api/v1/grants', {
+      subject,
+      deployment,
+      services,
+      ...(expiresInSeconds ? { expiresInSeconds } : {}),
+    });
+    return r.id;
+  }
+
+  /**
+   * A grant ending `ms` from now, written through the store and pushed like the API does (the
+   * admin API's shortest grant is 60 s; tests of expiry want seconds).
+   */
+  async grantFor(
+    subject: { type: 'user' | 'group' | 'node'; name: string },
+    deployment: string,
+    services: string[],
+    ms: number,
+  ): Promise<string> {
+    const g = await this.coordinator.store.createGrant('harness', {
+      subject,
+      deployment,
+      services,
+      expiresAt: this.coordinator.store.now() + ms,
+    });
+    await this.coordinator.hub.changed({ type: 'grant', grant: g });
+    return g.id;
+  }
+
+  async revokeGrant(id: string): Promise<void> {
+    await this.api.call('DELETE', `/api/v1/grants/${id}`);
+  }
+
+  #agentOptions(
+    o: { name: string; stateDir?: string },
+    logs: LogSink,
+  ): Pick<AgentOptions, 'clock' | 'stateDir' | 'coordinator' | 'coordinatorKey' | 'ca' | 'name' | 'logger'> {
+    return {
+      clock: this.clock,
+      stateDir: o.stateDir ?? join(this.dir, `agent-${o.name}-${++this.#seq}`),
+      coordinator: this.coordinator.url,
+      coordinatorKey: PublicKey.fromBase64(this.coordinator.publicKey),
+      ca: this.ca,
+      name: o.name,
+      logger: logs.logger,
+    };
+  }
+
+  /** Enrolls (first start) and starts a connector; resolves once its netmap lists its services. */
+  async connector(o: {
+    deployment: string;
+    services: ServiceSpec[];
+    name?: string;
+    stateDir?: string;
+    preauthKey?: string;
+    extra?: Partial<AgentOptions>;
+  }): Promise<AgentHandle> {
+    const name = o.name ?? `${o.deployment}-connector`;
+    const logs = new LogSink(process.env.SALLYPORT_TEST_LOG ?? 'info');
+    const opts = this.#agentOptions({ name, ...(o.stateDir ? { stateDir: o.stateDir } : {}) }, logs);
+    const preauthKey = o.preauthKey ?? (await this.preauthKey({ deployment: o.deployment }));
+    const agent = new Agent({ ...opts, kind: 'connector', preauthKey, services: o.services, ...o.extra });
+    await agent.start();
+    await withTimeout(
+      agent.whenNetmap((nm) => o.services.every((s) => nm.services.some((x) => x.name === s.name))),
+      15_000,
+      `connector ${name}: netmap with its services`,
+    );
+    const handle = { agent, logs, stateDir: opts.stateDir, name };
+    this.agents.push(handle);
+    return handle;
+  }
+
+  /** Enrolls (with a user-bound pre-auth key) and starts an engineer agent. */
+  async engineer(o: {
+    user: string;
+    name?: string;
+    socks5?: boolean;
+    stateDir?: string;
+    preauthKey?: string;
+    extra?: Partial<AgentOptions>;
+  }): Promise<AgentHandle> {
+    const name = o.name ?? `${o.user}-laptop`;
+    const logs = new LogSink(process.env.SALLYPORT_TEST_LOG ?? 'info');
+    const opts = this.#agentOptions({ name, ...(o.stateDir ? { stateDir: o.stateDir } : {}) }, logs);
+    const preauthKey = o.preauthKey ?? (await this.preauthKey({ user: o.user }));
+    const agent = new Agent({
+      ...opts,
+      kind: 'engineer',
+      preauthKey,
+      ...(o.socks5 ? { socks5: { host: '127.0.0.1', port: 0 } } : {}),
+      ...o.extra,
+    });
+    await agent.start();
+    await withTimeout(agent.whenNetmap(), 15_000, `engineer ${name}: first netmap`);
+    const handle = { agent, logs, stateDir: opts.stateDir, name };
+    this.agents.push(handle);
+    return handle;
+  }
+
+  /**
+   * Waits until the connector's TLS-terminating services have their certificates, issued by the
+   * coordinator's service CA over the agent channel (key and CSR made on the connector), and returns
+   * the coordinator's root certificate, which engineers' clients trust.
+   */
+  async serviceCertRoot(a: Agent, services: string[]): Promise<string> {
+    await withTimeout(
+      (async () => {
+        while (!services.every((s) => a.certs.get(s))) await new Promise((r) => setTimeout(r, 20));
+      })(),
+      15_000,
+      `service certificates for ${services.join(', ')} from the coordinator`,
+    );
+    return this.coordinator.pki.root.certPem;
+  }
+
+  async stopAgent(h: AgentHandle): Promise<void> {
+    await h.agent.stop();
+    const i = this.agents.indexOf(h);
+    if (i >= 0) this.agents.splice(i, 1);
+  }
+
+  async stop(): Promise<void> {
+    for (const h of [...this.agents]) await this.stopAgent(h);
+    await this.coordinator?.stop().catch(() => {});
+    await this.relay?.stop().catch(() => {});
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** Rejects with `what` if `p` takes longer than `ms`. */
+export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let t: NodeJS.Timeout;
+  return Promise.race([
+    p.finally(() => clearTimeout(t)),
+    new Promise<never>((_, reject) => {
+      t = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
+    }),
+  ]);
+}
+
+/** Polls `cond` every 20 ms until true, or rejects after `ms`. */
+export async function waitFor(
+  cond: () => boolean | Promise<boolean>,
+  ms: number,
+  what: string,
+): Promise<void> {
+  const end = realClock.now() + ms;
+  while (!(await cond())) {
+    if (realClock.now() > end) throw new Error(`timed out after ${ms} ms: ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+export type { Netmap };

@@ -1,0 +1,169 @@
+// The netlab: the overlay's real processes (`sallyport coordinator | relay | agent`, run as the
+// CLI) in network namespaces shaped like the deployment picture of DESIGN.md §1:
+//
+//   vendor (coordinator, relay) ── wan ──┬── custrtr (NAT) ── customer (connector + services)
+//                                         └── engrtr (NAT)  ── engineer (agent, curl)
+//
+// wan routes to the customer LAN through custrtr (as if the customer's router forwarded), so that
+// inbound traffic could reach the connector if anything let it: what stops it is the customer
+// namespace's own firewall (`inboundDrop`: nftables `ct state new` drop on input), the I1 test.
+// Everything is created by one NetnsLab and removed by `cleanup()` (processes by PID first).
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { NetnsLab, exec, type ExecOptions, type ExecResult, type LabProcess } from './netns.ts';
+
+export type Site = 'vendor' | 'wan' | 'custrtr' | 'customer' | 'engrtr' | 'engineer';
+
+const REPO = fileURLToPath(new URL('../../', import.meta.url));
+const BIN = join(REPO, 'bin', 'sallyport.js');
+
+/** argv that runs the real `sallyport <args>` command, as a user would. */
+export function sallyportArgv(args: string[]): string[] {
+  return [process.execPath, BIN, ...args];
+}
+
+export class Netlab {
+  readonly lab: NetnsLab;
+  readonly dir: string;
+  readonly ns = {} as Record<Site, string>;
+  /** The address of each end site on its link (vendor's WAN address, the LAN addresses). */
+  readonly addr = {} as Record<'vendor' | 'customer' | 'engineer' | 'custrtrWan' | 'engrtrWan', string>;
+
+  private constructor(lab: NetnsLab) {
+    this.lab = lab;
+    this.dir = mkdtempSync(join(tmpdir(), 'sallyport-netlab-'));
+  }
+
+  static async create(): Promise<Netlab> {
+    const lab = await NetnsLab.create({ prefix: 'spn' });
+    const n = new Netlab(lab);
+    try {
+      await n.#build();
+    } catch (e) {
+      await n.cleanup();
+      throw e;
+    }
+    return n;
+  }
+
+  async #build(): Promise<void> {
+    const lab = this.lab;
+    for (const s of ['vendor', 'wan', 'custrtr', 'customer', 'engrtr', 'engineer'] as Site[])
+      this.ns[s] = await lab.namespace(s);
+    const { ns } = this;
+    const link = async (a: Site, b: Site, la: string, lb: string) => {
+      const sub = await lab.freeSubnet(30);
+      await lab.veth(
+        { label: la, ns: ns[a], cidr: `${sub.hosts[0]}/30` },
+        { label: lb, ns: ns[b], cidr: `${sub.hosts[1]}/30` },
+      );
+      return { a: sub.hosts[0], b: sub.hosts[1], cidr: sub.cidr, ifA: lab.ifname(la), ifB: lab.ifname(lb) };
+    };
+    const vw = await link('vendor', 'wan', 'v', 'wv');
+    const cw = await link('custrtr', 'wan', 'cw', 'wc');
+    const cl = await link('customer', 'custrtr', 'c', 'cl');
+    const ew = await link('engrtr', 'wan', 'ew', 'we');
+    const el = await link('engineer', 'engrtr', 'e', 'el');
+    this.addr.vendor = vw.a;
+    this.addr.customer = cl.a;
+    this.addr.engineer = el.a;
+    this.addr.custrtrWan = cw.a;
+    this.addr.engrtrWan = ew.a;
+    await lab.forwarding(ns.wan);
+    await lab.route(ns.vendor, ['default', 'via', vw.b]);
+    await lab.route(ns.custrtr, ['default', 'via', cw.b]);
+    await lab.route(ns.customer, ['default', 'via', cl.b]);
+    await lab.route(ns.engrtr, ['default', 'via', ew.b]);
+    await lab.route(ns.engineer, ['default', 'via', el.b]);
+    // The customer LAN is routable from the wan (a worst case for I1: no NAT in the way inbound).
+    await lab.route(ns.wan, [cl.cidr, 'via', cw.a]);
+    await lab.masquerade(ns.custrtr, cw.ifA);
+    await lab.masquerade(ns.engrtr, ew.ifA);
+  }
+
+  /**
+   * nftables on the input hook of `site`: loopback and established/related traffic accepted, every
+   * new inbound connection (TCP, UDP, anything) counted and dropped.
+   */
+  async inboundDrop(site: Site): Promise<void> {
+    const script = [
+      'table inet sallyport_i1 {',
+      '  chain input {',
+      '    type filter hook input priority filter; policy accept;',
+      '    iif "lo" accept',
+      '    ct state established,related accept',
+      '    ct state new counter drop',
+      '  }',
+      '}',
+    ].join('\n');
+    await exec(this.ns[site], ['nft', '-f', '-'], { input: script });
+  }
+
+  /** Packets the inbound-drop rule of `site` has dropped so far. */
+  async inboundDropped(site: Site): Promise<number> {
+    const r = await exec(this.ns[site], ['nft', 'list', 'chain', 'inet', 'sallyport_i1', 'input']);
+    const m = /ct state new counter packets (\d+)/.exec(r.stdout);
+    return m ? Number(m[1]) : 0;
+  }
+
+  exec(site: Site, argv: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
+    return this.lab.exec(this.ns[site], argv, opts);
+  }
+
+  spawn(site: Site, argv: readonly string[], env?: NodeJS.ProcessEnv): LabProcess {
+    return this.lab.spawn(this.ns[site], argv, env ? { env: { ...process.env, ...env } } : {});
+  }
+
+  /** Runs `sallyport <args>` to completion in `site`. */
+  async cli(
+    site: Site,
+    args: string[],
+    opts: ExecOptions & { env?: NodeJS.ProcessEnv } = {},
+  ): Promise<ExecResult> {
+    const argv = sallyportArgv(args);
+    const envArgs = Object.entries(opts.env ?? {}).map(([k, v]) => `${k}=${v}`);
+    return this.lab.exec(this.ns[site], envArgs.length ? ['env', ...envArgs, ...argv] : argv, {
+      timeoutMs: 60_000,
+      ...opts,
+    });
+  }
+
+  /** Starts a long-running `sallyport <args>` in `site` (stopped by PID on cleanup). */
+  async spawnCli(site: Site, args: string[], env?: NodeJS.ProcessEnv): Promise<LabProcess> {
+    return this.spawn(site, sallyportArgv(args), env);
+  }
+
+  file(name: string, content: string | Uint8Array): string {
+    const p = join(this.dir, name);
+    writeFileSync(p, content, { mode: 0o600 });
+    return p;
+  }
+
+  async cleanup(): Promise<void> {
+    try {
+      await this.lab.cleanup();
+    } finally {
+      if (existsSync(this.dir)) rmSync(this.dir, { recursive: true, force: true });
+    }
+  }
+}
+
+/** Sockets (TCP and UDP, any state) that process `pid` holds in `ns`: protocol and local port. */
+export async function socketsOf(
+  ns: string,
+  pid: number,
+): Promise<{ proto: 'tcp' | 'udp'; port: number; state: string }[]> {
+  const r = await exec(ns, ['ss', '-H', '-tuanp']);
+  const out: { proto: 'tcp' | 'udp'; port: number; state: string }[] = [];
+  for (const line of r.stdout.split('\n')) {
+    if (!line.includes(`pid=${pid},`)) continue;
+    const f = line.trim().split(/\s+/);
+    const local = f[4] ?? '';
+    const port = Number(local.slice(local.lastIndexOf(':') + 1));
+    if (Number.isInteger(port) && port > 0)
+      out.push({ proto: f[0] === 'udp' ? 'udp' : 'tcp', port, state: f[1] });
+  }
+  return out;
+}
