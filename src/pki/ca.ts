@@ -11,7 +11,7 @@ import type { Clock } from '../clock/index.ts';
 import { PkiError } from './errors.ts';
 import { EC_P256, generateKeyPair, randomSerial } from './keys.ts';
 import { checkCommonName } from './names.ts';
-import { parseCertificate } from './pem.ts';
+import { parseCertificate, pemText } from './pem.ts';
 import { DAY_MS, toSecondMs } from './time.ts';
 import { subtle, x509 } from './x509.ts';
 import type { CryptoKey } from './x509.ts';
@@ -68,7 +68,7 @@ export async function createRoot(opts: CaOptions = {}): Promise<Ca> {
       await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
     ],
   });
-  const certPem = cert.toString('pem');
+  const certPem = pemText(cert.toString('pem'));
   return { kind: 'root', cert, certPem, parentsPem: [], rootPem: certPem, privateKey: keys.privateKey };
 }
 
@@ -108,7 +108,7 @@ export async function createIntermediate(
   return {
     kind,
     cert,
-    certPem: cert.toString('pem'),
+    certPem: pemText(cert.toString('pem')),
     parentsPem: [],
     rootPem: root.certPem,
     privateKey: keys.privateKey,
@@ -153,7 +153,7 @@ export async function caFromParts(parts: {
   return {
     kind: parts.kind,
     cert,
-    certPem: cert.toString('pem'),
+    certPem: pemText(cert.toString('pem')),
     parentsPem: parts.parentsPem ?? [],
     rootPem: parts.rootPem,
     privateKey: parts.privateKey,

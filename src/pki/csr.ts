@@ -4,7 +4,7 @@ import { createPublicKey } from 'node:crypto';
 import { PkiError } from './errors.ts';
 import { EC_P256, generateKeyPair, privateKeyToPem } from './keys.ts';
 import { checkCommonName, checkDnsName } from './names.ts';
-import { parseCsr } from './pem.ts';
+import { parseCsr, pemText } from './pem.ts';
 import { x509 } from './x509.ts';
 import type { CryptoKey } from './x509.ts';
 
@@ -24,7 +24,7 @@ export async function createKeyAndCsr(opts: {
       ? [new x509.SubjectAlternativeNameExtension(dns.map((value) => ({ type: 'dns' as const, value })))]
       : [],
   });
-  return { keyPem: await privateKeyToPem(keys.privateKey), csrPem: csr.toString('pem') };
+  return { keyPem: await privateKeyToPem(keys.privateKey), csrPem: pemText(csr.toString('pem')) };
 }
 
 /** Key types a certificate may be issued for. */

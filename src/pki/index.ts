@@ -2,7 +2,7 @@ export { PkiError } from './errors.ts';
 export type { PkiErrorCode } from './errors.ts';
 export { createSelfSigned, certFingerprint } from './selfsigned.ts';
 export type { SelfSignedOptions } from './selfsigned.ts';
-export { parseCertificate, parseCertificates, parseCsr } from './pem.ts';
+export { parseCertificate, parseCertificates, parseCsr, pemText } from './pem.ts';
 export { createRoot, createIntermediate, createCa, caFromParts } from './ca.ts';
 export type { Ca, CaKind, CaOptions } from './ca.ts';
 export { issueServerCert, issueClientCert } from './issue.ts';

@@ -3,6 +3,7 @@
 // - client certificates for engineers (access CA): clientAuth, CN = user, SAN URI = the grant,
 //   notAfter = grant end exactly (to the second), never beyond the CA's own notAfter.
 // Issuance takes only the public key from a CSR; subject and extensions are decided here.
+import { pemText } from './pem.ts';
 import { realClock } from '../clock/index.ts';
 import type { Clock } from '../clock/index.ts';
 import type { Ca } from './ca.ts';
@@ -81,10 +82,10 @@ async function sign(
       await x509.AuthorityKeyIdentifierExtension.create(ca.cert.publicKey),
     ],
   });
-  const certPem = cert.toString('pem');
+  const certPem = pemText(cert.toString('pem'));
   return {
     certPem,
-    chainPem: [certPem, ca.certPem, ...ca.parentsPem].join('\n'),
+    chainPem: [certPem, ca.certPem, ...ca.parentsPem].join(''),
     serial: cert.serialNumber.toLowerCase(),
     notBeforeMs: cert.notBefore.getTime(),
     notAfterMs: cert.notAfter.getTime(),

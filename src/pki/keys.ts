@@ -1,5 +1,6 @@
 // Key pairs and the small encodings around them. Every key sallyport's PKI makes is ECDSA P-256
 // (the broadest TLS client support); imports also accept P-384 for CAs brought from elsewhere.
+import { pemText } from './pem.ts';
 import { createPrivateKey, randomBytes } from 'node:crypto';
 import { PkiError } from './errors.ts';
 import { subtle, x509 } from './x509.ts';
@@ -16,7 +17,7 @@ export async function generateKeyPair(): Promise<CryptoKeyPair> {
 /** PKCS#8 PEM ("BEGIN PRIVATE KEY") of a private key; what node:tls takes as `key`. */
 export async function privateKeyToPem(key: CryptoKey): Promise<string> {
   const der = await subtle.exportKey('pkcs8', key);
-  return x509.PemConverter.encode(der, 'PRIVATE KEY');
+  return pemText(x509.PemConverter.encode(der, 'PRIVATE KEY'));
 }
 
 /** PKCS#8 DER of a private key (what the CA store encrypts). */

@@ -76,3 +76,11 @@ export function parseCsr(pem: string): x509.Pkcs10CertificateRequest {
     return r;
   });
 }
+
+/**
+ * PEM text as files want it: ending in a newline, so that `cat a.pem b.pem > bundle.pem` gives a
+ * valid bundle (a missing newline glues "-----END …----------BEGIN …" and breaks the second block).
+ */
+export function pemText(pem: string): string {
+  return pem.endsWith('\n') ? pem : pem + '\n';
+}

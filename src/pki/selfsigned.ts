@@ -6,7 +6,7 @@ import type { Clock } from '../clock/index.ts';
 import { PkiError } from './errors.ts';
 import { EC_P256, generateKeyPair, privateKeyToPem, randomSerial } from './keys.ts';
 import { checkCommonName, checkDnsName, checkIp } from './names.ts';
-import { parseCertificate } from './pem.ts';
+import { parseCertificate, pemText } from './pem.ts';
 import { x509 } from './x509.ts';
 
 export interface SelfSignedOptions {
@@ -55,7 +55,7 @@ export async function createSelfSigned(
     keys: keys as unknown as CryptoKeyPairLike,
     extensions,
   });
-  return { certPem: cert.toString('pem'), keyPem: await privateKeyToPem(keys.privateKey) };
+  return { certPem: pemText(cert.toString('pem')), keyPem: await privateKeyToPem(keys.privateKey) };
 }
 
 type CryptoKeyPairLike = Parameters<typeof x509.X509CertificateGenerator.createSelfSigned>[0]['keys'];
