@@ -2,12 +2,28 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { realClock } from '../clock/index.ts';
 import type { PeerSession } from '../session/index.ts';
+import type { Duplex } from 'node:stream';
 import type { Stream } from '../stream/index.ts';
+import { REPLAY_LIMIT } from './link-stream.ts';
 import { PeerLink } from './link.ts';
 
-/** Two links joined by an in-memory "session" that can be cut and restored. */
-function pair(): { a: PeerLink; b: PeerLink; rebuildB(): PeerLink; accepted: Stream[] } {
+type Side = 'a' | 'b';
+
+/**
+ * Two links joined by an in-memory "session"; either side can be restarted (its link dropped
+ * without a word, a new one in its place). Service 'echo' echoes; 'sink' reads and never answers.
+ */
+function pair(): {
+  a: PeerLink;
+  b: PeerLink;
+  rebuildB(): PeerLink;
+  restart(side: Side): PeerLink;
+  link(side: Side): PeerLink;
+  accepted: Stream[];
+  sunk: () => number;
+} {
   const accepted: Stream[] = [];
+  let sunk = 0;
   const links: { a?: PeerLink; b?: PeerLink } = {};
   const session = (to: 'a' | 'b') =>
     ({
@@ -23,25 +39,29 @@ function pair(): { a: PeerLink; b: PeerLink; rebuildB(): PeerLink; accepted: Str
         const s = req.accept();
         s.on('error', () => {});
         accepted.push(s);
-        s.pipe(s);
+        if (req.service === 'sink') s.on('data', (b: Buffer) => (sunk += b.length));
+        else s.pipe(s);
       },
       onEvent: () => {},
     });
   links.a = make('a');
   links.b = make('b');
+  const restart = (side: Side): PeerLink => {
+    links[side]?.stop('restart');
+    return (links[side] = make(side));
+  };
   return {
     a: links.a,
     b: links.b,
-    rebuildB: () => {
-      links.b?.stop('restart');
-      links.b = make('b');
-      return links.b;
-    },
+    rebuildB: () => restart('b'),
+    restart,
+    link: (side) => links[side]!,
     accepted,
+    sunk: () => sunk,
   };
 }
 
-async function roundTrip(s: Stream, data: Buffer): Promise<Buffer> {
+async function roundTrip(s: Duplex, data: Buffer): Promise<Buffer> {
   const out: Buffer[] = [];
   let n = 0;
   return new Promise((resolve, reject) => {
@@ -83,3 +103,86 @@ test('a restarted peer answers RESET; the next stream starts a new link and work
   p.a.stop();
   b2.stop();
 });
+
+for (const restarted of ['a', 'b'] as const) {
+  const other = restarted === 'a' ? 'b' : 'a';
+  test(`the first stream after the ${restarted === 'a' ? 'lower' : 'higher'} key side restarted works at once`, async () => {
+    const p = pair();
+    const s1 = p.link(other).openStream('echo');
+    await roundTrip(s1, Buffer.from('before'));
+    p.restart(restarted);
+    // The old link still looks alive to this side: the stream goes out on it, the restarted side
+    // answers RESET, and the stream must move to a new link instead of failing.
+    const s2 = p.link(other).openStream('echo');
+    const data = Buffer.alloc(100_000);
+    for (let i = 0; i < data.length; i++) data[i] = (i * 7) & 0xff;
+    const back = await roundTrip(s2, data);
+    assert.equal(Buffer.compare(back, data), 0);
+    const st = p.link(other).stats();
+    assert.ok(st.resetsReceived >= 1, 'the peer answered RESET');
+    assert.equal(st.streamsMoved, 1);
+    assert.equal(st.connections, 2);
+    p.a.stop();
+    p.b.stop();
+    p.link(restarted).stop();
+  });
+}
+
+test(
+  'a stream whose bytes the peer acknowledged does not move: it errors when the peer restarts',
+  { timeout: 10_000 },
+  async () => {
+    const p = pair();
+    const s = p.a.openStream('sink');
+    s.on('error', () => {});
+    s.write(Buffer.alloc(1000, 1));
+    // Wait until the sink side has the bytes (and so acknowledges them).
+    while (p.sunk() < 1000) await new Promise((r) => setTimeout(r, 5));
+    await new Promise((r) => setTimeout(r, 100));
+    const b2 = p.rebuildB();
+    const errored = new Promise((r) => s.on('error', r));
+    s.write('more');
+    await errored;
+    assert.equal(p.a.stats().streamsMoved, 0);
+    p.a.stop();
+    b2.stop();
+  },
+);
+
+test(
+  'a stream that wrote more than the replay limit before any answer does not move',
+  { timeout: 10_000 },
+  async () => {
+    const p = pair();
+    await roundTrip(p.a.openStream('echo'), Buffer.from('warm'));
+    const b2 = p.rebuildB();
+    const s = p.a.openStream('echo');
+    const errored = new Promise((r) => s.on('error', r));
+    s.write(Buffer.alloc(REPLAY_LIMIT + 1, 2));
+    await errored;
+    assert.equal(p.a.stats().streamsMoved, 0);
+    p.a.stop();
+    b2.stop();
+  },
+);
+
+test(
+  'a fresh stream that already ended its side moves with its FIN, and finishes',
+  { timeout: 10_000 },
+  async () => {
+    const p = pair();
+    await roundTrip(p.a.openStream('echo'), Buffer.from('warm'));
+    const b2 = p.rebuildB();
+    const s = p.a.openStream('echo');
+    const out: Buffer[] = [];
+    s.on('data', (b: Buffer) => out.push(b));
+    const finished = new Promise((r) => s.on('finish', r));
+    const ended = new Promise((r) => s.on('end', r));
+    s.end('last words');
+    await Promise.all([finished, ended]);
+    assert.equal(Buffer.concat(out).toString(), 'last words');
+    assert.equal(p.a.stats().streamsMoved, 1);
+    p.a.stop();
+    b2.stop();
+  },
+);

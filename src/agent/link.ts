@@ -7,21 +7,21 @@
 //   NONE / any heard --DATA(e', OPEN), e' not retired--> THEIRS(e')   (old Connection closed)
 //   MINE(e, unheard) --DATA(e', OPEN)--> the lower key's epoch wins (simultaneous open)
 //   any --RESET(e) for the current epoch / Connection closed--> NONE
+//        (after RESET, if fresh streams of ours were on e: --> MINE(e'') carrying them)
 //   NONE or other epoch --DATA(e', no OPEN)--> RESET(e') sent (rate-limited)
 //
 // The opener sets OPEN on every datagram until it hears the peer on that epoch, so a lost first
-// datagram does no harm. A side that restarted answers RESET; the other side's streams then error
-// and the next openStream() starts a new epoch. Retired epochs are remembered (a few) so that a
-// late OPEN datagram cannot tear down the link that replaced it.
+// datagram does no harm. A side that restarted answers RESET: streams that already heard from the
+// peer error; streams we opened that are still fresh (link-stream.ts: no byte from the peer, none
+// of ours acknowledged) move to a new epoch at once, so a request made just after the peer
+// restarted succeeds. The same happens when the peer starts a new link (WAKE / OPEN) over ours.
+// Retired epochs are remembered (a few) so that a late OPEN datagram cannot tear down the link
+// that replaced it.
 import { Timer, type Clock } from '../clock/index.ts';
 import { randomBytes } from '../crypto/index.ts';
 import type { PeerSession } from '../session/index.ts';
-import {
-  Connection,
-  type ConnectionOptions,
-  type IncomingStreamRequest,
-  type Stream,
-} from '../stream/index.ts';
+import { Connection, type ConnectionOptions, type IncomingStreamRequest } from '../stream/index.ts';
+import { LinkStream } from './link-stream.ts';
 import { decodeLink, encodeLink, LINK_HEADER_LEN, T_DATA, T_RESET, T_WAKE } from './link-codec.ts';
 
 /** Least time between two RESETs to one peer, ms. */
@@ -54,6 +54,8 @@ export interface LinkStats {
   streams: number;
   bytesSent: number;
   bytesReceived: number;
+  /** Streams that moved to a new epoch because the peer had no state for theirs. */
+  streamsMoved: number;
 }
 
 const newEpoch = (): bigint => {
@@ -72,8 +74,18 @@ export class PeerLink {
   readonly #retired: bigint[] = [];
   readonly #wake: Timer;
   #wakes = 0;
+  /** Streams this side opened on the current Connection (until they close). */
+  readonly #opened = new Set<LinkStream>();
   /** Totals over every Connection this link had. */
-  #total = { connections: 0, resetsSent: 0, resetsReceived: 0, dropped: 0, bytesSent: 0, bytesReceived: 0 };
+  #total = {
+    connections: 0,
+    resetsSent: 0,
+    resetsReceived: 0,
+    dropped: 0,
+    bytesSent: 0,
+    bytesReceived: 0,
+    streamsMoved: 0,
+  };
 
   constructor(d: LinkDeps) {
     this.#d = d;
@@ -85,16 +97,13 @@ export class PeerLink {
   }
 
   /** Opens a stream to the peer asking for `service`, starting a link if there is none. */
-  openStream(service: string): Stream {
+  openStream(service: string): LinkStream {
     if (this.#stopped) throw new Error('the link to this peer was stopped');
-    if (!this.#conn) {
-      this.#start(newEpoch(), true);
-      if (!this.#d.isClient) {
-        this.#wakes = 0;
-        this.#sendWake();
-      }
-    }
-    return this.#conn!.openStream(service);
+    if (!this.#conn) this.#startMine();
+    const s = new LinkStream(service, this.#conn!.openStream(service));
+    this.#opened.add(s);
+    s.once('close', () => this.#opened.delete(s));
+    return s;
   }
 
   /** A decrypted session payload from this peer. */
@@ -106,13 +115,19 @@ export class PeerLink {
       if (!current) return void this.#total.dropped++;
       this.#total.resetsReceived++;
       this.#d.onEvent('link-reset', { epoch: h.epoch.toString(16) });
-      return this.#end('peer reset the link');
+      const moving = this.#end('peer reset the link', true);
+      if (moving.length) {
+        this.#startMine();
+        this.#reopen(moving);
+      }
+      return;
     }
     if (h.type === T_WAKE) {
       if (current || this.#retired.includes(h.epoch) || !this.#d.isClient) return void this.#total.dropped++;
       if (this.#conn && this.#mine && !this.#heard) return void this.#total.dropped++;
-      if (this.#conn) this.#end('peer started a new link');
+      const moving = this.#end('peer started a new link', true);
       this.#start(h.epoch, false);
+      this.#reopen(moving);
       return;
     }
     if (current) {
@@ -122,10 +137,11 @@ export class PeerLink {
     }
     if (h.open && !this.#retired.includes(h.epoch)) {
       if (this.#conn && this.#mine && !this.#heard && this.#d.isClient) return void this.#total.dropped++;
-      if (this.#conn) this.#end('peer started a new link');
+      const moving = this.#end('peer started a new link', true);
       this.#start(h.epoch, false);
       this.#heard = true;
-      return this.#conn!.receiveDatagram(h.body);
+      this.#conn!.receiveDatagram(h.body);
+      return this.#reopen(moving);
     }
     const now = this.#d.clock.now();
     if (now - this.#lastReset >= RESET_INTERVAL_MS) {
@@ -164,6 +180,26 @@ export class PeerLink {
     this.#wake.mod(WAKE_INTERVAL_MS);
   }
 
+  #startMine(): void {
+    this.#start(newEpoch(), true);
+    if (!this.#d.isClient) {
+      this.#wakes = 0;
+      this.#sendWake();
+    }
+  }
+
+  /** Streams that left an ended Connection continue on the current one. */
+  #reopen(moving: LinkStream[]): void {
+    const conn = this.#conn;
+    if (!conn || moving.length === 0) return;
+    for (const s of moving) {
+      s.reattach(conn.openStream(s.service));
+      this.#opened.add(s);
+    }
+    this.#total.streamsMoved += moving.length;
+    this.#d.onEvent('link-streams-moved', { epoch: this.#epoch.toString(16), streams: moving.length });
+  }
+
   #datagramSize(): number {
     return Math.max(256, Math.min(65_000, this.#d.maxPayload() - LINK_HEADER_LEN));
   }
@@ -199,15 +235,23 @@ export class PeerLink {
     this.#total.bytesSent += s.bytesSent;
     this.#total.bytesReceived += s.bytesReceived;
     this.#conn = undefined;
+    this.#opened.clear();
     this.#retired.push(this.#epoch);
     if (this.#retired.length > RETIRED_KEEP) this.#retired.shift();
   }
 
-  #end(reason: string): void {
+  /**
+   * Closes the current Connection. With `move` (the peer has no state for it), the fresh streams
+   * we opened on it are detached instead of erroring, and returned for #reopen.
+   */
+  #end(reason: string, move = false): LinkStream[] {
     this.#wake.del();
     const conn = this.#conn;
-    if (!conn) return;
+    const moving = conn && move ? [...this.#opened].filter((s) => s.movable) : [];
+    for (const s of moving) s.detach();
+    if (!conn) return moving;
     this.#retire(conn);
     conn.close(0, reason);
+    return moving;
   }
 }

@@ -1,7 +1,11 @@
 // Incremental frame decoder for a relay byte stream: push chunks as they arrive, get whole
 // frames back. It holds at most one partial frame (MAX_BUFFERED bytes), checks each header's type
-// and length before it buffers any payload, and grows the payload buffer only as bytes arrive
-// (doubling from 2 KiB), so a header that announces 64 KiB and then stalls costs 2 KiB, not 64.
+// and length before it buffers any payload, and reserves payload memory only as bytes arrive, so
+// a header that announces 64 KiB and then stalls costs 2 KiB, not 64. A frame whole inside one
+// chunk is handed out as a view of it (no copy). A frame that spans chunks is copied once into a
+// buffer sized for what is there (at least 2 KiB); that buffer grows at most to 2 × held + 2 KiB
+// per step, which for the usual frame (chunks of a TLS record, 16 KiB) is its whole length at
+// the first growth. Buffers are not zero-filled: every byte handed out was written first.
 //
 //   states:  HEADER --(5 bytes, header ok)--> PAYLOAD --(length bytes)--> emit, HEADER
 //               \--(bad header)--> FAILED <--(bad payload)--/
@@ -10,9 +14,15 @@ import { FRAME_HEADER_LEN } from './constants.ts';
 import { RelayFrameError } from './errors.ts';
 import { checkHeader, decodePayload, type Frame } from './frames.ts';
 
-/** First allocation for a payload that spans chunks. */
+/** Least first allocation for a payload that spans chunks; also the slack of the growth bound. */
 const INITIAL_PAYLOAD_BUF = 2048;
 const EMPTY = new Uint8Array(0);
+
+/** `n` bytes, not zero-filled (Node's pool for small sizes), as a plain Uint8Array view. */
+function allocUnsafe(n: number): Uint8Array {
+  const b = Buffer.allocUnsafe(n);
+  return new Uint8Array(b.buffer, b.byteOffset, n);
+}
 
 export class FrameDecoder {
   readonly #header = new Uint8Array(FRAME_HEADER_LEN);
@@ -20,7 +30,7 @@ export class FrameDecoder {
   #type = 0;
   /** Payload length of the frame being assembled; -1 when reading a header. */
   #need = -1;
-  #payload = EMPTY;
+  #payload: Uint8Array = EMPTY;
   #payloadHave = 0;
   #failed: RelayFrameError | undefined;
 
@@ -65,7 +75,7 @@ export class FrameDecoder {
           if (chunk.length - off >= len) {
             off += len;
             onFrame(decodePayload(type, chunk.subarray(off - len, off)));
-          } else this.#begin(type, len);
+          } else this.#begin(type, len, chunk.length - off);
         } else {
           const n = Math.min(avail, FRAME_HEADER_LEN - this.#headerHave);
           this.#header.set(chunk.subarray(off, off + n), this.#headerHave);
@@ -77,7 +87,11 @@ export class FrameDecoder {
             const len = new DataView(this.#header.buffer).getUint32(1);
             checkHeader(type, len);
             if (len === 0) onFrame(decodePayload(type, EMPTY));
-            else this.#begin(type, len);
+            else if (chunk.length - off >= len) {
+              // The header straddled chunks but the payload is whole here: a view, no copy.
+              off += len;
+              onFrame(decodePayload(type, chunk.subarray(off - len, off)));
+            } else this.#begin(type, len, chunk.length - off);
           }
         }
       }
@@ -104,17 +118,18 @@ export class FrameDecoder {
     }
   }
 
-  #begin(type: number, len: number): void {
+  /** A payload of `len` bytes starts, `avail` (< len) of them in the chunk at hand. */
+  #begin(type: number, len: number, avail: number): void {
     this.#type = type;
     this.#need = len;
-    this.#payload = new Uint8Array(Math.min(len, INITIAL_PAYLOAD_BUF));
+    this.#payload = allocUnsafe(Math.min(len, Math.max(INITIAL_PAYLOAD_BUF, avail)));
     this.#payloadHave = 0;
   }
 
   #append(src: Uint8Array): void {
     const want = this.#payloadHave + src.length;
     if (want > this.#payload.length) {
-      const grown = new Uint8Array(Math.min(this.#need, Math.max(want, 2 * this.#payload.length)));
+      const grown = allocUnsafe(Math.min(this.#need, 2 * want + INITIAL_PAYLOAD_BUF));
       grown.set(this.#payload.subarray(0, this.#payloadHave));
       this.#payload = grown;
     }
