@@ -1,5 +1,6 @@
 // The agent's counters, in its own prom-client Registry (never the global one).
-import { Counter, Registry } from 'prom-client';
+import { Counter, Gauge, Registry } from 'prom-client';
+import type { PeerPathStatus } from '../paths/index.ts';
 
 export class AgentMetrics {
   readonly registry = new Registry();
@@ -43,6 +44,57 @@ export class AgentMetrics {
     labelNames: ['command'] as const,
     registers: [this.registry],
   });
+
+  readonly pathChanges = new Counter({
+    name: 'sallyport_agent_path_changes_total',
+    help: 'Peer path changes, by the new path kind (direct, relay) and reason',
+    labelNames: ['to', 'reason'] as const,
+    registers: [this.registry],
+  });
+  /** Filled at scrape time from the live path status (setPathSource). */
+  readonly peerPath = new Gauge({
+    name: 'sallyport_agent_peer_path',
+    help: "Each peer's current path: 1 on the series of its kind (direct or relay) and endpoint or region",
+    labelNames: ['peer', 'kind', 'via'] as const,
+    registers: [this.registry],
+    collect: () => this.#collectPaths(),
+  });
+  readonly peerPathRtt = new Gauge({
+    name: 'sallyport_agent_peer_path_rtt_seconds',
+    help: "Round-trip time of each peer's direct path (PING to PONG)",
+    labelNames: ['peer'] as const,
+    registers: [this.registry],
+  });
+  readonly peerPathChangedAt = new Gauge({
+    name: 'sallyport_agent_peer_path_last_change_timestamp_seconds',
+    help: "When each peer's path last changed (Unix time)",
+    labelNames: ['peer'] as const,
+    registers: [this.registry],
+  });
+  #pathSource: (() => Map<string, PeerPathStatus>) | undefined;
+
+  /** Where the path gauges read from (the agent's peers). */
+  setPathSource(fn: () => Map<string, PeerPathStatus>): void {
+    this.#pathSource = fn;
+  }
+
+  /** A path change: counted by kind and reason. */
+  pathChanged(to: 'direct' | 'relay', reason: string): void {
+    this.pathChanges.inc({ to, reason });
+  }
+
+  #collectPaths(): void {
+    this.peerPath.reset();
+    this.peerPathRtt.reset();
+    this.peerPathChangedAt.reset();
+    for (const [key, st] of this.#pathSource?.() ?? []) {
+      const peer = key.slice(0, 8);
+      const via = st.path.kind === 'direct' ? st.path.endpoint : (st.path.region ?? '');
+      this.peerPath.set({ peer, kind: st.path.kind, via }, 1);
+      if (st.rttMs !== undefined) this.peerPathRtt.set({ peer }, st.rttMs / 1000);
+      if (st.lastChange) this.peerPathChangedAt.set({ peer }, st.lastChange.atWallMs / 1000);
+    }
+  }
 
   /** A counter's value by labels, for status and tests. */
   static async value(c: Counter, labels: Record<string, string> = {}): Promise<number> {

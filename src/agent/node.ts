@@ -14,9 +14,19 @@ import { PublicKey, type PrivateKey } from '../crypto/index.ts';
 import type { Hello, Netmap, NetmapPeer, NetmapService, ServerMessage } from '../proto/control/index.ts';
 import { SessionHost, type PeerSession, type SessionEvent } from '../session/index.ts';
 import type { ConnectionOptions } from '../stream/index.ts';
+import {
+  PeerPaths,
+  decodePathDatagram,
+  encodePathDatagram,
+  isDirectEndpoint,
+  sendPayloadTo,
+  type PathTimings,
+  type PeerPathStatus,
+} from '../paths/index.ts';
 import { registration, parseHostPort, type ServiceSpec } from './config.ts';
 import { ServiceCerts } from './certs.ts';
 import { ControlLoop } from './control.ts';
+import { DirectUdp } from './direct.ts';
 import { CtlServer, type CtlReply, type CtlRequest } from './ctl.ts';
 import { AgentError } from './errors.ts';
 import { LocalForward } from './forward.ts';
@@ -24,7 +34,7 @@ import { resolveServiceRef, resolveTailnetName } from './grants.ts';
 import { isLowerKey } from './link-codec.ts';
 import { PeerLink } from './link.ts';
 import { AgentMetrics } from './metrics.ts';
-import { RelayPaths, relayEndpoint, parseRelayEndpoint } from './paths.ts';
+import { RelayPaths, relayEndpoint, parseRelayEndpoint, DIRECT_PAYLOAD, PATH_PAYLOAD } from './paths.ts';
 import { Router } from './router.ts';
 import { REP_HOST_UNREACHABLE, SocksServer } from './socks.ts';
 import { loadOrCreateNodeKey, socketPath } from './state.ts';
@@ -58,12 +68,21 @@ export interface AgentOptions {
   logger?: Logger;
   /** The node key; default: loaded from (or created in) the state directory. */
   nodeKey?: PrivateKey;
+  /**
+   * Direct UDP paths (DESIGN.md §4): the agent's one UDP socket, port 0 = ephemeral. Omitted: every
+   * peer stays on the relay (the CLI turns this on by default).
+   */
+  udp?: { port?: number; host?: string; includeLoopback?: boolean };
+  /** Path-choice timings (paths/timers.ts); defaults documented there. */
+  pathTimings?: Partial<PathTimings>;
 }
 
 interface PeerEntry {
   info: NetmapPeer;
   session: PeerSession;
   link: PeerLink;
+  /** Direct-path driver; undefined without a UDP socket. */
+  paths: PeerPaths | undefined;
 }
 
 export class Agent {
@@ -86,6 +105,9 @@ export class Agent {
   #socks: SocksServer | undefined;
   #ctl: CtlServer | undefined;
   #homeRegion: string | undefined;
+  #direct: DirectUdp | undefined;
+  /** control.connects when our endpoints were last announced. */
+  #announcedOn = -1;
   #stopped = false;
   socksAddress: { host: string; port: number } | undefined;
   /** Session messages refused before the session layer, by reason (mirror of the metric). */
@@ -107,15 +129,22 @@ export class Agent {
     this.#services = new Map((o.services ?? []).map((s) => [s.name, s]));
     this.certs = new ServiceCerts(o.stateDir);
     this.#cutTimer = new Timer(o.clock, () => this.#recheckGrants());
+    this.metrics.setPathSource(() => this.peerPaths());
     this.host = new SessionHost({
       clock: o.clock,
       privateKey: this.nodeKey,
       send: (d, to) => {
+        if (this.#direct && isDirectEndpoint(to)) return void this.#direct.send(d, to);
         const r = this.relays.resolve(to);
         if (!r) this.host.drops['no-path'] = (this.host.drops['no-path'] ?? 0) + 1;
         else r.path.send(r.dst, d);
       },
-      onPayload: (peer, payload) => this.#peers.get(peer.publicKey.base64())?.link.receive(payload),
+      onPayload: (peer, payload, from) => {
+        const e = this.#peers.get(peer.publicKey.base64());
+        if (!e) return;
+        if (payload[0] !== PATH_PAYLOAD) return e.link.receive(payload);
+        if (e.paths) for (const f of decodePathDatagram(payload.subarray(1))) e.paths.onPathFrame(f, from);
+      },
       onEvent: (ev) => this.#sessionEvent(ev),
     });
     this.relays = new RelayPaths({
@@ -176,6 +205,20 @@ export class Agent {
 
   /** Starts the agent channel, the SOCKS5 proxy and the control socket. */
   async start(): Promise<void> {
+    if (this.o.udp) {
+      this.#direct = await DirectUdp.open({
+        clock: this.o.clock,
+        ...this.o.udp,
+        sendFirst: this.o.kind === 'connector',
+        onWireGuard: (d, from) => this.host.receive(d, from),
+        onCandidates: (c) => {
+          this.log.info({ candidates: c }, 'local endpoints');
+          for (const e of this.#peers.values()) e.paths?.setLocalCandidates(c);
+          this.#announce();
+        },
+      });
+      this.log.info({ port: this.#direct.port }, 'UDP socket for direct paths');
+    }
     this.control.start();
     if (this.o.socks5) {
       this.#socks = new SocksServer({
@@ -257,10 +300,14 @@ export class Agent {
     this.#ctl?.close();
     for (const f of this.#forwards) f.close();
     this.router?.stop();
-    for (const e of this.#peers.values()) e.link.stop('agent stopped');
+    for (const e of this.#peers.values()) {
+      e.paths?.stop();
+      e.link.stop('agent stopped');
+    }
     this.#peers.clear();
     this.host.stop();
     this.relays.stop();
+    this.#direct?.stop();
   }
 
   // ---- internals
@@ -277,14 +324,18 @@ export class Agent {
     this.relays.update(nm.relays);
     const regions = nm.relays.map((r) => r.region).sort();
     const home = this.#homeRegion && regions.includes(this.#homeRegion) ? this.#homeRegion : regions[0];
-    if (home !== this.#homeRegion) {
+    // our endpoints again after a new agent channel (the coordinator keeps them per connection)
+    if (home !== this.#homeRegion || this.control.connects !== this.#announcedOn) {
       this.#homeRegion = home;
+      this.#announcedOn = this.control.connects;
       this.#announce();
     }
+    this.#setStunServers(nm);
     const want = new Map(nm.peers.map((p) => [p.key, p]));
     for (const [k, e] of this.#peers) {
       if (want.has(k)) continue;
       this.log.info({ peer: k.slice(0, 8), name: e.info.name }, 'peer left the netmap');
+      e.paths?.stop();
       e.link.stop('peer left the netmap');
       this.host.removePeer(e.session.publicKey);
       this.#peers.delete(k);
@@ -292,7 +343,10 @@ export class Agent {
     for (const [k, p] of want) {
       const e = this.#peers.get(k);
       if (e) {
+        const before = e.info.endpoints.join(' ');
         e.info = p;
+        if (e.paths && p.endpoints.join(' ') !== before) e.paths.setRemoteCandidates(p.endpoints);
+        e.paths?.relayChanged();
         continue;
       }
       this.#addPeer(p);
@@ -305,8 +359,13 @@ export class Agent {
 
   #addPeer(p: NetmapPeer): void {
     const key = PublicKey.fromBase64(p.key);
-    const region = p.homeRelay && this.relays.get(p.homeRelay) ? p.homeRelay : this.#homeRegion;
-    const session = this.host.addPeer(key, region ? { endpoint: relayEndpoint(region, key) } : {});
+    const relayEp = (): string | undefined => {
+      const hr = this.#peers.get(p.key)?.info.homeRelay ?? p.homeRelay;
+      const region = hr && this.relays.get(hr) ? hr : this.#homeRegion;
+      return region ? relayEndpoint(region, key) : undefined;
+    };
+    const ep0 = relayEp();
+    const session = this.host.addPeer(key, ep0 ? { endpoint: ep0 } : {});
     const isClient = isLowerKey(this.publicKey.bytes, key.bytes);
     const log = this.log.child({ peer: key.fingerprint(), peerName: p.name });
     const link: PeerLink = new PeerLink({
@@ -315,7 +374,7 @@ export class Agent {
       isClient,
       maxPayload: () => {
         const ep = session.endpoint ? parseRelayEndpoint(session.endpoint) : undefined;
-        return (ep ? this.relays.get(ep.region)?.maxPayload() : undefined) ?? 1200;
+        return (ep ? this.relays.get(ep.region)?.maxPayload() : undefined) ?? DIRECT_PAYLOAD;
       },
       onIncomingStream: (req) => {
         if (!this.router) return req.refuse(2, 'not-a-connector');
@@ -324,8 +383,46 @@ export class Agent {
       onEvent: (ev, detail) => log.debug(detail ?? {}, ev),
       ...(this.o.connection ? { connection: this.o.connection } : {}),
     });
-    this.#peers.set(p.key, { info: p, session, link });
+    const paths = this.#direct ? this.#peerPaths(p, session, link, relayEp, log) : undefined;
+    this.#peers.set(p.key, { info: p, session, link, paths });
     log.info({ kind: p.kind, role: isClient ? 'client' : 'server' }, 'peer added');
+  }
+
+  #peerPaths(
+    p: NetmapPeer,
+    session: PeerSession,
+    link: PeerLink,
+    relayEp: () => string | undefined,
+    log: Logger,
+  ): PeerPaths {
+    const direct = this.#direct!;
+    return new PeerPaths({
+      clock: this.o.clock,
+      peer: session,
+      ...(this.o.pathTimings ? { timings: this.o.pathTimings } : {}),
+      relayEndpoint: relayEp,
+      // the link reads the new path's payload size itself (maxPayload above)
+      connection: () => ({ pathChanged: () => link.pathChanged() }),
+      remoteCandidates: p.endpoints,
+      localCandidates: direct.candidates(),
+      sendFrame: (f, to) => {
+        const d = encodePathDatagram(f);
+        const payload = new Uint8Array(d.length + 1);
+        payload[0] = PATH_PAYLOAD;
+        payload.set(d, 1);
+        sendPayloadTo(session, payload, to);
+      },
+      onChange: (c) => {
+        this.metrics.pathChanged(c.to.kind, c.reason);
+        // a lost direct path may mean our mapping changed: ask STUN at once
+        if (c.reason === 'trust-expired') direct.stun.refresh();
+      },
+      onObserved: (ep, prev) => {
+        log.info({ observed: ep, previous: prev }, 'peer sees us from a new address');
+        direct.stun.refresh();
+      },
+      logger: log,
+    });
   }
 
   #fromRelay(endpoint: string, src: PublicKey, packet: Uint8Array): void {
@@ -358,14 +455,18 @@ export class Agent {
   }
 
   #sessionEvent(ev: SessionEvent): void {
-    if (ev.type === 'handshake-complete')
+    if (ev.type === 'handshake-complete') {
       this.log.info({ peer: ev.peer.publicKey.fingerprint(), role: ev.role }, 'session handshake complete');
-    else if (ev.type === 'handshake-give-up')
+      this.#peers.get(ev.peer.publicKey.base64())?.paths?.start();
+    } else if (ev.type === 'endpoint-changed' && this.#direct) {
+      // the path layer owns the endpoint: it hears of the roam and puts the chosen path back
+      this.#peers.get(ev.peer.publicKey.base64())?.paths?.onEndpointChanged(ev.to);
+    } else if (ev.type === 'handshake-give-up')
       this.log.warn(
         { peer: ev.peer.publicKey.fingerprint(), attempts: ev.attempts },
         'session handshake gave up',
       );
-    else if (ev.type === 'endpoint-changed')
+    else if (ev.type === 'endpoint-changed' && !this.#direct)
       this.log.info(
         { peer: ev.peer.publicKey.fingerprint(), to: ev.to.replace(/\/.*/, '') },
         'peer path changed',
@@ -374,7 +475,40 @@ export class Agent {
 
   #announce(): void {
     if (this.#homeRegion)
-      this.control.send({ type: 'endpoints', endpoints: [], homeRelay: this.#homeRegion });
+      this.control.send({
+        type: 'endpoints',
+        endpoints: this.#direct?.candidates() ?? [],
+        homeRelay: this.#homeRegion,
+      });
+  }
+
+  /** STUN against the home relay's STUN port (then the other regions'), resolved to IP literals. */
+  #setStunServers(nm: Netmap): void {
+    const direct = this.#direct;
+    if (!direct) return;
+    const rs = [...nm.relays].sort((a, b) =>
+      a.region === this.#homeRegion ? -1 : b.region === this.#homeRegion ? 1 : 0,
+    );
+    const servers = rs
+      .filter((r) => r.stunPort !== undefined)
+      .map((r) => {
+        return `${new URL(r.url).hostname}:${r.stunPort}`;
+      });
+    void direct.setStunServers(servers).then((ok) => {
+      if (ok.length < servers.length) this.log.warn({ servers, resolved: ok }, 'STUN server not resolved');
+    });
+  }
+
+  /** Each peer's path (status, metrics). */
+  peerPaths(): Map<string, PeerPathStatus> {
+    const out = new Map<string, PeerPathStatus>();
+    for (const [k, e] of this.#peers) if (e.paths) out.set(k, e.paths.status());
+    return out;
+  }
+
+  /** The UDP socket's state, or undefined without one. */
+  directStats(): ReturnType<DirectUdp['stats']> | undefined {
+    return this.#direct?.stats();
   }
 
   #recheckGrants(): void {

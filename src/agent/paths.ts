@@ -7,7 +7,7 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../clock/index.ts';
 import { PublicKey, type PrivateKey } from '../crypto/index.ts';
-import { RelayClient, type RelayClientState } from '../paths/index.ts';
+import { DIRECT_DATAGRAM_SIZE, RelayClient, type RelayClientState } from '../paths/index.ts';
 import { MAX_PACKET_LEN } from '../proto/relay/index.ts';
 import type { NetmapRelay } from '../proto/control/index.ts';
 
@@ -25,6 +25,19 @@ export interface Path {
   /** Sends one WireGuard message; false when dropped (queue full, not connected). Never throws. */
   send(dst: PublicKey, message: Uint8Array): boolean;
 }
+
+/**
+ * Largest session payload on a direct UDP path: paths' DIRECT_DATAGRAM_SIZE (1280-byte IPv6
+ * minimum MTU less IPv6, UDP and WireGuard overhead); the link header comes out of it.
+ */
+export const DIRECT_PAYLOAD = DIRECT_DATAGRAM_SIZE;
+
+/**
+ * First byte of a session payload that carries path frames (PING, PONG, CALL_ME_MAYBE) instead of a
+ * link datagram (link-codec.ts types 0x01–0x03, with 0x80 as a flag): the rest is one
+ * encodePathDatagram. A link that does not know it drops it as an unknown type.
+ */
+export const PATH_PAYLOAD = 0x10;
 
 export const relayEndpoint = (region: string, peer: PublicKey | string): string =>
   `relay:${region}/${typeof peer === 'string' ? peer : peer.base64()}`;

@@ -1,6 +1,7 @@
 // `sallyport status`: what the running agent knows, from live state only.
 import type { PeerSession } from '../session/index.ts';
 import type { NetmapPeer } from '../proto/control/index.ts';
+import { describePath, type PeerPaths } from '../paths/index.ts';
 import type { PeerLink } from './link.ts';
 import { parseRelayEndpoint } from './paths.ts';
 import type { Agent } from './node.ts';
@@ -14,6 +15,17 @@ export interface PeerStatus {
   path: { kind: 'relay'; region: string } | { kind: 'direct'; endpoint: string } | { kind: 'none' };
   lastHandshake: string | null;
   rttMs: number | null;
+  /** Path choice (direct paths on): its state, the direct path's PING RTT, the last change. */
+  pathState: string | null;
+  pathRttMs: number | null;
+  pathChange: { at: string; from: string; to: string; reason: string } | null;
+  pathSwitches: number;
+  /** Path choice's candidates and counters (diagnosis). */
+  pathDetail: {
+    candidates: { endpoint: string; sources: string[]; rttMs?: number }[];
+    observedSelf: string | null;
+    counters: Record<string, number>;
+  } | null;
   txBytes: number;
   rxBytes: number;
   streams: number;
@@ -30,6 +42,14 @@ export interface AgentStatus {
   };
   relays: { region: string; url: string; state: string }[];
   socks5: string | null;
+  /** The UDP socket for direct paths; null when the agent runs relay-only. */
+  udp: {
+    port: number;
+    candidates: string[];
+    mapped: string[];
+    stunServers: string[];
+    notSentTo: number;
+  } | null;
   peers: PeerStatus[];
   refused: Record<string, number>;
   sessionDrops: Record<string, number>;
@@ -37,7 +57,7 @@ export interface AgentStatus {
 
 export function buildStatus(
   a: Agent,
-  peers: { info: NetmapPeer; session: PeerSession; link: PeerLink }[],
+  peers: { info: NetmapPeer; session: PeerSession; link: PeerLink; paths: PeerPaths | undefined }[],
 ): AgentStatus {
   const nm = a.netmap;
   return {
@@ -57,10 +77,13 @@ export function buildStatus(
     },
     relays: a.relays.status().map((r) => ({ region: r.region, url: r.url, state: r.state })),
     socks5: a.socksAddress ? `${a.socksAddress.host}:${a.socksAddress.port}` : null,
-    peers: peers.map(({ info, session, link }) => {
+    udp: udpStatus(a),
+    peers: peers.map(({ info, session, link, paths }) => {
       const ep = session.endpoint;
       const r = ep ? parseRelayEndpoint(ep) : undefined;
       const ls = link.stats();
+      const ps = paths?.status();
+      const lc = ps?.lastChange;
       return {
         key: info.key,
         name: info.name,
@@ -77,6 +100,28 @@ export function buildStatus(
             ? new Date(session.stats.lastHandshakeWallMs).toISOString()
             : null,
         rttMs: ls.srttMs !== undefined ? Math.round(ls.srttMs * 10) / 10 : null,
+        pathState: ps?.state ?? null,
+        pathRttMs: ps?.rttMs !== undefined ? Math.round(ps.rttMs * 10) / 10 : null,
+        pathChange: lc
+          ? {
+              at: new Date(lc.atWallMs).toISOString(),
+              from: describePath(lc.from),
+              to: describePath(lc.to),
+              reason: lc.reason,
+            }
+          : null,
+        pathSwitches: ps?.switches ?? 0,
+        pathDetail: ps
+          ? {
+              candidates: ps.candidates.map((c) => ({
+                endpoint: c.endpoint,
+                sources: [...c.sources],
+                ...(c.rttMs !== undefined ? { rttMs: c.rttMs } : {}),
+              })),
+              observedSelf: ps.observedSelf ?? null,
+              counters: { ...ps.counters },
+            }
+          : null,
         txBytes: session.stats.txBytes,
         rxBytes: session.stats.rxBytes,
         streams: ls.streams,
@@ -85,4 +130,17 @@ export function buildStatus(
     refused: { ...a.refused },
     sessionDrops: { ...a.host.drops },
   };
+}
+
+function udpStatus(a: Agent): AgentStatus['udp'] {
+  const d = a.directStats();
+  return d
+    ? {
+        port: d.port,
+        candidates: d.candidates,
+        mapped: d.mapped,
+        stunServers: d.stunServers,
+        notSentTo: d.notSentTo,
+      }
+    : null;
 }

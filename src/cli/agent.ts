@@ -20,7 +20,7 @@ import { stateDir, untilStopped } from './agent-common.ts';
 export const help = `usage: sallyport agent [--state DIR] [--coordinator URL --coordinator-key KEY] [--ca FILE]
                        [--preauth-key KEY] [--name NAME] [--kind connector|engineer]
                        [--serve NAME=HOST:PORT[,kind=KIND][,tls=terminate|passthrough]]... [--config FILE]
-                       [--socks5 HOST:PORT] [--log-level LEVEL]
+                       [--socks5 HOST:PORT] [--udp-port N | --no-direct] [--log-level LEVEL]
 
 Runs a node of the overlay. With --serve or --config it is a connector: it registers its services
 with the coordinator and routes streams that an active grant covers to their internal addresses.
@@ -43,6 +43,10 @@ options:
                          repeatable
   --config FILE          JSON { "services": [{ "name", "address", "kind"?, "tls"? }] }
   --socks5 HOST:PORT     engineer: SOCKS5 proxy address, e.g. 127.0.0.1:1055
+  --udp-port N           the one UDP socket for direct paths (NAT traversal); 0 = any free port
+                         (default). A connector's socket only ever sends first: it drops datagrams
+                         from endpoints it has not sent to
+  --no-direct            no UDP socket: every peer stays on the relay
   --log-level LEVEL      fatal, error, warn, info (default), debug, trace, silent
   --help                 this text
 
@@ -70,6 +74,8 @@ export async function run(argv: string[], opts: { signal?: AbortSignal } = {}): 
         serve: { type: 'string', multiple: true },
         config: { type: 'string' },
         socks5: { type: 'string' },
+        'udp-port': { type: 'string' },
+        'no-direct': { type: 'boolean' },
         'log-level': { type: 'string' },
         help: { type: 'boolean' },
       },
@@ -99,6 +105,11 @@ export async function run(argv: string[], opts: { signal?: AbortSignal } = {}): 
   } catch (e) {
     return usage((e as Error).message);
   }
+  const udpPort = Number(a['udp-port'] ?? 0);
+  if (!Number.isInteger(udpPort) || udpPort < 0 || udpPort > 65535)
+    return usage('--udp-port must be 0..65535');
+  if (a['no-direct'] && a['udp-port'] !== undefined)
+    return usage('--udp-port and --no-direct exclude each other');
   const kind = (a.kind ?? (services.length ? 'connector' : 'engineer')) as 'connector' | 'engineer';
   if (kind !== 'connector' && kind !== 'engineer') return usage(`--kind must be connector or engineer`);
   if (kind === 'engineer' && services.length) return usage('an engineer node serves no services');
@@ -133,6 +144,7 @@ export async function run(argv: string[], opts: { signal?: AbortSignal } = {}): 
         : {}),
       services,
       ...(socks5 ? { socks5 } : {}),
+      ...(a['no-direct'] ? {} : { udp: { port: udpPort } }),
       logger,
     });
     await agent.start();

@@ -6,7 +6,7 @@ import { stateDir } from './agent-common.ts';
 export const help = `usage: sallyport status [--json | --metrics] [--state DIR]
 
 Shows the running agent's node, its coordinator and relay connections, and every peer with its
-path (relay and region), last handshake, round-trip time and bytes, from live state.
+path (direct with its endpoint, or relay with its region; when and why it last changed), last handshake, round-trip time and bytes, from live state.
 
 options:
   --json        the full status as JSON
@@ -38,25 +38,33 @@ export function formatStatus(s: AgentStatus): string {
     `coordinator ${s.coordinator.url} ${s.coordinator.state}${s.coordinator.lastError && s.coordinator.state !== 'connected' ? ` (${s.coordinator.lastError})` : ''}`,
     ...s.relays.map((r) => `relay       ${r.region} ${r.url} ${r.state}`),
     ...(s.socks5 ? [`socks5      ${s.socks5}`] : []),
+    ...(s.udp
+      ? [`udp         port ${s.udp.port}, endpoints ${s.udp.candidates.join(' ') || 'none yet'}`]
+      : []),
     '',
     s.peers.length
       ? 'peer                      key       path              handshake             rtt       tx         rx'
       : 'no peers',
-    ...s.peers.map((p) =>
-      [
-        p.name.padEnd(25).slice(0, 25),
-        p.key.slice(0, 8).padEnd(9),
-        (p.path.kind === 'relay'
-          ? `relay ${p.path.region}`
-          : p.path.kind === 'direct'
-            ? p.path.endpoint
-            : '-'
-        ).padEnd(17),
-        ago(p.lastHandshake).padEnd(21),
-        (p.rttMs === null ? '-' : `${p.rttMs} ms`).padEnd(9),
-        bytes(p.txBytes).padEnd(10),
-        bytes(p.rxBytes),
-      ].join(' '),
+    ...s.peers.map(
+      (p) =>
+        [
+          p.name.padEnd(25).slice(0, 25),
+          p.key.slice(0, 8).padEnd(9),
+          (p.path.kind === 'relay'
+            ? `relay ${p.path.region}`
+            : p.path.kind === 'direct'
+              ? `direct ${p.path.endpoint}`
+              : '-'
+          ).padEnd(17),
+          ago(p.lastHandshake).padEnd(21),
+          (p.rttMs === null ? '-' : `${p.rttMs} ms`).padEnd(9),
+          bytes(p.txBytes).padEnd(10),
+          bytes(p.rxBytes),
+        ].join(' ') +
+        (p.pathChange
+          ? `\n  path since ${p.pathChange.at.replace(/\.\d+Z$/, 'Z')}: ${p.pathChange.from} → ${p.pathChange.to} (${p.pathChange.reason})` +
+            (p.pathRttMs !== null ? `, path rtt ${p.pathRttMs} ms` : '')
+          : ''),
     ),
   ];
   const refused = Object.entries(s.refused);

@@ -36,6 +36,13 @@ export interface BindOptions {
   /** Default 'udp4'. 'udp6' binds a dual-stack socket. */
   type?: 'udp4' | 'udp6';
   signal?: AbortSignal;
+  /**
+   * SO_RCVBUF and SO_SNDBUF, bytes. Default 4 MiB: a bulk stream on a direct path arrives as bursts
+   * of ~1.2 KB datagrams, and the kernel default (~208 KiB, about 170 of them) overflows while the
+   * event loop is busy; every overflow is a loss that halves the congestion window. Linux clamps
+   * the value to net.core.rmem_max / wmem_max silently.
+   */
+  bufferSize?: number;
 }
 
 /** Binds a node:dgram socket. Rejects with PATHS_BIND (or PATHS_STOPPED when aborted). */
@@ -60,6 +67,13 @@ export async function bindUdp(o: BindOptions = {}): Promise<DatagramSocket> {
   } catch (e) {
     s.close();
     throw e;
+  }
+  const size = o.bufferSize ?? 4 * 1024 * 1024;
+  try {
+    s.setRecvBufferSize(size);
+    s.setSendBufferSize(size);
+  } catch {
+    /* not permitted here: the kernel defaults stay */
   }
   return new NodeDatagramSocket(s, type);
 }

@@ -24,6 +24,28 @@ export function sallyportArgv(args: string[]): string[] {
   return [process.execPath, BIN, ...args];
 }
 
+/** How a router namespace translates: nftables `masquerade` (endpoint-independent mapping, the source port kept when free) or `masquerade fully-random` (a random port per connection: symmetric-like). */
+export type NatMode = 'masquerade' | 'fully-random';
+
+export interface NetlabOptions {
+  /** NAT of the customer's and the engineer's router; default 'masquerade' both. */
+  nat?: { custrtr?: NatMode; engrtr?: NatMode };
+  /**
+   * Route the customer LAN from the wan (default true: the I1 worst case, inbound could reach the
+   * connector if anything let it). False: the customer is reachable only through its NAT, as on the
+   * Internet (the direct-path tests).
+   */
+  routeCustomerLan?: boolean;
+  /**
+   * Both routers drop unsolicited inbound traffic addressed to themselves on their WAN side
+   * (nftables input: `ct state new` drop), as home and cloud NAT gateways do. Without it a stray
+   * datagram to a router's mapped port makes Linux confirm a conntrack entry for it (the router's
+   * own input accepted it), and that entry takes the port: the inside host's next connection to the
+   * same remote is given another port (see test/netlab/paths.test.ts). Default false.
+   */
+  routerInputDrop?: boolean;
+}
+
 export class Netlab {
   readonly lab: NetnsLab;
   readonly dir: string;
@@ -36,11 +58,11 @@ export class Netlab {
     this.dir = mkdtempSync(join(tmpdir(), 'sallyport-netlab-'));
   }
 
-  static async create(): Promise<Netlab> {
+  static async create(o: NetlabOptions = {}): Promise<Netlab> {
     const lab = await NetnsLab.create({ prefix: 'spn' });
     const n = new Netlab(lab);
     try {
-      await n.#build();
+      await n.#build(o);
     } catch (e) {
       await n.cleanup();
       throw e;
@@ -48,7 +70,7 @@ export class Netlab {
     return n;
   }
 
-  async #build(): Promise<void> {
+  async #build(o: NetlabOptions): Promise<void> {
     const lab = this.lab;
     for (const s of ['vendor', 'wan', 'custrtr', 'customer', 'engrtr', 'engineer'] as Site[])
       this.ns[s] = await lab.namespace(s);
@@ -78,9 +100,46 @@ export class Netlab {
     await lab.route(ns.engrtr, ['default', 'via', ew.b]);
     await lab.route(ns.engineer, ['default', 'via', el.b]);
     // The customer LAN is routable from the wan (a worst case for I1: no NAT in the way inbound).
-    await lab.route(ns.wan, [cl.cidr, 'via', cw.a]);
-    await lab.masquerade(ns.custrtr, cw.ifA);
-    await lab.masquerade(ns.engrtr, ew.ifA);
+    if (o.routeCustomerLan ?? true) await lab.route(ns.wan, [cl.cidr, 'via', cw.a]);
+    await lab.masquerade(ns.custrtr, cw.ifA, { fullyRandom: o.nat?.custrtr === 'fully-random' });
+    await lab.masquerade(ns.engrtr, ew.ifA, { fullyRandom: o.nat?.engrtr === 'fully-random' });
+    this.wanIf = { custrtr: cw.ifA, engrtr: ew.ifA };
+    if (o.routerInputDrop)
+      for (const [site, wan] of [
+        ['custrtr', cw.ifA],
+        ['engrtr', ew.ifA],
+      ] as const) {
+        const script = [
+          'table inet sallyport_rtr {',
+          '  chain input {',
+          '    type filter hook input priority filter; policy accept;',
+          `    iifname "${wan}" ct state new counter drop`,
+          '  }',
+          '}',
+        ].join('\n');
+        await exec(ns[site], ['nft', '-f', '-'], { input: script });
+      }
+  }
+
+  /** Each router's WAN interface. */
+  wanIf = {} as Record<'custrtr' | 'engrtr', string>;
+
+  /** A firewall on router `site` that drops every UDP datagram it would forward (TCP still passes). */
+  async dropUdp(site: 'custrtr' | 'engrtr'): Promise<void> {
+    const script = [
+      'table inet sallyport_noudp {',
+      '  chain forward {',
+      '    type filter hook forward priority filter; policy accept;',
+      '    meta l4proto udp counter drop',
+      '  }',
+      '}',
+    ].join('\n');
+    await exec(this.ns[site], ['nft', '-f', '-'], { input: script });
+  }
+
+  /** Flushes the connection-tracking table of router `site` (every NAT mapping is forgotten). */
+  async flushConntrack(site: 'custrtr' | 'engrtr'): Promise<void> {
+    await exec(this.ns[site], ['conntrack', '-F'], { allowFailure: true });
   }
 
   /**

@@ -218,8 +218,19 @@ test(
     const held = await socketsOf(lab.ns.customer, connector.pid);
     t.diagnostic(`connector sockets: ${JSON.stringify(held)}`);
     assert.ok(held.length >= 2, 'the connector holds its outbound connections (coordinator, relay)');
+    // One unconnected UDP socket is the agent's NAT-traversal socket for direct paths: it only ever
+    // sends first (it drops datagrams from endpoints it has not sent to), and the scan below shows
+    // it is unreachable. Nothing else may be unconnected or listening.
+    const connSt = JSON.parse(
+      (await lab.cli('customer', ['status', '--json', '--state', connState])).stdout,
+    ) as { udp: { port: number } | null };
+    assert.ok(connSt.udp, 'the connector has its direct-path UDP socket');
     assert.deepEqual(
-      held.filter((s) => s.state === 'LISTEN' || s.state === 'UNCONN'),
+      held.filter(
+        (s) =>
+          s.state === 'LISTEN' ||
+          (s.state === 'UNCONN' && !(s.proto === 'udp' && s.port === connSt.udp!.port)),
+      ),
       [],
       'no listening socket',
     );
