@@ -46,6 +46,8 @@ commands:
                                      standing grant; no --service means every service of the deployment
   grants revoke ID
   nodes list | nodes revoke KEY
+  policy get                         the access policy document (JSON)
+  policy set FILE|-                  replace it; refused with every issue listed if it is invalid
   device approve CODE                approve an engineer machine's 'sallyport login' code
   audit [--after SEQ] [--limit N]
 
@@ -381,6 +383,20 @@ export async function run(argv: string[], io: AdminIo = processIo): Promise<numb
           'revokedAt',
         ]);
         return 0;
+      case 'policy get':
+        io.stdout(JSON.stringify(await api.call('GET', '/api/v1/policy'), null, 2) + '\n');
+        return 0;
+      case 'policy set': {
+        const file = need(args[0], 'FILE (the policy document, JSON)');
+        let doc: unknown;
+        try {
+          doc = JSON.parse(file === '-' ? readFileSync(0, 'utf8') : readFileSync(file, 'utf8'));
+        } catch (e) {
+          throw new UsageError(`cannot read a JSON policy document from ${file}: ${(e as Error).message}`);
+        }
+        io.stdout(JSON.stringify(await api.call('PUT', '/api/v1/policy', doc), null, 2) + '\n');
+        return 0;
+      }
       case 'device approve':
         out(await api.call('POST', '/api/v1/device/approve', { userCode: need(args[0], 'CODE') }), [
           'name',

@@ -5,13 +5,14 @@ import {
   Coordinator,
   createLogger,
   parseRelaySpec,
+  parseWebhookUrls,
   ControlError,
   type RelayConfig,
 } from '../control/index.ts';
 
 export const help = `usage: sallyport coordinator --data DIR --suffix DOMAIN [--listen HOST:PORT] [--db postgres://…]
                              [--relay REGION=URL[,stun=PORT]]… [--tls-cert FILE --tls-key FILE]
-                             [--hostname NAME]… [--log-level LEVEL]
+                             [--hostname NAME]… [--webhook URL]… [--log-level LEVEL]
 
 Runs the coordinator: the admin API under /api/v1 (OpenAPI document at /openapi.json), the agent
 channel (WebSocket /agent/v1, Noise IK), /metrics (Prometheus) and /health, over HTTPS.
@@ -30,6 +31,9 @@ options:
   --tls-cert FILE       PEM certificate of the listener (with --tls-key)
   --tls-key FILE        PEM private key of the listener
   --hostname NAME       extra DNS name or IP for the self-signed certificate; repeatable
+  --webhook URL         POST access notifications (request, decision, grant start and end) to URL
+                        as Slack-compatible JSON ({ text, blocks }); repeatable (env SALLYPORT_WEBHOOKS,
+                        space-separated)
   --log-level LEVEL     fatal, error, warn, info (default), debug, trace, silent
   --help                this text
 
@@ -63,6 +67,7 @@ export async function run(argv: string[], opts: { signal?: AbortSignal } = {}): 
         'tls-cert': { type: 'string' },
         'tls-key': { type: 'string' },
         hostname: { type: 'string', multiple: true },
+        webhook: { type: 'string', multiple: true },
         'log-level': { type: 'string' },
         help: { type: 'boolean' },
       },
@@ -95,6 +100,12 @@ export async function run(argv: string[], opts: { signal?: AbortSignal } = {}): 
   } catch (e) {
     return usage((e as Error).message);
   }
+  const webhooks = a.webhook ?? (process.env.SALLYPORT_WEBHOOKS ?? '').split(/\s+/).filter(Boolean);
+  try {
+    parseWebhookUrls(webhooks);
+  } catch (e) {
+    return usage((e as Error).message);
+  }
   const logger = createLogger({ level: a['log-level'] ?? process.env.SALLYPORT_LOG_LEVEL ?? 'info' });
   const db = a.db ?? process.env.SALLYPORT_DB;
   let coord: Coordinator;
@@ -107,6 +118,7 @@ export async function run(argv: string[], opts: { signal?: AbortSignal } = {}): 
       relays,
       ...(a['tls-cert'] && a['tls-key'] ? { tls: { certFile: a['tls-cert'], keyFile: a['tls-key'] } } : {}),
       hostnames: a.hostname ?? [],
+      webhooks,
       logger,
     });
   } catch (e) {

@@ -40,6 +40,20 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     summary: "the running agent's peers, paths, handshakes, RTT, bytes",
     load: () => import('./status.ts'),
   },
+  request: { summary: 'ask for just-in-time access, with a reason', load: () => import('./request.ts') },
+  requests: {
+    summary: 'list access requests (yours, or those you may approve)',
+    load: () => import('./requests.ts'),
+  },
+  approve: {
+    summary: "approve someone else's access request or extension",
+    load: () => import('./approve.ts'),
+  },
+  deny: { summary: 'deny an access request or extension, with a reason', load: () => import('./deny.ts') },
+  grants: { summary: 'list access grants', load: () => import('./grants.ts') },
+  extend: { summary: 'ask to extend an active grant', load: () => import('./extend.ts') },
+  revoke: { summary: 'revoke an access grant (cuts its streams)', load: () => import('./revoke.ts') },
+  cert: { summary: 'fetch the client certificate for your active grant', load: () => import('./cert.ts') },
   audit: { summary: 'verify an exported audit log offline', load: () => import('./audit.ts') },
 };
 

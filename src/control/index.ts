@@ -26,3 +26,5 @@ export { createMetrics, type ControlMetrics } from './metrics.ts';
 export { loadOrCreateKeys, loadOrCreateTls, type CoordinatorKeys, type ListenerTls } from './keys.ts';
 export { createAuditSigner, DEFAULT_CHECKPOINT_EVERY } from './audit-signer.ts';
 export { ApiClient, ApiError, type ApiClientOptions } from './api-client.ts';
+export { AccessService, type AccessServiceOptions } from './access.ts';
+export { Webhooks, webhookBody, parseWebhookUrls, type WebhookOptions } from './webhooks.ts';

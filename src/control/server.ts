@@ -24,6 +24,9 @@ import { errorSchema } from './schemas.ts';
 import type { RelayConfig } from './relays.ts';
 import { loadOrCreatePki, type CoordinatorPki } from './pki.ts';
 import { createAuditSigner } from './audit-signer.ts';
+import { AccessService } from './access.ts';
+import { registerAccessApi } from './access-api.ts';
+import { Webhooks } from './webhooks.ts';
 
 export interface CoordinatorOptions {
   /** State directory: keys, TLS material, SQLite database. */
@@ -55,6 +58,10 @@ export interface CoordinatorOptions {
   maxChannels?: number;
   /** Sign an audit checkpoint every this many records; default 100 (audit-signer.ts). */
   auditCheckpointEvery?: number;
+  /** Access notifications are POSTed (Slack-compatible JSON) to each of these URLs. */
+  webhooks?: string[];
+  /** Extra CA (PEM) to trust for https webhook receivers. */
+  webhookCa?: string;
 }
 
 const STATUS: Record<string, number> = {
@@ -81,6 +88,8 @@ export class Coordinator {
   readonly logger: Logger;
   readonly app: FastifyInstance;
   readonly pki: CoordinatorPki;
+  readonly access: AccessService;
+  readonly webhooks: Webhooks;
   readonly #wss: WebSocketServer;
   #port = 0;
   #host = '';
@@ -95,8 +104,12 @@ export class Coordinator {
     app: FastifyInstance;
     wss: WebSocketServer;
     pki: CoordinatorPki;
+    access: AccessService;
+    webhooks: Webhooks;
   }) {
     this.pki = parts.pki;
+    this.access = parts.access;
+    this.webhooks = parts.webhooks;
     this.store = parts.store;
     this.hub = parts.hub;
     this.keys = parts.keys;
@@ -153,6 +166,19 @@ export class Coordinator {
         logger: logger.child({ component: 'hub' }),
         metrics,
       });
+      const webhooks = new Webhooks({
+        urls: opts.webhooks ?? [],
+        clock,
+        ...(opts.webhookCa ? { ca: opts.webhookCa } : {}),
+        onDrop: (reason) => logger.warn({ reason }, 'webhook notification dropped'),
+      });
+      const access = new AccessService({
+        store,
+        hub,
+        clock,
+        logger: logger.child({ component: 'access' }),
+        webhooks,
+      });
       const app = fastify({
         https: { cert: tls.cert, key: tls.key },
         loggerInstance: logger.child({ component: 'api' }),
@@ -175,6 +201,8 @@ export class Coordinator {
         app: app as unknown as FastifyInstance,
         pki,
         wss,
+        access,
+        webhooks,
       });
       await c.#routes(opts, clock);
       const h1 = preMessageHash(keys.staticKey.publicKey);
@@ -211,6 +239,7 @@ export class Coordinator {
       const addr = app.server.address();
       c.#port = typeof addr === 'object' && addr ? addr.port : listen.port;
       c.#host = listen.host;
+      await access.sweep();
       logger.info(
         { url: c.url, publicKey: c.publicKey, tlsFingerprint: tls.fingerprint },
         'coordinator listening',
@@ -299,10 +328,11 @@ export class Coordinator {
       deviceCodeTtlMs: opts.deviceCodeTtlMs ?? 10 * 60_000,
       verificationUri: 'sallyport admin device approve CODE',
     });
-    void clock;
+    registerAccessApi(app, { store, access: this.access, pki: this.pki, clock });
   }
 
   async stop(): Promise<void> {
+    await this.access.stop();
     this.hub.stop();
     for (const ws of this.#wss.clients) ws.terminate();
     await new Promise<void>((r) => this.#wss.close(() => r()));

@@ -49,6 +49,8 @@ export class StoreBase {
   protected readonly scrypt: ScryptParams | undefined;
   readonly #afterAudit: StoreOptions['afterAudit'];
   protected readonly auditSigner: AuditSigner | undefined;
+  /** Operations run again after losing an optimistic-concurrency race (mutateAll). */
+  retries = 0;
 
   protected constructor(db: Kysely<Database>, opts: StoreOptions) {
     this.db = db;
@@ -90,7 +92,43 @@ export class StoreBase {
       throw mapDbError(err);
     }
   }
+
+  /**
+   * Runs `fn` and appends all of its audit entries, in order, in one transaction (a change with
+   * several records, e.g. an approval that meets the quorum: approval, approve, grant.create).
+   * When `fn` throws RetryTransaction (it lost an optimistic-concurrency race), the transaction
+   * rolls back and the whole operation runs again, at most `retries` times.
+   */
+  async mutateAll<T>(
+    fn: (trx: Transaction<Database>, now: number) => Promise<{ result: T; audit: readonly AuditEntry[] }>,
+    retries = 8,
+  ): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      const now = this.now();
+      try {
+        return await this.db.transaction().execute(async (trx) => {
+          const { result, audit } = await fn(trx, now);
+          for (const entry of audit) {
+            const rec = await appendAudit(trx, now, entry, this.auditSigner);
+            this.#afterAudit?.(rec);
+          }
+          return result;
+        });
+      } catch (err) {
+        if (err instanceof RetryTransaction && attempt < retries) {
+          this.retries++;
+          continue;
+        }
+        if (err instanceof RetryTransaction)
+          throw new StoreError('CONFLICT', 'too many concurrent changes; try again', { cause: err });
+        throw mapDbError(err);
+      }
+    }
+  }
 }
+
+/** Thrown inside a transaction to roll it back and run the whole operation again (see mutateAll). */
+export class RetryTransaction extends Error {}
 
 export async function insertNode(
   trx: Transaction<Database>,

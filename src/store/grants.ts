@@ -94,6 +94,16 @@ export class GrantStore extends EnrollmentStore {
     return this.mutate(actor, async (trx, now) => {
       const row = await trx.selectFrom('grants').selectAll().where('id', '=', id).executeTakeFirst();
       if (!row || row.revoked_at !== null) throw new StoreError('NOT_FOUND', `no active grant ${id}`);
+      const access = await trx
+        .selectFrom('access_grants')
+        .select('id')
+        .where('id', '=', id)
+        .executeTakeFirst();
+      if (access)
+        throw new StoreError(
+          'CONFLICT',
+          `grant ${id} came from an access request: revoke it with 'sallyport revoke ${id}'`,
+        );
       await trx.updateTable('grants').set({ revoked_at: now }).where('id', '=', id).execute();
       return {
         result: R.toGrant({ ...row, revoked_at: now }),
@@ -266,6 +276,11 @@ export class GrantStore extends EnrollmentStore {
       'api_tokens',
       'device_codes',
       'audit_log',
+      'access_policy',
+      'access_requests',
+      'access_approvals',
+      'access_grants',
+      'access_extensions',
     ] as const) {
       const r = await this.db
         .selectFrom(t)

@@ -21,3 +21,10 @@ export { MAX_AUDIT_PAGE, type StoredCheckpoint } from './audit-store.ts';
 export { hashPassword, verifyPassword, DEFAULT_SCRYPT, type ScryptParams } from './passwords.ts';
 export { MIGRATIONS } from './migrations.ts';
 export * from './records.ts';
+export {
+  EMPTY_POLICY,
+  type AccessNotice,
+  type AccessResult,
+  type AccessRequestInput as StoreAccessRequestInput,
+  type StoredPolicy,
+} from './access.ts';

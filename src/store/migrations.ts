@@ -158,10 +158,79 @@ const t0002: Migration = {
   },
 };
 
+/**
+ * Just-in-time access (src/access): the policy document, requests, their approvals, extension
+ * requests, and the access state of request-derived grants. A request's approved grant is ALSO a
+ * row of `grants` (subject = the requester's user, expires_at = its end), so the netmap and the
+ * agent channel see it like any grant. Each state row carries the pure state as JSON plus the
+ * columns queries need, and a `version` bumped by every write (optimistic concurrency: a write that
+ * finds another version retries, so two approvals at once create one grant).
+ */
+const t0003: Migration = {
+  async up(db: Kysely<unknown>): Promise<void> {
+    await db.schema
+      .createTable('access_policy')
+      .addColumn('id', 'integer', (c) => c.primaryKey())
+      .addColumn('version', 'integer', (c) => c.notNull())
+      .addColumn('document', 'text', (c) => c.notNull())
+      .addColumn('updated_at', 'bigint', (c) => c.notNull())
+      .addColumn('updated_by', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema
+      .createTable('access_requests')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('grant_id', 'text', (c) => c.notNull().unique())
+      .addColumn('requester', 'text', (c) => c.notNull())
+      .addColumn('deployment', 'text', (c) => c.notNull())
+      .addColumn('status', 'text', (c) => c.notNull())
+      .addColumn('pending_until', 'bigint', (c) => c.notNull())
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addColumn('version', 'integer', (c) => c.notNull())
+      .addColumn('state', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('access_requests_status').on('access_requests').column('status').execute();
+    await db.schema
+      .createTable('access_approvals')
+      .addColumn('subject', 'text', (c) => c.notNull())
+      .addColumn('approver', 'text', (c) => c.notNull())
+      .addColumn('roles', 'text', (c) => c.notNull())
+      .addColumn('at', 'bigint', (c) => c.notNull())
+      .addPrimaryKeyConstraint('access_approvals_pk', ['subject', 'approver'])
+      .execute();
+    await db.schema
+      .createTable('access_grants')
+      .addColumn('id', 'text', (c) => c.primaryKey().references('grants.id'))
+      .addColumn('request_id', 'text', (c) => c.notNull().unique().references('access_requests.id'))
+      .addColumn('subject', 'text', (c) => c.notNull())
+      .addColumn('status', 'text', (c) => c.notNull())
+      .addColumn('end_at', 'bigint', (c) => c.notNull())
+      .addColumn('version', 'integer', (c) => c.notNull())
+      .addColumn('state', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('access_grants_status').on('access_grants').column('status').execute();
+    await db.schema
+      .createTable('access_extensions')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('grant_id', 'text', (c) => c.notNull().references('access_grants.id'))
+      .addColumn('requester', 'text', (c) => c.notNull())
+      .addColumn('status', 'text', (c) => c.notNull())
+      .addColumn('pending_until', 'bigint', (c) => c.notNull())
+      .addColumn('version', 'integer', (c) => c.notNull())
+      .addColumn('state', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema
+      .createIndex('access_extensions_status')
+      .on('access_extensions')
+      .column('status')
+      .execute();
+  },
+};
+
 /** Every migration, by name; names sort in order of application. */
 export const MIGRATIONS: Record<string, Migration> = {
   '0001_initial': t0001,
   '0002_audit_checkpoints': t0002,
+  '0003_access': t0003,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -148,6 +148,59 @@ export interface AuditCheckpointsTable {
   public_key: string;
 }
 
+/** The access policy document (one row, id = 1), as submitted (JSON text). */
+export interface AccessPolicyTable {
+  id: number;
+  version: number;
+  document: string;
+  updated_at: number;
+  updated_by: string;
+}
+
+/** Access requests (src/access RequestState as JSON in `state`). */
+export interface AccessRequestsTable {
+  id: string;
+  grant_id: string;
+  requester: string;
+  deployment: string;
+  status: string;
+  pending_until: number;
+  created_at: number;
+  version: number;
+  state: string;
+}
+
+/** One row per distinct approver of a request or extension (`request:<id>` / `extension:<id>`). */
+export interface AccessApprovalsTable {
+  subject: string;
+  approver: string;
+  /** JSON array of roles. */
+  roles: string;
+  at: number;
+}
+
+/** The access state of a request-derived grant (GrantState JSON); the `grants` row has the same id. */
+export interface AccessGrantsTable {
+  id: string;
+  request_id: string;
+  subject: string;
+  status: string;
+  end_at: number;
+  version: number;
+  state: string;
+}
+
+/** Extension requests (ExtensionState JSON). */
+export interface AccessExtensionsTable {
+  id: string;
+  grant_id: string;
+  requester: string;
+  status: string;
+  pending_until: number;
+  version: number;
+  state: string;
+}
+
 export interface Database {
   deployments: DeploymentsTable;
   services: ServicesTable;
@@ -162,4 +215,9 @@ export interface Database {
   audit_log: AuditLogTable;
   audit_head: AuditHeadTable;
   audit_checkpoints: AuditCheckpointsTable;
+  access_policy: AccessPolicyTable;
+  access_requests: AccessRequestsTable;
+  access_approvals: AccessApprovalsTable;
+  access_grants: AccessGrantsTable;
+  access_extensions: AccessExtensionsTable;
 }

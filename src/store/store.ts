@@ -3,15 +3,16 @@
 // The class is assembled in layers, one file per concern:
 //   base.ts (db, clock, mutate) → catalog.ts (deployments, services) → identity.ts (users, tokens,
 //   groups) → enrollment.ts (pre-auth keys, nodes, device login) → grants.ts (grants, netmap
-//   inputs) → audit-store.ts (the audit log and its checkpoints) → Store.
+//   inputs) → audit-store.ts (the audit log and its checkpoints) → access.ts (just-in-time access)
+//   → Store.
 import { openKysely, migrate, type DatabaseConfig } from './db.ts';
 import type { StoreOptions } from './base.ts';
-import { AuditStore } from './audit-store.ts';
+import { AccessStore } from './access.ts';
 
 export { CONNECTOR_KEY_LIFETIME_MS, ENGINEER_KEY_LIFETIME_MS, sha256Hex, type StoreOptions } from './base.ts';
 export type { NetmapInputs } from './grants.ts';
 
-export class Store extends AuditStore {
+export class Store extends AccessStore {
   /** Opens the database and applies pending migrations. */
   static async open(cfg: DatabaseConfig, opts: StoreOptions): Promise<Store> {
     const db = openKysely(cfg);

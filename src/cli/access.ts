@@ -1,0 +1,337 @@
+// The access commands, talking to the coordinator's HTTPS API like `sallyport admin`:
+//   request DEPLOYMENT --service S… --reason "…" --for 2h     requests [--status S] [--json]
+//   approve ID [--extension]    deny ID --reason "…" [--extension]
+//   grants [--status S] [--json]    revoke ID [--reason "…"]    extend ID --for 30m --reason "…"
+//   cert [GRANT] [--out DIR]
+// Each of src/cli/{request,requests,approve,deny,grants,revoke,cert}.ts is `run(argv)` + `help`
+// over `runAccess(name, argv)`. Server and credentials: flags, else SALLYPORT_SERVER,
+// SALLYPORT_TOKEN, SALLYPORT_CA or SALLYPORT_FINGERPRINT (as for `sallyport admin`).
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { ApiClient, ApiError } from '../control/api-client.ts';
+import { ControlError } from '../control/errors.ts';
+import { createKeyAndCsr } from '../pki/index.ts';
+import { stateDir } from './agent-common.ts';
+
+export type AccessCommand =
+  'request' | 'requests' | 'approve' | 'deny' | 'grants' | 'revoke' | 'extend' | 'cert';
+
+const CONNECTION = `connection (flags, else the environment, as for 'sallyport admin'):
+  --server URL          coordinator URL (env SALLYPORT_SERVER)
+  --token TOKEN         bearer token (env SALLYPORT_TOKEN; get one with 'sallyport admin login')
+  --ca FILE             PEM CA or self-signed certificate to trust (env SALLYPORT_CA)
+  --fingerprint HEX     pin the listener certificate instead (env SALLYPORT_FINGERPRINT)
+exit codes: 0 ok, 1 refused by the server or unreachable, 2 bad usage`;
+
+export const HELP: Record<AccessCommand, string> = {
+  request: `usage: sallyport request DEPLOYMENT --service NAME [--service NAME]… --reason "TICKET" --for DURATION
+                         [--access read-only|read-write|admin] [--json]
+
+Asks for just-in-time access to services of a deployment. The coordinator's policy decides whether
+you may ask, for how long at most, and who must approve; the request then waits for approval.
+Durations: 30m, 2h, 1h30m.
+
+example:
+  sallyport request acme-prod --service k8s --reason "INC-4711 pods crash-looping" --for 2h
+
+${CONNECTION}`,
+  requests: `usage: sallyport requests [--status pending|approved|denied|cancelled|expired-unanswered] [--json]
+
+Lists the access requests you made or may decide on (newest first).
+
+${CONNECTION}`,
+  approve: `usage: sallyport approve ID [--extension]
+
+Approves an access request (or, with --extension, an extension request). No one approves their own
+request; each approver counts once; the grant starts when the policy's approvals are complete.
+
+${CONNECTION}`,
+  deny: `usage: sallyport deny ID --reason "…" [--extension]
+
+Denies an access request (or an extension request).
+
+${CONNECTION}`,
+  grants: `usage: sallyport grants [--status active|expired|revoked] [--json]
+
+Lists the access grants you hold or may decide on, with their end.
+
+${CONNECTION}`,
+  revoke: `usage: sallyport revoke ID [--reason "…"]
+
+Ends a grant now: its holder leaves the connector's netmap and open streams are cut.
+
+${CONNECTION}`,
+  extend: `usage: sallyport extend GRANT --for DURATION --reason "…"
+
+Asks for more time on a grant you hold; approved like a request.
+
+${CONNECTION}`,
+  cert: `usage: sallyport cert [GRANT] [--out DIR] [--state DIR] [--json]
+
+Fetches a client certificate for your active grant (the only one, or GRANT). The private key is
+made here and never leaves this machine; the coordinator signs a CSR with notAfter = the grant's
+end, your user name in the subject and sallyport:grant:<id> as SAN URI. Writes key.pem (0600),
+cert.pem (chain) and ca.pem to DIR (default STATE/certs/GRANT).
+
+${CONNECTION}`,
+};
+
+class UsageError extends Error {}
+
+export interface AccessIo {
+  env: Record<string, string | undefined>;
+  stdout: (s: string) => void;
+  stderr: (s: string) => void;
+}
+
+const processIo: AccessIo = {
+  env: process.env,
+  stdout: (s) => void process.stdout.write(s),
+  stderr: (s) => void process.stderr.write(s),
+};
+
+type Row = Record<string, unknown>;
+
+const time = (ms: unknown): string =>
+  typeof ms === 'number' ? new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z') : '-';
+
+function table(rows: Row[], cols: [string, (r: Row) => string][]): string {
+  const data = rows.map((r) => cols.map(([, f]) => f(r)));
+  const widths = cols.map(([h], i) => Math.max(h.length, ...data.map((d) => d[i].length)));
+  const line = (xs: string[]) =>
+    xs
+      .map((x, i) => x.padEnd(widths[i]))
+      .join('  ')
+      .trimEnd();
+  return [line(cols.map(([h]) => h)), ...data.map(line)].join('\n') + '\n';
+}
+
+const list = (v: unknown): string => (Array.isArray(v) ? v.join(',') : String(v ?? '-'));
+const approvers = (r: Row): string =>
+  (r.approvals as { by: string }[] | undefined)?.map((a) => a.by).join(',') || '-';
+
+function describeRules(r: Row): string {
+  const rules = r.rules as {
+    approval: { group: string; threshold: number };
+    customer: { group: string; threshold: number } | null;
+  };
+  const parts = [`${rules.approval.threshold} of ${rules.approval.group}`];
+  if (rules.customer) parts.push(`${rules.customer.threshold} of ${rules.customer.group} (customer)`);
+  return parts.join(' and ');
+}
+
+/** Runs one access command; returns the exit code. */
+export async function runAccess(
+  cmd: AccessCommand,
+  argv: string[],
+  io: AccessIo = processIo,
+): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      options: {
+        server: { type: 'string' },
+        token: { type: 'string' },
+        ca: { type: 'string' },
+        fingerprint: { type: 'string' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean' },
+        service: { type: 'string', multiple: true },
+        reason: { type: 'string' },
+        for: { type: 'string' },
+        access: { type: 'string' },
+        status: { type: 'string' },
+        extension: { type: 'boolean' },
+        out: { type: 'string' },
+        state: { type: 'string' },
+      },
+      allowPositionals: true,
+      strict: true,
+    });
+  } catch (e) {
+    io.stderr(`sallyport ${cmd}: ${(e as Error).message}\nRun 'sallyport ${cmd} --help'.\n`);
+    return 2;
+  }
+  const o = parsed.values;
+  const args = parsed.positionals;
+  if (o.help) {
+    io.stdout(HELP[cmd] + '\n');
+    return 0;
+  }
+  const json = (v: unknown) => io.stdout(JSON.stringify(v, null, 2) + '\n');
+  const enc = encodeURIComponent;
+  try {
+    const need = (v: string | undefined, what: string): string => {
+      if (!v) throw new UsageError(`missing ${what}`);
+      return v;
+    };
+    const server = o.server ?? io.env.SALLYPORT_SERVER;
+    if (!server) throw new UsageError('no server: --server https://HOST:PORT or SALLYPORT_SERVER');
+    const caFile = o.ca ?? io.env.SALLYPORT_CA;
+    const fingerprint = o.fingerprint ?? io.env.SALLYPORT_FINGERPRINT;
+    const token = o.token ?? io.env.SALLYPORT_TOKEN;
+    if (!token)
+      throw new UsageError('no token: --token or SALLYPORT_TOKEN (sallyport admin login --user NAME)');
+    const api = new ApiClient({
+      server,
+      token,
+      ...(caFile ? { ca: readFileSync(caFile, 'utf8') } : {}),
+      ...(fingerprint ? { fingerprint } : {}),
+    });
+    const q = o.status ? `?status=${enc(o.status)}` : '';
+    const kind = o.extension ? 'extensions' : 'requests';
+    switch (cmd) {
+      case 'request': {
+        if (args.length !== 1) throw new UsageError('give exactly one DEPLOYMENT');
+        if (!o.service?.length) throw new UsageError('missing --service NAME');
+        const r = await api.call<Row>('POST', '/api/v1/requests', {
+          deployment: args[0],
+          services: o.service,
+          reason: need(o.reason, '--reason "TICKET"'),
+          duration: need(o.for, '--for DURATION'),
+          ...(o.access ? { access: o.access } : {}),
+        });
+        if (o.json) json(r);
+        else
+          io.stdout(
+            `request ${String(r.id)} is pending until ${time(r.pendingUntil)}: needs approval by ${describeRules(r)}\n` +
+              `  sallyport approve ${String(r.id)}    (by an approver)\n`,
+          );
+        return 0;
+      }
+      case 'requests': {
+        const rows = await api.call<Row[]>('GET', `/api/v1/requests${q}`);
+        if (o.json) json(rows);
+        else
+          io.stdout(
+            table(rows, [
+              ['ID', (r) => String(r.id)],
+              ['REQUESTER', (r) => String(r.requester)],
+              ['DEPLOYMENT', (r) => String(r.deployment)],
+              ['SERVICES', (r) => list(r.services)],
+              ['FOR', (r) => `${Math.round(Number(r.durationMs) / 60_000)}m`],
+              ['STATUS', (r) => String(r.status)],
+              ['APPROVED BY', approvers],
+              ['REASON', (r) => String(r.reason).slice(0, 40)],
+            ]),
+          );
+        return 0;
+      }
+      case 'approve':
+      case 'deny': {
+        if (args.length !== 1) throw new UsageError('give exactly one ID');
+        const path = `/api/v1/${kind}/${enc(args[0])}/${cmd}`;
+        const r = await api.call<Row>(
+          'POST',
+          path,
+          cmd === 'deny' ? { reason: need(o.reason, '--reason "…"') } : undefined,
+        );
+        if (o.json) json(r);
+        else if (r.status === 'approved')
+          io.stdout(
+            `${o.extension ? 'extension' : 'request'} ${args[0]} approved; ${r.grantId ? `grant ${String(r.grantId)} is active` : 'the grant end moved'}\n`,
+          );
+        else if (r.status === 'pending')
+          io.stdout(`approval recorded; request ${args[0]} still needs ${describeRules(r)} in all\n`);
+        else io.stdout(`${o.extension ? 'extension' : 'request'} ${args[0]} ${String(r.status)}\n`);
+        return 0;
+      }
+      case 'grants': {
+        const rows = await api.call<Row[]>('GET', `/api/v1/access-grants${q}`);
+        if (o.json) json(rows);
+        else
+          io.stdout(
+            table(rows, [
+              ['ID', (r) => String(r.id)],
+              ['HOLDER', (r) => String(r.subject)],
+              ['DEPLOYMENT', (r) => String(r.deployment)],
+              ['SERVICES', (r) => list(r.services)],
+              ['ACCESS', (r) => String(r.access)],
+              ['STATUS', (r) => String(r.status)],
+              ['END', (r) => time(r.end)],
+            ]),
+          );
+        return 0;
+      }
+      case 'revoke': {
+        if (args.length !== 1) throw new UsageError('give exactly one grant ID');
+        const r = await api.call<Row>('POST', `/api/v1/access-grants/${enc(args[0])}/revoke`, {
+          ...(o.reason ? { reason: o.reason } : {}),
+        });
+        if (o.json) json(r);
+        else io.stdout(`grant ${args[0]} ${String(r.status)}\n`);
+        return 0;
+      }
+      case 'extend': {
+        if (args.length !== 1) throw new UsageError('give exactly one grant ID');
+        const r = await api.call<Row>('POST', `/api/v1/access-grants/${enc(args[0])}/extensions`, {
+          duration: need(o.for, '--for DURATION'),
+          reason: need(o.reason, '--reason "…"'),
+        });
+        if (o.json) json(r);
+        else io.stdout(`extension ${String(r.id)} pending: sallyport approve --extension ${String(r.id)}\n`);
+        return 0;
+      }
+      case 'cert':
+        return await cert(api, args, o, io);
+    }
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.stderr(`sallyport ${cmd}: ${e.message}\nRun 'sallyport ${cmd} --help'.\n`);
+      return 2;
+    }
+    if (e instanceof ApiError) {
+      io.stderr(`sallyport ${cmd}: ${e.code} (HTTP ${e.status}): ${e.message}\n`);
+      return 1;
+    }
+    if (e instanceof ControlError) {
+      io.stderr(`sallyport ${cmd}: ${e.message}\n`);
+      return 1;
+    }
+    throw e;
+  }
+}
+
+async function cert(
+  api: ApiClient,
+  args: string[],
+  o: { out?: string; state?: string; json?: boolean },
+  io: AccessIo,
+): Promise<number> {
+  const me = await api.call<{ name: string }>('GET', '/api/v1/whoami');
+  let id = args[0];
+  if (id === undefined) {
+    const mine = (await api.call<Row[]>('GET', '/api/v1/access-grants?status=active')).filter(
+      (g) => g.subject === me.name,
+    );
+    if (mine.length !== 1)
+      throw new UsageError(
+        mine.length === 0
+          ? 'you hold no active grant: sallyport request … first'
+          : `you hold ${mine.length} active grants: name one (${mine.map((g) => String(g.id)).join(', ')})`,
+      );
+    id = String(mine[0].id);
+  }
+  const { keyPem, csrPem } = await createKeyAndCsr({ commonName: me.name });
+  const r = await api.call<{ chainPem: string; rootPem: string; notAfter: number; serial: string }>(
+    'POST',
+    `/api/v1/access-grants/${encodeURIComponent(id)}/certificate`,
+    { csr: csrPem },
+  );
+  const dir = o.out ?? join(stateDir(o.state ?? io.env.SALLYPORT_STATE), 'certs', id);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const keyFile = join(dir, 'key.pem');
+  writeFileSync(keyFile, keyPem, { mode: 0o600 });
+  chmodSync(keyFile, 0o600);
+  writeFileSync(join(dir, 'cert.pem'), r.chainPem);
+  writeFileSync(join(dir, 'ca.pem'), r.rootPem);
+  if (o.json)
+    io.stdout(JSON.stringify({ grant: id, dir, serial: r.serial, notAfter: r.notAfter }, null, 2) + '\n');
+  else
+    io.stdout(
+      `certificate for grant ${id} in ${dir} (key.pem, cert.pem, ca.pem), valid until ${time(r.notAfter)}\n`,
+    );
+  return 0;
+}

@@ -1,0 +1,321 @@
+// The access API under /api/v1: the policy document (administrators), requests and their
+// decisions, request-derived grants, extension requests, and client certificates for a grant.
+// A refused access event answers with REFUSAL_STATUS[code] and `{ error: { code, message,
+// details } }`; the refusal itself is in the audit log (written by the store).
+//
+//   PUT  /policy                       GET /policy
+//   POST /requests                     GET /requests[?status=]     GET /requests/:id
+//   POST /requests/:id/approve | /deny {reason} | /cancel
+//   GET  /access-grants[?status=]      GET /access-grants/:id
+//   POST /access-grants/:id/revoke {reason?}
+//   POST /access-grants/:id/extensions {duration, reason}      GET /extensions[?grant=&status=]
+//   POST /extensions/:id/approve | /deny {reason} | /cancel
+//   POST /access-grants/:id/certificate {csr}   (the holder; notAfter = grant end)
+import type { FastifyInstance, FastifyReply, FastifyRequest, RouteHandlerMethod } from 'fastify';
+import {
+  grantLive,
+  readDuration,
+  REFUSAL_STATUS,
+  type Actor,
+  type ApprovalRules,
+  type RefusalCode,
+} from '../access/index.ts';
+import type { Clock } from '../clock/index.ts';
+import { PkiError } from '../pki/index.ts';
+import type { AccessResult, Store, UserRecord } from '../store/index.ts';
+import type { AccessService } from './access.ts';
+import { AS } from './access-schemas.ts';
+import { ControlError } from './errors.ts';
+import { issueGrantCert, type CoordinatorPki } from './pki.ts';
+
+export interface AccessApiDeps {
+  store: Store;
+  access: AccessService;
+  pki: CoordinatorPki;
+  clock: Clock;
+}
+
+type Req<B = unknown, P = { id: string }, Q = Record<string, string | undefined>> = FastifyRequest<{
+  Body: B;
+  Params: P;
+  Querystring: Q;
+}>;
+const h = <B, P, Q>(fn: (req: Req<B, P, Q>, reply: FastifyReply) => unknown): RouteHandlerMethod =>
+  fn as unknown as RouteHandlerMethod;
+
+/** Sends a refusal (status from REFUSAL_STATUS) or returns the state. */
+function answer<S>(reply: FastifyReply, r: AccessResult<S>, okStatus = 200): S | FastifyReply {
+  if (r.ok) {
+    reply.code(okStatus);
+    return r.state;
+  }
+  return reply.code(REFUSAL_STATUS[r.code as RefusalCode] ?? 400).send({
+    error: { code: r.code, message: r.reason, ...(r.details ? { details: r.details } : {}) },
+  });
+}
+
+/** Whether `a` may see something decided under `rules` and asked for by `owner`. */
+const mayView = (a: Actor, owner: string, rules: ApprovalRules): boolean =>
+  a.admin === true ||
+  a.id === owner ||
+  a.groups.includes(rules.approval.group) ||
+  (rules.customer !== null && a.groups.includes(rules.customer.group));
+
+export function registerAccessApi(app: FastifyInstance, d: AccessApiDeps): void {
+  const { store, access } = d;
+  const signedIn = async (req: FastifyRequest) => {
+    const hd = req.headers.authorization;
+    const m = typeof hd === 'string' ? /^Bearer ([A-Za-z0-9_-]{8,200})$/.exec(hd) : null;
+    if (!m) throw new ControlError('UNAUTHORIZED', 'missing bearer token: sallyport admin login');
+    try {
+      req.user = await store.userForToken(m[1]);
+    } catch {
+      throw new ControlError('UNAUTHORIZED', 'bearer token unknown or expired: log in again');
+    }
+  };
+  const admin = async (req: FastifyRequest) => {
+    await signedIn(req);
+    if (!req.user!.isAdmin) throw new ControlError('FORBIDDEN', 'this needs an administrator');
+  };
+  const me = (req: FastifyRequest): UserRecord => req.user!;
+  /** Routes whose body has only optional fields accept an absent body as `{}`. */
+  const emptyBody = async (req: FastifyRequest) => {
+    if (req.body === undefined || req.body === null) req.body = {};
+  };
+  const durationOf = (s: string): number => {
+    const ms = readDuration(s);
+    if (ms === undefined || ms <= 0)
+      throw new ControlError(
+        'BAD_REQUEST',
+        `not a duration: ${JSON.stringify(s)} (write e.g. 30m, 2h, 1h30m)`,
+      );
+    return ms;
+  };
+
+  // ── policy ──
+  app.get('/api/v1/policy', { schema: AS.getPolicy, preHandler: admin }, async () => {
+    const p = await store.getPolicy();
+    if (!p) throw new ControlError('NOT_FOUND', 'no access policy yet: sallyport admin policy set FILE');
+    return p;
+  });
+  app.put(
+    '/api/v1/policy',
+    { schema: AS.putPolicy, preHandler: admin },
+    h(async (req: Req<unknown>, reply) => {
+      const r = await store.putPolicy(`user:${me(req).name}`, req.body);
+      if (!r.ok)
+        return reply.code(400).send({
+          error: {
+            code: 'POLICY_INVALID',
+            message: `the policy document has ${r.issues.length} problem(s): ${r.issues
+              .slice(0, 3)
+              .map((i) => `${i.path}: ${i.message}`)
+              .join('; ')}`,
+            issues: r.issues.slice(0, 100),
+          },
+        });
+      return r.policy;
+    }),
+  );
+
+  // ── requests ──
+  app.post(
+    '/api/v1/requests',
+    { schema: AS.createRequest, preHandler: signedIn },
+    h(
+      async (
+        req: Req<{
+          deployment: string;
+          services: string[];
+          reason: string;
+          duration: string;
+          access?: 'read-only' | 'read-write' | 'admin';
+        }>,
+        reply,
+      ) => {
+        const b = req.body;
+        const r = await store.openAccessRequest(me(req).name, {
+          deployment: b.deployment,
+          services: b.services,
+          reason: b.reason,
+          durationMs: durationOf(b.duration),
+          ...(b.access !== undefined ? { access: b.access } : {}),
+        });
+        return answer(reply, await access.after(r), 201);
+      },
+    ),
+  );
+  app.get(
+    '/api/v1/requests',
+    { schema: AS.listRequests, preHandler: signedIn },
+    h(async (req: Req<unknown, unknown, { status?: string }>) => {
+      const a = await store.accessActor(me(req).name);
+      const rows = await store.listAccessRequests(req.query.status ? { status: req.query.status } : {});
+      return rows.filter((r) => mayView(a, r.requester, r.rules));
+    }),
+  );
+  app.get(
+    '/api/v1/requests/:id',
+    { schema: AS.get, preHandler: signedIn },
+    h(async (req: Req) => {
+      const a = await store.accessActor(me(req).name);
+      const r = await store.getAccessRequest(req.params.id);
+      if (!r || !mayView(a, r.requester, r.rules))
+        throw new ControlError('NOT_FOUND', `no request ${req.params.id}`);
+      return r;
+    }),
+  );
+  for (const verb of ['approve', 'cancel'] as const) {
+    app.post(
+      `/api/v1/requests/:id/${verb}`,
+      { schema: AS.decide, preValidation: emptyBody, preHandler: signedIn },
+      h(async (req: Req, reply) => {
+        const actor = await store.accessActor(me(req).name);
+        const r = await store.requestEvent(actor.id, req.params.id, { type: verb, actor });
+        return answer(reply, await access.after(r));
+      }),
+    );
+  }
+  app.post(
+    '/api/v1/requests/:id/deny',
+    { schema: AS.deny, preHandler: signedIn },
+    h(async (req: Req<{ reason: string }>, reply) => {
+      const actor = await store.accessActor(me(req).name);
+      const r = await store.requestEvent(actor.id, req.params.id, {
+        type: 'deny',
+        actor,
+        reason: req.body.reason,
+      });
+      return answer(reply, await access.after(r));
+    }),
+  );
+
+  // ── grants ──
+  app.get(
+    '/api/v1/access-grants',
+    { schema: AS.listGrants, preHandler: signedIn },
+    h(async (req: Req<unknown, unknown, { status?: string }>) => {
+      const a = await store.accessActor(me(req).name);
+      const rows = await store.listAccessGrants(req.query.status ? { status: req.query.status } : {});
+      return rows.filter((g) => mayView(a, g.subject, g.rules));
+    }),
+  );
+  app.get(
+    '/api/v1/access-grants/:id',
+    { schema: AS.get, preHandler: signedIn },
+    h(async (req: Req) => {
+      const a = await store.accessActor(me(req).name);
+      const g = await store.getAccessGrant(req.params.id);
+      if (!g || !mayView(a, g.subject, g.rules))
+        throw new ControlError('NOT_FOUND', `no grant ${req.params.id}`);
+      return g;
+    }),
+  );
+  app.post(
+    '/api/v1/access-grants/:id/revoke',
+    { schema: AS.revoke, preValidation: emptyBody, preHandler: signedIn },
+    h(async (req: Req<{ reason?: string } | undefined>, reply) => {
+      const r = await store.accessGrantEvent(me(req).name, req.params.id, {
+        type: 'revoke',
+        reason: req.body?.reason ?? '',
+      });
+      return answer(reply, await access.after(r));
+    }),
+  );
+  app.post(
+    '/api/v1/access-grants/:id/extensions',
+    { schema: AS.extend, preHandler: signedIn },
+    h(async (req: Req<{ duration: string; reason: string }>, reply) => {
+      const r = await store.openAccessExtension(me(req).name, req.params.id, {
+        addMs: durationOf(req.body.duration),
+        reason: req.body.reason,
+      });
+      return answer(reply, await access.after(r), 201);
+    }),
+  );
+  app.get(
+    '/api/v1/extensions',
+    { schema: AS.listExtensions, preHandler: signedIn },
+    h(async (req: Req<unknown, unknown, { grant?: string; status?: string }>) => {
+      const a = await store.accessActor(me(req).name);
+      const rows = await store.listAccessExtensions({
+        ...(req.query.grant ? { grantId: req.query.grant } : {}),
+        ...(req.query.status ? { status: req.query.status } : {}),
+      });
+      return rows.filter((x) => mayView(a, x.requester, x.rules));
+    }),
+  );
+  for (const verb of ['approve', 'cancel'] as const) {
+    app.post(
+      `/api/v1/extensions/:id/${verb}`,
+      { schema: AS.decide, preValidation: emptyBody, preHandler: signedIn },
+      h(async (req: Req, reply) => {
+        const actor = await store.accessActor(me(req).name);
+        const r = await store.extensionEvent(actor.id, req.params.id, { type: verb, actor });
+        return answer(reply, await access.after(r));
+      }),
+    );
+  }
+  app.post(
+    '/api/v1/extensions/:id/deny',
+    { schema: AS.deny, preHandler: signedIn },
+    h(async (req: Req<{ reason: string }>, reply) => {
+      const actor = await store.accessActor(me(req).name);
+      const r = await store.extensionEvent(actor.id, req.params.id, {
+        type: 'deny',
+        actor,
+        reason: req.body.reason,
+      });
+      return answer(reply, await access.after(r));
+    }),
+  );
+
+  // ── client certificate for the caller's grant (key made on the caller's machine, I9) ──
+  app.post(
+    '/api/v1/access-grants/:id/certificate',
+    { schema: AS.certificate, preHandler: signedIn },
+    h(async (req: Req<{ csr: string }>, reply) => {
+      const user = me(req).name;
+      const actor = `user:${user}`;
+      const subject = `grant:${req.params.id}`;
+      const refuse = async (status: number, code: string, message: string) => {
+        await store.recordAudit(actor, {
+          action: 'access.refuse',
+          subject,
+          details: { attempted: 'certificate.client', code, reason: message },
+        });
+        return reply.code(status).send({ error: { code, message } });
+      };
+      const g = await store.getAccessGrant(req.params.id);
+      const now = Math.floor(d.clock.wallMs());
+      if (!g || g.subject !== user) return refuse(404, 'NOT_FOUND', `you hold no grant ${req.params.id}`);
+      if (!grantLive(g, now)) return refuse(409, 'GRANT_NOT_ACTIVE', `grant ${g.id} is no longer active`);
+      let cert;
+      try {
+        cert = await issueGrantCert(d.pki, {
+          csrPem: req.body.csr,
+          user,
+          grantId: g.id,
+          grantEnd: g.end,
+          nodeExpiresAt: g.end,
+          clock: d.clock,
+        });
+      } catch (e) {
+        if (e instanceof PkiError) return refuse(400, 'BAD_CSR', `${e.code}: ${e.message}`);
+        throw e;
+      }
+      await store.recordAudit(actor, {
+        action: 'certificate.client',
+        subject: `sallyport:grant:${g.id}`,
+        details: { serial: cert.serial, notAfter: cert.notAfterMs },
+      });
+      return {
+        grant: g.id,
+        serial: cert.serial,
+        notAfter: cert.notAfterMs,
+        chainPem: cert.chainPem,
+        rootPem: d.pki.root.certPem,
+      };
+    }),
+  );
+}

@@ -1,0 +1,183 @@
+// Outgoing webhooks for access notifications (request, decision, grant start, grant end), with a
+// Slack-compatible body `{ text, blocks }`. Sending never blocks a transaction: the coordinator
+// enqueues after commit and returns. The queue is bounded (the oldest delivery is dropped and
+// counted when full); a failed POST is retried with exponential backoff on the Clock, at most
+// MAX_ATTEMPTS times per URL. `stop()` cancels the retry timer and aborts requests in flight.
+//
+//   enqueue ──► queue (≤ maxQueue) ──► one POST at a time ──► 2xx: done
+//                    ▲                                     └─► else: back in after 1 s, 2 s, 4 s …
+//                    └──────────────── retry timer ◄───────────┘   (attempt MAX_ATTEMPTS: dropped)
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { Timer, type Clock } from '../clock/index.ts';
+import type { AccessNotice } from '../store/index.ts';
+import { ControlError } from './errors.ts';
+
+export const MAX_ATTEMPTS = 5;
+export const FIRST_BACKOFF_MS = 1000;
+export const POST_TIMEOUT_MS = 5000;
+
+export interface WebhookOptions {
+  urls: readonly string[];
+  clock: Clock;
+  maxQueue?: number;
+  /** Extra CA (PEM) for https receivers (tests). */
+  ca?: string;
+  onDrop?: (reason: 'queue-full' | 'gave-up') => void;
+  onSent?: () => void;
+}
+
+interface Delivery {
+  url: string;
+  body: string;
+  attempts: number;
+  /** Not before this wall time (ms). */
+  due: number;
+}
+
+/** The Slack-compatible body of one notification. */
+export function webhookBody(n: AccessNotice): { text: string; blocks: unknown[] } {
+  const title: Record<AccessNotice['topic'], string> = {
+    request: 'Access requested',
+    decision: 'Access decision',
+    'grant-start': 'Access granted',
+    'grant-end': 'Access ended',
+  };
+  const text = `[sallyport] ${title[n.topic]}: ${n.text}`;
+  return {
+    text,
+    blocks: [
+      { type: 'section', text: { type: 'mrkdwn', text: `*${title[n.topic]}*\n${n.text}` } },
+      {
+        type: 'context',
+        elements: [{ type: 'mrkdwn', text: `${n.topic} · ${n.subject} · ${new Date(n.at).toISOString()}` }],
+      },
+    ],
+  };
+}
+
+/** Checks webhook URLs (http or https, with a host). */
+export function parseWebhookUrls(urls: readonly string[]): string[] {
+  return urls.map((u) => {
+    let url: URL;
+    try {
+      url = new URL(u);
+    } catch {
+      throw new ControlError('CONFIG', `webhook ${JSON.stringify(u)} is not a URL`);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:')
+      throw new ControlError('CONFIG', `webhook ${JSON.stringify(u)} must be http or https`);
+    return url.toString();
+  });
+}
+
+export class Webhooks {
+  readonly #o: WebhookOptions;
+  readonly #queue: Delivery[] = [];
+  readonly #max: number;
+  readonly #timer: Timer;
+  #busy = false;
+  #stopped = false;
+  #inflight: AbortController | undefined;
+  dropped = 0;
+  sent = 0;
+
+  constructor(opts: WebhookOptions) {
+    this.#o = { ...opts, urls: parseWebhookUrls(opts.urls) };
+    this.#max = opts.maxQueue ?? 1000;
+    this.#timer = new Timer(opts.clock, () => void this.#pump());
+  }
+
+  get queued(): number {
+    return this.#queue.length;
+  }
+
+  /** Queues one POST per URL; returns at once. */
+  enqueue(notices: readonly AccessNotice[]): void {
+    if (this.#stopped || this.#o.urls.length === 0) return;
+    for (const n of notices) {
+      const body = JSON.stringify(webhookBody(n));
+      for (const url of this.#o.urls) {
+        if (this.#queue.length >= this.#max) {
+          this.#queue.shift();
+          this.dropped++;
+          this.#o.onDrop?.('queue-full');
+        }
+        this.#queue.push({ url, body, attempts: 0, due: 0 });
+      }
+    }
+    void this.#pump();
+  }
+
+  async #pump(): Promise<void> {
+    if (this.#busy || this.#stopped) return;
+    this.#busy = true;
+    try {
+      for (;;) {
+        const now = this.#o.clock.wallMs();
+        const i = this.#queue.findIndex((d) => d.due <= now);
+        if (i < 0) break;
+        const [d] = this.#queue.splice(i, 1);
+        const ok = await this.#post(d);
+        if (this.#stopped) return;
+        if (ok) {
+          this.sent++;
+          this.#o.onSent?.();
+          continue;
+        }
+        d.attempts++;
+        if (d.attempts >= MAX_ATTEMPTS) {
+          this.dropped++;
+          this.#o.onDrop?.('gave-up');
+          continue;
+        }
+        d.due = this.#o.clock.wallMs() + FIRST_BACKOFF_MS * 2 ** (d.attempts - 1);
+        if (this.#queue.length < this.#max) this.#queue.push(d);
+        else {
+          this.dropped++;
+          this.#o.onDrop?.('queue-full');
+        }
+      }
+      const next = Math.min(...this.#queue.map((d) => d.due));
+      if (Number.isFinite(next)) this.#timer.mod(Math.max(0, next - this.#o.clock.wallMs()));
+    } finally {
+      this.#busy = false;
+    }
+  }
+
+  #post(d: Delivery): Promise<boolean> {
+    const url = new URL(d.url);
+    const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+    const ac = new AbortController();
+    this.#inflight = ac;
+    const timer = this.#o.clock.setTimeout(() => ac.abort(), POST_TIMEOUT_MS);
+    return new Promise<boolean>((resolve) => {
+      const req = send(
+        url,
+        {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(d.body) },
+          signal: ac.signal,
+          ...(this.#o.ca ? { ca: this.#o.ca } : {}),
+        },
+        (res) => {
+          res.resume();
+          res.on('end', () => resolve((res.statusCode ?? 0) >= 200 && (res.statusCode ?? 0) < 300));
+          res.on('error', () => resolve(false));
+        },
+      );
+      req.on('error', () => resolve(false));
+      req.end(d.body);
+    }).finally(() => {
+      this.#o.clock.clearTimeout(timer);
+      this.#inflight = undefined;
+    });
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    this.#timer.del();
+    this.#inflight?.abort();
+    this.#queue.length = 0;
+  }
+}

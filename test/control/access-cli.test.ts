@@ -1,0 +1,169 @@
+// The access commands against a coordinator: request, requests, approve, deny, grants, revoke,
+// extend (human and --json output, exit codes, the server's refusal codes on stderr).
+import { test, after, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startFixture, type Fixture } from './fixture.ts';
+import { runAccess, type AccessCommand } from '../../src/cli/access.ts';
+import { POLICY } from './access-suite.ts';
+
+let f: Fixture;
+const tokens: Record<string, string> = {};
+let caFile: string;
+
+async function cli(who: string | undefined, cmd: AccessCommand, ...args: string[]) {
+  let out = '';
+  let err = '';
+  const code = await runAccess(cmd, args, {
+    env: {
+      SALLYPORT_SERVER: f.coord.url,
+      SALLYPORT_CA: caFile,
+      ...(who ? { SALLYPORT_TOKEN: tokens[who] } : {}),
+    },
+    stdout: (s) => (out += s),
+    stderr: (s) => (err += s),
+  });
+  return { code, out, err };
+}
+
+before(async () => {
+  f = await startFixture();
+  caFile = join(f.dir, 'listener.pem');
+  writeFileSync(caFile, f.coord.tls.cert);
+  const a = f.admin;
+  await a.call('POST', '/api/v1/deployments', { name: 'acme-prod', region: 'us-east-1', cloud: 'aws' });
+  await a.call('PUT', '/api/v1/deployments/acme-prod/services/k8s', {
+    kind: 'kubernetes',
+    address: '10.0.0.1:6443',
+  });
+  for (const g of ['oncall', 'sre-leads', 'acme-admins']) await a.call('POST', '/api/v1/groups', { name: g });
+  for (const [u, g] of [
+    ['alice', 'oncall'],
+    ['bob', 'sre-leads'],
+  ]) {
+    await a.call('POST', '/api/v1/users', { name: u, password: 'long password' });
+    await a.call('PUT', `/api/v1/groups/${g}/members/${u}`);
+    tokens[u] = (
+      await f.anon.call<{ token: string }>('POST', '/api/v1/login', { user: u, password: 'long password' })
+    ).token;
+  }
+  await a.call('PUT', '/api/v1/policy', POLICY);
+});
+after(() => f.stop());
+
+test('usage errors exit 2; refusals exit 1 with the code', async () => {
+  assert.equal((await cli('alice', 'request', 'acme-prod', '--reason', 'x', '--for', '1h')).code, 2);
+  assert.equal((await cli(undefined, 'requests')).code, 2);
+  assert.equal((await cli('alice', 'requests', '--bogus')).code, 2);
+  const long = await cli('alice', 'request', 'acme-prod', '--service', 'k8s', '--reason', 'x', '--for', '9h');
+  assert.equal(long.code, 1);
+  assert.match(long.err, /DURATION_EXCEEDS_POLICY \(HTTP 400\)/);
+  const help = await cli('alice', 'request', '--help');
+  assert.equal(help.code, 0);
+  assert.match(help.out, /--service NAME/);
+});
+
+test('request, deny; request, approve, extend, revoke; listings in text and JSON', async () => {
+  const r1 = await cli(
+    'alice',
+    'request',
+    'acme-prod',
+    '--service',
+    'k8s',
+    '--reason',
+    'INC-1',
+    '--for',
+    '1h',
+  );
+  assert.equal(r1.code, 0, r1.err);
+  const id1 = /request (\S+) is pending/.exec(r1.out)![1];
+  assert.match(r1.out, /1 of sre-leads/);
+  const d = await cli('bob', 'deny', id1, '--reason', 'use staging');
+  assert.equal(d.code, 0, d.err);
+  assert.match(d.out, /denied/);
+
+  const r2 = JSON.parse(
+    (
+      await cli(
+        'alice',
+        'request',
+        'acme-prod',
+        '--service',
+        'k8s',
+        '--reason',
+        'INC-2',
+        '--for',
+        '1h',
+        '--json',
+      )
+    ).out,
+  ) as { id: string; grantId: string };
+  const list = await cli('bob', 'requests');
+  assert.match(list.out, /^ID\s+REQUESTER/);
+  assert.match(list.out, new RegExp(`${r2.id}\\s+alice\\s+acme-prod\\s+k8s\\s+60m\\s+pending`));
+  const json = JSON.parse((await cli('bob', 'requests', '--json', '--status', 'denied')).out) as {
+    id: string;
+  }[];
+  assert.deepEqual(
+    json.map((r) => r.id),
+    [id1],
+  );
+  assert.equal((await cli('bob', 'approve', r2.id)).code, 0);
+  const grants = await cli('alice', 'grants');
+  assert.match(grants.out, new RegExp(`${r2.grantId}\\s+alice\\s+acme-prod\\s+k8s\\s+read-only\\s+active`));
+  const x = await cli('alice', 'extend', r2.grantId, '--for', '30m', '--reason', 'more');
+  assert.equal(x.code, 0, x.err);
+  const xid = /extension (\S+) pending/.exec(x.out)![1];
+  const ax = await cli('bob', 'approve', '--extension', xid);
+  assert.equal(ax.code, 0, ax.err);
+  const rv = await cli('alice', 'revoke', r2.grantId, '--reason', 'done');
+  assert.equal(rv.code, 0, rv.err);
+  assert.match(rv.out, /revoked/);
+  const gj = JSON.parse((await cli('alice', 'grants', '--json')).out) as {
+    id: string;
+    status: string;
+    end: number;
+  }[];
+  assert.equal(gj.find((g) => g.id === r2.grantId)?.status, 'revoked');
+});
+
+test('admin policy set refuses an invalid document with its issues; get returns the stored one', async () => {
+  const { run: admin } = await import('../../src/cli/admin.ts');
+  const { ADMIN } = await import('./fixture.ts');
+  const token = (
+    await f.anon.call<{ token: string }>('POST', '/api/v1/login', {
+      user: ADMIN.name,
+      password: ADMIN.password,
+    })
+  ).token;
+  const io = () => {
+    const o = { out: '', err: '' };
+    return {
+      o,
+      io: {
+        env: { SALLYPORT_SERVER: f.coord.url, SALLYPORT_CA: caFile, SALLYPORT_TOKEN: token },
+        stdout: (s: string) => void (o.out += s),
+        stderr: (s: string) => void (o.err += s),
+        stdinLine: () => '',
+      },
+    };
+  };
+  const bad = join(f.dir, 'bad-policy.json');
+  writeFileSync(bad, JSON.stringify({ version: 1, policies: [{ treshold: 2 }] }));
+  const r1 = io();
+  assert.equal(await admin(['policy', 'set', bad], r1.io), 1);
+  assert.match(r1.o.err, /POLICY_INVALID/);
+  const good = join(f.dir, 'policy.json');
+  writeFileSync(good, JSON.stringify(POLICY));
+  const r2 = io();
+  assert.equal(await admin(['policy', 'set', good], r2.io), 0, r2.o.err);
+  const r3 = io();
+  assert.equal(await admin(['policy', 'get'], r3.io), 0, r3.o.err);
+  assert.ok(
+    JSON.stringify(JSON.parse(r3.o.out)).includes(JSON.stringify(POLICY.policies[0].id)),
+    `the stored policy is not the one set:\n${r3.o.out}`,
+  );
+  const r4 = io();
+  assert.equal(await admin(['policy', 'set', join(f.dir, 'missing.json')], r4.io), 2);
+});
