@@ -72,7 +72,13 @@ export interface AgentOptions {
    * Direct UDP paths (DESIGN.md §4): the agent's one UDP socket, port 0 = ephemeral. Omitted: every
    * peer stays on the relay (the CLI turns this on by default).
    */
-  udp?: { port?: number; host?: string; includeLoopback?: boolean };
+  udp?: {
+    port?: number;
+    host?: string;
+    includeLoopback?: boolean;
+    /** Extra STUN servers ("HOST:PORT"), asked after the relays' STUN ports. Default none. */
+    stunServers?: string[];
+  };
   /** Path-choice timings (paths/timers.ts); defaults documented there. */
   pathTimings?: Partial<PathTimings>;
 }
@@ -482,7 +488,10 @@ export class Agent {
       });
   }
 
-  /** STUN against the home relay's STUN port (then the other regions'), resolved to IP literals. */
+  /**
+   * STUN against the home relay's STUN port, then the other regions', then any configured servers
+   * (`udp.stunServers`), resolved to IP literals.
+   */
   #setStunServers(nm: Netmap): void {
     const direct = this.#direct;
     if (!direct) return;
@@ -491,9 +500,8 @@ export class Agent {
     );
     const servers = rs
       .filter((r) => r.stunPort !== undefined)
-      .map((r) => {
-        return `${new URL(r.url).hostname}:${r.stunPort}`;
-      });
+      .map((r) => `${new URL(r.url).hostname}:${r.stunPort}`)
+      .concat(this.o.udp?.stunServers ?? []);
     void direct.setStunServers(servers).then((ok) => {
       if (ok.length < servers.length) this.log.warn({ servers, resolved: ok }, 'STUN server not resolved');
     });

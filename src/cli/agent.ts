@@ -20,7 +20,8 @@ import { stateDir, untilStopped } from './agent-common.ts';
 export const help = `usage: sallyport agent [--state DIR] [--coordinator URL --coordinator-key KEY] [--ca FILE]
                        [--preauth-key KEY] [--name NAME] [--kind connector|engineer]
                        [--serve NAME=HOST:PORT[,kind=KIND][,tls=terminate|passthrough]]... [--config FILE]
-                       [--socks5 HOST:PORT] [--udp-port N | --no-direct] [--log-level LEVEL]
+                       [--socks5 HOST:PORT] [--udp-port N] [--stun HOST:PORT]... | [--no-direct]
+                       [--log-level LEVEL]
 
 Runs a node of the overlay. With --serve or --config it is a connector: it registers its services
 with the coordinator and routes streams that an active grant covers to their internal addresses.
@@ -44,6 +45,7 @@ options:
   --config FILE          JSON { "services": [{ "name", "address", "kind"?, "tls"? }] }
   --socks5 HOST:PORT     engineer: SOCKS5 proxy address, e.g. 127.0.0.1:1055
   --udp-port N           the one UDP socket for direct paths (NAT traversal); 0 = any free port
+  --stun HOST:PORT       an extra STUN server, asked after the relays' (repeatable)
                          (default). A connector's socket only ever sends first: it drops datagrams
                          from endpoints it has not sent to
   --no-direct            no UDP socket: every peer stays on the relay
@@ -75,6 +77,7 @@ export async function run(argv: string[], opts: { signal?: AbortSignal } = {}): 
         config: { type: 'string' },
         socks5: { type: 'string' },
         'udp-port': { type: 'string' },
+        stun: { type: 'string', multiple: true },
         'no-direct': { type: 'boolean' },
         'log-level': { type: 'string' },
         help: { type: 'boolean' },
@@ -108,6 +111,10 @@ export async function run(argv: string[], opts: { signal?: AbortSignal } = {}): 
   const udpPort = Number(a['udp-port'] ?? 0);
   if (!Number.isInteger(udpPort) || udpPort < 0 || udpPort > 65535)
     return usage('--udp-port must be 0..65535');
+  for (const s of a.stun ?? [])
+    if (!/^[^\s:]+:\d{1,5}$|^\[[0-9a-fA-F:.]+\]:\d{1,5}$/.test(s))
+      return usage(`--stun takes HOST:PORT, got '${s}'`);
+  if (a['no-direct'] && a.stun !== undefined) return usage('--stun needs direct paths (drop --no-direct)');
   if (a['no-direct'] && a['udp-port'] !== undefined)
     return usage('--udp-port and --no-direct exclude each other');
   const kind = (a.kind ?? (services.length ? 'connector' : 'engineer')) as 'connector' | 'engineer';
@@ -144,7 +151,7 @@ export async function run(argv: string[], opts: { signal?: AbortSignal } = {}): 
         : {}),
       services,
       ...(socks5 ? { socks5 } : {}),
-      ...(a['no-direct'] ? {} : { udp: { port: udpPort } }),
+      ...(a['no-direct'] ? {} : { udp: { port: udpPort, stunServers: a.stun ?? [] } }),
       logger,
     });
     await agent.start();
