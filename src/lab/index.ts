@@ -13,8 +13,9 @@ import { Connection, type Stream } from '../stream/index.ts';
 export const LAB_HELP = `usage: sallyport lab [--mib N] [--json]
 
 Runs the local lab. Today: two nodes on loopback UDP with WireGuard-exact sessions and the stream
-layer, a handshake and an N MiB transfer (default 64) checked by SHA-256. The coordinator, relay,
-agents, access flow and targets join the lab as they are built.
+layer, a handshake and an N MiB transfer (default 64) checked by SHA-256. The overlay (coordinator,
+relay, agents) runs by hand on one machine with docs/quickstart.sh; it joins the lab next, then the
+targets.
 
 Example:
   sallyport lab --mib 16
@@ -131,7 +132,9 @@ export async function runLab(argv: string[]): Promise<number> {
     `transferred ${mib} MiB in ${result.seconds} s (${result.mbitPerSecond} Mbit/s), SHA-256 ${ok ? 'matches' : 'DIFFERS'}`,
   );
   say(`srtt ${result.srttMs} ms, packets lost ${result.packetsLost}`);
-  say('not built yet: coordinator, relay, agents, NAT traversal, access approvals, targets, console');
+  say('the overlay itself (coordinator, relay, connector and engineer agents, direct paths, access');
+  say('approvals) runs on one machine with `bash docs/quickstart.sh`; it joins this lab next.');
+  say('not built yet: targets (ClickHouse, Kubernetes), boundary and egress, console');
   if (json) process.stdout.write(JSON.stringify(result) + '\n');
   eng.conn.close();
   con.conn.close();
