@@ -6,10 +6,11 @@
 // Each of src/cli/{request,requests,approve,deny,grants,revoke,cert}.ts is `run(argv)` + `help`
 // over `runAccess(name, argv)`. Server and credentials: flags, else SALLYPORT_SERVER,
 // SALLYPORT_TOKEN, SALLYPORT_CA or SALLYPORT_FINGERPRINT (as for `sallyport admin`).
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ApiClient, ApiError } from '../control/api-client.ts';
+import { ApiError, type ApiClient } from '../control/api-client.ts';
+import { CONNECTION_OPTIONS, apiClientFrom } from './api-connection.ts';
 import { ControlError } from '../control/errors.ts';
 import { createKeyAndCsr } from '../pki/index.ts';
 import { stateDir } from './agent-common.ts';
@@ -132,10 +133,7 @@ export async function runAccess(
     parsed = parseArgs({
       args: argv,
       options: {
-        server: { type: 'string' },
-        token: { type: 'string' },
-        ca: { type: 'string' },
-        fingerprint: { type: 'string' },
+        ...CONNECTION_OPTIONS,
         json: { type: 'boolean' },
         help: { type: 'boolean' },
         service: { type: 'string', multiple: true },
@@ -167,19 +165,8 @@ export async function runAccess(
       if (!v) throw new UsageError(`missing ${what}`);
       return v;
     };
-    const server = o.server ?? io.env.SALLYPORT_SERVER;
-    if (!server) throw new UsageError('no server: --server https://HOST:PORT or SALLYPORT_SERVER');
-    const caFile = o.ca ?? io.env.SALLYPORT_CA;
-    const fingerprint = o.fingerprint ?? io.env.SALLYPORT_FINGERPRINT;
-    const token = o.token ?? io.env.SALLYPORT_TOKEN;
-    if (!token)
-      throw new UsageError('no token: --token or SALLYPORT_TOKEN (sallyport admin login --user NAME)');
-    const api = new ApiClient({
-      server,
-      token,
-      ...(caFile ? { ca: readFileSync(caFile, 'utf8') } : {}),
-      ...(fingerprint ? { fingerprint } : {}),
-    });
+    const api = apiClientFrom(o, io.env, { requireToken: true });
+    if (typeof api === 'string') throw new UsageError(api);
     const q = o.status ? `?status=${enc(o.status)}` : '';
     const kind = o.extension ? 'extensions' : 'requests';
     switch (cmd) {

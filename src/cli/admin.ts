@@ -2,7 +2,8 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 // The API client alone (not the control index): the admin command loads no server code.
-import { ApiClient, ApiError } from '../control/api-client.ts';
+import { ApiError } from '../control/api-client.ts';
+import { CONNECTION_OPTIONS, apiClientFrom } from './api-connection.ts';
 import { ControlError } from '../control/errors.ts';
 
 export const help = `usage: sallyport admin [global options] <resource> <verb> [arguments] [--json]
@@ -135,10 +136,7 @@ export async function run(argv: string[], io: AdminIo = processIo): Promise<numb
     parsed = parseArgs({
       args: argv,
       options: {
-        server: { type: 'string' },
-        token: { type: 'string' },
-        ca: { type: 'string' },
-        fingerprint: { type: 'string' },
+        ...CONNECTION_OPTIONS,
         json: { type: 'boolean' },
         help: { type: 'boolean' },
         user: { type: 'string' },
@@ -176,17 +174,8 @@ export async function run(argv: string[], io: AdminIo = processIo): Promise<numb
     else io.stdout(table((Array.isArray(data) ? data : [data]) as Row[], cols));
   };
   try {
-    const server = o.server ?? io.env.SALLYPORT_SERVER;
-    if (!server) throw new UsageError('no server: --server https://HOST:PORT or SALLYPORT_SERVER');
-    const caFile = o.ca ?? io.env.SALLYPORT_CA;
-    const fingerprint = o.fingerprint ?? io.env.SALLYPORT_FINGERPRINT;
-    const token = o.token ?? io.env.SALLYPORT_TOKEN;
-    const api = new ApiClient({
-      server,
-      ...(caFile ? { ca: readFileSync(caFile, 'utf8') } : {}),
-      ...(fingerprint ? { fingerprint } : {}),
-      ...(token ? { token } : {}),
-    });
+    const api = apiClientFrom(o, io.env);
+    if (typeof api === 'string') throw new UsageError(api);
     const need = (v: string | undefined, what: string): string => {
       if (!v) throw new UsageError(`missing ${what}`);
       return v;

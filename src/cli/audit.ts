@@ -9,7 +9,8 @@ import {
   type Checkpoint,
   type VerifyReport,
 } from '../audit/index.ts';
-import { ApiClient, ApiError, ControlError } from '../control/index.ts';
+import { ApiError, ControlError, type ApiClient } from '../control/index.ts';
+import { CONNECTION_OPTIONS, apiClientFrom, type ConnectionFlags } from './api-connection.ts';
 import { realClock } from '../clock/index.ts';
 import { CryptoError, VerifyKey } from '../crypto/index.ts';
 
@@ -72,10 +73,7 @@ export async function run(argv: string[], io: CliIo = processIo): Promise<number
         'require-signed': { type: 'boolean' },
         json: { type: 'boolean' },
         help: { type: 'boolean' },
-        server: { type: 'string' },
-        token: { type: 'string' },
-        ca: { type: 'string' },
-        fingerprint: { type: 'string' },
+        ...CONNECTION_OPTIONS,
         after: { type: 'string' },
         limit: { type: 'string' },
         out: { type: 'string' },
@@ -184,18 +182,9 @@ function describe(rep: VerifyReport): string {
 }
 
 function client(o: Opts): ApiClient {
-  const server = (o.server as string | undefined) ?? process.env.SALLYPORT_SERVER;
-  if (!server) throw new UsageError('no server: --server https://HOST:PORT or SALLYPORT_SERVER');
-  const caFile = (o.ca as string | undefined) ?? process.env.SALLYPORT_CA;
-  const fingerprint = (o.fingerprint as string | undefined) ?? process.env.SALLYPORT_FINGERPRINT;
-  const token = (o.token as string | undefined) ?? process.env.SALLYPORT_TOKEN;
-  return new ApiClient({
-    server,
-    maxBody: 256 << 20,
-    ...(caFile ? { ca: readFileSync(caFile, 'utf8') } : {}),
-    ...(fingerprint ? { fingerprint } : {}),
-    ...(token ? { token } : {}),
-  });
+  const api = apiClientFrom(o as ConnectionFlags, process.env, { maxBody: 256 << 20 });
+  if (typeof api === 'string') throw new UsageError(api);
+  return api;
 }
 
 const num = (v: unknown, what: string, dflt: number): number => {
