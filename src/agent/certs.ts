@@ -1,6 +1,7 @@
 // Service certificates of the router's TLS-terminating services. The key and CSR are made here
 // (I9: the key never leaves this machine; stored 0600 under DIR/certs), the CSR goes to the
 // coordinator over the agent channel, and the certificate that comes back is installed.
+import { X509Certificate } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createKeyAndCsr } from '../pki/index.ts';
@@ -13,10 +14,18 @@ export interface CertRequest {
   csrPem: string;
 }
 
+/** What the router trusts for client certificates: the chain root and the access CA (I4). */
+export interface ClientTrust {
+  /** PEM: the root and the access CA, for the TLS layer's chain check. */
+  ca: string[];
+  accessCa: X509Certificate;
+}
+
 export class ServiceCerts {
   readonly #dir: string;
   readonly #certs = new Map<string, { cert: string; key: string; name: string }>();
   readonly #pending = new Map<string, CertRequest>();
+  #trust: ClientTrust | undefined;
   #seq = 0;
 
   constructor(stateDir: string) {
@@ -39,6 +48,16 @@ export class ServiceCerts {
     return undefined;
   }
 
+  /** The client-certificate trust that came with the service certificates, once known. */
+  clientTrust(): ClientTrust | undefined {
+    if (this.#trust) return this.#trust;
+    const root = join(this.#dir, 'trust-root.pem');
+    const access = join(this.#dir, 'trust-access-ca.pem');
+    if (!existsSync(root) || !existsSync(access)) return undefined;
+    this.#trust = trustOf(readFileSync(root, 'utf8'), readFileSync(access, 'utf8'));
+    return this.#trust;
+  }
+
   pending(): CertRequest[] {
     return [...this.#pending.values()];
   }
@@ -59,8 +78,8 @@ export class ServiceCerts {
     return req;
   }
 
-  /** Installs the certificate (chain PEM) for a pending request. */
-  install(service: string, chainPem: string): void {
+  /** Installs the certificate (chain PEM) for a pending request, and the client trust with it. */
+  install(service: string, chainPem: string, trust?: { rootPem: string; accessCaPem: string }): void {
     const p = this.#pending.get(service);
     if (!p) throw new Error(`no certificate request pending for ${service}`);
     const key = readFileSync(join(this.#dir, `${service}.key.pending`), 'utf8');
@@ -69,5 +88,18 @@ export class ServiceCerts {
     writePrivate(join(this.#dir, `${service}.name`), p.tailnetName + '\n');
     this.#certs.set(service, { cert: chainPem, key, name: p.tailnetName });
     this.#pending.delete(service);
+    if (trust) {
+      const t = trustOf(trust.rootPem, trust.accessCaPem);
+      writePrivate(join(this.#dir, 'trust-root.pem'), trust.rootPem);
+      writePrivate(join(this.#dir, 'trust-access-ca.pem'), trust.accessCaPem);
+      this.#trust = t;
+    }
   }
+}
+
+function trustOf(rootPem: string, accessCaPem: string): ClientTrust {
+  return {
+    ca: [rootPem, accessCaPem],
+    accessCa: new X509Certificate(accessCaPem),
+  };
 }

@@ -1,5 +1,6 @@
 // Connector services from the command line (`--serve NAME=HOST:PORT[,kind=http][,tls=terminate]`)
-// or a JSON config file: { "services": [{ "name", "address", "kind"?, "tls"? }] }.
+// or a JSON config file: { "services": [{ "name", "address", "kind"?, "tls"?, "target"? }] }, where
+// `target` holds the options of the service kind's target (src/targets, docs/targets/).
 import { readFileSync } from 'node:fs';
 import type { ServiceKindName, ServiceRegistration } from '../proto/control/index.ts';
 import { AgentError } from './errors.ts';
@@ -10,6 +11,8 @@ export interface ServiceSpec {
   /** host:port the router forwards to. */
   address: string;
   tls: 'terminate' | 'passthrough';
+  /** Target options (config file only): see src/targets and docs/targets/. */
+  target?: unknown;
 }
 
 const KINDS = new Set<string>(['kubernetes', 'clickhouse', 'prometheus', 'http', 'tcp']);
@@ -83,6 +86,7 @@ export function readConfigFile(path: string): ServiceSpec[] {
         address: str('address'),
         kind: str('kind', 'tcp') as ServiceKindName,
         tls: str('tls', 'passthrough') as ServiceSpec['tls'],
+        ...(o.target !== undefined ? { target: o.target } : {}),
       },
       `${path}: services[${i}]`,
     );

@@ -4,7 +4,7 @@
 // socket. Every decision about peers follows the current netmap:
 //
 //   netmap ─► relays: start/stop RelayClients    peers: addPeer / removePeer (+ link stop)
-//          ─► router.recheck (cut streams whose grant ended)   ─► certificate requests
+//          ─► router.recheck (cut streams whose grant ended; the router times the next end itself)   ─► certificate requests
 //   relay packet from key K ─► K in netmap? ─no─► drop, count, log (I3) ─yes─► SessionHost.receive
 //   session payload ─► PeerLink (epoch) ─► stream Connection ─► router / proxied socket
 import type { Duplex } from 'node:stream';
@@ -36,6 +36,8 @@ import { PeerLink } from './link.ts';
 import { AgentMetrics } from './metrics.ts';
 import { RelayPaths, relayEndpoint, parseRelayEndpoint, DIRECT_PAYLOAD, PATH_PAYLOAD } from './paths.ts';
 import { Router } from './router.ts';
+import { ConnectorTargets } from './targets.ts';
+import { GrantCerts, type GrantCertificate } from './grant-certs.ts';
 import { REP_HOST_UNREACHABLE, SocksServer } from './socks.ts';
 import { loadOrCreateNodeKey, socketPath } from './state.ts';
 import { buildStatus, type AgentStatus } from './status.ts';
@@ -103,11 +105,13 @@ export class Agent {
   readonly relays: RelayPaths;
   readonly router: Router | undefined;
   readonly certs: ServiceCerts;
+  /** Connector: the services' targets and the local (customer-side) audit. */
+  readonly targets: ConnectorTargets | undefined;
   readonly #peers = new Map<string, PeerEntry>();
   readonly #forwards = new Set<LocalForward>();
   readonly #refusalLogged = new Map<string, number>();
   readonly #services: Map<string, ServiceSpec>;
-  readonly #cutTimer: Timer;
+  readonly #grantCerts: GrantCerts;
   #socks: SocksServer | undefined;
   #ctl: CtlServer | undefined;
   #homeRegion: string | undefined;
@@ -134,7 +138,26 @@ export class Agent {
     this.log = this.log.child({ node: this.publicKey.fingerprint() });
     this.#services = new Map((o.services ?? []).map((s) => [s.name, s]));
     this.certs = new ServiceCerts(o.stateDir);
-    this.#cutTimer = new Timer(o.clock, () => this.#recheckGrants());
+    this.targets =
+      o.kind === 'connector'
+        ? new ConnectorTargets({
+            clock: o.clock,
+            logger: this.log.child({ part: 'targets' }),
+            stateDir: o.stateDir,
+            actor: `node:${this.publicKey.base64()}`,
+            services: o.services ?? [],
+            deployment: () => this.netmap?.self.deployment ?? '',
+            report: (u) => {
+              this.control.send({
+                type: 'usage',
+                grant: u.grantId,
+                service: u.service,
+                queries: u.queries,
+                failures: u.failures,
+              });
+            },
+          })
+        : undefined;
     this.metrics.setPathSource(() => this.peerPaths());
     this.host = new SessionHost({
       clock: o.clock,
@@ -179,6 +202,9 @@ export class Agent {
               );
               return this.certs.get(svc, t?.tailnetName);
             },
+            clientTrust: () => this.certs.clientTrust(),
+            proxy: (svc) => this.targets?.get(svc)?.proxy,
+            audit: (action, subject, details) => this.targets?.audit.append(action, subject, details),
           })
         : undefined;
     this.control = new ControlLoop({
@@ -191,12 +217,18 @@ export class Agent {
       hello: () => this.#hello(),
     });
     this.control.on('netmap', (nm: Netmap) => this.#apply(nm));
+    this.#grantCerts = new GrantCerts(o.clock, (m) => this.control.send(m));
     this.control.on('message', (m: ServerMessage) => {
+      this.#grantCerts.onMessage(m);
       if (m.type === 'error') this.log.warn({ code: m.code }, `coordinator: ${m.message}`);
       // The certificate for a CSR sent earlier (see #requestCerts): installed if it matches.
       if (m.type === 'certificate' && m.service !== undefined) {
         try {
-          this.certs.install(m.service, m.chainPem);
+          this.certs.install(
+            m.service,
+            m.chainPem,
+            m.accessCaPem ? { rootPem: m.rootPem, accessCaPem: m.accessCaPem } : undefined,
+          );
           this.log.info({ service: m.service }, 'service certificate installed');
         } catch (e) {
           this.log.warn({ service: m.service, err: (e as Error).message }, 'unexpected certificate');
@@ -225,6 +257,7 @@ export class Agent {
       });
       this.log.info({ port: this.#direct.port }, 'UDP socket for direct paths');
     }
+    this.targets?.start();
     this.control.start();
     if (this.o.socks5) {
       this.#socks = new SocksServer({
@@ -271,6 +304,14 @@ export class Agent {
     }
   }
 
+  /** Engineer: a client certificate for one of the grants in this node's netmap (key made here). */
+  grantCertificate(grantId: string): Promise<GrantCertificate> {
+    const g = this.netmap?.grants.find((x) => x.id === grantId);
+    if (this.o.kind !== 'engineer' || !g?.user)
+      return Promise.reject(new AgentError('AGENT_REFUSED', `no grant ${grantId} in this node's netmap`));
+    return this.#grantCerts.request(grantId, g.user);
+  }
+
   /** Starts a local forward to DEPLOYMENT/SERVICE. */
   async forward(ref: string, local: string): Promise<{ forward: LocalForward; host: string; port: number }> {
     const svc = resolveServiceRef(this.netmap, ref);
@@ -300,12 +341,13 @@ export class Agent {
   async stop(): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
-    this.#cutTimer.del();
+    this.#grantCerts.stop();
     this.control.stop();
     this.#socks?.close();
     this.#ctl?.close();
     for (const f of this.#forwards) f.close();
     this.router?.stop();
+    await this.targets?.stop();
     for (const e of this.#peers.values()) {
       e.paths?.stop();
       e.link.stop('agent stopped');
@@ -358,8 +400,9 @@ export class Agent {
       this.#addPeer(p);
     }
     if (this.router) {
-      this.#recheckGrants();
+      this.router.recheck();
       void this.#requestCerts(nm);
+      this.targets?.netmapChanged(nm);
     }
   }
 
@@ -517,14 +560,6 @@ export class Agent {
   /** The UDP socket's state, or undefined without one. */
   directStats(): ReturnType<DirectUdp['stats']> | undefined {
     return this.#direct?.stats();
-  }
-
-  #recheckGrants(): void {
-    if (!this.router) return;
-    this.router.recheck();
-    const t = this.router.nextExpiry();
-    if (t === undefined) this.#cutTimer.del();
-    else this.#cutTimer.mod(Math.max(0, t - this.o.clock.wallMs()) + 1);
   }
 
   async #requestCerts(nm: Netmap): Promise<void> {

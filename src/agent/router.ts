@@ -1,28 +1,38 @@
-// The connector's router: every stream a peer opens names a service; the router refuses it unless
-// an active grant covers (peer key, service, now), then terminates TLS with the service-CA
-// certificate of the tailnet name (or passes TLS through) and forwards to the internal address.
-// Streams whose grant ends or disappears from the netmap are cut (I5). Every served stream is
-// logged when it ends (who, grant, service, bytes, start, end): the customer-side record.
+// The connector's router: every stream a peer opens names a service; the router admits it only
+// when an active grant covers (peer key, service, now), and — for TLS-terminating services — the
+// client certificate names that grant and its user, chains to the access CA and is within its
+// validity on this agent's clock (I4, client-cert.ts). It then hands the plaintext to the
+// service's target proxy (kubernetes, clickhouse, prometheus) or pipes it to the internal
+// address. Streams whose grant or certificate ends are cut (I5). Every stream is logged when it
+// ends (who, grant, service, bytes, start, end): the customer-side record.
 //
 //   incoming ─► service known? ─no─► refuse UNKNOWN_SERVICE
-//                  └─► grant covers? ─no─► refuse NO_GRANT (counted, logged)
-//                         └─► tls terminate and no certificate? ─► refuse NO_CERTIFICATE
-//                                └─► accept ─► [TLS server] ─► TCP to address ─► pipe both ways
-import { connect, type Socket } from 'node:net';
+//                  └─► grant covers peer+service+now? ─no─► refuse NO_GRANT (counted, logged)
+//                         └─► terminate and no service certificate / trust? ─► refuse NO_CERTIFICATE
+//                                └─► accept ─► passthrough: pipe to address
+//                                         └─► terminate: TLS server, client certificate required
+//                                                └─► checkClientCert ─no─► close (counted, logged)
+//                                                       └─► target proxy, or pipe to address
 import { TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
-import type { Clock } from '../clock/index.ts';
+import { Timer, type Clock } from '../clock/index.ts';
 import type { Netmap } from '../proto/control/index.ts';
 import type { IncomingStreamRequest } from '../stream/index.ts';
+import type { TargetProxy } from '../targets/index.ts';
+import type { ClientTrust } from './certs.ts';
+import { checkClientCert, examine } from './client-cert.ts';
 import type { ServiceSpec } from './config.ts';
 import { coveringGrant } from './grants.ts';
 import type { AgentMetrics } from './metrics.ts';
-import { parseHostPort } from './config.ts';
+import { pipeToAddress } from './pipe.ts';
 
 export const REFUSE_NO_GRANT = 1;
 export const REFUSE_UNKNOWN_SERVICE = 2;
 export const REFUSE_NO_CERTIFICATE = 3;
+
+/** A client that opens a stream but does not finish its TLS handshake is dropped after this, ms. */
+export const TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
 
 export interface RouterDeps {
   clock: Clock;
@@ -33,22 +43,33 @@ export interface RouterDeps {
   services(): Map<string, ServiceSpec>;
   /** The certificate for a service's tailnet name, once issued. */
   certificate(service: string): { cert: string; key: string } | undefined;
+  /** The root and access CA client certificates must chain to (with the service certificates). */
+  clientTrust(): ClientTrust | undefined;
+  /** The protocol-aware proxy of a service, if its kind has one. */
+  proxy?(service: string): TargetProxy | undefined;
+  /** The connector's local audit: one record per stream served and per refusal. */
+  audit?(action: string, subject: string, details: Record<string, unknown>): void;
 }
 
 interface Active {
   peerKey: string;
   service: string;
   grantId: string;
+  /** For certificate-admitted streams: min(grant end, certificate notAfter). */
+  until?: number | null;
   stream: Duplex;
-  upstream?: Socket;
+  abort: AbortController;
 }
 
 export class Router {
   readonly #d: RouterDeps;
   readonly #active = new Set<Active>();
+  /** Fires at the earliest end (grant or certificate) of the streams in flight. */
+  readonly #cut: Timer;
 
   constructor(d: RouterDeps) {
     this.#d = d;
+    this.#cut = new Timer(d.clock, () => this.recheck());
   }
 
   get activeStreams(): number {
@@ -63,6 +84,7 @@ export class Router {
     const refuse = (code: number, reason: string): void => {
       metrics.streamsRefused.inc({ reason });
       logger.warn({ peer: peerKey.slice(0, 8), peerName, service: req.service, reason }, 'stream refused');
+      this.#d.audit?.('stream.refuse', `service:${req.service}`, { peer: peerKey, reason });
       req.refuse(code, reason);
     };
     const address = spec?.address ?? svc?.address;
@@ -70,110 +92,141 @@ export class Router {
     const now = this.#d.clock.wallMs();
     const grant = coveringGrant(nm, peerKey, req.service, now);
     if (!grant) return refuse(REFUSE_NO_GRANT, 'no-grant');
-    const tlsMode = spec?.tls ?? svc.tlsMode;
-    const cert = tlsMode === 'terminate' ? this.#d.certificate(req.service) : undefined;
-    if (tlsMode === 'terminate' && !cert) return refuse(REFUSE_NO_CERTIFICATE, 'no-certificate');
+    const terminate = (spec?.tls ?? svc.tlsMode) === 'terminate';
+    const cert = terminate ? this.#d.certificate(req.service) : undefined;
+    const trust = terminate ? this.#d.clientTrust() : undefined;
+    if (terminate && (!cert || !trust)) return refuse(REFUSE_NO_CERTIFICATE, 'no-certificate');
 
     const stream = req.accept();
-    const started = now;
     metrics.streamsAccepted.inc();
-    const a: Active = { peerKey, service: req.service, grantId: grant.id, stream };
+    const a: Active = {
+      peerKey,
+      service: req.service,
+      grantId: grant.id,
+      stream,
+      abort: new AbortController(),
+    };
     this.#active.add(a);
-    const front: Duplex = cert
-      ? new TLSSocket(stream, { isServer: true, cert: cert.cert, key: cert.key })
-      : stream;
-    const { host, port } = parseHostPort(address);
-    const up = connect({ host, port, allowHalfOpen: true });
-    a.upstream = up;
-    let upBytes = 0;
-    let downBytes = 0;
-    front.on('data', (b: Buffer) => (upBytes += b.length));
-    up.on('data', (b: Buffer) => (downBytes += b.length));
-    let ended = false;
-    const end = (why: string, err?: Error): void => {
-      if (ended) return;
-      ended = true;
-      this.#active.delete(a);
-      metrics.streamBytes.inc({ direction: 'in' }, upBytes);
-      metrics.streamBytes.inc({ direction: 'out' }, downBytes);
-      logger.info(
-        {
-          peer: peerKey.slice(0, 8),
-          peerName,
-          user: grant.user,
-          grant: grant.id,
-          service: req.service,
-          bytesIn: upBytes,
-          bytesOut: downBytes,
-          start: new Date(started).toISOString(),
-          end: new Date(this.#d.clock.wallMs()).toISOString(),
-          why,
-          ...(err ? { err: err.message } : {}),
+    this.#schedule();
+    const who = { peer: peerKey.slice(0, 8), peerName, service: req.service };
+    const served = (front: Duplex, user: string | null) =>
+      pipeToAddress(front, address, {
+        clock: this.#d.clock,
+        metrics,
+        logger,
+        signal: a.abort.signal,
+        record: { ...who, user, grant: a.grantId },
+        onEnd: (r) => {
+          this.#active.delete(a);
+          this.#d.audit?.('stream.served', `grant:${a.grantId}`, { ...r, peer: peerKey });
         },
-        'stream served',
-      );
-    };
-    const destroyBoth = (why: string) => (err?: Error | null) => {
-      if (err) {
-        front.destroy();
-        up.destroy();
-      }
-      end(why, err ?? undefined);
-    };
-    front.on('error', (err: Error) =>
-      // The client closing its side early (STOP_SENDING / reset) is an ordinary end, not a fault.
-      destroyBoth(/stopped reading|reset the stream/.test(err.message) ? 'client-closed' : 'client-error')(
-        err,
-      ),
-    );
-    up.on('error', destroyBoth('upstream-error'));
-    front.pipe(up);
-    up.pipe(front);
-    up.on('close', () => {
-      front.end();
-      end('upstream-closed');
+      });
+    if (!terminate) return served(stream, grant.user);
+
+    const tls = new TLSSocket(stream, {
+      isServer: true,
+      cert: cert!.cert,
+      key: cert!.key,
+      ca: trust!.ca,
+      requestCert: true,
+      rejectUnauthorized: false,
     });
-    front.on('close', () => {
-      up.end();
-      end('client-closed');
+    const dropped = (reason: string, detail: string) => {
+      this.#active.delete(a);
+      metrics.streamsRefused.inc({ reason });
+      logger.warn({ ...who, reason, detail }, 'stream refused: client certificate');
+      this.#d.audit?.('stream.refuse', `service:${req.service}`, { peer: peerKey, reason, detail });
+      tls.destroy();
+      stream.destroy();
+    };
+    const handshake = new Timer(this.#d.clock, () => dropped('tls-timeout', 'no TLS handshake'));
+    handshake.mod(TLS_HANDSHAKE_TIMEOUT_MS);
+    tls.on('error', (err: Error) => {
+      handshake.del();
+      if (this.#active.has(a) && !tls.encrypted) dropped('tls-error', err.message);
     });
-    stream.on('close', () => up.destroy());
+    tls.once('secure', () => {
+      handshake.del();
+      const verdict = checkClientCert(examine(tls.getPeerCertificate()?.raw, trust!.accessCa), {
+        netmap: this.#d.netmap(),
+        peerKey,
+        service: req.service,
+        nowMs: this.#d.clock.wallMs(),
+      });
+      if (!verdict.ok) return dropped(`cert-${verdict.reason.toLowerCase()}`, verdict.detail);
+      a.grantId = verdict.grant.id;
+      a.until = verdict.until;
+      this.#schedule();
+      const proxy = this.#d.proxy?.(req.service);
+      if (!proxy) return served(tls, verdict.grant.user);
+      this.#d.audit?.('stream.admit', `grant:${verdict.grant.id}`, {
+        peer: peerKey,
+        service: req.service,
+        user: verdict.grant.user,
+        until: verdict.until,
+      });
+      tls.on('close', () => this.#active.delete(a));
+      proxy.serve(tls, {
+        grantId: verdict.grant.id,
+        user: verdict.grant.user ?? '',
+        service: req.service,
+        deployment: nm?.self.deployment ?? '',
+        notAfter: verdict.until,
+        address,
+        clock: this.#d.clock,
+        logger: logger.child({ grant: verdict.grant.id, service: req.service }),
+        signal: a.abort.signal,
+      });
+    });
   }
 
-  /** Cuts streams no longer covered by an active grant (netmap change or grant end). */
+  /** Cuts streams no longer covered by an active grant (netmap change, grant or certificate end). */
   recheck(): number {
     const nm = this.#d.netmap();
     const now = this.#d.clock.wallMs();
     let cut = 0;
     for (const a of [...this.#active]) {
-      if (coveringGrant(nm, a.peerKey, a.service, now)) continue;
+      const g = nm?.grants.find(
+        (x) => x.id === a.grantId && x.peerKey === a.peerKey && x.services.includes(a.service),
+      );
+      const live = g && g.notBefore <= now && (g.notAfter === null || now < g.notAfter);
+      const certLive = a.until == null || now < a.until;
+      if (live && certLive) continue;
       cut++;
       this.#active.delete(a);
       this.#d.metrics.streamsCut.inc();
       this.#d.logger.warn(
         { peer: a.peerKey.slice(0, 8), service: a.service, grant: a.grantId },
-        'grant ended: stream cut',
+        live ? 'certificate ended: stream cut' : 'grant ended: stream cut',
       );
-      a.upstream?.destroy();
+      a.abort.abort();
       a.stream.destroy();
     }
+    this.#schedule();
     return cut;
   }
 
-  /** The earliest notAfter of the grants of active streams, for the cut timer. */
+  #schedule(): void {
+    const t = this.nextExpiry();
+    if (t === undefined) this.#cut.del();
+    else this.#cut.mod(Math.max(0, t - this.#d.clock.wallMs()) + 1);
+  }
+
+  /** The earliest end (grant or certificate) of the active streams, for the cut timer. */
   nextExpiry(): number | undefined {
     const nm = this.#d.netmap();
     let t: number | undefined;
     for (const a of this.#active) {
       const g = nm?.grants.find((x) => x.id === a.grantId);
-      if (g?.notAfter != null && (t === undefined || g.notAfter < t)) t = g.notAfter;
+      for (const e of [g?.notAfter, a.until]) if (e != null && (t === undefined || e < t)) t = e;
     }
     return t;
   }
 
   stop(): void {
+    this.#cut.del();
     for (const a of this.#active) {
-      a.upstream?.destroy();
+      a.abort.abort();
       a.stream.destroy();
     }
     this.#active.clear();

@@ -222,6 +222,26 @@ export class AgentChannel {
       }
       case 'csr':
         return this.#csr(m);
+      case 'usage': {
+        // Only a connector, about a grant its netmap names for that service.
+        const known = this.#session?.netmap?.grants.some(
+          (g) => g.id === m.grant && g.services.includes(m.service),
+        );
+        if (node.kind !== 'connector' || !known) {
+          this.#send({
+            type: 'error',
+            code: 'UNKNOWN_GRANT',
+            message: `no grant ${m.grant} for ${m.service} here`,
+          });
+          return;
+        }
+        await store.recordAudit(`node:${node.publicKey}`, {
+          action: 'grant.usage',
+          subject: `grant:${m.grant}`,
+          details: { service: m.service, queries: m.queries, failures: m.failures },
+        });
+        return;
+      }
     }
   }
 
@@ -278,6 +298,7 @@ export class AgentChannel {
         ...(m.service !== undefined ? { service: m.service } : { grant: m.grant! }),
         chainPem: cert.chainPem,
         rootPem: pki.root.certPem,
+        ...(m.service !== undefined ? { accessCaPem: pki.access.certPem } : {}),
         notAfter: cert.notAfterMs,
       });
     } catch (e) {

@@ -11,3 +11,4 @@ export type {
   Target,
 } from './types.ts';
 export { TargetError, type TargetErrorCode } from './errors.ts';
+export { createTarget, targetKinds, type TargetSpec } from './registry.ts';

@@ -24,6 +24,7 @@ let svc: Services;
 let conn: AgentHandle;
 let eng: AgentHandle;
 let rootPem: string;
+let grantId: string;
 
 before(async () => {
   svc = await startServices(MIB * 1024 * 1024);
@@ -40,7 +41,7 @@ before(async () => {
   });
   rootPem = await h.serviceCertRoot(conn.agent, ['secure']);
   eng = await h.engineer({ user: 'alice', socks5: true });
-  await h.grant({ type: 'user', name: 'alice' }, 'acme-prod', ['web', 'echo', 'secure']);
+  grantId = await h.grant({ type: 'user', name: 'alice' }, 'acme-prod', ['web', 'echo', 'secure']);
   await waitFor(
     () => (eng.agent.netmap?.services.length ?? 0) === 3 && (eng.agent.netmap?.peers.length ?? 0) === 1,
     15_000,
@@ -72,14 +73,19 @@ test('curl --socks5-hostname reaches the HTTP service by its tailnet name', asyn
   t.diagnostic(`socks5: ${MIB} MiB in ${secs.toFixed(1)} s (${((MIB * 8) / secs).toFixed(0)} Mbit/s)`);
 });
 
-test('the router terminates TLS with a service-CA certificate for the tailnet name', async (t) => {
+test('the router terminates mTLS with a service-CA certificate for the tailnet name', async (t) => {
   if (!needs(t, missingBinary('curl'))) return;
   const socks = `${eng.agent.socksAddress!.host}:${eng.agent.socksAddress!.port}`;
   const dir = mkdtempSync(join(tmpdir(), 'sp-ca-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   writeFileSync(join(dir, 'root.pem'), rootPem);
+  const c = await eng.agent.grantCertificate(grantId);
+  writeFileSync(join(dir, 'cert.pem'), c.chainPem);
+  writeFileSync(join(dir, 'key.pem'), c.keyPem, { mode: 0o600 });
   const name = 'secure.acme-prod.us-east-1.aws.byoc.test';
+  const mtls = ['--cert', join(dir, 'cert.pem'), '--key', join(dir, 'key.pem')];
   const r = await curlHash([
+    ...mtls,
     '--cacert',
     join(dir, 'root.pem'),
     '--socks5-hostname',
@@ -89,8 +95,17 @@ test('the router terminates TLS with a service-CA certificate for the tailnet na
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.sha256, svc.bigSha256);
   // Without trusting the service CA the certificate is refused: it really is the one served.
-  const untrusted = await curlHash(['--socks5-hostname', socks, `https://${name}/`]);
+  const untrusted = await curlHash([...mtls, '--socks5-hostname', socks, `https://${name}/`]);
   assert.notEqual(untrusted.code, 0);
+  // Without a client certificate the router refuses (I4).
+  const noCert = await curlHash([
+    '--cacert',
+    join(dir, 'root.pem'),
+    '--socks5-hostname',
+    socks,
+    `https://${name}/`,
+  ]);
+  assert.notEqual(noCert.code, 0);
 });
 
 test('the SOCKS5 proxy refuses names outside the tailnet and IP literals', async (t) => {

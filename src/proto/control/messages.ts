@@ -69,6 +69,8 @@ export type ServerMessage =
       grant?: string;
       chainPem: string;
       rootPem: string;
+      /** With a service certificate: the access CA, whose client certificates the router admits (I4). */
+      accessCaPem?: string;
       notAfter: number;
     }
   | { type: 'error'; code: string; message: string; id?: string };
@@ -78,7 +80,9 @@ export type AgentMessage =
   | { type: 'services'; services: ServiceRegistration[] }
   /** A connector asks for its service's server certificate (service), an engineer for a grant's client certificate (grant). */
   | { type: 'csr'; id: string; csr: string; service?: string; grant?: string }
-  | { type: 'ping'; id?: number };
+  | { type: 'ping'; id?: number }
+  /** A connector's usage summary of one grant on one target (the coordinator audits it). */
+  | { type: 'usage'; grant: string; service: string; queries: number; failures: number };
 
 const serviceKind = literal<ServiceKindName>('kubernetes', 'clickhouse', 'prometheus', 'http', 'tcp');
 export const checkServiceRegistration = obj(
@@ -138,7 +142,11 @@ const checkServerMessage = (v: unknown, p: string): ServerMessage => {
           rootPem: str(LIMITS.csr),
           notAfter: int(0),
         },
-        { service: str(LIMITS.name, DNS_LABEL), grant: str(64, GRANT_ID) },
+        {
+          service: str(LIMITS.name, DNS_LABEL),
+          grant: str(64, GRANT_ID),
+          accessCaPem: str(LIMITS.csr),
+        },
       )(v, p) as ServerMessage;
     case 'error':
       return obj({ type: literal('error'), code: str(64), message: str(1024) }, { id: str(64) })(
@@ -179,12 +187,21 @@ const checkAgentMessage = (v: unknown, p: string): AgentMessage => {
     }
     case 'ping':
       return obj({ type: literal('ping') }, { id: u32 })(v, p) as AgentMessage;
+    case 'usage':
+      return obj({
+        type: literal('usage'),
+        grant: str(64, GRANT_ID),
+        service: str(LIMITS.name, DNS_LABEL),
+        queries: u32,
+        failures: u32,
+      })(v, p) as AgentMessage;
     default:
       return literal<string>(
         'endpoints',
         'services',
         'csr',
         'ping',
+        'usage',
       )((v as { type?: unknown } | null)?.type, `${p}.type`) as never;
   }
 };

@@ -1,0 +1,54 @@
+// The connector's own audit, inside the customer's network (DESIGN.md §5 "Audit"): every stream
+// served and every query an engineer ran on a target, hash-chained exactly like the coordinator's
+// log (src/audit), one canonical JSON record per line in DIR/audit/local.jsonl. The customer reads
+// and verifies it without the vendor: `sallyport audit verify --local --state DIR`.
+import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Clock } from '../clock/index.ts';
+import { appendRecord, parseLine, recordLine, verifyChain, type AuditRecord } from '../audit/index.ts';
+import type { VerifyReport } from '../audit/index.ts';
+import type { LocalAuditSink } from '../targets/index.ts';
+
+export class LocalAudit implements LocalAuditSink {
+  readonly file: string;
+  readonly #clock: Clock;
+  readonly #actor: string;
+  #last: AuditRecord | undefined;
+
+  constructor(stateDir: string, clock: Clock, actor: string) {
+    this.file = join(stateDir, 'audit', 'local.jsonl');
+    this.#clock = clock;
+    this.#actor = actor;
+    mkdirSync(join(stateDir, 'audit'), { recursive: true, mode: 0o700 });
+    const recs = LocalAudit.read(this.file);
+    this.#last = recs[recs.length - 1];
+  }
+
+  append(action: string, subject: string, details: Record<string, unknown>): void {
+    const r = appendRecord(this.#last, {
+      time: Math.floor(this.#clock.wallMs()),
+      actor: this.#actor,
+      action,
+      subject,
+      details,
+    });
+    appendFileSync(this.file, recordLine(r) + '\n', { mode: 0o600 });
+    this.#last = r;
+  }
+
+  /** Every record of a local audit file, in order (unparseable lines are skipped: verify names them). */
+  static read(file: string): AuditRecord[] {
+    if (!existsSync(file)) return [];
+    const out: AuditRecord[] = [];
+    for (const line of readFileSync(file, 'utf8').split('\n')) {
+      if (!line) continue;
+      const p = parseLine(line);
+      if (p.kind === 'record') out.push(p.record);
+    }
+    return out;
+  }
+
+  static verify(file: string): VerifyReport {
+    return verifyChain(LocalAudit.read(file));
+  }
+}

@@ -1,0 +1,131 @@
+// The connector's targets (DESIGN.md §6): one per service whose config has `target` options. Keeps
+// each target's reconciler converged on the netmap's active grants for its service — at every
+// netmap change and every RECONCILE_INTERVAL_MS (a restart, a user removed by hand, a grant that
+// ended between netmaps) — and forwards usage summaries to the coordinator's audit.
+import type { Logger } from 'pino';
+import { Timer, type Clock } from '../clock/index.ts';
+import type { Netmap } from '../proto/control/index.ts';
+import {
+  createTarget,
+  type GrantIdentity,
+  type GrantUsageSummary,
+  type Target,
+  type TargetSpec,
+} from '../targets/index.ts';
+import type { ServiceSpec } from './config.ts';
+import { LocalAudit } from './local-audit.ts';
+
+export const RECONCILE_INTERVAL_MS = 1000;
+
+export interface ConnectorTargetsOptions {
+  clock: Clock;
+  logger: Logger;
+  stateDir: string;
+  actor: string;
+  services: ServiceSpec[];
+  deployment(): string;
+  report(s: GrantUsageSummary): void;
+  create?: (spec: TargetSpec, deps: Parameters<typeof createTarget>[1]) => Target | undefined;
+}
+
+export class ConnectorTargets {
+  readonly audit: LocalAudit;
+  readonly #o: ConnectorTargetsOptions;
+  readonly #targets = new Map<string, Target>();
+  readonly #timer: Timer;
+  #netmap: Netmap | undefined;
+  #busy = false;
+  #again = false;
+  #stopped = false;
+
+  constructor(o: ConnectorTargetsOptions) {
+    this.#o = o;
+    this.audit = new LocalAudit(o.stateDir, o.clock, o.actor);
+    this.#timer = new Timer(o.clock, () => void this.#reconcile());
+  }
+
+  /** Creates the targets (bad options throw here, before the agent starts). */
+  start(): void {
+    const create = this.#o.create ?? createTarget;
+    for (const s of this.#o.services) {
+      const t = create(
+        {
+          service: s.name,
+          deployment: this.#o.deployment(),
+          kind: s.kind,
+          address: s.address,
+          options: s.target,
+        },
+        {
+          clock: this.#o.clock,
+          logger: this.#o.logger.child({ target: s.name }),
+          stateDir: this.#o.stateDir,
+          audit: this.audit,
+          report: (u) => this.#o.report(u),
+        },
+      );
+      if (t) this.#targets.set(s.name, t);
+    }
+    if (this.#targets.size) this.#timer.mod(RECONCILE_INTERVAL_MS);
+  }
+
+  get(service: string): Target | undefined {
+    return this.#targets.get(service);
+  }
+
+  netmapChanged(nm: Netmap): void {
+    this.#netmap = nm;
+    void this.#reconcile();
+  }
+
+  /** The active grants of one service in the current netmap, one per grant id. */
+  grantsFor(service: string): GrantIdentity[] {
+    const nm = this.#netmap;
+    const now = this.#o.clock.wallMs();
+    const out = new Map<string, GrantIdentity>();
+    for (const g of nm?.grants ?? []) {
+      if (!g.services.includes(service) || !g.user) continue;
+      if (g.notBefore > now || (g.notAfter !== null && now >= g.notAfter)) continue;
+      out.set(g.id, {
+        grantId: g.id,
+        user: g.user,
+        service,
+        deployment: nm?.self.deployment ?? '',
+        notAfter: g.notAfter,
+      });
+    }
+    return [...out.values()];
+  }
+
+  async #reconcile(): Promise<void> {
+    if (this.#stopped) return;
+    if (this.#busy) {
+      this.#again = true;
+      return;
+    }
+    this.#busy = true;
+    try {
+      do {
+        this.#again = false;
+        for (const [name, t] of this.#targets) {
+          if (!t.reconciler) continue;
+          try {
+            await t.reconciler.reconcile(this.grantsFor(name));
+          } catch (e) {
+            this.#o.logger.error({ target: name, err: (e as Error).message }, 'target reconcile failed');
+          }
+        }
+      } while (this.#again && !this.#stopped);
+    } finally {
+      this.#busy = false;
+      if (!this.#stopped) this.#timer.mod(RECONCILE_INTERVAL_MS);
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#timer.del();
+    await Promise.allSettled([...this.#targets.values()].map((t) => t.close()));
+    this.#targets.clear();
+  }
+}
