@@ -9,7 +9,7 @@
 //   session payload ─► PeerLink (epoch) ─► stream Connection ─► router / proxied socket
 import type { Duplex } from 'node:stream';
 import { pino, type Logger } from 'pino';
-import { Timer, type Clock } from '../clock/index.ts';
+import type { Clock } from '../clock/index.ts';
 import { PublicKey, type PrivateKey } from '../crypto/index.ts';
 import type { Hello, Netmap, NetmapPeer, NetmapService, ServerMessage } from '../proto/control/index.ts';
 import { SessionHost, type PeerSession, type SessionEvent } from '../session/index.ts';
