@@ -24,6 +24,7 @@ import type { ClientTrust } from './certs.ts';
 import { checkClientCert, examine } from './client-cert.ts';
 import type { ServiceSpec } from './config.ts';
 import { coveringGrant } from './grants.ts';
+import { AgentError } from './errors.ts';
 import type { AgentMetrics } from './metrics.ts';
 import { pipeToAddress } from './pipe.ts';
 
@@ -98,6 +99,7 @@ export class Router {
     if (terminate && (!cert || !trust)) return refuse(REFUSE_NO_CERTIFICATE, 'no-certificate');
 
     const stream = req.accept();
+    stream.on('error', () => {}); // every end is logged where it is handled; never an unhandled error
     metrics.streamsAccepted.inc();
     const a: Active = {
       peerKey,
@@ -199,8 +201,9 @@ export class Router {
         { peer: a.peerKey.slice(0, 8), service: a.service, grant: a.grantId },
         live ? 'certificate ended: stream cut' : 'grant ended: stream cut',
       );
+      // Reset first, with an error: a clean end would let the data already queued keep flowing.
+      a.stream.destroy(new AgentError('AGENT_GRANT_ENDED', live ? 'certificate ended' : 'grant ended'));
       a.abort.abort();
-      a.stream.destroy();
     }
     this.#schedule();
     return cut;

@@ -9,21 +9,24 @@
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ApiError, type ApiClient } from '../control/api-client.ts';
+import type { ApiClient } from '../control/api-client.ts';
 import { CONNECTION_OPTIONS, apiClientFrom } from './api-connection.ts';
-import { ControlError } from '../control/errors.ts';
+import { API_EXIT_CODES, reportApiFailure } from './exit.ts';
 import { createKeyAndCsr } from '../pki/index.ts';
 import { stateDir } from './agent-common.ts';
 
 export type AccessCommand =
   'request' | 'requests' | 'approve' | 'deny' | 'grants' | 'revoke' | 'extend' | 'cert';
 
-const CONNECTION = `connection (flags, else the environment, as for 'sallyport admin'):
+const CONNECTION = `options every access command takes:
+  --json                print the server's answer as JSON (no progress lines)
+  --help                this text
+connection (flags, else the environment, as for 'sallyport admin'):
   --server URL          coordinator URL (env SALLYPORT_SERVER)
   --token TOKEN         bearer token (env SALLYPORT_TOKEN; get one with 'sallyport admin login')
   --ca FILE             PEM CA or self-signed certificate to trust (env SALLYPORT_CA)
   --fingerprint HEX     pin the listener certificate instead (env SALLYPORT_FINGERPRINT)
-exit codes: 0 ok, 1 refused by the server or unreachable, 2 bad usage`;
+${API_EXIT_CODES}`;
 
 export const HELP: Record<AccessCommand, string> = {
   request: `usage: sallyport request DEPLOYMENT --service NAME [--service NAME]… --reason "TICKET" --for DURATION
@@ -41,31 +44,52 @@ ${CONNECTION}`,
 
 Lists the access requests you made or may decide on (newest first).
 
+examples:
+  sallyport requests --status pending           # what waits for your approval
+  sallyport requests --json | jq -r '.[].id'
+
 ${CONNECTION}`,
-  approve: `usage: sallyport approve ID [--extension]
+  approve: `usage: sallyport approve ID [--extension] [--json]
 
 Approves an access request (or, with --extension, an extension request). No one approves their own
 request; each approver counts once; the grant starts when the policy's approvals are complete.
 
+examples:
+  sallyport approve 01J9Z3K4XW5T8M2QH6B7C0D1EF
+  sallyport approve --extension 01J9Z4A2B3C4D5E6F7G8H9J0KM
+
 ${CONNECTION}`,
-  deny: `usage: sallyport deny ID --reason "…" [--extension]
+  deny: `usage: sallyport deny ID --reason "…" [--extension] [--json]
 
 Denies an access request (or an extension request).
+
+example:
+  sallyport deny 01J9Z3K4XW5T8M2QH6B7C0D1EF --reason "use staging; prod needs a change ticket"
 
 ${CONNECTION}`,
   grants: `usage: sallyport grants [--status active|expired|revoked] [--json]
 
 Lists the access grants you hold or may decide on, with their end.
 
+examples:
+  sallyport grants --status active
+  sallyport grants --json
+
 ${CONNECTION}`,
-  revoke: `usage: sallyport revoke ID [--reason "…"]
+  revoke: `usage: sallyport revoke ID [--reason "…"] [--json]
 
 Ends a grant now: its holder leaves the connector's netmap and open streams are cut.
 
+example:
+  sallyport revoke 01J9Z5QW8E7R6T5Y4U3I2O1P0A --reason "incident closed"
+
 ${CONNECTION}`,
-  extend: `usage: sallyport extend GRANT --for DURATION --reason "…"
+  extend: `usage: sallyport extend GRANT --for DURATION --reason "…" [--json]
 
 Asks for more time on a grant you hold; approved like a request.
+
+example:
+  sallyport extend 01J9Z5QW8E7R6T5Y4U3I2O1P0A --for 30m --reason "INC-4711 still rolling back"
 
 ${CONNECTION}`,
   cert: `usage: sallyport cert [GRANT] [--out DIR] [--state DIR] [--json]
@@ -75,10 +99,16 @@ made here and never leaves this machine; the coordinator signs a CSR with notAft
 end, your user name in the subject and sallyport:grant:<id> as SAN URI. Writes key.pem (0600),
 cert.pem (chain) and ca.pem to DIR (default STATE/certs/GRANT).
 
+examples:
+  sallyport cert                                # the one active grant you hold
+  sallyport cert 01J9Z5QW8E7R6T5Y4U3I2O1P0A --out ./grant-certs --json
+
 ${CONNECTION}`,
 };
 
 class UsageError extends Error {}
+/** A refusal decided here, before asking the server (exit 1). */
+class Failed extends Error {}
 
 export interface AccessIo {
   env: Record<string, string | undefined>;
@@ -269,14 +299,12 @@ export async function runAccess(
       io.stderr(`sallyport ${cmd}: ${e.message}\nRun 'sallyport ${cmd} --help'.\n`);
       return 2;
     }
-    if (e instanceof ApiError) {
-      io.stderr(`sallyport ${cmd}: ${e.code} (HTTP ${e.status}): ${e.message}\n`);
-      return 1;
-    }
-    if (e instanceof ControlError) {
+    if (e instanceof Failed) {
       io.stderr(`sallyport ${cmd}: ${e.message}\n`);
       return 1;
     }
+    const code = reportApiFailure(cmd, e, io.stderr, o.server ?? io.env.SALLYPORT_SERVER);
+    if (code !== undefined) return code;
     throw e;
   }
 }
@@ -293,15 +321,23 @@ async function cert(
     const mine = (await api.call<Row[]>('GET', '/api/v1/access-grants?status=active')).filter(
       (g) => g.subject === me.name,
     );
-    if (mine.length !== 1)
+    if (mine.length === 0)
+      throw new Failed(
+        `you (${me.name}) hold no active grant: ask with 'sallyport request DEPLOYMENT --service NAME --reason "…" --for 1h', ` +
+          "then see it approved with 'sallyport grants --status active'",
+      );
+    if (mine.length > 1)
       throw new UsageError(
-        mine.length === 0
-          ? 'you hold no active grant: sallyport request … first'
-          : `you hold ${mine.length} active grants: name one (${mine.map((g) => String(g.id)).join(', ')})`,
+        `you hold ${mine.length} active grants: name one (${mine.map((g) => String(g.id)).join(', ')})`,
       );
     id = String(mine[0].id);
   }
+  const progress = (s: string): void => {
+    if (!o.json) io.stderr(`${s}\n`);
+  };
+  progress(`making a private key for grant ${id} on this machine (it never leaves it)…`);
   const { keyPem, csrPem } = await createKeyAndCsr({ commonName: me.name });
+  progress('asking the coordinator to sign the certificate request…');
   const r = await api.call<{ chainPem: string; rootPem: string; notAfter: number; serial: string }>(
     'POST',
     `/api/v1/access-grants/${encodeURIComponent(id)}/certificate`,

@@ -2,9 +2,8 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 // The API client alone (not the control index): the admin command loads no server code.
-import { ApiError } from '../control/api-client.ts';
 import { CONNECTION_OPTIONS, apiClientFrom } from './api-connection.ts';
-import { ControlError } from '../control/errors.ts';
+import { API_EXIT_CODES, reportApiFailure } from './exit.ts';
 
 export const help = `usage: sallyport admin [global options] <resource> <verb> [arguments] [--json]
 
@@ -63,7 +62,7 @@ examples:
   sallyport admin grants create --group oncall --deployment acme-prod --service k8s --expires 8h
   sallyport admin grants list --json
 
-exit codes: 0 ok, 1 refused by the server or unreachable, 2 bad usage
+${API_EXIT_CODES}
 `;
 
 class UsageError extends Error {}
@@ -169,6 +168,10 @@ export async function run(argv: string[], io: AdminIo = processIo): Promise<numb
     io.stdout(help);
     return o.help ? 0 : 2;
   }
+  /** What a command with no data to show did: a line for people, {"ok":true,…} with --json. */
+  const done = (what: string, data: Record<string, unknown>) => {
+    io.stdout(o.json ? JSON.stringify({ ok: true, ...data }) + '\n' : `${what}\n`);
+  };
   const out = (data: unknown, cols?: string[]) => {
     if (o.json || !cols) io.stdout(JSON.stringify(data, null, o.json ? 2 : undefined) + '\n');
     else io.stdout(table((Array.isArray(data) ? data : [data]) as Row[], cols));
@@ -215,6 +218,7 @@ export async function run(argv: string[], io: AdminIo = processIo): Promise<numb
         return 0;
       case 'deployments delete':
         await api.call('DELETE', `/api/v1/deployments/${enc(need(args[0], 'NAME'))}`);
+        done(`deleted deployment ${args[0]}`, { deleted: args[0] });
         return 0;
       case 'services list': {
         const q = o.deployment ? `?deployment=${enc(o.deployment)}` : '';
@@ -256,6 +260,7 @@ export async function run(argv: string[], io: AdminIo = processIo): Promise<numb
       case 'services delete': {
         const [d, n] = split(need(args[0], 'DEPLOYMENT/NAME'));
         await api.call('DELETE', `/api/v1/deployments/${enc(d)}/services/${enc(n)}`);
+        done(`deleted service ${d}/${n}`, { deleted: `${d}/${n}` });
         return 0;
       }
       case 'keys list': {
@@ -285,6 +290,7 @@ export async function run(argv: string[], io: AdminIo = processIo): Promise<numb
       }
       case 'keys revoke':
         await api.call('DELETE', `/api/v1/preauth-keys/${enc(need(args[0], 'ID'))}`);
+        done(`revoked pre-auth key ${args[0]}`, { revoked: args[0] });
         return 0;
       case 'users list':
         out(await api.call('GET', '/api/v1/users'), ['name', 'isAdmin', 'disabled']);
@@ -314,12 +320,20 @@ export async function run(argv: string[], io: AdminIo = processIo): Promise<numb
         return 0;
       case 'groups delete':
         await api.call('DELETE', `/api/v1/groups/${enc(need(args[0], 'NAME'))}`);
+        done(`deleted group ${args[0]}`, { deleted: args[0] });
         return 0;
       case 'groups add':
       case 'groups remove':
         await api.call(
           verb === 'add' ? 'PUT' : 'DELETE',
           `/api/v1/groups/${enc(need(args[0], 'GROUP'))}/members/${enc(need(args[1], 'USER'))}`,
+        );
+        done(
+          `${verb === 'add' ? 'added' : 'removed'} ${args[1]} ${verb === 'add' ? 'to' : 'from'} group ${args[0]}`,
+          {
+            group: args[0],
+            user: args[1],
+          },
         );
         return 0;
       case 'grants list': {
@@ -353,6 +367,7 @@ export async function run(argv: string[], io: AdminIo = processIo): Promise<numb
       }
       case 'grants revoke':
         await api.call('DELETE', `/api/v1/grants/${enc(need(args[0], 'ID'))}`);
+        done(`revoked standing grant ${args[0]}`, { revoked: args[0] });
         return 0;
       case 'nodes list':
         out(await api.call('GET', '/api/v1/nodes'), [
@@ -416,14 +431,8 @@ export async function run(argv: string[], io: AdminIo = processIo): Promise<numb
       io.stderr(`sallyport admin: ${e.message}\nRun 'sallyport admin --help'.\n`);
       return 2;
     }
-    if (e instanceof ApiError) {
-      io.stderr(`sallyport admin: ${e.code} (HTTP ${e.status}): ${e.message}\n`);
-      return 1;
-    }
-    if (e instanceof ControlError) {
-      io.stderr(`sallyport admin: ${e.message}\n`);
-      return 1;
-    }
+    const code = reportApiFailure('admin', e, io.stderr, o.server ?? io.env.SALLYPORT_SERVER);
+    if (code !== undefined) return code;
     throw e;
   }
 }

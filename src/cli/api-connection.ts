@@ -2,6 +2,7 @@
 // flags first, then SALLYPORT_SERVER / SALLYPORT_TOKEN / SALLYPORT_CA / SALLYPORT_FINGERPRINT.
 import { readFileSync } from 'node:fs';
 import { ApiClient } from '../control/api-client.ts';
+import { LOGIN_HINT } from './exit.ts';
 
 /** The parseArgs options every API-backed command accepts. */
 export const CONNECTION_OPTIONS = {
@@ -28,16 +29,24 @@ export function apiClientFrom(
   opts: { requireToken?: boolean; maxBody?: number } = {},
 ): ApiClient | string {
   const server = o.server ?? env.SALLYPORT_SERVER;
-  if (!server) return 'no server: --server https://HOST:PORT or SALLYPORT_SERVER';
+  if (!server)
+    return "no coordinator given: pass --server https://HOST:PORT or export SALLYPORT_SERVER (the URL 'sallyport coordinator' printed)";
+  if (!/^https:\/\/[^/]/.test(server))
+    return `--server / SALLYPORT_SERVER must be an https:// URL, got '${server}'`;
   const token = o.token ?? env.SALLYPORT_TOKEN;
-  if (opts.requireToken && !token)
-    return 'no token: --token or SALLYPORT_TOKEN (sallyport admin login --user NAME)';
+  if (opts.requireToken && !token) return `not logged in (no token): ${LOGIN_HINT}`;
   const caFile = o.ca ?? env.SALLYPORT_CA;
   const fingerprint = o.fingerprint ?? env.SALLYPORT_FINGERPRINT;
+  let ca: string | undefined;
+  try {
+    ca = caFile ? readFileSync(caFile, 'utf8') : undefined;
+  } catch (e) {
+    return `cannot read the CA file ${caFile} (--ca / SALLYPORT_CA): ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`;
+  }
   return new ApiClient({
     server,
     ...(opts.maxBody ? { maxBody: opts.maxBody } : {}),
-    ...(caFile ? { ca: readFileSync(caFile, 'utf8') } : {}),
+    ...(ca ? { ca } : {}),
     ...(fingerprint ? { fingerprint } : {}),
     ...(token ? { token } : {}),
   });

@@ -3,6 +3,8 @@ import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import {
   AuditError,
+  parseLine,
+  verifyChain,
   verifyExport,
   writeExport,
   type AuditRecord,
@@ -11,6 +13,9 @@ import {
 } from '../audit/index.ts';
 import { ApiError, ControlError, type ApiClient } from '../control/index.ts';
 import { CONNECTION_OPTIONS, apiClientFrom, type ConnectionFlags } from './api-connection.ts';
+import { reportApiFailure } from './exit.ts';
+import { join } from 'node:path';
+import { stateDir } from './agent-common.ts';
 import { realClock } from '../clock/index.ts';
 import { CryptoError, VerifyKey } from '../crypto/index.ts';
 
@@ -19,6 +24,8 @@ export const help = `usage: sallyport audit <command> [options]
 commands:
   verify FILE          check an export offline: the hash chain, every checkpoint signature, and
                        that nothing was edited, removed, reordered, inserted or cut; FILE '-' is stdin
+  verify --local       check a connector's own (customer-side) log, STATE/audit/local.jsonl: every
+                       stream served and query run, hash-chained; read where the connector runs
   list                 print audit records from the coordinator
   export [--out FILE]  write the whole log as an export (JSON Lines) for 'audit verify'
 
@@ -28,6 +35,7 @@ verify options:
                        checked against the keys the file lists, which proves nothing against a forger.
   --expect-seq N       the log is known to reach seq N (e.g. from 'audit list'); fewer is TRUNCATED
   --require-signed     fail when records after the last checkpoint carry no signature
+  --state DIR          with --local: the connector's state directory (env SALLYPORT_STATE)
   --json               print the full report as JSON
 
 list / export options:
@@ -42,8 +50,10 @@ examples:
   sallyport audit verify audit.jsonl --trust-key "$AUDIT_KEY"   # the coordinator's checkpoint key,
                                                                 # obtained out of band (base64)
   sallyport audit list --after 1200 --limit 50 --json
+  sallyport audit verify --local --state /var/lib/sallyport     # on the connector's machine
 
-exit codes: 0 verified (or done), 1 verification failed or the server refused, 2 bad usage or unreadable file
+exit codes: 0 verified (or done), 1 verification failed or the server refused, 2 bad usage or unreadable
+file, 3 coordinator unreachable, 4 token rejected (log in again)
 `;
 
 /** Largest export 'verify' reads. */
@@ -71,6 +81,8 @@ export async function run(argv: string[], io: CliIo = processIo): Promise<number
         'trust-key': { type: 'string', multiple: true },
         'expect-seq': { type: 'string' },
         'require-signed': { type: 'boolean' },
+        local: { type: 'boolean' },
+        state: { type: 'string' },
         json: { type: 'boolean' },
         help: { type: 'boolean' },
         ...CONNECTION_OPTIONS,
@@ -94,7 +106,7 @@ export async function run(argv: string[], io: CliIo = processIo): Promise<number
   try {
     switch (cmd) {
       case 'verify':
-        return verify(args, o, io);
+        return o.local ? verifyLocal(args, o, io) : verify(args, o, io);
       case 'list':
         return await list(client(o), o, io);
       case 'export':
@@ -107,11 +119,9 @@ export async function run(argv: string[], io: CliIo = processIo): Promise<number
       io.err(`sallyport audit: ${e.message}\nRun 'sallyport audit --help'.\n`);
       return 2;
     }
-    if (e instanceof ApiError) {
-      io.err(`sallyport audit: ${e.code} (HTTP ${e.status}): ${e.message}\n`);
-      return 1;
-    }
-    if (e instanceof ControlError || e instanceof AuditError) {
+    const code = reportApiFailure('audit', e, io.err, serverOf(o));
+    if (code !== undefined) return code;
+    if (e instanceof AuditError) {
       io.err(`sallyport audit: ${e.code}: ${e.message}\n`);
       return 1;
     }
@@ -158,6 +168,52 @@ function verify(args: string[], o: Opts, io: CliIo): number {
   return rep.ok ? 0 : 1;
 }
 
+/** The connector's customer-side log: hash-chained records, one per line, no checkpoints. */
+function verifyLocal(args: string[], o: Opts, io: CliIo): number {
+  if (args.length > 0) throw new UsageError('verify --local takes no FILE: it reads STATE/audit/local.jsonl');
+  const dir = stateDir(o.state as string | undefined);
+  const file = join(dir, 'audit', 'local.jsonl');
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    io.err(
+      `sallyport audit: no local audit log at ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}): ` +
+        "pass the connector's --state DIR (it is written once the connector serves a stream)\n",
+    );
+    return 2;
+  }
+  const records: AuditRecord[] = [];
+  const lines = text.split('\n');
+  let rep: VerifyReport | undefined;
+  for (let i = 0; i < lines.length && !rep; i++) {
+    if (lines[i] === '') continue;
+    const p = parseLine(lines[i]);
+    if (p.kind === 'record') records.push(p.record);
+    else {
+      const base = verifyChain(records);
+      rep = {
+        ...base,
+        ok: false,
+        failure: {
+          code: 'MALFORMED',
+          line: i + 1,
+          message: p.kind === 'malformed' ? p.problem : `a ${p.kind} line has no place in the local log`,
+        },
+      };
+    }
+  }
+  rep ??= verifyChain(records);
+  if (o.json) io.out(JSON.stringify({ file, ...rep }, null, 2) + '\n');
+  else if (rep.ok)
+    io.out(
+      `OK: ${rep.records} records (seq 1..${rep.lastSeq}), head ${rep.headHash.slice(0, 16)}… in ${file}\n` +
+        "note: the connector's own log is hash-chained, not signed: keep a copy of its head elsewhere\n",
+    );
+  else io.out(describe(rep));
+  return rep.ok ? 0 : 1;
+}
+
 function describe(rep: VerifyReport): string {
   const lines: string[] = [];
   const f = rep.failure;
@@ -180,6 +236,9 @@ function describe(rep: VerifyReport): string {
   }
   return lines.join('\n') + '\n';
 }
+
+const serverOf = (o: Opts): string | undefined =>
+  (o.server as string | undefined) ?? process.env.SALLYPORT_SERVER;
 
 function client(o: Opts): ApiClient {
   const api = apiClientFrom(o as ConnectionFlags, process.env, { maxBody: 256 << 20 });
@@ -248,6 +307,7 @@ async function exportLog(api: ApiClient, o: Opts, io: CliIo): Promise<number> {
     if (!Array.isArray(page)) throw new ControlError('BAD_RESPONSE', 'the audit list is not a list');
     records.push(...page);
     if (page.length < PAGE) break;
+    io.err(`sallyport audit: ${records.length} records so far…\n`);
   }
   const exportedAt = Math.floor(realClock.wallMs());
   const text = writeExport({ records, checkpoints, keys, exportedAt, lenient: true });

@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import { ctlRequest, socketPath } from '../agent/index.ts';
 import { stateDir, untilStopped } from './agent-common.ts';
 
-export const help = `usage: sallyport connect DEPLOYMENT/SERVICE --local HOST:PORT [--state DIR]
+export const help = `usage: sallyport connect DEPLOYMENT/SERVICE --local HOST:PORT [--state DIR] [--json]
 
 Forwards a local TCP address to a service through the running agent ('sallyport agent'): every
 connection to --local becomes a stream to the service's connector, which checks the grant. The
@@ -13,10 +13,12 @@ forward lasts until this command is stopped (Ctrl-C).
 options:
   --local HOST:PORT   where to listen, e.g. 127.0.0.1:8123 (port 0 picks one; it is printed)
   --state DIR         the agent's state directory (env SALLYPORT_STATE; default ~/.sallyport)
+  --json              print the forward as one JSON line {"local","service"} once it listens
   --help              this text
 
-example:
+examples:
   sallyport connect acme-prod/clickhouse --local 127.0.0.1:8123
+  sallyport connect acme-prod/web --local 127.0.0.1:0 --state ~/.sallyport-lab   (prints the port)
 
 exit codes: 0 stopped, 1 the agent refused or is not running, 2 bad usage
 `;
@@ -29,7 +31,12 @@ export async function run(
   try {
     p = parseArgs({
       args: argv,
-      options: { local: { type: 'string' }, state: { type: 'string' }, help: { type: 'boolean' } },
+      options: {
+        local: { type: 'string' },
+        state: { type: 'string' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean' },
+      },
       strict: true,
       allowPositionals: true,
     });
@@ -43,8 +50,17 @@ export async function run(
   }
   const ref = p.positionals[0];
   if (!ref || !/^[^/]+\/[^/]+$/.test(ref) || p.positionals.length > 1)
-    return (process.stderr.write('sallyport connect: want one DEPLOYMENT/SERVICE\n'), 2);
-  if (!p.values.local) return (process.stderr.write('sallyport connect: --local HOST:PORT is required\n'), 2);
+    return (
+      process.stderr.write(
+        "sallyport connect: want one DEPLOYMENT/SERVICE, e.g. acme-prod/web ('sallyport admin services list' shows them)\n",
+      ),
+      2
+    );
+  if (!p.values.local)
+    return (
+      process.stderr.write('sallyport connect: --local HOST:PORT is required, e.g. --local 127.0.0.1:8080\n'),
+      2
+    );
   let r;
   try {
     r = await ctlRequest(socketPath(stateDir(p.values.state)), {
@@ -58,11 +74,18 @@ export async function run(
   }
   if (!r.reply.ok) {
     r.socket.destroy();
-    process.stderr.write(`sallyport connect: ${r.reply.message} (${r.reply.code})\n`);
+    process.stderr.write(
+      `sallyport connect: ${r.reply.message} (${r.reply.code})\n` +
+        "  'sallyport status' shows what the agent sees; 'sallyport grants --status active' your grants\n",
+    );
     return 1;
   }
   const local = String(r.reply.local);
-  process.stdout.write(`forwarding ${local} -> ${ref} (Ctrl-C to stop)\n`);
+  process.stdout.write(
+    p.values.json
+      ? JSON.stringify({ local, service: ref }) + '\n'
+      : `forwarding ${local} -> ${ref} (Ctrl-C to stop)\n`,
+  );
   opts.onReady?.(local);
   let lost = false;
   await untilStopped(opts.signal, (stop) =>
@@ -72,6 +95,7 @@ export async function run(
     }),
   );
   r.socket.destroy();
-  if (lost) process.stderr.write('sallyport connect: the agent went away\n');
+  if (lost)
+    process.stderr.write("sallyport connect: the agent went away: is 'sallyport agent' still running?\n");
   return lost ? 1 : 0;
 }

@@ -1,6 +1,7 @@
 // `sallyport coordinator`: runs the coordinator until SIGINT or SIGTERM.
 import { parseArgs } from 'node:util';
 import { join } from 'node:path';
+import { pino } from 'pino';
 import {
   Coordinator,
   createLogger,
@@ -12,7 +13,7 @@ import {
 
 export const help = `usage: sallyport coordinator --data DIR --suffix DOMAIN [--listen HOST:PORT] [--db postgres://…]
                              [--relay REGION=URL[,stun=PORT]]… [--tls-cert FILE --tls-key FILE]
-                             [--hostname NAME]… [--webhook URL]… [--log-level LEVEL]
+                             [--hostname NAME]… [--webhook URL]… [--log-level LEVEL] [--json]
 
 Runs the coordinator: the admin API under /api/v1 (OpenAPI document at /openapi.json), the agent
 channel (WebSocket /agent/v1, Noise IK), /metrics (Prometheus) and /health, over HTTPS.
@@ -35,14 +36,17 @@ options:
                         as Slack-compatible JSON ({ text, blocks }); repeatable (env SALLYPORT_WEBHOOKS,
                         space-separated)
   --log-level LEVEL     fatal, error, warn, info (default), debug, trace, silent
+  --json                print the start-up values as one JSON line {url, channelKey, tlsFingerprint,
+                        relayTrustKey, data} (logs stay on stderr)
   --help                this text
 
 It prints the values agents and relays need: the URL, the channel key agents pin, the listener
 certificate's SHA-256 fingerprint, and the signing key relays trust (sallyport relay --trust-key).
 
-example:
+examples:
   sallyport coordinator --data /var/lib/sallyport --listen 0.0.0.0:8443 --suffix byoc.example.com \\
     --relay eu-west-1=https://relay-eu.example.com:443,stun=3478
+  sallyport coordinator --data ./coord --suffix byoc.example.com --json | head -1 | jq -r .channelKey
 
 exit codes: 0 stopped by a signal, 1 could not start, 2 bad usage
 `;
@@ -69,6 +73,7 @@ export async function run(argv: string[], opts: { signal?: AbortSignal } = {}): 
         hostname: { type: 'string', multiple: true },
         webhook: { type: 'string', multiple: true },
         'log-level': { type: 'string' },
+        json: { type: 'boolean' },
         help: { type: 'boolean' },
       },
       strict: true,
@@ -106,7 +111,11 @@ export async function run(argv: string[], opts: { signal?: AbortSignal } = {}): 
   } catch (e) {
     return usage((e as Error).message);
   }
-  const logger = createLogger({ level: a['log-level'] ?? process.env.SALLYPORT_LOG_LEVEL ?? 'info' });
+  // With --json, stdout carries only the JSON line: logs go to stderr.
+  const logger = createLogger({
+    level: a['log-level'] ?? process.env.SALLYPORT_LOG_LEVEL ?? 'info',
+    ...(a.json ? { destination: pino.destination(2) } : {}),
+  });
   const db = a.db ?? process.env.SALLYPORT_DB;
   let coord: Coordinator;
   try {
@@ -126,16 +135,29 @@ export async function run(argv: string[], opts: { signal?: AbortSignal } = {}): 
     process.stderr.write(`sallyport coordinator: could not start: ${msg}\n`);
     return 1;
   }
-  process.stdout.write(
-    [
-      `coordinator listening on ${coord.url}`,
-      `  channel key (agents pin):   ${coord.publicKey}`,
-      `  TLS fingerprint (SHA-256):  ${coord.tls.fingerprint}`,
-      `  relay trust key (Ed25519):  ${coord.keys.signingKey.verifyKey.base64()}`,
-      `  data:                       ${dataDir}${db?.startsWith('postgres') ? '' : ` (database ${db ?? join(dataDir, 'coordinator.db')})`}`,
-      '',
-    ].join('\n'),
-  );
+  const dbText = db?.startsWith('postgres') ? 'postgres' : (db ?? join(dataDir, 'coordinator.db'));
+  if (a.json)
+    process.stdout.write(
+      JSON.stringify({
+        url: coord.url,
+        channelKey: coord.publicKey,
+        tlsFingerprint: coord.tls.fingerprint,
+        relayTrustKey: coord.keys.signingKey.verifyKey.base64(),
+        data: dataDir,
+        database: dbText,
+      }) + '\n',
+    );
+  else
+    process.stdout.write(
+      [
+        `coordinator listening on ${coord.url}`,
+        `  channel key (agents pin):   ${coord.publicKey}`,
+        `  TLS fingerprint (SHA-256):  ${coord.tls.fingerprint}`,
+        `  relay trust key (Ed25519):  ${coord.keys.signingKey.verifyKey.base64()}`,
+        `  data:                       ${dataDir}${dbText === 'postgres' ? '' : ` (database ${dbText})`}`,
+        '',
+      ].join('\n'),
+    );
   await new Promise<void>((resolve) => {
     const done = () => resolve();
     process.once('SIGINT', done);

@@ -8,6 +8,7 @@ import { PublicKey } from '../crypto/index.ts';
 import { ApiClient } from '../control/index.ts';
 import { loadOrCreateNodeKey, writeSettings } from '../agent/index.ts';
 import { stateDir } from './agent-common.ts';
+import { EXIT, apiFailure } from './exit.ts';
 
 export const help = `usage: sallyport login URL --coordinator-key KEY [--ca FILE] [--state DIR] [--name NAME]
                        [--timeout SECONDS]
@@ -28,7 +29,7 @@ options:
 example:
   sallyport login https://coord.example.com:8443 --coordinator-key 3q2+7w...
 
-exit codes: 0 approved, 1 expired, refused or unreachable, 2 bad usage
+exit codes: 0 approved, 1 expired or refused, 2 bad usage, 3 coordinator unreachable
 `;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => realClock.setTimeout(r, ms));
@@ -84,6 +85,7 @@ export async function run(argv: string[]): Promise<number> {
         `  ${start.verificationUri.replace('CODE', start.userCode)}\n\n` +
         `user code: ${start.userCode}   (valid for ${start.expiresIn} s)\nwaiting for approval...\n`,
     );
+    let polls = 0;
     const limit = realClock.now() + 1000 * (a.timeout ? Number(a.timeout) : start.expiresIn);
     for (;;) {
       const r = await api.call<{ status: string }>('POST', '/api/v1/device/poll', {
@@ -91,13 +93,19 @@ export async function run(argv: string[]): Promise<number> {
       });
       if (r.status === 'approved') break;
       if (r.status !== 'pending') {
-        process.stderr.write(`sallyport login: ${r.status}\n`);
-        return 1;
+        process.stderr.write(
+          `sallyport login: the device code is ${r.status}: run 'sallyport login' again for a new code\n`,
+        );
+        return EXIT.FAILED;
       }
-      if (realClock.now() > limit) {
-        process.stderr.write('sallyport login: timed out waiting for approval\n');
-        return 1;
+      const left = Math.ceil((limit - realClock.now()) / 1000);
+      if (left <= 0) {
+        process.stderr.write(
+          "sallyport login: timed out waiting for approval: run 'sallyport login' again, and have the code approved sooner\n",
+        );
+        return EXIT.FAILED;
       }
+      if (++polls % 30 === 0) process.stderr.write(`still waiting for approval (${left} s left)…\n`);
       await sleep(1000);
     }
     writeSettings(dir, {
@@ -111,7 +119,8 @@ export async function run(argv: string[]): Promise<number> {
     );
     return 0;
   } catch (e) {
-    process.stderr.write(`sallyport login: ${(e as Error).message}\n`);
-    return 1;
+    const f = apiFailure(e, url);
+    process.stderr.write(`sallyport login: ${f?.message ?? (e as Error).message}\n`);
+    return f?.code ?? EXIT.FAILED;
   }
 }

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { EXIT, EXIT_CODES_HELP } from './exit.ts';
 
 /** A command module: `run` returns the exit code; `help` is its --help text. */
 interface Command {
@@ -54,7 +55,11 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   extend: { summary: 'ask to extend an active grant', load: () => import('./extend.ts') },
   revoke: { summary: 'revoke an access grant (cuts its streams)', load: () => import('./revoke.ts') },
   cert: { summary: 'fetch the client certificate for your active grant', load: () => import('./cert.ts') },
-  audit: { summary: 'verify an exported audit log offline', load: () => import('./audit.ts') },
+  kubeconfig: {
+    summary: 'write a kubeconfig for a grant (kubectl through the overlay)',
+    load: () => import('./kubeconfig.ts'),
+  },
+  audit: { summary: 'list, export, and verify offline the audit log', load: () => import('./audit.ts') },
 };
 
 function usage(): string {
@@ -62,15 +67,29 @@ function usage(): string {
   const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}${c.summary}`);
   return `sallyport — outbound-only overlay and just-in-time access for BYOC deployments
 
-usage: sallyport <command> [options]        sallyport <command> --help
+usage: sallyport <command> [options]        sallyport <command> --help        sallyport help <command>
 
 commands:
 ${lines.join('\n')}
   ${'version'.padEnd(width)}print the version
 
 Examples:
-  sallyport lab
+  sallyport lab                                     # the whole story on this machine
+  sallyport request acme-prod --service k8s --reason "INC-4711" --for 2h
+  sallyport grants --json
+  sallyport status
   sallyport relay --help
+
+Environment (flags win):
+  SALLYPORT_SERVER        coordinator URL for admin, the access commands and audit list/export
+  SALLYPORT_TOKEN         bearer token: export SALLYPORT_TOKEN=$(sallyport admin login --user NAME)
+  SALLYPORT_CA            PEM file to trust for the coordinator's TLS (or SALLYPORT_FINGERPRINT to pin it)
+  SALLYPORT_STATE         an agent's state directory (default ~/.sallyport)
+
+Output: tables for people by default; --json on every listing and status prints JSON on stdout
+only. Progress of long operations goes to stderr, and never with --json.
+
+${EXIT_CODES_HELP}
 `;
 }
 
@@ -81,26 +100,81 @@ function version(): string {
   return pkg.version;
 }
 
-/** Runs one CLI invocation; returns the process exit code (0 ok, 1 failed, 2 usage error). */
+/** Levenshtein distance, for "did you mean" (short strings only). */
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++)
+      cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length];
+}
+
+/** The command names, in the order `sallyport --help` lists them. */
+export function commandNames(): string[] {
+  return Object.keys(COMMANDS);
+}
+
+/** One command's one-line summary, as `sallyport --help` shows it. */
+export function commandSummary(name: string): string {
+  const entry = COMMANDS[name];
+  if (!entry) throw new Error(`unknown command '${name}'`);
+  return entry.summary;
+}
+
+/** The top-level help text (`sallyport --help`). */
+export function mainHelp(): string {
+  return usage();
+}
+
+/** One command's --help text, ending with a newline. */
+export async function commandHelp(name: string): Promise<string> {
+  const entry = COMMANDS[name];
+  if (!entry) throw new Error(`unknown command '${name}'`);
+  const { help } = await entry.load();
+  return help.endsWith('\n') ? help : help + '\n';
+}
+
+/** Runs one CLI invocation; returns the process exit code (see EXIT in exit.ts). */
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
-  if (cmd === undefined || cmd === 'help' || cmd === '--help' || cmd === '-h') {
+  if (cmd === undefined || cmd === '--help' || cmd === '-h' || (cmd === 'help' && rest.length === 0)) {
     process.stdout.write(usage());
-    return cmd === undefined ? 2 : 0;
+    return cmd === undefined ? EXIT.USAGE : EXIT.OK;
   }
   if (cmd === 'version' || cmd === '--version') {
-    process.stdout.write(`sallyport ${version()}\n`);
-    return 0;
+    if (rest.includes('--json')) process.stdout.write(JSON.stringify({ version: version() }) + '\n');
+    else process.stdout.write(`sallyport ${version()}\n`);
+    return EXIT.OK;
   }
+  if (cmd === 'help') return main([rest[0], '--help']);
   const entry = COMMANDS[cmd];
   if (!entry) {
-    process.stderr.write(`sallyport: unknown command '${cmd}'. Run 'sallyport --help' for the list.\n`);
-    return 2;
+    const near = Object.keys(COMMANDS).filter((c) => editDistance(c, cmd) <= 2 || c.startsWith(cmd));
+    process.stderr.write(
+      `sallyport: unknown command '${cmd}'.${near.length ? ` Did you mean ${near.join(' or ')}?` : ''} ` +
+        `Run 'sallyport --help' for the list.\n`,
+    );
+    return EXIT.USAGE;
   }
   const command = await entry.load();
   if (rest.includes('--help') || rest.includes('-h')) {
     process.stdout.write(command.help.endsWith('\n') ? command.help : command.help + '\n');
-    return 0;
+    return EXIT.OK;
   }
-  return command.run(rest);
+  try {
+    return await command.run(rest);
+  } catch (e) {
+    // A bug or an unforeseen failure: one line, the stack only on request.
+    const err = e as Error;
+    process.stderr.write(
+      `sallyport ${cmd}: unexpected error: ${err?.message ?? String(e)}\n` +
+        (process.env.SALLYPORT_DEBUG
+          ? `${err?.stack ?? ''}\n`
+          : '  run again with SALLYPORT_DEBUG=1 for the stack trace, and report it\n'),
+    );
+    return EXIT.FAILED;
+  }
 }

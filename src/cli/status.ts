@@ -6,7 +6,8 @@ import { stateDir } from './agent-common.ts';
 export const help = `usage: sallyport status [--json | --metrics] [--state DIR]
 
 Shows the running agent's node, its coordinator and relay connections, and every peer with its
-path (direct with its endpoint, or relay with its region; when and why it last changed), last handshake, round-trip time and bytes, from live state.
+path (direct with its endpoint, or relay with its region; when and why it last changed), last
+handshake, round-trip time and bytes, from live state.
 
 options:
   --json        the full status as JSON
@@ -14,7 +15,12 @@ options:
   --state DIR   the agent's state directory (env SALLYPORT_STATE; default ~/.sallyport)
   --help        this text
 
-exit codes: 0 ok, 1 no agent running, 2 bad usage
+examples:
+  sallyport status
+  sallyport status --json | jq '.peers[] | {name, path: .path.kind, rttMs}'
+  sallyport status --metrics --state /var/lib/sallyport
+
+exit codes: 0 ok, 1 no agent running (start 'sallyport agent', or pass its --state), 2 bad usage
 `;
 
 const ago = (iso: string | null): string => {

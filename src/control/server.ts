@@ -27,6 +27,7 @@ import { createAuditSigner } from './audit-signer.ts';
 import { AccessService } from './access.ts';
 import { registerAccessApi } from './access-api.ts';
 import { Webhooks } from './webhooks.ts';
+import { registerConsole } from './console/index.ts';
 
 export interface CoordinatorOptions {
   /** State directory: keys, TLS material, SQLite database. */
@@ -62,6 +63,8 @@ export interface CoordinatorOptions {
   webhooks?: string[];
   /** Extra CA (PEM) to trust for https webhook receivers. */
   webhookCa?: string;
+  /** Serve the browser console under /console/ (docs/console.md); default true. */
+  console?: boolean;
 }
 
 const STATUS: Record<string, number> = {
@@ -329,6 +332,13 @@ export class Coordinator {
       verificationUri: 'sallyport admin device approve CODE',
     });
     registerAccessApi(app, { store, access: this.access, pki: this.pki, clock });
+    if (opts.console !== false)
+      registerConsole(app, {
+        store,
+        clock,
+        auditKey: this.keys.auditKey.verifyKey,
+        sessionTtlMs: opts.tokenTtlMs ?? 12 * 3600_000,
+      });
   }
 
   async stop(): Promise<void> {

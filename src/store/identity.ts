@@ -89,7 +89,7 @@ export class IdentityStore extends CatalogStore {
       throw new StoreError('AUTH', 'wrong user name or password, or account disabled');
     const token = secret('spt_');
     const user = R.toUser(row);
-    const expiresAt = await this.mutate(name, async (trx, now) => {
+    const expiresAt = await this.mutate(`user:${name}`, async (trx, now) => {
       await trx
         .insertInto('api_tokens')
         .values({ token_hash: sha256Hex(token), user_id: row.id, created_at: now, expires_at: now + ttlMs })
@@ -97,6 +97,25 @@ export class IdentityStore extends CatalogStore {
       return { result: now + ttlMs, audit: { action: 'user.login', subject: `user:${name}`, details: {} } };
     });
     return { token, user, expiresAt };
+  }
+
+  /** Ends a bearer token (sign-out); audited. False when the token was unknown already. */
+  async logout(token: string): Promise<boolean> {
+    const row = await this.db
+      .selectFrom('api_tokens')
+      .innerJoin('users', 'users.id', 'api_tokens.user_id')
+      .select(['users.name as name'])
+      .where('api_tokens.token_hash', '=', sha256Hex(token))
+      .executeTakeFirst();
+    if (!row) return false;
+    await this.mutate(`user:${row.name}`, async (trx) => {
+      await trx.deleteFrom('api_tokens').where('token_hash', '=', sha256Hex(token)).execute();
+      return {
+        result: undefined,
+        audit: { action: 'user.logout', subject: `user:${row.name}`, details: {} },
+      };
+    });
+    return true;
   }
 
   /** The user a bearer token belongs to; AUTH when unknown, expired or the user is disabled. */

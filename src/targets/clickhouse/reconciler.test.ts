@@ -161,3 +161,14 @@ test('native-cert: one user per certificate CN (the longest grant wins)', async 
     s.cleanup();
   }
 });
+
+test('a grant that cannot be written is skipped and audited; the others still converge', async () => {
+  const s = setup({ mode: 'native-cert' });
+  try {
+    await s.rec.reconcile([g('g1', 'bad\u0001name'), g('g2', 'bob')]);
+    assert.deepEqual(readdirSync(s.users), [`sallyport-${clickhouseUserName(g('g2', 'bob'))}.xml`]);
+    assert.ok(s.audit.includes('clickhouse.user.failed grant:g1'));
+  } finally {
+    s.cleanup();
+  }
+});

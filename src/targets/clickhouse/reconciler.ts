@@ -113,22 +113,34 @@ export class ClickHouseReconciler implements TargetReconciler {
       if (u) onDisk.add(u);
     }
     let changed = false;
-    for (const [name, g] of desired) {
-      const xml = renderUsersFile({
-        mode: o.mode,
-        user: name,
-        grantId: g.grantId,
-        passwordSha256: o.mode === 'router-auth' ? await this.#passwordHash(name) : undefined,
-        commonName: o.mode === 'native-cert' ? g.user : undefined,
-        networks: o.networks,
-        maxExecutionTime: o.maxExecutionTime,
-        quota: o.quota,
-      });
+    for (const [name, g] of [...desired]) {
+      let xml: string;
+      try {
+        xml = renderUsersFile({
+          mode: o.mode,
+          user: name,
+          grantId: g.grantId,
+          passwordSha256: o.mode === 'router-auth' ? await this.#passwordHash(name) : undefined,
+          commonName: o.mode === 'native-cert' ? g.user : undefined,
+          networks: o.networks,
+          maxExecutionTime: o.maxExecutionTime,
+          quota: o.quota,
+        });
+      } catch (e) {
+        // One grant that cannot be expressed (say, a CN XML cannot carry) must not stop the rest.
+        desired.delete(name);
+        o.logger.error({ grantId: g.grantId, err: (e as Error).message }, 'clickhouse user not written');
+        o.audit.append('clickhouse.user.failed', `grant:${g.grantId}`, {
+          service: o.service,
+          reason: (e as Error).message,
+        });
+        continue;
+      }
       const file = join(o.usersDir, usersFileName(name));
       if (this.#written.get(name) === xml && onDisk.has(name)) continue;
       const current = onDisk.has(name) ? await readFile(file, 'utf8').catch(() => '') : '';
       if (current !== xml) {
-        await atomicWrite(file, xml, 0o640);
+        await atomicWrite(file, xml, 0o644);
         changed = true;
         if (!this.#active.has(name)) {
           o.audit.append('clickhouse.user.created', `grant:${g.grantId}`, {

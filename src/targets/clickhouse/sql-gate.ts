@@ -34,33 +34,13 @@ const WRITE = new Set([
 ]);
 const SHOW_OK = new Set(['tables', 'databases', 'create']);
 /** Identifiers after which `*` starts a select list rather than multiplying. */
-const STAR_PREFIX = new Set([
-  'select',
-  'distinct',
-  'all',
-  'by',
-  'where',
-  'prewhere',
-  'having',
-  'and',
-  'or',
-  'not',
-  'on',
-  'as',
-  'then',
-  'else',
-  'when',
-  'case',
-  'from',
-  'join',
-  'using',
-  'in',
-  'like',
-  'is',
-  'between',
-  'with',
-  'limit',
-]);
+const STAR_PREFIX = new Set(
+  (
+    'select distinct all by where prewhere having and or not on as then else when case from join using in ' +
+    'like is between with limit ties percent top'
+  ).split(' '),
+);
+const STAR_AFTER_GROUP = new Set(['on', 'top']);
 
 const lower = (t: Token | undefined) =>
   t && (t.kind === 'ident' || t.kind === 'qident') ? t.value.toLowerCase() : '';
@@ -175,10 +155,22 @@ function isSelectStar(t: Token[], k: number): boolean {
   const prev = t[k - 1];
   if (isOp(prev, '(') && isOp(t[k + 1], ')') && lower(t[k - 2]) === 'count') return false;
   if (prev === undefined) return true;
-  if (prev.kind === 'number' || prev.kind === 'string' || prev.kind === 'qident') return false;
-  if (isOp(prev, ')') || isOp(prev, ']')) return false;
+  // Newer servers: SELECT TOP 5 *, SELECT TOP (5) *, SELECT DISTINCT ON (a) *.
+  if (prev.kind === 'number') return lower(t[k - 2]) === 'top';
+  if (isOp(prev, ')')) return STAR_AFTER_GROUP.has(lower(t[opener(t, k - 1) - 1]));
+  if (prev.kind === 'string' || prev.kind === 'qident' || isOp(prev, ']')) return false;
   if (prev.kind === 'ident') return STAR_PREFIX.has(prev.value.toLowerCase());
   return true;
+}
+
+/** Index of the `(` matching the `)` at k (brackets are balanced by now). */
+function opener(t: Token[], k: number): number {
+  let d = 0;
+  for (let i = k; i >= 0; i--) {
+    if (isOp(t[i], ')')) d++;
+    else if (isOp(t[i], '(') && --d === 0) return i;
+  }
+  return 0;
 }
 
 /** The allow-listed system tables (for docs and messages). */

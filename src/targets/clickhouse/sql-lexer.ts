@@ -3,8 +3,8 @@
 //
 //   string   '…'  with \x escapes and '' doubling (ClickHouse reads both)
 //   ident    [A-Za-z_][A-Za-z0-9_]*          → kind 'ident' (keywords are idents too)
-//   qident   `…` or "…"                       → kind 'qident' (refused if it holds a backslash:
-//                                                ClickHouse unescapes those, we would not)
+//   qident   `…` or "…"                       → kind 'qident' (refused when empty or holding a
+//                                                backslash or a doubled quote: servers differ)
 //   number   0x1F · 12 · 1.5 · 1e-3 · .5
 //   op       ( ) [ ] , ; . + - * / % = == != <> < > <= >= || -> ? :
 //   comment  -- to end of line · /* … */ (a nested /* inside is refused: servers differ)
@@ -23,7 +23,6 @@ export type LexResult = { ok: true; tokens: Token[] } | { ok: false; reason: str
 export const MAX_QUERY_BYTES = 256 * 1024;
 export const MAX_TOKENS = 20_000;
 
-const OPS3: readonly string[] = [];
 const OPS2 = ['==', '!=', '<>', '<=', '>=', '||', '->'];
 const OPS1 = '()[],;.+-*/%=<>?:';
 
@@ -89,7 +88,10 @@ export function lex(sql: string): LexResult {
       i = j;
       if (q === "'") tokens.push({ kind: 'string', value: sql.slice(start, i), pos: start });
       else {
-        if (escaped) return { ok: false, reason: `escaped quoted identifier at ${start}` };
+        // Escapes, doubled quotes and empty names are where lexers disagree: refuse them.
+        if (escaped || text.includes(q) || text === '') {
+          return { ok: false, reason: `unusual quoted identifier at ${start}` };
+        }
         tokens.push({ kind: 'qident', value: text, pos: start });
       }
       continue;
@@ -111,8 +113,7 @@ export function lex(sql: string): LexResult {
       tokens.push({ kind: 'number', value: m[0], pos: start });
       continue;
     }
-    const op =
-      [...OPS3, ...OPS2].find((o) => sql.startsWith(o, i)) ?? (OPS1.includes(sql[i]!) ? sql[i] : undefined);
+    const op = OPS2.find((o) => sql.startsWith(o, i)) ?? (OPS1.includes(sql[i]!) ? sql[i] : undefined);
     if (op === undefined)
       return { ok: false, reason: `unexpected character ${JSON.stringify(sql[i])} at ${i}` };
     tokens.push({ kind: 'op', value: op, pos: i });

@@ -114,7 +114,7 @@ export const GRANTED_COLUMNS: Readonly<Record<string, readonly string[]>> = {
  */
 export const REFUSED_FUNCTIONS: ReadonlySet<string> = new Set(
   words(
-    'joinget joingetornull hascolumnintable modelevaluate catboostevaluate mysql file url ' +
+    'columns joinget joingetornull hascolumnintable modelevaluate catboostevaluate mysql file url ' +
       'catboostpool numbers shardbyhash jdbc odbc cluster clusterallreplicas remote remotesecure ' +
       'merge hdfs s3 s3cluster input generaterandom postgresql sqlite mongodb redis executable ' +
       'azureblobstorage view viewifpermitted loop fuzzjson getsetting filesystem format',

@@ -164,3 +164,40 @@ test('property: random and mutated requests never crash; only allowed ones reach
   const ok = await exchange('');
   assert.match(ok, /^HTTP\/1.1 200/);
 });
+
+test('a target that does not answer: 504 after the response timeout, on the context clock', async () => {
+  const { FakeClock } = await import('../../clock/index.ts');
+  const clock = new FakeClock();
+  let arrived!: () => void;
+  const reached = new Promise<void>((r) => (arrived = r));
+  const hung = http.createServer(() => arrived());
+  await new Promise<void>((r) => hung.listen(0, '127.0.0.1', r));
+  const p = new ReverseProxy({
+    upstream: { protocol: 'http:', host: '127.0.0.1', port: (hung.address() as AddressInfo).port },
+    decide: () => undefined,
+    headers: (h) => h,
+    render: kubernetesStatus,
+    responseTimeoutMs: 5000,
+  });
+  let answer = '';
+  const d = new Duplex({
+    read() {},
+    write(c: Buffer, _e, cb) {
+      answer += c.toString();
+      cb();
+    },
+  });
+  p.serve(d, { ...ctx(new AbortController().signal), clock });
+  d.push('GET /api/v1/pods HTTP/1.1\r\nHost: x\r\n\r\n');
+  await reached;
+  clock.advance(4999);
+  assert.equal(answer, '');
+  clock.advance(1);
+  for (let i = 0; i < 50 && !answer; i++) await new Promise((r) => setImmediate(r));
+  assert.match(answer, /^HTTP\/1.1 504 /);
+  assert.equal(p.refused.get('timeout'), 1);
+  d.destroy();
+  await p.close();
+  hung.closeAllConnections();
+  hung.close();
+});

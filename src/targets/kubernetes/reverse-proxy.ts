@@ -59,7 +59,12 @@ export interface ReverseProxyOptions {
   onDone?(o: GateOutcome, ctx: ProxyContext): void;
   /** Most upstream sockets at once; default 64. */
   maxSockets?: number;
+  /** How long the target may take to answer a request (its headers); default RESPONSE_TIMEOUT_MS. */
+  responseTimeoutMs?: number;
 }
+
+/** Default wait for the target's response headers (a watch's headers come at once). */
+export const RESPONSE_TIMEOUT_MS = 30_000;
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1) and client credentials: never forwarded. */
 const DROP = new Set([
@@ -211,11 +216,15 @@ export class ReverseProxy implements TargetProxy {
     if (!conn) return void res.destroy();
     const { ctx } = conn;
     const gate = this.#gate(req);
-    const done = (status: number, refused?: string): void =>
+    let reported = false;
+    const done = (status: number, refused?: string): void => {
+      if (reported) return;
+      reported = true;
       this.#o.onDone?.(
         { method: gate.method, target: gate.target, status, ...(refused ? { refused } : {}) },
         ctx,
       );
+    };
     const refusal = this.#o.decide(gate, ctx);
     if (refusal) {
       this.#count(refusal.reason);
@@ -237,9 +246,20 @@ export class ReverseProxy implements TargetProxy {
       headers,
     });
     conn.upstream.add(up);
-    let answered = false;
+    const fail = (status: number, reason: string, message: string): void => {
+      if (res.headersSent) return void res.destroy();
+      this.#count(reason);
+      this.#reply(res, { status, reason, message });
+      done(status, reason);
+    };
+    // Until the target answers (headers), at most RESPONSE_TIMEOUT_MS; streams then run freely.
+    const waitMs = this.#o.responseTimeoutMs ?? RESPONSE_TIMEOUT_MS;
+    const timer = ctx.clock.setTimeout(() => {
+      fail(504, 'timeout', `the target did not answer within ${waitMs / 1000} s`);
+      up.destroy();
+    }, waitMs);
     up.on('response', (ur) => {
-      answered = true;
+      ctx.clock.clearTimeout(timer);
       const out: OutgoingHttpHeaders = {};
       for (const [k, v] of Object.entries(ur.headers))
         if (v !== undefined && !RESPONSE_DROP.has(k)) out[k] = v;
@@ -248,19 +268,13 @@ export class ReverseProxy implements TargetProxy {
       res.flushHeaders();
       ur.pipe(res);
       ur.on('error', () => res.destroy());
-      ur.on('end', () => done(ur.statusCode ?? 502));
+      ur.on('close', () => done(ur.statusCode ?? 502));
     });
-    up.on('error', (e) => {
-      if (answered || res.headersSent) return void res.destroy();
-      this.#count('upstream');
-      this.#reply(res, {
-        status: 502,
-        reason: 'upstream',
-        message: `the target did not answer: ${e.message}`,
-      });
-      done(502, 'upstream');
+    up.on('error', (e) => fail(502, 'upstream', `the target did not answer: ${e.message}`));
+    up.on('close', () => {
+      ctx.clock.clearTimeout(timer);
+      conn.upstream.delete(up);
     });
-    up.on('close', () => conn.upstream.delete(up));
     res.on('close', () => {
       if (!res.writableFinished) up.destroy();
     });

@@ -114,16 +114,18 @@ class TokenFile {
   }
 }
 
+/** Kubernetes StatusReason for the codes the proxy answers with itself. */
+const STATUS_REASON: Record<number, string> = {
+  400: 'BadRequest',
+  403: 'Forbidden',
+  405: 'MethodNotAllowed',
+  502: 'ServiceUnavailable',
+  504: 'Timeout',
+};
+
 /** The Kubernetes `Status` object the API server itself would answer with. */
 export function kubernetesStatus(r: Refusal): { contentType: string; body: string } {
-  const reason =
-    r.status === 403
-      ? 'Forbidden'
-      : r.status === 502
-        ? 'ServiceUnavailable'
-        : r.status === 400
-          ? 'BadRequest'
-          : 'Unknown';
+  const reason = STATUS_REASON[r.status] ?? 'Unknown';
   return {
     contentType: 'application/json',
     body: JSON.stringify({

@@ -48,7 +48,8 @@ export function parsePrometheusOptions(v: unknown, service: string): PrometheusO
 
 /** Prometheus API error body (`{"status":"error","errorType":…,"error":…}`). */
 export function prometheusError(r: Refusal): { contentType: string; body: string } {
-  const errorType = r.status === 502 ? 'unavailable' : r.status === 405 ? 'bad_data' : 'forbidden';
+  const errorType =
+    { 502: 'unavailable', 504: 'timeout', 405: 'bad_data', 400: 'bad_data' }[r.status] ?? 'forbidden';
   return {
     contentType: 'application/json',
     body: JSON.stringify({ status: 'error', errorType, error: `sallyport: ${r.message}` }),

@@ -1,0 +1,253 @@
+// `sallyport kubeconfig DEPLOYMENT`: a kubeconfig for real kubectl through the overlay. kubectl
+// speaks TLS to the service's tailnet name through the local agent's SOCKS5 proxy (proxy-url),
+// verifies the router with the coordinator's root, and presents the grant's client certificate
+// (written by `sallyport cert --out DIR`: DIR/cert.pem, DIR/key.pem, DIR/ca.pem). The kubeconfig
+// refers to the key file instead of copying it (I9: one copy of the key, 0600).
+//
+//   server                      https://<service>.<deployment>.<region>.<cloud>.<suffix>
+//   certificate-authority-data  the coordinator's root (DIR/ca.pem, else GET /api/v1/info)
+//   client-certificate / -key   DIR/cert.pem, DIR/key.pem
+//   proxy-url                   socks5://HOST:PORT (--socks, else the running agent's)
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync, chmodSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { ctlRequest, socketPath } from '../agent/index.ts';
+import { stateDir } from './agent-common.ts';
+import { CONNECTION_OPTIONS, apiClientFrom } from './api-connection.ts';
+import { EXIT, apiFailure } from './exit.ts';
+
+export const help = `usage: sallyport kubeconfig DEPLOYMENT [--service S] [--out FILE] [--cert DIR]
+                            [--socks HOST:PORT] [--name HOST] [--namespace NS] [--state DIR]
+
+Writes a kubeconfig for kubectl through sallyport: the cluster is the service's tailnet name,
+reached through your agent's SOCKS5 proxy; kubectl presents your grant's client certificate
+(fetch it first with 'sallyport cert --out DIR') and trusts the coordinator's root. The connector
+forwards as you (Kubernetes impersonation) with read-only rights; secrets, exec, attach and
+port-forward are refused.
+
+options:
+  --service S        the Kubernetes service of the deployment (default k8s)
+  --out FILE         where to write (default STATE/kube/DEPLOYMENT-S.yaml); '-' prints it
+  --cert DIR         the grant certificate directory (default: the only one under STATE/certs)
+  --socks HOST:PORT  the agent's SOCKS5 proxy (default: asked from the running agent)
+  --name HOST        the service's tailnet name (default: looked up on the coordinator)
+  --namespace NS     the context's default namespace
+  --state DIR        the agent's state directory (env SALLYPORT_STATE; default ~/.sallyport)
+  --server URL, --token TOKEN, --ca FILE, --fingerprint HEX   the coordinator (as for 'sallyport admin')
+
+example:
+  sallyport request acme-prod --service k8s --reason "INC-4711" --for 1h   (then approved)
+  sallyport cert --out ~/.sallyport/certs/acme
+  sallyport kubeconfig acme-prod --cert ~/.sallyport/certs/acme --socks 127.0.0.1:1055
+  KUBECONFIG=~/.sallyport/kube/acme-prod-k8s.yaml kubectl get pods
+
+exit codes: 0 written, 1 refused or failed (no agent, no certificate), 2 bad usage,
+  3 coordinator unreachable, 4 token rejected
+`;
+
+export interface KubeconfigInput {
+  /** Cluster, user and context name. */
+  name: string;
+  /** https://HOST[:PORT] */
+  server: string;
+  caPem: string;
+  certFile: string;
+  keyFile: string;
+  /** socks5://HOST:PORT, or none for a direct connection. */
+  proxyUrl?: string;
+  /** TLS name to verify when it differs from the server's host. */
+  tlsServerName?: string;
+  namespace?: string;
+}
+
+/** YAML scalar: always double-quoted JSON strings (valid YAML, no surprises). */
+const q = (s: string): string => JSON.stringify(s);
+
+/** The kubeconfig text (YAML), pure. */
+export function buildKubeconfig(k: KubeconfigInput): string {
+  const ca = Buffer.from(k.caPem, 'utf8').toString('base64');
+  return [
+    'apiVersion: v1',
+    'kind: Config',
+    'clusters:',
+    `- name: ${q(k.name)}`,
+    '  cluster:',
+    `    server: ${q(k.server)}`,
+    `    certificate-authority-data: ${q(ca)}`,
+    ...(k.proxyUrl ? [`    proxy-url: ${q(k.proxyUrl)}`] : []),
+    ...(k.tlsServerName ? [`    tls-server-name: ${q(k.tlsServerName)}`] : []),
+    'users:',
+    `- name: ${q(k.name)}`,
+    '  user:',
+    `    client-certificate: ${q(k.certFile)}`,
+    `    client-key: ${q(k.keyFile)}`,
+    'contexts:',
+    `- name: ${q(k.name)}`,
+    '  context:',
+    `    cluster: ${q(k.name)}`,
+    `    user: ${q(k.name)}`,
+    ...(k.namespace ? [`    namespace: ${q(k.namespace)}`] : []),
+    `current-context: ${q(k.name)}`,
+    '',
+  ].join('\n');
+}
+
+class UsageError extends Error {}
+class Failed extends Error {}
+
+export interface KubeconfigIo {
+  env: Record<string, string | undefined>;
+  stdout: (s: string) => void;
+  stderr: (s: string) => void;
+}
+
+const processIo: KubeconfigIo = {
+  env: process.env,
+  stdout: (s) => void process.stdout.write(s),
+  stderr: (s) => void process.stderr.write(s),
+};
+
+const HOSTPORT = /^(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/;
+const DNS = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
+
+function certDir(flag: string | undefined, state: string): string {
+  if (flag) return resolve(flag);
+  const base = join(state, 'certs');
+  const dirs = existsSync(base)
+    ? readdirSync(base).filter(
+        (d) => existsSync(join(base, d, 'cert.pem')) && existsSync(join(base, d, 'key.pem')),
+      )
+    : [];
+  if (dirs.length !== 1)
+    throw new UsageError(
+      dirs.length === 0
+        ? `no grant certificate under ${base}: run 'sallyport cert' first, or pass --cert DIR`
+        : `several grant certificates under ${base} (${dirs.join(', ')}): pass --cert DIR`,
+    );
+  return join(base, dirs[0]);
+}
+
+async function agentSocks(state: string): Promise<string> {
+  let r;
+  try {
+    r = await ctlRequest(socketPath(state), { cmd: 'status' });
+  } catch (e) {
+    throw new Failed(`${(e as Error).message}; or pass --socks HOST:PORT`);
+  }
+  r.socket.destroy();
+  const socks = r.reply.ok ? (r.reply.status as { socks5: string | null }).socks5 : null;
+  if (!socks)
+    throw new Failed(
+      'the running agent has no SOCKS5 proxy: start it with --socks5 HOST:PORT, or pass --socks',
+    );
+  return socks;
+}
+
+export async function run(argv: string[], io: KubeconfigIo = processIo): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      options: {
+        ...CONNECTION_OPTIONS,
+        service: { type: 'string' },
+        out: { type: 'string' },
+        cert: { type: 'string' },
+        socks: { type: 'string' },
+        name: { type: 'string' },
+        namespace: { type: 'string' },
+        state: { type: 'string' },
+        help: { type: 'boolean' },
+      },
+      allowPositionals: true,
+      strict: true,
+    });
+  } catch (e) {
+    io.stderr(`sallyport kubeconfig: ${(e as Error).message}\nRun 'sallyport kubeconfig --help'.\n`);
+    return EXIT.USAGE;
+  }
+  const o = parsed.values;
+  if (o.help) {
+    io.stdout(help);
+    return EXIT.OK;
+  }
+  try {
+    if (parsed.positionals.length !== 1) throw new UsageError('give exactly one DEPLOYMENT');
+    const deployment = parsed.positionals[0];
+    const service = o.service ?? 'k8s';
+    if (o.socks !== undefined && !HOSTPORT.test(o.socks))
+      throw new UsageError(`--socks '${o.socks}' is not HOST:PORT`);
+    if (o.name !== undefined && !DNS.test(o.name.toLowerCase()))
+      throw new UsageError(`--name '${o.name}' is not a DNS name`);
+    const state = stateDir(o.state ?? io.env.SALLYPORT_STATE);
+    const dir = certDir(o.cert, state);
+    const certFile = join(dir, 'cert.pem');
+    const keyFile = join(dir, 'key.pem');
+    for (const f of [certFile, keyFile])
+      if (!existsSync(f)) throw new UsageError(`${f} is missing: run 'sallyport cert --out ${dir}'`);
+
+    // The coordinator is asked only for what is not on disk or on the command line.
+    const caFile = join(dir, 'ca.pem');
+    let caPem = existsSync(caFile) ? readFileSync(caFile, 'utf8') : undefined;
+    let name = o.name?.toLowerCase();
+    if (!caPem || !name) {
+      const api = apiClientFrom(o, io.env);
+      if (typeof api === 'string')
+        throw new UsageError(
+          `${api} (needed for ${!caPem ? 'the coordinator root' : 'the tailnet name'}; or pass --name)`,
+        );
+      try {
+        if (!caPem) caPem = (await api.call<{ rootCaPem: string }>('GET', '/api/v1/info')).rootCaPem;
+        if (!name) {
+          const svcs = await api.call<{ name: string; tailnetName: string }[]>(
+            'GET',
+            `/api/v1/services?deployment=${encodeURIComponent(deployment)}`,
+          );
+          const s = svcs.find((x) => x.name === service);
+          if (!s) throw new Failed(`deployment ${deployment} has no service ${service}`);
+          name = s.tailnetName;
+        }
+      } catch (e) {
+        const f = apiFailure(e, o.server ?? io.env.SALLYPORT_SERVER);
+        if (!f) throw e;
+        const hint = name
+          ? ''
+          : `\nthe tailnet name can also be given: --name ${service}.${deployment}.REGION.CLOUD.SUFFIX`;
+        io.stderr(`sallyport kubeconfig: ${f.message}${hint}\n`);
+        return f.code;
+      }
+    }
+    const proxy = o.socks ?? (await agentSocks(state));
+    const text = buildKubeconfig({
+      name: `sallyport-${deployment}-${service}`,
+      server: `https://${name}`,
+      caPem,
+      certFile,
+      keyFile,
+      proxyUrl: `socks5://${proxy}`,
+      ...(o.namespace ? { namespace: o.namespace } : {}),
+    });
+    if (o.out === '-') {
+      io.stdout(text);
+      return EXIT.OK;
+    }
+    const out = resolve(o.out ?? join(state, 'kube', `${deployment}-${service}.yaml`));
+    mkdirSync(dirname(out), { recursive: true, mode: 0o700 });
+    writeFileSync(out, text, { mode: 0o600 });
+    chmodSync(out, 0o600);
+    io.stdout(
+      `kubeconfig for ${name} via socks5://${proxy} written to ${out}\n  KUBECONFIG=${out} kubectl get pods\n`,
+    );
+    return EXIT.OK;
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.stderr(`sallyport kubeconfig: ${e.message}\nRun 'sallyport kubeconfig --help'.\n`);
+      return EXIT.USAGE;
+    }
+    if (e instanceof Failed) {
+      io.stderr(`sallyport kubeconfig: ${e.message}\n`);
+      return EXIT.FAILED;
+    }
+    throw e;
+  }
+}

@@ -1,0 +1,688 @@
+// sallyport console: the page's only script (an ES module served as is: no build step, no
+// dependencies, no inline code, so the Content-Security-Policy can forbid inline script).
+//
+// It talks to the coordinator's JSON API (/api/v1) with the session cookie, which it cannot read
+// (HttpOnly); every state-changing call carries the session's CSRF token in `x-csrf-token`. It
+// renders with DOM calls and textContent only (never HTML from data). Times come from the
+// coordinator's clock (GET /console/session `now`) advanced by the page's monotonic clock, so a
+// wrong clock on the reader's machine does not skew the countdowns. This is browser code: the
+// Node rule "take a Clock" does not apply here; the page's own timers are the ones below.
+/* global document, fetch, performance, setInterval, clearInterval, Node */
+
+const POLL_MS = 5000;
+const AUDIT_ROWS = 25;
+
+const $ = (id) => document.getElementById(id);
+
+const state = {
+  session: null,
+  clockBase: 0,
+  perfBase: 0,
+  poll: 0,
+  tick: 0,
+  polling: false,
+  rendered: new Map(),
+  decidable: 0,
+  deployments: new Set(),
+  refreshGrantsAt: 0,
+};
+
+// ── helpers ─────────────────────────────────────────────────────────────────────────────────
+
+class ApiFailure extends Error {
+  constructor(status, code, message) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+const serverNow = () => state.clockBase + (performance.now() - state.perfBase);
+
+async function call(method, path, body, retried = false) {
+  const headers = { accept: 'application/json' };
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  if (method !== 'GET' && state.session) headers['x-csrf-token'] = state.session.csrf;
+  const res = await fetch(path, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+    credentials: 'same-origin',
+    cache: 'no-store',
+  });
+  const text = await res.text();
+  let data = null;
+  try {
+    data = text ? JSON.parse(text) : null;
+  } catch {
+    data = null;
+  }
+  if (!res.ok) {
+    const e = (data && data.error) || {};
+    // The coordinator restarted (new CSRF key) or the token went stale: fetch it again, retry once.
+    if (res.status === 403 && e.code === 'CSRF' && state.session && !retried) {
+      const s = await call('GET', '/console/session');
+      state.session = { ...state.session, csrf: s.csrf };
+      return call(method, path, body, true);
+    }
+    if (res.status === 401 && state.session) showSignIn('Your session ended: sign in again.');
+    throw new ApiFailure(res.status, e.code || `HTTP_${res.status}`, e.message || res.statusText);
+  }
+  return data;
+}
+
+/** Creates an element: props are attributes, `class`, `text`, or `on<event>` listeners. */
+function el(tag, props = {}, ...kids) {
+  const n = document.createElement(tag);
+  for (const [k, v] of Object.entries(props)) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k === 'class') n.className = v;
+    else if (k === 'text') n.textContent = v;
+    else if (k.startsWith('on')) n.addEventListener(k.slice(2), v);
+    else n.setAttribute(k, v === true ? '' : String(v));
+  }
+  for (const c of kids.flat(Infinity))
+    if (c !== null && c !== undefined && c !== false) n.append(c instanceof Node ? c : String(c));
+  return n;
+}
+
+/** Replaces the children of `id`, unless what it shows has not changed (keeps focus and reading place). */
+function show(id, signature, build) {
+  if (state.rendered.get(id) === signature) return;
+  state.rendered.set(id, signature);
+  const box = $(id);
+  const focused = document.activeElement;
+  const inside = focused !== null && box.contains(focused);
+  box.replaceChildren(...[build()].flat());
+  if (!inside) return;
+  // The focused control went with the old content: focus its twin (same id) or the section heading.
+  const twin = focused.id ? $(focused.id) : null;
+  const heading = box.closest('section') && box.closest('section').querySelector('h2');
+  if (twin) twin.focus();
+  else if (heading) heading.focus();
+}
+
+const utc = (ms) =>
+  ms === null || ms === undefined ? '—' : new Date(ms).toISOString().slice(0, 19).replace('T', ' ') + ' UTC';
+
+function left(ms) {
+  if (ms <= 0) return 'ended';
+  const s = Math.floor(ms / 1000);
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const sec = s % 60;
+  const two = (n) => String(n).padStart(2, '0');
+  if (h > 0) return `${h}h ${two(m)}m ${two(sec)}s`;
+  if (m > 0) return `${m}m ${two(sec)}s`;
+  return `${sec}s`;
+}
+
+function duration(ms) {
+  const m = Math.round(ms / 60000);
+  return m >= 60 ? `${Math.floor(m / 60)}h${m % 60 ? ` ${m % 60}m` : ''}` : `${m}m`;
+}
+
+function announce(text) {
+  const live = $('live');
+  live.textContent = '';
+  // A new text node after clearing makes screen readers read a repeated message again.
+  live.append(text);
+}
+
+function fail(e, where) {
+  const msg = e instanceof ApiFailure ? `${e.message} (${e.code})` : String(e && e.message ? e.message : e);
+  $('app-error').textContent = `${where}: ${msg}`;
+}
+
+function facts(pairs) {
+  return el(
+    'dl',
+    { class: 'facts' },
+    pairs.map(([k, v]) => [el('dt', { text: k }), el('dd', {}, v)]),
+  );
+}
+
+const table = (caption, heads, rows) =>
+  el(
+    'div',
+    { class: 'scroll' },
+    el(
+      'table',
+      {},
+      el('caption', { text: caption }),
+      el(
+        'thead',
+        {},
+        el(
+          'tr',
+          {},
+          heads.map((h) => el('th', { scope: 'col', text: h })),
+        ),
+      ),
+      el('tbody', {}, rows),
+    ),
+  );
+
+const needsAdmin = (what) =>
+  el('p', { class: 'hint', text: `${what} are shown to administrators of the coordinator.` });
+
+async function act(button, work) {
+  button.disabled = true;
+  $('app-error').textContent = '';
+  try {
+    await work();
+  } catch (e) {
+    fail(e, button.textContent);
+    announce(`${button.textContent} failed: ${e.message}`);
+  } finally {
+    button.disabled = false;
+  }
+}
+
+// ── session ─────────────────────────────────────────────────────────────────────────────────
+
+function setSession(s) {
+  state.session = s;
+  state.clockBase = s.now;
+  state.perfBase = performance.now();
+  const who = `${s.user.name}${s.user.admin ? ' (administrator)' : ''}`;
+  $('who-name').textContent = s.groups.length ? `${who} · ${s.groups.join(', ')}` : who;
+  $('who').hidden = false;
+  $('signin').hidden = true;
+  $('app').hidden = false;
+}
+
+function showSignIn(message) {
+  stopTimers();
+  state.session = null;
+  state.rendered.clear();
+  state.deployments.clear();
+  state.decidable = 0;
+  // Nothing of the last person's view stays in the page.
+  for (const id of [
+    'approvals-list',
+    'grants-list',
+    'audit-state',
+    'audit-list',
+    'deployments-list',
+    'peers-list',
+  ])
+    $(id).replaceChildren();
+  for (const id of ['app-error', 'request-result', 'who-name']) $(id).textContent = '';
+  $('who').hidden = true;
+  $('app').hidden = true;
+  $('signin').hidden = false;
+  $('signin-error').textContent = message || '';
+  $('signin-user').focus();
+}
+
+async function signIn(ev) {
+  ev.preventDefault();
+  const button = ev.submitter || $('signin-form').querySelector('button');
+  button.disabled = true;
+  $('signin-error').textContent = '';
+  try {
+    const s = await call('POST', '/console/session', {
+      user: $('signin-user').value.trim(),
+      password: $('signin-password').value,
+    });
+    $('signin-password').value = '';
+    setSession(s);
+    $('app-h').focus();
+    announce(`Signed in as ${s.user.name}.`);
+    await start();
+  } catch (e) {
+    $('signin-error').textContent = e.message || 'sign-in failed';
+  } finally {
+    button.disabled = false;
+  }
+}
+
+async function signOut() {
+  try {
+    await call('DELETE', '/console/session');
+  } catch {
+    // Signed out here either way; the cookie ends with its session at the latest.
+  } finally {
+    showSignIn('');
+    announce('Signed out.');
+  }
+}
+
+// ── approvals ───────────────────────────────────────────────────────────────────────────────
+
+async function loadApprovals() {
+  const me = state.session.user.name;
+  const groups = state.session.groups;
+  const [requests, extensions] = await Promise.all([
+    call('GET', '/api/v1/requests?status=pending'),
+    call('GET', '/api/v1/extensions?status=pending'),
+  ]);
+  for (const r of requests) state.deployments.add(r.deployment);
+  const items = [
+    ...requests.map((r) => ({ kind: 'request', r })),
+    ...extensions.map((r) => ({ kind: 'extension', r })),
+  ];
+  const approverOf = (r) =>
+    groups.includes(r.rules.approval.group) || (r.rules.customer && groups.includes(r.rules.customer.group));
+  const decidable = items.filter(
+    ({ r }) => r.requester !== me && approverOf(r) && !r.approvals.some((a) => a.by === me),
+  );
+  const mine = items.filter(({ r }) => r.requester === me);
+  const n = decidable.length;
+  if (n > state.decidable)
+    announce(`${n} request${n === 1 ? '' : 's'} wait${n === 1 ? 's' : ''} for your decision.`);
+  state.decidable = n;
+  show('approvals-list', JSON.stringify([decidable, mine]), () => {
+    if (!decidable.length && !mine.length)
+      return el('p', { class: 'hint', text: 'Nothing is waiting for a decision.' });
+    return [...decidable.map((x) => decisionCard(x, 'decide')), ...mine.map((x) => decisionCard(x, 'mine'))];
+  });
+}
+
+/** A pending access request or extension request: decide it, or (your own) cancel it. */
+function decisionCard({ kind, r }, role) {
+  const h = `${kind}-${r.id}-h`;
+  const base = `/api/v1/${kind === 'request' ? 'requests' : 'extensions'}/${encodeURIComponent(r.id)}`;
+  const what =
+    kind === 'request'
+      ? `the request of ${r.requester} for ${r.deployment}`
+      : `the extension asked by ${r.requester}`;
+  const need = [
+    `${r.rules.approval.threshold} from ${r.rules.approval.group}`,
+    r.rules.customer ? `${r.rules.customer.threshold} from ${r.rules.customer.group}` : null,
+  ]
+    .filter(Boolean)
+    .join(' and ');
+  const actions = el('div', { class: 'actions' });
+  if (role === 'decide') {
+    const reasonId = `deny-${kind}-${r.id}`;
+    const approve = el('button', {
+      type: 'button',
+      'aria-describedby': h,
+      text: 'Approve',
+      onclick: () =>
+        act(approve, async () => {
+          await call('POST', `${base}/approve`, {});
+          announce(`Approved ${what}.`);
+          await refresh(['approvals', 'grants', 'audit']);
+        }),
+    });
+    const reason = el('input', { id: reasonId, maxlength: 500 });
+    const deny = el('button', {
+      type: 'button',
+      class: 'danger',
+      'aria-describedby': h,
+      text: 'Deny',
+      onclick: () =>
+        act(deny, async () => {
+          if (!reason.value.trim()) {
+            reason.focus();
+            throw new Error('write the reason for the denial first');
+          }
+          await call('POST', `${base}/deny`, { reason: reason.value.trim() });
+          announce(`Denied ${what}.`);
+          await refresh(['approvals', 'audit']);
+        }),
+    });
+    actions.append(
+      approve,
+      el('label', { for: reasonId, class: 'inline-label', text: 'Reason to deny' }),
+      reason,
+      deny,
+    );
+  } else {
+    const cancel = el('button', {
+      type: 'button',
+      class: 'secondary',
+      'aria-describedby': h,
+      text: 'Cancel request',
+      onclick: () =>
+        act(cancel, async () => {
+          await call('POST', `${base}/cancel`, {});
+          announce(`Your ${kind} request was cancelled.`);
+          await refresh(['approvals', 'audit']);
+        }),
+    });
+    actions.append(
+      el('p', {
+        class: 'hint',
+        text: `Your ${kind} request: it needs ${need}; you cannot approve it yourself.`,
+      }),
+      cancel,
+    );
+  }
+  const common = [
+    ['Reason', r.reason],
+    ['Requested', utc(r.createdAt)],
+    ['Decide before', utc(r.pendingUntil)],
+    ['Approvals', `${r.approvals.length} so far (needs ${need})`],
+  ];
+  const head =
+    kind === 'request'
+      ? `${r.requester} asks for ${r.access} access to ${r.deployment}`
+      : `${r.requester} asks for ${duration(r.addMs)} more on a grant`;
+  const detail =
+    kind === 'request'
+      ? [
+          ['Services', r.services.join(', ')],
+          ['Duration', duration(r.durationMs)],
+          ...common,
+          ['Request', mono(r.id)],
+        ]
+      : [['Extra time', duration(r.addMs)], ...common, ['Grant', mono(r.grantId)], ['Extension', mono(r.id)]];
+  return el(
+    'article',
+    { class: 'card', 'aria-labelledby': h, [`data-${kind}`]: r.id },
+    el('h3', { id: h, text: head }),
+    facts(detail),
+    actions,
+  );
+}
+
+const mono = (text) => el('span', { class: 'mono', text });
+
+async function requestAccess(ev) {
+  ev.preventDefault();
+  const button = ev.submitter || $('request-form').querySelector('button');
+  const out = $('request-result');
+  out.textContent = '';
+  await act(button, async () => {
+    const r = await call('POST', '/api/v1/requests', {
+      deployment: $('req-deployment').value.trim(),
+      services: $('req-services')
+        .value.split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+      access: $('req-access').value,
+      duration: $('req-duration').value.trim(),
+      reason: $('req-reason').value.trim(),
+    });
+    out.textContent = `Request ${r.id} is ${r.status}.`;
+    $('req-reason').value = '';
+    await refresh(['approvals', 'grants', 'audit']);
+  });
+}
+
+// ── grants ──────────────────────────────────────────────────────────────────────────────────
+
+async function loadGrants() {
+  const rows = await call('GET', '/api/v1/access-grants?status=active');
+  for (const g of rows) state.deployments.add(g.deployment);
+  show('grants-list', JSON.stringify(rows), () => {
+    if (!rows.length) return el('p', { class: 'hint', text: 'No grant is in force.' });
+    return table(
+      'Grants in force now, with the time each has left',
+      ['Holder', 'Deployment', 'Services', 'Access', 'Ends', 'Time left', 'Revoke'],
+      rows.map(grantRow),
+    );
+  });
+  tick();
+}
+
+function grantRow(g) {
+  const reasonId = `revoke-${g.id}`;
+  const revoke = el('button', {
+    type: 'button',
+    class: 'danger',
+    'data-action': 'revoke',
+    'aria-label': `Revoke the grant of ${g.subject} to ${g.deployment}`,
+    text: 'Revoke',
+    onclick: () =>
+      act(revoke, async () => {
+        await call('POST', `/api/v1/access-grants/${encodeURIComponent(g.id)}/revoke`, {
+          reason: $(reasonId).value.trim(),
+        });
+        announce(`Revoked the grant of ${g.subject} to ${g.deployment}.`);
+        await refresh(['grants', 'audit']);
+      }),
+  });
+  return el(
+    'tr',
+    { 'data-grant': g.id },
+    el('td', { text: g.subject }),
+    el('td', { text: g.deployment }),
+    el('td', { text: g.services.join(', ') }),
+    el('td', { text: g.access }),
+    el('td', {}, el('time', { datetime: new Date(g.end).toISOString(), text: utc(g.end) })),
+    el(
+      'td',
+      {},
+      el('span', { class: 'timer', role: 'timer', 'data-end': g.end, text: left(g.end - serverNow()) }),
+    ),
+    el(
+      'td',
+      {},
+      el('label', { for: reasonId, class: 'sr-only', text: `Reason for revoking the grant of ${g.subject}` }),
+      el('input', { id: reasonId, placeholder: 'reason', size: 12, maxlength: 1000 }),
+      ' ',
+      revoke,
+    ),
+  );
+}
+
+/** Once a second: every countdown; a grant reaching its end makes the list reload. */
+function tick() {
+  const now = serverNow();
+  let ended = false;
+  for (const t of document.querySelectorAll('.timer[data-end]')) {
+    const ms = Number(t.dataset.end) - now;
+    t.textContent = left(ms);
+    t.classList.toggle('low', ms > 0 && ms < 5 * 60_000);
+    if (ms <= 0) ended = true;
+  }
+  if (ended && now > state.refreshGrantsAt) {
+    state.refreshGrantsAt = now + POLL_MS;
+    void refresh(['grants', 'audit']);
+  }
+}
+
+// ── audit ───────────────────────────────────────────────────────────────────────────────────
+
+async function loadAudit() {
+  if (!state.session.user.admin) {
+    show('audit-state', 'no', () =>
+      el('span', {
+        text: 'The audit log and its verification are shown to administrators of the coordinator.',
+      }),
+    );
+    show('audit-list', 'no', () => []);
+    $('audit-refresh').hidden = true;
+    return;
+  }
+  $('audit-refresh').hidden = false;
+  const v = await call('GET', '/console/audit');
+  const box = $('audit-state');
+  box.classList.toggle('good', v.ok);
+  box.classList.toggle('bad', !v.ok);
+  box.replaceChildren(
+    v.ok
+      ? `Chain verified OK: records 1..${v.lastSeq}, ${v.checkpoints} signed checkpoint${v.checkpoints === 1 ? '' : 's'}, signed through seq ${v.signedThrough}${v.keyId ? ` by the coordinator's audit key ${v.keyId}` : ''}. Checked ${utc(v.checkedAt)}.`
+      : `Verification FAILED${v.failure ? ` (${v.failure.code}): ${v.failure.message}` : ''}. Checked ${utc(v.checkedAt)}.`,
+  );
+  box.dataset.ok = String(v.ok);
+  const after = Math.max(0, v.headSeq - AUDIT_ROWS);
+  const rows = await call('GET', `/api/v1/audit?after=${after}&limit=${AUDIT_ROWS}`);
+  show('audit-list', JSON.stringify(rows.map((r) => r.hash)), () =>
+    table(
+      `The last ${rows.length} audit records, newest first`,
+      ['Seq', 'Time', 'Actor', 'Action', 'Subject', 'Details'],
+      rows
+        .slice()
+        .reverse()
+        .map((r) =>
+          el(
+            'tr',
+            { 'data-action': r.action },
+            el('td', { text: String(r.seq) }),
+            el('td', { class: 'nowrap', text: utc(r.time) }),
+            el('td', { class: 'mono', text: r.actor }),
+            el('td', { text: r.action }),
+            el('td', { class: 'mono', text: r.subject }),
+            el('td', { class: 'mono', text: clip(JSON.stringify(r.details), 240) }),
+          ),
+        ),
+    ),
+  );
+}
+
+const clip = (s, n) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
+
+// ── deployments and peers ───────────────────────────────────────────────────────────────────
+
+async function loadInventory() {
+  if (!state.session.user.admin) {
+    show('deployments-list', 'no', () => needsAdmin('Deployments, connectors and services'));
+    show('peers-list', 'no', () => needsAdmin('Peers'));
+    fillDeployments();
+    return;
+  }
+  const [deps, nodes] = await Promise.all([call('GET', '/api/v1/deployments'), call('GET', '/api/v1/nodes')]);
+  // One call per deployment: the service list names its deployment only through the query.
+  const services = new Map(
+    await Promise.all(
+      deps.map(async (d) => [
+        d.name,
+        await call('GET', `/api/v1/services?deployment=${encodeURIComponent(d.name)}`),
+      ]),
+    ),
+  );
+  for (const d of deps) state.deployments.add(d.name);
+  fillDeployments();
+  const live = nodes.filter((n) => n.revokedAt === null);
+  show('deployments-list', JSON.stringify([deps, [...services], live]), () => {
+    if (!deps.length) return el('p', { class: 'hint', text: 'No deployment yet.' });
+    return deps.map((d) => deploymentCard(d, services, live));
+  });
+  show('peers-list', JSON.stringify(nodes), () =>
+    nodes.length
+      ? table(
+          'Nodes as the coordinator knows them',
+          ['Name', 'Kind', 'Belongs to', 'State', 'Last seen', 'Endpoints', 'Home relay', 'Path', 'RTT'],
+          nodes.map((n) =>
+            el(
+              'tr',
+              { 'data-node': n.name },
+              el('td', { text: n.name }),
+              el('td', { text: n.kind }),
+              el('td', { text: n.deployment || n.user || '—' }),
+              el('td', {}, badge(n)),
+              el('td', { text: utc(n.lastSeenAt) }),
+              el('td', { class: 'mono', text: n.endpoints.length ? n.endpoints.join(', ') : '—' }),
+              el('td', { text: n.homeRelay || '—' }),
+              el('td', { class: 'hint', text: 'not reported' }),
+              el('td', { class: 'hint', text: 'not reported' }),
+            ),
+          ),
+        )
+      : el('p', { class: 'hint', text: 'No node has enrolled yet.' }),
+  );
+}
+
+function badge(n) {
+  if (n.revokedAt !== null) return el('span', { class: 'badge off', text: 'revoked' });
+  return el('span', { class: `badge ${n.online ? 'on' : 'off'}`, text: n.online ? 'online' : 'offline' });
+}
+
+function deploymentCard(d, services, nodes) {
+  const h = `dep-${d.name}-h`;
+  const connectors = nodes.filter((n) => n.kind === 'connector' && n.deployment === d.name);
+  const svcs = services.get(d.name) || [];
+  return el(
+    'article',
+    { class: 'card', 'aria-labelledby': h, 'data-deployment': d.name },
+    el('h3', { id: h, text: `${d.name} (${d.cloud}, ${d.region})` }),
+    el('h4', { text: 'Connectors' }),
+    connectors.length
+      ? el(
+          'ul',
+          {},
+          connectors.map((n) =>
+            el(
+              'li',
+              {},
+              `${n.name} `,
+              badge(n),
+              ` last seen ${utc(n.lastSeenAt)} · key `,
+              el('span', { class: 'mono', text: n.publicKey.slice(0, 8) }),
+            ),
+          ),
+        )
+      : el('p', { class: 'hint', text: 'No connector enrolled.' }),
+    svcs.length
+      ? table(
+          `Services of ${d.name}`,
+          ['Service', 'Kind', 'Address', 'Tailnet name', 'TLS', 'Connector'],
+          svcs.map((s) =>
+            el(
+              'tr',
+              {},
+              el('td', { text: s.name }),
+              el('td', { text: s.kind }),
+              el('td', { class: 'mono', text: s.address }),
+              el('td', { class: 'mono', text: s.tailnetName }),
+              el('td', { text: s.tlsMode }),
+              el('td', { text: connectorName(s.connectorKey, nodes) }),
+            ),
+          ),
+        )
+      : el('p', { class: 'hint', text: 'No service registered.' }),
+  );
+}
+
+function connectorName(key, nodes) {
+  const n = key && nodes.find((x) => x.publicKey === key);
+  return n ? n.name : key ? key.slice(0, 8) : '—';
+}
+
+function fillDeployments() {
+  const names = [...state.deployments].sort();
+  show('deployment-names', JSON.stringify(names), () => names.map((n) => el('option', { value: n })));
+}
+
+// ── refresh and timers ──────────────────────────────────────────────────────────────────────
+
+const LOADERS = { approvals: loadApprovals, grants: loadGrants, audit: loadAudit, inventory: loadInventory };
+
+async function refresh(which) {
+  const results = await Promise.allSettled(which.map((w) => LOADERS[w]()));
+  results.forEach((r, i) => {
+    if (r.status === 'rejected' && state.session) fail(r.reason, `Loading ${which[i]}`);
+  });
+}
+
+async function start() {
+  state.decidable = 0;
+  await refresh(['approvals', 'grants', 'audit', 'inventory']);
+  stopTimers();
+  state.tick = setInterval(tick, 1000);
+  state.poll = setInterval(async () => {
+    if (state.polling || !state.session || document.visibilityState === 'hidden') return;
+    state.polling = true;
+    try {
+      await refresh(['approvals', 'grants', 'inventory']);
+    } finally {
+      state.polling = false;
+    }
+  }, POLL_MS);
+}
+
+function stopTimers() {
+  clearInterval(state.tick);
+  clearInterval(state.poll);
+}
+
+async function boot() {
+  $('signin-form').addEventListener('submit', signIn);
+  $('request-form').addEventListener('submit', requestAccess);
+  $('sign-out').addEventListener('click', () => void signOut());
+  $('audit-refresh').addEventListener('click', (ev) => act(ev.currentTarget, loadAudit));
+  try {
+    setSession(await call('GET', '/console/session'));
+    await start();
+  } catch {
+    showSignIn('');
+  }
+}
+
+void boot();

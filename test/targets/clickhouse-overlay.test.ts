@@ -1,0 +1,241 @@
+// Debian's ClickHouse through the overlay with a just-in-time grant: coordinator, relay, a
+// connector serving the clickhouse target (router-auth) and an engineer agent with SOCKS5, all in
+// this process. The engineer's curl speaks TLS with the grant certificate to the service's
+// tailnet name through SOCKS5; the connector's router terminates it and hands the request to the
+// target's proxy, which queries ClickHouse as the grant's own read-only user.
+//
+// Shows: the grant user exists within 2 s of the grant; system tables readable; another database
+// 291, INSERT 164; another user's query text refused through query_log and processes with the
+// secret never reaching the engineer; queries in the connector's local audit under the grant id;
+// within 3 s of the grant's end the user is gone at ClickHouse and the router refuses the query.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { realClock } from '../../src/clock/index.ts';
+import { LocalAudit } from '../../src/agent/local-audit.ts';
+import { targetKinds } from '../../src/targets/index.ts';
+import { chQuery, type ClickHouseReconciler } from '../../src/targets/clickhouse/index.ts';
+import {
+  clickhouseInstalled,
+  startClickHouse,
+  type ClickHouseServer,
+} from '../../src/lab/servers/clickhouse.ts';
+import { Harness, waitFor, type AgentHandle } from '../../src/testing/harness.ts';
+import { needs } from '../../src/testing/require.ts';
+
+const missing = !clickhouseInstalled()
+  ? 'needs clickhouse-server (apt-get install clickhouse-server)'
+  : !existsSync('/usr/bin/curl')
+    ? 'needs curl'
+    : !targetKinds().includes('clickhouse')
+      ? 'the clickhouse target is not registered in src/targets/registry.ts (lead wiring)'
+      : undefined;
+
+const GRANT_MS = 14_000;
+const SECRET = `SECRET_${randomBytes(6).toString('hex')}`;
+let tmp: string;
+let ch: ClickHouseServer;
+let h: Harness;
+let conn: AgentHandle;
+let eng: AgentHandle;
+let grantId: string;
+let grantEnd = 0;
+let url: string;
+let certDir: string;
+let grantUser: { user: string; password: string } | undefined;
+let createdMs = 0;
+
+const admin = (sql: string, params?: Record<string, string>) =>
+  chQuery({ host: '127.0.0.1', port: ch.httpPort }, ch.adminUser, sql, { params });
+
+/** The engineer's curl: TLS with the grant certificate, through the agent's SOCKS5. */
+function curl(sql: string): Promise<{ code: number; status: number; body: string; err: string }> {
+  const socks = eng.agent.socksAddress!;
+  return new Promise((resolve, reject) => {
+    const p = spawn(
+      'curl',
+      [
+        '-sS',
+        '--max-time',
+        '10',
+        '--socks5-hostname',
+        `${socks.host}:${socks.port}`,
+        '--cacert',
+        join(certDir, 'ca.pem'),
+        '--cert',
+        join(certDir, 'cert.pem'),
+        '--key',
+        join(certDir, 'key.pem'),
+        '-w',
+        '\n%{http_code}',
+        '--data-binary',
+        sql,
+        url,
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let out = '';
+    let err = '';
+    p.stdout.on('data', (b: Buffer) => (out += b.toString()));
+    p.stderr.on('data', (b: Buffer) => (err += b.toString()));
+    p.on('error', reject);
+    p.on('close', (code) => {
+      const i = out.lastIndexOf('\n');
+      resolve({
+        code: code ?? -1,
+        status: Number(out.slice(i + 1)) || 0,
+        body: out.slice(0, Math.max(0, i)),
+        err,
+      });
+    });
+  });
+}
+
+before(async () => {
+  if (missing) return;
+  tmp = mkdtempSync(join(tmpdir(), 'sallyport-ch-overlay-'));
+  ch = await startClickHouse({ dir: join(tmp, 'clickhouse') });
+  await admin('CREATE TABLE default.customer_data (id UInt32, email String) ENGINE = Memory');
+  await admin(`INSERT INTO default.customer_data VALUES (1, '${SECRET}@customer.example')`);
+  const pw = join(tmp, 'admin-password');
+  writeFileSync(pw, ch.adminUser.password + '\n', { mode: 0o600 });
+  h = await Harness.start();
+  await h.deployment('acme-prod');
+  await h.user('alice');
+  conn = await h.connector({
+    deployment: 'acme-prod',
+    services: [
+      {
+        name: 'clickhouse',
+        kind: 'clickhouse',
+        address: `127.0.0.1:${ch.httpPort}`,
+        tls: 'terminate',
+        target: {
+          mode: 'router-auth',
+          usersDir: ch.usersDir,
+          admin: { user: ch.adminUser.user, passwordFile: pw },
+          auditIntervalMs: 300,
+        },
+      },
+    ],
+  });
+  const rootPem = await h.serviceCertRoot(conn.agent, ['clickhouse']);
+  await waitFor(() => conn.agent.certs.clientTrust() !== undefined, 10_000, 'client trust on the connector');
+  eng = await h.engineer({ user: 'alice', socks5: true });
+
+  const t0 = realClock.now();
+  grantId = await h.grantFor({ type: 'user', name: 'alice' }, 'acme-prod', ['clickhouse'], GRANT_MS);
+  grantEnd = realClock.wallMs() + GRANT_MS;
+  const rec = conn.agent.targets!.get('clickhouse')!.reconciler as ClickHouseReconciler;
+  await waitFor(
+    async () => {
+      grantUser ??= rec.credentials(grantId);
+      if (!grantUser) return false;
+      return (await chQuery({ host: '127.0.0.1', port: ch.httpPort }, grantUser, 'SELECT 1')).status === 200;
+    },
+    5000,
+    'grant user at ClickHouse',
+  );
+  createdMs = realClock.now() - t0;
+
+  await waitFor(
+    () => (eng.agent.netmap?.peers.length ?? 0) === 1,
+    15_000,
+    'connector in the engineer netmap',
+  );
+  const c = await eng.agent.grantCertificate(grantId);
+  certDir = join(tmp, 'cert');
+  mkdirSync(certDir, { mode: 0o700 });
+  writeFileSync(join(certDir, 'key.pem'), c.keyPem, { mode: 0o600 });
+  writeFileSync(join(certDir, 'cert.pem'), c.chainPem);
+  writeFileSync(join(certDir, 'ca.pem'), rootPem);
+  const svc = eng.agent.netmap!.services.find((s) => s.name === 'clickhouse')!;
+  url = `https://${svc.tailnetName}/`;
+});
+
+after(async () => {
+  await h?.stop();
+  await ch?.stop();
+  if (tmp) rmSync(tmp, { recursive: true, force: true });
+});
+
+test('the grant user exists at ClickHouse within 2 s of the grant', (t) => {
+  if (!needs(t, missing)) return;
+  t.diagnostic(`grant → user usable at ClickHouse: ${createdMs.toFixed(0)} ms`);
+  assert.ok(createdMs < 2000, `${createdMs} ms`);
+});
+
+test('through the overlay: system tables, 291 for customer data, 164 for INSERT', async (t) => {
+  if (!needs(t, missing)) return;
+  const ok = await curl('SELECT count() FROM system.tables');
+  assert.equal(ok.status, 200, `${ok.err} ${ok.body}`);
+  assert.ok(Number(ok.body) > 10, ok.body);
+  const sel = await curl('SELECT * FROM default.customer_data');
+  assert.match(sel.body, /Code: 291/);
+  assert.ok(!sel.body.includes(SECRET));
+  const ins = await curl("INSERT INTO default.customer_data VALUES (2, 'x')");
+  assert.match(ins.body, /Code: 164/);
+});
+
+test("through the overlay: another user's query text is refused and never reaches the engineer", async (t) => {
+  if (!needs(t, missing)) return;
+  await admin(`SELECT 'admin ${SECRET}'`, { log_queries: '1' });
+  const running = admin(`SELECT sleep(3), '${SECRET}'`, { log_queries: '1' });
+  await admin('SYSTEM FLUSH LOGS');
+  for (const sql of [
+    `SELECT query FROM system.query_log WHERE query LIKE '%SECRET%'`,
+    'SELECT * FROM system.query_log',
+    'SELECT query FROM system.processes',
+    'SELECT * FROM system.processes',
+    'SHOW PROCESSLIST',
+  ]) {
+    const r = await curl(sql);
+    assert.equal(r.status, 403, `${sql}: ${r.status} ${r.body}`);
+    assert.match(r.body, /sallyport: refused/);
+    assert.ok(!r.body.includes(SECRET), sql);
+  }
+  const meta = await curl('SELECT user, query_id FROM system.processes FORMAT TSV');
+  assert.equal(meta.status, 200, meta.body);
+  assert.ok(!meta.body.includes(SECRET));
+  await running;
+});
+
+test("the engineer's queries are in the connector's local audit under the grant id", async (t) => {
+  if (!needs(t, missing)) return;
+  const marker = `m_${randomBytes(4).toString('hex')}`;
+  assert.equal((await curl(`SELECT '${marker}'`)).status, 200);
+  const file = conn.agent.targets!.audit.file;
+  await waitFor(
+    () =>
+      LocalAudit.read(file).some(
+        (a) => a.action === 'clickhouse.query' && String(a.details.query).includes(marker),
+      ),
+    5000,
+    'query in the local audit',
+  );
+  const recs = LocalAudit.read(file).filter((a) => a.action === 'clickhouse.query');
+  assert.ok(recs.length >= 4);
+  assert.ok(recs.every((a) => a.subject === `grant:${grantId}`));
+  const refused = LocalAudit.read(file).filter((a) => a.action === 'clickhouse.query.refused');
+  assert.ok(refused.length >= 5 && refused.every((a) => a.subject === `grant:${grantId}`));
+});
+
+test('within 3 s of the grant end: gone at ClickHouse, refused at the router', async (t) => {
+  if (!needs(t, missing)) return;
+  await waitFor(() => realClock.wallMs() >= grantEnd, GRANT_MS + 2000, 'grant end');
+  const end = realClock.now();
+  await waitFor(
+    async () =>
+      (await chQuery({ host: '127.0.0.1', port: ch.httpPort }, grantUser!, 'SELECT 1')).status !== 200,
+    3000,
+    'user gone at ClickHouse',
+  );
+  t.diagnostic(`grant end → user gone at ClickHouse: ${(realClock.now() - end).toFixed(0)} ms`);
+  const r = await curl('SELECT count() FROM system.tables');
+  assert.notEqual(r.status, 200, `${r.status} ${r.body}`);
+  assert.ok(!existsSync(join(ch.usersDir, `sallyport-${grantUser!.user}.xml`)));
+});

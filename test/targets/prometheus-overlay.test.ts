@@ -1,0 +1,156 @@
+// Debian's Prometheus through the overlay: a connector serving the prometheus target, an engineer
+// agent with SOCKS5 and a grant certificate made on it; curl speaks TLS with that certificate to
+// the tailnet name through SOCKS5. A query returns data; delete_series is refused by the router's
+// target (with Prometheus's admin API on, so nothing else would have stopped it).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Harness, waitFor, type AgentHandle } from '../../src/testing/harness.ts';
+import { needs } from '../../src/testing/require.ts';
+import { missingBinary } from '../../src/testing/netns.ts';
+import { LocalAudit } from '../../src/agent/local-audit.ts';
+import { targetKinds } from '../../src/targets/index.ts';
+import {
+  prometheusInstalled,
+  startPrometheus,
+  type PrometheusServer,
+} from '../../src/lab/servers/prometheus.ts';
+import { tempDir } from './http-target-fixture.ts';
+
+const missing = !prometheusInstalled()
+  ? 'needs prometheus on PATH (Debian package prometheus)'
+  : (missingBinary('curl') ??
+    (!targetKinds().includes('prometheus')
+      ? 'the prometheus target is not registered in src/targets/registry.ts (lead wiring)'
+      : undefined));
+
+let tmp: ReturnType<typeof tempDir>;
+let prom: PrometheusServer;
+let h: Harness;
+let conn: AgentHandle;
+let eng: AgentHandle;
+let grantId: string;
+let certDir: string;
+let url: string;
+
+function curl(
+  path: string,
+  ...extra: string[]
+): Promise<{ code: number | null; status: number; body: string; err: string }> {
+  const socks = `${eng.agent.socksAddress!.host}:${eng.agent.socksAddress!.port}`;
+  return new Promise((resolve) => {
+    const p = spawn(
+      'curl',
+      [
+        '-sS',
+        '--max-time',
+        '10',
+        '--socks5-hostname',
+        socks,
+        '--cacert',
+        join(certDir, 'ca.pem'),
+        '--cert',
+        join(certDir, 'cert.pem'),
+        '--key',
+        join(certDir, 'key.pem'),
+        '-w',
+        '\n%{http_code}',
+        ...extra,
+        `${url}${path}`,
+      ],
+      { timeout: 20_000 },
+    );
+    let out = '';
+    let err = '';
+    p.stdout.on('data', (b: Buffer) => (out += b.toString()));
+    p.stderr.on('data', (b: Buffer) => (err += b.toString()));
+    p.on('close', (code) => {
+      const i = out.lastIndexOf('\n');
+      resolve({ code, status: Number(out.slice(i + 1)), body: out.slice(0, i), err });
+    });
+  });
+}
+
+before(async () => {
+  if (missing) return;
+  tmp = tempDir('sallyport-prom-overlay-');
+  prom = await startPrometheus({ dir: join(tmp.dir, 'prom'), adminApi: true });
+  h = await Harness.start();
+  await h.deployment('acme-prod');
+  await h.user('alice');
+  conn = await h.connector({
+    deployment: 'acme-prod',
+    services: [
+      {
+        name: 'prometheus',
+        kind: 'prometheus',
+        address: `127.0.0.1:${prom.port}`,
+        tls: 'terminate',
+        target: {},
+      },
+    ],
+  });
+  const rootPem = await h.serviceCertRoot(conn.agent, ['prometheus']);
+  await waitFor(() => conn.agent.certs.clientTrust() !== undefined, 10_000, 'client trust on the connector');
+  eng = await h.engineer({ user: 'alice', socks5: true });
+  grantId = await h.grant({ type: 'user', name: 'alice' }, 'acme-prod', ['prometheus']);
+  await waitFor(
+    () => (eng.agent.netmap?.peers.length ?? 0) === 1,
+    15_000,
+    'connector in the engineer netmap',
+  );
+  await waitFor(
+    () => (conn.agent.netmap?.peers.length ?? 0) === 1,
+    15_000,
+    'engineer in the connector netmap',
+  );
+  const c = await eng.agent.grantCertificate(grantId);
+  certDir = join(tmp.dir, 'cert');
+  mkdirSync(certDir, { mode: 0o700 });
+  writeFileSync(join(certDir, 'key.pem'), c.keyPem, { mode: 0o600 });
+  writeFileSync(join(certDir, 'cert.pem'), c.chainPem);
+  writeFileSync(join(certDir, 'ca.pem'), rootPem);
+  url = `https://${eng.agent.netmap!.services.find((s) => s.name === 'prometheus')!.tailnetName}`;
+});
+
+after(async () => {
+  await h?.stop();
+  await prom?.stop();
+  tmp?.remove();
+});
+
+test('through the overlay: a query returns data, delete_series is refused', async (t) => {
+  if (!needs(t, missing)) return;
+  let result: { metric: Record<string, string>; value: [number, string] }[] = [];
+  const t0 = performance.now();
+  while (performance.now() - t0 < 15_000) {
+    const r = await curl('/api/v1/query?query=up');
+    assert.equal(r.code, 0, r.err);
+    assert.equal(r.status, 200, r.body);
+    result = (JSON.parse(r.body) as { data: { result: typeof result } }).data.result;
+    if (result.length) break;
+    await new Promise((ok) => setTimeout(ok, 250));
+  }
+  assert.equal(result[0]?.metric.job, 'prometheus');
+  assert.equal(result[0].value[1], '1');
+
+  const del = await curl('/api/v1/admin/tsdb/delete_series?match[]=up', '-X', 'POST');
+  assert.equal(del.status, 403, del.body);
+  assert.equal((JSON.parse(del.body) as { errorType: string }).errorType, 'forbidden');
+  // The series is still there.
+  const still = await curl('/api/v1/query?query=count(up)');
+  assert.equal(
+    (JSON.parse(still.body) as { data: { result: { value: [number, string] }[] } }).data.result[0].value[1],
+    '1',
+  );
+
+  const audit = LocalAudit.read(conn.agent.targets!.audit.file).filter(
+    (a) => a.action === 'prometheus.request',
+  );
+  assert.ok(
+    audit.some((a) => a.details.refused === 'path' && String(a.details.target).includes('delete_series')),
+  );
+  assert.ok(audit.every((a) => a.subject === 'alice' && a.details.grantId === grantId));
+});
