@@ -5,7 +5,7 @@
 //   client: VER NMETHODS METHODS...        server: VER 0x00 (no auth) | 0xFF (none acceptable)
 //   client: VER CMD RSV ATYP DST.ADDR DST.PORT
 //   server: VER REP RSV ATYP(1) 0.0.0.0 0      then bytes flow both ways
-import { createServer, type Server, type Socket } from 'node:net';
+import { createServer, Socket, type Server } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 
@@ -129,16 +129,25 @@ export class SocksServer {
   }
 }
 
-/** Pipes two duplexes both ways; either side's error or close tears down the other. */
+/**
+ * Pipes a local socket (a) and an overlay stream (b) both ways; either side's error or close tears
+ * down the other. When the overlay stream dies without a clean end (reset, grant cut, peer gone),
+ * the local socket is reset too: a graceful close would let the kernel keep delivering what its
+ * buffers hold — megabytes after a grant ended.
+ */
 export function splice(a: Duplex, b: Duplex): void {
   a.pipe(b);
   b.pipe(a);
-  const kill = (): void => {
-    a.destroy();
+  const hard = (): void => {
+    if (a instanceof Socket && !a.destroyed) a.resetAndDestroy();
+    else a.destroy();
     b.destroy();
   };
-  a.on('error', kill);
-  b.on('error', kill);
+  a.on('error', () => {
+    a.destroy();
+    b.destroy();
+  });
+  b.on('error', hard);
   a.on('close', () => b.destroy());
-  b.on('close', () => a.destroy());
+  b.on('close', () => (b.readableEnded ? a.destroy() : hard()));
 }

@@ -33,6 +33,8 @@ export interface AccessApiDeps {
   access: AccessService;
   pki: CoordinatorPki;
   clock: Clock;
+  /** Called after a new policy document is stored (standing grants follow it). */
+  policyChanged?(): void;
 }
 
 type Req<B = unknown, P = { id: string }, Q = Record<string, string | undefined>> = FastifyRequest<{
@@ -114,6 +116,7 @@ export function registerAccessApi(app: FastifyInstance, d: AccessApiDeps): void 
             issues: r.issues.slice(0, 100),
           },
         });
+      d.policyChanged?.();
       return r.policy;
     }),
   );

@@ -28,11 +28,13 @@ export class AccessService {
   readonly #timer: Timer;
   #chain: Promise<void> = Promise.resolve();
   #stopped = false;
+  readonly clock: Clock;
   /** Ticks applied so far (tests). */
   ticks = 0;
 
   constructor(opts: AccessServiceOptions) {
     this.#o = opts;
+    this.clock = opts.clock;
     this.#timer = new Timer(opts.clock, () => void this.sweep());
   }
 

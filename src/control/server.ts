@@ -26,6 +26,7 @@ import { loadOrCreatePki, type CoordinatorPki } from './pki.ts';
 import { createAuditSigner } from './audit-signer.ts';
 import { AccessService } from './access.ts';
 import { registerAccessApi } from './access-api.ts';
+import { StandingGrants } from './standing.ts';
 import { Webhooks } from './webhooks.ts';
 import { registerConsole } from './console/index.ts';
 
@@ -93,6 +94,8 @@ export class Coordinator {
   readonly pki: CoordinatorPki;
   readonly access: AccessService;
   readonly webhooks: Webhooks;
+  /** Keeps the policies' standing grants (machine identities) in the store. */
+  readonly standing: StandingGrants;
   readonly #wss: WebSocketServer;
   #port = 0;
   #host = '';
@@ -121,6 +124,12 @@ export class Coordinator {
     this.logger = parts.logger;
     this.app = parts.app;
     this.#wss = parts.wss;
+    this.standing = new StandingGrants({
+      store: parts.store,
+      hub: parts.hub,
+      clock: parts.access.clock,
+      logger: parts.logger.child({ component: 'standing' }),
+    });
   }
 
   /** https://host:port */
@@ -247,6 +256,7 @@ export class Coordinator {
         { url: c.url, publicKey: c.publicKey, tlsFingerprint: tls.fingerprint },
         'coordinator listening',
       );
+      c.standing.start();
       return c;
     } catch (e) {
       await store.close();
@@ -331,7 +341,13 @@ export class Coordinator {
       deviceCodeTtlMs: opts.deviceCodeTtlMs ?? 10 * 60_000,
       verificationUri: 'sallyport admin device approve CODE',
     });
-    registerAccessApi(app, { store, access: this.access, pki: this.pki, clock });
+    registerAccessApi(app, {
+      store,
+      access: this.access,
+      pki: this.pki,
+      clock,
+      policyChanged: () => void this.standing.reconcile(),
+    });
     if (opts.console !== false)
       registerConsole(app, {
         store,
@@ -342,6 +358,7 @@ export class Coordinator {
   }
 
   async stop(): Promise<void> {
+    await this.standing.stop();
     await this.access.stop();
     this.hub.stop();
     for (const ws of this.#wss.clients) ws.terminate();

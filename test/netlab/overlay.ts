@@ -50,6 +50,10 @@ export interface Overlay {
   engPeer(): Promise<PeerStatus | undefined>;
   /** The relay's sallyport_relay_bytes_forwarded_total. */
   relayBytes(): Promise<number>;
+  /** The admin CLI's environment (server, CA, token) and the coordinator URL. */
+  env: Record<string, string>;
+  url: string;
+  caFile: string;
   /** curl through the engineer's SOCKS5 proxy into a file; resolves with the file's bytes. */
   fetch(opts?: { limitRate?: string; out?: string }): Promise<Buffer>;
 }
@@ -60,6 +64,10 @@ export interface OverlayOptions extends NetlabOptions {
   inboundDrop?: boolean;
   /** Extra agent arguments for both agents. */
   agentArgs?: string[];
+  /** Give alice a standing grant on acme-prod (default true); false: access only by request. */
+  standingGrant?: boolean;
+  /** The connector's --serve values (default: web, the file server over HTTP). */
+  serve?: string[];
 }
 
 export async function startOverlay(o: OverlayOptions): Promise<Overlay> {
@@ -138,7 +146,8 @@ async function build(lab: Netlab, o: OverlayOptions): Promise<Overlay> {
   });
   const connKey = String((await admin('keys', 'create', '--deployment', 'acme-prod')).key);
   const engKey = String((await admin('keys', 'create', '--user', 'alice')).key);
-  await admin('grants', 'create', '--user', 'alice', '--deployment', 'acme-prod');
+  if (o.standingGrant ?? true)
+    await admin('grants', 'create', '--user', 'alice', '--deployment', 'acme-prod');
 
   if (o.inboundDrop ?? true) await lab.inboundDrop('customer');
   const www = join(lab.dir, 'www');
@@ -167,8 +176,7 @@ async function build(lab: Netlab, o: OverlayOptions): Promise<Overlay> {
     connKey,
     '--name',
     'acme-connector',
-    '--serve',
-    'web=127.0.0.1:8080,kind=http',
+    ...(o.serve ?? ['web=127.0.0.1:8080,kind=http']).flatMap((v) => ['--serve', v]),
   ]);
   const engState = join(lab.dir, 'engineer-state');
   const engineer = await lab.spawnCli('engineer', [
@@ -200,7 +208,7 @@ async function build(lab: Netlab, o: OverlayOptions): Promise<Overlay> {
     const ready =
       e &&
       c &&
-      e.peers.length === 1 &&
+      e.peers.length === ((o.standingGrant ?? true) ? 1 : 0) &&
       e.relays[0]?.state === 'connected' &&
       c.relays[0]?.state === 'connected' &&
       (e.udp === null || e.udp.mapped.length > 0) &&
@@ -216,6 +224,9 @@ async function build(lab: Netlab, o: OverlayOptions): Promise<Overlay> {
   await sleep(500);
   return {
     lab,
+    env,
+    url,
+    caFile,
     relay,
     connector,
     engineer,

@@ -1,0 +1,118 @@
+// Standing grants for machine identities (DESIGN.md §5 "Access model"): the policy document's
+// `standing` entries name machines (user accounts of machine identities, e.g. the metrics puller)
+// and the deployments and services they may always reach. This keeps the store's grants equal to
+// what the policies want — after a policy change, and every RECONCILE_MS for new deployments and
+// services — through the pure access/standing.ts, each change audited in its own transaction and
+// pushed to the netmaps it touches. Grants it made are marked created_by `policy:<id>`; it never
+// touches any other grant.
+import { Timer, type Clock } from '../clock/index.ts';
+import { parsePolicyDocument, standingGrantsFor, type StandingGrant } from '../access/index.ts';
+import type { Store } from '../store/index.ts';
+import type { Hub } from './hub.ts';
+import type { Logger } from './logger.ts';
+
+export const STANDING_RECONCILE_MS = 10_000;
+const MARK = 'policy:';
+
+export interface StandingOptions {
+  store: Store;
+  hub: Hub;
+  clock: Clock;
+  logger: Logger;
+}
+
+export class StandingGrants {
+  readonly #o: StandingOptions;
+  readonly #timer: Timer;
+  #chain: Promise<unknown> = Promise.resolve();
+  #stopped = false;
+
+  constructor(o: StandingOptions) {
+    this.#o = o;
+    this.#timer = new Timer(o.clock, () => void this.reconcile());
+  }
+
+  start(): void {
+    void this.reconcile();
+  }
+
+  /** Converges once (serialised); resolves with what changed. */
+  reconcile(): Promise<{ created: number; revoked: number; skipped: string[] }> {
+    const run = this.#chain.then(() => this.#reconcile());
+    this.#chain = run.catch((err: unknown) =>
+      this.#o.logger.error({ err }, 'standing grants: reconcile failed'),
+    );
+    return run;
+  }
+
+  async #reconcile(): Promise<{ created: number; revoked: number; skipped: string[] }> {
+    const out = { created: 0, revoked: 0, skipped: [] as string[] };
+    if (this.#stopped) return out;
+    try {
+      const { store, hub } = this.#o;
+      const stored = await store.getPolicy();
+      let desired: StandingGrant[] = [];
+      if (stored) {
+        const policy = parsePolicyDocument(stored.document);
+        const services = await store.listServices();
+        for (const d of await store.listDeployments()) {
+          const svc = services
+            .filter((s) => s.deployment === d.name)
+            .map((s) => ({ name: s.name, labels: s.labels }));
+          desired.push(...standingGrantsFor(policy, { name: d.name }, svc));
+        }
+      }
+      const users = new Map((await store.listUsers()).map((u) => [u.id, u.name]));
+      const userNames = new Set(users.values());
+      out.skipped = [...new Set(desired.filter((g) => !userNames.has(g.machine)).map((g) => g.machine))];
+      desired = desired.filter((g) => userNames.has(g.machine));
+      const now = this.#o.clock.wallMs();
+      const held = (await store.listGrants()).filter(
+        (g) =>
+          g.createdBy.startsWith(MARK) && g.revokedAt === null && (g.expiresAt === null || g.expiresAt > now),
+      );
+      const keyOf = (policy: string, machine: string, dep: string, services: readonly string[]) =>
+        JSON.stringify([policy, machine, dep, [...services].sort()]);
+      const want = new Map(desired.map((g) => [keyOf(g.policyId, g.machine, g.deployment, g.services), g]));
+      const have = new Set<string>();
+      for (const g of held) {
+        const k = keyOf(
+          g.createdBy.slice(MARK.length),
+          users.get(g.subjectId) ?? '',
+          g.deployment,
+          g.services,
+        );
+        if (g.subjectType === 'user' && want.has(k) && !have.has(k)) {
+          have.add(k);
+          continue;
+        }
+        const r = await store.revokeGrant('system', g.id);
+        await hub.changed({ type: 'grant', grant: r });
+        out.revoked++;
+      }
+      for (const [k, g] of want) {
+        if (have.has(k)) continue;
+        const r = await store.createGrant(`${MARK}${g.policyId}`, {
+          subject: { type: 'user', name: g.machine },
+          deployment: g.deployment,
+          services: [...g.services],
+        });
+        await hub.changed({ type: 'grant', grant: r });
+        out.created++;
+      }
+      if (out.created || out.revoked)
+        this.#o.logger.info({ created: out.created, revoked: out.revoked }, 'standing grants reconciled');
+      if (out.skipped.length)
+        this.#o.logger.warn({ machines: out.skipped }, 'standing grants: no user account for these machines');
+      return out;
+    } finally {
+      if (!this.#stopped) this.#timer.mod(STANDING_RECONCILE_MS);
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#timer.del();
+    await this.#chain;
+  }
+}

@@ -1,0 +1,115 @@
+// Standing grants for machine identities (issue 6, access/ "Standing grants"): the policy's
+// `standing` entries become grants with no end and no approval — for every deployment and service
+// the selectors match, for machines that have a user account — and follow the policy: a change
+// revokes what it no longer gives and creates what it newly gives, each audited; grants made by
+// people are never touched.
+import { test, after, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { startFixture, type Fixture } from './fixture.ts';
+
+let f: Fixture;
+before(async () => {
+  f = await startFixture();
+});
+after(async () => f?.stop());
+
+interface GrantView {
+  id: string;
+  subject: { type: string; name: string };
+  deployment: string;
+  services: string[];
+  expiresAt: number | null;
+  revokedAt: number | null;
+  createdBy: string;
+}
+const standing = async () =>
+  (await f.admin.call<GrantView[]>('GET', '/api/v1/grants')).filter(
+    (g) => g.createdBy.startsWith('policy:') && g.revokedAt === null,
+  );
+const doc = (services: unknown) => ({
+  version: 1,
+  policies: [],
+  standing: [
+    {
+      id: 'metrics',
+      description: 'the vendor metrics puller',
+      machines: ['metrics-puller', 'no-such-machine'],
+      deployments: '*',
+      services,
+      access: 'read-only',
+    },
+  ],
+});
+
+test('standing policies become grants, follow policy changes, and leave people’s grants alone', async () => {
+  const a = f.admin;
+  for (const d of ['acme-prod', 'acme-dev'])
+    await a.call('POST', '/api/v1/deployments', { name: d, region: 'us-east-1', cloud: 'aws' });
+  for (const d of ['acme-prod', 'acme-dev']) {
+    await a.call('PUT', `/api/v1/deployments/${d}/services/prometheus`, {
+      kind: 'prometheus',
+      address: '10.0.0.9:9090',
+      labels: { kind: 'prometheus' },
+    });
+    await a.call('PUT', `/api/v1/deployments/${d}/services/k8s`, {
+      kind: 'kubernetes',
+      address: '10.0.0.1:443',
+    });
+  }
+  await a.call('POST', '/api/v1/users', { name: 'metrics-puller', password: 'machine-password-123' });
+  await a.call('POST', '/api/v1/users', { name: 'alice', password: 'alice-password-123' });
+  const manual = await a.call<GrantView>('POST', '/api/v1/grants', {
+    subject: { type: 'user', name: 'alice' },
+    deployment: 'acme-prod',
+    services: ['k8s'],
+  });
+
+  await a.call('PUT', '/api/v1/policy', doc({ labels: { kind: 'prometheus' } }));
+  await f.coord.standing.reconcile();
+  const g1 = await standing();
+  assert.deepEqual(
+    g1.map((g) => [g.subject.name, g.deployment, g.services.join(','), g.expiresAt, g.createdBy]).sort(),
+    [
+      ['metrics-puller', 'acme-dev', 'prometheus', null, 'policy:metrics'],
+      ['metrics-puller', 'acme-prod', 'prometheus', null, 'policy:metrics'],
+    ],
+  );
+  // Idempotent.
+  assert.deepEqual(await f.coord.standing.reconcile(), {
+    created: 0,
+    revoked: 0,
+    skipped: ['no-such-machine'],
+  });
+
+  // A new deployment gets its standing grant on the next pass.
+  await a.call('POST', '/api/v1/deployments', { name: 'beta-prod', region: 'eu-west-1', cloud: 'gcp' });
+  await a.call('PUT', '/api/v1/deployments/beta-prod/services/prometheus', {
+    kind: 'prometheus',
+    address: '10.1.0.9:9090',
+    labels: { kind: 'prometheus' },
+  });
+  assert.equal((await f.coord.standing.reconcile()).created, 1);
+
+  // The policy changes: prometheus and k8s by name → the old grants go, new ones come.
+  await a.call('PUT', '/api/v1/policy', doc({ names: ['prometheus', 'k8s'] }));
+  const r = await f.coord.standing.reconcile();
+  const g2 = await standing();
+  assert.equal(g2.length, 3);
+  assert.ok(g2.every((g) => g.services.length >= 1 && g.subject.name === 'metrics-puller'));
+  assert.ok(
+    g2.filter((g) => g.deployment !== 'beta-prod').every((g) => g.services.join(',') === 'k8s,prometheus'),
+  );
+  assert.ok(!g2.some((g) => g1.some((o) => o.id === g.id)), 'changed grants are replaced');
+  assert.ok(r.created + (await standing()).length > 0);
+
+  // The standing entry removed: every standing grant is revoked; alice's grant stays.
+  await a.call('PUT', '/api/v1/policy', { version: 1, policies: [], standing: [] });
+  await f.coord.standing.reconcile();
+  assert.equal((await standing()).length, 0);
+  const all = await a.call<GrantView[]>('GET', '/api/v1/grants');
+  assert.equal(all.find((g) => g.id === manual.id)?.revokedAt, null);
+
+  const audit = await a.call<{ action: string; actor: string }[]>('GET', '/api/v1/audit?limit=10000');
+  assert.ok(audit.some((x) => x.action === 'grant.create' && x.actor === 'policy:metrics'));
+  assert.ok(audit.some((x) => x.action === 'grant.revoke' && x.actor === 'system'));
+});
