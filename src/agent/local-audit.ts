@@ -14,6 +14,8 @@ export class LocalAudit implements LocalAuditSink {
   readonly #clock: Clock;
   readonly #actor: string;
   #last: AuditRecord | undefined;
+  /** Records that could not be written (disk full, directory gone): counted, never thrown. */
+  failures = 0;
 
   constructor(stateDir: string, clock: Clock, actor: string) {
     this.file = join(stateDir, 'audit', 'local.jsonl');
@@ -25,15 +27,19 @@ export class LocalAudit implements LocalAuditSink {
   }
 
   append(action: string, subject: string, details: Record<string, unknown>): void {
-    const r = appendRecord(this.#last, {
-      time: Math.floor(this.#clock.wallMs()),
-      actor: this.#actor,
-      action,
-      subject,
-      details,
-    });
-    appendFileSync(this.file, recordLine(r) + '\n', { mode: 0o600 });
-    this.#last = r;
+    try {
+      const r = appendRecord(this.#last, {
+        time: Math.floor(this.#clock.wallMs()),
+        actor: this.#actor,
+        action,
+        subject,
+        details,
+      });
+      appendFileSync(this.file, recordLine(r) + '\n', { mode: 0o600 });
+      this.#last = r;
+    } catch {
+      this.failures++;
+    }
   }
 
   /** Every record of a local audit file, in order (unparseable lines are skipped: verify names them). */

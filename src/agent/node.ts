@@ -38,6 +38,7 @@ import { RelayPaths, relayEndpoint, parseRelayEndpoint, DIRECT_PAYLOAD, PATH_PAY
 import { Router } from './router.ts';
 import { ConnectorTargets } from './targets.ts';
 import { GrantCerts, type GrantCertificate } from './grant-certs.ts';
+import { PathReporter } from './path-report.ts';
 import { REP_HOST_UNREACHABLE, SocksServer } from './socks.ts';
 import { loadOrCreateNodeKey, socketPath } from './state.ts';
 import { buildStatus, type AgentStatus } from './status.ts';
@@ -112,6 +113,7 @@ export class Agent {
   readonly #refusalLogged = new Map<string, number>();
   readonly #services: Map<string, ServiceSpec>;
   readonly #grantCerts: GrantCerts;
+  readonly #pathReport: PathReporter;
   #socks: SocksServer | undefined;
   #ctl: CtlServer | undefined;
   #homeRegion: string | undefined;
@@ -218,6 +220,17 @@ export class Agent {
     });
     this.control.on('netmap', (nm: Netmap) => this.#apply(nm));
     this.#grantCerts = new GrantCerts(o.clock, (m) => this.control.send(m));
+    this.#pathReport = new PathReporter(
+      o.clock,
+      () =>
+        this.status().peers.map((p) => ({
+          key: p.key,
+          path: p.path.kind,
+          ...(p.rttMs !== null ? { rttMs: Math.round(p.rttMs) } : {}),
+        })),
+      (peers) => this.control.send({ type: 'paths', peers }),
+      () => this.control.connects,
+    );
     this.control.on('message', (m: ServerMessage) => {
       this.#grantCerts.onMessage(m);
       if (m.type === 'error') this.log.warn({ code: m.code }, `coordinator: ${m.message}`);
@@ -259,6 +272,7 @@ export class Agent {
     }
     this.targets?.start();
     this.control.start();
+    this.#pathReport.start();
     if (this.o.socks5) {
       this.#socks = new SocksServer({
         logger: this.log.child({ part: 'socks' }),
@@ -342,6 +356,7 @@ export class Agent {
     if (this.#stopped) return;
     this.#stopped = true;
     this.#grantCerts.stop();
+    this.#pathReport.stop();
     this.control.stop();
     this.#socks?.close();
     this.#ctl?.close();

@@ -60,6 +60,8 @@ interface Active {
   until?: number | null;
   stream: Duplex;
   abort: AbortController;
+  /** Pending while a TLS-terminated stream has not finished its handshake. */
+  handshake?: Timer;
 }
 
 export class Router {
@@ -133,21 +135,27 @@ export class Router {
       requestCert: true,
       rejectUnauthorized: false,
     });
+    let secured = false;
+    const handshake = new Timer(this.#d.clock, () => dropped('tls-timeout', 'no TLS handshake'));
+    a.handshake = handshake;
     const dropped = (reason: string, detail: string) => {
-      this.#active.delete(a);
+      handshake.del();
+      if (!this.#active.delete(a)) return;
       metrics.streamsRefused.inc({ reason });
       logger.warn({ ...who, reason, detail }, 'stream refused: client certificate');
       this.#d.audit?.('stream.refuse', `service:${req.service}`, { peer: peerKey, reason, detail });
       tls.destroy();
       stream.destroy();
     };
-    const handshake = new Timer(this.#d.clock, () => dropped('tls-timeout', 'no TLS handshake'));
     handshake.mod(TLS_HANDSHAKE_TIMEOUT_MS);
     tls.on('error', (err: Error) => {
-      handshake.del();
-      if (this.#active.has(a) && !tls.encrypted) dropped('tls-error', err.message);
+      if (!secured) dropped('tls-error', err.message);
+    });
+    tls.on('close', () => {
+      if (!secured) dropped('tls-closed', 'closed before the TLS handshake finished');
     });
     tls.once('secure', () => {
+      secured = true;
       handshake.del();
       const verdict = checkClientCert(examine(tls.getPeerCertificate()?.raw, trust!.accessCa), {
         netmap: this.#d.netmap(),
@@ -229,6 +237,7 @@ export class Router {
   stop(): void {
     this.#cut.del();
     for (const a of this.#active) {
+      a.handshake?.del();
       a.abort.abort();
       a.stream.destroy();
     }

@@ -222,6 +222,14 @@ export class AgentChannel {
       }
       case 'csr':
         return this.#csr(m);
+      case 'paths': {
+        // Kept only for peers this node may see (its netmap), in memory, for the console.
+        const session = this.#session;
+        if (!session) return;
+        const allowed = new Set(session.netmap?.peers.map((p) => p.key) ?? []);
+        session.paths = { at: this.#d.clock.wallMs(), peers: m.peers.filter((p) => allowed.has(p.key)) };
+        return;
+      }
       case 'usage': {
         // Only a connector, about a grant its netmap names for that service.
         const known = this.#session?.netmap?.grants.some(

@@ -70,6 +70,7 @@ export function registerApi(app: FastifyInstance, d: ApiDeps): void {
     deployment: names.dep(n.deploymentId),
     user: names.user(n.userId),
     online: hub.session(n.id) !== undefined,
+    peerPaths: hub.session(n.id)?.paths ?? null,
   });
   const preauthView = (k: PreauthKeyRecord, names: Awaited<ReturnType<typeof nameOf>>) => ({
     ...k,

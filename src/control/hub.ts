@@ -6,7 +6,7 @@
 import { Timer, type Clock } from '../clock/index.ts';
 import type { SigningKey } from '../crypto/index.ts';
 import type { NodeRecord, Store } from '../store/index.ts';
-import { diffNetmap, type Netmap, type ServerMessage } from '../proto/control/index.ts';
+import { diffNetmap, type Netmap, type PeerPathReport, type ServerMessage } from '../proto/control/index.ts';
 import { computeNetmap, nextTimeChange } from './netmap.ts';
 import { affectedNodes, type Change } from './affected.ts';
 import { RELAY_TOKEN_REFRESH_MS, relayEntries, type RelayConfig } from './relays.ts';
@@ -32,6 +32,8 @@ export class Session {
   netmap: Netmap | undefined;
   version = 0;
   relays: Netmap['relays'] = [];
+  /** The node's own report of its paths to its peers (agent `paths` message), with when it came. */
+  paths: { at: number; peers: PeerPathReport[] } | undefined;
   readonly timer: Timer;
   readonly send: (m: ServerMessage) => void;
   readonly close: (reason: string) => void;

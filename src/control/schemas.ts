@@ -123,6 +123,20 @@ const node = obj({
   homeRelay: { type: ['string', 'null'] },
   revokedAt: { type: ['integer', 'null'] },
   online: { type: 'boolean' },
+  /** The node's own report of its paths to its peers, while it is online. */
+  peerPaths: {
+    type: ['object', 'null'],
+    properties: {
+      at: time,
+      peers: list(
+        obj({
+          key: { type: 'string' },
+          path: { type: 'string' },
+          rttMs: { type: 'integer' },
+        }),
+      ),
+    },
+  },
 });
 const audit = obj({
   seq: { type: 'integer' },

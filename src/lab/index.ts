@@ -1,146 +1,273 @@
-// `sallyport lab`: the whole topology on one machine. Until the overlay lands, the lab runs what
-// exists for real: two nodes on loopback UDP, each with a WireGuard-exact session and the stream
-// layer on top, a handshake, and a transfer checked by SHA-256.
-import dgram from 'node:dgram';
-import { createHash, randomBytes } from 'node:crypto';
-import { once } from 'node:events';
-import { finished } from 'node:stream/promises';
+// `sallyport lab`: the whole BYOC story on one machine (issue 8). Starts a coordinator (with the
+// console), a relay, a customer deployment (a connector in front of ClickHouse or a demo service,
+// Prometheus, the Kubernetes API stub) and an engineer node, then tells the story (story.ts) and
+// stays up until Ctrl-C — or, with --once, exits with the outcome.
+//
+//   parse flags ─► lab dir ─► topology (relay, coordinator) ─► users, policy, deployment
+//      ─► customer services ─► story 1–5 ─► ready (console URL, users) ─► wait for a signal
+//      ─► stop agents, coordinator, relay, servers (children by PID) ─► exit code
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pino, type Logger } from 'pino';
 import { realClock } from '../clock/index.ts';
-import { PrivateKey } from '../crypto/index.ts';
-import { SessionHost, type SessionEvent } from '../session/index.ts';
-import { Connection, type Stream } from '../stream/index.ts';
+import { Customer } from './customer.ts';
+import { Reporter } from './events.ts';
+import { readyLines } from './ready.ts';
+import { LabUsageError, parseLabArgs, type LabOptions } from './options.ts';
+import { DEPLOYMENT, StepFailed, runStory, type StoryState } from './story.ts';
+import { LAB_REGION, Topology, type LabUser } from './topology.ts';
 
-export const LAB_HELP = `usage: sallyport lab [--mib N] [--json]
+export const LAB_HELP = `usage: sallyport lab [--dir DIR] [--port N] [--json] [--once] [--demo] [--netns]
 
-Runs the local lab. Today: two nodes on loopback UDP with WireGuard-exact sessions and the stream
-layer, a handshake and an N MiB transfer (default 64) checked by SHA-256. The overlay (coordinator,
-relay, agents) runs by hand on one machine with docs/quickstart.sh; it joins the lab next, then the
-targets.
+Runs the whole story on this machine, on loopback, with embedded defaults (SQLite, self-signed
+listeners, a lab directory): a coordinator with the console, a relay, a customer deployment
+"acme-prod" whose connector serves ClickHouse (a private server, if clickhouse-server is installed;
+otherwise a clearly labelled demo service), Prometheus (if installed) and a Kubernetes API recording
+stub, and an engineer node with a SOCKS5 proxy. Then it tells the story:
 
-Example:
-  sallyport lab --mib 16
+  1. enrolment, and the services registered
+  2. alice asks for access with a reason; bob, a second person, approves
+  3. alice's client certificate (key made locally), and the path: relay, then direct
+  4. a query on system tables, then a refused query on customer data (and a PromQL query with an
+     admin path refused; pods listed and secrets refused by the Kubernetes target)
+  5. the audit log verified (hash chain and signed checkpoints)
+
+Afterwards it stays up, prints the console URL and the lab users' passwords, and stops everything
+it started on Ctrl-C (SIGINT) or SIGTERM.
+
+options:
+  --dir DIR     lab directory (state, logs, the engineer's certificate, the audit export); it must be
+                empty or absent. Default: a fresh temporary directory, removed at exit unless a step failed
+  --port N      the coordinator's HTTPS port on 127.0.0.1 (the console's); default any free port
+  --json        print the story as events, one JSON object per line:
+                {"step":"enrol","chapter":1,"status":"ok","message":"…","detail":{…},"t":812}
+                (status running, ok, failed or info; t in ms since the start)
+  --once        run the story and exit: 0 when every step went as expected, else 1 naming the step
+  --demo        serve the demo service even when ClickHouse is installed
+  --netns       (root) each party in its own network namespace behind NAT: not built yet (exit 2)
+
+examples:
+  npm start                                  # the same as: npx sallyport lab
+  sallyport lab --port 8443                  # then open https://127.0.0.1:8443/console/
+  sallyport lab --once --json | jq -c '{step, status}'
+  sallyport lab --dir ./lab                  # keep the state and the logs (./lab/lab.log)
+
+exit codes: 0 story complete (and, without --once, stopped by a signal), 1 a step failed,
+            2 bad usage, 130 interrupted before the story ended
 `;
 
-interface Node {
-  sock: dgram.Socket;
-  host: SessionHost;
-  conn?: Connection;
-  events: SessionEvent[];
+interface Io {
+  out: (line: string) => void;
+  err: (line: string) => void;
 }
 
-async function node(): Promise<Node> {
-  const sock = dgram.createSocket('udp4');
-  sock.bind(0, '127.0.0.1');
-  await once(sock, 'listening');
-  const n: Node = { sock, events: [], host: undefined as unknown as SessionHost };
-  n.host = new SessionHost({
-    clock: realClock,
-    privateKey: PrivateKey.generate(),
-    send: (d, to) => {
-      const i = to.lastIndexOf(':');
-      sock.send(d, Number(to.slice(i + 1)), to.slice(0, i));
-    },
-    onPayload: (_peer, payload) => n.conn?.receiveDatagram(new Uint8Array(payload)),
-    onEvent: (ev) => n.events.push(ev),
-  });
-  sock.on('message', (m, r) => n.host.receive(m, `${r.address}:${r.port}`));
-  return n;
+const processIo: Io = {
+  out: (l) => void process.stdout.write(l + '\n'),
+  err: (l) => void process.stderr.write(l + '\n'),
+};
+
+function labDir(o: LabOptions): { dir: string; temporary: boolean } {
+  if (!o.dir) return { dir: mkdtempSync(join(tmpdir(), 'sallyport-lab-')), temporary: true };
+  const dir = resolve(o.dir);
+  if (existsSync(dir) && readdirSync(dir).length > 0)
+    throw new LabUsageError(`--dir ${o.dir} is not empty: give a new or empty directory`);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  return { dir, temporary: false };
 }
 
-export async function runLab(argv: string[]): Promise<number> {
-  if (argv.includes('--help') || argv.includes('-h')) {
-    process.stdout.write(LAB_HELP);
-    return 0;
-  }
-  const i = argv.indexOf('--mib');
-  const mib = i >= 0 ? Number(argv[i + 1]) : 64;
-  if (!Number.isInteger(mib) || mib < 1 || mib > 4096) {
-    process.stderr.write('sallyport lab: --mib takes a whole number from 1 to 4096\n');
-    return 2;
-  }
-  const json = argv.includes('--json');
-  const say = (s: string) => json || process.stdout.write(s + '\n');
-
-  const eng = await node();
-  const con = await node();
-  const addr = (n: Node) => `127.0.0.1:${n.sock.address().port}`;
-  const peerOfEng = eng.host.addPeer(con.host.publicKey, { endpoint: addr(con) });
-  const peerOfCon = con.host.addPeer(eng.host.publicKey, { endpoint: addr(eng) });
-  const mds = 1400;
-  let accepted: (s: Stream) => void = () => undefined;
-  const incoming = new Promise<Stream>((r) => (accepted = r));
-  con.conn = new Connection({
-    clock: realClock,
-    isClient: false,
-    maxDatagramSize: mds,
-    sendDatagram: (d) => peerOfCon.send(d),
-    onIncomingStream: (req) =>
-      req.service === 'sink' ? accepted(req.accept()) : req.refuse(1, 'unknown service'),
-  });
-  eng.conn = new Connection({
-    clock: realClock,
-    isClient: true,
-    maxDatagramSize: mds,
-    sendDatagram: (d) => peerOfEng.send(d),
-  });
-
-  say(`engineer  ${eng.host.publicKey} on ${addr(eng)}`);
-  say(`connector ${con.host.publicKey} on ${addr(con)}`);
-  const t0 = performance.now();
-  const stream = eng.conn.openStream('sink');
-  const payload = randomBytes(1 << 20);
-  const sent = createHash('sha256');
-  stream.write(Buffer.alloc(0));
-  const received = createHash('sha256');
-  let got = 0;
-  const done = (async () => {
-    const s = await incoming;
-    const hs = performance.now() - t0;
-    say(`handshake complete and stream accepted in ${hs.toFixed(1)} ms`);
-    // Not `for await`: its iterator destroys the Duplex at the end, resetting our half too.
-    s.on('data', (chunk: Buffer) => {
-      received.update(chunk);
-      got += chunk.length;
-    });
-    s.end();
-    await finished(s);
-    return hs;
-  })();
-  const t1 = performance.now();
-  for (let k = 0; k < mib; k++) {
-    sent.update(payload);
-    if (!stream.write(payload)) await once(stream, 'drain');
-  }
-  stream.end();
-  stream.resume();
-  const hsMs = await done;
-  await finished(stream);
-  const secs = (performance.now() - t1) / 1000;
-  const ok = sent.digest('hex') === received.digest('hex') && got === mib << 20;
-  const st = eng.conn.stats();
-  const result = {
-    handshakeMs: Number(hsMs.toFixed(1)),
-    mib,
-    seconds: Number(secs.toFixed(2)),
-    mbitPerSecond: Number(((got * 8) / secs / 1e6).toFixed(1)),
-    sha256Match: ok,
-    srttMs: Number(st.srttMs.toFixed(2)),
-    packetsLost: st.packetsLost,
-    handshakes: eng.events.filter((e) => e.type === 'handshake-complete').length,
-  };
-  say(
-    `transferred ${mib} MiB in ${result.seconds} s (${result.mbitPerSecond} Mbit/s), SHA-256 ${ok ? 'matches' : 'DIFFERS'}`,
+function fileLogger(dir: string): Logger {
+  return pino(
+    { level: process.env.SALLYPORT_LOG_LEVEL ?? 'info', base: undefined },
+    pino.destination({ dest: join(dir, 'lab.log'), sync: true, mode: 0o600 }),
   );
-  say(`srtt ${result.srttMs} ms, packets lost ${result.packetsLost}`);
-  say('the overlay itself (coordinator, relay, connector and engineer agents, direct paths, access');
-  say('approvals) runs on one machine with `bash docs/quickstart.sh`; it joins this lab next.');
-  say('not built yet: targets (ClickHouse, Kubernetes), boundary and egress, console');
-  if (json) process.stdout.write(JSON.stringify(result) + '\n');
-  eng.conn.close();
-  con.conn.close();
-  eng.host.stop();
-  con.host.stop();
-  eng.sock.close();
-  con.sock.close();
-  return ok ? 0 : 1;
+}
+
+export async function runLab(argv: string[], io: Io = processIo): Promise<number> {
+  let o: LabOptions;
+  let where: { dir: string; temporary: boolean };
+  try {
+    o = parseLabArgs(argv);
+    if (o.netns) {
+      io.err(
+        'sallyport lab: --netns is not built yet: the lab runs every party on loopback in one process.\n' +
+          'Run `sallyport lab` without --netns; the NAT behaviours are tested by `npm test -- netlab` (root).',
+      );
+      return 2;
+    }
+    where = labDir(o);
+  } catch (e) {
+    if (e instanceof LabUsageError) {
+      io.err(`sallyport lab: ${e.message}\nRun 'sallyport lab --help'.`);
+      return 2;
+    }
+    throw e;
+  }
+  const clock = realClock;
+  const rep = new Reporter({ json: o.json, out: io.out, clock });
+  const logger = fileLogger(where.dir);
+  const ctl = new AbortController();
+  let signals = 0;
+  const onSignal = (sig: NodeJS.Signals): void => {
+    signals++;
+    if (signals === 1) {
+      rep.emit('stop', 6, 'info', `${sig}: stopping everything the lab started`);
+      ctl.abort(new Error(sig));
+    } else {
+      io.err('sallyport lab: second signal: stopping children now');
+      killChildren();
+      process.exit(130);
+    }
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const customer = new Customer();
+  const children = new Set<number>();
+  const killChildren = (): void => {
+    for (const pid of children)
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+  };
+  process.on('exit', killChildren);
+  let topo: Topology | undefined;
+  const state: StoryState = {};
+  let code = 0;
+  try {
+    rep.emit('setup', 0, 'running', `lab directory ${where.dir}; starting the coordinator and a relay`);
+    topo = await Topology.start({ dir: where.dir, port: o.port, clock, logger, signal: ctl.signal });
+    const users = await setupAccounts(topo);
+    rep.emit(
+      'setup',
+      0,
+      'ok',
+      `coordinator ${topo.coordinator.url} (console at /console/), relay ${LAB_REGION} ${topo.relayUrl}`,
+      {
+        dir: where.dir,
+        coordinator: topo.coordinator.url,
+        console: topo.consoleUrl,
+        log: join(where.dir, 'lab.log'),
+      },
+    );
+    rep.emit('services', 0, 'running', "starting the customer's services");
+    await customer.start({
+      dir: where.dir,
+      clock,
+      logger,
+      signal: ctl.signal,
+      demo: o.demo,
+      started: (s) => {
+        if (s.pid !== undefined) children.add(s.pid);
+        rep.emit('services', 0, 'info', `${s.spec.name}: ${s.label}`);
+      },
+      skipped: (what, why) => rep.emit('services', 0, 'info', `${what}: ${why}`),
+    });
+    rep.emit('services', 0, 'ok', customer.services.map((s) => s.spec.name).join(', '), {
+      services: customer.services.map((s) => ({
+        name: s.spec.name,
+        kind: s.spec.kind,
+        serves: s.label,
+        demo: s.demo,
+      })),
+    });
+    await runStory(
+      {
+        topo,
+        rep,
+        services: customer.services,
+        alice: users.alice,
+        bob: users.bob,
+        dir: where.dir,
+        signal: ctl.signal,
+      },
+      state,
+    );
+    const consoleAnswers = await topo
+      .anonymous()
+      .raw('GET', '/console/')
+      .then((r) => r.status)
+      .catch(() => 0);
+    const creds = [users.alice, users.bob, topo.adminUser].map((u) => ({
+      user: u.name,
+      password: u.password,
+    }));
+    rep.emit('ready', 6, 'ok', `the story is complete; console ${topo.consoleUrl}`, {
+      console: topo.consoleUrl,
+      consoleHttpStatus: consoleAnswers,
+      users: creds,
+      grant: state.grantId,
+      pendingRequest: state.inboxRequestId ?? null,
+      socks5: state.engineer?.socksAddress ?? null,
+      dir: where.dir,
+    });
+    if (!o.once) {
+      const main = customer.services[0];
+      const tailnetName = state.engineer?.netmap?.services.find(
+        (x) => x.name === main?.spec.name,
+      )?.tailnetName;
+      for (const l of readyLines({
+        consoleUrl: topo.consoleUrl,
+        consoleStatus: consoleAnswers,
+        dir: where.dir,
+        users: { ...users, admin: topo.adminUser },
+        socks5: state.engineer?.socksAddress,
+        pending: state.inboxRequestId,
+        main: main && tailnetName ? { service: main, tailnetName } : undefined,
+      }))
+        rep.say(l);
+      await new Promise<void>((r) => ctl.signal.addEventListener('abort', () => r(), { once: true }));
+    }
+  } catch (e) {
+    if (ctl.signal.aborted) code = 130;
+    else if (e instanceof StepFailed) {
+      code = 1;
+      io.err(`sallyport lab: step '${e.step}' failed: ${e.message}\n  log: ${join(where.dir, 'lab.log')}`);
+    } else {
+      code = 1;
+      const msg = (e as Error).message;
+      const hint = /EADDRINUSE/.test(msg)
+        ? `\n  port ${o.port} is taken: choose another --port, or omit --port for any free one`
+        : '';
+      rep.emit('setup', 0, 'failed', msg);
+      io.err(`sallyport lab: could not start: ${msg}${hint}\n  log: ${join(where.dir, 'lab.log')}`);
+    }
+  } finally {
+    await topo?.stop();
+    await customer.stop();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    process.off('exit', killChildren);
+    rep.emit('done', 6, code === 0 ? 'ok' : 'failed', code === 0 ? 'stopped cleanly' : `exit code ${code}`, {
+      exitCode: code,
+    });
+    logger.flush();
+    if (where.temporary && code === 0) rmSync(where.dir, { recursive: true, force: true });
+  }
+  return code;
+}
+
+async function setupAccounts(t: Topology): Promise<{ alice: LabUser; bob: LabUser }> {
+  await t.admin.call('POST', '/api/v1/deployments', { name: DEPLOYMENT, region: 'us-east-1', cloud: 'aws' });
+  await t.addGroup('oncall');
+  await t.addGroup('sre-leads');
+  const alice = await t.addUser('alice', ['oncall']);
+  const bob = await t.addUser('bob', ['sre-leads']);
+  await t.admin.call('PUT', '/api/v1/policy', {
+    version: 1,
+    policies: [
+      {
+        id: 'oncall-read-only',
+        requesters: ['oncall'],
+        deployments: '*',
+        services: '*',
+        access: 'read-only',
+        maxDuration: '2h',
+        pendingFor: '30m',
+        approval: { group: 'sre-leads', threshold: 1 },
+      },
+    ],
+  });
+  return { alice, bob };
 }

@@ -75,12 +75,21 @@ export type ServerMessage =
     }
   | { type: 'error'; code: string; message: string; id?: string };
 
+export interface PeerPathReport {
+  key: string;
+  path: 'direct' | 'relay' | 'none';
+  /** Smoothed RTT of the peer's stream connection, ms; absent before the first sample. */
+  rttMs?: number;
+}
+
 export type AgentMessage =
   | { type: 'endpoints'; endpoints: string[]; homeRelay?: string }
   | { type: 'services'; services: ServiceRegistration[] }
   /** A connector asks for its service's server certificate (service), an engineer for a grant's client certificate (grant). */
   | { type: 'csr'; id: string; csr: string; service?: string; grant?: string }
   | { type: 'ping'; id?: number }
+  /** What this node sees of its peers: the path in use and the round-trip time (console, status). */
+  | { type: 'paths'; peers: PeerPathReport[] }
   /** A connector's usage summary of one grant on one target (the coordinator audits it). */
   | { type: 'usage'; grant: string; service: string; queries: number; failures: number };
 
@@ -122,6 +131,7 @@ const checkHandshakeReply = (v: unknown, p: string): Welcome | Refused => {
 };
 
 const u32 = int(0, 0xffff_ffff);
+const key = str(44, /^[A-Za-z0-9+/]{43}=$/);
 /** Grant ids as the store makes them (also the <id> of sallyport:grant:<id>). */
 const GRANT_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
@@ -187,6 +197,14 @@ const checkAgentMessage = (v: unknown, p: string): AgentMessage => {
     }
     case 'ping':
       return obj({ type: literal('ping') }, { id: u32 })(v, p) as AgentMessage;
+    case 'paths':
+      return obj({
+        type: literal('paths'),
+        peers: arr(
+          obj({ key, path: literal('direct', 'relay', 'none') }, { rttMs: int(0, 3_600_000) }),
+          LIMITS.peers,
+        ),
+      })(v, p) as AgentMessage;
     case 'usage':
       return obj({
         type: literal('usage'),
@@ -201,6 +219,7 @@ const checkAgentMessage = (v: unknown, p: string): AgentMessage => {
         'services',
         'csr',
         'ping',
+        'paths',
         'usage',
       )((v as { type?: unknown } | null)?.type, `${p}.type`) as never;
   }

@@ -1,0 +1,97 @@
+// Chapter 5, the audit. The coordinator's log: export the coordinator's audit log as `sallyport audit export` does (checkpoints first —
+// the coordinator signs its head — then every record), write it to a file, and verify it offline
+// against the audit key from /api/v1/info, as a customer would with `sallyport audit verify`. The
+// connector's local log (inside the customer's network): its hash chain, as `audit verify --local`.
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { LocalAudit } from '../agent/local-audit.ts';
+import {
+  verifyExport,
+  writeExport,
+  type AuditRecord,
+  type Checkpoint,
+  type VerifyReport,
+} from '../audit/index.ts';
+import { VerifyKey } from '../crypto/index.ts';
+import type { ApiClient } from '../control/index.ts';
+import type { Clock } from '../clock/index.ts';
+import { CONNECTOR, type Step } from './cast.ts';
+
+const PAGE = 10_000;
+
+export async function exportAndVerify(
+  admin: ApiClient,
+  file: string,
+  clock: Clock,
+): Promise<{ report: VerifyReport; actions: string[]; file: string }> {
+  const info = await admin.call<{ auditKey: string }>('GET', '/api/v1/info');
+  const cps = await admin.call<{ keys: string[]; checkpoints: Checkpoint[] }>(
+    'GET',
+    '/api/v1/audit/checkpoints',
+  );
+  const records: AuditRecord[] = [];
+  for (;;) {
+    const page = await admin.call<AuditRecord[]>(
+      'GET',
+      `/api/v1/audit?after=${records.at(-1)?.seq ?? 0}&limit=${PAGE}`,
+    );
+    records.push(...page);
+    if (page.length < PAGE) break;
+  }
+  const text = writeExport({
+    records,
+    checkpoints: cps.checkpoints,
+    keys: cps.keys.map((k) => VerifyKey.fromBase64(k)),
+    exportedAt: Math.floor(clock.wallMs()),
+    lenient: true,
+  });
+  writeFileSync(file, text, { mode: 0o600 });
+  const report = verifyExport(text, {
+    trustedKeys: [VerifyKey.fromBase64(info.auditKey)],
+    expectSeq: records.at(-1)?.seq ?? 0,
+  });
+  return { report, actions: [...new Set(records.map((r) => r.action))], file };
+}
+
+/** The actions the story's chapters 2–3 must have left in the coordinator's log. */
+const EXPECTED_ACTIONS = ['request.create', 'request.approve', 'grant.create', 'certificate.client'];
+
+export const auditStep: Step = async (c, _s, detail) => {
+  const rep = await exportAndVerify(c.topo.admin, join(c.dir, 'audit-export.jsonl'), c.topo.o.clock);
+  const localFile = join(c.dir, CONNECTOR, 'audit', 'local.jsonl');
+  const local = LocalAudit.verify(localFile);
+  const localActions: Record<string, number> = {};
+  for (const r of LocalAudit.read(localFile)) localActions[r.action] = (localActions[r.action] ?? 0) + 1;
+  const queries = localActions['clickhouse.query'] ?? 0;
+  detail({
+    coordinator: {
+      ok: rep.report.ok,
+      records: rep.report.records,
+      checkpoints: rep.report.checkpoints,
+      signedThrough: rep.report.signedThrough,
+      trusted: rep.report.trusted,
+      actions: rep.actions,
+      file: rep.file,
+      ...(rep.report.failure ? { failure: rep.report.failure } : {}),
+    },
+    connector: {
+      ok: local.ok,
+      records: local.records,
+      actions: localActions,
+      file: existsSync(localFile) ? localFile : null,
+      ...(local.failure ? { failure: local.failure } : {}),
+    },
+  });
+  if (!rep.report.ok)
+    throw new Error(`the coordinator's log does not verify: ${rep.report.failure?.message}`);
+  if (!rep.report.trusted || rep.report.signedThrough < rep.report.lastSeq)
+    throw new Error('the log is not signed through its head by the audit key');
+  const missing = EXPECTED_ACTIONS.filter((a) => !rep.actions.includes(a));
+  if (missing.length) throw new Error(`the log lacks ${missing.join(', ')}`);
+  if (!local.ok) throw new Error(`the connector's local log does not verify: ${local.failure?.message}`);
+  return (
+    `coordinator: ${rep.report.records} records, chain OK, ${rep.report.checkpoints} checkpoint(s) signed by the audit key through seq ${rep.report.signedThrough}; ` +
+    `connector (customer side): ${local.records} records, chain OK` +
+    (queries ? `, with ${queries} ClickHouse queries of the grant read from query_log` : '')
+  );
+};
