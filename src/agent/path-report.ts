@@ -1,11 +1,11 @@
-// Tells the coordinator, every REPORT_INTERVAL_MS and only when it changed, which path this node
+// Tells the coordinator, every REPORT_INTERVAL_MS, only when it changed, which path this node
 // uses to each peer (direct, relay, none) and the round-trip time, so that the console can show
 // what `sallyport status` shows locally. RTTs are compared at two significant digits: jitter alone
 // sends nothing.
 import { Timer, type Clock } from '../clock/index.ts';
 import type { PeerPathReport } from '../proto/control/index.ts';
 
-export const REPORT_INTERVAL_MS = 10_000;
+export const REPORT_INTERVAL_MS = 2_000;
 
 const coarse = (ms: number | undefined): string => (ms === undefined ? '-' : ms.toPrecision(2));
 

@@ -167,3 +167,26 @@ test('status tells the truth: the peer, its relay path, a handshake, RTT and byt
   const text = statusCli.formatStatus(st);
   assert.match(text, /acme-prod-connector\s+\S+\s+relay local-1/);
 });
+
+test("the coordinator knows each online node's path and RTT to its peers (nodes API, console)", async () => {
+  interface NodeView {
+    publicKey: string;
+    peerPaths: { at: number; peers: { key: string; path: string; rttMs?: number }[] } | null;
+  }
+  const engKey = eng.agent.publicKey.base64();
+  const connKey = conn.agent.publicKey.base64();
+  let mine: NodeView | undefined;
+  await waitFor(
+    async () => {
+      const nodes = await h.api.call<NodeView[]>('GET', '/api/v1/nodes');
+      mine = nodes.find((n) => n.publicKey === engKey);
+      return !!mine?.peerPaths?.peers.some((p) => p.key === connKey && p.rttMs !== undefined);
+    },
+    15_000,
+    'the engineer reports its path to the connector',
+  );
+  const p = mine!.peerPaths!.peers.find((x) => x.key === connKey)!;
+  const local = eng.agent.status().peers.find((x) => x.key === connKey)!;
+  assert.equal(p.path, local.path.kind);
+  assert.ok(p.rttMs! >= 0 && p.rttMs! < 5000);
+});

@@ -570,12 +570,24 @@ async function loadInventory() {
               el('td', { text: utc(n.lastSeenAt) }),
               el('td', { class: 'mono', text: n.endpoints.length ? n.endpoints.join(', ') : '—' }),
               el('td', { text: n.homeRelay || '—' }),
-              el('td', { class: 'hint', text: 'not reported' }),
-              el('td', { class: 'hint', text: 'not reported' }),
+              pathCell(n, nodes, (p) => p.path),
+              pathCell(n, nodes, (p) => (p.rttMs === undefined ? '—' : `${p.rttMs} ms`)),
             ),
           ),
         )
       : el('p', { class: 'hint', text: 'No node has enrolled yet.' }),
+  );
+}
+
+/** One line per peer the node reported (agents send their paths when they change, checked every 2 s). */
+function pathCell(n, nodes, text) {
+  const peers = n.online && n.peerPaths ? n.peerPaths.peers : [];
+  if (!peers.length) return el('td', { class: 'hint', text: n.online ? 'no peer' : '—' });
+  const name = (key) => (nodes.find((x) => x.publicKey === key) || {}).name || `${key.slice(0, 8)}…`;
+  return el(
+    'td',
+    {},
+    ...peers.map((p) => el('div', { 'data-peer': name(p.key), text: `${name(p.key)}: ${text(p)}` })),
   );
 }
 
