@@ -6,6 +6,8 @@
 //   → {"cmd":"forward","service":"dep/svc","local":"127.0.0.1:8080"}
 //                                                        ← {"ok":true,"local":"127.0.0.1:8080"}
 //     (the forward lives while this connection stays open)
+//   → {"cmd":"cert","grant":"ID"}                        ← {"ok":true,"cert":{grant,keyPem,chainPem,rootPem,notAfter}}
+//     (engineer: a client certificate for a grant in its netmap; the key is made by the agent)
 //   errors: ← {"ok":false,"code":"...","message":"..."}
 import { chmodSync, existsSync, unlinkSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
@@ -15,7 +17,10 @@ import { AgentError } from './errors.ts';
 const MAX_LINE = 4096;
 
 export type CtlRequest =
-  { cmd: 'status' } | { cmd: 'metrics' } | { cmd: 'forward'; service: string; local: string };
+  | { cmd: 'status' }
+  | { cmd: 'metrics' }
+  | { cmd: 'forward'; service: string; local: string }
+  | { cmd: 'cert'; grant: string };
 export type CtlReply = { ok: true; [k: string]: unknown } | { ok: false; code: string; message: string };
 
 export interface CtlHandler {
@@ -29,6 +34,8 @@ export function parseCtlRequest(line: string): CtlRequest {
   if (v?.cmd === 'metrics') return { cmd: 'metrics' };
   if (v?.cmd === 'forward' && typeof v.service === 'string' && typeof v.local === 'string')
     return { cmd: 'forward', service: v.service, local: v.local };
+  if (v?.cmd === 'cert' && typeof v.grant === 'string' && /^[A-Za-z0-9_-]{1,64}$/.test(v.grant))
+    return { cmd: 'cert', grant: v.grant };
   throw new AgentError('AGENT_CONTROL', 'unknown or malformed request');
 }
 

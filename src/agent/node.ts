@@ -601,6 +601,7 @@ export class Agent {
     this.metrics.controlRequests.inc({ command: req.cmd });
     if (req.cmd === 'status') return { ok: true, status: this.status() };
     if (req.cmd === 'metrics') return { ok: true, text: await this.metrics.registry.metrics() };
+    if (req.cmd === 'cert') return { ok: true, cert: await this.grantCertificate(req.grant) };
     const f = await this.forward(req.service, req.local);
     onClose(() => this.closeForward(f.forward));
     return { ok: true, local: `${f.host}:${f.port}` };

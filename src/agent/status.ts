@@ -51,6 +51,12 @@ export interface AgentStatus {
     notSentTo: number;
   } | null;
   peers: PeerStatus[];
+  /** The services in this node's netmap (an engineer: what its grants let it reach). */
+  services: { name: string; deployment: string; tailnetName: string; kind: string; tls: string }[];
+  /** The grants in this node's netmap. */
+  grants: { id: string; peer: string; user: string | null; services: string[]; notAfter: number | null }[];
+  /** Local audit records that could not be written (connector); 0 elsewhere. */
+  localAuditFailures: number;
   refused: Record<string, number>;
   sessionDrops: Record<string, number>;
 }
@@ -78,6 +84,21 @@ export function buildStatus(
     relays: a.relays.status().map((r) => ({ region: r.region, url: r.url, state: r.state })),
     socks5: a.socksAddress ? `${a.socksAddress.host}:${a.socksAddress.port}` : null,
     udp: udpStatus(a),
+    services: (nm?.services ?? []).map((s) => ({
+      name: s.name,
+      deployment: s.deployment,
+      tailnetName: s.tailnetName,
+      kind: s.kind,
+      tls: s.tlsMode,
+    })),
+    grants: (nm?.grants ?? []).map((g) => ({
+      id: g.id,
+      peer: g.peerKey,
+      user: g.user,
+      services: g.services,
+      notAfter: g.notAfter,
+    })),
+    localAuditFailures: a.targets?.audit.failures ?? 0,
     peers: peers.map(({ info, session, link, paths }) => {
       const ep = session.endpoint;
       const r = ep ? parseRelayEndpoint(ep) : undefined;

@@ -14,6 +14,7 @@ import { CONNECTION_OPTIONS, apiClientFrom } from './api-connection.ts';
 import { API_EXIT_CODES, reportApiFailure } from './exit.ts';
 import { createKeyAndCsr } from '../pki/index.ts';
 import { stateDir } from './agent-common.ts';
+import { ctlRequest, socketPath, type AgentStatus, type CtlRequest } from '../agent/index.ts';
 
 export type AccessCommand =
   'request' | 'requests' | 'approve' | 'deny' | 'grants' | 'revoke' | 'extend' | 'cert';
@@ -93,15 +94,21 @@ example:
 
 ${CONNECTION}`,
   cert: `usage: sallyport cert [GRANT] [--out DIR] [--state DIR] [--json]
+       sallyport cert --agent [GRANT] [--out DIR] [--state DIR] [--json]
 
 Fetches a client certificate for your active grant (the only one, or GRANT). The private key is
 made here and never leaves this machine; the coordinator signs a CSR with notAfter = the grant's
 end, your user name in the subject and sallyport:grant:<id> as SAN URI. Writes key.pem (0600),
 cert.pem (chain) and ca.pem to DIR (default STATE/certs/GRANT).
 
+--agent asks the running agent instead (its control socket in STATE): no API token needed, and it
+works for every grant in the node's netmap — also standing grants of machine identities (e.g. the
+metrics puller), which run it again before the certificate ends.
+
 examples:
   sallyport cert                                # the one active grant you hold
   sallyport cert 01J9Z5QW8E7R6T5Y4U3I2O1P0A --out ./grant-certs --json
+  sallyport cert --agent --state /var/lib/sallyport --out /etc/puller/certs
 
 ${CONNECTION}`,
 };
@@ -174,6 +181,7 @@ export async function runAccess(
         extension: { type: 'boolean' },
         out: { type: 'string' },
         state: { type: 'string' },
+        agent: { type: 'boolean' },
       },
       allowPositionals: true,
       strict: true,
@@ -195,6 +203,7 @@ export async function runAccess(
       if (!v) throw new UsageError(`missing ${what}`);
       return v;
     };
+    if (cmd === 'cert' && o.agent) return await certViaAgent(args, o, io);
     const api = apiClientFrom(o, io.env, { requireToken: true });
     if (typeof api === 'string') throw new UsageError(api);
     const q = o.status ? `?status=${enc(o.status)}` : '';
@@ -355,6 +364,58 @@ async function cert(
   else
     io.stdout(
       `certificate for grant ${id} in ${dir} (key.pem, cert.pem, ca.pem), valid until ${time(r.notAfter)}\n`,
+    );
+  return 0;
+}
+
+/** `cert --agent`: the running agent makes the key and asks over its agent channel. */
+async function certViaAgent(
+  args: string[],
+  o: { out?: string; state?: string; json?: boolean },
+  io: AccessIo,
+): Promise<number> {
+  const state = stateDir(o.state ?? io.env.SALLYPORT_STATE);
+  const ask = async (req: CtlRequest) => {
+    let r;
+    try {
+      r = await ctlRequest(socketPath(state), req);
+    } catch (e) {
+      throw new Failed(`${(e as Error).message}: is 'sallyport agent --state ${state}' running?`);
+    }
+    r.socket.destroy();
+    if (!r.reply.ok) throw new Failed(`the agent refused: ${r.reply.code}: ${r.reply.message}`);
+    return r.reply;
+  };
+  let id = args[0];
+  if (id === undefined) {
+    const st = (await ask({ cmd: 'status' })).status as AgentStatus;
+    const ids = [...new Set(st.grants.map((g) => g.id))];
+    if (ids.length !== 1)
+      throw new UsageError(
+        ids.length === 0
+          ? "this node's netmap holds no grant: request one, or ask for a standing grant"
+          : `this node holds ${ids.length} grants: name one (${ids.join(', ')})`,
+      );
+    id = ids[0];
+  }
+  if (!o.json) io.stderr(`asking the agent for a certificate for grant ${id} (key made by the agent)…\n`);
+  const c = (await ask({ cmd: 'cert', grant: id })).cert as {
+    keyPem: string;
+    chainPem: string;
+    rootPem: string;
+    notAfter: number;
+  };
+  const dir = o.out ?? join(state, 'certs', id);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const keyFile = join(dir, 'key.pem');
+  writeFileSync(keyFile, c.keyPem, { mode: 0o600 });
+  chmodSync(keyFile, 0o600);
+  writeFileSync(join(dir, 'cert.pem'), c.chainPem);
+  writeFileSync(join(dir, 'ca.pem'), c.rootPem);
+  if (o.json) io.stdout(JSON.stringify({ grant: id, dir, notAfter: c.notAfter }, null, 2) + '\n');
+  else
+    io.stdout(
+      `certificate for grant ${id} in ${dir} (key.pem, cert.pem, ca.pem), valid until ${time(c.notAfter)}\n`,
     );
   return 0;
 }

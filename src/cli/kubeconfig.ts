@@ -30,7 +30,7 @@ options:
   --out FILE         where to write (default STATE/kube/DEPLOYMENT-S.yaml); '-' prints it
   --cert DIR         the grant certificate directory (default: the only one under STATE/certs)
   --socks HOST:PORT  the agent's SOCKS5 proxy (default: asked from the running agent)
-  --name HOST        the service's tailnet name (default: looked up on the coordinator)
+  --name HOST        the service's tailnet name (default: from the running agent's netmap, else the coordinator)
   --namespace NS     the context's default namespace
   --state DIR        the agent's state directory (env SALLYPORT_STATE; default ~/.sallyport)
   --server URL, --token TOKEN, --ca FILE, --fingerprint HEX   the coordinator (as for 'sallyport admin')
@@ -127,6 +127,23 @@ function certDir(flag: string | undefined, state: string): string {
   return join(base, dirs[0]);
 }
 
+/** The service's tailnet name from the running agent's netmap, when it has one (no API needed). */
+async function agentTailnetName(
+  state: string,
+  deployment: string,
+  service: string,
+): Promise<string | undefined> {
+  try {
+    const r = await ctlRequest(socketPath(state), { cmd: 'status' });
+    r.socket.destroy();
+    if (!r.reply.ok) return undefined;
+    const st = r.reply.status as { services?: { name: string; deployment: string; tailnetName: string }[] };
+    return st.services?.find((x) => x.deployment === deployment && x.name === service)?.tailnetName;
+  } catch {
+    return undefined;
+  }
+}
+
 async function agentSocks(state: string): Promise<string> {
   let r;
   try {
@@ -189,7 +206,7 @@ export async function run(argv: string[], io: KubeconfigIo = processIo): Promise
     // The coordinator is asked only for what is not on disk or on the command line.
     const caFile = join(dir, 'ca.pem');
     let caPem = existsSync(caFile) ? readFileSync(caFile, 'utf8') : undefined;
-    let name = o.name?.toLowerCase();
+    let name = o.name?.toLowerCase() ?? (await agentTailnetName(state, deployment, service));
     if (!caPem || !name) {
       const api = apiClientFrom(o, io.env);
       if (typeof api === 'string')

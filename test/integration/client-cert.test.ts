@@ -171,3 +171,39 @@ test("the connector's local audit is a verifiable hash chain holding the served 
   assert.equal(v.ok, true, JSON.stringify(v.failure));
   assert.ok(v.records >= 5);
 });
+
+test('sallyport cert --agent: the running agent makes the key and fetches the certificate (no API token)', async () => {
+  const { runAccess } = await import('../../src/cli/access.ts');
+  const { mkdtempSync, readFileSync, statSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const out = mkdtempSync(join(tmpdir(), 'sp-cert-agent-'));
+  let stdout = '';
+  let stderr = '';
+  const code = await runAccess('cert', ['--agent', '--state', eng.stateDir, '--out', out, '--json'], {
+    env: {},
+    stdout: (s) => (stdout += s),
+    stderr: (s) => (stderr += s),
+  });
+  assert.equal(code, 0, stderr);
+  assert.equal((JSON.parse(stdout) as { grant: string }).grant, grantId, 'the one grant in the netmap');
+  assert.equal(statSync(join(out, 'key.pem')).mode & 0o777, 0o600);
+  const r = await open('secure', {
+    keyPem: readFileSync(join(out, 'key.pem'), 'utf8'),
+    chainPem: readFileSync(join(out, 'cert.pem'), 'utf8'),
+  });
+  assert.ok(r.ok, !r.ok ? r.err : '');
+  r.tls.destroy();
+  // A grant this node does not hold: refused by the agent, exit 1.
+  const bad = await runAccess('cert', ['--agent', 'gr_nope', '--state', eng.stateDir, '--out', out], {
+    env: {},
+    stdout: () => {},
+    stderr: (s) => (stderr = s),
+  });
+  assert.equal(bad, 1);
+  assert.match(stderr, /AGENT_REFUSED/);
+  // The engineer's status lists what its grants let it reach, with tailnet names.
+  const st = eng.agent.status();
+  assert.ok(st.services.some((s) => s.name === 'secure' && s.tailnetName.startsWith('secure.acme-prod.')));
+  assert.ok(st.grants.some((g) => g.id === grantId));
+});
