@@ -18,15 +18,12 @@ import {
   parsePolicyDocument,
   requestTransition,
   validatePolicyDocument,
-  SYSTEM_ACTOR_ID,
   type Actor,
-  type Approval,
   type Effect,
   type ExtensionPair,
   type ExtensionState,
   type GrantState,
   type Labelled,
-  type Outcome,
   type PolicyIssue,
   type PolicySet,
   type RefusalCode,
@@ -34,11 +31,12 @@ import {
   type RequestState,
 } from '../access/index.ts';
 import type { AuditEntry } from './audit.ts';
-import { newId, RetryTransaction } from './base.ts';
+import { newId } from './base.ts';
 import { StoreError } from './errors.ts';
 import type { Database } from './schema.ts';
 import * as R from './records.ts';
 import { AuditStore } from './audit-store.ts';
+import { auditOf, bump, carryOut, noticesOf, recordApprovals, type Step } from './access-effects.ts';
 
 type Trx = Transaction<Database>;
 
@@ -72,37 +70,6 @@ export interface AccessRequestInput {
 }
 
 export const EMPTY_POLICY: PolicySet = { policies: [], standing: [] };
-
-/** The audit actor of an access effect: `system`, else the user. */
-const auditActor = (id: string): string => (id === SYSTEM_ACTOR_ID ? SYSTEM_ACTOR_ID : `user:${id}`);
-
-function auditOf(effects: readonly Effect[]): AuditEntry[] {
-  const out: AuditEntry[] = [];
-  for (const e of effects)
-    if (e.kind === 'audit')
-      out.push({
-        actor: auditActor(e.actor),
-        action: e.action,
-        subject: e.subject,
-        details: { ...e.details },
-      });
-  return out;
-}
-
-const noticesOf = (effects: readonly Effect[]): AccessNotice[] =>
-  effects.filter((e): e is AccessNotice => e.kind === 'notify');
-
-interface Step<L, S> {
-  /** The user (name) causing the event, or `system`. */
-  actor: string;
-  subject: string;
-  attempted: string;
-  load(trx: Trx): Promise<L | undefined>;
-  decide(loaded: L, now: number): Outcome<S>;
-  save(trx: Trx, loaded: L, state: S, now: number): Promise<void>;
-  /** Ticks that find nothing to do are not audited. */
-  quietRefusals?: boolean;
-}
 
 export class AccessStore extends AuditStore {
   // ── policy ───────────────────────────────────────────────────────────────────────────────────
@@ -206,7 +173,7 @@ export class AccessStore extends AuditStore {
       const audit: AuditEntry[] = [];
       if (applied) {
         await s.save(trx, loaded, applied.state, now);
-        for (const id of await this.#carryOut(trx, applied.effects, now)) touched.add(id);
+        for (const id of await carryOut(trx, applied.effects, now)) touched.add(id);
         audit.push(...auditOf(applied.effects));
       }
       if (!o.ok && !(s.quietRefusals && !o.lapse)) {
@@ -231,93 +198,6 @@ export class AccessStore extends AuditStore {
       if (g) r.grants.push(g);
     }
     return r;
-  }
-
-  /** Carries out the non-audit, non-notify effects; returns the ids of `grants` rows changed. */
-  async #carryOut(trx: Trx, effects: readonly Effect[], now: number): Promise<string[]> {
-    const ids: string[] = [];
-    for (const e of effects) {
-      if (e.kind === 'grant-created') {
-        const g = e.grant;
-        const dep = await trx
-          .selectFrom('deployments')
-          .select('id')
-          .where('name', '=', g.deployment)
-          .executeTakeFirst();
-        const user = await trx
-          .selectFrom('users')
-          .select('id')
-          .where('name', '=', g.subject)
-          .executeTakeFirst();
-        if (!dep || !user)
-          throw new StoreError('CONFLICT', 'the deployment or the requester no longer exists');
-        await trx
-          .insertInto('grants')
-          .values({
-            id: g.id,
-            subject_type: 'user',
-            subject_id: user.id,
-            deployment_id: dep.id,
-            services: JSON.stringify(g.services),
-            not_before: g.start,
-            expires_at: g.end,
-            revoked_at: null,
-            created_at: now,
-            created_by: `request:${g.requestId}`,
-          })
-          .execute();
-        await trx
-          .insertInto('access_grants')
-          .values({
-            id: g.id,
-            request_id: g.requestId,
-            subject: g.subject,
-            status: g.status,
-            end_at: g.end,
-            version: 1,
-            state: JSON.stringify(g),
-          })
-          .execute();
-        ids.push(g.id);
-      } else if (e.kind === 'grant-ended') {
-        if (e.cause === 'revoked')
-          await trx.updateTable('grants').set({ revoked_at: e.at }).where('id', '=', e.grantId).execute();
-        ids.push(e.grantId);
-      } else if (e.kind === 'grant-extended') {
-        await trx.updateTable('grants').set({ expires_at: e.end }).where('id', '=', e.grantId).execute();
-        ids.push(e.grantId);
-      }
-    }
-    return ids;
-  }
-
-  static async #bump(
-    trx: Trx,
-    table: 'access_requests' | 'access_grants' | 'access_extensions',
-    id: string,
-    version: number,
-    set: Record<string, string | number>,
-  ): Promise<void> {
-    const r = await trx
-      .updateTable(table)
-      .set({ ...set, version: version + 1 })
-      .where('id', '=', id)
-      .where('version', '=', version)
-      .executeTakeFirst();
-    if (Number(r.numUpdatedRows) !== 1) throw new RetryTransaction(`${table} ${id} changed meanwhile`);
-  }
-
-  static async #approvals(
-    trx: Trx,
-    subject: string,
-    before: readonly Approval[],
-    after: readonly Approval[],
-  ) {
-    for (const a of after.slice(before.length))
-      await trx
-        .insertInto('access_approvals')
-        .values({ subject, approver: a.by, roles: JSON.stringify(a.roles), at: a.at })
-        .execute();
   }
 
   // ── requests ─────────────────────────────────────────────────────────────────────────────────
@@ -407,12 +287,12 @@ export class AccessStore extends AuditStore {
       load: (trx) => AccessStore.#loadRequest(trx, id),
       decide: (l, now) => requestTransition(l.state, e, now),
       save: async (trx, l, s) => {
-        await AccessStore.#bump(trx, 'access_requests', id, l.version, {
+        await bump(trx, 'access_requests', id, l.version, {
           status: s.status,
           pending_until: s.pendingUntil,
           state: JSON.stringify(s),
         });
-        await AccessStore.#approvals(trx, subject, l.state.approvals, s.approvals);
+        await recordApprovals(trx, subject, l.state.approvals, s.approvals);
       },
     });
   }
@@ -439,7 +319,7 @@ export class AccessStore extends AuditStore {
   }
 
   static #saveGrant(trx: Trx, id: string, version: number, g: GrantState): Promise<void> {
-    return AccessStore.#bump(trx, 'access_grants', id, version, {
+    return bump(trx, 'access_grants', id, version, {
       status: g.status,
       end_at: g.end,
       state: JSON.stringify(g),
@@ -542,14 +422,14 @@ export class AccessStore extends AuditStore {
       load: (trx) => AccessStore.#loadExtension(trx, id),
       decide: (l, now) => extensionTransition({ extension: l.extension, grant: l.grant.state }, e, now),
       save: async (trx, l, p) => {
-        await AccessStore.#bump(trx, 'access_extensions', id, l.version, {
+        await bump(trx, 'access_extensions', id, l.version, {
           status: p.extension.status,
           pending_until: p.extension.pendingUntil,
           state: JSON.stringify(p.extension),
         });
         if (JSON.stringify(p.grant) !== JSON.stringify(l.grant.state))
           await AccessStore.#saveGrant(trx, p.grant.id, l.grant.version, p.grant);
-        await AccessStore.#approvals(trx, subject, l.extension.approvals, p.extension.approvals);
+        await recordApprovals(trx, subject, l.extension.approvals, p.extension.approvals);
       },
     });
   }
