@@ -53,6 +53,11 @@ export class LogSink {
 export interface HarnessOptions {
   clock?: Clock;
   dir?: string;
+  /**
+   * Puts something between the agents and the relay: called with the relay's port and its
+   * listener certificate, returns the port agents are told to use (e.g. a recording TLS tap).
+   */
+  relayFront?(relayPort: number, cert: { certPem: string; keyPem: string }): Promise<number>;
 }
 
 export interface AgentHandle {
@@ -69,6 +74,9 @@ export class Harness {
   relay!: RelayServer;
   api!: ApiClient;
   relayPort = 0;
+  /** The port agents dial for the relay (the relay's own, or relayFront's). */
+  relayDialPort = 0;
+  readonly #relayFront: HarnessOptions['relayFront'];
   coordinatorPort = 0;
   relayCert!: { certPem: string; keyPem: string };
   relayKey = PrivateKey.generate();
@@ -81,6 +89,7 @@ export class Harness {
   private constructor(o: HarnessOptions) {
     this.dir = o.dir ?? mkdtempSync(join(tmpdir(), 'sallyport-harness-'));
     this.clock = o.clock ?? realClock;
+    this.#relayFront = o.relayFront;
   }
 
   static async start(o: HarnessOptions = {}): Promise<Harness> {
@@ -91,6 +100,7 @@ export class Harness {
       ipAddresses: ['127.0.0.1'],
     });
     await h.startRelay();
+    if (h.#relayFront) h.relayDialPort = await h.#relayFront(h.relayPort, h.relayCert);
     await h.startCoordinator();
     return h;
   }
@@ -99,7 +109,7 @@ export class Harness {
     return join(this.dir, 'coordinator');
   }
   get relayUrl(): string {
-    return `https://127.0.0.1:${this.relayPort}`;
+    return `https://127.0.0.1:${this.relayDialPort || this.relayPort}`;
   }
   /** PEM bundle the agents trust: the coordinator's and the relay's listener certificates. */
   get ca(): string {
