@@ -35,8 +35,9 @@ import { isLowerKey } from './link-codec.ts';
 import { PeerLink } from './link.ts';
 import { AgentMetrics } from './metrics.ts';
 import { RelayPaths, relayEndpoint, parseRelayEndpoint, DIRECT_PAYLOAD, PATH_PAYLOAD } from './paths.ts';
-import { Router } from './router.ts';
-import { ConnectorTargets } from './targets.ts';
+import { ConnectorSide } from './connector.ts';
+import type { Router } from './router.ts';
+import type { ConnectorTargets } from './targets.ts';
 import { GrantCerts, type GrantCertificate } from './grant-certs.ts';
 import { PathReporter } from './path-report.ts';
 import { REP_HOST_UNREACHABLE, SocksServer } from './socks.ts';
@@ -104,10 +105,9 @@ export class Agent {
   readonly control: ControlLoop;
   readonly host: SessionHost;
   readonly relays: RelayPaths;
-  readonly router: Router | undefined;
+  /** Connector: router, targets and local audit, service certificates. */
+  readonly connector: ConnectorSide | undefined;
   readonly certs: ServiceCerts;
-  /** Connector: the services' targets and the local (customer-side) audit. */
-  readonly targets: ConnectorTargets | undefined;
   readonly #peers = new Map<string, PeerEntry>();
   readonly #forwards = new Set<LocalForward>();
   readonly #refusalLogged = new Map<string, number>();
@@ -140,26 +140,6 @@ export class Agent {
     this.log = this.log.child({ node: this.publicKey.fingerprint() });
     this.#services = new Map((o.services ?? []).map((s) => [s.name, s]));
     this.certs = new ServiceCerts(o.stateDir);
-    this.targets =
-      o.kind === 'connector'
-        ? new ConnectorTargets({
-            clock: o.clock,
-            logger: this.log.child({ part: 'targets' }),
-            stateDir: o.stateDir,
-            actor: `node:${this.publicKey.base64()}`,
-            services: o.services ?? [],
-            deployment: () => this.netmap?.self.deployment ?? '',
-            report: (u) => {
-              this.control.send({
-                type: 'usage',
-                grant: u.grantId,
-                service: u.service,
-                queries: u.queries,
-                failures: u.failures,
-              });
-            },
-          })
-        : undefined;
     this.metrics.setPathSource(() => this.peerPaths());
     this.host = new SessionHost({
       clock: o.clock,
@@ -190,23 +170,18 @@ export class Agent {
         if (state === 'connected') this.#announce();
       },
     });
-    this.router =
+    this.connector =
       o.kind === 'connector'
-        ? new Router({
+        ? new ConnectorSide({
             clock: o.clock,
-            logger: this.log.child({ part: 'router' }),
+            logger: this.log,
             metrics: this.metrics,
+            stateDir: o.stateDir,
+            selfKey: this.publicKey.base64(),
+            services: this.#services,
+            certs: this.certs,
             netmap: () => this.netmap,
-            services: () => this.#services,
-            certificate: (svc) => {
-              const t = this.netmap?.services.find(
-                (s) => s.name === svc && s.connectorKey === this.publicKey.base64(),
-              );
-              return this.certs.get(svc, t?.tailnetName);
-            },
-            clientTrust: () => this.certs.clientTrust(),
-            proxy: (svc) => this.targets?.get(svc)?.proxy,
-            audit: (action, subject, details) => this.targets?.audit.append(action, subject, details),
+            send: (m) => this.control.send(m),
           })
         : undefined;
     this.control = new ControlLoop({
@@ -234,20 +209,18 @@ export class Agent {
     this.control.on('message', (m: ServerMessage) => {
       this.#grantCerts.onMessage(m);
       if (m.type === 'error') this.log.warn({ code: m.code }, `coordinator: ${m.message}`);
-      // The certificate for a CSR sent earlier (see #requestCerts): installed if it matches.
-      if (m.type === 'certificate' && m.service !== undefined) {
-        try {
-          this.certs.install(
-            m.service,
-            m.chainPem,
-            m.accessCaPem ? { rootPem: m.rootPem, accessCaPem: m.accessCaPem } : undefined,
-          );
-          this.log.info({ service: m.service }, 'service certificate installed');
-        } catch (e) {
-          this.log.warn({ service: m.service, err: (e as Error).message }, 'unexpected certificate');
-        }
-      }
+      this.connector?.onMessage(m);
     });
+  }
+
+  /** Connector: the router (undefined on an engineer's node). */
+  get router(): Router | undefined {
+    return this.connector?.router;
+  }
+
+  /** Connector: the services' targets and the local (customer-side) audit. */
+  get targets(): ConnectorTargets | undefined {
+    return this.connector?.targets;
   }
 
   get netmap(): Netmap | undefined {
@@ -270,7 +243,7 @@ export class Agent {
       });
       this.log.info({ port: this.#direct.port }, 'UDP socket for direct paths');
     }
-    this.targets?.start();
+    this.connector?.start();
     this.control.start();
     this.#pathReport.start();
     if (this.o.socks5) {
@@ -361,8 +334,7 @@ export class Agent {
     this.#socks?.close();
     this.#ctl?.close();
     for (const f of this.#forwards) f.close();
-    this.router?.stop();
-    await this.targets?.stop();
+    await this.connector?.stop();
     for (const e of this.#peers.values()) {
       e.paths?.stop();
       e.link.stop('agent stopped');
@@ -414,11 +386,7 @@ export class Agent {
       }
       this.#addPeer(p);
     }
-    if (this.router) {
-      this.router.recheck();
-      void this.#requestCerts(nm);
-      this.targets?.netmapChanged(nm);
-    }
+    this.connector?.netmapChanged(nm);
   }
 
   #addPeer(p: NetmapPeer): void {
@@ -441,8 +409,8 @@ export class Agent {
         return (ep ? this.relays.get(ep.region)?.maxPayload() : undefined) ?? DIRECT_PAYLOAD;
       },
       onIncomingStream: (req) => {
-        if (!this.router) return req.refuse(2, 'not-a-connector');
-        this.router.handle(req, p.key, this.#peers.get(p.key)?.info.name);
+        if (!this.connector) return req.refuse(2, 'not-a-connector');
+        this.connector.router.handle(req, p.key, this.#peers.get(p.key)?.info.name);
       },
       onEvent: (ev, detail) => log.debug(detail ?? {}, ev),
       ...(this.o.connection ? { connection: this.o.connection } : {}),
@@ -575,26 +543,6 @@ export class Agent {
   /** The UDP socket's state, or undefined without one. */
   directStats(): ReturnType<DirectUdp['stats']> | undefined {
     return this.#direct?.stats();
-  }
-
-  async #requestCerts(nm: Netmap): Promise<void> {
-    for (const s of nm.services) {
-      if (s.connectorKey !== this.publicKey.base64()) continue;
-      const spec = this.#services.get(s.name);
-      if ((spec?.tls ?? s.tlsMode) !== 'terminate') continue;
-      try {
-        const req = await this.certs.request(s.name, s.tailnetName);
-        if (req) {
-          this.log.info({ service: s.name, name: s.tailnetName }, 'service certificate requested');
-          this.control.send({ type: 'csr', id: req.id, service: s.name, csr: req.csrPem });
-        }
-      } catch (e) {
-        this.log.error(
-          { service: s.name, err: (e as Error).message },
-          'could not make a certificate request',
-        );
-      }
-    }
   }
 
   async #ctlHandle(req: CtlRequest, onClose: (fn: () => void) => void): Promise<CtlReply> {

@@ -1,0 +1,115 @@
+// The connector's half of an agent: the router in front of the customer's services, their targets
+// and the local audit, and the service certificates the router terminates TLS with (key and CSR
+// made here, certificate from the coordinator's service CA, with the access CA to check clients).
+import type { Logger } from 'pino';
+import type { Clock } from '../clock/index.ts';
+import type { AgentMessage, Netmap, ServerMessage } from '../proto/control/index.ts';
+import type { ServiceCerts } from './certs.ts';
+import type { ServiceSpec } from './config.ts';
+import type { AgentMetrics } from './metrics.ts';
+import { Router } from './router.ts';
+import { ConnectorTargets } from './targets.ts';
+
+export interface ConnectorOptions {
+  clock: Clock;
+  logger: Logger;
+  metrics: AgentMetrics;
+  stateDir: string;
+  /** This node's key, base64. */
+  selfKey: string;
+  services: Map<string, ServiceSpec>;
+  certs: ServiceCerts;
+  netmap(): Netmap | undefined;
+  send(m: AgentMessage): boolean;
+}
+
+export class ConnectorSide {
+  readonly router: Router;
+  readonly targets: ConnectorTargets;
+  readonly #o: ConnectorOptions;
+
+  constructor(o: ConnectorOptions) {
+    this.#o = o;
+    this.targets = new ConnectorTargets({
+      clock: o.clock,
+      logger: o.logger.child({ part: 'targets' }),
+      stateDir: o.stateDir,
+      actor: `node:${o.selfKey}`,
+      services: [...o.services.values()],
+      deployment: () => o.netmap()?.self.deployment ?? '',
+      report: (u) =>
+        void o.send({
+          type: 'usage',
+          grant: u.grantId,
+          service: u.service,
+          queries: u.queries,
+          failures: u.failures,
+        }),
+    });
+    this.router = new Router({
+      clock: o.clock,
+      logger: o.logger.child({ part: 'router' }),
+      metrics: o.metrics,
+      netmap: o.netmap,
+      services: () => o.services,
+      certificate: (svc) => {
+        const t = o.netmap()?.services.find((s) => s.name === svc && s.connectorKey === o.selfKey);
+        return o.certs.get(svc, t?.tailnetName);
+      },
+      clientTrust: () => o.certs.clientTrust(),
+      proxy: (svc) => this.targets.get(svc)?.proxy,
+      audit: (action, subject, details) => this.targets.audit.append(action, subject, details),
+    });
+  }
+
+  /** Creates the targets (bad target options throw here, before the agent connects). */
+  start(): void {
+    this.targets.start();
+  }
+
+  netmapChanged(nm: Netmap): void {
+    this.router.recheck();
+    void this.#requestCerts(nm);
+    this.targets.netmapChanged(nm);
+  }
+
+  /** The certificate for a CSR sent earlier (see #requestCerts): installed if it matches. */
+  onMessage(m: ServerMessage): void {
+    if (m.type !== 'certificate' || m.service === undefined) return;
+    try {
+      this.#o.certs.install(
+        m.service,
+        m.chainPem,
+        m.accessCaPem ? { rootPem: m.rootPem, accessCaPem: m.accessCaPem } : undefined,
+      );
+      this.#o.logger.info({ service: m.service }, 'service certificate installed');
+    } catch (e) {
+      this.#o.logger.warn({ service: m.service, err: (e as Error).message }, 'unexpected certificate');
+    }
+  }
+
+  async #requestCerts(nm: Netmap): Promise<void> {
+    for (const s of nm.services) {
+      if (s.connectorKey !== this.#o.selfKey) continue;
+      const spec = this.#o.services.get(s.name);
+      if ((spec?.tls ?? s.tlsMode) !== 'terminate') continue;
+      try {
+        const req = await this.#o.certs.request(s.name, s.tailnetName);
+        if (req) {
+          this.#o.logger.info({ service: s.name, name: s.tailnetName }, 'service certificate requested');
+          this.#o.send({ type: 'csr', id: req.id, service: s.name, csr: req.csrPem });
+        }
+      } catch (e) {
+        this.#o.logger.error(
+          { service: s.name, err: (e as Error).message },
+          'could not make a certificate request',
+        );
+      }
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.router.stop();
+    await this.targets.stop();
+  }
+}
