@@ -15,6 +15,7 @@ import { API_EXIT_CODES, reportApiFailure } from './exit.ts';
 import { createKeyAndCsr } from '../pki/index.ts';
 import { stateDir } from './agent-common.ts';
 import { ctlRequest, socketPath, type AgentStatus, type CtlRequest } from '../agent/index.ts';
+import { Failed, UsageError, processIo, type CommandIo } from './io.ts';
 
 export type AccessCommand =
   'request' | 'requests' | 'approve' | 'deny' | 'grants' | 'revoke' | 'extend' | 'cert';
@@ -113,21 +114,7 @@ examples:
 ${CONNECTION}`,
 };
 
-class UsageError extends Error {}
-/** A refusal decided here, before asking the server (exit 1). */
-class Failed extends Error {}
-
-export interface AccessIo {
-  env: Record<string, string | undefined>;
-  stdout: (s: string) => void;
-  stderr: (s: string) => void;
-}
-
-const processIo: AccessIo = {
-  env: process.env,
-  stdout: (s) => void process.stdout.write(s),
-  stderr: (s) => void process.stderr.write(s),
-};
+export type AccessIo = CommandIo;
 
 type Row = Record<string, unknown>;
 

@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 // The API client alone (not the control index): the admin command loads no server code.
 import { CONNECTION_OPTIONS, apiClientFrom } from './api-connection.ts';
 import { API_EXIT_CODES, reportApiFailure } from './exit.ts';
+import { UsageError, processIo as commandIo, type CommandIo } from './io.ts';
 
 export const help = `usage: sallyport admin [global options] <resource> <verb> [arguments] [--json]
 
@@ -65,8 +66,6 @@ examples:
 ${API_EXIT_CODES}
 `;
 
-class UsageError extends Error {}
-
 export function parseDuration(s: string): number {
   const m = /^(\d{1,6})(s|m|h|d)$/.exec(s);
   if (!m) throw new UsageError(`bad duration '${s}': use e.g. 90s, 15m, 8h, 7d`);
@@ -74,18 +73,13 @@ export function parseDuration(s: string): number {
 }
 
 /** Where a run reads its environment and writes its output (tests pass their own). */
-export interface AdminIo {
-  env: Record<string, string | undefined>;
-  stdout: (s: string) => void;
-  stderr: (s: string) => void;
+export interface AdminIo extends CommandIo {
   /** The first line of standard input, for passwords. */
   stdinLine: () => string;
 }
 
 const processIo: AdminIo = {
-  env: process.env,
-  stdout: (s) => void process.stdout.write(s),
-  stderr: (s) => void process.stderr.write(s),
+  ...commandIo,
   stdinLine: () => {
     try {
       return readFileSync(0, 'utf8').split('\n')[0]?.trim() ?? '';

@@ -15,6 +15,7 @@ import { ctlRequest, socketPath } from '../agent/index.ts';
 import { stateDir } from './agent-common.ts';
 import { CONNECTION_OPTIONS, apiClientFrom } from './api-connection.ts';
 import { EXIT, apiFailure } from './exit.ts';
+import { Failed, UsageError, processIo, type CommandIo } from './io.ts';
 
 export const help = `usage: sallyport kubeconfig DEPLOYMENT [--service S] [--out FILE] [--cert DIR]
                             [--socks HOST:PORT] [--name HOST] [--namespace NS] [--state DIR]
@@ -92,20 +93,7 @@ export function buildKubeconfig(k: KubeconfigInput): string {
   ].join('\n');
 }
 
-class UsageError extends Error {}
-class Failed extends Error {}
-
-export interface KubeconfigIo {
-  env: Record<string, string | undefined>;
-  stdout: (s: string) => void;
-  stderr: (s: string) => void;
-}
-
-const processIo: KubeconfigIo = {
-  env: process.env,
-  stdout: (s) => void process.stdout.write(s),
-  stderr: (s) => void process.stderr.write(s),
-};
+export type KubeconfigIo = CommandIo;
 
 const HOSTPORT = /^(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/;
 const DNS = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;

@@ -7,6 +7,7 @@ import { pino, type Logger } from 'pino';
 import { realClock } from '../clock/index.ts';
 import { PrivateKey, VerifyKey } from '../crypto/index.ts';
 import { RelayServer } from '../relay/index.ts';
+import { UsageError } from './io.ts';
 
 export const help = `usage: sallyport relay --listen HOST:PORT --tls-cert FILE --tls-key FILE --trust-key BASE64
                        --region NAME --key-file FILE [--stun-port N] [--log-level LEVEL]
@@ -33,8 +34,6 @@ example:
 
 exit codes: 0 stopped by a signal, 1 could not start (files, keys, ports), 2 bad usage
 `;
-
-class UsageError extends Error {}
 
 /** Parses HOST:PORT, [V6]:PORT. */
 export function parseHostPort(s: string): { host: string; port: number } {

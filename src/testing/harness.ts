@@ -280,15 +280,33 @@ export class Harness {
    * coordinator's service CA over the agent channel (key and CSR made on the connector), and returns
    * the coordinator's root certificate, which engineers' clients trust.
    */
+  /**
+   * Waits until a connector holds the service certificates of `services` and the access CA that
+   * client certificates must chain to; returns the root the engineer trusts for them.
+   */
   async serviceCertRoot(a: Agent, services: string[]): Promise<string> {
-    await withTimeout(
-      (async () => {
-        while (!services.every((s) => a.certs.get(s))) await new Promise((r) => setTimeout(r, 20));
-      })(),
+    await waitFor(
+      () => services.every((s) => a.certs.get(s)) && a.certs.clientTrust() !== undefined,
       15_000,
-      `service certificates for ${services.join(', ')} from the coordinator`,
+      `service certificates for ${services.join(', ')} and the client trust from the coordinator`,
     );
     return this.coordinator.pki.root.certPem;
+  }
+
+  /** Waits until the engineer's netmap lists the connector and the connector's lists the engineer. */
+  async connected(eng: AgentHandle, conn: AgentHandle, ms = 15_000): Promise<void> {
+    const e = eng.agent.publicKey.base64();
+    const c = conn.agent.publicKey.base64();
+    await waitFor(
+      () => eng.agent.netmap?.peers.some((p) => p.key === c) ?? false,
+      ms,
+      'the connector in the engineer netmap',
+    );
+    await waitFor(
+      () => conn.agent.netmap?.peers.some((p) => p.key === e) ?? false,
+      ms,
+      'the engineer in the connector netmap',
+    );
   }
 
   async stopAgent(h: AgentHandle): Promise<void> {

@@ -32,19 +32,9 @@ before(async () => {
     ],
   });
   rootPem = await h.serviceCertRoot(conn.agent, ['secure', 'other']);
-  await waitFor(() => conn.agent.certs.clientTrust() !== undefined, 10_000, 'client trust on the connector');
   eng = await h.engineer({ user: 'alice' });
   grantId = await h.grant({ type: 'user', name: 'alice' }, 'acme-prod', ['secure']);
-  await waitFor(
-    () => (eng.agent.netmap?.peers.length ?? 0) === 1,
-    15_000,
-    'connector in the engineer netmap',
-  );
-  await waitFor(
-    () => (conn.agent.netmap?.peers.length ?? 0) === 1,
-    15_000,
-    'engineer in the connector netmap',
-  );
+  await h.connected(eng, conn);
 });
 
 after(async () => {

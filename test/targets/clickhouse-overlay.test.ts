@@ -124,7 +124,6 @@ before(async () => {
     ],
   });
   const rootPem = await h.serviceCertRoot(conn.agent, ['clickhouse']);
-  await waitFor(() => conn.agent.certs.clientTrust() !== undefined, 10_000, 'client trust on the connector');
   eng = await h.engineer({ user: 'alice', socks5: true });
 
   const t0 = realClock.now();

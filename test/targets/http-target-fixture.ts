@@ -2,6 +2,7 @@
 // overlay: a TLS listener on loopback requiring a client certificate from a test access CA, which
 // reads the grant identity from it (CN = user, SAN URI sallyport:grant:<id>) and hands the
 // plaintext socket to target.proxy.serve() with an abortable context (grant end).
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -150,4 +151,25 @@ export async function startFront(
 export function tempDir(prefix: string): { dir: string; remove(): void } {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** Runs the real kubectl with a kubeconfig, its own cache and HOME (no user configuration leaks in). */
+export function runKubectl(
+  kubeconfig: string,
+  dir: string,
+  args: string[],
+  timeoutMs = 25_000,
+): Promise<{ code: number | null; out: string; err: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(
+      'kubectl',
+      ['--kubeconfig', kubeconfig, '--cache-dir', join(dir, 'cache'), '--request-timeout', '10s', ...args],
+      { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir }, timeout: timeoutMs },
+    );
+    let out = '';
+    let err = '';
+    p.stdout.on('data', (b: Buffer) => (out += b.toString()));
+    p.stderr.on('data', (b: Buffer) => (err += b.toString()));
+    p.on('close', (code) => resolve({ code, out, err }));
+  });
 }

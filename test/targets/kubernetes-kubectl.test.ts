@@ -8,7 +8,6 @@
 // stub never saw them; every request is in the connector's local audit with the grant id.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { needs } from '../../src/testing/require.ts';
@@ -26,6 +25,7 @@ import {
   type Deps,
   type Front,
 } from './http-target-fixture.ts';
+import { runKubectl } from './http-target-fixture.ts';
 
 const KUBECTL = 'kubectl';
 const noKubectl = missingBinary(KUBECTL);
@@ -40,28 +40,7 @@ let front: Front;
 let d: Deps;
 let kubeconfig: string;
 
-function kubectl(...args: string[]): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(
-      KUBECTL,
-      [
-        '--kubeconfig',
-        kubeconfig,
-        '--cache-dir',
-        join(tmp.dir, 'cache'),
-        '--request-timeout',
-        '10s',
-        ...args,
-      ],
-      { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: tmp.dir }, timeout: 20_000 },
-    );
-    let out = '';
-    let err = '';
-    p.stdout.on('data', (b: Buffer) => (out += b.toString()));
-    p.stderr.on('data', (b: Buffer) => (err += b.toString()));
-    p.on('close', (code) => resolve({ code, out, err }));
-  });
-}
+const kubectl = (...args: string[]) => runKubectl(kubeconfig, tmp.dir, args, 20_000);
 
 const seen = (re: RegExp) => stub.requests.filter((r) => re.test(r.path));
 

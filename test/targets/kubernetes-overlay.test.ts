@@ -9,10 +9,9 @@
 // stub never saw them; the requests are in the connector's local audit under the grant.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Harness, waitFor, type AgentHandle } from '../../src/testing/harness.ts';
+import { Harness, type AgentHandle } from '../../src/testing/harness.ts';
 import { needs } from '../../src/testing/require.ts';
 import { missingBinary } from '../../src/testing/netns.ts';
 import { LocalAudit } from '../../src/agent/local-audit.ts';
@@ -20,6 +19,7 @@ import { targetKinds } from '../../src/targets/index.ts';
 import { startK8sStub, type K8sStub } from '../../src/lab/servers/k8s-stub.ts';
 import { run as kubeconfigCli } from '../../src/cli/kubeconfig.ts';
 import { tempDir } from './http-target-fixture.ts';
+import { runKubectl } from './http-target-fixture.ts';
 
 const KUBECTL = 'kubectl';
 const noKubectl = missingBinary(KUBECTL);
@@ -38,28 +38,7 @@ let eng: AgentHandle;
 let grantId: string;
 let kubeconfig: string;
 
-function kubectl(...args: string[]): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(
-      KUBECTL,
-      [
-        '--kubeconfig',
-        kubeconfig,
-        '--cache-dir',
-        join(tmp.dir, 'cache'),
-        '--request-timeout',
-        '10s',
-        ...args,
-      ],
-      { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: tmp.dir }, timeout: 25_000 },
-    );
-    let out = '';
-    let err = '';
-    p.stdout.on('data', (b: Buffer) => (out += b.toString()));
-    p.stderr.on('data', (b: Buffer) => (err += b.toString()));
-    p.on('close', (code) => resolve({ code, out, err }));
-  });
-}
+const kubectl = (...args: string[]) => runKubectl(kubeconfig, tmp.dir, args, 25_000);
 
 const seen = (re: RegExp) => stub.requests.filter((r) => re.test(r.path));
 
@@ -87,19 +66,9 @@ before(async () => {
     ],
   });
   const rootPem = await h.serviceCertRoot(conn.agent, ['k8s']);
-  await waitFor(() => conn.agent.certs.clientTrust() !== undefined, 10_000, 'client trust on the connector');
   eng = await h.engineer({ user: 'alice', socks5: true });
   grantId = await h.grant({ type: 'user', name: 'alice' }, 'acme-prod', ['k8s']);
-  await waitFor(
-    () => (eng.agent.netmap?.peers.length ?? 0) === 1,
-    15_000,
-    'connector in the engineer netmap',
-  );
-  await waitFor(
-    () => (conn.agent.netmap?.peers.length ?? 0) === 1,
-    15_000,
-    'engineer in the connector netmap',
-  );
+  await h.connected(eng, conn);
   // What `sallyport cert --out DIR` writes, from the engineer's agent (key made there).
   const c = await eng.agent.grantCertificate(grantId);
   const certDir = join(tmp.dir, 'cert');

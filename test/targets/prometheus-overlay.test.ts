@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Harness, waitFor, type AgentHandle } from '../../src/testing/harness.ts';
+import { Harness, type AgentHandle } from '../../src/testing/harness.ts';
 import { needs } from '../../src/testing/require.ts';
 import { missingBinary } from '../../src/testing/netns.ts';
 import { LocalAudit } from '../../src/agent/local-audit.ts';
@@ -93,19 +93,9 @@ before(async () => {
     ],
   });
   const rootPem = await h.serviceCertRoot(conn.agent, ['prometheus']);
-  await waitFor(() => conn.agent.certs.clientTrust() !== undefined, 10_000, 'client trust on the connector');
   eng = await h.engineer({ user: 'alice', socks5: true });
   grantId = await h.grant({ type: 'user', name: 'alice' }, 'acme-prod', ['prometheus']);
-  await waitFor(
-    () => (eng.agent.netmap?.peers.length ?? 0) === 1,
-    15_000,
-    'connector in the engineer netmap',
-  );
-  await waitFor(
-    () => (conn.agent.netmap?.peers.length ?? 0) === 1,
-    15_000,
-    'engineer in the connector netmap',
-  );
+  await h.connected(eng, conn);
   const c = await eng.agent.grantCertificate(grantId);
   certDir = join(tmp.dir, 'cert');
   mkdirSync(certDir, { mode: 0o700 });
