@@ -231,15 +231,18 @@ export class AgentChannel {
         return;
       }
       case 'usage': {
-        // Only a connector, about a grant its netmap names for that service.
-        const known = this.#session?.netmap?.grants.some(
-          (g) => g.id === m.grant && g.services.includes(m.service),
-        );
-        if (node.kind !== 'connector' || !known) {
+        // Only a connector, about a grant on its own deployment covering that service. The
+        // summary usually comes at the grant's end, when the grant has left the netmap already.
+        const g = node.kind === 'connector' ? await store.getGrant(m.grant) : undefined;
+        const covers =
+          g !== undefined &&
+          g.deploymentId === node.deploymentId &&
+          (g.services.length === 0 || g.services.includes(m.service));
+        if (!covers) {
           this.#send({
             type: 'error',
             code: 'UNKNOWN_GRANT',
-            message: `no grant ${m.grant} for ${m.service} here`,
+            message: `no grant ${m.grant} for ${m.service} on this deployment`,
           });
           return;
         }

@@ -237,4 +237,20 @@ test('within 3 s of the grant end: gone at ClickHouse, refused at the router', a
   const r = await curl('SELECT count() FROM system.tables');
   assert.notEqual(r.status, 200, `${r.status} ${r.body}`);
   assert.ok(!existsSync(join(ch.usersDir, `sallyport-${grantUser!.user}.xml`)));
+  // The connector's summary of the grant (count, failures) lands in the coordinator's audit.
+  let usage: { details: { queries: number; failures: number; service: string } } | undefined;
+  await waitFor(
+    async () => {
+      const audit = await h.api.call<
+        { action: string; subject: string; details: { queries: number; failures: number; service: string } }[]
+      >('GET', '/api/v1/audit?limit=10000');
+      usage = audit.find((a) => a.action === 'grant.usage' && a.subject === `grant:${grantId}`);
+      return usage !== undefined;
+    },
+    15_000,
+    'grant.usage in the coordinator audit',
+  );
+  assert.equal(usage!.details.service, 'clickhouse');
+  assert.ok(usage!.details.queries >= 4, JSON.stringify(usage));
+  assert.ok(usage!.details.failures >= 5, JSON.stringify(usage));
 });
