@@ -27,6 +27,7 @@ import { createAuditSigner } from './audit-signer.ts';
 import { AccessService } from './access.ts';
 import { registerAccessApi } from './access-api.ts';
 import { StandingGrants } from './standing.ts';
+import { registerLoginThrottle } from './login-throttle.ts';
 import { Webhooks } from './webhooks.ts';
 import { registerConsole } from './console/index.ts';
 
@@ -329,6 +330,10 @@ export class Coordinator {
       },
       async () => app.swagger(),
     );
+    registerLoginThrottle(app, {
+      clock,
+      onThrottled: () => this.metrics.apiRefusals.inc({ code: 'RATE_LIMITED' }),
+    });
     registerApi(app, {
       store,
       hub,
