@@ -13,10 +13,11 @@ import {
 
 export const help = `usage: sallyport coordinator --data DIR --suffix DOMAIN [--listen HOST:PORT] [--db postgres://…]
                              [--relay REGION=URL[,stun=PORT]]… [--tls-cert FILE --tls-key FILE]
-                             [--hostname NAME]… [--webhook URL]… [--log-level LEVEL] [--json]
+                             [--hostname NAME]… [--webhook URL]… [--no-console] [--log-level LEVEL] [--json]
 
 Runs the coordinator: the admin API under /api/v1 (OpenAPI document at /openapi.json), the agent
-channel (WebSocket /agent/v1, Noise IK), /metrics (Prometheus) and /health, over HTTPS.
+channel (WebSocket /agent/v1, Noise IK), the console (/console/), /metrics (Prometheus) and
+/health, over HTTPS.
 On first start it creates under DIR (0600): its X25519 channel key (coordinator.key), its Ed25519
 relay-token signing key (signing.key), a self-signed listener certificate (tls/) unless --tls-cert
 is given, the SQLite database (coordinator.db) unless --db is given, and the user "admin" with a
@@ -32,6 +33,7 @@ options:
   --tls-cert FILE       PEM certificate of the listener (with --tls-key)
   --tls-key FILE        PEM private key of the listener
   --hostname NAME       extra DNS name or IP for the self-signed certificate; repeatable
+  --no-console          do not serve the browser console (/console/); the API is unchanged
   --webhook URL         POST access notifications (request, decision, grant start and end) to URL
                         as Slack-compatible JSON ({ text, blocks }); repeatable (env SALLYPORT_WEBHOOKS,
                         space-separated)
@@ -72,6 +74,7 @@ export async function run(argv: string[], opts: { signal?: AbortSignal } = {}): 
         'tls-key': { type: 'string' },
         hostname: { type: 'string', multiple: true },
         webhook: { type: 'string', multiple: true },
+        'no-console': { type: 'boolean' },
         'log-level': { type: 'string' },
         json: { type: 'boolean' },
         help: { type: 'boolean' },
@@ -129,6 +132,7 @@ export async function run(argv: string[], opts: { signal?: AbortSignal } = {}): 
       hostnames: a.hostname ?? [],
       webhooks,
       logger,
+      ...(a['no-console'] ? { console: false } : {}),
     });
   } catch (e) {
     const msg = e instanceof ControlError ? e.message : String((e as Error).message ?? e);
@@ -145,6 +149,7 @@ export async function run(argv: string[], opts: { signal?: AbortSignal } = {}): 
         relayTrustKey: coord.keys.signingKey.verifyKey.base64(),
         data: dataDir,
         database: dbText,
+        console: a['no-console'] ? null : `${coord.url}/console/`,
       }) + '\n',
     );
   else
@@ -155,6 +160,7 @@ export async function run(argv: string[], opts: { signal?: AbortSignal } = {}): 
         `  TLS fingerprint (SHA-256):  ${coord.tls.fingerprint}`,
         `  relay trust key (Ed25519):  ${coord.keys.signingKey.verifyKey.base64()}`,
         `  data:                       ${dataDir}${dbText === 'postgres' ? '' : ` (database ${dbText})`}`,
+        `  console:                    ${a['no-console'] ? 'off (--no-console)' : `${coord.url}/console/`}`,
         '',
       ].join('\n'),
     );

@@ -35,6 +35,7 @@ test('coordinator --json: one JSON line on stdout with what agents and relays ne
   assert.match(doc.relayTrustKey, /^[A-Za-z0-9+/]{43}=$/);
   assert.match(doc.tlsFingerprint, /^([0-9A-F]{2}:){31}[0-9A-F]{2}$/i);
   assert.equal(doc.data, dir);
+  assert.equal(doc.console, `${doc.url}/console/`);
   child.kill('SIGTERM');
   assert.equal(await exited, 0, err);
   // Everything else it said (its logs) went to stderr: stdout is that one line.
