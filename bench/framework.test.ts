@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { createBench, jsonLine, median, tableRow, type Result, type Timing } from './framework.ts';
+import { createBench, goals, jsonLine, median, tableRow, type Result, type Timing } from './framework.ts';
 import { parseArgs } from './run.ts';
 
 const timing: Timing = { warmupMs: 5, runMs: 20, runs: 3 };
@@ -75,6 +75,28 @@ describe('bench framework', () => {
     ]);
   });
 
+  test('a goal adds goal and met, judged on the reported figure', async () => {
+    const { b, results, op } = fakeBench();
+    await b.compare('fast', 'ops/s', op(0.001), op(0.004), { goal: goals.ratioAtLeast(0.5) });
+    await b.compare('slow', 'ops/s', op(0.004), op(0.001), { goal: goals.ratioAtLeast(0.5) });
+    const lat = b.report({ name: 'lat', value: 3, unit: 'ms' }, goals.valueAtMost(2, '≤ 2 ms'));
+    assert.deepEqual(
+      results.map((r) => [r.name, r.goal, r.met]),
+      [
+        ['fast', '≥ 0.5×', true],
+        ['slow', '≥ 0.5×', false],
+        ['lat', '≤ 2 ms', false],
+      ],
+    );
+    assert.equal(lat?.met, false);
+    const line = JSON.parse(jsonLine(results[0])) as Result;
+    assert.equal(line.goal, '≥ 0.5×');
+    assert.equal(line.met, true);
+    assert.match(tableRow(results[1]), /\[goal ≥ 0\.5×: NOT met\]$/);
+    await b.measure('plain', 'ops/s', op(1));
+    assert.equal('goal' in results[3], false);
+  });
+
   test('output formats', () => {
     const r: Result = {
       suite: 's',
@@ -97,6 +119,7 @@ describe('bench framework', () => {
     assert.equal(parseArgs(['--quick']).timing.runMs < a.timing.runMs, true);
     assert.throws(() => parseArgs(['--runs', '0']), /--runs/);
     assert.throws(() => parseArgs(['--bogus']), /unknown option/);
+    assert.deepEqual(parseArgs(['--json']).suites, []); // no suite: the command runs them all
   });
 });
 

@@ -15,7 +15,24 @@ export interface Result {
   baseline?: number;
   /** Ours / peer: value / baseline, or with compare() the median of the per-round ratios. */
   ratio?: number;
+  /** The goal this figure is held to, as written in the issue that set it (e.g. "≥ 0.5×"). */
+  goal?: string;
+  /** Whether this run met `goal` (present exactly when `goal` is). */
+  met?: boolean;
 }
+
+/** A goal and its test on the reported figure (value, baseline and ratio as reported). */
+export interface Goal {
+  text: string;
+  met(r: Result): boolean;
+}
+
+/** Goal helpers for the usual shapes: a ratio floor or ceiling, a value ceiling. */
+export const goals = {
+  ratioAtLeast: (x: number, text = `≥ ${x}×`): Goal => ({ text, met: (r) => (r.ratio ?? NaN) >= x }),
+  ratioAtMost: (x: number, text = `≤ ${x}×`): Goal => ({ text, met: (r) => (r.ratio ?? NaN) <= x }),
+  valueAtMost: (x: number, text: string): Goal => ({ text, met: (r) => r.value <= x }),
+};
 
 /** One call of the operation under test; may be async (awaited, so prefer sync where possible). */
 export type Op = () => unknown;
@@ -39,6 +56,8 @@ export interface RateOptions {
    * per call for "MB/s". The reported value is calls per second × per.
    */
   per?: number;
+  /** The figure's goal: the result carries `goal` and `met`. */
+  goal?: Goal;
 }
 
 /** What a suite receives. */
@@ -51,8 +70,8 @@ export interface Bench {
   measure(name: string, unit: string, fn: Op, opts?: RateOptions): Promise<number | undefined>;
   /** Measures ours and the peer interleaved and reports ours with `baseline` and `ratio`. */
   compare(name: string, unit: string, ours: Op, peer: Op, opts?: RateOptions): Promise<Result | undefined>;
-  /** Reports a figure measured by the suite itself. */
-  report(result: Omit<Result, 'suite' | 'ratio'>): void;
+  /** Reports a figure measured by the suite itself; with `goal`, also whether it was met. */
+  report(result: Omit<Result, 'suite' | 'ratio' | 'goal' | 'met'>, goal?: Goal): Result | undefined;
   /** A progress line or caveat for the reader (stderr; never mixed into --json output). */
   note(message: string): void;
 }
@@ -163,7 +182,7 @@ export function createBench(deps: BenchDeps): Bench {
       note(`measuring ${name}`);
       const [calls] = await rates([new Runner(fn, now)]);
       const value = median(calls) * (opts.per ?? 1);
-      emit({ suite: deps.suite, name, value, unit });
+      emit(withGoal({ suite: deps.suite, name, value, unit }, opts.goal));
       return value;
     },
     async compare(name, unit, ours, peer, opts = {}) {
@@ -174,24 +193,28 @@ export function createBench(deps: BenchDeps): Bench {
       // The ratio is the median of each round's ours/peer: a slowdown that hits both runs of a
       // round (another process, a frequency change) cancels out.
       const ratio = median(a.map((x, i) => x / b[i]));
-      const result = {
-        suite: deps.suite,
-        name,
-        value: median(a) * per,
-        unit,
-        baseline: median(b) * per,
-        ratio,
-      };
+      const result = withGoal(
+        { suite: deps.suite, name, value: median(a) * per, unit, baseline: median(b) * per, ratio },
+        opts.goal,
+      );
       emit(result);
       return result;
     },
-    report(r) {
-      if (!wants(r.name)) return;
+    report(r, goal) {
+      if (!wants(r.name)) return undefined;
       const result: Result = { suite: deps.suite, ...r };
       if (r.baseline !== undefined) result.ratio = r.value / r.baseline;
-      emit(result);
+      const out = withGoal(result, goal);
+      emit(out);
+      return out;
     },
   };
+}
+
+/** `r` with `goal` and `met` set from `goal` (unchanged without one). */
+export function withGoal(r: Result, goal: Goal | undefined): Result {
+  if (!goal) return r;
+  return { ...r, goal: goal.text, met: goal.met(r) };
 }
 
 /** Rounds to 4 significant digits for output; exact figures are not worth more. */
@@ -204,6 +227,10 @@ export function jsonLine(r: Result): string {
   const out: Result = { suite: r.suite, name: r.name, value: round(r.value), unit: r.unit };
   if (r.baseline !== undefined) out.baseline = round(r.baseline);
   if (r.ratio !== undefined) out.ratio = round(r.ratio);
+  if (r.goal !== undefined) {
+    out.goal = r.goal;
+    out.met = r.met ?? false;
+  }
   return JSON.stringify(out);
 }
 
@@ -235,5 +262,6 @@ export function tableRow(r: Result): string {
     r.baseline === undefined ? '' : human(r.baseline),
     r.ratio === undefined ? '' : `${r.ratio.toFixed(r.ratio < 10 ? 3 : 1)}×`,
   ];
-  return [...cells.map((c, i) => c.padStart(COLS[i])), `  ${r.name}`].join(' ');
+  const goal = r.goal === undefined ? '' : `  [goal ${r.goal}: ${r.met ? 'met' : 'NOT met'}]`;
+  return [...cells.map((c, i) => c.padStart(COLS[i])), `  ${r.name}${goal}`].join(' ');
 }

@@ -29,13 +29,14 @@ export function suites(): Map<string, string> {
 
 function usage(): string {
   const list = [...suites()].map(([n, d]) => `  ${n.padEnd(10)} ${d}`).join('\n');
-  return `usage: npm run bench -- SUITE... [--json] [--quick] [--runs N] [--run-ms MS] [--warmup-ms MS] [--filter TEXT]
+  return `usage: npm run bench -- [SUITE...] [--json] [--quick] [--runs N] [--run-ms MS] [--warmup-ms MS] [--filter TEXT]
 
 Runs bench/SUITE.bench.ts and prints a table, or with --json one JSON object per line:
   {"suite","name","value","unit"} plus "baseline" (the peer's value, measured in the same run)
-  and "ratio" (ours / peer: the median of the per-round ratios) where the suite measured a peer.
+  and "ratio" (ours / peer: the median of the per-round ratios) where the suite measured a peer,
+  and "goal" (as the issue wrote it) with "met" (true/false) where the figure has a goal.
 
-suites (or "all"):
+suites (none named, or "all": every suite):
 ${list || '  (none found)'}
 
 options:
@@ -101,10 +102,11 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const known = suites();
-  const chosen = args.suites.includes('all') ? [...known.keys()] : args.suites;
+  // No suite named (`npm run bench -- --json`) or "all": every suite.
+  const chosen = args.suites.length === 0 || args.suites.includes('all') ? [...known.keys()] : args.suites;
   const unknown = chosen.filter((s) => !known.has(s));
   if (chosen.length === 0 || unknown.length) {
-    const what = unknown.length ? `unknown suite(s): ${unknown.join(', ')}` : 'name a suite';
+    const what = unknown.length ? `unknown suite(s): ${unknown.join(', ')}` : 'no suites found';
     console.error(`${what}; known: ${[...known.keys()].join(', ') || '(none)'}\n\n${usage()}`);
     return 2;
   }

@@ -7,6 +7,20 @@ export type { AddrPort };
 
 /** "a.b.c.d:port" or "[v6]:port", with the address in canonical form. */
 export function formatEndpoint(e: AddrPort): string {
+  // Per received datagram (the sender's address from the socket): remembered like parseEndpoint.
+  const key = `${e.address}|${e.port}`;
+  let f = formatted.get(key);
+  if (f === undefined) {
+    f = formatUncached(e);
+    if (formatted.size >= PARSED_MAX) formatted.clear();
+    formatted.set(key, f);
+  }
+  return f;
+}
+
+const formatted = new Map<string, string>();
+
+function formatUncached(e: AddrPort): string {
   const a = canonicalAddress(e.address) ?? e.address;
   return a.includes(':') ? `[${a}]:${e.port}` : `${a}:${e.port}`;
 }
@@ -16,6 +30,21 @@ export function formatEndpoint(e: AddrPort): string {
  * endpoint, a name, a bad port). IPv4-mapped IPv6 addresses come back as plain IPv4.
  */
 export function parseEndpoint(s: string): AddrPort | undefined {
+  // Per datagram on the direct path (the session's send callback, then the UDP socket): the same
+  // few endpoint strings again and again, so their parse is remembered (bounded, cleared when full).
+  const hit = parsed.get(s);
+  if (hit !== undefined) return hit === null ? undefined : { address: hit.address, port: hit.port };
+  const r = parseUncached(s);
+  if (parsed.size >= PARSED_MAX) parsed.clear();
+  parsed.set(s, r ?? null);
+  return r && { address: r.address, port: r.port };
+}
+
+/** Endpoint strings whose parse is remembered at most (the cache is cleared when it is full). */
+const PARSED_MAX = 256;
+const parsed = new Map<string, Readonly<AddrPort> | null>();
+
+function parseUncached(s: string): AddrPort | undefined {
   let host: string;
   let port: string;
   if (s.startsWith('[')) {

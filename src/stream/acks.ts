@@ -6,9 +6,23 @@
  * - Ranges the peer is known to have seen (it acknowledged a packet carrying our ACK up to L) are
  *   dropped (§13.2.4), and at most MAX_TRACKED_RANGES are kept.
  */
+import { UDP_DATAGRAM_MAX } from './congestion.ts';
 import { RangeSet } from './ranges.ts';
 
 export const MAX_TRACKED_RANGES = 256;
+
+/**
+ * Ack-eliciting packets per immediate ACK on a relay path (datagrams above UDP_DATAGRAM_MAX ride
+ * inside TCP, reliable and in order). There each ACK costs a whole trip through both agents and the
+ * relay (a seal, a relay frame, TLS records, a syscall per hop) and carries no loss signal TCP has
+ * not already acted on; congestion-window growth counts acknowledged bytes, not ACKs.
+ */
+export const RELAY_ACK_EVERY = 4;
+
+/** The `ackEvery` to use for datagrams of `mds` bytes. */
+export function ackEveryFor(mds: number, ackEvery: number): number {
+  return mds > UDP_DATAGRAM_MAX ? Math.max(ackEvery, RELAY_ACK_EVERY) : ackEvery;
+}
 
 export class AckState {
   readonly received = new RangeSet();
@@ -27,6 +41,11 @@ export class AckState {
   constructor(maxAckDelay: number, ackEvery: number) {
     this.#maxAckDelay = maxAckDelay;
     this.#ackEvery = ackEvery;
+  }
+
+  /** Ack-eliciting packets after which an ACK goes at once (the path's datagram size can change it). */
+  setAckEvery(n: number): void {
+    this.#ackEvery = n;
   }
 
   /** True when `pn` has been seen (a duplicate). */

@@ -20,6 +20,15 @@ export function minimumWindow(mds: number): number {
 }
 /** RFC 9002 §7.6.1 kPersistentCongestionThreshold. */
 export const PERSISTENT_CONGESTION_THRESHOLD = 3;
+/**
+ * Largest datagram of a UDP path. Larger ones only travel over a relay, i.e. inside TCP (reliable,
+ * in order). HyStart++ runs only up to this size: on a relay path a rising RTT is TCP's send
+ * buffers and the scheduler of the processes on the way (several ms on a busy host), not a network
+ * queue, and TCP does its own congestion control. Leaving slow start on that signal left the window
+ * far too small (measured on the relay path: bench/README.md); slow start there ends on loss (a
+ * full relay queue) as in plain NewReno.
+ */
+export const UDP_DATAGRAM_MAX = 1500;
 /** RFC 9002 §7.7: pace at N times cwnd/srtt. */
 export const PACING_GAIN = 1.25;
 
@@ -41,6 +50,7 @@ export class NewReno {
   }
 
   setDatagramSize(mds: number): void {
+    if (mds > UDP_DATAGRAM_MAX) this.#hystart.reset();
     this.mds = mds;
     this.cwnd = Math.max(this.cwnd, minimumWindow(mds));
   }
@@ -76,7 +86,7 @@ export class NewReno {
 
   /** An RTT sample from the ACK of `largestAcked` while `lastSent` was the newest packet (HyStart++). */
   onRttSample(rtt: number, largestAcked: number, lastSent: number): void {
-    if (this.cwnd >= this.ssthresh) return;
+    if (this.cwnd >= this.ssthresh || this.mds > UDP_DATAGRAM_MAX) return;
     if (this.#hystart.onSample(rtt, largestAcked, lastSent)) this.ssthresh = this.cwnd;
   }
 

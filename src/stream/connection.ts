@@ -27,7 +27,7 @@ import {
   MAX_REASON_BYTES,
 } from '../proto/frames/index.ts';
 import type { Frame, PathFrame } from '../proto/frames/index.ts';
-import { AckState } from './acks.ts';
+import { AckState, ackEveryFor } from './acks.ts';
 import { Pacer } from './congestion.ts';
 import { CLOSE_NO_ERROR, CLOSE_PROTOCOL_VIOLATION, StreamError } from './errors.ts';
 import { MAX_DATAGRAM_SIZE, MIN_DATAGRAM_SIZE, resolveOptions } from './options.ts';
@@ -90,7 +90,7 @@ export class Connection {
       initialRtt: this.#o.initialRttMs,
       maxPto: this.#o.maxPtoMs,
     });
-    this.#acks = new AckState(this.#o.maxAckDelayMs, this.#o.ackEvery);
+    this.#acks = new AckState(this.#o.maxAckDelayMs, ackEveryFor(this.#o.maxDatagramSize, this.#o.ackEvery));
     this.#timers = new ConnectionTimers(this.#clock, () => this.#onTimer());
     this.#out = new SendQueue(this.#stats, {
       maxData: () => this.#streams.connRecv.advertised,
@@ -166,6 +166,7 @@ export class Connection {
     if (mds === this.#mds) return;
     this.#mds = mds;
     this.#recovery.cc.setDatagramSize(mds);
+    this.#acks.setAckEvery(ackEveryFor(mds, this.#o.ackEvery));
     this.#scheduleFlush();
   }
 

@@ -60,7 +60,10 @@ export interface ConnectionOptions {
   streamReadBuffer?: number;
   /** Our max_ack_delay, ms (RFC 9000 §18.2); default 25. Also assumed for the peer. */
   maxAckDelayMs?: number;
-  /** Acknowledge at once after this many ack-eliciting packets; default 2 (RFC 9000 §13.2.2). */
+  /**
+   * Acknowledge at once after this many ack-eliciting packets; default 2 (RFC 9000 §13.2.2). On a
+   * relay path (datagrams above a UDP path's size) at least RELAY_ACK_EVERY (acks.ts).
+   */
   ackEvery?: number;
   /** RTT assumed before the first sample, ms; default 333 (RFC 9002 §6.2.2). */
   initialRttMs?: number;

@@ -192,6 +192,26 @@ describe('HyStart++ (RFC 9406)', () => {
     assert.ok(cc.ssthresh < Infinity, 'slow start ended without a loss');
   });
 
+  test('relay-sized datagrams (inside TCP): a rising RTT does not end slow start', () => {
+    const cc = new NewReno(16 * 1024);
+    let pn = 0;
+    let rtt = 20;
+    for (let round = 0; round < 12; round++) {
+      const first = pn;
+      pn += 20;
+      if (round >= 3) rtt += 10;
+      for (let i = first; i < pn; i++) {
+        cc.onSent(16 * 1024);
+        cc.onAcked(16 * 1024, 0, cc.cwnd);
+        cc.onRttSample(rtt, i, pn - 1);
+      }
+    }
+    assert.equal(cc.ssthresh, Infinity);
+    // a loss still ends it
+    cc.onCongestionEvent(0, 1);
+    assert.ok(cc.ssthresh < Infinity);
+  });
+
   test('a steady RTT keeps slow start going', () => {
     const cc = new NewReno(1200);
     let pn = 0;

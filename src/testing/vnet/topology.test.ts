@@ -230,7 +230,7 @@ test('stunMappedAddress drives the vnet with runUntil, and gives undefined when 
     net.stop();
   }));
 
-test('fast: 50k datagrams each way through two NATs', (t) =>
+test('50k datagrams each way through two NATs: every one translated and delivered', (t) =>
   withSeed(t, (seed) => {
     const { clock, net } = setup(seed);
     const na = net.nat('na', { address: '203.0.113.1', filtering: 'EIF' });
@@ -243,16 +243,12 @@ test('fast: 50k datagrams each way through two NATs', (t) =>
     sa.onReceive(() => n++);
     sb.onReceive(() => n++);
     const buf = new Uint8Array(1200);
-    const t0 = performance.now();
     for (let i = 0; i < 50_000; i++) {
       sa.send(buf, { address: '203.0.113.2', port: 1000 });
       sb.send(buf, { address: '203.0.113.1', port: 1000 });
       if (i % 100 === 99) clock.advance(1);
     }
     clock.runAll();
-    const ms = performance.now() - t0;
-    console.log(JSON.stringify({ vnet: 'nat-blast', datagrams: 100_000, ms: Math.round(ms) }));
     assert.equal(n, 100_000);
     assert.equal(na.stats.translatedOut + na.stats.translatedIn, 100_000);
-    assert.ok(ms < 10_000, `took ${ms} ms`);
   }));

@@ -227,19 +227,18 @@ test('runUntil yields to Node between events and rejects naming the seed', (t) =
     net.stop();
   }));
 
-test('fast: 200k datagrams through a shaped link', (t) =>
+// How fast the vnet runs is a benchmark's business (no unit test asserts a timing): this checks
+// that 200k datagrams through a shaped link all arrive or are counted as lost.
+test('200k datagrams through a shaped link: every one delivered or counted', (t) =>
   withSeed(t, () => {
-    const t0 = performance.now();
     const { got, stats } = blast(
       1,
       { lossRate: 0.05, delayMs: 25, jitterMs: 1, bandwidthBps: 1e9 },
       200_000,
       1200,
     );
-    const ms = performance.now() - t0;
-    console.log(JSON.stringify({ vnet: 'blast', datagrams: 200_000, ms: Math.round(ms) }));
     assert.equal(got.length, stats.delivered);
-    assert.ok(ms < 5000, `200k datagrams took ${ms} ms`);
+    assert.ok(stats.delivered > 180_000 && stats.delivered < 200_000, JSON.stringify(stats));
   }));
 
 test('links draw from their own streams: traffic on one never shifts another; meta passes through', (t) =>

@@ -1,0 +1,123 @@
+// The coordinator of bench/coordinator.bench.ts, in its own process so that its RSS is its own:
+//   node --expose-gc --import tsx bench/coordinator-child.ts
+// Driven over IPC (bench/rpc.ts): set up deployments, users, groups and the access policy through
+// the admin API like an operator; open access requests as engineers and approve them as a lead.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { realClock } from '../src/clock/index.ts';
+import { ApiClient, Coordinator, createLogger } from '../src/control/index.ts';
+import { serve, settledMemory } from './rpc.ts';
+
+export interface CoordInfo {
+  url: string;
+  key: string;
+  ca: string;
+}
+
+const ADMIN = { name: 'admin', password: 'bench admin password' };
+const PASSWORD = 'bench user password';
+const LEAD = 'lead';
+
+const dir = mkdtempSync(join(tmpdir(), 'sallyport-bench-coord-'));
+const coord = await Coordinator.start({
+  dataDir: dir,
+  listen: { host: '127.0.0.1', port: 0 },
+  suffix: 'byoc.bench',
+  relays: [{ region: 'bench-1', url: 'https://127.0.0.1:9' }],
+  clock: realClock,
+  logger: createLogger({ level: 'warn', destination: new Writable({ write: (_c, _e, cb) => cb() }) }),
+  bootstrapAdmin: ADMIN,
+  scrypt: { N: 1 << 10, r: 8, p: 1 },
+  maxChannels: 20_000,
+});
+const anon = new ApiClient({ server: coord.url, ca: coord.tls.cert });
+const admin = await anon.login(ADMIN.name, ADMIN.password);
+const users = new Map<string, ApiClient>();
+const as = async (name: string) => {
+  let c = users.get(name);
+  if (!c) users.set(name, (c = await anon.login(name, PASSWORD)));
+  return c;
+};
+
+/** Runs `fn(i)` for i < n with `k` in flight. */
+async function pool(n: number, k: number, fn: (i: number) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(k, n) }, async () => {
+      while (next < n) await fn(next++);
+    }),
+  );
+}
+
+serve({
+  info: (): CoordInfo => ({ url: coord.url, key: coord.publicKey, ca: coord.tls.cert }),
+  /**
+   * Deployments d0.. and users u0.. (group `oncall`), the approver `lead` (group `leads`), a policy
+   * letting oncall request `k8s` anywhere with one lead's approval. Returns one reusable pre-auth
+   * key per deployment and per user.
+   */
+  async setup(deployments: number, userCount: number): Promise<{ deployment: string[]; user: string[] }> {
+    const a = admin;
+    for (const g of ['oncall', 'leads']) await a.call('POST', '/api/v1/groups', { name: g });
+    await a.call('POST', '/api/v1/users', { name: LEAD, password: PASSWORD });
+    await a.call('PUT', `/api/v1/groups/leads/members/${LEAD}`);
+    await a.call('PUT', '/api/v1/policy', {
+      version: 1,
+      policies: [
+        {
+          id: 'oncall-k8s',
+          requesters: ['oncall'],
+          deployments: '*',
+          services: { names: ['k8s'] },
+          access: 'read-only',
+          maxDuration: '2h',
+          pendingFor: '30m',
+          approval: { group: 'leads', threshold: 1 },
+        },
+      ],
+    });
+    const keys = { deployment: [] as string[], user: [] as string[] };
+    const key = async (b: object) =>
+      (await a.call<{ key: string }>('POST', '/api/v1/preauth-keys', { ...b, reusable: true })).key;
+    await pool(deployments, 4, async (i) => {
+      await a.call('POST', '/api/v1/deployments', { name: `d${i}`, region: 'r1', cloud: 'aws' });
+      keys.deployment[i] = await key({ deployment: `d${i}` });
+    });
+    await pool(userCount, 4, async (i) => {
+      await a.call('POST', '/api/v1/users', { name: `u${i}`, password: PASSWORD });
+      await a.call('PUT', `/api/v1/groups/oncall/members/u${i}`);
+      keys.user[i] = await key({ user: `u${i}` });
+    });
+    return keys;
+  },
+  /** user opens a request for `k8s` on the deployment; resolves with its id. */
+  async request(user: string, deployment: string): Promise<string> {
+    const c = await as(user);
+    const r = await c.call<{ id: string }>('POST', '/api/v1/requests', {
+      deployment,
+      services: ['k8s'],
+      reason: `BENCH-${user}-${deployment}`,
+      duration: '1h',
+    });
+    await as(LEAD); // logged in before the clock starts
+    return r.id;
+  },
+  /** The lead approves; resolves with the wall time (ms, sub-ms precision) the approval was sent. */
+  async approve(id: string): Promise<{ t0: number; computations: number }> {
+    const lead = await as(LEAD);
+    const before = coord.hub.computations;
+    const t0 = performance.timeOrigin + performance.now();
+    const r = await lead.call<{ status: string }>('POST', `/api/v1/requests/${id}/approve`);
+    if (r.status !== 'approved') throw new Error(`request ${id}: ${r.status} after the approval`);
+    return { t0, computations: coord.hub.computations - before };
+  },
+  async stats(): Promise<{ sessions: number; computations: number; memory: NodeJS.MemoryUsage }> {
+    return { sessions: coord.hub.size, computations: coord.hub.computations, memory: await settledMemory() };
+  },
+  async stop(): Promise<void> {
+    await coord.stop();
+    rmSync(dir, { recursive: true, force: true });
+  },
+});

@@ -1,0 +1,112 @@
+// The processes of bench/overlay.bench.ts, each in its own process as in a deployment:
+//   node --import tsx bench/overlay-child.ts hub     coordinator + relay (the src/testing harness)
+//   node --import tsx bench/overlay-child.ts agent   a connector or engineer agent (no UDP: relay path)
+// Driven over IPC by bench/rpc.ts.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { realClock } from '../src/clock/index.ts';
+import { PublicKey } from '../src/crypto/index.ts';
+import { Agent, type ServiceSpec } from '../src/agent/index.ts';
+import { Harness } from '../src/testing/harness.ts';
+import { serve, settledMemory } from './rpc.ts';
+
+export interface HubInfo {
+  coordinator: string;
+  coordinatorKey: string;
+  ca: string;
+}
+
+export interface AgentSpec {
+  hub: HubInfo;
+  kind: 'connector' | 'engineer';
+  name: string;
+  preauthKey: string;
+  services?: ServiceSpec[];
+}
+
+const mode = process.argv[2];
+
+if (mode === 'hub') {
+  const h = await Harness.start();
+  serve({
+    info: (): HubInfo => ({
+      coordinator: h.coordinator.url,
+      coordinatorKey: h.coordinator.publicKey,
+      ca: h.ca,
+    }),
+    deployment: (name: string) => h.deployment(name),
+    user: (name: string) => h.user(name),
+    preauthKey: (bind: { deployment: string } | { user: string }, reusable: boolean) =>
+      h.preauthKey(bind, reusable),
+    grant: (user: string, deployment: string, services: string[]) =>
+      h.grant({ type: 'user', name: user }, deployment, services),
+    memory: settledMemory,
+    stop: () => h.stop(),
+  });
+} else if (mode === 'agent') {
+  const dir = mkdtempSync(join(tmpdir(), 'sallyport-bench-agent-'));
+  const agents = new Map<string, Agent>();
+  let seq = 0;
+  const get = (id: string) => {
+    const a = agents.get(id);
+    if (!a) throw new Error(`no agent ${id}`);
+    return a;
+  };
+  serve({
+    /** Starts (enrolling) an agent; resolves with its id and public key once it has a netmap. */
+    async start(spec: AgentSpec): Promise<{ id: string; key: string }> {
+      const id = `${spec.name}-${++seq}`;
+      const a = new Agent({
+        clock: realClock,
+        stateDir: join(dir, id),
+        coordinator: spec.hub.coordinator,
+        coordinatorKey: PublicKey.fromBase64(spec.hub.coordinatorKey),
+        ca: spec.hub.ca,
+        kind: spec.kind,
+        name: spec.name,
+        preauthKey: spec.preauthKey,
+        controlSocket: false,
+        // Experiments only (the figures to quote use the product's default): session payload over relays.
+        ...(process.env.SALLYPORT_BENCH_RELAY_PAYLOAD
+          ? { relayPayloadSize: Number(process.env.SALLYPORT_BENCH_RELAY_PAYLOAD) }
+          : {}),
+        ...(spec.services ? { services: spec.services } : {}),
+      });
+      await a.start();
+      await a.whenNetmap();
+      agents.set(id, a);
+      return { id, key: a.publicKey.base64() };
+    },
+    /** Resolves once the agent's netmap has peers with all of `keys` and its relay is connected. */
+    async ready(id: string, keys: string[], ms = 20_000): Promise<void> {
+      const a = get(id);
+      const end = realClock.now() + ms;
+      for (;;) {
+        const peers = new Set(a.netmap?.peers.map((p) => p.key));
+        const relayUp = a.relays.status().some((r) => r.state === 'connected');
+        if (relayUp && keys.every((k) => peers.has(k))) return;
+        if (realClock.now() > end)
+          throw new Error(`agent ${id}: not ready after ${ms} ms (relay ${relayUp}, peers ${[...peers]})`);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    },
+    /** A local forward to DEPLOYMENT/SERVICE; resolves with its port. */
+    async forward(id: string, ref: string): Promise<number> {
+      return (await get(id).forward(ref, '127.0.0.1:0')).port;
+    },
+    /** The stream layer's view of each peer (srtt, cwnd, losses). */
+    peers: (id: string) => get(id).status().peers,
+    async remove(id: string): Promise<void> {
+      await get(id).stop();
+      agents.delete(id);
+    },
+    memory: settledMemory,
+    async stop(): Promise<void> {
+      for (const a of agents.values()) await a.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  });
+} else {
+  throw new Error(`overlay-child: unknown mode ${mode}`);
+}
