@@ -13,7 +13,7 @@ export class LocalForward {
     readonly service: string,
     open: () => Duplex | undefined,
   ) {
-    this.#server = createServer({ allowHalfOpen: true }, (s) => {
+    this.#server = createServer({ allowHalfOpen: true, noDelay: true }, (s) => {
       this.connections++;
       this.#sockets.add(s);
       s.on('close', () => this.#sockets.delete(s));

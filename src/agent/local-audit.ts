@@ -2,7 +2,8 @@
 // served and every query an engineer ran on a target, hash-chained exactly like the coordinator's
 // log (src/audit), one canonical JSON record per line in DIR/audit/local.jsonl. The customer reads
 // and verifies it without the vendor: `sallyport audit verify --local --state DIR`.
-import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Clock } from '../clock/index.ts';
 import { appendRecord, parseLine, recordLine, verifyChain, type AuditRecord } from '../audit/index.ts';
@@ -16,6 +17,9 @@ export class LocalAudit implements LocalAuditSink {
   #last: AuditRecord | undefined;
   /** Records that could not be written (disk full, directory gone): counted, never thrown. */
   failures = 0;
+  /** Lines chained but not yet written; written in order, one append per batch. */
+  #pending: string[] = [];
+  #writing: Promise<void> | undefined;
 
   constructor(stateDir: string, clock: Clock, actor: string) {
     this.file = join(stateDir, 'audit', 'local.jsonl');
@@ -26,6 +30,11 @@ export class LocalAudit implements LocalAuditSink {
     this.#last = recs[recs.length - 1];
   }
 
+  /**
+   * Chains one record now (the order is the order of calls) and writes it with the others queued
+   * in the same turn: the stream path never waits for the disk. A failed write is counted; the
+   * records after it then fail `verify` at the gap, as they should.
+   */
   append(action: string, subject: string, details: Record<string, unknown>): void {
     try {
       const r = appendRecord(this.#last, {
@@ -35,11 +44,31 @@ export class LocalAudit implements LocalAuditSink {
         subject,
         details,
       });
-      appendFileSync(this.file, recordLine(r) + '\n', { mode: 0o600 });
       this.#last = r;
+      this.#pending.push(recordLine(r) + '\n');
     } catch {
       this.failures++;
+      return;
     }
+    this.#writing ??= this.#write();
+  }
+
+  async #write(): Promise<void> {
+    while (this.#pending.length) {
+      const n = this.#pending.length;
+      const batch = this.#pending.splice(0, n).join('');
+      try {
+        await appendFile(this.file, batch, { mode: 0o600 });
+      } catch {
+        this.failures += n;
+      }
+    }
+    this.#writing = undefined;
+  }
+
+  /** Resolves when every record appended so far is on disk (or counted as failed). */
+  async flushed(): Promise<void> {
+    while (this.#writing) await this.#writing;
   }
 
   /** Every record of a local audit file, in order (unparseable lines are skipped: verify names them). */

@@ -21,7 +21,8 @@ export interface PipeOptions {
 export function pipeToAddress(front: Duplex, address: string, o: PipeOptions): void {
   const started = o.clock.wallMs();
   const { host, port } = parseHostPort(address);
-  const up = connect({ host, port, allowHalfOpen: true });
+  // noDelay: small requests (queries, kubectl) must not wait for Nagle's timer on either hop.
+  const up = connect({ host, port, allowHalfOpen: true, noDelay: true });
   let upBytes = 0;
   let downBytes = 0;
   front.on('data', (b: Buffer) => (upBytes += b.length));

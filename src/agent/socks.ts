@@ -70,7 +70,7 @@ export class SocksServer {
 
   constructor(d: SocksDeps) {
     this.#d = d;
-    this.#server = createServer({ allowHalfOpen: true }, (s) => this.#conn(s));
+    this.#server = createServer({ allowHalfOpen: true, noDelay: true }, (s) => this.#conn(s));
   }
 
   listen(host: string, port: number): Promise<{ host: string; port: number }> {

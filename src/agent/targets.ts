@@ -127,5 +127,6 @@ export class ConnectorTargets {
     this.#timer.del();
     await Promise.allSettled([...this.#targets.values()].map((t) => t.close()));
     this.#targets.clear();
+    await this.audit.flushed();
   }
 }

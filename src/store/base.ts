@@ -25,7 +25,16 @@ export const CONNECTOR_KEY_LIFETIME_MS = 90 * 86_400_000;
 export const ENGINEER_KEY_LIFETIME_MS = 7 * 86_400_000;
 
 export const sha256Hex = (s: string): string => createHash('sha256').update(s, 'utf8').digest('hex');
-export const newId = (): string => Buffer.from(randomBytes(12)).toString('base64url');
+/**
+ * A new record id: 16 base64url characters that never begin with '-' or '_', so that an id on a
+ * command line is never taken for an option (`sallyport approve -x…`).
+ */
+export const newId = (): string => {
+  for (;;) {
+    const id = Buffer.from(randomBytes(12)).toString('base64url');
+    if (id[0] !== '-' && id[0] !== '_') return id;
+  }
+};
 export const secret = (prefix: string): string =>
   `${prefix}${Buffer.from(randomBytes(24)).toString('base64url')}`;
 
