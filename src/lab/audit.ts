@@ -15,7 +15,7 @@ import {
 import { VerifyKey } from '../crypto/index.ts';
 import type { ApiClient } from '../control/index.ts';
 import type { Clock } from '../clock/index.ts';
-import { CONNECTOR, type Step } from './cast.ts';
+import { CONNECTOR, type Detail, type Step } from './cast.ts';
 
 const PAGE = 10_000;
 
@@ -56,9 +56,17 @@ export async function exportAndVerify(
 /** The actions the story's chapters 2–3 must have left in the coordinator's log. */
 const EXPECTED_ACTIONS = ['request.create', 'request.approve', 'grant.create', 'certificate.client'];
 
-export const auditStep: Step = async (c, _s, detail) => {
-  const rep = await exportAndVerify(c.topo.admin, join(c.dir, 'audit-export.jsonl'), c.topo.o.clock);
-  const localFile = join(c.dir, CONNECTOR, 'audit', 'local.jsonl');
+export const auditStep: Step = (c, _s, detail) => verifyAudits(c.topo.admin, c.dir, c.topo.o.clock, detail);
+
+/** Chapter 5 in any lab: the coordinator's export (through `admin`) and the connector's log under `dir`. */
+export async function verifyAudits(
+  admin: ApiClient,
+  dir: string,
+  clock: Clock,
+  detail: Detail,
+): Promise<string> {
+  const rep = await exportAndVerify(admin, join(dir, 'audit-export.jsonl'), clock);
+  const localFile = join(dir, CONNECTOR, 'audit', 'local.jsonl');
   const local = LocalAudit.verify(localFile);
   const localActions: Record<string, number> = {};
   for (const r of LocalAudit.read(localFile)) localActions[r.action] = (localActions[r.action] ?? 0) + 1;
@@ -94,4 +102,4 @@ export const auditStep: Step = async (c, _s, detail) => {
     `connector (customer side): ${local.records} records, chain OK` +
     (queries ? `, with ${queries} ClickHouse queries of the grant read from query_log` : '')
   );
-};
+}

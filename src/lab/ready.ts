@@ -12,10 +12,14 @@ export interface ReadyInfo {
   dir: string;
   users: { alice: LabUser; bob: LabUser; admin: LabUser };
   socks5: { host: string; port: number } | undefined;
+  /** Where the logs are; default DIR/lab.log. */
+  logs?: string;
+  /** --netns: the engineer's namespace, where the SOCKS5 proxy listens (curl runs there). */
+  engineerNetns?: string;
   /** The request waiting in bob's inbox. */
   pending: string | undefined;
   /** The main service and its tailnet name. */
-  main: { service: LabService; tailnetName: string } | undefined;
+  main: { service: Pick<LabService, 'spec'>; tailnetName: string } | undefined;
 }
 
 export function readyLines(r: ReadyInfo): string[] {
@@ -38,14 +42,17 @@ export function readyLines(r: ReadyInfo): string[] {
     const url = `https://${r.main.tailnetName}/`;
     const tls = `--cacert ${cert}/ca.pem --cert ${cert}/cert.pem --key ${cert}/key.pem`;
     const proxy = `--socks5-hostname ${r.socks5.host}:${r.socks5.port}`;
+    const curl = r.engineerNetns ? `ip netns exec ${r.engineerNetns} curl` : 'curl';
     lines.push(
-      `engineer: alice's node: SOCKS5 ${r.socks5.host}:${r.socks5.port}; her grant certificate in ${cert}`,
+      `engineer: alice's node: SOCKS5 ${r.socks5.host}:${r.socks5.port}` +
+        (r.engineerNetns ? ` in namespace ${r.engineerNetns}` : '') +
+        `; her grant certificate in ${cert}`,
       '          try it:',
       s.spec.kind === 'clickhouse'
-        ? `          curl ${proxy} ${tls} ${url} --data-binary 'SELECT name, engine FROM system.tables LIMIT 5'`
-        : `          curl ${proxy} ${tls} '${url}api/v1/query?query=up'`,
+        ? `          ${curl} ${proxy} ${tls} ${url} --data-binary 'SELECT name, engine FROM system.tables LIMIT 5'`
+        : `          ${curl} ${proxy} ${tls} '${url}api/v1/query?query=up'`,
     );
   }
-  lines.push(`logs:     ${join(r.dir, 'lab.log')}`, 'Ctrl-C stops everything the lab started.');
+  lines.push(`logs:     ${r.logs ?? join(r.dir, 'lab.log')}`, 'Ctrl-C stops everything the lab started.');
   return lines;
 }

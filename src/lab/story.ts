@@ -18,17 +18,19 @@ import { auditStep } from './audit.ts';
 import { approveStep, certificateStep, enrolStep, inboxStep, requestStep } from './chapter-access.ts';
 import { pathStep } from './chapter-path.ts';
 import { probeSteps } from './chapter-probes.ts';
-import { REASON, StepFailed, type Step, type StoryContext, type StoryState } from './cast.ts';
+import { REASON, StepFailed, type Detail, type StoryContext, type StoryState } from './cast.ts';
+import type { Reporter } from './events.ts';
 
 export { DEPLOYMENT, StepFailed, type StoryState } from './cast.ts';
 
-export async function runStep(
-  c: StoryContext,
-  s: StoryState,
+/** Runs one step: `running`, then `ok` or `failed` (StepFailed). Any story's context (the --netns one too). */
+export async function runStep<C extends { rep: Reporter }, S>(
+  c: C,
+  s: S,
   name: string,
   chapter: number,
   running: string,
-  fn: Step,
+  fn: (c: C, s: S, detail: Detail) => Promise<string>,
 ): Promise<void> {
   c.rep.emit(name, chapter, 'running', running);
   let detail: Record<string, unknown> | undefined;

@@ -44,3 +44,10 @@ export function within<T>(clock: Clock, p: Promise<T>, ms: number, what: string)
     }),
   ]);
 }
+
+/** Resolves once `signal` aborts (the lab is told to stop). */
+export function untilSignal(signal: AbortSignal): Promise<void> {
+  return new Promise<void>((r) =>
+    signal.aborted ? r() : signal.addEventListener('abort', () => r(), { once: true }),
+  );
+}
