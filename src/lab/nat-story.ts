@@ -18,8 +18,9 @@ import { preauthKey } from './accounts.ts';
 import { verifyAudits } from './audit.ts';
 import { CONNECTOR, DEPLOYMENT, ENGINEER, REASON, type Detail } from './cast.ts';
 import { INBOX_REASON } from './chapter-access.ts';
+import { groupProbes, runProbes } from './chapter-probes.ts';
 import type { HttpAnswer } from './client.ts';
-import type { HostedProbe, HostedService } from './customer-host.ts';
+import type { HostedService } from './customer-host.ts';
 import type { Reporter } from './events.ts';
 import type { NatParties } from './nat-parties.ts';
 import { runStep } from './story.ts';
@@ -252,63 +253,29 @@ const path: NatStep = async (c, s, detail) => {
   );
 };
 
-/** Chapter 4's steps, grouped by probe step in the services' order (as chapter-probes.ts). */
+/** Chapter 4's steps: the same probes as on loopback, sent by curl in the engineer namespace and judged on the customer side. */
 function probeSteps(services: HostedService[]): { name: string; running: string; fn: NatStep }[] {
-  const byStep = new Map<string, { svc: HostedService; probe: HostedProbe; index: number }[]>();
-  for (const svc of services)
-    svc.probes.forEach((probe, index) => {
-      const l = byStep.get(probe.step) ?? [];
-      l.push({ svc, probe, index });
-      byStep.set(probe.step, l);
-    });
-  return [...byStep].map(([name, probes]) => ({
+  return groupProbes(services).map(([name, probes]) => ({
     name,
     running: probes.map((x) => x.probe.what).join(', then ') + ' (curl in the engineer namespace)',
-    fn: async (c, s, detail) => {
-      const out: string[] = [];
-      const results: Record<string, unknown>[] = [];
-      for (const { svc, probe, index } of probes) {
-        const host = s.tailnet[svc.spec.name] ?? svc.spec.name;
-        const r = await runProbe(
-          c,
-          probe,
-          () => c.p.curl(s.certDir!, host, probe.request),
-          (a) => c.p.judge(svc.spec.name, index, a),
-        );
-        results.push({
-          service: svc.spec.name,
-          what: probe.what,
-          http: r.answer?.status,
-          tries: r.tries,
-          ...r.verdict,
-        });
-        detail({ results });
-        if (!r.verdict.ok) throw new Error(`${probe.what} on ${host}: ${r.verdict.summary}`);
-        out.push(`${probe.what}: ${r.verdict.summary}`);
-      }
-      return out.join('; ');
-    },
+    fn: (c, s, detail) =>
+      runProbes(
+        probes.map(({ svc, probe, index }) => {
+          const host = s.tailnet[svc.spec.name] ?? svc.spec.name;
+          return {
+            service: svc.spec.name,
+            what: probe.what,
+            host,
+            ...(probe.retryMs !== undefined ? { retryMs: probe.retryMs } : {}),
+            send: () => c.p.curl(s.certDir!, host, probe.request),
+            judge: (a: HttpAnswer) => c.p.judge(svc.spec.name, index, a),
+          };
+        }),
+        c.clock,
+        c.signal,
+        detail,
+      ),
   }));
-}
-
-async function runProbe(
-  c: NatContext,
-  probe: HostedProbe,
-  send: () => Promise<HttpAnswer>,
-  judge: (a: HttpAnswer) => Promise<{ ok: boolean; summary: string }>,
-): Promise<{ answer?: HttpAnswer; verdict: { ok: boolean; summary: string }; tries: number }> {
-  const end = c.clock.now() + (probe.retryMs ?? 0);
-  for (let tries = 1; ; tries++) {
-    let r: { answer?: HttpAnswer; verdict: { ok: boolean; summary: string }; tries: number };
-    try {
-      const answer = await send();
-      r = { answer, verdict: await judge(answer), tries };
-    } catch (e) {
-      r = { verdict: { ok: false, summary: (e as Error).message }, tries };
-    }
-    if (r.verdict.ok || c.clock.now() >= end) return r;
-    await sleep(c.clock, RETRY_EVERY_MS, c.signal);
-  }
 }
 
 const audit: NatStep = (c, _s, detail) => verifyAudits(c.p.admin, c.dir, c.clock, detail);
