@@ -42,7 +42,7 @@ import { GrantCerts, type GrantCertificate } from './grant-certs.ts';
 import { PathReporter } from './path-report.ts';
 import { REP_HOST_UNREACHABLE, SocksServer } from './socks.ts';
 import { loadOrCreateNodeKey, socketPath } from './state.ts';
-import { buildStatus, type AgentStatus } from './status.ts';
+import { buildStatus, peerPathReports, type AgentStatus } from './status.ts';
 
 /** Least time between two log lines about one refused key, ms. */
 const REFUSAL_LOG_INTERVAL_MS = 10_000;
@@ -197,12 +197,7 @@ export class Agent {
     this.#grantCerts = new GrantCerts(o.clock, (m) => this.control.send(m));
     this.#pathReport = new PathReporter(
       o.clock,
-      () =>
-        this.status().peers.map((p) => ({
-          key: p.key,
-          path: p.path.kind,
-          ...(p.rttMs !== null ? { rttMs: Math.round(p.rttMs) } : {}),
-        })),
+      () => peerPathReports(this.#peers.values()),
       (peers) => this.control.send({ type: 'paths', peers }),
       () => this.control.connects,
     );

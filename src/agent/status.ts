@@ -1,6 +1,6 @@
 // `sallyport status`: what the running agent knows, from live state only.
 import type { PeerSession } from '../session/index.ts';
-import type { NetmapPeer } from '../proto/control/index.ts';
+import type { NetmapPeer, PeerPathReport } from '../proto/control/index.ts';
 import { describePath, type PeerPaths } from '../paths/index.ts';
 import type { PeerLink } from './link.ts';
 import { parseRelayEndpoint } from './paths.ts';
@@ -61,6 +61,29 @@ export interface AgentStatus {
   sessionDrops: Record<string, number>;
 }
 
+/** The path a session uses now: a relay (its region), direct (the endpoint) or none. */
+function pathOf(ep: string | undefined): PeerStatus['path'] {
+  const r = ep ? parseRelayEndpoint(ep) : undefined;
+  if (r) return { kind: 'relay', region: r.region };
+  return ep ? { kind: 'direct', endpoint: ep } : { kind: 'none' };
+}
+
+/** What the agent reports to the coordinator about its peers: the path kind and the RTT only. */
+export function peerPathReports(
+  peers: Iterable<{ info: NetmapPeer; session: PeerSession; link: PeerLink }>,
+): PeerPathReport[] {
+  const out: PeerPathReport[] = [];
+  for (const { info, session, link } of peers) {
+    const rtt = link.stats().srttMs;
+    out.push({
+      key: info.key,
+      path: pathOf(session.endpoint).kind,
+      ...(rtt !== undefined ? { rttMs: Math.round(rtt) } : {}),
+    });
+  }
+  return out;
+}
+
 export function buildStatus(
   a: Agent,
   peers: { info: NetmapPeer; session: PeerSession; link: PeerLink; paths: PeerPaths | undefined }[],
@@ -100,8 +123,6 @@ export function buildStatus(
     })),
     localAuditFailures: a.targets?.audit.failures ?? 0,
     peers: peers.map(({ info, session, link, paths }) => {
-      const ep = session.endpoint;
-      const r = ep ? parseRelayEndpoint(ep) : undefined;
       const ls = link.stats();
       const ps = paths?.status();
       const lc = ps?.lastChange;
@@ -111,11 +132,7 @@ export function buildStatus(
         kind: info.kind,
         ...(info.user ? { user: info.user } : {}),
         ...(info.deployment ? { deployment: info.deployment } : {}),
-        path: r
-          ? { kind: 'relay', region: r.region }
-          : ep
-            ? { kind: 'direct', endpoint: ep }
-            : { kind: 'none' },
+        path: pathOf(session.endpoint),
         lastHandshake:
           session.stats.lastHandshakeWallMs !== undefined
             ? new Date(session.stats.lastHandshakeWallMs).toISOString()

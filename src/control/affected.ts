@@ -8,7 +8,7 @@ export type Change =
   /** A user joined or left a group. */
   | { type: 'membership'; groupId: string; userId: string }
   /** A node enrolled, revoked, re-keyed, or changed its endpoints / home relay / services. */
-  | { type: 'node'; node: NodeRecord; previousPeers: Iterable<string> }
+  | { type: 'node'; node: NodeRecord; previousPeers: Iterable<string>; servicesChanged?: boolean }
   /** A deployment's services changed (admin edit). */
   | { type: 'services'; deploymentId: string }
   /** A user disabled or enabled: all of that user's nodes and their peers. */

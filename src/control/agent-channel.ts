@@ -190,7 +190,8 @@ export class AgentChannel {
       await store.registerServices(node, hello.services);
       servicesChanged = true;
     }
-    if (enrolled || servicesChanged) await hub.changed({ type: 'node', node, previousPeers: [] });
+    if (enrolled || servicesChanged)
+      await hub.changed({ type: 'node', node, previousPeers: [], servicesChanged });
     return node;
   }
 
@@ -218,7 +219,7 @@ export class AgentChannel {
         }
         const prev = this.#peers();
         await store.registerServices(node, m.services);
-        return hub.changed({ type: 'node', node, previousPeers: prev });
+        return hub.changed({ type: 'node', node, previousPeers: prev, servicesChanged: true });
       }
       case 'csr':
         return this.#csr(m);

@@ -59,6 +59,7 @@ export class Session {
 export class Hub {
   readonly #o: HubOptions;
   readonly #sessions = new Map<string, Session>();
+  readonly #listeners: ((c: Change) => void)[] = [];
   /** Netmaps computed so far (tests check that a change recomputes only the nodes it concerns). */
   computations = 0;
 
@@ -68,6 +69,11 @@ export class Hub {
 
   get size(): number {
     return this.#sessions.size;
+  }
+
+  /** Calls `fn` with every change, before the netmaps it touches are recomputed. */
+  onChange(fn: (c: Change) => void): void {
+    this.#listeners.push(fn);
   }
 
   session(nodeId: string): Session | undefined {
@@ -102,6 +108,7 @@ export class Hub {
     change: Change,
     cascade = change.type === 'node' || change.type === 'services' || change.type === 'user',
   ): Promise<void> {
+    for (const fn of this.#listeners) fn(change);
     const ids = await affectedNodes(change, this.#o.store);
     const done = new Set<string>();
     for (const id of ids) {

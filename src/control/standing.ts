@@ -1,17 +1,19 @@
 // Standing grants for machine identities (DESIGN.md §5 "Access model"): the policy document's
 // `standing` entries name machines (user accounts of machine identities, e.g. the metrics puller)
 // and the deployments and services they may always reach. This keeps the store's grants equal to
-// what the policies want — after a policy change, and every RECONCILE_MS for new deployments and
-// services — through the pure access/standing.ts, each change audited in its own transaction and
+// what the policies want — after a policy change, when services are registered or a user changes
+// (hub changes), and every STANDING_RECONCILE_MS as a backstop (e.g. a machine's user account
+// created after the policy) — through the pure access/standing.ts, each change audited in its own transaction and
 // pushed to the netmaps it touches. Grants it made are marked created_by `policy:<id>`; it never
 // touches any other grant.
 import { Timer, type Clock } from '../clock/index.ts';
 import { parsePolicyDocument, standingGrantsFor, type StandingGrant } from '../access/index.ts';
 import type { Store } from '../store/index.ts';
+import type { Change } from './affected.ts';
 import type { Hub } from './hub.ts';
 import type { Logger } from './logger.ts';
 
-export const STANDING_RECONCILE_MS = 10_000;
+export const STANDING_RECONCILE_MS = 60_000;
 const MARK = 'policy:';
 
 export interface StandingOptions {
@@ -25,6 +27,8 @@ export class StandingGrants {
   readonly #o: StandingOptions;
   readonly #timer: Timer;
   #chain: Promise<unknown> = Promise.resolve();
+  /** A pass is queued and has not started: further triggers join it. */
+  #queued: Promise<{ created: number; revoked: number; skipped: string[] }> | undefined;
   #stopped = false;
 
   constructor(o: StandingOptions) {
@@ -33,12 +37,23 @@ export class StandingGrants {
   }
 
   start(): void {
+    this.#o.hub.onChange((c) => {
+      if (touchesStanding(c)) void this.reconcile();
+    });
     void this.reconcile();
   }
 
-  /** Converges once (serialised); resolves with what changed. */
+  /**
+   * Converges once (serialised; triggers while a pass waits to start share that pass); resolves
+   * with what changed.
+   */
   reconcile(): Promise<{ created: number; revoked: number; skipped: string[] }> {
-    const run = this.#chain.then(() => this.#reconcile());
+    if (this.#queued) return this.#queued;
+    const run = this.#chain.then(() => {
+      this.#queued = undefined;
+      return this.#reconcile();
+    });
+    this.#queued = run;
     this.#chain = run.catch((err: unknown) =>
       this.#o.logger.error({ err }, 'standing grants: reconcile failed'),
     );
@@ -115,4 +130,9 @@ export class StandingGrants {
     this.#timer.del();
     await this.#chain;
   }
+}
+
+/** Changes that can alter what the standing policies give (grants are its own output). */
+function touchesStanding(c: Change): boolean {
+  return c.type === 'services' || c.type === 'user' || (c.type === 'node' && c.servicesChanged === true);
 }
