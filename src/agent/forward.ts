@@ -3,6 +3,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { splice } from './socks.ts';
+import { listenOn } from './listen.ts';
 
 export class LocalForward {
   readonly #server: Server;
@@ -25,13 +26,7 @@ export class LocalForward {
   }
 
   listen(host: string, port: number): Promise<{ host: string; port: number }> {
-    return new Promise((resolve, reject) => {
-      this.#server.once('error', reject);
-      this.#server.listen(port, host, () => {
-        const a = this.#server.address() as { address: string; port: number };
-        resolve({ host: a.address, port: a.port });
-      });
-    });
+    return listenOn(this.#server, host, port);
   }
 
   close(): void {

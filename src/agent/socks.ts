@@ -8,6 +8,7 @@
 import { createServer, Socket, type Server } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
+import { listenOn } from './listen.ts';
 
 export const SOCKS_VERSION = 5;
 export const REP_OK = 0x00;
@@ -74,13 +75,7 @@ export class SocksServer {
   }
 
   listen(host: string, port: number): Promise<{ host: string; port: number }> {
-    return new Promise((resolve, reject) => {
-      this.#server.once('error', reject);
-      this.#server.listen(port, host, () => {
-        const a = this.#server.address() as { address: string; port: number };
-        resolve({ host: a.address, port: a.port });
-      });
-    });
+    return listenOn(this.#server, host, port);
   }
 
   close(): void {
