@@ -2,11 +2,18 @@
 // served and every query an engineer ran on a target, hash-chained exactly like the coordinator's
 // log (src/audit), one canonical JSON record per line in DIR/audit/local.jsonl. The customer reads
 // and verifies it without the vendor: `sallyport audit verify --local --state DIR`.
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readSync } from 'node:fs';
 import { appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Clock } from '../clock/index.ts';
-import { appendRecord, parseLine, recordLine, verifyChain, type AuditRecord } from '../audit/index.ts';
+import {
+  MAX_LINE_LENGTH,
+  appendRecord,
+  parseLine,
+  recordLine,
+  verifyChain,
+  type AuditRecord,
+} from '../audit/index.ts';
 import type { VerifyReport } from '../audit/index.ts';
 import type { LocalAuditSink } from '../targets/index.ts';
 
@@ -26,8 +33,44 @@ export class LocalAudit implements LocalAuditSink {
     this.#clock = clock;
     this.#actor = actor;
     mkdirSync(join(stateDir, 'audit'), { recursive: true, mode: 0o700 });
-    const recs = LocalAudit.read(this.file);
-    this.#last = recs[recs.length - 1];
+    this.#last = LocalAudit.lastRecord(this.file);
+    // After a torn final write the next record starts on a line of its own.
+    if (LocalAudit.#endsTorn(this.file)) this.#pending.push('\n');
+  }
+
+  static #endsTorn(file: string): boolean {
+    if (!existsSync(file)) return false;
+    const fd = openSync(file, 'r');
+    try {
+      const size = fstatSync(fd).size;
+      if (size === 0) return false;
+      const b = Buffer.alloc(1);
+      readSync(fd, b, 0, 1, size - 1);
+      return b[0] !== 0x0a;
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /** The file's last record, read from its tail only (the log grows for as long as the connector runs). */
+  static lastRecord(file: string): AuditRecord | undefined {
+    if (!existsSync(file)) return undefined;
+    const fd = openSync(file, 'r');
+    try {
+      const size = fstatSync(fd).size;
+      const n = Math.min(size, MAX_LINE_LENGTH + 2);
+      const buf = Buffer.alloc(n);
+      readSync(fd, buf, 0, n, size - n);
+      // The last line that is a record (a torn final write is skipped, as read() skips it).
+      const lines = buf.toString('utf8').split('\n');
+      for (let i = lines.length - 1; i >= 0; i--) {
+        const p = lines[i] ? parseLine(lines[i]) : undefined;
+        if (p?.kind === 'record') return p.record;
+      }
+      return undefined;
+    } finally {
+      closeSync(fd);
+    }
   }
 
   /**

@@ -1,0 +1,28 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FakeClock } from '../clock/index.ts';
+import { LocalAudit } from './local-audit.ts';
+
+test('a restarted connector continues its local audit chain from the file’s tail, past a torn line', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'sp-local-audit-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const clock = new FakeClock({ wallMs: 1_800_000_000_000 });
+  const a = new LocalAudit(dir, clock, 'node:test');
+  for (let i = 0; i < 3; i++) a.append('stream.served', `grant:g${i}`, { i, pad: 'x'.repeat(200) });
+  await a.flushed();
+  appendFileSync(a.file, '{"type":"record","seq":4,"torn'); // a crash mid-write
+  const b = new LocalAudit(dir, clock, 'node:test');
+  assert.equal(LocalAudit.lastRecord(b.file)?.seq, 3);
+  b.append('stream.served', 'grant:g3', { i: 3 });
+  await b.flushed();
+  const recs = LocalAudit.read(b.file);
+  assert.deepEqual(
+    recs.map((r) => r.seq),
+    [1, 2, 3, 4],
+  );
+  assert.equal(recs[3].prevHash, recs[2].hash);
+  assert.equal(LocalAudit.verify(b.file).ok, true);
+});
