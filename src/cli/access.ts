@@ -340,17 +340,34 @@ async function cert(
     { csr: csrPem },
   );
   const dir = o.out ?? join(stateDir(o.state ?? io.env.SALLYPORT_STATE), 'certs', id);
+  return writeCert(dir, id, { keyPem, ...r }, o, io);
+}
+
+/** Writes key.pem (0600), cert.pem (chain) and ca.pem to `dir` and says so. */
+function writeCert(
+  dir: string,
+  grant: string,
+  c: { keyPem: string; chainPem: string; rootPem: string; notAfter: number; serial?: string },
+  o: { json?: boolean },
+  io: AccessIo,
+): number {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const keyFile = join(dir, 'key.pem');
-  writeFileSync(keyFile, keyPem, { mode: 0o600 });
+  writeFileSync(keyFile, c.keyPem, { mode: 0o600 });
   chmodSync(keyFile, 0o600);
-  writeFileSync(join(dir, 'cert.pem'), r.chainPem);
-  writeFileSync(join(dir, 'ca.pem'), r.rootPem);
+  writeFileSync(join(dir, 'cert.pem'), c.chainPem);
+  writeFileSync(join(dir, 'ca.pem'), c.rootPem);
   if (o.json)
-    io.stdout(JSON.stringify({ grant: id, dir, serial: r.serial, notAfter: r.notAfter }, null, 2) + '\n');
+    io.stdout(
+      JSON.stringify(
+        { grant, dir, ...(c.serial !== undefined ? { serial: c.serial } : {}), notAfter: c.notAfter },
+        null,
+        2,
+      ) + '\n',
+    );
   else
     io.stdout(
-      `certificate for grant ${id} in ${dir} (key.pem, cert.pem, ca.pem), valid until ${time(r.notAfter)}\n`,
+      `certificate for grant ${grant} in ${dir} (key.pem, cert.pem, ca.pem), valid until ${time(c.notAfter)}\n`,
     );
   return 0;
 }
@@ -393,16 +410,5 @@ async function certViaAgent(
     notAfter: number;
   };
   const dir = o.out ?? join(state, 'certs', id);
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const keyFile = join(dir, 'key.pem');
-  writeFileSync(keyFile, c.keyPem, { mode: 0o600 });
-  chmodSync(keyFile, 0o600);
-  writeFileSync(join(dir, 'cert.pem'), c.chainPem);
-  writeFileSync(join(dir, 'ca.pem'), c.rootPem);
-  if (o.json) io.stdout(JSON.stringify({ grant: id, dir, notAfter: c.notAfter }, null, 2) + '\n');
-  else
-    io.stdout(
-      `certificate for grant ${id} in ${dir} (key.pem, cert.pem, ca.pem), valid until ${time(c.notAfter)}\n`,
-    );
-  return 0;
+  return writeCert(dir, id, c, o, io);
 }
