@@ -3,6 +3,9 @@
 // MAX_FAILURES_PER_ADDRESS from one address, further attempts get 429 with Retry-After until the
 // window has passed — also with the right password, so a guesser learns nothing. A success clears
 // the user's count. Entries are bounded (oldest evicted) and counted on the metrics.
+// The routes are recognised by the route the router matched, never by the raw URL: the router
+// decodes percent-escapes (`/api/v1/%6cogin` reaches the login handler), so a raw-URL check
+// would let such a spelling past the throttle.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Clock } from '../clock/index.ts';
 
@@ -78,7 +81,8 @@ export function registerLoginThrottle(
       address: `ip:${req.ip}`,
     };
   };
-  const applies = (req: FastifyRequest) => req.method === 'POST' && PATHS.has(req.url.split('?')[0]);
+  const applies = (req: FastifyRequest) =>
+    req.method === 'POST' && req.routeOptions.url !== undefined && PATHS.has(req.routeOptions.url);
   app.addHook('preHandler', async (req: FastifyRequest, reply: FastifyReply) => {
     if (!applies(req)) return;
     const k = keysOf(req);

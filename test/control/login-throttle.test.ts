@@ -37,3 +37,33 @@ test('five failures for a user: 429 with Retry-After, also for the right passwor
   f.clock.advance(WINDOW_MS);
   assert.equal((await login('/api/v1/login', 'bob', 'bob-password-123')).status, 200);
 });
+
+test('an encoded path the router decodes to a sign-in route is throttled the same (%6cogin, %73ession)', async () => {
+  await f.admin.call('POST', '/api/v1/users', { name: 'carol', password: 'carol-password-123' });
+  await f.admin.call('POST', '/api/v1/users', { name: 'dave', password: 'dave-password-123' });
+  // The router dispatches these to the sign-in handlers: a wrong password is a 401 there.
+  assert.equal((await login('/api/v1/%6cogin', 'carol', 'wrong-password-xx')).status, 401);
+  assert.equal((await login('/console/%73ession', 'dave', 'wrong-password-xx')).status, 401);
+  for (let i = 1; i < MAX_FAILURES; i++) {
+    assert.equal((await login('/api/v1/%6cogin', 'carol', 'wrong-password-xx')).status, 401);
+    assert.equal((await login('/console/%73ession', 'dave', 'wrong-password-xx')).status, 401);
+  }
+  for (const path of ['/api/v1/%6cogin', '/console/%73ession', '/api/v1/login', '/console/session']) {
+    assert.equal((await login(path, 'carol', 'carol-password-123')).status, 429, path);
+    assert.equal((await login(path, 'dave', 'dave-password-123')).status, 429, path);
+  }
+  f.clock.advance(WINDOW_MS);
+});
+
+test('a cross-origin sign-in through an encoded console path is refused like the plain one', async () => {
+  for (const path of ['/console/session', '/console/%73ession', '/%63onsole/session']) {
+    const r = await f.coord.app.inject({
+      method: 'POST',
+      url: path,
+      payload: { user: ADMIN.name, password: ADMIN.password },
+      headers: { 'content-type': 'application/json', origin: 'https://evil.example', host: 'localhost' },
+    });
+    assert.ok(r.statusCode === 403 || r.statusCode === 404, `${path}: ${r.statusCode} ${r.body}`);
+    assert.doesNotMatch(r.headers['set-cookie']?.toString() ?? '', /=/, path);
+  }
+});

@@ -68,7 +68,9 @@ export function registerConsole(app: FastifyInstance, o: ConsoleOptions): void {
       .send({ error: { code: 'CSRF', message } });
 
   app.addHook('onRequest', async (req, reply) => {
-    const path = req.url.split('?')[0];
+    // The route the router matched (it decodes %-escapes: /console/%73ession is the sign-in), else
+    // the raw path for a request no route takes.
+    const path = req.routeOptions.url ?? req.url.split('?')[0];
     const api = path.startsWith('/api/v1/');
     if (!api && !path.startsWith('/console/')) return;
     if (api && req.headers.authorization !== undefined) return;
