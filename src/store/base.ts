@@ -7,13 +7,15 @@ import type { Clock } from '../clock/index.ts';
 import type { Database } from './schema.ts';
 import { StoreError } from './errors.ts';
 import { appendAudit, type AuditEntry, type AuditSigner, type StoredAuditRecord } from './audit.ts';
-import type { ScryptParams } from './passwords.ts';
+import { scryptKdf, type Kdf, type ScryptParams } from './passwords.ts';
 import * as R from './records.ts';
 
 export interface StoreOptions {
   clock: Clock;
   /** scrypt parameters for new password hashes (tests lower N). */
   scrypt?: ScryptParams;
+  /** The password KDF; default scrypt (tests wrap it to count calls). */
+  kdf?: Kdf;
   /** Test hook: called inside the transaction after the audit record is written. */
   afterAudit?: (rec: StoredAuditRecord) => void;
   /** Signs a checkpoint of the audit chain every `every` records, in the record's transaction. */
@@ -56,6 +58,7 @@ export class StoreBase {
   readonly db: Kysely<Database>;
   protected readonly clock: Clock;
   protected readonly scrypt: ScryptParams | undefined;
+  protected readonly kdf: Kdf;
   readonly #afterAudit: StoreOptions['afterAudit'];
   protected readonly auditSigner: AuditSigner | undefined;
   /** Operations run again after losing an optimistic-concurrency race (mutateAll). */
@@ -65,6 +68,7 @@ export class StoreBase {
     this.db = db;
     this.clock = opts.clock;
     this.scrypt = opts.scrypt;
+    this.kdf = opts.kdf ?? scryptKdf;
     this.#afterAudit = opts.afterAudit;
     if (opts.auditSigner && !(Number.isSafeInteger(opts.auditSigner.every) && opts.auditSigner.every >= 1))
       throw new StoreError('INVALID', 'auditSigner.every must be a positive integer');

@@ -2,7 +2,7 @@
 import { StoreError } from './errors.ts';
 import * as R from './records.ts';
 import { newId, secret, sha256Hex } from './base.ts';
-import { hashPassword, verifyPassword } from './passwords.ts';
+import { hashPassword, verifyNoPassword, verifyPassword } from './passwords.ts';
 import { CatalogStore } from './catalog.ts';
 
 export class IdentityStore extends CatalogStore {
@@ -12,7 +12,7 @@ export class IdentityStore extends CatalogStore {
     actor: string,
     u: { name: string; password: string; admin?: boolean },
   ): Promise<R.UserRecord> {
-    const hash = await hashPassword(u.password, this.scrypt);
+    const hash = await hashPassword(u.password, this.scrypt, this.kdf);
     return this.mutate(actor, async (trx, now) => {
       const row = {
         id: newId(),
@@ -77,14 +77,20 @@ export class IdentityStore extends CatalogStore {
     });
   }
 
-  /** Checks a password and issues a bearer token (stored hashed). AUTH on any mismatch. */
+  /**
+   * Checks a password and issues a bearer token (stored hashed). AUTH on any mismatch. An unknown
+   * name costs the same key derivation as a wrong password, so timing does not reveal which users
+   * exist.
+   */
   async login(
     name: string,
     password: string,
     ttlMs: number,
   ): Promise<{ token: string; user: R.UserRecord; expiresAt: number }> {
     const row = await this.db.selectFrom('users').selectAll().where('name', '=', name).executeTakeFirst();
-    const ok = row ? await verifyPassword(password, row.password_hash) : false;
+    const ok = row
+      ? await verifyPassword(password, row.password_hash, this.kdf)
+      : await verifyNoPassword(password, this.scrypt, this.kdf);
     if (!row || !ok || row.disabled)
       throw new StoreError('AUTH', 'wrong user name or password, or account disabled');
     const token = secret('spt_');

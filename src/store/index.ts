@@ -18,7 +18,14 @@ export {
   type StoredAuditRecord,
 } from './audit.ts';
 export { MAX_AUDIT_PAGE, type StoredCheckpoint } from './audit-store.ts';
-export { hashPassword, verifyPassword, DEFAULT_SCRYPT, type ScryptParams } from './passwords.ts';
+export {
+  hashPassword,
+  verifyPassword,
+  scryptKdf,
+  DEFAULT_SCRYPT,
+  type Kdf,
+  type ScryptParams,
+} from './passwords.ts';
 export { MIGRATIONS } from './migrations.ts';
 export * from './records.ts';
 export {
