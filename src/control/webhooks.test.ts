@@ -75,3 +75,24 @@ test('the queue is bounded: the oldest deliveries are dropped and counted', asyn
   w.stop();
   await r.close();
 });
+
+test("user text is escaped by Slack's rules: no <!channel>, <!here>, links or @channel mentions injected", () => {
+  const evil =
+    'fix <!channel> <!here> <https://evil.example|click> &amp; <@U123> @channel @here @everyone @@channel';
+  const n: AccessNotice = { ...notice(`bob requests access: ${evil}`), subject: 'request:<!channel>' };
+  const b = webhookBody(n);
+  const texts = [
+    b.text,
+    ...JSON.stringify(b.blocks)
+      .match(/"text":"(?:[^"\\]|\\.)*"/g)!
+      .map((x) => JSON.parse(x.slice(7)) as string),
+  ];
+  for (const t of texts) {
+    assert.doesNotMatch(t, /[<>]/, `no raw < or > in ${t}`);
+    assert.doesNotMatch(t, /&(?!amp;|lt;|gt;)/, `every & is an entity in ${t}`);
+    assert.doesNotMatch(t, /(^|[^\w])@(channel|here|everyone)\b/, `no mention in ${t}`);
+  }
+  assert.match(b.text, /fix &lt;!channel&gt; &lt;!here&gt; &lt;https:\/\/evil\.example\|click&gt; &amp;amp;/);
+  // An e-mail address keeps its @.
+  assert.match(webhookBody(notice('reason: mail alice@example.com')).text, /alice@example\.com/);
+});

@@ -35,7 +35,22 @@ interface Delivery {
   due: number;
 }
 
-/** The Slack-compatible body of one notification. */
+/**
+ * Text for a Slack (or Slack-compatible) message that shows exactly as written: `&`, `<` and `>`
+ * become entities (Slack's escaping rules), so no `<!channel>`, `<!here>`, `<@U…>` or
+ * `<https://…|label>` can be formed; an `@` that begins a word gets a zero-width space after it,
+ * so `@channel`, `@here` or `@someone` does not notify anyone on receivers that resolve plain
+ * mentions. An `@` inside a word (an e-mail address) is left alone.
+ */
+export function slackEscape(s: string): string {
+  return s
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/(?<![\p{L}\p{N}_])@/gu, '@\u200b');
+}
+
+/** The Slack-compatible body of one notification; every piece of its text is escaped. */
 export function webhookBody(n: AccessNotice): { text: string; blocks: unknown[] } {
   const title: Record<AccessNotice['topic'], string> = {
     request: 'Access requested',
@@ -43,14 +58,20 @@ export function webhookBody(n: AccessNotice): { text: string; blocks: unknown[] 
     'grant-start': 'Access granted',
     'grant-end': 'Access ended',
   };
-  const text = `[sallyport] ${title[n.topic]}: ${n.text}`;
+  const body = slackEscape(n.text);
+  const text = `[sallyport] ${title[n.topic]}: ${body}`;
   return {
     text,
     blocks: [
-      { type: 'section', text: { type: 'mrkdwn', text: `*${title[n.topic]}*\n${n.text}` } },
+      { type: 'section', text: { type: 'mrkdwn', text: `*${title[n.topic]}*\n${body}` } },
       {
         type: 'context',
-        elements: [{ type: 'mrkdwn', text: `${n.topic} · ${n.subject} · ${new Date(n.at).toISOString()}` }],
+        elements: [
+          {
+            type: 'mrkdwn',
+            text: `${n.topic} · ${slackEscape(n.subject)} · ${new Date(n.at).toISOString()}`,
+          },
+        ],
       },
     ],
   };
