@@ -1,6 +1,8 @@
 // Opening the database: SQLite through better-sqlite3 (WAL, foreign keys on) or PostgreSQL through
-// pg, both behind Kysely, then the one migration set.
-import { mkdirSync } from 'node:fs';
+// pg, both behind Kysely, then the one migration set. The SQLite file holds password and token
+// hashes: it is created 0600 (and an existing one, with its -wal and -shm, made 0600) before SQLite
+// opens it; SQLite gives the -wal and -shm files it creates the database file's mode.
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
@@ -20,7 +22,12 @@ const INT8_OID = 20;
 
 export function openKysely(cfg: DatabaseConfig): Kysely<Database> {
   if (cfg.kind === 'sqlite') {
-    if (cfg.path !== ':memory:') mkdirSync(dirname(cfg.path), { recursive: true });
+    if (cfg.path !== ':memory:') {
+      mkdirSync(dirname(cfg.path), { recursive: true, mode: 0o700 });
+      closeSync(openSync(cfg.path, 'a', 0o600));
+      for (const suffix of ['', '-wal', '-shm'])
+        if (existsSync(cfg.path + suffix)) chmodSync(cfg.path + suffix, 0o600);
+    }
     const sqlite = new SQLite(cfg.path);
     sqlite.pragma('journal_mode = WAL');
     sqlite.pragma('foreign_keys = ON');
