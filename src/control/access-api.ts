@@ -1,7 +1,8 @@
 // The access API under /api/v1: the policy document (administrators), requests and their
 // decisions, request-derived grants, extension requests, and client certificates for a grant.
 // A refused access event answers with REFUSAL_STATUS[code] and `{ error: { code, message,
-// details } }`; the refusal itself is in the audit log (written by the store).
+// details } }`; the refusal itself is in the audit log (written by the store, at most
+// REFUSALS_PER_WINDOW per user per window: refusal-audit.ts).
 //
 //   PUT  /policy                       GET /policy
 //   POST /requests                     GET /requests[?status=]     GET /requests/:id
@@ -282,7 +283,8 @@ export function registerAccessApi(app: FastifyInstance, d: AccessApiDeps): void 
       const actor = `user:${user}`;
       const subject = `grant:${req.params.id}`;
       const refuse = async (status: number, code: string, message: string) => {
-        await store.recordAudit(actor, {
+        await store.recordRefusal({
+          actor,
           action: 'access.refuse',
           subject,
           details: { attempted: 'certificate.client', code, reason: message },

@@ -10,6 +10,8 @@ export interface ControlMetrics {
   netmapSeconds: Histogram;
   apiRequests: Counter<'route' | 'status'>;
   apiRefusals: Counter<'code'>;
+  /** Refusal audit records left out by the per-user bound (summed up in audit.refusals-suppressed). */
+  auditRefusalsSuppressed: Counter;
   enrollments: Counter<'kind'>;
   certificates: Counter<'kind'>;
 }
@@ -68,6 +70,12 @@ export function createMetrics(): ControlMetrics {
         labelNames: ['code'],
       }),
     ) as Counter<'code'>,
+    auditRefusalsSuppressed: new Counter(
+      m({
+        name: 'sallyport_coordinator_audit_refusals_suppressed_total',
+        help: 'Refused actions whose audit record was left out by the per-user bound (summed up later)',
+      }),
+    ),
     certificates: new Counter(
       m({
         name: 'sallyport_coordinator_certificates_total',

@@ -6,10 +6,10 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import type { IncomingMessage } from 'node:http';
-import { fastify, type FastifyError, type FastifyInstance } from 'fastify';
+import { fastify, type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
 import swagger from '@fastify/swagger';
 import { WebSocketServer } from 'ws';
-import { realClock, type Clock } from '../clock/index.ts';
+import { realClock, Timer, type Clock } from '../clock/index.ts';
 import { Store, StoreError, parseDatabaseConfig, type ScryptParams } from '../store/index.ts';
 import { AGENT_CHANNEL_PATH, MAX_MESSAGE_BYTES } from '../proto/control/index.ts';
 import { AgentChannel } from './agent-channel.ts';
@@ -28,6 +28,7 @@ import { AccessService } from './access.ts';
 import { registerAccessApi } from './access-api.ts';
 import { StandingGrants } from './standing.ts';
 import { registerLoginThrottle } from './login-throttle.ts';
+import { RefusalAudit, REFUSAL_WINDOW_MS } from './refusal-audit.ts';
 import { Webhooks } from './webhooks.ts';
 import { registerConsole } from './console/index.ts';
 
@@ -97,6 +98,10 @@ export class Coordinator {
   readonly webhooks: Webhooks;
   /** Keeps the policies' standing grants (machine identities) in the store. */
   readonly standing: StandingGrants;
+  /** The per-user bound on refusal records; its summaries are flushed every window. */
+  readonly refusals: RefusalAudit;
+  readonly #refusalFlush: Timer;
+  #stopping = false;
   readonly #wss: WebSocketServer;
   #port = 0;
   #host = '';
@@ -113,7 +118,10 @@ export class Coordinator {
     pki: CoordinatorPki;
     access: AccessService;
     webhooks: Webhooks;
+    refusals: RefusalAudit;
   }) {
+    this.refusals = parts.refusals;
+    this.#refusalFlush = new Timer(parts.access.clock, () => void this.#flushRefusals());
     this.pki = parts.pki;
     this.access = parts.access;
     this.webhooks = parts.webhooks;
@@ -162,14 +170,16 @@ export class Coordinator {
     });
     const pki = await loadOrCreatePki(opts.dataDir, clock);
     const auditSigner = createAuditSigner(keys.auditKey, clock, opts.auditCheckpointEvery);
+    const metrics = createMetrics();
+    const refusals = new RefusalAudit({ clock, onSuppressed: () => metrics.auditRefusalsSuppressed.inc() });
     const store = await Store.open(parseDatabaseConfig(opts.db ?? join(opts.dataDir, 'coordinator.db')), {
       clock,
       auditSigner,
+      refusalAudit: refusals,
       ...(opts.scrypt ? { scrypt: opts.scrypt } : {}),
     });
     try {
       await bootstrap(store, opts, logger);
-      const metrics = createMetrics();
       const hub = new Hub({
         store,
         clock,
@@ -216,6 +226,7 @@ export class Coordinator {
         wss,
         access,
         webhooks,
+        refusals,
       });
       await c.#routes(opts, clock);
       const h1 = preMessageHash(keys.staticKey.publicKey);
@@ -258,6 +269,7 @@ export class Coordinator {
         'coordinator listening',
       );
       c.standing.start();
+      c.#refusalFlush.mod(REFUSAL_WINDOW_MS);
       return c;
     } catch (e) {
       await store.close();
@@ -274,7 +286,7 @@ export class Coordinator {
         security: [{ bearer: [] }],
       },
     });
-    app.setErrorHandler((err: FastifyError, req, reply) => {
+    app.setErrorHandler(async (err: FastifyError, req, reply) => {
       let status = 500;
       let code = 'INTERNAL';
       let message = 'internal error';
@@ -301,7 +313,8 @@ export class Coordinator {
       }
       if (status >= 500) req.log.error({ err }, 'request failed');
       metrics.apiRefusals.inc({ code });
-      void reply.code(status).send({ error: { code, message } });
+      if (status === 403 && req.user) await this.#auditRefusal(req, code, message);
+      return reply.code(status).send({ error: { code, message } });
     });
     app.setNotFoundHandler((req, reply) => {
       metrics.apiRefusals.inc({ code: 'NOT_FOUND' });
@@ -362,13 +375,41 @@ export class Coordinator {
       });
   }
 
+  /** Audits a signed-in user's refused API call (bounded per user); a failure is logged, not thrown. */
+  async #auditRefusal(req: FastifyRequest, code: string, reason: string): Promise<void> {
+    const route = req.routeOptions.url ?? req.url.split('?')[0];
+    try {
+      await this.store.recordRefusal({
+        actor: `user:${req.user!.name}`,
+        action: 'api.refuse',
+        subject: `route:${req.method} ${route}`,
+        details: { method: req.method, route, code, reason },
+      });
+    } catch (err) {
+      this.logger.error({ err }, 'could not audit a refused API call');
+    }
+  }
+
+  /** Writes the summaries of refusal windows that have ended; re-arms every window. */
+  async #flushRefusals(all = false): Promise<void> {
+    try {
+      await this.store.recordAuditEntries(all ? this.refusals.flushAll() : this.refusals.flush());
+    } catch (err) {
+      this.logger.error({ err }, 'could not audit suppressed refusals');
+    }
+    if (!all && !this.#stopping) this.#refusalFlush.mod(REFUSAL_WINDOW_MS);
+  }
+
   async stop(): Promise<void> {
+    this.#stopping = true;
+    this.#refusalFlush.del();
     await this.standing.stop();
     await this.access.stop();
     this.hub.stop();
     for (const ws of this.#wss.clients) ws.terminate();
     await new Promise<void>((r) => this.#wss.close(() => r()));
     await this.app.close();
+    await this.#flushRefusals(true);
     await this.store.close();
   }
 }

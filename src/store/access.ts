@@ -93,7 +93,8 @@ export class AccessStore extends AuditStore {
   ): Promise<{ ok: true; policy: StoredPolicy } | { ok: false; issues: readonly PolicyIssue[] }> {
     const v = validatePolicyDocument(document);
     if (!v.ok) {
-      await this.recordAudit(actor, {
+      await this.recordRefusal({
+        actor,
         action: 'policy.refuse',
         subject: 'policy',
         details: { issues: v.issues.slice(0, 20).map((i) => ({ code: i.code, path: i.path })) },
@@ -178,7 +179,8 @@ export class AccessStore extends AuditStore {
       }
       if (!o.ok && !(s.quietRefusals && !o.lapse)) {
         const e = auditRefusal(s.actor, s.subject, s.attempted, o, now);
-        audit.push(...auditOf([e]));
+        // A refusal that changed nothing is bounded per user; one with a lapse is always recorded.
+        for (const entry of auditOf([e])) audit.push(...(o.lapse ? [entry] : this.refusalEntries(entry)));
       }
       const notices = applied ? noticesOf(applied.effects) : [];
       const result: AccessResult<S> = o.ok
@@ -246,7 +248,7 @@ export class AccessStore extends AuditStore {
             notices: [],
             grants: [],
           },
-          audit: auditOf([e]),
+          audit: auditOf([e]).flatMap((entry) => this.refusalEntries(entry)),
         };
       }
       const st = o.state;

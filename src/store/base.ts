@@ -10,12 +10,23 @@ import { appendAudit, type AuditEntry, type AuditSigner, type StoredAuditRecord 
 import { scryptKdf, type Kdf, type ScryptParams } from './passwords.ts';
 import * as R from './records.ts';
 
+/**
+ * Bounds the audit records of refused actions per user (src/control/refusal-audit.ts). For one
+ * refusal by `actor` (`user:NAME`): whether its record is written, and records to write first
+ * (the summary of an earlier window's suppressed refusals).
+ */
+export interface RefusalAuditGate {
+  admit(actor: string): { write: boolean; before: AuditEntry[] };
+}
+
 export interface StoreOptions {
   clock: Clock;
   /** scrypt parameters for new password hashes (tests lower N). */
   scrypt?: ScryptParams;
   /** The password KDF; default scrypt (tests wrap it to count calls). */
   kdf?: Kdf;
+  /** Bounds refusal records per user; default: every refusal is recorded. */
+  refusalAudit?: RefusalAuditGate;
   /** Test hook: called inside the transaction after the audit record is written. */
   afterAudit?: (rec: StoredAuditRecord) => void;
   /** Signs a checkpoint of the audit chain every `every` records, in the record's transaction. */
@@ -59,6 +70,7 @@ export class StoreBase {
   protected readonly clock: Clock;
   protected readonly scrypt: ScryptParams | undefined;
   protected readonly kdf: Kdf;
+  readonly #refusalAudit: RefusalAuditGate | undefined;
   readonly #afterAudit: StoreOptions['afterAudit'];
   protected readonly auditSigner: AuditSigner | undefined;
   /** Operations run again after losing an optimistic-concurrency race (mutateAll). */
@@ -69,6 +81,7 @@ export class StoreBase {
     this.clock = opts.clock;
     this.scrypt = opts.scrypt;
     this.kdf = opts.kdf ?? scryptKdf;
+    this.#refusalAudit = opts.refusalAudit;
     this.#afterAudit = opts.afterAudit;
     if (opts.auditSigner && !(Number.isSafeInteger(opts.auditSigner.every) && opts.auditSigner.every >= 1))
       throw new StoreError('INVALID', 'auditSigner.every must be a positive integer');
@@ -86,6 +99,27 @@ export class StoreBase {
   /** Appends an audit record of an event that changes no row here (e.g. a certificate issued). */
   recordAudit(actor: string, entry: Omit<AuditEntry, 'actor'>): Promise<void> {
     return this.mutate(actor, async () => ({ result: undefined, audit: entry }));
+  }
+
+  /**
+   * The audit entries for one refused action, through the refusal gate: `entry` unless its actor
+   * is past the per-user bound, preceded by any summary the gate has due. `system` is not bounded.
+   */
+  protected refusalEntries(entry: AuditEntry): AuditEntry[] {
+    if (!this.#refusalAudit || entry.actor === 'system') return [entry];
+    const a = this.#refusalAudit.admit(entry.actor);
+    return a.write ? [...a.before, entry] : a.before;
+  }
+
+  /** Appends the audit record of a refused action (bounded per user, see refusalEntries). */
+  async recordRefusal(entry: AuditEntry): Promise<void> {
+    const audit = this.refusalEntries(entry);
+    if (audit.length) await this.mutateAll(async () => ({ result: undefined, audit }));
+  }
+
+  /** Appends records that change no row (e.g. refusal summaries), in one transaction. */
+  async recordAuditEntries(audit: readonly AuditEntry[]): Promise<void> {
+    if (audit.length) await this.mutateAll(async () => ({ result: undefined, audit }));
   }
 
   /** Runs `fn` and appends its audit entry in one transaction. */

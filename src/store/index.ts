@@ -3,6 +3,7 @@
 export {
   Store,
   type StoreOptions,
+  type RefusalAuditGate,
   type NetmapInputs,
   CONNECTOR_KEY_LIFETIME_MS,
   ENGINEER_KEY_LIFETIME_MS,

@@ -9,7 +9,13 @@ import { openKysely, migrate, type DatabaseConfig } from './db.ts';
 import type { StoreOptions } from './base.ts';
 import { AccessStore } from './access.ts';
 
-export { CONNECTOR_KEY_LIFETIME_MS, ENGINEER_KEY_LIFETIME_MS, sha256Hex, type StoreOptions } from './base.ts';
+export {
+  CONNECTOR_KEY_LIFETIME_MS,
+  ENGINEER_KEY_LIFETIME_MS,
+  sha256Hex,
+  type StoreOptions,
+  type RefusalAuditGate,
+} from './base.ts';
 export type { NetmapInputs } from './grants.ts';
 
 export class Store extends AccessStore {

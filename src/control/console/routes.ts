@@ -89,7 +89,9 @@ export function registerConsole(app: FastifyInstance, o: ConsoleOptions): void {
     if (!token || signedOut.has(token, now()))
       throw new ControlError('UNAUTHORIZED', 'not signed in: sign in to the console');
     try {
-      return { token, user: await store.userForToken(token) };
+      // req.user: a refusal of this signed-in user is audited like the API's (server.ts).
+      req.user = await store.userForToken(token);
+      return { token, user: req.user };
     } catch {
       throw new ControlError('UNAUTHORIZED', 'the session ended: sign in again');
     }
