@@ -5,7 +5,7 @@ import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { realClock } from '../clock/index.ts';
 import { PublicKey } from '../crypto/index.ts';
-import { ApiClient } from '../control/index.ts';
+import { ApiClient, ApiError, deviceStartBody } from '../control/index.ts';
 import { loadOrCreateNodeKey, writeSettings } from '../agent/index.ts';
 import { stateDir } from './agent-common.ts';
 import { EXIT, apiFailure } from './exit.ts';
@@ -14,7 +14,9 @@ export const help = `usage: sallyport login URL --coordinator-key KEY [--ca FILE
                        [--timeout SECONDS]
 
 Enrolls this machine as an engineer node: creates the node key in the state directory (0600) if
-needed, asks the coordinator at URL for a device code, prints the user code to approve, and waits.
+needed, asks the coordinator at URL for a device code (proving it holds the node key with a MAC
+keyed by the node key and the pinned coordinator key, so a wrong --coordinator-key is refused at
+once), prints the user code to approve, and waits.
 Once a signed-in user approves it ('sallyport admin device approve CODE'), the coordinator URL,
 its pinned key and CA are saved in the state directory for 'sallyport agent'.
 
@@ -74,12 +76,19 @@ export async function run(argv: string[]): Promise<number> {
   try {
     const { key } = loadOrCreateNodeKey(dir);
     const api = new ApiClient({ server: url, ...(a.ca ? { ca: readFileSync(a.ca, 'utf8') } : {}) });
+    // Prove the node key: a MAC over the coordinator's fresh challenge, keyed by X25519 with the
+    // pinned coordinator key (a wrong --coordinator-key is refused here, before any code is shown).
+    const { challenge } = await api.call<{ challenge: string }>('GET', '/api/v1/device/challenge');
     const start = await api.call<{
       deviceCode: string;
       userCode: string;
       verificationUri: string;
       expiresIn: number;
-    }>('POST', '/api/v1/device/start', { nodeKey: key.publicKey.base64(), name });
+    }>(
+      'POST',
+      '/api/v1/device/start',
+      deviceStartBody(key, PublicKey.fromBase64(a['coordinator-key']), challenge, name),
+    );
     process.stdout.write(
       `To approve this device (${name}, key ${key.publicKey.fingerprint()}), a signed-in user runs:\n\n` +
         `  ${start.verificationUri.replace('CODE', start.userCode)}\n\n` +
@@ -119,6 +128,13 @@ export async function run(argv: string[]): Promise<number> {
     );
     return 0;
   } catch (e) {
+    if (e instanceof ApiError && (e.code === 'PROOF' || e.code === 'CHALLENGE')) {
+      process.stderr.write(
+        `sallyport login: the coordinator refused this device's proof of its node key (${e.code}): ${e.message}\n` +
+          "check --coordinator-key against the key 'sallyport coordinator' printed, then run 'sallyport login' again\n",
+      );
+      return EXIT.FAILED;
+    }
     const f = apiFailure(e, url);
     process.stderr.write(`sallyport login: ${f?.message ?? (e as Error).message}\n`);
     return f?.code ?? EXIT.FAILED;

@@ -8,6 +8,7 @@ import { ControlError } from './errors.ts';
 import { S } from './schemas.ts';
 import { tailnetName } from './netmap.ts';
 import { affectedNodes } from './affected.ts';
+import { CHALLENGE_TTL_MS, type DeviceLoginGuard } from './device-login.ts';
 
 export interface ApiDeps {
   store: Store;
@@ -24,6 +25,8 @@ export interface ApiDeps {
   deviceCodeTtlMs: number;
   /** Where users approve device codes (shown by `sallyport login`). */
   verificationUri: string;
+  /** Proof of the node key for device/start (device-login.ts). */
+  deviceGuard: DeviceLoginGuard;
 }
 
 declare module 'fastify' {
@@ -362,15 +365,41 @@ export function registerApi(app: FastifyInstance, d: ApiDeps): void {
   );
 
   // ── device login (engineer machines) ──
+  // Unauthenticated: the caller proves it holds the node key (a MAC over a fresh challenge,
+  // keyed by X25519 with the coordinator's channel key: src/proto/control/device-proof.ts).
+  app.get('/api/v1/device/challenge', { schema: S.deviceChallenge }, async (_req, reply) => {
+    void reply.header('cache-control', 'no-store');
+    return { challenge: d.deviceGuard.challenge(), expiresIn: CHALLENGE_TTL_MS / 1000 };
+  });
   app.post(
     '/api/v1/device/start',
     { schema: S.deviceStart },
-    h(async (req: Req<{ nodeKey: string; name?: string }>) => {
+    h(async (req: Req<{ nodeKey: string; name?: string; challenge: string; proof: string }>, reply) => {
+      const wait = d.deviceGuard.waitMs(req.ip);
+      if (wait > 0) {
+        const s = Math.ceil(wait / 1000);
+        return reply
+          .code(429)
+          .header('retry-after', String(s))
+          .send({
+            error: {
+              code: 'RATE_LIMITED',
+              message: `too many device logins started from this address: try again in ${s} s`,
+            },
+          });
+      }
+      d.deviceGuard.checkProof({
+        nodeKey: req.body.nodeKey,
+        name: req.body.name ?? '',
+        challenge: req.body.challenge,
+        proof: req.body.proof,
+      });
       const r = await store.startDeviceLogin({
         nodeKey: req.body.nodeKey,
         name: req.body.name ?? 'device',
         ttlMs: d.deviceCodeTtlMs,
       });
+      d.deviceGuard.started(req.ip);
       return {
         deviceCode: r.deviceCode,
         userCode: r.userCode,

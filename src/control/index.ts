@@ -28,3 +28,5 @@ export { createAuditSigner, DEFAULT_CHECKPOINT_EVERY } from './audit-signer.ts';
 export { ApiClient, ApiError, type ApiClientOptions } from './api-client.ts';
 export { AccessService, type AccessServiceOptions } from './access.ts';
 export { Webhooks, webhookBody, parseWebhookUrls, type WebhookOptions } from './webhooks.ts';
+export { DeviceLoginGuard, deviceStartBody, CHALLENGE_TTL_MS } from './device-login.ts';
+export { RefusalAudit, REFUSALS_PER_WINDOW, REFUSAL_WINDOW_MS } from './refusal-audit.ts';

@@ -245,8 +245,20 @@ export const S = {
   },
   listNodes: { response: R(list(node)) },
   revokeNode: { body: body({ key: nodeKey }, ['key']), response: R(node) },
+  deviceChallenge: {
+    response: R(obj({ challenge: { type: 'string' }, expiresIn: { type: 'integer' } })),
+  },
   deviceStart: {
-    body: body({ nodeKey, name: { type: 'string', pattern: '^[^\\s]{1,63}$' } }, ['nodeKey']),
+    body: body(
+      {
+        nodeKey,
+        name: { type: 'string', pattern: '^[^\\s]{1,63}$' },
+        // GET /api/v1/device/challenge's 40 bytes, base64url; the node key's proof over it (device-proof.ts).
+        challenge: { type: 'string', pattern: '^[A-Za-z0-9_-]{54}$' },
+        proof: { type: 'string', pattern: '^[A-Za-z0-9+/]{43}=$' },
+      },
+      ['nodeKey', 'challenge', 'proof'],
+    ),
     response: R(
       obj({
         deviceCode: { type: 'string' },

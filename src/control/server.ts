@@ -28,6 +28,7 @@ import { AccessService } from './access.ts';
 import { registerAccessApi } from './access-api.ts';
 import { StandingGrants } from './standing.ts';
 import { registerLoginThrottle } from './login-throttle.ts';
+import { DeviceLoginGuard } from './device-login.ts';
 import { RefusalAudit, REFUSAL_WINDOW_MS } from './refusal-audit.ts';
 import { Webhooks } from './webhooks.ts';
 import { registerConsole } from './console/index.ts';
@@ -83,6 +84,9 @@ const STATUS: Record<string, number> = {
   REVOKED: 409,
   EXPIRED: 410,
   BUSY: 429,
+  CHALLENGE: 401,
+  PROOF: 401,
+  RATE_LIMITED: 429,
 };
 
 export class Coordinator {
@@ -347,6 +351,7 @@ export class Coordinator {
       clock,
       onThrottled: () => this.metrics.apiRefusals.inc({ code: 'RATE_LIMITED' }),
     });
+    const codeTtlMs = opts.deviceCodeTtlMs ?? 10 * 60_000;
     registerApi(app, {
       store,
       hub,
@@ -356,8 +361,13 @@ export class Coordinator {
       auditKey: this.keys.auditKey.verifyKey.base64(),
       rootCaPem: this.pki.root.certPem,
       tokenTtlMs: opts.tokenTtlMs ?? 12 * 3600_000,
-      deviceCodeTtlMs: opts.deviceCodeTtlMs ?? 10 * 60_000,
+      deviceCodeTtlMs: codeTtlMs,
       verificationUri: 'sallyport admin device approve CODE',
+      deviceGuard: new DeviceLoginGuard({
+        clock,
+        coordinatorKey: this.keys.staticKey,
+        codeTtlMs,
+      }),
     });
     registerAccessApi(app, {
       store,

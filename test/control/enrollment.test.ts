@@ -4,7 +4,7 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { WebSocket } from 'ws';
 import { startFixture, newKey, netmapWhere, sleep, ADMIN, type Fixture } from './fixture.ts';
-import { ChannelRefusedError, ControlClient } from '../../src/control/index.ts';
+import { ChannelRefusedError, ControlClient, deviceStartBody } from '../../src/control/index.ts';
 import { PublicKey } from '../../src/crypto/index.ts';
 
 async function refusal(p: Promise<unknown>): Promise<string> {
@@ -141,10 +141,11 @@ describe('enrollment', () => {
 
   test('device login: start, approve by a signed-in user, poll, then the node connects', async () => {
     const nk = newKey();
+    const { challenge } = await f.anon.call<{ challenge: string }>('GET', '/api/v1/device/challenge');
     const start = await f.anon.call<{ deviceCode: string; userCode: string; expiresIn: number }>(
       'POST',
       '/api/v1/device/start',
-      { nodeKey: nk.publicKey.base64(), name: 'bob-mac' },
+      deviceStartBody(nk, PublicKey.fromBase64(f.coord.publicKey), challenge, 'bob-mac'),
     );
     assert.equal(
       (await f.anon.call<{ status: string }>('POST', '/api/v1/device/poll', { deviceCode: start.deviceCode }))

@@ -6,3 +6,4 @@ export { ControlProtoError } from './errors.ts';
 export * from './messages.ts';
 export * from './netmap.ts';
 export { ChannelCipher, type OpenResult } from './framing.ts';
+export * from './device-proof.ts';
