@@ -65,7 +65,11 @@ export class DeviceLoginGuard {
   readonly #clock: Clock;
   readonly #key: PrivateKey;
   readonly #challengeKey: Uint8Array;
-  /** Used challenges (base64url) → when they expire. Insertion order is expiry order. */
+  /**
+   * Used challenges (base64url) → when they expire; purged from the oldest insertion while expired
+   * (insertion order is nearly expiry order: every entry expires within TTL + skew of its use).
+   * Per process: behind several coordinators a challenge is single-use per coordinator.
+   */
   readonly #used = new Map<string, number>();
   /** Source → the times of its starts within the code lifetime (oldest first). */
   readonly #sources = new Map<string, number[]>();
