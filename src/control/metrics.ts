@@ -11,6 +11,8 @@ export interface ControlMetrics {
   apiRequests: Counter<'route' | 'status'>;
   apiRefusals: Counter<'code'>;
   enrollments: Counter<'kind'>;
+  /** Service registrations refused because another live connector holds the service. */
+  takeoversRefused: Counter;
   certificates: Counter<'kind'>;
 }
 
@@ -78,5 +80,11 @@ export function createMetrics(): ControlMetrics {
     enrollments: new Counter(
       m({ name: 'sallyport_coordinator_enrollments_total', help: 'Nodes enrolled', labelNames: ['kind'] }),
     ) as Counter<'kind'>,
+    takeoversRefused: new Counter(
+      m({
+        name: 'sallyport_coordinator_service_takeovers_refused_total',
+        help: 'Service registrations refused: another live connector of the deployment holds the service',
+      }),
+    ),
   };
 }
