@@ -27,6 +27,7 @@ import { createAuditSigner } from './audit-signer.ts';
 import { AccessService } from './access.ts';
 import { registerAccessApi } from './access-api.ts';
 import { StandingGrants } from './standing.ts';
+import { RevocationPublisher } from './revocations.ts';
 import { registerLoginThrottle } from './login-throttle.ts';
 import { Webhooks } from './webhooks.ts';
 import { registerConsole } from './console/index.ts';
@@ -65,6 +66,10 @@ export interface CoordinatorOptions {
   webhooks?: string[];
   /** Extra CA (PEM) to trust for https webhook receivers. */
   webhookCa?: string;
+  /** Extra CA (PEM) to trust for the relays' TLS listeners when pushing revocation lists. */
+  relayCa?: string;
+  /** Time between two revocation-list pushes to the relays, ms; default 5000 (revocations.ts). */
+  revocationPushMs?: number;
   /** Serve the browser console under /console/ (docs/console.md); default true. */
   console?: boolean;
 }
@@ -97,6 +102,8 @@ export class Coordinator {
   readonly webhooks: Webhooks;
   /** Keeps the policies' standing grants (machine identities) in the store. */
   readonly standing: StandingGrants;
+  /** Pushes the signed list of nodes that lost access to the relays. */
+  readonly revocations: RevocationPublisher;
   readonly #wss: WebSocketServer;
   #port = 0;
   #host = '';
@@ -113,7 +120,9 @@ export class Coordinator {
     pki: CoordinatorPki;
     access: AccessService;
     webhooks: Webhooks;
+    revocations: RevocationPublisher;
   }) {
+    this.revocations = parts.revocations;
     this.pki = parts.pki;
     this.access = parts.access;
     this.webhooks = parts.webhooks;
@@ -216,6 +225,20 @@ export class Coordinator {
         wss,
         access,
         webhooks,
+        revocations: new RevocationPublisher({
+          store,
+          relays: opts.relays ?? [],
+          signingKey: keys.signingKey,
+          clock,
+          logger: logger.child({ component: 'revocations' }),
+          metrics,
+          ...(opts.relayCa ? { ca: opts.relayCa } : {}),
+          ...(opts.revocationPushMs ? { intervalMs: opts.revocationPushMs } : {}),
+        }),
+      });
+      // A node or user change may take a node's access away: tell the relays now.
+      hub.onChange((ch) => {
+        if ((ch.type === 'node' && ch.node.revokedAt !== null) || ch.type === 'user') c.revocations.kick();
       });
       await c.#routes(opts, clock);
       const h1 = preMessageHash(keys.staticKey.publicKey);
@@ -258,6 +281,7 @@ export class Coordinator {
         'coordinator listening',
       );
       c.standing.start();
+      c.revocations.start();
       return c;
     } catch (e) {
       await store.close();
@@ -363,6 +387,7 @@ export class Coordinator {
   }
 
   async stop(): Promise<void> {
+    await this.revocations.stop();
     await this.standing.stop();
     await this.access.stop();
     this.hub.stop();

@@ -187,6 +187,29 @@ export class EnrollmentStore extends IdentityStore {
     });
   }
 
+  /**
+   * Keys of nodes that lost access within the last `windowMs` (revoked, expired, or their user
+   * disabled): the relays' revocation list. A node gone longer ago holds no valid relay token.
+   */
+  async lostAccessNodeKeys(windowMs: number): Promise<string[]> {
+    const now = this.now();
+    const since = now - windowMs;
+    const rows = await this.db
+      .selectFrom('nodes')
+      .leftJoin('users', 'users.id', 'nodes.user_id')
+      .select('nodes.public_key')
+      .where((eb) =>
+        eb.or([
+          eb('nodes.revoked_at', '>', since),
+          eb.and([eb('nodes.expires_at', '<=', now), eb('nodes.expires_at', '>', since)]),
+          eb.and([eb('users.disabled', '=', 1), eb('nodes.expires_at', '>', since)]),
+        ]),
+      )
+      .orderBy('nodes.public_key')
+      .execute();
+    return rows.map((r) => r.public_key);
+  }
+
   /** Liveness and path facts an agent reports: not security state, so not audited. */
   async touchNode(id: string, f: { endpoints?: string[]; homeRelay?: string | null }): Promise<void> {
     await this.db
