@@ -8,9 +8,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { FakeClock } from '../../clock/index.ts';
-import { LocalAudit } from '../../agent/local-audit.ts';
-import { QueryLogPoller } from './audit-poller.ts';
+import { FakeClock } from '../../src/clock/index.ts';
+import { LocalAudit } from '../../src/agent/local-audit.ts';
+import { QueryLogPoller } from '../../src/targets/clickhouse/audit-poller.ts';
 
 const EMOJI = '\u{1F600}';
 
