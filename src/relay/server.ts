@@ -138,6 +138,10 @@ export class RelayServer {
   get clients(): number {
     return this.#table.size;
   }
+  /** Node keys on the revocation list in force. */
+  get revokedKeys(): number {
+    return this.#revoked.size;
+  }
   /** Connections upgraded but not yet admitted (or refused and closing). */
   get admitting(): number {
     return this.#conns.size - this.#table.size;

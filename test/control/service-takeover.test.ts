@@ -4,7 +4,7 @@
 // administrator binds it to another connector (audited service.bind).
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startFixture, newKey, netmapWhere, type Fixture } from './fixture.ts';
+import { startFixture, newKey, netmapWhere, ADMIN, type Fixture } from './fixture.ts';
 import type { ControlClient } from '../../src/control/index.ts';
 import type { ServerMessage, ServiceRegistration } from '../../src/proto/control/index.ts';
 import type { PrivateKey } from '../../src/crypto/index.ts';
@@ -151,6 +151,39 @@ describe('service takeover between connectors of one deployment', () => {
     );
     assert.equal(r.connectorKey, null);
     a.close();
+    b.close();
+  });
+
+  // Last: it moves the fixture's clock by months.
+  test('once A’s key has expired the service is free and B takes it', async () => {
+    const svc = { ...K8S, name: 'grafana', kind: 'http' as const };
+    const aKey = newKey();
+    const a = await connector(aKey, 'conn-a4', [svc]);
+    await netmapWhere(a, (m) => m.services.some((s) => s.name === 'grafana'));
+    a.close();
+    f.clock.advance(89 * 86_400_000); // A (90-day key) still live for a day
+    f.admin = await f.anon.login(ADMIN.name, ADMIN.password);
+    const fresh = (
+      await f.admin.call<{ key: string }>('POST', '/api/v1/preauth-keys', { deployment: 'acme-prod' })
+    ).key;
+    const bKey = newKey();
+    const b = await f.connect(bKey, {
+      version: 1,
+      kind: 'connector',
+      name: 'conn-b4',
+      preauthKey: fresh,
+      services: [{ ...svc, address: '10.9.9.9:80' }],
+    });
+    await netmapWhere(b, () => true);
+    const views = async () => (await services()).find((s) => s.name === 'grafana')!;
+    assert.equal((await views()).connectorKey, aKey.publicKey.base64());
+    f.clock.advance(86_400_000 + 1); // A's key expires
+    f.admin = await f.anon.login(ADMIN.name, ADMIN.password);
+    b.send({ type: 'services', services: [{ ...svc, address: '10.9.9.9:80' }] });
+    await netmapWhere(b, (m) =>
+      m.services.some((s) => s.name === 'grafana' && s.connectorKey === bKey.publicKey.base64()),
+    );
+    assert.equal((await views()).address, '10.9.9.9:80');
     b.close();
   });
 });
