@@ -55,6 +55,8 @@ export interface AgentStatus {
   services: { name: string; deployment: string; tailnetName: string; kind: string; tls: string }[];
   /** The grants in this node's netmap. */
   grants: { id: string; peer: string; user: string | null; services: string[]; notAfter: number | null }[];
+  /** Connector: its services the coordinator refused to register (e.g. SERVICE_TAKEN), with why. */
+  serviceRefusals: { service: string; code: string; message: string; at: string }[];
   /** Local audit records that could not be written (connector); 0 elsewhere. */
   localAuditFailures: number;
   refused: Record<string, number>;
@@ -120,6 +122,12 @@ export function buildStatus(
       user: g.user,
       services: g.services,
       notAfter: g.notAfter,
+    })),
+    serviceRefusals: a.serviceRefusals.list().map((r) => ({
+      service: r.service,
+      code: r.code,
+      message: r.message,
+      at: new Date(r.at).toISOString(),
     })),
     localAuditFailures: a.targets?.audit.failures ?? 0,
     peers: peers.map(({ info, session, link, paths }) => {

@@ -32,6 +32,10 @@ commands:
   services set DEPLOYMENT/NAME --kind KIND --address HOST:PORT [--tls terminate|passthrough] [--label K=V]…
                                      KIND: kubernetes, clickhouse, prometheus, http, tcp
   services delete DEPLOYMENT/NAME
+  services bind DEPLOYMENT/NAME (--node KEY | --release)
+                                     move a service to another live connector of its deployment (a
+                                     connector cannot take over another's service itself), or free it
+                                     for the next connector that registers it; audited service.bind
   keys list
   keys create (--deployment NAME | --user NAME) [--reusable] [--expires 1h]
                                      prints the pre-auth key once; deployment keys enroll connectors,
@@ -144,6 +148,7 @@ export async function run(argv: string[], io: AdminIo = processIo): Promise<numb
         label: { type: 'string', multiple: true },
         service: { type: 'string', multiple: true },
         reusable: { type: 'boolean' },
+        release: { type: 'boolean' },
         admin: { type: 'boolean' },
         expires: { type: 'string' },
         after: { type: 'string' },
@@ -255,6 +260,16 @@ export async function run(argv: string[], io: AdminIo = processIo): Promise<numb
         const [d, n] = split(need(args[0], 'DEPLOYMENT/NAME'));
         await api.call('DELETE', `/api/v1/deployments/${enc(d)}/services/${enc(n)}`);
         done(`deleted service ${d}/${n}`, { deleted: `${d}/${n}` });
+        return 0;
+      }
+      case 'services bind': {
+        const [d, n] = split(need(args[0], 'DEPLOYMENT/NAME'));
+        if ((o.node === undefined) === !o.release)
+          throw new UsageError('give one of --node KEY or --release');
+        const r = await api.call('PUT', `/api/v1/deployments/${enc(d)}/services/${enc(n)}/connector`, {
+          key: o.release ? null : o.node,
+        });
+        out(r, ['deployment', 'name', 'connectorKey']);
         return 0;
       }
       case 'keys list': {

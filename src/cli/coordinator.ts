@@ -1,4 +1,5 @@
 // `sallyport coordinator`: runs the coordinator until SIGINT or SIGTERM.
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -12,7 +13,7 @@ import {
 } from '../control/index.ts';
 
 export const help = `usage: sallyport coordinator --data DIR --suffix DOMAIN [--listen HOST:PORT] [--db postgres://…]
-                             [--relay REGION=URL[,stun=PORT]]… [--tls-cert FILE --tls-key FILE]
+                             [--relay REGION=URL[,stun=PORT]]… [--relay-ca FILE] [--tls-cert FILE --tls-key FILE]
                              [--hostname NAME]… [--webhook URL]… [--no-console] [--log-level LEVEL] [--json]
 
 Runs the coordinator: the admin API under /api/v1 (OpenAPI document at /openapi.json), the agent
@@ -29,7 +30,12 @@ options:
                         or a SQLite file path; default DIR/coordinator.db (env SALLYPORT_DB)
   --listen HOST:PORT    HTTPS listener; default 127.0.0.1:8443 (env SALLYPORT_LISTEN)
   --suffix DOMAIN       tailnet suffix: services are <service>.<deployment>.<region>.<cloud>.DOMAIN
-  --relay SPEC          REGION=https://HOST:PORT[,stun=PORT]; repeatable
+  --relay SPEC          REGION=https://HOST:PORT[,stun=PORT]; repeatable. Every few seconds, and at
+                        once when a node is revoked or a user disabled, the coordinator POSTs its
+                        signed list of nodes that lost access to each relay (URL/revocations): the
+                        relay drops them within seconds, not at their relay tokens' expiry
+  --relay-ca FILE       PEM CA certificates to trust for the relays' TLS listeners (default: the
+                        system's); the list is signed, TLS only keeps it private
   --tls-cert FILE       PEM certificate of the listener (with --tls-key)
   --tls-key FILE        PEM private key of the listener
   --hostname NAME       extra DNS name or IP for the self-signed certificate; repeatable
@@ -70,6 +76,7 @@ export async function run(argv: string[], opts: { signal?: AbortSignal } = {}): 
         listen: { type: 'string' },
         suffix: { type: 'string' },
         relay: { type: 'string', multiple: true },
+        'relay-ca': { type: 'string' },
         'tls-cert': { type: 'string' },
         'tls-key': { type: 'string' },
         hostname: { type: 'string', multiple: true },
@@ -108,6 +115,14 @@ export async function run(argv: string[], opts: { signal?: AbortSignal } = {}): 
   } catch (e) {
     return usage((e as Error).message);
   }
+  let relayCa: string | undefined;
+  if (a['relay-ca']) {
+    try {
+      relayCa = readFileSync(a['relay-ca'], 'utf8');
+    } catch (e) {
+      return usage(`--relay-ca ${a['relay-ca']}: ${(e as Error).message}`);
+    }
+  }
   const webhooks = a.webhook ?? (process.env.SALLYPORT_WEBHOOKS ?? '').split(/\s+/).filter(Boolean);
   try {
     parseWebhookUrls(webhooks);
@@ -128,6 +143,7 @@ export async function run(argv: string[], opts: { signal?: AbortSignal } = {}): 
       listen,
       suffix: a.suffix,
       relays,
+      ...(relayCa ? { relayCa } : {}),
       ...(a['tls-cert'] && a['tls-key'] ? { tls: { certFile: a['tls-cert'], keyFile: a['tls-key'] } } : {}),
       hostnames: a.hostname ?? [],
       webhooks,

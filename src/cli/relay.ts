@@ -13,8 +13,10 @@ export const help = `usage: sallyport relay --listen HOST:PORT --tls-cert FILE -
                        --region NAME --key-file FILE [--stun-port N] [--log-level LEVEL]
 
 Runs a relay: TLS on --listen, GET /relay upgraded to relay frames (admission needs a relay token
-signed by a --trust-key coordinator key and proof of the node key), GET /health (JSON), GET /metrics
-(Prometheus), and a STUN binding responder on UDP --stun-port. Stops cleanly on SIGINT/SIGTERM.
+signed by a --trust-key coordinator key and proof of the node key), POST /revocations (the
+coordinator's list of node keys that lost access, signed by a --trust-key key: their connections
+close and their tokens are refused), GET /health (JSON), GET /metrics (Prometheus), and a STUN
+binding responder on UDP --stun-port. Stops cleanly on SIGINT/SIGTERM.
 
 options:
   --listen HOST:PORT   TLS listener, e.g. 0.0.0.0:443 or [::]:443 (env SALLYPORT_RELAY_LISTEN)

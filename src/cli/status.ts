@@ -73,6 +73,8 @@ export function formatStatus(s: AgentStatus): string {
           : ''),
     ),
   ];
+  for (const r of s.serviceRefusals ?? [])
+    lines.push('', `service ${r.service} NOT REGISTERED (${r.code}): ${r.message}`);
   const refused = Object.entries(s.refused);
   if (refused.length) lines.push('', `refused     ${refused.map(([k, v]) => `${k}=${v}`).join(' ')}`);
   return lines.join('\n') + '\n';

@@ -182,6 +182,21 @@ export function registerApi(app: FastifyInstance, d: ApiDeps): void {
       },
     ),
   );
+  // An administrator moves a service to another live connector of its deployment, or releases it
+  // (key null); a connector itself can never take over another's service (agent-channel.ts).
+  app.put(
+    '/api/v1/deployments/:deployment/services/:name/connector',
+    { schema: S.bindService, ...admin },
+    h(async (req: Req<{ key: string | null }, { deployment: string; name: string }>) => {
+      const s = await store.bindService(actor(req), {
+        deployment: req.params.deployment,
+        name: req.params.name,
+        connectorKey: req.body.key,
+      });
+      await hub.changed({ type: 'services', deploymentId: s.deploymentId });
+      return (await serviceViews(req.params.deployment)).find((x) => x.name === s.name);
+    }),
+  );
   app.delete(
     '/api/v1/deployments/:deployment/services/:name',
     { schema: S.deleteService, ...admin },

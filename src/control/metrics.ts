@@ -13,6 +13,10 @@ export interface ControlMetrics {
   /** Refusal audit records left out by the per-user bound (summed up in audit.refusals-suppressed). */
   auditRefusalsSuppressed: Counter;
   enrollments: Counter<'kind'>;
+  /** Service registrations refused because another live connector holds the service. */
+  takeoversRefused: Counter;
+  /** Revocation lists pushed to relays, by result (ok, failed). */
+  revocationPushes: Counter<'result'>;
   certificates: Counter<'kind'>;
 }
 
@@ -86,5 +90,18 @@ export function createMetrics(): ControlMetrics {
     enrollments: new Counter(
       m({ name: 'sallyport_coordinator_enrollments_total', help: 'Nodes enrolled', labelNames: ['kind'] }),
     ) as Counter<'kind'>,
+    revocationPushes: new Counter(
+      m({
+        name: 'sallyport_coordinator_revocation_pushes_total',
+        help: 'Revocation lists pushed to relays, by result',
+        labelNames: ['result'],
+      }),
+    ) as Counter<'result'>,
+    takeoversRefused: new Counter(
+      m({
+        name: 'sallyport_coordinator_service_takeovers_refused_total',
+        help: 'Service registrations refused: another live connector of the deployment holds the service',
+      }),
+    ),
   };
 }

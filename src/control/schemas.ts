@@ -191,6 +191,11 @@ export const S = {
     body: body({ kind: serviceKind, address, tlsMode, labels }, ['kind', 'address']),
     response: R(service),
   },
+  bindService: {
+    params: params({ deployment: dnsLabel, name: dnsLabel }),
+    body: body({ key: { anyOf: [nodeKey, { type: 'null' }] } }, ['key']),
+    response: R(service),
+  },
   deleteService: { params: params({ deployment: dnsLabel, name: dnsLabel }), response: R(ok) },
   listPreauth: { response: R(list(preauth)) },
   createPreauth: {

@@ -27,6 +27,7 @@ import { createAuditSigner } from './audit-signer.ts';
 import { AccessService } from './access.ts';
 import { registerAccessApi } from './access-api.ts';
 import { StandingGrants } from './standing.ts';
+import { RevocationPublisher } from './revocations.ts';
 import { registerLoginThrottle } from './login-throttle.ts';
 import { DeviceLoginGuard } from './device-login.ts';
 import { RefusalAudit, REFUSAL_WINDOW_MS } from './refusal-audit.ts';
@@ -67,6 +68,10 @@ export interface CoordinatorOptions {
   webhooks?: string[];
   /** Extra CA (PEM) to trust for https webhook receivers. */
   webhookCa?: string;
+  /** Extra CA (PEM) to trust for the relays' TLS listeners when pushing revocation lists. */
+  relayCa?: string;
+  /** Time between two revocation-list pushes to the relays, ms; default 5000 (revocations.ts). */
+  revocationPushMs?: number;
   /** Serve the browser console under /console/ (docs/console.md); default true. */
   console?: boolean;
 }
@@ -106,6 +111,8 @@ export class Coordinator {
   readonly refusals: RefusalAudit;
   readonly #refusalFlush: Timer;
   #stopping = false;
+  /** Pushes the signed list of nodes that lost access to the relays. */
+  readonly revocations: RevocationPublisher;
   readonly #wss: WebSocketServer;
   #port = 0;
   #host = '';
@@ -123,9 +130,11 @@ export class Coordinator {
     access: AccessService;
     webhooks: Webhooks;
     refusals: RefusalAudit;
+    revocations: RevocationPublisher;
   }) {
     this.refusals = parts.refusals;
     this.#refusalFlush = new Timer(parts.access.clock, () => void this.#flushRefusals());
+    this.revocations = parts.revocations;
     this.pki = parts.pki;
     this.access = parts.access;
     this.webhooks = parts.webhooks;
@@ -231,6 +240,20 @@ export class Coordinator {
         access,
         webhooks,
         refusals,
+        revocations: new RevocationPublisher({
+          store,
+          relays: opts.relays ?? [],
+          signingKey: keys.signingKey,
+          clock,
+          logger: logger.child({ component: 'revocations' }),
+          metrics,
+          ...(opts.relayCa ? { ca: opts.relayCa } : {}),
+          ...(opts.revocationPushMs ? { intervalMs: opts.revocationPushMs } : {}),
+        }),
+      });
+      // A node or user change may take a node's access away: tell the relays now.
+      hub.onChange((ch) => {
+        if ((ch.type === 'node' && ch.node.revokedAt !== null) || ch.type === 'user') c.revocations.kick();
       });
       await c.#routes(opts, clock);
       const h1 = preMessageHash(keys.staticKey.publicKey);
@@ -274,6 +297,7 @@ export class Coordinator {
       );
       c.standing.start();
       c.#refusalFlush.mod(REFUSAL_WINDOW_MS);
+      c.revocations.start();
       return c;
     } catch (e) {
       await store.close();
@@ -413,6 +437,7 @@ export class Coordinator {
   async stop(): Promise<void> {
     this.#stopping = true;
     this.#refusalFlush.del();
+    await this.revocations.stop();
     await this.standing.stop();
     await this.access.stop();
     this.hub.stop();

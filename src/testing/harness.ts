@@ -140,6 +140,7 @@ export class Harness {
       listen: { host: '127.0.0.1', port: this.coordinatorPort },
       suffix: SUFFIX,
       relays: [{ region: REGION, url: this.relayUrl }],
+      relayCa: this.relayCert.certPem,
       clock: this.clock,
       logger: this.coordinatorLogs.logger,
       bootstrapAdmin: { name: 'admin', password: this.#adminPassword },

@@ -94,6 +94,14 @@ test('sallyport coordinator + sallyport admin through the API', { timeout: 60_00
     );
     assert.equal(set.code, 0, set.err);
     assert.match(set.out, /k8s\.acme-prod\.us-east-1\.aws\.byoc\.example\.com/);
+    // services bind: --release frees the service; --node must name a live connector; one of the two
+    const rel = await admin(env, 'services', 'bind', 'acme-prod/k8s', '--release', '--json');
+    assert.equal(rel.code, 0, rel.err);
+    assert.equal(JSON.parse(rel.out).connectorKey, null);
+    const noConn = await admin(env, 'services', 'bind', 'acme-prod/k8s', '--node', `${'A'.repeat(43)}=`);
+    assert.equal(noConn.code, 1);
+    assert.match(noConn.err, /no live connector of acme-prod/);
+    assert.equal((await admin(env, 'services', 'bind', 'acme-prod/k8s')).code, 2);
     const list = await admin(env, 'deployments', 'list', '--json');
     assert.deepEqual(
       JSON.parse(list.out).map((d: { name: string }) => d.name),

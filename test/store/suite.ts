@@ -345,6 +345,37 @@ export function storeSuite(name: string, backend: Backend, skip?: string): void 
       );
     });
 
+    test('lostAccessNodeKeys: revoked, expired and disabled-user nodes within the window', async () => {
+      await store.createUser('admin', { name: 'carol', password: 'carol password' });
+      await store.createUser('admin', { name: 'dave', password: 'dave password' });
+      const enroll = async (bind: { deployment: string } | { user: string }, name: string) =>
+        store.enrollWithPreauthKey({
+          key: (
+            await store.createPreauthKey('admin', { ...bind, reusable: false, expiresAt: store.now() + DAY })
+          ).key,
+          nodeKey: nodeKey(),
+          kind: 'deployment' in bind ? 'connector' : 'engineer',
+          name,
+        });
+      const before = new Set(await store.lostAccessNodeKeys(DAY));
+      const live = await enroll({ deployment: 'acme-prod' }, 'live-1');
+      const revoked = await enroll({ deployment: 'acme-prod' }, 'revoked-1');
+      const carols = await enroll({ user: 'carol' }, 'carol-laptop');
+      const daves = await enroll({ user: 'dave' }, 'dave-laptop');
+      await store.revokeNode('admin', revoked.publicKey);
+      await store.setUserDisabled('admin', 'carol', true);
+      const lost = (await store.lostAccessNodeKeys(DAY)).filter((k) => !before.has(k));
+      assert.deepEqual(lost.sort(), [revoked.publicKey, carols.publicKey].sort());
+      // dave's engineer key expires after 7 days: listed from then for the window, then not
+      clock.advance(7 * DAY + 1);
+      const later = await store.lostAccessNodeKeys(DAY);
+      assert.ok(later.includes(daves.publicKey), 'an expired key is listed');
+      assert.ok(!later.includes(revoked.publicKey), 'a key revoked longer ago than the window is not');
+      assert.ok(!later.includes(live.publicKey));
+      clock.advance(DAY);
+      assert.ok(!(await store.lostAccessNodeKeys(DAY)).includes(daves.publicKey));
+    });
+
     test('device login: start, approve by a signed-in user, poll', async () => {
       const key = nodeKey();
       const d = await store.startDeviceLogin({ nodeKey: key, name: 'alice-mac', ttlMs: 600_000 });

@@ -73,7 +73,8 @@ export type ServerMessage =
       accessCaPem?: string;
       notAfter: number;
     }
-  | { type: 'error'; code: string; message: string; id?: string };
+  /** `service`: the service an error is about (SERVICE_TAKEN: a registration refused). */
+  | { type: 'error'; code: string; message: string; id?: string; service?: string };
 
 export interface PeerPathReport {
   key: string;
@@ -159,10 +160,10 @@ const checkServerMessage = (v: unknown, p: string): ServerMessage => {
         },
       )(v, p) as ServerMessage;
     case 'error':
-      return obj({ type: literal('error'), code: str(64), message: str(1024) }, { id: str(64) })(
-        v,
-        p,
-      ) as ServerMessage;
+      return obj(
+        { type: literal('error'), code: str(64), message: str(1024) },
+        { id: str(64), service: str(LIMITS.name, DNS_LABEL) },
+      )(v, p) as ServerMessage;
     default:
       return literal<string>(
         'netmap',
