@@ -5,6 +5,7 @@
 // or ending, a key expiring) or relay-token refresh, whichever comes first.
 import { Timer, type Clock } from '../clock/index.ts';
 import type { SigningKey } from '../crypto/index.ts';
+import type { Checkpoint } from '../audit/index.ts';
 import type { NodeRecord, Store } from '../store/index.ts';
 import { diffNetmap, type Netmap, type PeerPathReport, type ServerMessage } from '../proto/control/index.ts';
 import { computeNetmap, nextTimeChange } from './netmap.ts';
@@ -24,10 +25,13 @@ export interface HubOptions {
   signingKey: SigningKey;
   logger: Logger;
   metrics: ControlMetrics;
+  /** The audit key (base64) and its last checkpoint, sent to a connector when it connects. */
+  audit?: { publicKey: string; latest(): Checkpoint | undefined };
 }
 
 export class Session {
   readonly nodeId: string;
+  readonly kind: NodeRecord['kind'];
   nodeKey: string;
   netmap: Netmap | undefined;
   version = 0;
@@ -49,6 +53,7 @@ export class Session {
     onTimer: () => void,
   ) {
     this.nodeId = node.id;
+    this.kind = node.kind;
     this.nodeKey = node.publicKey;
     this.send = send;
     this.close = close;
@@ -88,7 +93,28 @@ export class Hub {
     this.#sessions.set(node.id, s);
     this.#o.metrics.sessions.set(this.#sessions.size);
     await this.refresh(node.id);
+    const latest = this.#o.audit?.latest();
+    if (latest && s.kind === 'connector' && !s.closed) this.#sendCheckpoint(s, latest);
     return s;
+  }
+
+  /**
+   * Pushes an audit checkpoint to every connected connector (DESIGN.md "Audit anchoring"): the
+   * customer's local audit keeps it as an anchor. It holds no secret: seq, hash, time, signature.
+   */
+  checkpoint(cp: Checkpoint): void {
+    for (const s of this.#sessions.values())
+      if (s.kind === 'connector' && !s.closed) this.#sendCheckpoint(s, cp);
+  }
+
+  #sendCheckpoint(s: Session, cp: Checkpoint): void {
+    const { seq, hash, time, keyId, signature } = cp;
+    s.send({
+      type: 'checkpoint',
+      checkpoint: { seq, hash, time, keyId, signature },
+      publicKey: this.#o.audit!.publicKey,
+    });
+    this.#o.metrics.anchorsSent.inc();
   }
 
   detach(s: Session, reason: string): void {

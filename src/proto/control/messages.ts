@@ -4,7 +4,8 @@
 //   WebSocket message 2, coordinator → agent:           Noise IK message 2, payload = Welcome | Refused
 //   then every WebSocket message:                        counter (8, BE) ‖ AEAD(JSON ChannelMessage)
 //
-//   coordinator → agent: netmap (first), delta, pong, certificate (answer to csr), error
+//   coordinator → agent: netmap (first), delta, pong, certificate (answer to csr), error,
+//                        checkpoint (to connectors: an audit checkpoint for the customer's anchors)
 //   agent → coordinator: endpoints, services, csr, ping
 import { CONTROL_VERSION, DNS_LABEL, LIMITS, MAX_HANDSHAKE_PAYLOAD, MAX_MESSAGE_BYTES } from './constants.ts';
 import { ControlProtoError } from './errors.ts';
@@ -73,7 +74,18 @@ export type ServerMessage =
       accessCaPem?: string;
       notAfter: number;
     }
-  | { type: 'error'; code: string; message: string; id?: string };
+  | { type: 'error'; code: string; message: string; id?: string }
+  /** An audit checkpoint (src/audit/checkpoint.ts) and the key that signed it, base64. */
+  | { type: 'checkpoint'; checkpoint: AuditCheckpoint; publicKey: string };
+
+/** The fields of an audit checkpoint, as src/audit signs them (validated here by shape only). */
+export interface AuditCheckpoint {
+  seq: number;
+  hash: string;
+  time: number;
+  keyId: string;
+  signature: string;
+}
 
 export interface PeerPathReport {
   key: string;
@@ -163,6 +175,18 @@ const checkServerMessage = (v: unknown, p: string): ServerMessage => {
         v,
         p,
       ) as ServerMessage;
+    case 'checkpoint':
+      return obj({
+        type: literal('checkpoint'),
+        checkpoint: obj({
+          seq: int(1),
+          hash: str(64, /^[0-9a-f]{64}$/),
+          time: int(0),
+          keyId: str(16, /^[0-9a-f]{16}$/),
+          signature: str(88, /^[A-Za-z0-9+/]{86}==$/),
+        }),
+        publicKey: key,
+      })(v, p) as ServerMessage;
     default:
       return literal<string>(
         'netmap',
@@ -170,6 +194,7 @@ const checkServerMessage = (v: unknown, p: string): ServerMessage => {
         'pong',
         'certificate',
         'error',
+        'checkpoint',
       )((v as { type?: unknown } | null)?.type, `${p}.type`) as never;
   }
 };
