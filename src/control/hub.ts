@@ -31,7 +31,8 @@ export interface HubOptions {
 
 export class Session {
   readonly nodeId: string;
-  readonly kind: NodeRecord['kind'];
+  /** A connector that keeps audit checkpoints (hello feature 'anchors'): it is sent each one. */
+  readonly anchors: boolean;
   nodeKey: string;
   netmap: Netmap | undefined;
   version = 0;
@@ -51,9 +52,10 @@ export class Session {
     send: Session['send'],
     close: Session['close'],
     onTimer: () => void,
+    anchors = false,
   ) {
     this.nodeId = node.id;
-    this.kind = node.kind;
+    this.anchors = anchors;
     this.nodeKey = node.publicKey;
     this.send = send;
     this.close = close;
@@ -86,25 +88,38 @@ export class Hub {
   }
 
   /** Registers a connected node (replacing an older channel of the same node) and sends its full netmap. */
-  async attach(node: NodeRecord, send: Session['send'], close: Session['close']): Promise<Session> {
+  async attach(
+    node: NodeRecord,
+    send: Session['send'],
+    close: Session['close'],
+    opts: { anchors?: boolean } = {},
+  ): Promise<Session> {
     const old = this.#sessions.get(node.id);
     if (old) this.detach(old, 'replaced by a new channel');
-    const s: Session = new Session(node, this.#o.clock, send, close, () => void this.refresh(node.id));
+    const s: Session = new Session(
+      node,
+      this.#o.clock,
+      send,
+      close,
+      () => void this.refresh(node.id),
+      opts.anchors === true,
+    );
     this.#sessions.set(node.id, s);
     this.#o.metrics.sessions.set(this.#sessions.size);
     await this.refresh(node.id);
     const latest = this.#o.audit?.latest();
-    if (latest && s.kind === 'connector' && !s.closed) this.#sendCheckpoint(s, latest);
+    if (latest && s.anchors && !s.closed) this.#sendCheckpoint(s, latest);
     return s;
   }
 
   /**
-   * Pushes an audit checkpoint to every connected connector (DESIGN.md "Audit anchoring"): the
-   * customer's local audit keeps it as an anchor. It holds no secret: seq, hash, time, signature.
+   * Pushes an audit checkpoint to every connected connector that keeps them (DESIGN.md "Audit
+   * anchoring"; older agents would close the channel on the message, so only those whose hello
+   * lists the 'anchors' feature): the customer's local audit keeps it as an anchor. It holds no
+   * secret: seq, hash, time, key id and signature.
    */
   checkpoint(cp: Checkpoint): void {
-    for (const s of this.#sessions.values())
-      if (s.kind === 'connector' && !s.closed) this.#sendCheckpoint(s, cp);
+    for (const s of this.#sessions.values()) if (s.anchors && !s.closed) this.#sendCheckpoint(s, cp);
   }
 
   #sendCheckpoint(s: Session, cp: Checkpoint): void {

@@ -79,15 +79,25 @@ async function scenario(t: TestContext, dbUrl: string | undefined): Promise<void
   });
   const auditKey = (await f.anon.call<{ auditKey: string }>('GET', '/api/v1/info')).auditKey;
   await f.admin.call('POST', '/api/v1/deployments', { name: 'acme-prod', region: 'us-east-1', cloud: 'aws' });
+  const preauth = async () =>
+    (await f.admin.call<{ key: string }>('POST', '/api/v1/preauth-keys', { deployment: 'acme-prod' })).key;
   const conn = await f.connect(newKey(), {
     version: 1,
     kind: 'connector',
     name: 'c1',
-    preauthKey: (
-      await f.admin.call<{ key: string }>('POST', '/api/v1/preauth-keys', { deployment: 'acme-prod' })
-    ).key,
+    preauthKey: await preauth(),
+    features: ['anchors'],
   });
   const anchors = anchorsOf(conn);
+  // A connector from before anchoring (no 'anchors' feature) would close the channel on a message
+  // it does not know: it is sent none.
+  const old = await f.connect(newKey(), {
+    version: 1,
+    kind: 'connector',
+    name: 'c0',
+    preauthKey: await preauth(),
+  });
+  const oldAnchors = anchorsOf(old);
   await growTo(f, 3 * EVERY + 1, 'before');
   // (soft wait: on a coordinator that pushes nothing the assertions below say what is missing)
   await until('anchors', () => anchors.some((a) => a.seq === 3 * EVERY), 3000).catch(() => undefined);
@@ -131,6 +141,8 @@ async function scenario(t: TestContext, dbUrl: string | undefined): Promise<void
     anchors.map((a) => a.seq),
     [EVERY, 2 * EVERY, 3 * EVERY],
   );
+  assert.deepEqual(oldAnchors, []);
+  assert.equal(old.errors, 0);
   const anchorFile = join(tmp, 'anchors.jsonl');
   writeFileSync(anchorFile, anchors.map((a) => checkpointLine(a) + '\n').join(''));
 

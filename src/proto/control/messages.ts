@@ -28,7 +28,16 @@ export interface Hello {
   name: string;
   preauthKey?: string;
   services?: ServiceRegistration[];
+  /**
+   * What this agent understands beyond version 1, so that the coordinator sends a newer message
+   * only to agents that will not close the channel on it: 'anchors' — a connector that keeps the
+   * audit checkpoints it is sent (`checkpoint` messages).
+   */
+  features?: string[];
 }
+
+/** Hello features (see Hello.features). */
+export const FEATURE_ANCHORS = 'anchors';
 
 export interface Welcome {
   type: 'welcome';
@@ -121,7 +130,7 @@ const checkHello = obj(
     kind: literal('connector', 'engineer'),
     name: str(LIMITS.name, /^[^\s]+$/),
   },
-  { preauthKey: str(LIMITS.preauthKey), services },
+  { preauthKey: str(LIMITS.preauthKey), services, features: arr(str(32, /^[a-z0-9-]+$/), 16) },
 ) as Check<Hello>;
 
 const checkHandshakeReply = (v: unknown, p: string): Welcome | Refused => {
