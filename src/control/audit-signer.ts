@@ -120,7 +120,13 @@ export function createAuditSigner(
         opts.logger?.error({ err, seq: cp.seq }, `could not write the audit anchor ${ANCHOR_FILE}`);
       }
       anchor = cp;
-      for (const fn of listeners) fn(cp);
+      for (const fn of listeners)
+        try {
+          fn(cp);
+        } catch (err) {
+          // The change is committed; a failed push must not report it as failed.
+          opts.logger?.error({ err, seq: cp.seq }, 'audit checkpoint could not be published');
+        }
     },
     state: () => ({
       signer: halted === undefined ? 'ok' : 'halted',
