@@ -11,6 +11,7 @@ import type { Duplex } from 'node:stream';
 import { pino, type Logger } from 'pino';
 import type { Clock } from '../clock/index.ts';
 import { PublicKey, type PrivateKey } from '../crypto/index.ts';
+import { FEATURE_ANCHORS } from '../proto/control/index.ts';
 import type { Hello, Netmap, NetmapPeer, NetmapService, ServerMessage } from '../proto/control/index.ts';
 import { SessionHost, type PeerSession, type SessionEvent } from '../session/index.ts';
 import type { ConnectionOptions } from '../stream/index.ts';
@@ -368,7 +369,10 @@ export class Agent {
   #hello(): Hello {
     const h: Hello = { version: 1, kind: this.o.kind, name: this.o.name };
     if (this.o.preauthKey) h.preauthKey = this.o.preauthKey;
-    if (this.o.kind === 'connector') h.services = [...this.#services.values()].map(registration);
+    if (this.o.kind === 'connector') {
+      h.services = [...this.#services.values()].map(registration);
+      h.features = [FEATURE_ANCHORS];
+    }
     return h;
   }
 

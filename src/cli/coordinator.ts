@@ -22,7 +22,10 @@ channel (WebSocket /agent/v1, Noise IK), the console (/console/), /metrics (Prom
 On first start it creates under DIR (0600): its X25519 channel key (coordinator.key), its Ed25519
 relay-token signing key (signing.key), a self-signed listener certificate (tls/) unless --tls-cert
 is given, the SQLite database (coordinator.db) unless --db is given, and the user "admin" with a
-random password in DIR/initial-admin-password.
+random password in DIR/initial-admin-password. Its Ed25519 audit key (audit.key) signs a checkpoint
+of the audit log every --audit-checkpoint-every records and at each export; DIR/audit-anchor.json
+keeps the last one signed, outside the database: a log rewritten below it is never signed again
+(AUDIT_REWRITE logged, /health 503; docs/security-model.md, "Audit anchoring").
 
 options:
   --data DIR            state directory (env SALLYPORT_DATA)
@@ -43,6 +46,10 @@ options:
   --webhook URL         POST access notifications (request, decision, grant start and end) to URL
                         as Slack-compatible JSON ({ text, blocks }); repeatable (env SALLYPORT_WEBHOOKS,
                         space-separated)
+  --audit-checkpoint-every N
+                        sign an audit checkpoint every N records (default 100; env
+                        SALLYPORT_AUDIT_CHECKPOINT_EVERY); the records after the last one are the
+                        window a database writer could rewrite unseen
   --log-level LEVEL     fatal, error, warn, info (default), debug, trace, silent
   --json                print the start-up values as one JSON line {url, channelKey, tlsFingerprint,
                         relayTrustKey, data} (logs stay on stderr)
@@ -82,6 +89,7 @@ export async function run(argv: string[], opts: { signal?: AbortSignal } = {}): 
         hostname: { type: 'string', multiple: true },
         webhook: { type: 'string', multiple: true },
         'no-console': { type: 'boolean' },
+        'audit-checkpoint-every': { type: 'string' },
         'log-level': { type: 'string' },
         json: { type: 'boolean' },
         help: { type: 'boolean' },
@@ -129,6 +137,9 @@ export async function run(argv: string[], opts: { signal?: AbortSignal } = {}): 
   } catch (e) {
     return usage((e as Error).message);
   }
+  const every = a['audit-checkpoint-every'] ?? process.env.SALLYPORT_AUDIT_CHECKPOINT_EVERY;
+  if (every !== undefined && !(/^[0-9]{1,9}$/.test(every) && Number(every) >= 1))
+    return usage(`--audit-checkpoint-every wants a positive number of records, got '${every}'`);
   // With --json, stdout carries only the JSON line: logs go to stderr.
   const logger = createLogger({
     level: a['log-level'] ?? process.env.SALLYPORT_LOG_LEVEL ?? 'info',
@@ -149,6 +160,7 @@ export async function run(argv: string[], opts: { signal?: AbortSignal } = {}): 
       webhooks,
       logger,
       ...(a['no-console'] ? { console: false } : {}),
+      ...(every !== undefined ? { auditCheckpointEvery: Number(every) } : {}),
     });
   } catch (e) {
     const msg = e instanceof ControlError ? e.message : String((e as Error).message ?? e);

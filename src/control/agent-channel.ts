@@ -16,6 +16,7 @@ import {
   decodeAgentMessage,
   encodeServerMessage,
   CONTROL_VERSION,
+  FEATURE_ANCHORS,
   type AgentMessage,
   type ChannelCipher,
   type Hello,
@@ -158,6 +159,7 @@ export class AgentChannel {
       node,
       (m) => this.#send(m),
       (reason) => this.#close(4000, reason),
+      { anchors: node.kind === 'connector' && (a.hello.features ?? []).includes(FEATURE_ANCHORS) },
     );
     this.#refuseTakeovers(this.#helloRefused);
     this.#helloRefused = [];

@@ -4,6 +4,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteHandlerMethod } from 'fastify';
 import type { Store, UserRecord, NodeRecord, GrantRecord, PreauthKeyRecord } from '../store/index.ts';
 import type { Hub } from './hub.ts';
+import type { AuditSignerState } from './audit-signer.ts';
 import { ControlError } from './errors.ts';
 import { S } from './schemas.ts';
 import { tailnetName } from './netmap.ts';
@@ -18,6 +19,8 @@ export interface ApiDeps {
   signingKey: string;
   /** The Ed25519 key that signs audit checkpoints, base64 (`audit verify --trust-key`). */
   auditKey: string;
+  /** The audit signer's state: /health is 503 while it is halted (AUDIT_REWRITE). */
+  auditState?: () => AuditSignerState;
   /** The root CA (PEM) that service and client certificates chain to. */
   rootCaPem: string;
   /** Bearer token lifetime. */
@@ -98,7 +101,12 @@ export function registerApi(app: FastifyInstance, d: ApiDeps): void {
     suffix: d.suffix,
     version: 1,
   }));
-  app.get('/health', { schema: S.health }, async () => ({ ok: true, sessions: hub.size }));
+  app.get('/health', { schema: S.health }, async (_req, reply) => {
+    const audit = d.auditState?.() ?? { signer: 'ok' as const, anchorSeq: 0 };
+    const ok = audit.signer === 'ok';
+    if (!ok) void reply.code(503);
+    return { ok, sessions: hub.size, audit };
+  });
 
   app.post(
     '/api/v1/login',

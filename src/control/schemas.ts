@@ -154,6 +154,20 @@ const R = (schema: Record<string, unknown>, status = 200) => ({
   '4xx': errorSchema,
 });
 
+const health = obj({
+  ok: { type: 'boolean' },
+  sessions: { type: 'integer' },
+  audit: {
+    type: 'object',
+    properties: {
+      signer: { type: 'string', enum: ['ok', 'halted'] },
+      anchorSeq: { type: 'integer' },
+      reason: { type: 'string' },
+    },
+    required: ['signer', 'anchorSeq'],
+  },
+});
+
 export const S = {
   info: {
     response: R(
@@ -167,7 +181,7 @@ export const S = {
       }),
     ),
   },
-  health: { response: R(obj({ ok: { type: 'boolean' }, sessions: { type: 'integer' } })) },
+  health: { response: { ...R(health), 503: health } },
   login: {
     body: body({ user: userName, password: { type: 'string', minLength: 1, maxLength: 1024 } }, [
       'user',

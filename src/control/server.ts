@@ -23,7 +23,7 @@ import { registerApi } from './api.ts';
 import { errorSchema } from './schemas.ts';
 import type { RelayConfig } from './relays.ts';
 import { loadOrCreatePki, type CoordinatorPki } from './pki.ts';
-import { createAuditSigner } from './audit-signer.ts';
+import { createAuditSigner, type CoordinatorAuditSigner } from './audit-signer.ts';
 import { AccessService } from './access.ts';
 import { registerAccessApi } from './access-api.ts';
 import { StandingGrants } from './standing.ts';
@@ -105,6 +105,8 @@ export class Coordinator {
   readonly pki: CoordinatorPki;
   readonly access: AccessService;
   readonly webhooks: Webhooks;
+  /** Signs audit checkpoints over heads that extend its anchor (DIR/audit-anchor.json). */
+  readonly auditSigner: CoordinatorAuditSigner;
   /** Keeps the policies' standing grants (machine identities) in the store. */
   readonly standing: StandingGrants;
   /** The per-user bound on refusal records; its summaries are flushed every window. */
@@ -131,10 +133,12 @@ export class Coordinator {
     webhooks: Webhooks;
     refusals: RefusalAudit;
     revocations: RevocationPublisher;
+    auditSigner: CoordinatorAuditSigner;
   }) {
     this.refusals = parts.refusals;
     this.#refusalFlush = new Timer(parts.access.clock, () => void this.#flushRefusals());
     this.revocations = parts.revocations;
+    this.auditSigner = parts.auditSigner;
     this.pki = parts.pki;
     this.access = parts.access;
     this.webhooks = parts.webhooks;
@@ -182,8 +186,12 @@ export class Coordinator {
       clock,
     });
     const pki = await loadOrCreatePki(opts.dataDir, clock);
-    const auditSigner = createAuditSigner(keys.auditKey, clock, opts.auditCheckpointEvery);
     const metrics = createMetrics();
+    const auditSigner = createAuditSigner(keys.auditKey, clock, opts.auditCheckpointEvery, {
+      dataDir: opts.dataDir,
+      logger: logger.child({ component: 'audit' }),
+      metrics,
+    });
     const refusals = new RefusalAudit({ clock, onSuppressed: () => metrics.auditRefusalsSuppressed.inc() });
     const store = await Store.open(parseDatabaseConfig(opts.db ?? join(opts.dataDir, 'coordinator.db')), {
       clock,
@@ -192,6 +200,8 @@ export class Coordinator {
       ...(opts.scrypt ? { scrypt: opts.scrypt } : {}),
     });
     try {
+      // A database rewritten while the coordinator was down alarms now, not at the next checkpoint.
+      await store.checkAuditAnchor();
       await bootstrap(store, opts, logger);
       const hub = new Hub({
         store,
@@ -201,7 +211,9 @@ export class Coordinator {
         signingKey: keys.signingKey,
         logger: logger.child({ component: 'hub' }),
         metrics,
+        audit: { publicKey: auditSigner.publicKey, latest: auditSigner.latest },
       });
+      auditSigner.onCheckpoint((cp) => hub.checkpoint(cp));
       const webhooks = new Webhooks({
         urls: opts.webhooks ?? [],
         clock,
@@ -236,6 +248,7 @@ export class Coordinator {
         logger,
         app: app as unknown as FastifyInstance,
         pki,
+        auditSigner,
         wss,
         access,
         webhooks,
@@ -383,6 +396,7 @@ export class Coordinator {
       publicKey: this.publicKey,
       signingKey: this.keys.signingKey.verifyKey.base64(),
       auditKey: this.keys.auditKey.verifyKey.base64(),
+      auditState: () => this.auditSigner.state(),
       rootCaPem: this.pki.root.certPem,
       tokenTtlMs: opts.tokenTtlMs ?? 12 * 3600_000,
       deviceCodeTtlMs: codeTtlMs,

@@ -51,6 +51,8 @@ test('sallyport coordinator + sallyport admin through the API', { timeout: 60_00
       'eu=https://127.0.0.1:9443,stun=3478',
       '--log-level',
       'warn',
+      '--audit-checkpoint-every',
+      '3',
     ],
     { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
   );
@@ -158,6 +160,8 @@ test('sallyport coordinator + sallyport admin through the API', { timeout: 60_00
     );
     const audit = await admin(env, 'audit', '--json');
     assert.ok(JSON.parse(audit.out).some((r: { action: string }) => r.action === 'grant.create'));
+    // --audit-checkpoint-every 3: the signer has anchored a checkpoint outside the database
+    assert.equal(statSync(join(dir, 'audit-anchor.json')).mode & 0o777, 0o600);
     child.kill('SIGTERM');
     const code = await new Promise((r) => child.once('exit', r));
     assert.equal(code, 0);
@@ -165,4 +169,23 @@ test('sallyport coordinator + sallyport admin through the API', { timeout: 60_00
     if (child.exitCode === null) child.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('sallyport coordinator --audit-checkpoint-every refuses what is not a positive number (exit 2)', async () => {
+  const { run } = await import('../../src/cli/coordinator.ts');
+  const dir = mkdtempSync(join(tmpdir(), 'sallyport-cli-every-'));
+  const err = process.stderr.write.bind(process.stderr);
+  let said = '';
+  process.stderr.write = ((s: string) => ((said += s), true)) as typeof process.stderr.write;
+  try {
+    for (const bad of ['0', '-1', 'ten'])
+      assert.equal(
+        await run(['--data', dir, '--suffix', 'byoc.example.com', '--audit-checkpoint-every', bad]),
+        2,
+      );
+  } finally {
+    process.stderr.write = err;
+    rmSync(dir, { recursive: true, force: true });
+  }
+  assert.match(said, /--audit-checkpoint-every wants a positive number of records, got '0'/);
 });

@@ -112,6 +112,36 @@ describe('hello and replies', () => {
     );
   });
 
+  test('an audit checkpoint for a connector round-trips; a malformed one is refused', () => {
+    const cp = {
+      type: 'checkpoint' as const,
+      checkpoint: {
+        seq: 42,
+        hash: 'ab'.repeat(32),
+        time: 1,
+        keyId: '0123456789abcdef',
+        signature: 'A'.repeat(86) + '==',
+      },
+      publicKey: KEY_B,
+    };
+    assert.deepEqual(decodeServerMessage(encodeServerMessage(cp)), cp);
+    for (const bad of [
+      { ...cp.checkpoint, seq: 0 },
+      { ...cp.checkpoint, hash: 'AB'.repeat(32) },
+      { ...cp.checkpoint, keyId: 'xyz' },
+      { ...cp.checkpoint, signature: 'short' },
+      { ...cp.checkpoint, extra: 1 },
+    ])
+      assert.equal(
+        codeOf(() => decodeServerMessage(enc({ ...cp, checkpoint: bad }))),
+        'CONTROL_BAD_MESSAGE',
+      );
+    assert.equal(
+      codeOf(() => decodeServerMessage(enc({ ...cp, publicKey: 'x' }))),
+      'CONTROL_BAD_MESSAGE',
+    );
+  });
+
   test('fuzz: random and mutated bytes only ever raise ControlProtoError', () => {
     const seeds = [
       encodeHello({ version: 1, kind: 'engineer', name: 'e' }),
