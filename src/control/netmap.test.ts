@@ -38,6 +38,7 @@ function grant(id: string, g: Partial<GrantRecord>): GrantRecord {
     revokedAt: null,
     createdAt: 0,
     createdBy: 'a',
+    access: 'read-only',
     ...g,
   };
 }
