@@ -43,12 +43,18 @@ const reports: GrantUsageSummary[] = [];
 const logs = new LogSink('warn');
 const SECRET = `SECRET_${randomBytes(6).toString('hex')}`;
 
-const grant = (grantId: string, user: string, notAfter: number | null): GrantIdentity => ({
+const grant = (
+  grantId: string,
+  user: string,
+  notAfter: number | null,
+  access: GrantIdentity['access'] = 'read-only',
+): GrantIdentity => ({
   grantId,
   user,
   service: 'clickhouse',
   deployment: 'acme-prod',
   notAfter,
+  access,
 });
 let current: GrantIdentity = grant('g-alice-1', 'alice@example.com', null);
 const ctl = new AbortController();

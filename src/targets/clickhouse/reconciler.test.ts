@@ -10,12 +10,18 @@ import { clickhouseUserName } from './names.ts';
 import { ClickHouseReconciler, type ReconcilerOptions } from './reconciler.ts';
 
 const T0 = 1_700_000_000_000;
-const g = (grantId: string, user: string, notAfter: number | null = null): GrantIdentity => ({
+const g = (
+  grantId: string,
+  user: string,
+  notAfter: number | null = null,
+  access: GrantIdentity['access'] = 'read-only',
+): GrantIdentity => ({
   grantId,
   user,
   service: 'ch',
   deployment: 'd',
   notAfter,
+  access,
 });
 
 function setup(o: Partial<ReconcilerOptions> = {}) {

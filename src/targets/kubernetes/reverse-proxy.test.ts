@@ -21,6 +21,7 @@ const ctx = (signal: AbortSignal): ProxyContext => ({
   service: 'k8s',
   deployment: 'd',
   notAfter: null,
+  access: 'read-only',
   address: '',
   clock: realClock,
   logger: pino({ level: 'silent' }),
