@@ -149,7 +149,7 @@ test('property: random and mutated requests never crash; only allowed ones reach
       answers.push(answer.slice(0, 12));
       for (const s of seen) {
         assert.equal(decide('GET', s.target, { access: 'read-only' }), undefined, s.target);
-        assert.equal(s.headers['impersonate-user'], 'engineer');
+        assert.equal(s.headers['impersonate-user'], 'sallyport:engineer');
         assert.equal(s.headers.authorization, 'Bearer tok');
         assert.equal(s.headers['x-remote-user'], undefined);
       }
