@@ -178,3 +178,18 @@ test('a grant that cannot be written is skipped and audited; the others still co
     s.cleanup();
   }
 });
+
+test("a grant's access level is in its user's profile; a changed level rewrites the file", async () => {
+  const s = setup();
+  try {
+    const ro = g('g1', 'alice');
+    const file = join(s.users, `sallyport-${clickhouseUserName(ro)}.xml`);
+    await s.rec.reconcile([ro]);
+    assert.match(readFileSync(file, 'utf8'), /<readonly>1<\/readonly>/);
+    await s.rec.reconcile([{ ...ro, access: 'read-write' }]);
+    assert.match(readFileSync(file, 'utf8'), /<readonly>2<\/readonly>/);
+    assert.equal(s.reloads(), 2);
+  } finally {
+    s.cleanup();
+  }
+});
