@@ -1,11 +1,14 @@
 // The RBAC shipped under deploy/kubernetes says what the router enforces: one group per access
 // level (sallyport:view reads, sallyport:edit writes namespaced workloads, sallyport:admin a few
 // cluster-scoped objects), none with secrets, exec, attach, port-forward, proxy, tokens or RBAC;
-// the connector may only impersonate users, those three sallyport: groups and the grant extra. Checked on the text (no YAML parser dependency):
+// the connector may only impersonate users, those three sallyport: groups and the grant extra.
+// The connector configuration examples of the target docs parse as written. Checked on the text (no YAML parser dependency):
 // each rule block's resources and verbs.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { parseKubernetesOptions } from '../../src/targets/kubernetes/index.ts';
+import { parsePrometheusOptions } from '../../src/targets/prometheus/index.ts';
 
 const read = (f: string) => readFileSync(new URL(`../../deploy/kubernetes/${f}`, import.meta.url), 'utf8');
 const docs = (text: string) => text.split(/^---$/m).map((d) => d.replace(/^\s*#.*$/gm, ''));
@@ -102,3 +105,18 @@ for (const [file, role, group, verbs] of [
     assert.match(binding, new RegExp(`roleRef:[\\s\\S]*name: ${role}\\n`));
     assert.match(binding, new RegExp(`kind: Group\\n\\s+name: ${group}\\n?$`));
   });
+
+test('the connector configuration examples in docs/targets/{kubernetes,prometheus}.md parse as written', () => {
+  const example = (doc: string) => {
+    const text = readFileSync(new URL(`../../docs/targets/${doc}`, import.meta.url), 'utf8');
+    const block = /```json\n([\s\S]*?)```/.exec(text)?.[1];
+    assert.ok(block, `${doc} has a json example`);
+    return (JSON.parse(block) as { services: { target: unknown }[] }).services[0].target;
+  };
+  const k = parseKubernetesOptions(example('kubernetes.md'), 'k8s');
+  assert.deepEqual(
+    [k.groups, k.writeGroups, k.adminGroups, k.maxAccess],
+    [['sallyport:view'], ['sallyport:edit'], ['sallyport:admin'], 'read-only'],
+  );
+  assert.equal(parsePrometheusOptions(example('prometheus.md'), 'prometheus').maxAccess, 'read-only');
+});
