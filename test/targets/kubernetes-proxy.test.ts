@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import tls from 'node:tls';
 import type { IncomingMessage } from 'node:http';
 import { startK8sStub, type K8sStub } from '../../src/lab/servers/k8s-stub.ts';
-import { createKubernetesTarget } from '../../src/targets/kubernetes/index.ts';
+import { createKubernetesTarget, parseKubernetesOptions } from '../../src/targets/kubernetes/index.ts';
 import { TargetError, type Target } from '../../src/targets/index.ts';
 import {
   clientCert,
@@ -294,6 +294,10 @@ test('bad options are TARGET_CONFIG errors naming the field', () => {
     [mk({ tokenFile, caFile }, 'no-port'), /address/],
     [mk('text'), /target must be an object/],
   ];
+  // Older configs: readOnly true/false is maxAccess read-only/read-write; the default is read-only.
+  assert.equal(parseKubernetesOptions({}, 'k8s').maxAccess, 'read-only');
+  assert.equal(parseKubernetesOptions({ readOnly: true }, 'k8s').maxAccess, 'read-only');
+  assert.equal(parseKubernetesOptions({ readOnly: false }, 'k8s').maxAccess, 'read-write');
   for (const [f, re] of cases)
     assert.throws(
       f,

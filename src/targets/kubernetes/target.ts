@@ -25,7 +25,7 @@
 //               "serverName": "kubernetes.default.svc",  (name in the API server's certificate; default the host)
 //               "maxAccess": "read-only" | "read-write" | "admin" }                  (default read-only)
 //   Every group must start with "sallyport:". `"readOnly": true|false` (older configs) means
-//   maxAccess read-only|admin.
+//   maxAccess read-only|read-write.
 import { readFileSync } from 'node:fs';
 import type { OutgoingHttpHeaders } from 'node:http';
 import type { Clock } from '../../clock/index.ts';
@@ -117,7 +117,7 @@ export function parseKubernetesOptions(v: unknown, service: string): KubernetesO
   if (o.maxAccess !== undefined && o.readOnly !== undefined)
     bad('readOnly', 'left out when target.maxAccess is given');
   const maxAccess: AccessLevel =
-    (o.maxAccess as AccessLevel | undefined) ?? (o.readOnly === false ? 'admin' : 'read-only');
+    (o.maxAccess as AccessLevel | undefined) ?? (o.readOnly === false ? 'read-write' : 'read-only');
   return {
     tokenFile: str('tokenFile', IN_CLUSTER_TOKEN),
     caFile: str('caFile', IN_CLUSTER_CA),
