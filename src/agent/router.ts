@@ -17,7 +17,7 @@ import { TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { Timer, type Clock } from '../clock/index.ts';
-import type { Netmap } from '../proto/control/index.ts';
+import { grantAccess, type Netmap } from '../proto/control/index.ts';
 import type { IncomingStreamRequest } from '../stream/index.ts';
 import type { TargetProxy } from '../targets/index.ts';
 import type { ClientTrust } from './certs.ts';
@@ -182,6 +182,7 @@ export class Router {
         service: req.service,
         deployment: nm?.self.deployment ?? '',
         notAfter: verdict.until,
+        access: grantAccess(verdict.grant),
         address,
         clock: this.#d.clock,
         logger: logger.child({ grant: verdict.grant.id, service: req.service }),

@@ -4,7 +4,7 @@
 // ended between netmaps) — and forwards usage summaries to the coordinator's audit.
 import type { Logger } from 'pino';
 import { Timer, type Clock } from '../clock/index.ts';
-import type { Netmap } from '../proto/control/index.ts';
+import { grantAccess, type Netmap } from '../proto/control/index.ts';
 import {
   createTarget,
   type GrantIdentity,
@@ -92,6 +92,7 @@ export class ConnectorTargets {
         service,
         deployment: nm?.self.deployment ?? '',
         notAfter: g.notAfter,
+        access: grantAccess(g),
       });
     }
     return [...out.values()];

@@ -48,7 +48,9 @@ commands:
   groups add GROUP USER | groups remove GROUP USER
   grants list [--deployment NAME]
   grants create (--user NAME | --group NAME | --node KEY) --deployment NAME [--service NAME]… [--expires 8h]
-                                     standing grant; no --service means every service of the deployment
+                [--access read-only|read-write|admin]
+                                     standing grant; no --service means every service of the deployment;
+                                     --access defaults to read-only
   grants revoke ID
   nodes list | nodes revoke KEY
   policy get                         the access policy document (JSON)
@@ -151,6 +153,7 @@ export async function run(argv: string[], io: AdminIo = processIo): Promise<numb
         release: { type: 'boolean' },
         admin: { type: 'boolean' },
         expires: { type: 'string' },
+        access: { type: 'string' },
         after: { type: 'string' },
         limit: { type: 'string' },
       },
@@ -354,6 +357,7 @@ export async function run(argv: string[], io: AdminIo = processIo): Promise<numb
           'subject.name',
           'deployment',
           'services',
+          'access',
           'expiresAt',
         ]);
         return 0;
@@ -370,8 +374,9 @@ export async function run(argv: string[], io: AdminIo = processIo): Promise<numb
           deployment: need(o.deployment, '--deployment'),
           services: o.service ?? [],
           ...(expires !== undefined ? { expiresInSeconds: expires } : {}),
+          ...(o.access !== undefined ? { access: o.access } : {}),
         });
-        out(r, ['id', 'subject.type', 'subject.name', 'deployment', 'services']);
+        out(r, ['id', 'subject.type', 'subject.name', 'deployment', 'services', 'access']);
         return 0;
       }
       case 'grants revoke':

@@ -3,6 +3,7 @@
 // Auth: `Authorization: Bearer <token>` from POST /api/v1/login; admin routes need an admin user.
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteHandlerMethod } from 'fastify';
 import type { Store, UserRecord, NodeRecord, GrantRecord, PreauthKeyRecord } from '../store/index.ts';
+import type { AccessLevel } from '../access/index.ts';
 import type { Hub } from './hub.ts';
 import type { AuditSignerState } from './audit-signer.ts';
 import { ControlError } from './errors.ts';
@@ -344,6 +345,7 @@ export function registerApi(app: FastifyInstance, d: ApiDeps): void {
           deployment: string;
           services: string[];
           expiresInSeconds?: number;
+          access?: AccessLevel;
         }>,
         reply: FastifyReply,
       ) => {
@@ -353,6 +355,7 @@ export function registerApi(app: FastifyInstance, d: ApiDeps): void {
           deployment: b.deployment,
           services: b.services,
           expiresAt: b.expiresInSeconds ? store.now() + b.expiresInSeconds * 1000 : null,
+          ...(b.access !== undefined ? { access: b.access } : {}),
         });
         await hub.changed({ type: 'grant', grant: g });
         reply.code(201);

@@ -1,5 +1,6 @@
 // JSON schemas of the admin API (validation with Fastify's Ajv; also the OpenAPI document).
 // Bodies refuse unknown fields; names that become DNS labels of tailnet names are DNS labels.
+import { ACCESS_LEVELS } from '../access/index.ts';
 
 export const dnsLabel = { type: 'string', pattern: '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$' } as const;
 export const userName = { type: 'string', pattern: '^[A-Za-z0-9._@-]{1,63}$' } as const;
@@ -108,6 +109,7 @@ const grant = obj({
   revokedAt: { type: ['integer', 'null'] },
   createdAt: time,
   createdBy: { type: 'string' },
+  access: { type: 'string' },
 });
 const node = obj({
   id: { type: 'string' },
@@ -257,6 +259,7 @@ export const S = {
         deployment: dnsLabel,
         services: { type: 'array', items: dnsLabel, maxItems: 256, uniqueItems: true },
         expiresInSeconds: seconds,
+        access: { type: 'string', enum: [...ACCESS_LEVELS] },
       },
       ['subject', 'deployment', 'services'],
     ),

@@ -11,6 +11,7 @@
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock/index.ts';
+import type { AccessLevel } from '../access/index.ts';
 
 /** One active grant as a target needs to know it. */
 export interface GrantIdentity {
@@ -22,6 +23,11 @@ export interface GrantIdentity {
   deployment: string;
   /** Epoch ms the access ends: min(grant end, certificate notAfter); null = no end (standing). */
   notAfter: number | null;
+  /**
+   * What the grant lets its holder do; each target maps it (docs/targets/). A netmap grant
+   * without a level (an older coordinator) is read-only.
+   */
+  access: AccessLevel;
 }
 
 /** What a proxy knows about one admitted connection. */

@@ -175,12 +175,14 @@ export class Harness {
     deployment: string,
     services: string[],
     expiresInSeconds?: number,
+    access?: 'read-only' | 'read-write' | 'admin',
   ): Promise<string> {
     const r = await this.api.call<{ id: string }>('POST', '/api/v1/grants', {
       subject,
       deployment,
       services,
       ...(expiresInSeconds ? { expiresInSeconds } : {}),
+      ...(access ? { access } : {}),
     });
     return r.id;
   }

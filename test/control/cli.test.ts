@@ -133,8 +133,38 @@ test('sallyport coordinator + sallyport admin through the API', { timeout: 60_00
     );
     assert.equal(g.code, 0, g.err);
     assert.deepEqual(JSON.parse(g.out).services, ['k8s']);
+    assert.equal(JSON.parse(g.out).access, 'read-only', 'the default level');
+    const rw = await admin(
+      env,
+      ...[
+        'grants',
+        'create',
+        '--user',
+        'bob',
+        '--deployment',
+        'acme-prod',
+        '--access',
+        'read-write',
+        '--json',
+      ],
+    );
+    assert.equal(rw.code, 0, rw.err);
+    assert.equal(JSON.parse(rw.out).access, 'read-write');
+    const badLevel = await admin(
+      env,
+      'grants',
+      'create',
+      '--user',
+      'bob',
+      '--deployment',
+      'acme-prod',
+      '--access',
+      'root',
+    );
+    assert.equal(badLevel.code, 1);
     const grants = await admin(env, 'grants', 'list');
-    assert.match(grants.out, /group\s+oncall\s+acme-prod\s+k8s/);
+    assert.match(grants.out, /group\s+oncall\s+acme-prod\s+k8s\s+read-only/);
+    assert.match(grants.out, /user\s+bob\s+acme-prod\s+\*\s+read-write/);
     // refusals: bad input → exit 1 with the API's code; usage → exit 2; wrong pin → exit 1
     const dup = await admin(
       env,

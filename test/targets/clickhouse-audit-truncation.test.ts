@@ -67,6 +67,7 @@ test('a query cut inside a surrogate pair is kept whole, marked truncated, and t
           {
             grantId: 'g1',
             user: 'alice',
+            access: 'read-only',
             service: 'ch',
             deployment: 'acme-prod',
             notAfter: 1_700_003_600_000,
