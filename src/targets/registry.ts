@@ -3,11 +3,7 @@
 // with or without `target` options (fail closed: its proxy is the point, and without one nothing
 // would be refused); a factory that cannot default a required option throws TARGET_CONFIG.
 import type { Target, TargetDeps } from './types.ts';
-import {
-  createClickHouseTarget,
-  parseClickHouseOptions,
-  sweepLeftoverUsers,
-} from './clickhouse/index.ts';
+import { createClickHouseTarget, parseClickHouseOptions, sweepLeftoverUsers } from './clickhouse/index.ts';
 import { createKubernetesTarget } from './kubernetes/index.ts';
 import { createPrometheusTarget } from './prometheus/index.ts';
 
