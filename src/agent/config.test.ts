@@ -2,7 +2,7 @@
 // mode; every other one is refused with AGENT_CONFIG and a message naming the fix.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseServe, readConfigFile, checkServices, type ServiceSpec } from './config.ts';
@@ -73,4 +73,32 @@ test('services given as objects (lab, tests, embedders) are checked the same way
   for (const kind of ['clickhouse', 'prometheus', 'kubernetes'] as const)
     assert.throws(() => checkServices([svc(kind, 'passthrough')]), /AGENT_CONFIG|drop tls=passthrough/, kind);
   checkServices([svc('tcp', 'passthrough'), svc('prometheus', 'terminate')]);
+});
+
+test('the examples in docs/operating-a-connector.md parse as written', (t) => {
+  const doc = readFileSync(new URL('../../docs/operating-a-connector.md', import.meta.url), 'utf8');
+  const section = doc.slice(doc.indexOf('## Services: flags or a config file'));
+  const sh = /```sh\n([^`]*?)\n```/.exec(section)![1];
+  const serves = [...sh.matchAll(/--serve (\S+)/g)].map((m) => parseServe(m[1]));
+  assert.deepEqual(
+    serves.map((s) => [s.name, s.tls]),
+    [
+      ['metrics', 'terminate'],
+      ['web', 'terminate'],
+    ],
+  );
+  const dir = mkdtempSync(join(tmpdir(), 'sp-config-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const f = join(dir, 'services.json');
+  writeFileSync(f, /```json\n([^`]*?)\n```/.exec(section)![1]);
+  assert.deepEqual(
+    readConfigFile(f).map((s) => [s.name, s.tls]),
+    [
+      ['k8s', 'terminate'],
+      ['clickhouse', 'terminate'],
+      ['metrics', 'terminate'],
+      ['web', 'terminate'],
+      ['db-debug', 'passthrough'],
+    ],
+  );
 });
