@@ -63,11 +63,14 @@ export class ConnectorSide {
   }
 
   /**
-   * Checks the services (fail closed: AGENT_CONFIG), then creates the targets (bad options or a
+   * Removes an earlier config's leftover grant users, checks the services (fail closed:
+   * AGENT_CONFIG), then creates the targets (bad options or a
    * mode the server cannot enforce reject here, before the agent connects). Every passthrough
    * service is logged at warn and counted (status shows it).
    */
   async start(o: { signal?: AbortSignal } = {}): Promise<void> {
+    // Leftover grant users go first, whatever this config says (even one refused just below).
+    await this.targets.sweep();
     checkServices([...this.#o.services.values()]);
     await this.targets.start(o);
     const piped = [...this.#o.services.values()].filter(isPassthrough);

@@ -1,7 +1,7 @@
 // The connector's targets (DESIGN.md §6): one per service of a kind with a target (clickhouse,
-// kubernetes, prometheus), with or without `target` options. At start it first removes what an
-// earlier config's targets left behind (sweepLeftovers), then creates the targets and lets each
-// check that the server found can enforce it (Target.start). Keeps
+// kubernetes, prometheus), with or without `target` options. At start the connector first has it
+// remove what an earlier config's targets left behind (sweep), then it creates the targets and
+// lets each check that the server found can enforce it (Target.start). Keeps
 // each target's reconciler converged on the netmap's active grants for its service — at every
 // netmap change and every RECONCILE_INTERVAL_MS (a restart, a user removed by hand, a grant that
 // ended between netmaps) — and forwards usage summaries to the coordinator's audit.
@@ -48,20 +48,33 @@ export class ConnectorTargets {
     this.#timer = new Timer(o.clock, () => void this.#reconcile());
   }
 
-  /**
-   * Removes an earlier config's leftovers, creates the targets and runs their start checks. Bad
-   * options or a mode the server cannot enforce reject here, before the agent registers anything;
-   * the targets created so far are closed again.
-   */
-  async start(o: { signal?: AbortSignal } = {}): Promise<void> {
-    const specs = this.#o.services.map((s) => ({
+  #specs(): TargetSpec[] {
+    return this.#o.services.map((s) => ({
       service: s.name,
       deployment: this.#o.deployment(),
       kind: s.kind,
       address: s.address,
       options: s.target,
     }));
-    await sweepLeftovers(this.#o.stateDir, specs, { logger: this.#o.logger, audit: this.audit });
+  }
+
+  /**
+   * Removes what an earlier config's targets left behind (ClickHouse grant users in a users.d
+   * directory no service here uses), whatever this config says: runs before any check that could
+   * refuse the start. A service that will be refused (not tls=terminate) keeps nothing.
+   */
+  async sweep(): Promise<void> {
+    const live = this.#specs().filter((_, i) => this.#o.services[i].tls === 'terminate');
+    await sweepLeftovers(this.#o.stateDir, live, { logger: this.#o.logger, audit: this.audit });
+  }
+
+  /**
+   * Creates the targets and runs their start checks. Bad options or a mode the server cannot
+   * enforce reject here, before the agent registers anything; the targets created so far are
+   * closed again.
+   */
+  async start(o: { signal?: AbortSignal } = {}): Promise<void> {
+    const specs = this.#specs();
     const create = this.#o.create ?? createTarget;
     try {
       for (const spec of specs) {
