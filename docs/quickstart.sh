@@ -51,7 +51,7 @@ SALLYPORT_PREAUTH_KEY=$ENGINEER_KEY $SP agent --state eng --coordinator https://
   --coordinator-key "$CHANNEL_KEY" --ca trust.pem --name alice-laptop --kind engineer \
   --socks5 127.0.0.1:1055 >eng.log 2>&1 &
 pids+=($!)
-for _ in $(seq 1 100); do $SP status --state eng --json 2>/dev/null | grep -q '"peers":\[{' && break; sleep 0.2; done
+for _ in $(seq 1 100); do $SP status --state eng --json 2>/dev/null | tr -d ' \n' | grep -q '"peers":\[{' && break; sleep 0.2; done
 
 # 6. Through the overlay, byte-exact.
 curl -sS --socks5-hostname 127.0.0.1:1055 http://web.acme-prod.us-east-1.aws.byoc.example.com/big -o got
