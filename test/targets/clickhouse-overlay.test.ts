@@ -42,7 +42,8 @@ const missing = !clickhouseInstalled()
       ? 'the clickhouse target is not registered in src/targets/registry.ts (lead wiring)'
       : undefined;
 
-const GRANT_MS = 45_000;
+// Long enough for every check below on a loaded 2-core machine; the last test waits for its end.
+const GRANT_MS = 90_000;
 const SECRET = `SECRET_${randomBytes(6).toString('hex')}`;
 let tmp: string;
 let ch: ClickHouseServer;
