@@ -7,7 +7,7 @@ import type { Clock } from '../clock/index.ts';
 import { VerifyKey } from '../crypto/index.ts';
 import type { AgentMessage, Netmap, ServerMessage } from '../proto/control/index.ts';
 import type { ServiceCerts } from './certs.ts';
-import type { ServiceSpec } from './config.ts';
+import { checkServices, isPassthrough, type ServiceSpec } from './config.ts';
 import type { AgentMetrics } from './metrics.ts';
 import { Router } from './router.ts';
 import { ConnectorTargets } from './targets.ts';
@@ -66,9 +66,24 @@ export class ConnectorSide {
     });
   }
 
-  /** Creates the targets (bad target options throw here, before the agent connects). */
-  start(): void {
-    this.targets.start();
+  /**
+   * Removes an earlier config's leftover grant users, checks the services (fail closed:
+   * AGENT_CONFIG), then creates the targets (bad options or a
+   * mode the server cannot enforce reject here, before the agent connects). Every passthrough
+   * service is logged at warn and counted (status shows it).
+   */
+  async start(o: { signal?: AbortSignal } = {}): Promise<void> {
+    // Leftover grant users go first, whatever this config says (even one refused just below).
+    await this.targets.sweep();
+    checkServices([...this.#o.services.values()]);
+    await this.targets.start(o);
+    const piped = [...this.#o.services.values()].filter(isPassthrough);
+    this.#o.metrics.passthroughServices.set(piped.length);
+    for (const s of piped)
+      this.#o.logger.warn(
+        { service: s.name, kind: s.kind, address: s.address, tls: s.tls },
+        'passthrough service: the router pipes its bytes unfiltered (no client certificate, no target)',
+      );
   }
 
   netmapChanged(nm: Netmap): void {

@@ -247,6 +247,9 @@ export class Agent {
 
   /** Starts the agent channel, the SOCKS5 proxy and the control socket. */
   async start(): Promise<void> {
+    // First: a connector whose services cannot be enforced refuses to start before it opens
+    // anything or registers a service (fail closed).
+    await this.connector?.start();
     if (this.o.udp) {
       this.#direct = await DirectUdp.open({
         clock: this.o.clock,
@@ -261,7 +264,6 @@ export class Agent {
       });
       this.log.info({ port: this.#direct.port }, 'UDP socket for direct paths');
     }
-    this.connector?.start();
     this.control.start();
     this.#pathReport.start();
     if (this.o.socks5) {

@@ -51,6 +51,12 @@ export interface AgentStatus {
     notSentTo: number;
   } | null;
   peers: PeerStatus[];
+  /**
+   * Connector: the services it serves itself, as configured. `unfiltered` marks a passthrough
+   * service (kind tcp/http, tls=passthrough): the router pipes its bytes with no client certificate
+   * and no target. Empty on an engineer's node.
+   */
+  served: { name: string; kind: string; address: string; tls: string; unfiltered: boolean }[];
   /** The services in this node's netmap (an engineer: what its grants let it reach). */
   services: { name: string; deployment: string; tailnetName: string; kind: string; tls: string }[];
   /** The grants in this node's netmap. */
@@ -109,6 +115,13 @@ export function buildStatus(
     relays: a.relays.status().map((r) => ({ region: r.region, url: r.url, state: r.state })),
     socks5: a.socksAddress ? `${a.socksAddress.host}:${a.socksAddress.port}` : null,
     udp: udpStatus(a),
+    served: (a.o.kind === 'connector' ? (a.o.services ?? []) : []).map((s) => ({
+      name: s.name,
+      kind: s.kind,
+      address: s.address,
+      tls: s.tls,
+      unfiltered: s.tls === 'passthrough',
+    })),
     services: (nm?.services ?? []).map((s) => ({
       name: s.name,
       deployment: s.deployment,

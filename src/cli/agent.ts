@@ -40,9 +40,11 @@ options:
   --name NAME            node name (default: the host name)
   --kind KIND            connector or engineer (default: connector when services are given)
   --serve SPEC           a service: NAME=HOST:PORT, options kind=http|tcp|kubernetes|clickhouse|
-                         prometheus (default tcp), tls=terminate|passthrough (default passthrough);
-                         repeatable
-  --config FILE          JSON { "services": [{ "name", "address", "kind"?, "tls"? }] }
+                         prometheus (default tcp), tls=terminate|passthrough. kubernetes,
+                         clickhouse, prometheus: always terminate (passthrough refused);
+                         tcp, http: tls required, passthrough = unfiltered pipe; repeatable
+  --config FILE          JSON { "services": [{ "name", "address", "kind"?, "tls"?, "target"? }] }
+                         (a clickhouse service needs "target": { "usersDir": … } from a file)
   --socks5 HOST:PORT     engineer: SOCKS5 proxy address, e.g. 127.0.0.1:1055
   --udp-port N           the one UDP socket for direct paths (NAT traversal); 0 = any free port
   --stun HOST:PORT       an extra STUN server, asked after the relays' (repeatable)
@@ -57,7 +59,8 @@ examples:
     --coordinator-key 3q2+7w... --preauth-key spk_... --serve web=10.0.0.5:8080,kind=http,tls=terminate
   sallyport agent --socks5 127.0.0.1:1055        (after 'sallyport login')
 
-exit codes: 0 stopped by a signal, 1 could not start, 2 bad usage
+exit codes: 0 stopped by a signal, 1 could not start (e.g. a target that cannot be enforced),
+  2 bad usage (e.g. a service configuration that would not be enforced)
 `;
 
 export async function run(argv: string[], opts: { signal?: AbortSignal } = {}): Promise<number> {

@@ -81,5 +81,11 @@ export interface TargetDeps {
 export interface Target {
   proxy?: TargetProxy;
   reconciler?: TargetReconciler;
+  /**
+   * Checks, before the service is registered, that the server found can enforce this target's
+   * mode (e.g. a version probe); rejects with TargetError naming the fix, and the agent refuses
+   * to start.
+   */
+  start?(o: { signal?: AbortSignal }): Promise<void>;
   close(): Promise<void>;
 }
