@@ -6,7 +6,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 
-const read = (f: string) => readFileSync(new URL(`../../deploy/kubernetes/${f}`, import.meta.url), 'utf8');
+const read = (f: string) =>
+  readFileSync(new URL(`../../deploy/kubernetes/base/rbac/${f}`, import.meta.url), 'utf8');
 const docs = (text: string) => text.split(/^---$/m).map((d) => d.replace(/^\s*#.*$/gm, ''));
 const field = (doc: string, key: string) => new RegExp(`^\\s*${key}: (.+)$`, 'm').exec(doc)?.[1];
 
