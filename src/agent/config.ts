@@ -10,6 +10,7 @@
 //     tls omitted              ─► refused: write tls=passthrough (unfiltered) or tls=terminate
 //     tls written              ─► as written; passthrough is logged, counted and shown in status
 import { readFileSync } from 'node:fs';
+import { parseJsonc } from '../util/index.ts';
 import type { ServiceKindName, ServiceRegistration } from '../proto/control/index.ts';
 import { targetKinds } from '../targets/index.ts';
 import { AgentError } from './errors.ts';
@@ -115,11 +116,11 @@ export function parseServe(v: string): ServiceSpec {
   return check(spec, `--serve '${v}'`);
 }
 
-/** Services from a JSON config file. */
+/** Services from a JSON config file (comments and trailing commas allowed). */
 export function readConfigFile(path: string): ServiceSpec[] {
   let v: unknown;
   try {
-    v = JSON.parse(readFileSync(path, 'utf8'));
+    v = parseJsonc(readFileSync(path, 'utf8'));
   } catch (e) {
     throw new AgentError('AGENT_CONFIG', `${path}: ${(e as Error).message}`, { cause: e });
   }

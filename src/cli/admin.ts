@@ -1,6 +1,7 @@
 // `sallyport admin …`: administration through the coordinator's HTTPS API (never the database).
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { parseJsonc } from '../util/index.ts';
 // The API client alone (not the control index): the admin command loads no server code.
 import { CONNECTION_OPTIONS, apiClientFrom } from './api-connection.ts';
 import { API_EXIT_CODES, reportApiFailure } from './exit.ts';
@@ -54,7 +55,8 @@ commands:
   grants revoke ID
   nodes list | nodes revoke KEY
   policy get                         the access policy document (JSON)
-  policy set FILE|-                  replace it; refused with every issue listed if it is invalid
+  policy set FILE|-                  replace it (JSON; comments and trailing commas allowed);
+                                     refused with every issue listed if it is invalid
   device approve CODE                approve an engineer machine's 'sallyport login' code
   audit [--after SEQ] [--limit N]
 
@@ -405,10 +407,10 @@ export async function run(argv: string[], io: AdminIo = processIo): Promise<numb
         io.stdout(JSON.stringify(await api.call('GET', '/api/v1/policy'), null, 2) + '\n');
         return 0;
       case 'policy set': {
-        const file = need(args[0], 'FILE (the policy document, JSON)');
+        const file = need(args[0], 'FILE (the policy document, JSON; comments allowed)');
         let doc: unknown;
         try {
-          doc = JSON.parse(file === '-' ? readFileSync(0, 'utf8') : readFileSync(file, 'utf8'));
+          doc = parseJsonc(file === '-' ? readFileSync(0, 'utf8') : readFileSync(file, 'utf8'));
         } catch (e) {
           throw new UsageError(`cannot read a JSON policy document from ${file}: ${(e as Error).message}`);
         }

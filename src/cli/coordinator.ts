@@ -11,10 +11,12 @@ import {
   ControlError,
   type RelayConfig,
 } from '../control/index.ts';
+import { applyConfigFile } from './config-file.ts';
 
 export const help = `usage: sallyport coordinator --data DIR --suffix DOMAIN [--listen HOST:PORT] [--db postgres://…]
                              [--relay REGION=URL[,stun=PORT]]… [--relay-ca FILE] [--tls-cert FILE --tls-key FILE]
                              [--hostname NAME]… [--webhook URL]… [--no-console] [--log-level LEVEL] [--json]
+                             [--config FILE]
 
 Runs the coordinator: the admin API under /api/v1 (OpenAPI document at /openapi.json), the agent
 channel (WebSocket /agent/v1, Noise IK), the console (/console/), /metrics (Prometheus) and
@@ -53,6 +55,9 @@ options:
   --log-level LEVEL     fatal, error, warn, info (default), debug, trace, silent
   --json                print the start-up values as one JSON line {url, channelKey, tlsFingerprint,
                         relayTrustKey, data} (logs stay on stderr)
+  --config FILE         JSON with comments whose keys are these flags' long names, e.g.
+                        { "data": "/var/lib/sallyport", "relay": ["eu-west-1=https://relay-eu:443"] };
+                        flags win, then environment, then the file
   --help                this text
 
 It prints the values agents and relays need: the URL, the channel key agents pin, the listener
@@ -72,31 +77,40 @@ function parseHostPort(s: string): { host: string; port: number } | undefined {
   return { host: m[1] ?? m[2], port: Number(m[3]) };
 }
 
+const OPTIONS = {
+  config: { type: 'string' },
+  data: { type: 'string' },
+  db: { type: 'string' },
+  listen: { type: 'string' },
+  suffix: { type: 'string' },
+  relay: { type: 'string', multiple: true },
+  'relay-ca': { type: 'string' },
+  'tls-cert': { type: 'string' },
+  'tls-key': { type: 'string' },
+  hostname: { type: 'string', multiple: true },
+  webhook: { type: 'string', multiple: true },
+  'no-console': { type: 'boolean' },
+  'audit-checkpoint-every': { type: 'string' },
+  'log-level': { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean' },
+} as const;
+
+/** Flag → the environment variable that overrides the --config file for it. */
+const ENV = {
+  data: 'SALLYPORT_DATA',
+  db: 'SALLYPORT_DB',
+  listen: 'SALLYPORT_LISTEN',
+  webhook: 'SALLYPORT_WEBHOOKS',
+  'audit-checkpoint-every': 'SALLYPORT_AUDIT_CHECKPOINT_EVERY',
+  'log-level': 'SALLYPORT_LOG_LEVEL',
+} as const;
+
 export async function run(argv: string[], opts: { signal?: AbortSignal } = {}): Promise<number> {
   let a;
   try {
-    a = parseArgs({
-      args: argv,
-      options: {
-        data: { type: 'string' },
-        db: { type: 'string' },
-        listen: { type: 'string' },
-        suffix: { type: 'string' },
-        relay: { type: 'string', multiple: true },
-        'relay-ca': { type: 'string' },
-        'tls-cert': { type: 'string' },
-        'tls-key': { type: 'string' },
-        hostname: { type: 'string', multiple: true },
-        webhook: { type: 'string', multiple: true },
-        'no-console': { type: 'boolean' },
-        'audit-checkpoint-every': { type: 'string' },
-        'log-level': { type: 'string' },
-        json: { type: 'boolean' },
-        help: { type: 'boolean' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }).values;
+    a = parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: false }).values;
+    if (a.config && !a.help) applyConfigFile(a, a.config, { options: OPTIONS, env: ENV });
   } catch (e) {
     process.stderr.write(`sallyport coordinator: ${(e as Error).message}\n\n${help}`);
     return 2;

@@ -406,7 +406,7 @@ export function storeSuite(name: string, backend: Backend, skip?: string): void 
 
     test("migration 0004: existing grants become read-only, request-derived ones take their request's level", async () => {
       const { cfg: old, cleanup: drop } = await backend.setup();
-      const db = openKysely(old);
+      const db = await openKysely(old);
       try {
         const first = Object.fromEntries(Object.entries(MIGRATIONS).filter(([k]) => k < '0004'));
         const m = new Migrator({ db, provider: { getMigrations: () => Promise.resolve(first) } });

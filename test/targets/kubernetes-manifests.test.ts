@@ -10,7 +10,8 @@ import { readFileSync } from 'node:fs';
 import { parseKubernetesOptions } from '../../src/targets/kubernetes/index.ts';
 import { parsePrometheusOptions } from '../../src/targets/prometheus/index.ts';
 
-const read = (f: string) => readFileSync(new URL(`../../deploy/kubernetes/${f}`, import.meta.url), 'utf8');
+const read = (f: string) =>
+  readFileSync(new URL(`../../deploy/kubernetes/base/rbac/${f}`, import.meta.url), 'utf8');
 const docs = (text: string) => text.split(/^---$/m).map((d) => d.replace(/^\s*#.*$/gm, ''));
 const field = (doc: string, key: string) => new RegExp(`^\\s*${key}: (.+)$`, 'm').exec(doc)?.[1];
 
