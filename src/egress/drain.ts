@@ -14,6 +14,8 @@ export interface Sink {
 export class DrainStats {
   uploaded = 0;
   failures = 0;
+  /** Records the sink refused as malformed (EGRESS_BAD_RECORD): removed, not retried. */
+  rejected = 0;
   lastError: string | undefined;
 }
 
@@ -90,6 +92,12 @@ export class Drainer {
         backoff = this.#o.minBackoffMs;
       } catch (e) {
         if (signal.aborted) break;
+        if ((e as { code?: string }).code === 'EGRESS_BAD_RECORD') {
+          this.stats.rejected++;
+          this.#o.onError?.(e, seq);
+          await spool.ack(seq);
+          continue;
+        }
         this.stats.failures++;
         this.stats.lastError = e instanceof Error ? e.message : String(e);
         this.#o.onError?.(e, seq);

@@ -10,6 +10,8 @@ import { SallyportError } from '../util/index.ts';
  *   did not have the expected shape.
  * - `EGRESS_CGROUP_UNAVAILABLE`: the cgroup (or the PID) cannot be read.
  * - `EGRESS_UPLOAD`: the object store or queue refused or could not be reached (retryable).
+ * - `EGRESS_BAD_RECORD`: a spooled record cannot be sent as it is (not a record of this kind); the
+ *   drain loop counts it and removes it rather than retrying it forever.
  * - `EGRESS_ABORTED`: the operation's signal fired.
  */
 export class EgressError extends SallyportError {}
