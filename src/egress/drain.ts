@@ -52,6 +52,20 @@ export class Drainer {
     this.#wake?.();
   }
 
+  /**
+   * Waits until the spool is empty or `timeoutMs` passed (a graceful stop gives the uploads a
+   * moment); resolves true when empty. Records left stay spooled for the next start.
+   */
+  async flush(timeoutMs: number): Promise<boolean> {
+    const { spool, clock } = this.#o;
+    const until = clock.now() + timeoutMs;
+    while (spool.records > 0 && clock.now() < until && !this.#ac.signal.aborted) {
+      this.kick();
+      await new Promise<void>((r) => clock.setTimeout(r, Math.min(50, until - clock.now())));
+    }
+    return spool.records === 0;
+  }
+
   /** Stops the loop; an upload in flight is aborted (its record stays spooled). */
   async stop(): Promise<void> {
     this.#ac.abort();
