@@ -64,6 +64,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     summary: "ship a cgroup's CPU/memory usage to S3, spooled (egress)",
     load: () => import('./billing-scraper.ts'),
   },
+  'state-exporter': {
+    summary: 'send service state to SQS on change and heartbeat, spooled (egress)',
+    load: () => import('./state-exporter.ts'),
+  },
 };
 
 function usage(): string {

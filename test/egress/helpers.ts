@@ -102,3 +102,42 @@ export async function exited(p: ChildProcess): Promise<void> {
   if (p.exitCode !== null || p.signalCode !== null) return;
   await new Promise((r) => p.once('exit', r));
 }
+
+/**
+ * A TCP forwarder to `target` on a fixed port that can be taken down (listener closed, live
+ * connections cut) and brought back: the queue's outage as its clients see it, while the SQS
+ * stand-in (which keeps messages in memory only) keeps what it already has.
+ */
+export async function outageProxy(
+  target: number,
+): Promise<{ port: number; down: () => Promise<void>; up: () => Promise<void>; close: () => Promise<void> }> {
+  const { createConnection } = await import('node:net');
+  const port = await freePort();
+  const sockets = new Set<import('node:net').Socket>();
+  let server: import('node:net').Server | undefined;
+  const up = async () => {
+    server = createServer((c) => {
+      const u = createConnection({ host: '127.0.0.1', port: target });
+      sockets.add(c).add(u);
+      const end = () => {
+        c.destroy();
+        u.destroy();
+        sockets.delete(c);
+        sockets.delete(u);
+      };
+      c.on('error', end).on('close', end);
+      u.on('error', end).on('close', end);
+      c.pipe(u).pipe(c);
+    });
+    await new Promise<void>((r) => server!.listen(port, '127.0.0.1', r));
+  };
+  const down = async () => {
+    const s = server;
+    server = undefined;
+    for (const x of sockets) x.destroy();
+    sockets.clear();
+    if (s) await new Promise((r) => s.close(r));
+  };
+  await up();
+  return { port, down, up, close: down };
+}
