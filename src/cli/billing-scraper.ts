@@ -43,7 +43,8 @@ example:
 exit codes: 0 stopped by a signal, 1 could not start (cgroup, spool, port), 2 bad usage
 `;
 
-export async function run(argv: string[], opts: { signal?: AbortSignal } = {}): Promise<number> {
+/** The command line, parsed and validated (UsageError names the fix); undefined for --help. */
+export function billingConfig(argv: string[], env: Record<string, string | undefined>) {
   let a;
   try {
     a = parseArgs({
@@ -60,42 +61,57 @@ export async function run(argv: string[], opts: { signal?: AbortSignal } = {}): 
       allowPositionals: false,
     }).values;
   } catch (e) {
-    process.stderr.write(
-      `sallyport billing-scraper: ${(e as Error).message}\n(see sallyport billing-scraper --help)\n`,
-    );
-    return 2;
+    throw new UsageError((e as Error).message);
   }
-  if (a.help) {
-    process.stdout.write(help);
-    return 0;
-  }
-  let cfg, intervalMs: number, batch: number;
+  if (a.help) return undefined;
+  const cfg = commonConfig(a, env);
+  if (!a.bucket) throw new UsageError('--bucket BUCKET is required');
+  if ((a.cgroup === undefined) === (a.pid === undefined))
+    throw new UsageError('give one of --cgroup DIR or --pid N');
+  const intervalMs = parseInterval('--interval', a.interval ?? '10s');
+  if (intervalMs < 100) throw new UsageError('--interval: at least 100ms');
+  const batch = Number(a.batch ?? 6);
+  if (!Number.isSafeInteger(batch) || batch < 1 || batch > 10_000)
+    throw new UsageError(`--batch wants 1 to 10000 samples, got '${a.batch}'`);
+  const pid = a.pid === undefined ? undefined : Number(a.pid);
+  if (pid !== undefined && (!Number.isSafeInteger(pid) || pid <= 0))
+    throw new UsageError(`--pid wants a process id, got '${a.pid}'`);
+  return {
+    ...cfg,
+    bucket: a.bucket,
+    pathStyle: a['path-style'] ?? false,
+    cgroup: a.cgroup,
+    pid,
+    intervalMs,
+    batch,
+  };
+}
+
+export async function run(argv: string[], opts: { signal?: AbortSignal } = {}): Promise<number> {
+  let cfg;
   try {
-    cfg = commonConfig(a, process.env);
-    if (!a.bucket) throw new UsageError('--bucket BUCKET is required');
-    if ((a.cgroup === undefined) === (a.pid === undefined))
-      throw new UsageError('give one of --cgroup DIR or --pid N');
-    intervalMs = parseInterval('--interval', a.interval ?? '10s');
-    if (intervalMs < 100) throw new UsageError('--interval: at least 100ms');
-    batch = Number(a.batch ?? 6);
-    if (!Number.isSafeInteger(batch) || batch < 1 || batch > 10_000)
-      throw new UsageError(`--batch wants 1 to 10000 samples, got '${a.batch}'`);
+    cfg = billingConfig(argv, process.env);
   } catch (e) {
     if (!(e instanceof UsageError)) throw e;
     process.stderr.write(`sallyport billing-scraper: ${e.message}\n(see sallyport billing-scraper --help)\n`);
     return 2;
   }
+  if (!cfg) {
+    process.stdout.write(help);
+    return 0;
+  }
+  const { intervalMs, batch } = cfg;
   const log = egressLogger('billing-scraper', cfg.logLevel);
   let dir: string;
   let sink: S3Sink;
   try {
-    dir = a.cgroup ?? (await cgroupDirOfPid(Number(a.pid)));
+    dir = cfg.cgroup ?? (await cgroupDirOfPid(cfg.pid!));
     await readCgroup(dir); // fail closed: an unreadable cgroup refuses to start
     sink = new S3Sink({
-      bucket: a.bucket,
+      bucket: cfg.bucket,
       region: cfg.region,
       endpoint: cfg.endpoint,
-      forcePathStyle: a['path-style'] ?? false,
+      forcePathStyle: cfg.pathStyle,
       keyOf: usageKeyOfBody,
     });
   } catch (e) {
@@ -110,7 +126,7 @@ export async function run(argv: string[], opts: { signal?: AbortSignal } = {}): 
     log,
     sink,
     signal: opts.signal,
-    describe: `cgroup ${dir} every ${intervalMs} ms, ${batch} samples a record → s3://${a.bucket}`,
+    describe: `cgroup ${dir} every ${intervalMs} ms, ${batch} samples a record → s3://${cfg.bucket}`,
     producer: (spool, kick) => {
       scraper = new BillingScraper({
         clock: realClock,

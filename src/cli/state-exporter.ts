@@ -44,7 +44,8 @@ example:
 exit codes: 0 stopped by a signal, 1 could not start (spool, port), 2 bad usage
 `;
 
-export async function run(argv: string[], opts: { signal?: AbortSignal } = {}): Promise<number> {
+/** The command line, parsed and validated (UsageError names the fix); undefined for --help. */
+export function stateConfig(argv: string[], env: Record<string, string | undefined>) {
   let a;
   try {
     a = parseArgs({
@@ -61,38 +62,48 @@ export async function run(argv: string[], opts: { signal?: AbortSignal } = {}): 
       allowPositionals: false,
     }).values;
   } catch (e) {
-    process.stderr.write(
-      `sallyport state-exporter: ${(e as Error).message}\n(see sallyport state-exporter --help)\n`,
-    );
-    return 2;
+    throw new UsageError((e as Error).message);
   }
-  if (a.help) {
-    process.stdout.write(help);
-    return 0;
-  }
-  let cfg, pollMs: number, heartbeatMs: number;
+  if (a.help) return undefined;
+  const cfg = commonConfig(a, env);
+  if (!a['queue-url']) throw new UsageError('--queue-url URL is required');
+  if (!a['health-url'] && !a['state-file'] && !a['disk-path'])
+    throw new UsageError('give at least one source: --health-url URL, --state-file FILE or --disk-path DIR');
+  if (a['health-url'] !== undefined && !/^https?:\/\/\S+$/.test(a['health-url']))
+    throw new UsageError(`--health-url wants an http(s) URL, got '${a['health-url']}'`);
+  const pollMs = parseInterval('--interval', a.interval ?? '10s');
+  const heartbeatMs = parseInterval('--heartbeat', a.heartbeat ?? '60s');
+  if (pollMs < 100) throw new UsageError('--interval: at least 100ms');
+  if (heartbeatMs < pollMs) throw new UsageError('--heartbeat must not be shorter than --interval');
+  return {
+    ...cfg,
+    queueUrl: a['queue-url'],
+    healthUrl: a['health-url'],
+    stateFile: a['state-file'],
+    diskPath: a['disk-path'],
+    pollMs,
+    heartbeatMs,
+  };
+}
+
+export async function run(argv: string[], opts: { signal?: AbortSignal } = {}): Promise<number> {
+  let cfg;
   try {
-    cfg = commonConfig(a, process.env);
-    if (!a['queue-url']) throw new UsageError('--queue-url URL is required');
-    if (!a['health-url'] && !a['state-file'] && !a['disk-path'])
-      throw new UsageError(
-        'give at least one source: --health-url URL, --state-file FILE or --disk-path DIR',
-      );
-    if (a['health-url'] !== undefined && !/^https?:\/\/\S+$/.test(a['health-url']))
-      throw new UsageError(`--health-url wants an http(s) URL, got '${a['health-url']}'`);
-    pollMs = parseInterval('--interval', a.interval ?? '10s');
-    heartbeatMs = parseInterval('--heartbeat', a.heartbeat ?? '60s');
-    if (pollMs < 100) throw new UsageError('--interval: at least 100ms');
-    if (heartbeatMs < pollMs) throw new UsageError('--heartbeat must not be shorter than --interval');
+    cfg = stateConfig(argv, process.env);
   } catch (e) {
     if (!(e instanceof UsageError)) throw e;
     process.stderr.write(`sallyport state-exporter: ${e.message}\n(see sallyport state-exporter --help)\n`);
     return 2;
   }
+  if (!cfg) {
+    process.stdout.write(help);
+    return 0;
+  }
+  const { pollMs, heartbeatMs } = cfg;
   const log = egressLogger('state-exporter', cfg.logLevel);
   let sink: SqsSink;
   try {
-    sink = new SqsSink({ queueUrl: a['queue-url'], region: cfg.region, endpoint: cfg.endpoint });
+    sink = new SqsSink({ queueUrl: cfg.queueUrl, region: cfg.region, endpoint: cfg.endpoint });
   } catch (e) {
     process.stderr.write(`sallyport state-exporter: ${(e as Error).message}\n`);
     return 1;
@@ -105,15 +116,15 @@ export async function run(argv: string[], opts: { signal?: AbortSignal } = {}): 
     log,
     sink,
     signal: opts.signal,
-    describe: `state every ${pollMs} ms, heartbeat ${heartbeatMs} ms → ${sink.fifo ? 'FIFO ' : ''}queue ${a['queue-url']}`,
+    describe: `state every ${pollMs} ms, heartbeat ${heartbeatMs} ms → ${sink.fifo ? 'FIFO ' : ''}queue ${cfg.queueUrl}`,
     producer: (spool, kick) => {
       exporter = new StateExporter({
         clock: realClock,
         spool,
         read: stateSource({
-          healthUrl: a['health-url'],
-          stateFile: a['state-file'],
-          diskPath: a['disk-path'],
+          healthUrl: cfg.healthUrl,
+          stateFile: cfg.stateFile,
+          diskPath: cfg.diskPath,
         }),
         deployment: cfg.deployment,
         host: cfg.host,
