@@ -9,7 +9,6 @@ import { egressRegistry, serveMetrics, type EgressMetricsSource } from '../egres
 import { SPOOL_POLICIES, Spool, type SpoolPolicy } from '../egress/spool.ts';
 import { checkName } from '../egress/usage.ts';
 import { UsageError } from './io.ts';
-import { parseHostPort } from './relay.ts';
 
 /** The parseArgs options both commands take. */
 export const COMMON_OPTIONS = {
@@ -44,6 +43,14 @@ Credentials come from the AWS SDK's default chain (AWS_ACCESS_KEY_ID/AWS_SECRET_
 AWS_PROFILE, web identity, instance or pod role) and are never logged.`;
 
 type Values = Partial<Record<keyof typeof COMMON_OPTIONS, string | boolean>>;
+
+/** HOST:PORT or [V6]:PORT (port 0: any free port). */
+export function parseListen(flag: string, s: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:\s]+)):(\d{1,5})$/.exec(s);
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port > 65535) throw new UsageError(`${flag} wants HOST:PORT, e.g. 127.0.0.1:9464; got '${s}'`);
+  return { host: m[1] ?? m[2], port };
+}
 
 /** "500ms", "10s", "5m", "1h" → milliseconds. */
 export function parseInterval(flag: string, s: string): number {
@@ -109,7 +116,7 @@ export function commonConfig(a: Values, env: Record<string, string | undefined>)
       maxRecords,
       policy: policy as SpoolPolicy,
     },
-    metrics: ml === undefined ? undefined : parseHostPort(ml),
+    metrics: ml === undefined ? undefined : parseListen('--metrics-listen', ml),
     logLevel: str('log-level') ?? 'info',
   };
 }
