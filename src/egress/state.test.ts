@@ -110,3 +110,22 @@ test("sample: a PID's cgroup is the cgroup2 mount plus its 0:: path; no cgroup2 
     (e: unknown) => (e as EgressError).code === 'EGRESS_INVALID_OPTIONS',
   );
 });
+
+test('sample: reads cpu.stat and, where present, memory.current and memory.stat', async (t) => {
+  const { readCgroup } = await import('./sample.ts');
+  const dir = mkdtempSync(join(tmpdir(), 'cg-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, 'cpu.stat'), 'usage_usec 30\nuser_usec 20\nsystem_usec 10\n');
+  assert.deepEqual(await readCgroup(dir), {
+    cpu: { usageUsec: 30, userUsec: 20, systemUsec: 10 },
+    memoryBytes: null,
+    memory: null,
+  });
+  writeFileSync(join(dir, 'memory.current'), '8192\n');
+  writeFileSync(join(dir, 'memory.stat'), 'anon 4096\nfile 4096\nkernel 0\nshmem 0\nsock 0\nslab 1\n');
+  const r = await readCgroup(dir);
+  assert.equal(r.memoryBytes, 8192);
+  assert.deepEqual(r.memory, { anon: 4096, file: 4096, kernel: 0, shmem: 0, sock: 0 });
+  writeFileSync(join(dir, 'memory.current'), 'max\n');
+  await assert.rejects(readCgroup(dir), (e: unknown) => (e as EgressError).code === 'EGRESS_CGROUP_PARSE');
+});

@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { needs } from '../../src/testing/require.ts';
-import type { UsageRecord } from '../../src/egress/usage.ts';
+import { buildUsageRecord, usageKeyOfBody, type UsageRecord } from '../../src/egress/usage.ts';
+import { S3Sink } from '../../src/egress/s3-sink.ts';
 import {
   busyIn,
   cli,
@@ -165,3 +166,54 @@ function readJournal(spoolDir: string): string {
     return '';
   }
 }
+
+test('billing → S3: a record uploaded twice is one object with the same bytes', async (t) => {
+  const work = mkdtempSync(join(tmpdir(), 'egress-s3-twice-'));
+  const port = await freePort();
+  const s3d = await startS3(join(work, 's3'), port, BUCKET);
+  const endpoint = `http://127.0.0.1:${port}`;
+  const credentials = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
+  const client = new S3Client({
+    region: 'us-east-1',
+    endpoint,
+    forcePathStyle: true,
+    credentials,
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+  });
+  const sink = new S3Sink({ bucket: BUCKET, region: 'us-east-1', keyOf: usageKeyOfBody, client });
+  t.after(async () => {
+    sink.close();
+    await s3d.close();
+    rmSync(work, { recursive: true, force: true });
+  });
+  const record = buildUsageRecord({
+    deployment: 'acme-prod',
+    host: 'db-0',
+    seq: 3,
+    intervalMs: 1000,
+    samples: [
+      {
+        atMs: Date.UTC(2026, 11, 6, 4),
+        cpuUsageUsec: 10,
+        cpuUserUsec: 10,
+        cpuSystemUsec: 0,
+        cpuDeltaUsec: 10,
+        memoryBytes: null,
+        memory: null,
+      },
+    ],
+  });
+  const body = Buffer.from(JSON.stringify(record));
+  const signal = new AbortController().signal;
+  await sink.send(3, body, { signal });
+  await sink.send(3, body, { signal }); // the retry after a lost answer or a kill -9 before the ack
+  assert.deepEqual(await listAll(client), ['acme-prod/2026/12/06/04/db-0-0000000003']);
+  const got = await client.send(
+    new GetObjectCommand({ Bucket: BUCKET, Key: 'acme-prod/2026/12/06/04/db-0-0000000003' }),
+  );
+  assert.equal(
+    await got.Body!.transformToString(),
+    body.toString(),
+    'stored as sent: no aws-chunked framing',
+  );
+});
