@@ -88,7 +88,7 @@ export class CatalogStore extends StoreBase {
         name: s.name,
         kind: s.kind,
         address: s.address,
-        tls_mode: s.tlsMode ?? 'terminate',
+        tls_mode: R.storedTlsMode(s.kind, s.tlsMode),
         labels: JSON.stringify(s.labels ?? {}),
         connector_id: s.connectorId === undefined ? (old?.connector_id ?? null) : s.connectorId,
         created_at: old?.created_at ?? now,

@@ -282,7 +282,7 @@ export class EnrollmentStore extends IdentityStore {
           name: s.name,
           kind: s.kind,
           address: s.address,
-          tls_mode: s.tlsMode ?? old?.tls_mode ?? 'terminate',
+          tls_mode: R.storedTlsMode(s.kind, s.tlsMode, old?.tls_mode),
           labels: JSON.stringify(s.labels ?? (old ? JSON.parse(old.labels) : {})),
           connector_id: node.id,
           created_at: old?.created_at ?? now,

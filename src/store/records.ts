@@ -12,6 +12,18 @@ export const SERVICE_KINDS: readonly ServiceKind[] = [
   'tcp',
 ];
 export type TlsMode = 'terminate' | 'passthrough';
+
+/** Kinds the connector always terminates and sends through their target (never passthrough). */
+export const PROXIED_KINDS: ReadonlySet<ServiceKind> = new Set(['kubernetes', 'clickhouse', 'prometheus']);
+
+/**
+ * The TLS mode the coordinator stores for a service: a proxied kind is always `terminate`, whatever
+ * a registration (an older connector's, an administrator's) says — fail closed on both sides.
+ */
+export function storedTlsMode(kind: ServiceKind, asked: TlsMode | undefined, old?: string): TlsMode {
+  if (PROXIED_KINDS.has(kind)) return 'terminate';
+  return asked ?? (old as TlsMode | undefined) ?? 'terminate';
+}
 export type NodeKind = 'connector' | 'engineer';
 export type SubjectType = 'user' | 'group' | 'node';
 

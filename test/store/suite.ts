@@ -300,6 +300,18 @@ export function storeSuite(name: string, backend: Backend, skip?: string): void 
         name: 'bob-laptop',
       });
       const conn = (await store.listNodes()).find((n) => n.name === 'c1')!;
+      // A proxied kind registered as passthrough (an older connector) is stored terminated.
+      const reg = await store.registerServices(conn, [
+        { name: 'k8s', kind: 'kubernetes', address: '10.0.0.3:6443', tlsMode: 'passthrough' },
+        { name: 'ch', kind: 'clickhouse', address: '10.0.0.4:8443', tlsMode: 'passthrough' },
+      ]);
+      assert.deepEqual(
+        reg.registered.map((s) => [s.name, s.tlsMode]),
+        [
+          ['k8s', 'terminate'],
+          ['ch', 'terminate'],
+        ],
+      );
       await store.registerServices(conn, [
         { name: 'k8s', kind: 'kubernetes', address: '10.0.0.3:6443' },
         { name: 'ch', kind: 'clickhouse', address: '10.0.0.4:8443' },
