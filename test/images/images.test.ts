@@ -8,10 +8,12 @@
 //
 // The first build downloads a Debian root with mmdebstrap (minutes on a slow mirror), so the test
 // runs only with SALLYPORT_FULL=1. The root is cached in .tmp/images; later builds take ~2-3 min.
-// SALLYPORT_IMAGES_PACKAGE=TGZ builds from that npm pack tarball instead of packing this checkout.
+// SALLYPORT_IMAGES_PACKAGE=TGZ builds from that npm pack tarball instead of packing this checkout;
+// SALLYPORT_IMAGES_REUSE=1 uses the images already built; SALLYPORT_IMAGES_RUNNER=chroot takes the
+// unshare + chroot path even where podman works.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import {
   chmodSync,
   chownSync,
@@ -55,6 +57,13 @@ let version = '';
 let built = false;
 function build(): void {
   if (built) return;
+  if (process.env.SALLYPORT_IMAGES_REUSE === '1') {
+    // The images of an earlier images.sh run (same checkout), as it is.
+    version = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version;
+    ok('buildah', ['inspect', '--type', 'image', `localhost/sallyport-agent:${version}`]);
+    built = true;
+    return;
+  }
   const args = [join(root, 'scripts', 'images.sh')];
   if (process.env.SALLYPORT_IMAGES_PACKAGE) args.push('--package', process.env.SALLYPORT_IMAGES_PACKAGE);
   const t0 = performance.now();
@@ -71,7 +80,7 @@ function build(): void {
 // podman's defaults raise RLIMIT_NOFILE/NPROC, which a sandbox without CAP_SYS_RESOURCE refuses:
 // ask for what this process already has. crun refuses hybrid cgroup v1/v2 hosts; runc does not.
 function podmanArgs(): string[] | undefined {
-  if (!have('podman')) return undefined;
+  if (process.env.SALLYPORT_IMAGES_RUNNER === 'chroot' || !have('podman')) return undefined;
   const nofile = run('sh', ['-c', 'echo $(ulimit -n):$(ulimit -Hn)']).stdout.trim();
   const base = ['--ulimit', `nofile=${nofile}`, '--ulimit', 'nproc=4096:4096'];
   for (const rt of [[], ['--runtime', 'runc']]) {
@@ -300,7 +309,6 @@ test(
       'images: podman cannot run containers here; running the image root with unshare + chroot\n',
     );
     const c = ok('buildah', ['from', '--quiet', `localhost/sallyport-relay:${version}`]).trim();
-    t.after(() => run('buildah', ['rm', c]));
     const mnt = ok('buildah', ['mount', c]).trim();
     const relayPort = freePort();
     const script = join(v.dir, 'chroot.sh');
@@ -314,19 +322,24 @@ mount --bind ${v.state} "$R/var/lib/sallyport"
 mount --bind -o ro ${v.etc} "$R/mnt"
 chroot --userspec=${UID}:${UID} "$R" /usr/local/bin/sallyport agent --help | grep -q 'usage: sallyport agent'
 chroot --userspec=${UID}:${UID} "$R" /bin/sh -c 'id -u; touch /probe 2>/dev/null && echo writable || echo read-only'
-cd "$R/var/lib/sallyport"
 SALLYPORT_RELAY_LISTEN=127.0.0.1:${relayPort} exec chroot --userspec=${UID}:${UID} "$R" /usr/local/bin/sallyport relay \\
   --tls-cert /mnt/relay.crt --tls-key /mnt/relay.key --trust-key ${TRUST} --region test \\
   --key-file /var/lib/sallyport/relay.key
 `,
     );
-    const { spawn } = await import('node:child_process');
     const child = spawn('unshare', ['--mount', '--propagation', 'private', 'sh', script, mnt], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
     child.stdout.on('data', (d) => (stdout += d));
-    t.after(() => child.kill('SIGTERM'));
+    t.after(async () => {
+      if (child.exitCode === null) {
+        const gone = new Promise((r) => child.once('exit', r));
+        child.kill('SIGTERM');
+        await gone;
+      }
+      run('buildah', ['rm', c]);
+    });
     assert.ok(await waitHealthy(relayPort, 30_000), stdout);
     assert.match(stdout, new RegExp(`^${UID}\\nread-only\\n`));
   },
