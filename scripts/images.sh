@@ -8,9 +8,11 @@
 #      native addon is the one this checkout built against the same Node, else rebuilt here;
 #   3. Node: this machine's own `node` binary (>= 20.19; Debian 12's nodejs is 18), copied to
 #      /usr/local/bin/node and checked to start inside the root (docs/images.md: provenance);
-#   4. buildah assembles root + package into one image and commits it three times (docker format,
-#      for HEALTHCHECK) with each role's entrypoint, environment, ports and healthcheck, into local
-#      containers-storage as localhost/sallyport-ROLE:VERSION and into an OCI layout.
+#   4. buildah assembles root + package into a base image (localhost/sallyport-base:VERSION) and
+#      commits one image per role on top (docker format, for HEALTHCHECK) with the role's
+#      entrypoint, environment, ports and healthcheck, into the local containers-storage as
+#      localhost/sallyport-ROLE:VERSION, then copies them into an OCI layout (without HEALTHCHECK,
+#      which the OCI image format lacks).
 #
 # usage: scripts/images.sh [--package TGZ] [--out DIR] [--cache DIR] [--roles "coordinator relay agent"]
 #   --package TGZ   an `npm pack` tarball to install (default: npm pack of this checkout)
@@ -35,7 +37,7 @@ while [ $# -gt 0 ]; do
     --out) out=$2; shift 2 ;;
     --cache) cache=$2; shift 2 ;;
     --roles) roles=$2; shift 2 ;;
-    -h | --help) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) echo "images.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -84,6 +86,8 @@ include=ca-certificates
 uid=10001
 # shellcheck disable=SC2016 # $1 is expanded by mmdebstrap's hook shell
 hooks=(
+  # merged /usr by symlinks (as debootstrap does), so usrmerge and its perl stay out of the root
+  --hook-dir=/usr/share/mmdebstrap/hooks/merged-usr
   --customize-hook='chroot "$1" groupadd --system --gid '$uid' sallyport'
   --customize-hook='chroot "$1" useradd --system --uid '$uid' --gid '$uid' --home-dir /var/lib/sallyport --no-create-home --shell /usr/sbin/nologin sallyport'
   --customize-hook='install -d -m 0700 -o '$uid' -g '$uid' "$1/var/lib/sallyport"'
@@ -105,6 +109,8 @@ else
   mmdebstrap --quiet --variant=minbase --include="$include" --mode=root --format=tar \
     "${nodocs[@]}" "${hooks[@]}" "$suite" "$rootfs.part" ${sources:+"$sources"} </dev/null
   mv "$rootfs.part" "$rootfs"
+  # Roots built with other inputs are stale now.
+  find "$cache" -maxdepth 1 -name 'rootfs-*.tar' ! -path "$rootfs" -delete
   say "Debian root: built in $((SECONDS - t0)) s"
 fi
 
