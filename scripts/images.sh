@@ -190,6 +190,9 @@ common=(
 buildah config "${common[@]}" "$c"
 # One base image holds the root and the package; each role is a config on top (shared layer).
 base=localhost/sallyport-base:$version
+# The image a name pointed to before this run, removed once the name moves (no dangling copies).
+drop_old() { [ -n "$1" ] && [ "$1" != "$(buildah images -q --no-trunc "$2" 2>/dev/null)" ] && buildah rmi "$1" >/dev/null 2>&1 || true; }
+old=$(buildah images -q --no-trunc "$base" 2>/dev/null || true)
 buildah commit --quiet --format docker --rm "$c" "$base" >/dev/null
 hc=(--healthcheck-interval 30s --healthcheck-timeout 5s --healthcheck-start-period 20s --healthcheck-retries 3)
 # A fresh layout each run (an OCI index keeps untagged manifests otherwise).
@@ -212,7 +215,10 @@ for role in $roles; do
   c=$(buildah from --quiet --format docker "$base")
   buildah config "${hc[@]}" "${cfg[@]}" --label io.sallyport.role="$role" "$c"
   ref=localhost/sallyport-$role:$version
+  old_role=$(buildah images -q --no-trunc "$ref" 2>/dev/null || true)
   id=$(buildah commit --quiet --format docker --rm "$c" "$ref")
+  drop_old "$old_role" "$ref"
   buildah push --quiet "$ref" "oci:$out:sallyport-$role-$version" >/dev/null
   echo "built $ref ${id:0:12} (oci:$out:sallyport-$role-$version)"
 done
+drop_old "$old" "$base"

@@ -7,7 +7,7 @@
 // read-only bind-mounted, as uid 10001 (the test says which it used).
 //
 // The first build downloads a Debian root with mmdebstrap (minutes on a slow mirror), so the test
-// runs only with SALLYPORT_FULL=1. The root is cached in .tmp/images; later builds take ~2-3 min.
+// runs only with SALLYPORT_FULL=1. The root is cached in .tmp/images; later builds take 1 to 2.5 min.
 // SALLYPORT_IMAGES_PACKAGE=TGZ builds from that npm pack tarball instead of packing this checkout;
 // SALLYPORT_IMAGES_REUSE=1 uses the images already built; SALLYPORT_IMAGES_RUNNER=chroot takes the
 // unshare + chroot path even where podman works.
