@@ -37,11 +37,13 @@ ENGINEER_KEY=$($SP admin keys create --user alice --expires 1h)
 $SP admin grants create --user alice --deployment acme-prod --service web --expires 1h
 
 # 4. The customer side: an internal HTTP service and the connector in front of it (it dials out only).
+#    tls=passthrough, written: the router pipes this plain web server's bytes unfiltered (logged at
+#    warn, marked UNFILTERED in 'sallyport status'); real services use tls=terminate or a target kind.
 mkdir -p www && head -c 8000000 /dev/urandom >www/big
 (cd www && exec python3 -m http.server 18080 --bind 127.0.0.1 >../www.log 2>&1) &
 pids+=($!)
 SALLYPORT_PREAUTH_KEY=$CONNECTOR_KEY $SP agent --state conn --coordinator https://127.0.0.1:8443 \
-  --coordinator-key "$CHANNEL_KEY" --ca trust.pem --name conn-1 --serve web=127.0.0.1:18080,kind=http >conn.log 2>&1 &
+  --coordinator-key "$CHANNEL_KEY" --ca trust.pem --name conn-1 --serve web=127.0.0.1:18080,kind=http,tls=passthrough >conn.log 2>&1 &
 pids+=($!)
 
 # 5. The engineer's machine: an agent with a SOCKS5 proxy that resolves tailnet names.
@@ -49,7 +51,7 @@ SALLYPORT_PREAUTH_KEY=$ENGINEER_KEY $SP agent --state eng --coordinator https://
   --coordinator-key "$CHANNEL_KEY" --ca trust.pem --name alice-laptop --kind engineer \
   --socks5 127.0.0.1:1055 >eng.log 2>&1 &
 pids+=($!)
-for _ in $(seq 1 100); do $SP status --state eng --json 2>/dev/null | grep -q '"peers":\[{' && break; sleep 0.2; done
+for _ in $(seq 1 100); do $SP status --state eng --json 2>/dev/null | tr -d ' \n' | grep -q '"peers":\[{' && break; sleep 0.2; done
 
 # 6. Through the overlay, byte-exact.
 curl -sS --socks5-hostname 127.0.0.1:1055 http://web.acme-prod.us-east-1.aws.byoc.example.com/big -o got

@@ -13,6 +13,7 @@ export const RANK: Record<string, number> = {
   util: 0,
   clock: 1,
   crypto: 2,
+  egress: 2, // telemetry egress: util and clock only (checked below), never the overlay's layers
   proto: 3,
   replay: 3,
   session: 4,
@@ -79,6 +80,18 @@ export function violations(root = srcDir): string[] {
 
 test('no import goes up the layer order', () => {
   assert.deepEqual(violations(), []);
+});
+
+test('egress imports only util and clock from src/', () => {
+  const bad = files(join(srcDir, 'egress'))
+    .filter((f) => !f.endsWith('.test.ts'))
+    .flatMap((f) =>
+      [...readFileSync(f, 'utf8').matchAll(/from\s+['"](\.\.\/[^'"]+)['"]/g)]
+        .map((m) => m[1])
+        .filter((spec) => !/^\.\.\/(util|clock)\//.test(spec))
+        .map((spec) => `${relative(srcDir, f)} imports ${spec}`),
+    );
+  assert.deepEqual(bad, []);
 });
 
 test('the checker catches upward imports, testing imports and unknown folders', async (t) => {

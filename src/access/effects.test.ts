@@ -4,6 +4,7 @@ import { auditRefusal, type Effect } from './effects.ts';
 import { grantCovers, grantDeadline } from './grant.ts';
 import { openRequest, requestDeadline, requestTransition } from './request.ts';
 import { AccessError } from './errors.ts';
+import { isCanonicalizable } from '../audit/index.ts';
 import { HOUR, MIN, P, POLICIES, T0, World, actions, applied, ctx, kinds, refused, req } from './testkit.ts';
 
 describe('effects', () => {
@@ -99,6 +100,26 @@ describe('effects', () => {
       assert.equal(grantCovers(g, who, svc, at), want, `${who} ${svc} ${at - T0}`);
     const r = applied(w.onGrant({ type: 'revoke', actor: P.carol, reason: 'done' }, T0 + 1));
     assert.equal(grantCovers(r.state, 'alice', 'grafana', T0 + 2), false);
+  });
+
+  test('a reason cut at its limit keeps surrogate pairs whole and says it was cut', () => {
+    // 999 ASCII characters and an emoji (2 UTF-16 units) straddling the 1000th unit: the API
+    // admits it (1000 code points), and its audit record must still be well-formed Unicode.
+    const reason = 'a'.repeat(999) + '\u{1F600}' + 'b'.repeat(5);
+    const deny = applied(World.open().onRequest({ type: 'deny', actor: P.carol, reason }, T0 + 1));
+    const w = World.open();
+    applied(w.onRequest({ type: 'approve', actor: P.carol }, T0));
+    const revoke = applied(w.onGrant({ type: 'revoke', actor: P.carol, reason }, T0 + 1));
+    for (const o of [deny, revoke]) {
+      const a = o.effects.find((e) => e.kind === 'audit') as Extract<Effect, { kind: 'audit' }>;
+      assert.ok(isCanonicalizable(a.details), `${a.action}: details are well-formed`);
+      assert.equal(a.details.reason, 'a'.repeat(999) + '\u{1F600}');
+      assert.equal(a.details.reasonTruncated, true);
+      assert.equal(a.details.reasonLength, 1005);
+    }
+    const short = applied(World.open().onRequest({ type: 'deny', actor: P.carol, reason: 'no' }, T0 + 1));
+    const a = short.effects[0] as Extract<Effect, { kind: 'audit' }>;
+    assert.deepEqual(a.details, { reason: 'no' });
   });
 
   test('refusals become audit records', () => {

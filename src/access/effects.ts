@@ -73,6 +73,11 @@ export type Effect =
 
 /** The actor recorded for transitions driven by time. */
 export const SYSTEM_ACTOR_ID = 'system';
+/**
+ * Longest reason kept (deny, revoke), in code points, as the API's schemas count them; a longer
+ * one is cut and its audit record says reasonTruncated: true, reasonLength: N.
+ */
+export const MAX_REASON_CHARS = 1000;
 
 export const audit = (
   action: AccessAuditAction,

@@ -15,12 +15,13 @@
 // pendingUntil = min(open + pendingMs, grant end at open): an extension cannot outlive its grant.
 import { addApproval, canDeny, type Actor, type Approval } from './approvals.ts';
 import { formatDuration, iso } from './duration.ts';
-import { audit, notify, SYSTEM_ACTOR_ID, type Effect } from './effects.ts';
+import { audit, MAX_REASON_CHARS, notify, SYSTEM_ACTOR_ID, type Effect } from './effects.ts';
 import { expireGrant, grantLive, type GrantState } from './grant.ts';
 import { checkId } from './ids.ts';
 import type { ApprovalRules } from './policy.ts';
 import { refuse, type Applied, type Outcome, type Refusal } from './refusal.ts';
 import type { RequestEvent, RequestStatus } from './request.ts';
+import { truncatedField } from '../util/index.ts';
 
 export interface ExtensionState {
   readonly id: string;
@@ -58,7 +59,11 @@ export function openExtension(
   if (!grantLive(grant, now)) return refuse('GRANT_NOT_ACTIVE', `grant ${grant.id} is no longer active`);
   if (input.actor.id !== grant.subject)
     return refuse('NOT_REQUESTER', 'only the holder of a grant may ask to extend it');
-  if (typeof input.reason !== 'string' || input.reason.trim() === '' || input.reason.length > 1000) {
+  if (
+    typeof input.reason !== 'string' ||
+    input.reason.trim() === '' ||
+    [...input.reason].length > MAX_REASON_CHARS
+  ) {
     return refuse('REQUEST_INVALID', 'give a reason (up to 1000 characters)');
   }
   if (!Number.isSafeInteger(input.addMs) || input.addMs <= 0) {
@@ -190,7 +195,9 @@ export function extensionTransition(
     case 'deny': {
       const no = canDeny(x.rules, x.requester, e.actor);
       if (no) return no;
-      const reason = typeof e.reason === 'string' ? e.reason.slice(0, 1000) : '';
+      // Cut on code points (never inside a surrogate pair) and say so in the record.
+      const cut = truncatedField('reason', typeof e.reason === 'string' ? e.reason : '', MAX_REASON_CHARS);
+      const reason = cut.reason as string;
       return {
         ok: true,
         state: {
@@ -198,7 +205,7 @@ export function extensionTransition(
           extension: { ...x, status: 'denied', decidedAt: now, decidedBy: e.actor.id, note: reason },
         },
         effects: [
-          audit('extension.deny', e.actor.id, at, now, { reason }),
+          audit('extension.deny', e.actor.id, at, now, cut),
           notify(
             'decision',
             at,

@@ -11,9 +11,10 @@
 // expired and revoked are terminal. The `grant-ended` effect is the coordinator's cue to cut live
 // streams, drop the peer from the netmap and remove target configuration (I5).
 import type { Actor } from './approvals.ts';
-import { audit, notify, SYSTEM_ACTOR_ID, type Effect } from './effects.ts';
+import { audit, MAX_REASON_CHARS, notify, SYSTEM_ACTOR_ID, type Effect } from './effects.ts';
 import type { AccessLevel, GrantRules } from './policy.ts';
 import { refuse, type Applied, type Outcome, type Refusal } from './refusal.ts';
+import { truncatedField } from '../util/index.ts';
 
 export type GrantStatus = 'active' | 'expired' | 'revoked';
 
@@ -146,13 +147,15 @@ export function grantTransition(g: GrantState, e: GrantEvent, now: number): Outc
           'only the holder, an approver of its policy or an administrator may revoke a grant',
         );
       }
-      const reason = typeof e.reason === 'string' ? e.reason.slice(0, 1000) : '';
+      // Cut on code points (never inside a surrogate pair) and say so in the record.
+      const cut = truncatedField('reason', typeof e.reason === 'string' ? e.reason : '', MAX_REASON_CHARS);
+      const reason = cut.reason as string;
       const state: GrantState = { ...g, status: 'revoked', endedAt: now, endedBy: e.actor.id, note: reason };
       return {
         ok: true,
         state,
         effects: [
-          audit('grant.revoke', e.actor.id, subj(g), now, { reason, end: g.end }),
+          audit('grant.revoke', e.actor.id, subj(g), now, { ...cut, end: g.end }),
           { kind: 'grant-ended', grantId: g.id, cause: 'revoked', at: now },
           notify(
             'grant-end',

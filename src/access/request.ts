@@ -13,13 +13,14 @@
 // (NOT_PENDING) and changes nothing. An event that finds the request past its deadline is refused
 // (REQUEST_EXPIRED) and carries the lapse to expired-unanswered; a `tick` is the deadline itself.
 import { addApproval, canDeny, type Actor, type Approval } from './approvals.ts';
-import { audit, notify, SYSTEM_ACTOR_ID, type Effect } from './effects.ts';
+import { audit, MAX_REASON_CHARS, notify, SYSTEM_ACTOR_ID, type Effect } from './effects.ts';
 import { formatDuration, iso } from './duration.ts';
 import { evaluateRequest, type AccessRequestInput, type EvaluationContext } from './evaluate.ts';
 import { newGrant } from './grant.ts';
 import { checkId } from './ids.ts';
 import type { AccessLevel, GrantRules, Policy, PolicySet } from './policy.ts';
 import { refuse, type Applied, type Outcome, type Refusal } from './refusal.ts';
+import { truncatedField } from '../util/index.ts';
 
 export type RequestStatus = 'pending' | 'approved' | 'denied' | 'cancelled' | 'expired-unanswered';
 
@@ -197,12 +198,14 @@ export function requestTransition(s: RequestState, e: RequestEvent, now: number)
     case 'deny': {
       const no = canDeny(s.rules, s.requester, e.actor);
       if (no) return no;
-      const reason = typeof e.reason === 'string' ? e.reason.slice(0, 1000) : '';
+      // Cut on code points (never inside a surrogate pair) and say so in the record.
+      const cut = truncatedField('reason', typeof e.reason === 'string' ? e.reason : '', MAX_REASON_CHARS);
+      const reason = cut.reason as string;
       return {
         ok: true,
         state: { ...s, status: 'denied', decidedAt: now, decidedBy: e.actor.id, note: reason },
         effects: [
-          audit('request.deny', e.actor.id, at, now, { reason }),
+          audit('request.deny', e.actor.id, at, now, cut),
           notify('decision', at, now, `request ${s.id} by ${s.requester} denied by ${e.actor.id}: ${reason}`),
         ],
       };

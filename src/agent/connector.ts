@@ -2,10 +2,12 @@
 // and the local audit, and the service certificates the router terminates TLS with (key and CSR
 // made here, certificate from the coordinator's service CA, with the access CA to check clients).
 import type { Logger } from 'pino';
+import { ANCHOR_ACTION, checkpointSignatureValid } from '../audit/index.ts';
 import type { Clock } from '../clock/index.ts';
+import { VerifyKey } from '../crypto/index.ts';
 import type { AgentMessage, Netmap, ServerMessage } from '../proto/control/index.ts';
 import type { ServiceCerts } from './certs.ts';
-import type { ServiceSpec } from './config.ts';
+import { checkServices, isPassthrough, type ServiceSpec } from './config.ts';
 import type { AgentMetrics } from './metrics.ts';
 import { Router } from './router.ts';
 import { ConnectorTargets } from './targets.ts';
@@ -27,6 +29,8 @@ export class ConnectorSide {
   readonly router: Router;
   readonly targets: ConnectorTargets;
   readonly #o: ConnectorOptions;
+  /** Checkpoints kept this run (keyId:seq): a reconnect resends the latest. */
+  readonly #anchored = new Set<string>();
 
   constructor(o: ConnectorOptions) {
     this.#o = o;
@@ -62,9 +66,24 @@ export class ConnectorSide {
     });
   }
 
-  /** Creates the targets (bad target options throw here, before the agent connects). */
-  start(): void {
-    this.targets.start();
+  /**
+   * Removes an earlier config's leftover grant users, checks the services (fail closed:
+   * AGENT_CONFIG), then creates the targets (bad options or a
+   * mode the server cannot enforce reject here, before the agent connects). Every passthrough
+   * service is logged at warn and counted (status shows it).
+   */
+  async start(o: { signal?: AbortSignal } = {}): Promise<void> {
+    // Leftover grant users go first, whatever this config says (even one refused just below).
+    await this.targets.sweep();
+    checkServices([...this.#o.services.values()]);
+    await this.targets.start(o);
+    const piped = [...this.#o.services.values()].filter(isPassthrough);
+    this.#o.metrics.passthroughServices.set(piped.length);
+    for (const s of piped)
+      this.#o.logger.warn(
+        { service: s.name, kind: s.kind, address: s.address, tls: s.tls },
+        'passthrough service: the router pipes its bytes unfiltered (no client certificate, no target)',
+      );
   }
 
   netmapChanged(nm: Netmap): void {
@@ -73,8 +92,12 @@ export class ConnectorSide {
     this.targets.netmapChanged(nm);
   }
 
-  /** The certificate for a CSR sent earlier (see #requestCerts): installed if it matches. */
+  /**
+   * The certificate for a CSR sent earlier (see #requestCerts): installed if it matches. An audit
+   * checkpoint: kept in the local audit as an anchor (anchor.ts).
+   */
   onMessage(m: ServerMessage): void {
+    if (m.type === 'checkpoint') return this.#anchor(m);
     if (m.type !== 'certificate' || m.service === undefined) return;
     try {
       this.#o.certs.install(
@@ -86,6 +109,30 @@ export class ConnectorSide {
     } catch (e) {
       this.#o.logger.warn({ service: m.service, err: (e as Error).message }, 'unexpected certificate');
     }
+  }
+
+  /**
+   * Keeps a checkpoint the coordinator sent as an `audit.anchor` record of the customer's log, so
+   * that the customer holds signed heads of the vendor's audit the vendor's database cannot take
+   * back. One whose signature does not verify against the key it names is dropped and logged.
+   */
+  #anchor(m: Extract<ServerMessage, { type: 'checkpoint' }>): void {
+    const cp = m.checkpoint;
+    const id = `${cp.keyId}:${cp.seq}`;
+    if (this.#anchored.has(id)) return;
+    let valid = false;
+    try {
+      valid = checkpointSignatureValid(cp, VerifyKey.fromBase64(m.publicKey));
+    } catch {
+      valid = false;
+    }
+    if (!valid) {
+      this.#o.logger.warn({ seq: cp.seq, keyId: cp.keyId }, 'audit checkpoint with a bad signature dropped');
+      return;
+    }
+    this.#anchored.add(id);
+    if (this.#anchored.size > 1024) this.#anchored.delete(this.#anchored.values().next().value!);
+    this.targets.audit.append(ANCHOR_ACTION, `audit:${cp.keyId}`, { ...cp, publicKey: m.publicKey });
   }
 
   async #requestCerts(nm: Netmap): Promise<void> {

@@ -26,3 +26,22 @@ test('a restarted connector continues its local audit chain from the file’s ta
   assert.equal(recs[3].prevHash, recs[2].hash);
   assert.equal(LocalAudit.verify(b.file).ok, true);
 });
+
+test('a record whose details are not well-formed Unicode still lands, repaired and marked', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'sp-local-audit-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const a = new LocalAudit(dir, new FakeClock({ wallMs: 1_800_000_000_000 }), 'node:test');
+  a.append('stream.served', 'grant:g1', { peerName: 'bob\uD83D', nested: { q: ['\uDE00x'] }, bytes: 5 });
+  a.append('stream.served', 'grant:g2', { ok: true });
+  await a.flushed();
+  assert.equal(a.failures, 0);
+  const recs = LocalAudit.read(a.file);
+  assert.equal(recs.length, 2);
+  assert.deepEqual(recs[0].details, {
+    peerName: 'bob\uFFFD',
+    nested: { q: ['\uFFFDx'] },
+    bytes: 5,
+    repaired: 'lone surrogates replaced by U+FFFD',
+  });
+  assert.equal(LocalAudit.verify(a.file).ok, true);
+});

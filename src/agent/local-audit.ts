@@ -16,6 +16,17 @@ import {
 } from '../audit/index.ts';
 import type { VerifyReport } from '../audit/index.ts';
 import type { LocalAuditSink } from '../targets/index.ts';
+import { wellFormedText } from '../util/index.ts';
+
+const REPAIRED = 'lone surrogates replaced by U+FFFD';
+
+/** `v` with every string (keys too) made well-formed Unicode. */
+function wellFormed(v: unknown, depth = 0): unknown {
+  if (typeof v === 'string') return wellFormedText(v);
+  if (v === null || typeof v !== 'object' || depth > 32) return v;
+  if (Array.isArray(v)) return v.map((x) => wellFormed(x, depth + 1));
+  return Object.fromEntries(Object.entries(v).map(([k, x]) => [wellFormedText(k), wellFormed(x, depth + 1)]));
+}
 
 export class LocalAudit implements LocalAuditSink {
   readonly file: string;
@@ -79,16 +90,25 @@ export class LocalAudit implements LocalAuditSink {
    * records after it then fail `verify` at the gap, as they should.
    */
   append(action: string, subject: string, details: Record<string, unknown>): void {
-    try {
+    const chain = (d: Record<string, unknown>) => {
       const r = appendRecord(this.#last, {
         time: Math.floor(this.#clock.wallMs()),
         actor: this.#actor,
         action,
         subject,
-        details,
+        details: d,
       });
       this.#last = r;
       this.#pending.push(recordLine(r) + '\n');
+    };
+    try {
+      try {
+        chain(details);
+      } catch {
+        // Never drop a record silently: text that is not well-formed Unicode (a lone surrogate,
+        // which canonical JSON refuses) is repaired and the record says so.
+        chain({ ...(wellFormed(details) as Record<string, unknown>), repaired: REPAIRED });
+      }
     } catch {
       this.failures++;
       return;

@@ -21,6 +21,11 @@ export class AgentMetrics {
     labelNames: ['reason'] as const,
     registers: [this.registry],
   });
+  readonly passthroughServices = new Gauge({
+    name: 'sallyport_agent_passthrough_services',
+    help: 'Services this connector pipes unfiltered (tls=passthrough, kind tcp/http): no client certificate, no target',
+    registers: [this.registry],
+  });
   readonly streamsCut = new Counter({
     name: 'sallyport_agent_streams_cut_total',
     help: 'Live streams cut because their grant ended',

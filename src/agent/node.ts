@@ -11,6 +11,7 @@ import type { Duplex } from 'node:stream';
 import { pino, type Logger } from 'pino';
 import type { Clock } from '../clock/index.ts';
 import { PublicKey, type PrivateKey } from '../crypto/index.ts';
+import { FEATURE_ANCHORS } from '../proto/control/index.ts';
 import type { Hello, Netmap, NetmapPeer, NetmapService, ServerMessage } from '../proto/control/index.ts';
 import { SessionHost, type PeerSession, type SessionEvent } from '../session/index.ts';
 import type { ConnectionOptions } from '../stream/index.ts';
@@ -42,6 +43,7 @@ import { GrantCerts, type GrantCertificate } from './grant-certs.ts';
 import { PathReporter } from './path-report.ts';
 import { REP_HOST_UNREACHABLE, SocksServer } from './socks.ts';
 import { loadOrCreateNodeKey, socketPath } from './state.ts';
+import { ServiceRefusals } from './service-refusals.ts';
 import { buildStatus, peerPathReports, type AgentStatus } from './status.ts';
 
 /** Least time between two log lines about one refused key, ms. */
@@ -62,6 +64,11 @@ export interface AgentOptions {
   preauthKey?: string;
   /** Connector: the services it serves. */
   services?: ServiceSpec[];
+  /**
+   * Connector: while the coordinator refuses one of its services (another connector serves it),
+   * register again this often, ms; default 300000 (service-refusals.ts).
+   */
+  serviceRetryMs?: number;
   /** Engineer: where the SOCKS5 proxy listens. */
   socks5?: { host: string; port: number };
   /** Open the control socket in the state directory; default true. */
@@ -108,6 +115,8 @@ export class Agent {
   /** Connector: router, targets and local audit, service certificates. */
   readonly connector: ConnectorSide | undefined;
   readonly certs: ServiceCerts;
+  /** Connector: its services the coordinator would not register (another connector holds them). */
+  readonly serviceRefusals: ServiceRefusals;
   readonly #peers = new Map<string, PeerEntry>();
   readonly #forwards = new Set<LocalForward>();
   readonly #refusalLogged = new Map<string, number>();
@@ -193,8 +202,16 @@ export class Agent {
       logger: this.log.child({ part: 'control' }),
       hello: () => this.#hello(),
     });
-    this.control.on('netmap', (nm: Netmap) => this.#apply(nm));
+    this.control.on('netmap', (nm: Netmap) => {
+      this.serviceRefusals.onNetmap(nm, this.publicKey.base64());
+      this.#apply(nm);
+    });
     this.#grantCerts = new GrantCerts(o.clock, (m) => this.control.send(m));
+    this.serviceRefusals = new ServiceRefusals(
+      o.clock,
+      () => this.control.send({ type: 'services', services: this.#hello().services ?? [] }),
+      o.serviceRetryMs,
+    );
     this.#pathReport = new PathReporter(
       o.clock,
       () => peerPathReports(this.#peers.values()),
@@ -203,7 +220,13 @@ export class Agent {
     );
     this.control.on('message', (m: ServerMessage) => {
       this.#grantCerts.onMessage(m);
-      if (m.type === 'error') this.log.warn({ code: m.code }, `coordinator: ${m.message}`);
+      if (m.type === 'error') {
+        this.serviceRefusals.onMessage(m, o.clock.wallMs());
+        this.log.warn(
+          { code: m.code, ...(m.service ? { service: m.service } : {}) },
+          `coordinator: ${m.message}`,
+        );
+      }
       this.connector?.onMessage(m);
     });
   }
@@ -224,6 +247,9 @@ export class Agent {
 
   /** Starts the agent channel, the SOCKS5 proxy and the control socket. */
   async start(): Promise<void> {
+    // First: a connector whose services cannot be enforced refuses to start before it opens
+    // anything or registers a service (fail closed).
+    await this.connector?.start();
     if (this.o.udp) {
       this.#direct = await DirectUdp.open({
         clock: this.o.clock,
@@ -238,7 +264,6 @@ export class Agent {
       });
       this.log.info({ port: this.#direct.port }, 'UDP socket for direct paths');
     }
-    this.connector?.start();
     this.control.start();
     this.#pathReport.start();
     if (this.o.socks5) {
@@ -324,6 +349,7 @@ export class Agent {
     if (this.#stopped) return;
     this.#stopped = true;
     this.#grantCerts.stop();
+    this.serviceRefusals.stop();
     this.#pathReport.stop();
     this.control.stop();
     this.#socks?.close();
@@ -345,7 +371,10 @@ export class Agent {
   #hello(): Hello {
     const h: Hello = { version: 1, kind: this.o.kind, name: this.o.name };
     if (this.o.preauthKey) h.preauthKey = this.o.preauthKey;
-    if (this.o.kind === 'connector') h.services = [...this.#services.values()].map(registration);
+    if (this.o.kind === 'connector') {
+      h.services = [...this.#services.values()].map(registration);
+      h.features = [FEATURE_ANCHORS];
+    }
     return h;
   }
 

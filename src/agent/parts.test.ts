@@ -34,7 +34,7 @@ test('--serve and config files', (t) => {
     kind: 'http',
     tls: 'terminate',
   });
-  assert.deepEqual(parseServe('db=[fd00::1]:9000'), {
+  assert.deepEqual(parseServe('db=[fd00::1]:9000,tls=passthrough'), {
     name: 'db',
     address: '[fd00::1]:9000',
     kind: 'tcp',
@@ -59,7 +59,7 @@ test('--serve and config files', (t) => {
   writeFileSync(
     f,
     JSON.stringify({
-      services: [{ name: 'k8s', address: '10.0.0.1:6443', kind: 'kubernetes', tls: 'passthrough' }],
+      services: [{ name: 'k8s', address: '10.0.0.1:6443', kind: 'kubernetes', tls: 'terminate' }],
     }),
   );
   assert.equal(readConfigFile(f)[0].kind, 'kubernetes');

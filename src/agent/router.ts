@@ -8,6 +8,7 @@
 //
 //   incoming ─► service known? ─no─► refuse UNKNOWN_SERVICE
 //                  └─► grant covers peer+service+now? ─no─► refuse NO_GRANT (counted, logged)
+//                         └─► kind with a target proxy but passthrough, or no proxy? ─► refuse NO_TARGET
 //                         └─► terminate and no service certificate / trust? ─► refuse NO_CERTIFICATE
 //                                └─► accept ─► passthrough: pipe to address
 //                                         └─► terminate: TLS server, client certificate required
@@ -17,12 +18,12 @@ import { TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { Timer, type Clock } from '../clock/index.ts';
-import type { Netmap } from '../proto/control/index.ts';
+import { grantAccess, type Netmap } from '../proto/control/index.ts';
 import type { IncomingStreamRequest } from '../stream/index.ts';
 import type { TargetProxy } from '../targets/index.ts';
 import type { ClientTrust } from './certs.ts';
 import { checkClientCert, examine } from './client-cert.ts';
-import type { ServiceSpec } from './config.ts';
+import { hasTargetProxy, type ServiceSpec } from './config.ts';
 import { coveringGrant } from './grants.ts';
 import { AgentError } from './errors.ts';
 import type { AgentMetrics } from './metrics.ts';
@@ -31,6 +32,8 @@ import { pipeToAddress } from './pipe.ts';
 export const REFUSE_NO_GRANT = 1;
 export const REFUSE_UNKNOWN_SERVICE = 2;
 export const REFUSE_NO_CERTIFICATE = 3;
+/** A service whose kind has a target proxy, but no proxy (or passthrough): never a raw pipe. */
+export const REFUSE_NO_TARGET = 4;
 
 /** A client that opens a stream but does not finish its TLS handshake is dropped after this, ms. */
 export const TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
@@ -96,6 +99,10 @@ export class Router {
     const grant = coveringGrant(nm, peerKey, req.service, now);
     if (!grant) return refuse(REFUSE_NO_GRANT, 'no-grant');
     const terminate = (spec?.tls ?? svc.tlsMode) === 'terminate';
+    // Defence in depth (fail closed): config checks refuse these at start; never pipe them here.
+    const proxied = hasTargetProxy(spec?.kind ?? svc.kind);
+    if (proxied && (!terminate || !this.#d.proxy?.(req.service)))
+      return refuse(REFUSE_NO_TARGET, 'no-target');
     const cert = terminate ? this.#d.certificate(req.service) : undefined;
     const trust = terminate ? this.#d.clientTrust() : undefined;
     if (terminate && (!cert || !trust)) return refuse(REFUSE_NO_CERTIFICATE, 'no-certificate');
@@ -168,6 +175,7 @@ export class Router {
       a.until = verdict.until;
       this.#schedule();
       const proxy = this.#d.proxy?.(req.service);
+      if (!proxy && proxied) return dropped('no-target', 'its target is gone');
       if (!proxy) return served(tls, verdict.grant.user);
       this.#d.audit?.('stream.admit', `grant:${verdict.grant.id}`, {
         peer: peerKey,
@@ -182,6 +190,7 @@ export class Router {
         service: req.service,
         deployment: nm?.self.deployment ?? '',
         notAfter: verdict.until,
+        access: grantAccess(verdict.grant),
         address,
         clock: this.#d.clock,
         logger: logger.child({ grant: verdict.grant.id, service: req.service }),

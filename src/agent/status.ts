@@ -51,10 +51,18 @@ export interface AgentStatus {
     notSentTo: number;
   } | null;
   peers: PeerStatus[];
+  /**
+   * Connector: the services it serves itself, as configured. `unfiltered` marks a passthrough
+   * service (kind tcp/http, tls=passthrough): the router pipes its bytes with no client certificate
+   * and no target. Empty on an engineer's node.
+   */
+  served: { name: string; kind: string; address: string; tls: string; unfiltered: boolean }[];
   /** The services in this node's netmap (an engineer: what its grants let it reach). */
   services: { name: string; deployment: string; tailnetName: string; kind: string; tls: string }[];
   /** The grants in this node's netmap. */
   grants: { id: string; peer: string; user: string | null; services: string[]; notAfter: number | null }[];
+  /** Connector: its services the coordinator refused to register (e.g. SERVICE_TAKEN), with why. */
+  serviceRefusals: { service: string; code: string; message: string; at: string }[];
   /** Local audit records that could not be written (connector); 0 elsewhere. */
   localAuditFailures: number;
   refused: Record<string, number>;
@@ -107,6 +115,13 @@ export function buildStatus(
     relays: a.relays.status().map((r) => ({ region: r.region, url: r.url, state: r.state })),
     socks5: a.socksAddress ? `${a.socksAddress.host}:${a.socksAddress.port}` : null,
     udp: udpStatus(a),
+    served: (a.o.kind === 'connector' ? (a.o.services ?? []) : []).map((s) => ({
+      name: s.name,
+      kind: s.kind,
+      address: s.address,
+      tls: s.tls,
+      unfiltered: s.tls === 'passthrough',
+    })),
     services: (nm?.services ?? []).map((s) => ({
       name: s.name,
       deployment: s.deployment,
@@ -120,6 +135,12 @@ export function buildStatus(
       user: g.user,
       services: g.services,
       notAfter: g.notAfter,
+    })),
+    serviceRefusals: a.serviceRefusals.list().map((r) => ({
+      service: r.service,
+      code: r.code,
+      message: r.message,
+      at: new Date(r.at).toISOString(),
     })),
     localAuditFailures: a.targets?.audit.failures ?? 0,
     peers: peers.map(({ info, session, link, paths }) => {

@@ -1,12 +1,16 @@
-// The connector's targets (DESIGN.md §6): one per service whose config has `target` options. Keeps
+// The connector's targets (DESIGN.md §6): one per service of a kind with a target (clickhouse,
+// kubernetes, prometheus), with or without `target` options. At start the connector first has it
+// remove what an earlier config's targets left behind (sweep), then it creates the targets and
+// lets each check that the server found can enforce it (Target.start). Keeps
 // each target's reconciler converged on the netmap's active grants for its service — at every
 // netmap change and every RECONCILE_INTERVAL_MS (a restart, a user removed by hand, a grant that
 // ended between netmaps) — and forwards usage summaries to the coordinator's audit.
 import type { Logger } from 'pino';
 import { Timer, type Clock } from '../clock/index.ts';
-import type { Netmap } from '../proto/control/index.ts';
+import { grantAccess, type Netmap } from '../proto/control/index.ts';
 import {
   createTarget,
+  sweepLeftovers,
   type GrantIdentity,
   type GrantUsageSummary,
   type Target,
@@ -44,27 +48,50 @@ export class ConnectorTargets {
     this.#timer = new Timer(o.clock, () => void this.#reconcile());
   }
 
-  /** Creates the targets (bad options throw here, before the agent starts). */
-  start(): void {
+  #specs(): TargetSpec[] {
+    return this.#o.services.map((s) => ({
+      service: s.name,
+      deployment: this.#o.deployment(),
+      kind: s.kind,
+      address: s.address,
+      options: s.target,
+    }));
+  }
+
+  /**
+   * Removes what an earlier config's targets left behind (ClickHouse grant users in a users.d
+   * directory no service here uses), whatever this config says: runs before any check that could
+   * refuse the start. A service that will be refused (not tls=terminate) keeps nothing.
+   */
+  async sweep(): Promise<void> {
+    const live = this.#specs().filter((_, i) => this.#o.services[i].tls === 'terminate');
+    await sweepLeftovers(this.#o.stateDir, live, { logger: this.#o.logger, audit: this.audit });
+  }
+
+  /**
+   * Creates the targets and runs their start checks. Bad options or a mode the server cannot
+   * enforce reject here, before the agent registers anything; the targets created so far are
+   * closed again.
+   */
+  async start(o: { signal?: AbortSignal } = {}): Promise<void> {
+    const specs = this.#specs();
     const create = this.#o.create ?? createTarget;
-    for (const s of this.#o.services) {
-      const t = create(
-        {
-          service: s.name,
-          deployment: this.#o.deployment(),
-          kind: s.kind,
-          address: s.address,
-          options: s.target,
-        },
-        {
+    try {
+      for (const spec of specs) {
+        const t = create(spec, {
           clock: this.#o.clock,
-          logger: this.#o.logger.child({ target: s.name }),
+          logger: this.#o.logger.child({ target: spec.service }),
           stateDir: this.#o.stateDir,
           audit: this.audit,
           report: (u) => this.#o.report(u),
-        },
-      );
-      if (t) this.#targets.set(s.name, t);
+        });
+        if (t) this.#targets.set(spec.service, t);
+      }
+      for (const t of this.#targets.values()) await t.start?.(o);
+    } catch (e) {
+      await Promise.allSettled([...this.#targets.values()].map((t) => t.close()));
+      this.#targets.clear();
+      throw e;
     }
     if (this.#targets.size) this.#timer.mod(RECONCILE_INTERVAL_MS);
   }
@@ -92,6 +119,7 @@ export class ConnectorTargets {
         service,
         deployment: nm?.self.deployment ?? '',
         notAfter: g.notAfter,
+        access: grantAccess(g),
       });
     }
     return [...out.values()];

@@ -52,3 +52,4 @@ export {
   type VerifyOptions,
   type VerifyReport,
 } from './verify.ts';
+export { ANCHOR_ACTION, anchorLines, extensionProblem, type AnchorLine } from './anchor.ts';

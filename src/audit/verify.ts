@@ -15,12 +15,19 @@
 //   TRUNCATED                 a signed checkpoint names seq k beyond the last record, or the export
 //                             ends before `expectSeq`: records from k on were cut
 //   UNSIGNED                  only with `requireSigned`: records after the last checkpoint
+//   BAD_ANCHOR                an anchor (a checkpoint the customer kept, `anchors`) is not validly
+//                             signed by a trusted key; `anchorLine` names its line
+//   ANCHOR_MISMATCH           the record at an anchored seq k has another hash than the anchor: the
+//                             chain was rewritten in (last agreeing anchor or checkpoint, k]; `seq`
+//                             is k, `fromSeq` the first seq after the last agreeing one
+//   (TRUNCATED also when an anchor names a seq beyond the export's last record)
 //
 // What an export alone cannot show: a cut of the tail together with every checkpoint after it
 // looks like an export taken earlier. The report's `signedThrough` and `lastSeq` say how far the
 // signatures and the chain reach; a caller that knows the real head passes `expectSeq`.
 // Never throws: malformed input is a MALFORMED failure.
 import type { VerifyKey } from '../crypto/index.ts';
+import type { AnchorLine } from './anchor.ts';
 import { checkpointSignatureValid, keyIdOf, type Checkpoint } from './checkpoint.ts';
 import { MAX_LINE_LENGTH, parseLine, type ParsedLine } from './export.ts';
 import { GENESIS_PREV_HASH, hashRecord, recordProblem, type AuditRecord } from './record.ts';
@@ -36,7 +43,9 @@ export type VerifyCode =
   | 'BAD_CHECKPOINT_SIGNATURE'
   | 'CHECKPOINT_MISMATCH'
   | 'TRUNCATED'
-  | 'UNSIGNED';
+  | 'UNSIGNED'
+  | 'BAD_ANCHOR'
+  | 'ANCHOR_MISMATCH';
 
 export interface VerifyFailure {
   code: VerifyCode;
@@ -46,6 +55,8 @@ export interface VerifyFailure {
   seq?: number;
   /** The earliest seq that may be the altered one, when that is before `seq`. */
   fromSeq?: number;
+  /** For anchor failures: the 1-based line of the anchor in its own file. */
+  anchorLine?: number;
   message: string;
 }
 
@@ -65,6 +76,10 @@ export interface VerifyReport {
   trusted: boolean;
   /** Ids of the keys that signed the checkpoints that passed. */
   keyIds: string[];
+  /** Anchors given and matched (0 when none were given). */
+  anchors: number;
+  /** Highest seq an anchor that matched covers; 0 when none. */
+  anchoredThrough: number;
   exportedAt?: number;
   /** What a passing report does not prove. */
   notes: string[];
@@ -77,6 +92,12 @@ export interface VerifyOptions {
   expectSeq?: number;
   /** Fail with UNSIGNED when records after the last checkpoint exist. */
   requireSigned?: boolean;
+  /**
+   * Checkpoints kept outside the vendor's database (the customer's anchors, anchor.ts): each must
+   * be signed by a trusted key (or, without `trustedKeys`, a key the header lists) and agree with
+   * the record at its seq, which must be in the export.
+   */
+  anchors?: readonly AnchorLine[];
 }
 
 /** Verifies an export given as text or as lines (without their newlines). Never throws. */
@@ -135,6 +156,9 @@ class Walker {
   readonly #cpSeqs: number[] = [];
   readonly #keyIds = new Set<string>();
   #signedThrough = 0;
+  readonly #anchors = new Map<number, AnchorLine[]>();
+  #anchorsMatched = 0;
+  #anchoredThrough = 0;
 
   constructor(opts: VerifyOptions) {
     this.#opts = opts;
@@ -142,6 +166,8 @@ class Walker {
   }
 
   run(src: Source): VerifyReport {
+    const bad = this.#loadAnchors();
+    if (bad) return this.fail(bad);
     // Where each seq occurs, to tell a gap from a move or a duplicate.
     const count = new Map<number, number>();
     const lastAt = new Map<number, number>();
@@ -166,6 +192,15 @@ class Walker {
     }
     const lastLine = src.size ? src.line(src.size - 1) + 1 : src.line(0);
     const lastSeq = this.#expected - 1;
+    const beyond = [...this.#anchors.keys()].sort((a, b) => a - b)[0];
+    if (beyond !== undefined)
+      return this.fail({
+        code: 'TRUNCATED',
+        line: lastLine,
+        seq: lastSeq + 1,
+        anchorLine: this.#anchors.get(beyond)![0].line,
+        message: `the customer's anchor covers seq ${beyond} but the export ends at seq ${lastSeq}: records from seq ${lastSeq + 1} were cut`,
+      });
     const cut = [...this.#pending.keys()].sort((a, b) => a - b)[0];
     if (cut !== undefined) {
       const { line } = this.#pending.get(cut)![0];
@@ -239,6 +274,48 @@ class Walker {
       if (f) return f;
     }
     this.#pending.delete(k);
+    for (const a of this.#anchors.get(k) ?? []) {
+      if (a.checkpoint.hash !== hash) {
+        const before = Math.max(
+          0,
+          ...this.#cpSeqs.filter((s) => s < k),
+          this.#anchoredThrough < k ? this.#anchoredThrough : 0,
+        );
+        return {
+          code: 'ANCHOR_MISMATCH',
+          line,
+          seq: k,
+          fromSeq: before + 1,
+          anchorLine: a.line,
+          message:
+            `seq ${k}: its hash is not the one the customer's anchor (line ${a.line}) was signed over: ` +
+            `a record in seqs ${before + 1}..${k} was altered and the chain rehashed`,
+        };
+      }
+      this.#anchorsMatched++;
+      this.#anchoredThrough = k;
+    }
+    this.#anchors.delete(k);
+    return undefined;
+  }
+
+  /** Checks every anchor's signature and files it by seq; the first bad one is a failure. */
+  #loadAnchors(): VerifyFailure | undefined {
+    for (const a of this.#opts.anchors ?? []) {
+      const cp = a.checkpoint;
+      const key = (this.#trusted ?? this.headerKeys).get(cp.keyId);
+      if (!key || !checkpointSignatureValid(cp, key))
+        return {
+          code: 'BAD_ANCHOR',
+          line: 1,
+          anchorLine: a.line,
+          ...(Number.isSafeInteger(cp.seq) ? { seq: cp.seq } : {}),
+          message: key
+            ? `the anchor at line ${a.line} does not carry a valid signature by key ${cp.keyId}`
+            : `the anchor at line ${a.line} is signed by key ${String(cp.keyId)}, which is not ${this.#trusted ? 'a trusted key' : 'listed in the header'}`,
+        };
+      this.#anchors.set(cp.seq, [...(this.#anchors.get(cp.seq) ?? []), a]);
+    }
     return undefined;
   }
 
@@ -309,6 +386,8 @@ class Walker {
       signedThrough: this.#signedThrough,
       trusted: this.#trusted !== undefined,
       keyIds: [...this.#keyIds],
+      anchors: this.#anchorsMatched,
+      anchoredThrough: this.#anchoredThrough,
       ...(this.exportedAt !== undefined ? { exportedAt: this.exportedAt } : {}),
       notes,
     };

@@ -1,6 +1,7 @@
 // `sallyport admin …`: administration through the coordinator's HTTPS API (never the database).
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { parseJsonc } from '../util/index.ts';
 // The API client alone (not the control index): the admin command loads no server code.
 import { CONNECTION_OPTIONS, apiClientFrom } from './api-connection.ts';
 import { API_EXIT_CODES, reportApiFailure } from './exit.ts';
@@ -32,6 +33,10 @@ commands:
   services set DEPLOYMENT/NAME --kind KIND --address HOST:PORT [--tls terminate|passthrough] [--label K=V]…
                                      KIND: kubernetes, clickhouse, prometheus, http, tcp
   services delete DEPLOYMENT/NAME
+  services bind DEPLOYMENT/NAME (--node KEY | --release)
+                                     move a service to another live connector of its deployment (a
+                                     connector cannot take over another's service itself), or free it
+                                     for the next connector that registers it; audited service.bind
   keys list
   keys create (--deployment NAME | --user NAME) [--reusable] [--expires 1h]
                                      prints the pre-auth key once; deployment keys enroll connectors,
@@ -44,11 +49,14 @@ commands:
   groups add GROUP USER | groups remove GROUP USER
   grants list [--deployment NAME]
   grants create (--user NAME | --group NAME | --node KEY) --deployment NAME [--service NAME]… [--expires 8h]
-                                     standing grant; no --service means every service of the deployment
+                [--access read-only|read-write|admin]
+                                     standing grant; no --service means every service of the deployment;
+                                     --access defaults to read-only
   grants revoke ID
   nodes list | nodes revoke KEY
   policy get                         the access policy document (JSON)
-  policy set FILE|-                  replace it; refused with every issue listed if it is invalid
+  policy set FILE|-                  replace it (JSON; comments and trailing commas allowed);
+                                     refused with every issue listed if it is invalid
   device approve CODE                approve an engineer machine's 'sallyport login' code
   audit [--after SEQ] [--limit N]
 
@@ -144,8 +152,10 @@ export async function run(argv: string[], io: AdminIo = processIo): Promise<numb
         label: { type: 'string', multiple: true },
         service: { type: 'string', multiple: true },
         reusable: { type: 'boolean' },
+        release: { type: 'boolean' },
         admin: { type: 'boolean' },
         expires: { type: 'string' },
+        access: { type: 'string' },
         after: { type: 'string' },
         limit: { type: 'string' },
       },
@@ -257,6 +267,16 @@ export async function run(argv: string[], io: AdminIo = processIo): Promise<numb
         done(`deleted service ${d}/${n}`, { deleted: `${d}/${n}` });
         return 0;
       }
+      case 'services bind': {
+        const [d, n] = split(need(args[0], 'DEPLOYMENT/NAME'));
+        if ((o.node === undefined) === !o.release)
+          throw new UsageError('give one of --node KEY or --release');
+        const r = await api.call('PUT', `/api/v1/deployments/${enc(d)}/services/${enc(n)}/connector`, {
+          key: o.release ? null : o.node,
+        });
+        out(r, ['deployment', 'name', 'connectorKey']);
+        return 0;
+      }
       case 'keys list': {
         const rows = await api.call<Row[]>('GET', '/api/v1/preauth-keys');
         out(o.json ? rows : rows.map((r) => ({ ...r, expiresAt: time(r.expiresAt) })), [
@@ -339,6 +359,7 @@ export async function run(argv: string[], io: AdminIo = processIo): Promise<numb
           'subject.name',
           'deployment',
           'services',
+          'access',
           'expiresAt',
         ]);
         return 0;
@@ -355,8 +376,9 @@ export async function run(argv: string[], io: AdminIo = processIo): Promise<numb
           deployment: need(o.deployment, '--deployment'),
           services: o.service ?? [],
           ...(expires !== undefined ? { expiresInSeconds: expires } : {}),
+          ...(o.access !== undefined ? { access: o.access } : {}),
         });
-        out(r, ['id', 'subject.type', 'subject.name', 'deployment', 'services']);
+        out(r, ['id', 'subject.type', 'subject.name', 'deployment', 'services', 'access']);
         return 0;
       }
       case 'grants revoke':
@@ -385,10 +407,10 @@ export async function run(argv: string[], io: AdminIo = processIo): Promise<numb
         io.stdout(JSON.stringify(await api.call('GET', '/api/v1/policy'), null, 2) + '\n');
         return 0;
       case 'policy set': {
-        const file = need(args[0], 'FILE (the policy document, JSON)');
+        const file = need(args[0], 'FILE (the policy document, JSON; comments allowed)');
         let doc: unknown;
         try {
-          doc = JSON.parse(file === '-' ? readFileSync(0, 'utf8') : readFileSync(file, 'utf8'));
+          doc = parseJsonc(file === '-' ? readFileSync(0, 'utf8') : readFileSync(file, 'utf8'));
         } catch (e) {
           throw new UsageError(`cannot read a JSON policy document from ${file}: ${(e as Error).message}`);
         }

@@ -16,6 +16,7 @@ import {
   type ServiceSpec,
 } from '../agent/index.ts';
 import { stateDir, untilStopped } from './agent-common.ts';
+import { applyConfigFile } from './config-file.ts';
 
 export const help = `usage: sallyport agent [--state DIR] [--coordinator URL --coordinator-key KEY] [--ca FILE]
                        [--preauth-key KEY] [--name NAME] [--kind connector|engineer]
@@ -40,9 +41,13 @@ options:
   --name NAME            node name (default: the host name)
   --kind KIND            connector or engineer (default: connector when services are given)
   --serve SPEC           a service: NAME=HOST:PORT, options kind=http|tcp|kubernetes|clickhouse|
-                         prometheus (default tcp), tls=terminate|passthrough (default passthrough);
-                         repeatable
-  --config FILE          JSON { "services": [{ "name", "address", "kind"?, "tls"? }] }
+                         prometheus (default tcp), tls=terminate|passthrough. kubernetes,
+                         clickhouse, prometheus: always terminate (passthrough refused);
+                         tcp, http: tls required, passthrough = unfiltered pipe; repeatable
+  --config FILE          JSON { "services": [{ "name", "address", "kind"?, "tls"?, "target"? }] }
+                         (a clickhouse service needs "target": { "usersDir": … } from a file),
+                         and any of these flags by long name, e.g. "coordinator": "https://...";
+                         flags win, then environment, then the file
   --socks5 HOST:PORT     engineer: SOCKS5 proxy address, e.g. 127.0.0.1:1055
   --udp-port N           the one UDP socket for direct paths (NAT traversal); 0 = any free port
   --stun HOST:PORT       an extra STUN server, asked after the relays' (repeatable)
@@ -57,34 +62,45 @@ examples:
     --coordinator-key 3q2+7w... --preauth-key spk_... --serve web=10.0.0.5:8080,kind=http,tls=terminate
   sallyport agent --socks5 127.0.0.1:1055        (after 'sallyport login')
 
-exit codes: 0 stopped by a signal, 1 could not start, 2 bad usage
+exit codes: 0 stopped by a signal, 1 could not start (e.g. a target that cannot be enforced),
+  2 bad usage (e.g. a service configuration that would not be enforced)
 `;
+
+const OPTIONS = {
+  state: { type: 'string' },
+  coordinator: { type: 'string' },
+  'coordinator-key': { type: 'string' },
+  ca: { type: 'string' },
+  'preauth-key': { type: 'string' },
+  name: { type: 'string' },
+  kind: { type: 'string' },
+  serve: { type: 'string', multiple: true },
+  config: { type: 'string' },
+  socks5: { type: 'string' },
+  'udp-port': { type: 'string' },
+  stun: { type: 'string', multiple: true },
+  'no-direct': { type: 'boolean' },
+  'log-level': { type: 'string' },
+  help: { type: 'boolean' },
+} as const;
+
+/** Flag → the environment variable that overrides the --config file for it. */
+const ENV = {
+  state: 'SALLYPORT_STATE',
+  'preauth-key': 'SALLYPORT_PREAUTH_KEY',
+  'log-level': 'SALLYPORT_LOG_LEVEL',
+};
 
 export async function run(argv: string[], opts: { signal?: AbortSignal } = {}): Promise<number> {
   let a;
+  let fileServices = false;
   try {
-    a = parseArgs({
-      args: argv,
-      options: {
-        state: { type: 'string' },
-        coordinator: { type: 'string' },
-        'coordinator-key': { type: 'string' },
-        ca: { type: 'string' },
-        'preauth-key': { type: 'string' },
-        name: { type: 'string' },
-        kind: { type: 'string' },
-        serve: { type: 'string', multiple: true },
-        config: { type: 'string' },
-        socks5: { type: 'string' },
-        'udp-port': { type: 'string' },
-        stun: { type: 'string', multiple: true },
-        'no-direct': { type: 'boolean' },
-        'log-level': { type: 'string' },
-        help: { type: 'boolean' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }).values;
+    a = parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: false }).values;
+    // --config: flag values, else SALLYPORT_* environment, else the file's (which may list "services").
+    if (a.config && !a.help)
+      fileServices =
+        'services' in
+        applyConfigFile(a, a.config, { options: OPTIONS, env: ENV, extraKeys: ['services'] }).extra;
   } catch (e) {
     process.stderr.write(`sallyport agent: ${(e as Error).message}\n\n${help}`);
     return 2;
@@ -103,7 +119,10 @@ export async function run(argv: string[], opts: { signal?: AbortSignal } = {}): 
   let settings;
   try {
     settings = readSettings(dir);
-    services = [...(a.serve ?? []).map(parseServe), ...(a.config ? readConfigFile(a.config) : [])];
+    services = [
+      ...(a.serve ?? []).map(parseServe),
+      ...(a.config && fileServices ? readConfigFile(a.config) : []),
+    ];
     if (a.socks5) socks5 = parseHostPort(a.socks5, '--socks5', true);
   } catch (e) {
     return usage((e as Error).message);

@@ -3,14 +3,18 @@ import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import {
   AuditError,
+  anchorLines,
+  checkpointLine,
   parseLine,
   verifyChain,
   verifyExport,
   writeExport,
   type AuditRecord,
   type Checkpoint,
+  type AnchorLine,
   type VerifyReport,
 } from '../audit/index.ts';
+import { LocalAudit } from '../agent/local-audit.ts';
 import { ApiError, ControlError, type ApiClient } from '../control/index.ts';
 import { CONNECTION_OPTIONS, apiClientFrom, type ConnectionFlags } from './api-connection.ts';
 import { reportApiFailure } from './exit.ts';
@@ -26,6 +30,8 @@ commands:
                        that nothing was edited, removed, reordered, inserted or cut; FILE '-' is stdin
   verify --local       check a connector's own (customer-side) log, STATE/audit/local.jsonl: every
                        stream served and query run, hash-chained; read where the connector runs
+  anchors --local      print the coordinator's checkpoints the connector was sent and kept in its
+                       local log (audit.anchor records), one checkpoint line each, for --anchors
   list                 print audit records from the coordinator
   export [--out FILE]  write the whole log as an export (JSON Lines) for 'audit verify'
 
@@ -35,6 +41,11 @@ verify options:
                        checked against the keys the file lists, which proves nothing against a forger.
   --expect-seq N       the log is known to reach seq N (e.g. from 'audit list'); fewer is TRUNCATED
   --require-signed     fail when records after the last checkpoint carry no signature
+  --anchors FILE       the customer's anchors: a connector's local log (STATE/audit/local.jsonl) or
+                       the output of 'audit anchors --local'. Each anchor's signature must verify,
+                       and the export's record at its seq must have its hash: the first record that
+                       contradicts one fails ANCHOR_MISMATCH (a rewrite the database's own
+                       checkpoints cannot show); an anchored seq missing from the export is TRUNCATED
   --state DIR          with --local: the connector's state directory (env SALLYPORT_STATE)
   --json               print the full report as JSON
 
@@ -51,6 +62,8 @@ examples:
                                                                 # obtained out of band (base64)
   sallyport audit list --after 1200 --limit 50 --json
   sallyport audit verify --local --state /var/lib/sallyport     # on the connector's machine
+  sallyport audit anchors --local --state /var/lib/sallyport > anchors.jsonl
+  sallyport audit verify audit.jsonl --trust-key "$AUDIT_KEY" --anchors anchors.jsonl
 
 exit codes: 0 verified (or done), 1 verification failed or the server refused, 2 bad usage or unreadable
 file, 3 coordinator unreachable, 4 token rejected (log in again)
@@ -81,6 +94,7 @@ export async function run(argv: string[], io: CliIo = processIo): Promise<number
         'trust-key': { type: 'string', multiple: true },
         'expect-seq': { type: 'string' },
         'require-signed': { type: 'boolean' },
+        anchors: { type: 'string' },
         local: { type: 'boolean' },
         state: { type: 'string' },
         json: { type: 'boolean' },
@@ -107,6 +121,8 @@ export async function run(argv: string[], io: CliIo = processIo): Promise<number
     switch (cmd) {
       case 'verify':
         return o.local ? verifyLocal(args, o, io) : verify(args, o, io);
+      case 'anchors':
+        return localAnchors(args, o, io);
       case 'list':
         return await list(client(o), o, io);
       case 'export':
@@ -149,6 +165,31 @@ function verify(args: string[], o: Opts, io: CliIo): number {
   const expect = o['expect-seq'] as string | undefined;
   if (expect !== undefined && !/^[0-9]{1,15}$/.test(expect))
     throw new UsageError('--expect-seq takes a number');
+  const anchorsFile = o.anchors as string | undefined;
+  let anchors: AnchorLine[] | undefined;
+  if (anchorsFile !== undefined) {
+    let atext: string;
+    try {
+      if (statSync(anchorsFile).size > MAX_EXPORT_BYTES)
+        throw new UsageError(`${anchorsFile} is larger than ${MAX_EXPORT_BYTES >> 20} MiB`);
+      atext = readFileSync(anchorsFile, 'utf8');
+    } catch (e) {
+      if (e instanceof UsageError) throw e;
+      io.err(`sallyport audit: cannot read ${anchorsFile}: ${(e as Error).message}\n`);
+      return 2;
+    }
+    const a = anchorLines(atext);
+    if (a.problems.length) {
+      const p = a.problems[0];
+      io.err(`sallyport audit: ${anchorsFile} line ${p.line}: ${p.problem}\n`);
+      return 2;
+    }
+    if (!a.anchors.length) {
+      io.err(`sallyport audit: ${anchorsFile} holds no anchors (checkpoint lines or audit.anchor records)\n`);
+      return 2;
+    }
+    anchors = a.anchors;
+  }
   let text: string;
   try {
     if (file !== '-' && statSync(file).size > MAX_EXPORT_BYTES)
@@ -163,26 +204,55 @@ function verify(args: string[], o: Opts, io: CliIo): number {
     ...(trustedKeys.length ? { trustedKeys } : {}),
     ...(expect !== undefined ? { expectSeq: Number(expect) } : {}),
     ...(o['require-signed'] ? { requireSigned: true } : {}),
+    ...(anchors ? { anchors } : {}),
   });
   io.out(o.json ? JSON.stringify(rep, null, 2) + '\n' : describe(rep));
   return rep.ok ? 0 : 1;
 }
 
-/** The connector's customer-side log: hash-chained records, one per line, no checkpoints. */
-function verifyLocal(args: string[], o: Opts, io: CliIo): number {
-  if (args.length > 0) throw new UsageError('verify --local takes no FILE: it reads STATE/audit/local.jsonl');
+/** The connector's local log as text, or undefined after saying why it cannot be read. */
+function readLocal(o: Opts, io: CliIo): { file: string; text: string } | undefined {
   const dir = stateDir(o.state as string | undefined);
   const file = join(dir, 'audit', 'local.jsonl');
-  let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    return { file, text: readFileSync(file, 'utf8') };
   } catch (e) {
     io.err(
       `sallyport audit: no local audit log at ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}): ` +
-        "pass the connector's --state DIR (it is written once the connector serves a stream)\n",
+        "pass the connector's --state DIR (it is written once the connector serves a stream or is sent a checkpoint)\n",
     );
-    return 2;
+    return undefined;
   }
+}
+
+/** `audit anchors --local`: the checkpoints kept in the connector's log, as checkpoint lines. */
+function localAnchors(args: string[], o: Opts, io: CliIo): number {
+  if (!o.local)
+    throw new UsageError("anchors takes --local (it reads the connector's STATE/audit/local.jsonl)");
+  if (args.length > 0) throw new UsageError('anchors --local takes no FILE');
+  const got = readLocal(o, io);
+  if (!got) return 2;
+  // The log's own chain first: anchors from a log that was edited prove nothing.
+  const records = LocalAudit.read(got.file);
+  const chain = verifyChain(records);
+  if (!chain.ok) {
+    io.err(
+      `sallyport audit: ${got.file} does not verify: ${chain.failure!.message} (run 'audit verify --local')\n`,
+    );
+    return 1;
+  }
+  const { anchors } = anchorLines(got.text);
+  for (const a of anchors) io.out(checkpointLine(a.checkpoint) + '\n');
+  io.err(`sallyport audit: ${anchors.length} anchors from ${got.file}\n`);
+  return 0;
+}
+
+/** The connector's customer-side log: hash-chained records, one per line, no checkpoints. */
+function verifyLocal(args: string[], o: Opts, io: CliIo): number {
+  if (args.length > 0) throw new UsageError('verify --local takes no FILE: it reads STATE/audit/local.jsonl');
+  const got = readLocal(o, io);
+  if (!got) return 2;
+  const { file, text } = got;
   const records: AuditRecord[] = [];
   const lines = text.split('\n');
   let rep: VerifyReport | undefined;
@@ -230,7 +300,8 @@ function describe(rep: VerifyReport): string {
         `${rep.checkpoints} checkpoints, signed through seq ${rep.signedThrough}` +
         (rep.keyIds.length
           ? ` by ${rep.keyIds.join(', ')} (${rep.trusted ? 'trusted' : 'NOT trusted'})`
-          : ''),
+          : '') +
+        (rep.anchors ? `; ${rep.anchors} customer anchors agree, through seq ${rep.anchoredThrough}` : ''),
     );
     for (const n of rep.notes) lines.push(`note: ${n}`);
   }

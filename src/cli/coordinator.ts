@@ -1,4 +1,5 @@
 // `sallyport coordinator`: runs the coordinator until SIGINT or SIGTERM.
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -10,10 +11,12 @@ import {
   ControlError,
   type RelayConfig,
 } from '../control/index.ts';
+import { applyConfigFile } from './config-file.ts';
 
 export const help = `usage: sallyport coordinator --data DIR --suffix DOMAIN [--listen HOST:PORT] [--db postgres://…]
-                             [--relay REGION=URL[,stun=PORT]]… [--tls-cert FILE --tls-key FILE]
+                             [--relay REGION=URL[,stun=PORT]]… [--relay-ca FILE] [--tls-cert FILE --tls-key FILE]
                              [--hostname NAME]… [--webhook URL]… [--no-console] [--log-level LEVEL] [--json]
+                             [--config FILE]
 
 Runs the coordinator: the admin API under /api/v1 (OpenAPI document at /openapi.json), the agent
 channel (WebSocket /agent/v1, Noise IK), the console (/console/), /metrics (Prometheus) and
@@ -21,7 +24,10 @@ channel (WebSocket /agent/v1, Noise IK), the console (/console/), /metrics (Prom
 On first start it creates under DIR (0600): its X25519 channel key (coordinator.key), its Ed25519
 relay-token signing key (signing.key), a self-signed listener certificate (tls/) unless --tls-cert
 is given, the SQLite database (coordinator.db) unless --db is given, and the user "admin" with a
-random password in DIR/initial-admin-password.
+random password in DIR/initial-admin-password. Its Ed25519 audit key (audit.key) signs a checkpoint
+of the audit log every --audit-checkpoint-every records and at each export; DIR/audit-anchor.json
+keeps the last one signed, outside the database: a log rewritten below it is never signed again
+(AUDIT_REWRITE logged, /health 503; docs/security-model.md, "Audit anchoring").
 
 options:
   --data DIR            state directory (env SALLYPORT_DATA)
@@ -29,7 +35,12 @@ options:
                         or a SQLite file path; default DIR/coordinator.db (env SALLYPORT_DB)
   --listen HOST:PORT    HTTPS listener; default 127.0.0.1:8443 (env SALLYPORT_LISTEN)
   --suffix DOMAIN       tailnet suffix: services are <service>.<deployment>.<region>.<cloud>.DOMAIN
-  --relay SPEC          REGION=https://HOST:PORT[,stun=PORT]; repeatable
+  --relay SPEC          REGION=https://HOST:PORT[,stun=PORT]; repeatable. Every few seconds, and at
+                        once when a node is revoked or a user disabled, the coordinator POSTs its
+                        signed list of nodes that lost access to each relay (URL/revocations): the
+                        relay drops them within seconds, not at their relay tokens' expiry
+  --relay-ca FILE       PEM CA certificates to trust for the relays' TLS listeners (default: the
+                        system's); the list is signed, TLS only keeps it private
   --tls-cert FILE       PEM certificate of the listener (with --tls-key)
   --tls-key FILE        PEM private key of the listener
   --hostname NAME       extra DNS name or IP for the self-signed certificate; repeatable
@@ -37,9 +48,16 @@ options:
   --webhook URL         POST access notifications (request, decision, grant start and end) to URL
                         as Slack-compatible JSON ({ text, blocks }); repeatable (env SALLYPORT_WEBHOOKS,
                         space-separated)
+  --audit-checkpoint-every N
+                        sign an audit checkpoint every N records (default 100; env
+                        SALLYPORT_AUDIT_CHECKPOINT_EVERY); the records after the last one are the
+                        window a database writer could rewrite unseen
   --log-level LEVEL     fatal, error, warn, info (default), debug, trace, silent
   --json                print the start-up values as one JSON line {url, channelKey, tlsFingerprint,
                         relayTrustKey, data} (logs stay on stderr)
+  --config FILE         JSON with comments whose keys are these flags' long names, e.g.
+                        { "data": "/var/lib/sallyport", "relay": ["eu-west-1=https://relay-eu:443"] };
+                        flags win, then environment, then the file
   --help                this text
 
 It prints the values agents and relays need: the URL, the channel key agents pin, the listener
@@ -59,29 +77,40 @@ function parseHostPort(s: string): { host: string; port: number } | undefined {
   return { host: m[1] ?? m[2], port: Number(m[3]) };
 }
 
+const OPTIONS = {
+  config: { type: 'string' },
+  data: { type: 'string' },
+  db: { type: 'string' },
+  listen: { type: 'string' },
+  suffix: { type: 'string' },
+  relay: { type: 'string', multiple: true },
+  'relay-ca': { type: 'string' },
+  'tls-cert': { type: 'string' },
+  'tls-key': { type: 'string' },
+  hostname: { type: 'string', multiple: true },
+  webhook: { type: 'string', multiple: true },
+  'no-console': { type: 'boolean' },
+  'audit-checkpoint-every': { type: 'string' },
+  'log-level': { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean' },
+} as const;
+
+/** Flag → the environment variable that overrides the --config file for it. */
+const ENV = {
+  data: 'SALLYPORT_DATA',
+  db: 'SALLYPORT_DB',
+  listen: 'SALLYPORT_LISTEN',
+  webhook: 'SALLYPORT_WEBHOOKS',
+  'audit-checkpoint-every': 'SALLYPORT_AUDIT_CHECKPOINT_EVERY',
+  'log-level': 'SALLYPORT_LOG_LEVEL',
+} as const;
+
 export async function run(argv: string[], opts: { signal?: AbortSignal } = {}): Promise<number> {
   let a;
   try {
-    a = parseArgs({
-      args: argv,
-      options: {
-        data: { type: 'string' },
-        db: { type: 'string' },
-        listen: { type: 'string' },
-        suffix: { type: 'string' },
-        relay: { type: 'string', multiple: true },
-        'tls-cert': { type: 'string' },
-        'tls-key': { type: 'string' },
-        hostname: { type: 'string', multiple: true },
-        webhook: { type: 'string', multiple: true },
-        'no-console': { type: 'boolean' },
-        'log-level': { type: 'string' },
-        json: { type: 'boolean' },
-        help: { type: 'boolean' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }).values;
+    a = parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: false }).values;
+    if (a.config && !a.help) applyConfigFile(a, a.config, { options: OPTIONS, env: ENV });
   } catch (e) {
     process.stderr.write(`sallyport coordinator: ${(e as Error).message}\n\n${help}`);
     return 2;
@@ -108,12 +137,23 @@ export async function run(argv: string[], opts: { signal?: AbortSignal } = {}): 
   } catch (e) {
     return usage((e as Error).message);
   }
+  let relayCa: string | undefined;
+  if (a['relay-ca']) {
+    try {
+      relayCa = readFileSync(a['relay-ca'], 'utf8');
+    } catch (e) {
+      return usage(`--relay-ca ${a['relay-ca']}: ${(e as Error).message}`);
+    }
+  }
   const webhooks = a.webhook ?? (process.env.SALLYPORT_WEBHOOKS ?? '').split(/\s+/).filter(Boolean);
   try {
     parseWebhookUrls(webhooks);
   } catch (e) {
     return usage((e as Error).message);
   }
+  const every = a['audit-checkpoint-every'] ?? process.env.SALLYPORT_AUDIT_CHECKPOINT_EVERY;
+  if (every !== undefined && !(/^[0-9]{1,9}$/.test(every) && Number(every) >= 1))
+    return usage(`--audit-checkpoint-every wants a positive number of records, got '${every}'`);
   // With --json, stdout carries only the JSON line: logs go to stderr.
   const logger = createLogger({
     level: a['log-level'] ?? process.env.SALLYPORT_LOG_LEVEL ?? 'info',
@@ -128,11 +168,13 @@ export async function run(argv: string[], opts: { signal?: AbortSignal } = {}): 
       listen,
       suffix: a.suffix,
       relays,
+      ...(relayCa ? { relayCa } : {}),
       ...(a['tls-cert'] && a['tls-key'] ? { tls: { certFile: a['tls-cert'], keyFile: a['tls-key'] } } : {}),
       hostnames: a.hostname ?? [],
       webhooks,
       logger,
       ...(a['no-console'] ? { console: false } : {}),
+      ...(every !== undefined ? { auditCheckpointEvery: Number(every) } : {}),
     });
   } catch (e) {
     const msg = e instanceof ControlError ? e.message : String((e as Error).message ?? e);

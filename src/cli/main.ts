@@ -60,6 +60,14 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     load: () => import('./kubeconfig.ts'),
   },
   audit: { summary: 'list, export, and verify offline the audit log', load: () => import('./audit.ts') },
+  'billing-scraper': {
+    summary: "ship a cgroup's CPU/memory usage to S3, spooled (egress)",
+    load: () => import('./billing-scraper.ts'),
+  },
+  'state-exporter': {
+    summary: 'send service state to SQS on change and heartbeat, spooled (egress)',
+    load: () => import('./state-exporter.ts'),
+  },
 };
 
 function usage(): string {

@@ -8,13 +8,16 @@ import { realClock } from '../clock/index.ts';
 import { PrivateKey, VerifyKey } from '../crypto/index.ts';
 import { RelayServer } from '../relay/index.ts';
 import { UsageError } from './io.ts';
+import { applyConfigFile } from './config-file.ts';
 
 export const help = `usage: sallyport relay --listen HOST:PORT --tls-cert FILE --tls-key FILE --trust-key BASE64
-                       --region NAME --key-file FILE [--stun-port N] [--log-level LEVEL]
+                       --region NAME --key-file FILE [--stun-port N] [--log-level LEVEL] [--config FILE]
 
 Runs a relay: TLS on --listen, GET /relay upgraded to relay frames (admission needs a relay token
-signed by a --trust-key coordinator key and proof of the node key), GET /health (JSON), GET /metrics
-(Prometheus), and a STUN binding responder on UDP --stun-port. Stops cleanly on SIGINT/SIGTERM.
+signed by a --trust-key coordinator key and proof of the node key), POST /revocations (the
+coordinator's list of node keys that lost access, signed by a --trust-key key: their connections
+close and their tokens are refused), GET /health (JSON), GET /metrics (Prometheus), and a STUN
+binding responder on UDP --stun-port. Stops cleanly on SIGINT/SIGTERM.
 
 options:
   --listen HOST:PORT   TLS listener, e.g. 0.0.0.0:443 or [::]:443 (env SALLYPORT_RELAY_LISTEN)
@@ -26,6 +29,9 @@ options:
   --key-file FILE      the relay's X25519 key (base64); created 0600 if missing
   --stun-port N        UDP port of the STUN responder on the listen host; omit for none
   --log-level LEVEL    pino level: fatal, error, warn, info (default), debug, trace, silent
+  --config FILE        JSON with comments whose keys are these flags' long names, e.g.
+                       { "listen": "0.0.0.0:8443", "trust-key": ["X7CA..."] }; flags win, then
+                       environment, then the file
   --help               this text
 
 example:
@@ -64,26 +70,32 @@ export async function loadOrCreateKey(file: string, log?: Logger): Promise<Priva
   return key;
 }
 
+const OPTIONS = {
+  config: { type: 'string' },
+  listen: { type: 'string' },
+  'tls-cert': { type: 'string' },
+  'tls-key': { type: 'string' },
+  'trust-key': { type: 'string', multiple: true },
+  region: { type: 'string' },
+  'key-file': { type: 'string' },
+  'stun-port': { type: 'string' },
+  'log-level': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** Flag → the environment variable that overrides the --config file for it. */
+const ENV = {
+  listen: 'SALLYPORT_RELAY_LISTEN',
+  region: 'SALLYPORT_RELAY_REGION',
+  'trust-key': 'SALLYPORT_RELAY_TRUST_KEYS',
+} as const;
+
 /** Runs the relay until a signal (or `opts.signal`); returns the exit code. */
 export async function run(argv: string[], opts: { signal?: AbortSignal } = {}): Promise<number> {
   let a;
   try {
-    a = parseArgs({
-      args: argv,
-      options: {
-        listen: { type: 'string' },
-        'tls-cert': { type: 'string' },
-        'tls-key': { type: 'string' },
-        'trust-key': { type: 'string', multiple: true },
-        region: { type: 'string' },
-        'key-file': { type: 'string' },
-        'stun-port': { type: 'string' },
-        'log-level': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }).values;
+    a = parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: false }).values;
+    if (a.config && !a.help) applyConfigFile(a, a.config, { options: OPTIONS, env: ENV });
   } catch (e) {
     process.stderr.write(`sallyport relay: ${(e as Error).message}\n\n${help}`);
     return 2;

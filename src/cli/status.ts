@@ -47,6 +47,11 @@ export function formatStatus(s: AgentStatus): string {
     ...(s.udp
       ? [`udp         port ${s.udp.port}, endpoints ${s.udp.candidates.join(' ') || 'none yet'}`]
       : []),
+    ...(s.served ?? []).map(
+      (v) =>
+        `service     ${v.name} ${v.kind} ${v.address} tls=${v.tls}` +
+        (v.unfiltered ? '  UNFILTERED: passthrough, bytes piped as-is (no certificate, no target)' : ''),
+    ),
     '',
     s.peers.length
       ? 'peer                      key       path              handshake             rtt       tx         rx'
@@ -73,6 +78,8 @@ export function formatStatus(s: AgentStatus): string {
           : ''),
     ),
   ];
+  for (const r of s.serviceRefusals ?? [])
+    lines.push('', `service ${r.service} NOT REGISTERED (${r.code}): ${r.message}`);
   const refused = Object.entries(s.refused);
   if (refused.length) lines.push('', `refused     ${refused.map(([k, v]) => `${k}=${v}`).join(' ')}`);
   return lines.join('\n') + '\n';

@@ -16,6 +16,7 @@ import {
   decodeAgentMessage,
   encodeServerMessage,
   CONTROL_VERSION,
+  FEATURE_ANCHORS,
   type AgentMessage,
   type ChannelCipher,
   type Hello,
@@ -69,6 +70,8 @@ export class AgentChannel {
   #node: NodeRecord | undefined;
   #queue: Promise<void> = Promise.resolve();
   #pending = 0;
+  /** Registrations of the hello refused as takeovers: reported once the channel is open. */
+  #helloRefused: { name: string; holder: string }[] = [];
   readonly #timer: Timer;
   readonly #ws: WebSocket;
   readonly #d: ChannelDeps;
@@ -156,7 +159,10 @@ export class AgentChannel {
       node,
       (m) => this.#send(m),
       (reason) => this.#close(4000, reason),
+      { anchors: node.kind === 'connector' && (a.hello.features ?? []).includes(FEATURE_ANCHORS) },
     );
+    this.#refuseTakeovers(this.#helloRefused);
+    this.#helloRefused = [];
   }
 
   /** Admission: a known live node key, or first enrollment with a pre-auth key. */
@@ -187,7 +193,7 @@ export class AgentChannel {
     } else throw new Refusal('UNKNOWN_NODE', 'unknown node key: enroll with a pre-auth key or device login');
     let servicesChanged = false;
     if (node.kind === 'connector' && hello.services) {
-      await store.registerServices(node, hello.services);
+      this.#helloRefused = (await store.registerServices(node, hello.services)).refused;
       servicesChanged = true;
     }
     if (enrolled || servicesChanged)
@@ -218,7 +224,8 @@ export class AgentChannel {
           return;
         }
         const prev = this.#peers();
-        await store.registerServices(node, m.services);
+        const r = await store.registerServices(node, m.services);
+        this.#refuseTakeovers(r.refused);
         return hub.changed({ type: 'node', node, previousPeers: prev, servicesChanged: true });
       }
       case 'csr':
@@ -316,6 +323,23 @@ export class AgentChannel {
     } catch (e) {
       if (e instanceof PkiError) return fail('BAD_CSR', e.message);
       throw e;
+    }
+  }
+
+  /** Tells the connector which of its services another live connector holds (it logs and shows them). */
+  #refuseTakeovers(refused: readonly { name: string; holder: string }[]): void {
+    for (const r of refused) {
+      this.#d.metrics.takeoversRefused.inc();
+      this.#log.warn({ service: r.name, holder: r.holder.slice(0, 8) }, 'service takeover refused');
+      this.#send({
+        type: 'error',
+        code: 'SERVICE_TAKEN',
+        service: r.name,
+        message:
+          `service ${r.name} is served by another connector of this deployment (key ${r.holder.slice(0, 8)}); ` +
+          'it is not registered here. Revoke that connector, or have an administrator bind the service ' +
+          `to this one: sallyport admin services bind <deployment>/${r.name} --node <this node's key>`,
+      });
     }
   }
 

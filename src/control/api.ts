@@ -3,7 +3,9 @@
 // Auth: `Authorization: Bearer <token>` from POST /api/v1/login; admin routes need an admin user.
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteHandlerMethod } from 'fastify';
 import type { Store, UserRecord, NodeRecord, GrantRecord, PreauthKeyRecord } from '../store/index.ts';
+import type { AccessLevel } from '../access/index.ts';
 import type { Hub } from './hub.ts';
+import type { AuditSignerState } from './audit-signer.ts';
 import { ControlError } from './errors.ts';
 import { S } from './schemas.ts';
 import { tailnetName } from './netmap.ts';
@@ -18,6 +20,8 @@ export interface ApiDeps {
   signingKey: string;
   /** The Ed25519 key that signs audit checkpoints, base64 (`audit verify --trust-key`). */
   auditKey: string;
+  /** The audit signer's state: /health is 503 while it is halted (AUDIT_REWRITE). */
+  auditState?: () => AuditSignerState;
   /** The root CA (PEM) that service and client certificates chain to. */
   rootCaPem: string;
   /** Bearer token lifetime. */
@@ -98,7 +102,12 @@ export function registerApi(app: FastifyInstance, d: ApiDeps): void {
     suffix: d.suffix,
     version: 1,
   }));
-  app.get('/health', { schema: S.health }, async () => ({ ok: true, sessions: hub.size }));
+  app.get('/health', { schema: S.health }, async (_req, reply) => {
+    const audit = d.auditState?.() ?? { signer: 'ok' as const, anchorSeq: 0 };
+    const ok = audit.signer === 'ok';
+    if (!ok) void reply.code(503);
+    return { ok, sessions: hub.size, audit };
+  });
 
   app.post(
     '/api/v1/login',
@@ -181,6 +190,21 @@ export function registerApi(app: FastifyInstance, d: ApiDeps): void {
         return (await serviceViews(req.params.deployment)).find((x) => x.name === s.name);
       },
     ),
+  );
+  // An administrator moves a service to another live connector of its deployment, or releases it
+  // (key null); a connector itself can never take over another's service (agent-channel.ts).
+  app.put(
+    '/api/v1/deployments/:deployment/services/:name/connector',
+    { schema: S.bindService, ...admin },
+    h(async (req: Req<{ key: string | null }, { deployment: string; name: string }>) => {
+      const s = await store.bindService(actor(req), {
+        deployment: req.params.deployment,
+        name: req.params.name,
+        connectorKey: req.body.key,
+      });
+      await hub.changed({ type: 'services', deploymentId: s.deploymentId });
+      return (await serviceViews(req.params.deployment)).find((x) => x.name === s.name);
+    }),
   );
   app.delete(
     '/api/v1/deployments/:deployment/services/:name',
@@ -321,6 +345,7 @@ export function registerApi(app: FastifyInstance, d: ApiDeps): void {
           deployment: string;
           services: string[];
           expiresInSeconds?: number;
+          access?: AccessLevel;
         }>,
         reply: FastifyReply,
       ) => {
@@ -330,6 +355,7 @@ export function registerApi(app: FastifyInstance, d: ApiDeps): void {
           deployment: b.deployment,
           services: b.services,
           expiresAt: b.expiresInSeconds ? store.now() + b.expiresInSeconds * 1000 : null,
+          ...(b.access !== undefined ? { access: b.access } : {}),
         });
         await hub.changed({ type: 'grant', grant: g });
         reply.code(201);

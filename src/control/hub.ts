@@ -5,6 +5,7 @@
 // or ending, a key expiring) or relay-token refresh, whichever comes first.
 import { Timer, type Clock } from '../clock/index.ts';
 import type { SigningKey } from '../crypto/index.ts';
+import type { Checkpoint } from '../audit/index.ts';
 import type { NodeRecord, Store } from '../store/index.ts';
 import { diffNetmap, type Netmap, type PeerPathReport, type ServerMessage } from '../proto/control/index.ts';
 import { computeNetmap, nextTimeChange } from './netmap.ts';
@@ -24,10 +25,14 @@ export interface HubOptions {
   signingKey: SigningKey;
   logger: Logger;
   metrics: ControlMetrics;
+  /** The audit key (base64) and its last checkpoint, sent to a connector when it connects. */
+  audit?: { publicKey: string; latest(): Checkpoint | undefined };
 }
 
 export class Session {
   readonly nodeId: string;
+  /** A connector that keeps audit checkpoints (hello feature 'anchors'): it is sent each one. */
+  readonly anchors: boolean;
   nodeKey: string;
   netmap: Netmap | undefined;
   version = 0;
@@ -47,8 +52,10 @@ export class Session {
     send: Session['send'],
     close: Session['close'],
     onTimer: () => void,
+    anchors = false,
   ) {
     this.nodeId = node.id;
+    this.anchors = anchors;
     this.nodeKey = node.publicKey;
     this.send = send;
     this.close = close;
@@ -81,14 +88,48 @@ export class Hub {
   }
 
   /** Registers a connected node (replacing an older channel of the same node) and sends its full netmap. */
-  async attach(node: NodeRecord, send: Session['send'], close: Session['close']): Promise<Session> {
+  async attach(
+    node: NodeRecord,
+    send: Session['send'],
+    close: Session['close'],
+    opts: { anchors?: boolean } = {},
+  ): Promise<Session> {
     const old = this.#sessions.get(node.id);
     if (old) this.detach(old, 'replaced by a new channel');
-    const s: Session = new Session(node, this.#o.clock, send, close, () => void this.refresh(node.id));
+    const s: Session = new Session(
+      node,
+      this.#o.clock,
+      send,
+      close,
+      () => void this.refresh(node.id),
+      opts.anchors === true,
+    );
     this.#sessions.set(node.id, s);
     this.#o.metrics.sessions.set(this.#sessions.size);
     await this.refresh(node.id);
+    const latest = this.#o.audit?.latest();
+    if (latest && s.anchors && !s.closed) this.#sendCheckpoint(s, latest);
     return s;
+  }
+
+  /**
+   * Pushes an audit checkpoint to every connected connector that keeps them (DESIGN.md "Audit
+   * anchoring"; older agents would close the channel on the message, so only those whose hello
+   * lists the 'anchors' feature): the customer's local audit keeps it as an anchor. It holds no
+   * secret: seq, hash, time, key id and signature.
+   */
+  checkpoint(cp: Checkpoint): void {
+    for (const s of this.#sessions.values()) if (s.anchors && !s.closed) this.#sendCheckpoint(s, cp);
+  }
+
+  #sendCheckpoint(s: Session, cp: Checkpoint): void {
+    const { seq, hash, time, keyId, signature } = cp;
+    s.send({
+      type: 'checkpoint',
+      checkpoint: { seq, hash, time, keyId, signature },
+      publicKey: this.#o.audit!.publicKey,
+    });
+    this.#o.metrics.anchorsSent.inc();
   }
 
   detach(s: Session, reason: string): void {

@@ -13,7 +13,19 @@ export interface ControlMetrics {
   /** Refusal audit records left out by the per-user bound (summed up in audit.refusals-suppressed). */
   auditRefusalsSuppressed: Counter;
   enrollments: Counter<'kind'>;
+  /** Service registrations refused because another live connector holds the service. */
+  takeoversRefused: Counter;
+  /** Revocation lists pushed to relays, by result (ok, failed). */
+  revocationPushes: Counter<'result'>;
   certificates: Counter<'kind'>;
+  /** Audit checkpoints signed or refused (audit-signer.ts). */
+  auditCheckpoints: Counter<'result'>;
+  /** Times the stored audit chain was found not to extend the signer's anchor. */
+  auditRewrites: Counter;
+  /** 1 while the audit signer refuses every checkpoint (a rewrite was detected). */
+  auditSignerHalted: Gauge;
+  /** Checkpoints pushed to connectors (agent channel `checkpoint` messages). */
+  anchorsSent: Counter;
 }
 
 export function createMetrics(): ControlMetrics {
@@ -83,8 +95,46 @@ export function createMetrics(): ControlMetrics {
         labelNames: ['kind'],
       }),
     ) as Counter<'kind'>,
+    auditCheckpoints: new Counter(
+      m({
+        name: 'sallyport_coordinator_audit_checkpoints_total',
+        help: 'Audit checkpoints signed or refused (refused: the chain does not extend the anchor)',
+        labelNames: ['result'],
+      }),
+    ) as Counter<'result'>,
+    auditRewrites: new Counter(
+      m({
+        name: 'sallyport_coordinator_audit_rewrite_detected_total',
+        help: 'Audit chain found not to extend the last checkpoint this coordinator signed (AUDIT_REWRITE)',
+      }),
+    ),
+    auditSignerHalted: new Gauge(
+      m({
+        name: 'sallyport_coordinator_audit_signer_halted',
+        help: '1 while the audit signer refuses checkpoints after detecting a rewrite',
+      }),
+    ),
+    anchorsSent: new Counter(
+      m({
+        name: 'sallyport_coordinator_audit_anchors_sent_total',
+        help: 'Audit checkpoints pushed to connectors',
+      }),
+    ),
     enrollments: new Counter(
       m({ name: 'sallyport_coordinator_enrollments_total', help: 'Nodes enrolled', labelNames: ['kind'] }),
     ) as Counter<'kind'>,
+    revocationPushes: new Counter(
+      m({
+        name: 'sallyport_coordinator_revocation_pushes_total',
+        help: 'Revocation lists pushed to relays, by result',
+        labelNames: ['result'],
+      }),
+    ) as Counter<'result'>,
+    takeoversRefused: new Counter(
+      m({
+        name: 'sallyport_coordinator_service_takeovers_refused_total',
+        help: 'Service registrations refused: another live connector of the deployment holds the service',
+      }),
+    ),
   };
 }

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import type { GrantRecord, NetmapInputs, NodeRecord, ServiceRecord } from '../store/index.ts';
 import { computeNetmap, nextTimeChange, tailnetName } from './netmap.ts';
+import { grantAccess } from '../proto/control/index.ts';
 import { affectedNodes, type AffectedLookup } from './affected.ts';
 
 const NOW = 1_800_000_000_000;
@@ -38,6 +39,7 @@ function grant(id: string, g: Partial<GrantRecord>): GrantRecord {
     revokedAt: null,
     createdAt: 0,
     createdBy: 'a',
+    access: 'read-only',
     ...g,
   };
 }
@@ -101,6 +103,41 @@ describe('computeNetmap', () => {
       assert.deepEqual(computeNetmap({ ...inputs, nodes: [{ ...c, ...n }] }, ctx).peers, []);
     assert.deepEqual(computeNetmap({ ...inputs, self: { ...e, expiresAt: NOW } }, ctx).peers, []);
     assert.equal(nextTimeChange({ ...inputs, grants: [grant('g', { expiresAt: NOW + 50 })] }, NOW), NOW + 50);
+  });
+
+  test('grants carry their access level to both sides; read-only is left out (absent = read-only)', () => {
+    const c = node(0, 'connector', { deploymentId: 'd0' });
+    const e = node(1, 'engineer', { userId: 'u0' });
+    const base = {
+      deployments,
+      services: [svc('d0', 'k8s', 'n0')],
+      grants: [
+        grant('g-ro', { services: ['k8s'] }),
+        grant('g-rw', { services: ['k8s'], access: 'read-write' }),
+        grant('g-admin', { services: ['k8s'], access: 'admin' }),
+      ],
+      users,
+      memberships: [],
+    };
+    for (const side of [
+      { ...base, self: c, nodes: [e] },
+      { ...base, self: e, nodes: [c] },
+    ]) {
+      const m = computeNetmap(side, ctx);
+      assert.deepEqual(
+        m.grants.map((g) => [g.id, g.access]),
+        [
+          ['g-admin', 'admin'],
+          ['g-ro', undefined],
+          ['g-rw', 'read-write'],
+        ],
+      );
+      assert.ok(!('access' in m.grants.find((g) => g.id === 'g-ro')!), 'an old peer can decode it');
+      assert.deepEqual(
+        m.grants.map((g) => grantAccess(g)),
+        ['admin', 'read-only', 'read-write'],
+      );
+    }
   });
 
   test('property: visibility is symmetric and equals the reference rule', () => {

@@ -68,6 +68,10 @@ function peerOf(n: NodeRecord, inputs: NetmapInputs): NetmapPeer {
   return p;
 }
 
+/** The grant's level on the wire: left out when read-only (absent = read-only; older agents decode it). */
+const levelOf = (g: GrantRecord): Pick<NetmapGrant, 'access'> =>
+  g.access === 'read-only' ? {} : { access: g.access };
+
 export function computeNetmap(inputs: NetmapInputs, ctx: NetmapContext): Netmap {
   const { self } = inputs;
   const { now } = ctx;
@@ -117,6 +121,7 @@ export function computeNetmap(inputs: NetmapInputs, ctx: NetmapContext): Netmap 
           services: svc.map((s) => s.name).sort(),
           notBefore: g.notBefore,
           notAfter: g.expiresAt,
+          ...levelOf(g),
         });
       }
     }
@@ -140,6 +145,7 @@ export function computeNetmap(inputs: NetmapInputs, ctx: NetmapContext): Netmap 
           services: svc.map((s) => s.name).sort(),
           notBefore: g.notBefore,
           notAfter: g.expiresAt,
+          ...levelOf(g),
         });
       }
     }

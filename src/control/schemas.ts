@@ -1,5 +1,6 @@
 // JSON schemas of the admin API (validation with Fastify's Ajv; also the OpenAPI document).
 // Bodies refuse unknown fields; names that become DNS labels of tailnet names are DNS labels.
+import { ACCESS_LEVELS } from '../access/index.ts';
 
 export const dnsLabel = { type: 'string', pattern: '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$' } as const;
 export const userName = { type: 'string', pattern: '^[A-Za-z0-9._@-]{1,63}$' } as const;
@@ -108,6 +109,7 @@ const grant = obj({
   revokedAt: { type: ['integer', 'null'] },
   createdAt: time,
   createdBy: { type: 'string' },
+  access: { type: 'string' },
 });
 const node = obj({
   id: { type: 'string' },
@@ -154,6 +156,20 @@ const R = (schema: Record<string, unknown>, status = 200) => ({
   '4xx': errorSchema,
 });
 
+const health = obj({
+  ok: { type: 'boolean' },
+  sessions: { type: 'integer' },
+  audit: {
+    type: 'object',
+    properties: {
+      signer: { type: 'string', enum: ['ok', 'halted'] },
+      anchorSeq: { type: 'integer' },
+      reason: { type: 'string' },
+    },
+    required: ['signer', 'anchorSeq'],
+  },
+});
+
 export const S = {
   info: {
     response: R(
@@ -167,7 +183,7 @@ export const S = {
       }),
     ),
   },
-  health: { response: R(obj({ ok: { type: 'boolean' }, sessions: { type: 'integer' } })) },
+  health: { response: { ...R(health), 503: health } },
   login: {
     body: body({ user: userName, password: { type: 'string', minLength: 1, maxLength: 1024 } }, [
       'user',
@@ -189,6 +205,11 @@ export const S = {
   putService: {
     params: params({ deployment: dnsLabel, name: dnsLabel }),
     body: body({ kind: serviceKind, address, tlsMode, labels }, ['kind', 'address']),
+    response: R(service),
+  },
+  bindService: {
+    params: params({ deployment: dnsLabel, name: dnsLabel }),
+    body: body({ key: { anyOf: [nodeKey, { type: 'null' }] } }, ['key']),
     response: R(service),
   },
   deleteService: { params: params({ deployment: dnsLabel, name: dnsLabel }), response: R(ok) },
@@ -238,6 +259,7 @@ export const S = {
         deployment: dnsLabel,
         services: { type: 'array', items: dnsLabel, maxItems: 256, uniqueItems: true },
         expiresInSeconds: seconds,
+        access: { type: 'string', enum: [...ACCESS_LEVELS] },
       },
       ['subject', 'deployment', 'services'],
     ),

@@ -23,10 +23,11 @@ import { registerApi } from './api.ts';
 import { errorSchema } from './schemas.ts';
 import type { RelayConfig } from './relays.ts';
 import { loadOrCreatePki, type CoordinatorPki } from './pki.ts';
-import { createAuditSigner } from './audit-signer.ts';
+import { createAuditSigner, type CoordinatorAuditSigner } from './audit-signer.ts';
 import { AccessService } from './access.ts';
 import { registerAccessApi } from './access-api.ts';
 import { StandingGrants } from './standing.ts';
+import { RevocationPublisher } from './revocations.ts';
 import { registerLoginThrottle } from './login-throttle.ts';
 import { DeviceLoginGuard } from './device-login.ts';
 import { RefusalAudit, REFUSAL_WINDOW_MS } from './refusal-audit.ts';
@@ -67,6 +68,10 @@ export interface CoordinatorOptions {
   webhooks?: string[];
   /** Extra CA (PEM) to trust for https webhook receivers. */
   webhookCa?: string;
+  /** Extra CA (PEM) to trust for the relays' TLS listeners when pushing revocation lists. */
+  relayCa?: string;
+  /** Time between two revocation-list pushes to the relays, ms; default 5000 (revocations.ts). */
+  revocationPushMs?: number;
   /** Serve the browser console under /console/ (docs/console.md); default true. */
   console?: boolean;
 }
@@ -100,12 +105,16 @@ export class Coordinator {
   readonly pki: CoordinatorPki;
   readonly access: AccessService;
   readonly webhooks: Webhooks;
+  /** Signs audit checkpoints over heads that extend its anchor (DIR/audit-anchor.json). */
+  readonly auditSigner: CoordinatorAuditSigner;
   /** Keeps the policies' standing grants (machine identities) in the store. */
   readonly standing: StandingGrants;
   /** The per-user bound on refusal records; its summaries are flushed every window. */
   readonly refusals: RefusalAudit;
   readonly #refusalFlush: Timer;
   #stopping = false;
+  /** Pushes the signed list of nodes that lost access to the relays. */
+  readonly revocations: RevocationPublisher;
   readonly #wss: WebSocketServer;
   #port = 0;
   #host = '';
@@ -123,9 +132,13 @@ export class Coordinator {
     access: AccessService;
     webhooks: Webhooks;
     refusals: RefusalAudit;
+    revocations: RevocationPublisher;
+    auditSigner: CoordinatorAuditSigner;
   }) {
     this.refusals = parts.refusals;
     this.#refusalFlush = new Timer(parts.access.clock, () => void this.#flushRefusals());
+    this.revocations = parts.revocations;
+    this.auditSigner = parts.auditSigner;
     this.pki = parts.pki;
     this.access = parts.access;
     this.webhooks = parts.webhooks;
@@ -173,8 +186,12 @@ export class Coordinator {
       clock,
     });
     const pki = await loadOrCreatePki(opts.dataDir, clock);
-    const auditSigner = createAuditSigner(keys.auditKey, clock, opts.auditCheckpointEvery);
     const metrics = createMetrics();
+    const auditSigner = createAuditSigner(keys.auditKey, clock, opts.auditCheckpointEvery, {
+      dataDir: opts.dataDir,
+      logger: logger.child({ component: 'audit' }),
+      metrics,
+    });
     const refusals = new RefusalAudit({ clock, onSuppressed: () => metrics.auditRefusalsSuppressed.inc() });
     const store = await Store.open(parseDatabaseConfig(opts.db ?? join(opts.dataDir, 'coordinator.db')), {
       clock,
@@ -183,6 +200,8 @@ export class Coordinator {
       ...(opts.scrypt ? { scrypt: opts.scrypt } : {}),
     });
     try {
+      // A database rewritten while the coordinator was down alarms now, not at the next checkpoint.
+      await store.checkAuditAnchor();
       await bootstrap(store, opts, logger);
       const hub = new Hub({
         store,
@@ -192,7 +211,9 @@ export class Coordinator {
         signingKey: keys.signingKey,
         logger: logger.child({ component: 'hub' }),
         metrics,
+        audit: { publicKey: auditSigner.publicKey, latest: auditSigner.latest },
       });
+      auditSigner.onCheckpoint((cp) => hub.checkpoint(cp));
       const webhooks = new Webhooks({
         urls: opts.webhooks ?? [],
         clock,
@@ -227,10 +248,25 @@ export class Coordinator {
         logger,
         app: app as unknown as FastifyInstance,
         pki,
+        auditSigner,
         wss,
         access,
         webhooks,
         refusals,
+        revocations: new RevocationPublisher({
+          store,
+          relays: opts.relays ?? [],
+          signingKey: keys.signingKey,
+          clock,
+          logger: logger.child({ component: 'revocations' }),
+          metrics,
+          ...(opts.relayCa ? { ca: opts.relayCa } : {}),
+          ...(opts.revocationPushMs ? { intervalMs: opts.revocationPushMs } : {}),
+        }),
+      });
+      // A node or user change may take a node's access away: tell the relays now.
+      hub.onChange((ch) => {
+        if ((ch.type === 'node' && ch.node.revokedAt !== null) || ch.type === 'user') c.revocations.kick();
       });
       await c.#routes(opts, clock);
       const h1 = preMessageHash(keys.staticKey.publicKey);
@@ -274,6 +310,7 @@ export class Coordinator {
       );
       c.standing.start();
       c.#refusalFlush.mod(REFUSAL_WINDOW_MS);
+      c.revocations.start();
       return c;
     } catch (e) {
       await store.close();
@@ -359,6 +396,7 @@ export class Coordinator {
       publicKey: this.publicKey,
       signingKey: this.keys.signingKey.verifyKey.base64(),
       auditKey: this.keys.auditKey.verifyKey.base64(),
+      auditState: () => this.auditSigner.state(),
       rootCaPem: this.pki.root.certPem,
       tokenTtlMs: opts.tokenTtlMs ?? 12 * 3600_000,
       deviceCodeTtlMs: codeTtlMs,
@@ -413,6 +451,7 @@ export class Coordinator {
   async stop(): Promise<void> {
     this.#stopping = true;
     this.#refusalFlush.del();
+    await this.revocations.stop();
     await this.standing.stop();
     await this.access.stop();
     this.hub.stop();

@@ -5,7 +5,7 @@
 // (hub changes), and every STANDING_RECONCILE_MS as a backstop (e.g. a machine's user account
 // created after the policy) — through the pure access/standing.ts, each change audited in its own transaction and
 // pushed to the netmaps it touches. Grants it made are marked created_by `policy:<id>`; it never
-// touches any other grant.
+// touches any other grant. A grant carries its entry's access level; a changed level replaces it.
 import { Timer, type Clock } from '../clock/index.ts';
 import { parsePolicyDocument, standingGrantsFor, type StandingGrant } from '../access/index.ts';
 import type { Store } from '../store/index.ts';
@@ -86,9 +86,16 @@ export class StandingGrants {
         (g) =>
           g.createdBy.startsWith(MARK) && g.revokedAt === null && (g.expiresAt === null || g.expiresAt > now),
       );
-      const keyOf = (policy: string, machine: string, dep: string, services: readonly string[]) =>
-        JSON.stringify([policy, machine, dep, [...services].sort()]);
-      const want = new Map(desired.map((g) => [keyOf(g.policyId, g.machine, g.deployment, g.services), g]));
+      const keyOf = (
+        policy: string,
+        machine: string,
+        dep: string,
+        services: readonly string[],
+        access: string,
+      ) => JSON.stringify([policy, machine, dep, [...services].sort(), access]);
+      const want = new Map(
+        desired.map((g) => [keyOf(g.policyId, g.machine, g.deployment, g.services, g.access), g]),
+      );
       const have = new Set<string>();
       for (const g of held) {
         const k = keyOf(
@@ -96,6 +103,7 @@ export class StandingGrants {
           users.get(g.subjectId) ?? '',
           g.deployment,
           g.services,
+          g.access,
         );
         if (g.subjectType === 'user' && want.has(k) && !have.has(k)) {
           have.add(k);
@@ -111,6 +119,7 @@ export class StandingGrants {
           subject: { type: 'user', name: g.machine },
           deployment: g.deployment,
           services: [...g.services],
+          access: g.access,
         });
         await hub.changed({ type: 'grant', grant: r });
         out.created++;

@@ -29,7 +29,11 @@ export const STUN_PORT = 3478;
 export const SOCKS5 = '127.0.0.1:1055';
 /** Namespace and link names start with this (then the lab's PID): `spl-<pid>-…`. */
 export const NETNS_PREFIX = 'spl';
-const HOST_FILE = fileURLToPath(new URL('./customer-host.ts', import.meta.url));
+// The sources run through tsx in the repository; the published package runs the compiled .js.
+const FROM_SOURCE = import.meta.url.endsWith('.ts');
+const HOST_FILE = fileURLToPath(
+  new URL(FROM_SOURCE ? './customer-host.ts' : './customer-host.js', import.meta.url),
+);
 
 export interface NatPartiesOptions {
   dir: string;
@@ -145,7 +149,8 @@ export class NatParties {
 
   /** Starts customer-host.ts in the customer namespace and waits for its services (stop() stops them). */
   async startCustomer(): Promise<void> {
-    const argv = [process.execPath, '--import', import.meta.resolve('tsx'), HOST_FILE, this.o.dir];
+    const loader = FROM_SOURCE ? ['--import', import.meta.resolve('tsx')] : [];
+    const argv = [process.execPath, ...loader, HOST_FILE, this.o.dir];
     if (this.o.demo) argv.push('--demo');
     const p = this.net.spawn('customer', argv, undefined, { stdin: true });
     this.customer = p;

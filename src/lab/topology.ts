@@ -117,6 +117,7 @@ export class Topology {
           ...(addr.stunPort ? { stunPort: addr.stunPort } : {}),
         },
       ],
+      relayCa: this.relayCertPem,
       clock: this.o.clock,
       logger: this.o.logger.child({ party: 'coordinator' }),
       bootstrapAdmin: this.adminUser,

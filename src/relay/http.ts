@@ -1,8 +1,11 @@
 // The relay's HTTP surface before the upgrade: GET /relay with `Upgrade: sallyport-relay`
-// becomes the raw frame stream; GET /health and GET /metrics answer; anything else is 404.
+// becomes the raw frame stream; GET /health and GET /metrics answer; POST /revocations takes a
+// coordinator-signed revocation list (its signature is its authentication); anything else is 404.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { MAX_REVOCATIONS_LEN } from '../proto/relay/index.ts';
 
 export const RELAY_PATH = '/relay';
+export const REVOCATIONS_PATH = '/revocations';
 export const UPGRADE_TOKEN = 'sallyport-relay';
 export const SWITCHING_PROTOCOLS =
   'HTTP/1.1 101 Switching Protocols\r\n' + `Upgrade: ${UPGRADE_TOKEN}\r\n` + 'Connection: Upgrade\r\n\r\n';
@@ -27,6 +30,20 @@ export function isRelayUpgrade(req: IncomingMessage): boolean {
 export interface HttpSurface {
   health(): object;
   metrics(): Promise<{ contentType: string; body: string }>;
+  /** A revocation list's body (at most MAX_REVOCATIONS_LEN bytes), or undefined when it was longer. */
+  revocations(body: Uint8Array | undefined): { status: number; message: string };
+}
+
+/** Reads a request body of at most `max` bytes; undefined (and the rest discarded) when longer. */
+function readBody(req: IncomingMessage, max: number, done: (b: Uint8Array | undefined) => void): void {
+  const chunks: Buffer[] = [];
+  let n = 0;
+  req.on('data', (c: Buffer) => {
+    n += c.length;
+    if (n <= max) chunks.push(c);
+  });
+  req.on('end', () => done(n <= max ? new Uint8Array(Buffer.concat(chunks)) : undefined));
+  req.on('error', () => {});
 }
 
 /** The 'request' handler of the relay's HTTPS server. */
@@ -37,6 +54,12 @@ export function handleRequest(s: HttpSurface) {
       res.writeHead(code, { 'content-type': type, 'cache-control': 'no-store' });
       res.end(body);
     };
+    if (path === REVOCATIONS_PATH && req.method === 'POST') {
+      return readBody(req, MAX_REVOCATIONS_LEN, (b) => {
+        const r = s.revocations(b);
+        send(r.status, 'text/plain', r.message + '\n');
+      });
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, 'text/plain', 'method not allowed\n');
     if (path === '/health') return send(200, 'application/json', JSON.stringify(s.health()) + '\n');
     if (path === '/metrics') {

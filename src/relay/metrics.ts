@@ -21,6 +21,7 @@ export const REFUSAL_REASONS = [
   'protocol',
   'timeout',
   'capacity',
+  'revoked',
 ] as const;
 /** Why a connection was refused admission. */
 export type RefusalReason = (typeof REFUSAL_REASONS)[number];
@@ -34,7 +35,20 @@ export const DISCONNECT_REASONS = [
   'token_expired',
   'socket_error',
   'shutdown',
+  'revoked',
 ] as const;
+export const REVOCATION_RESULTS = [
+  'accepted',
+  'revocations_malformed',
+  'revocations_unknown_key',
+  'revocations_bad_signature',
+  'revocations_stale',
+  'revocations_not_yet_valid',
+  'too_large',
+] as const;
+/** What became of a revocation list pushed to the relay. */
+export type RevocationResult = (typeof REVOCATION_RESULTS)[number];
+
 /** Why an admitted client was disconnected by the relay or left. */
 export type DisconnectReason = (typeof DISCONNECT_REASONS)[number];
 
@@ -47,12 +61,16 @@ export class RelayStats {
   readonly drops = new Map<DropReason, number>();
   readonly refusals = new Map<RefusalReason, number>();
   readonly disconnects = new Map<DisconnectReason, number>();
+  readonly revocationLists = new Map<RevocationResult, number>();
 
   drop(r: DropReason, n = 1): void {
     this.drops.set(r, (this.drops.get(r) ?? 0) + n);
   }
   refuse(r: RefusalReason): void {
     this.refusals.set(r, (this.refusals.get(r) ?? 0) + 1);
+  }
+  revocationList(r: RevocationResult): void {
+    this.revocationLists.set(r, (this.revocationLists.get(r) ?? 0) + 1);
   }
   disconnect(r: DisconnectReason): void {
     this.disconnects.set(r, (this.disconnects.get(r) ?? 0) + 1);
@@ -89,7 +107,7 @@ function mirror(
 /** The Registry behind /metrics. The `live` gauges are read at scrape time. */
 export function relayRegistry(
   stats: RelayStats,
-  live: { clients(): number; admitting(): number; queuedBytes(): number },
+  live: { clients(): number; admitting(): number; queuedBytes(): number; revokedKeys(): number },
 ): Registry {
   const r = new Registry();
   new Gauge({
@@ -148,6 +166,22 @@ export function relayRegistry(
     'reason',
     DISCONNECT_REASONS,
   );
+  mirror(
+    r,
+    'sallyport_relay_revocation_lists_total',
+    'Revocation lists pushed by a coordinator, by result',
+    () => stats.revocationLists,
+    'result',
+    REVOCATION_RESULTS,
+  );
+  new Gauge({
+    name: 'sallyport_relay_revoked_keys',
+    help: 'Node keys on the revocation list in force',
+    registers: [r],
+    collect() {
+      this.set(live.revokedKeys());
+    },
+  });
   mirror(r, 'sallyport_relay_stun_requests_total', 'STUN datagrams received', () => stats.stunRequests);
   mirror(r, 'sallyport_relay_stun_responses_total', 'STUN responses sent', () => stats.stunAnswered);
   return r;

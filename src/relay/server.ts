@@ -15,6 +15,10 @@
 // - A malformed frame or a frame that breaks the protocol ends only that client's connection
 //   (HEALTH with the reason, counted); other clients are untouched.
 //
+// Revocation: a coordinator pushes its signed list of revoked node keys (POST /revocations,
+// revocations.ts); each newer list replaces the set, closes the admitted connections of its keys
+// at once and refuses their admission while they are listed, whatever their tokens say.
+//
 // Timing lives in one sweep timer on the injected Clock (no per-client timers): admission
 // timeouts, idle clients, token expiry, and KEEPALIVE to clients sent nothing for keepAliveMs.
 import { createServer, type Server } from 'node:https';
@@ -45,6 +49,7 @@ import { frameSize, type QueuedFrame } from './queue.ts';
 import { relayRegistry, RelayStats, type DisconnectReason, type RefusalReason } from './metrics.ts';
 import { resolveOptions, type RelayServerOptions, type ResolvedRelayOptions } from './options.ts';
 import { StunResponder } from './stun.ts';
+import { RevocationSet } from './revocations.ts';
 
 const KEEPALIVE = encodeFrame({ type: 'keepalive' });
 const b64 = (k: Uint8Array): string => Buffer.from(k.buffer, k.byteOffset, k.byteLength).toString('base64');
@@ -81,6 +86,7 @@ export class RelayServer {
   readonly #o: ResolvedRelayOptions;
   readonly #log: Logger;
   readonly #policy: AdmissionPolicy;
+  readonly #revoked: RevocationSet;
   readonly stats = new RelayStats();
   readonly registry: Registry;
   /** Every upgraded connection until its socket closes. */
@@ -114,7 +120,9 @@ export class RelayServer {
       region: this.#o.region,
       skewMs: this.#o.tokenSkewMs,
     };
+    this.#revoked = new RevocationSet(this.#o.trusted, this.#o.tokenSkewMs);
     this.registry = relayRegistry(this.stats, {
+      revokedKeys: () => this.#revoked.size,
       clients: () => this.#table.size,
       admitting: () => this.admitting,
       queuedBytes: () => this.#budget.used,
@@ -129,6 +137,10 @@ export class RelayServer {
   /** Admitted clients now. */
   get clients(): number {
     return this.#table.size;
+  }
+  /** Node keys on the revocation list in force. */
+  get revokedKeys(): number {
+    return this.#revoked.size;
   }
   /** Connections upgraded but not yet admitted (or refused and closing). */
   get admitting(): number {
@@ -152,7 +164,14 @@ export class RelayServer {
       requestTimeout: 10_000,
     });
     this.#https = srv;
-    srv.on('request', handleRequest({ health: () => this.health(), metrics: () => this.#metricsText() }));
+    srv.on(
+      'request',
+      handleRequest({
+        health: () => this.health(),
+        metrics: () => this.#metricsText(),
+        revocations: (b) => this.#onRevocations(b),
+      }),
+    );
     srv.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) =>
       this.#onUpgrade(req, socket, head),
     );
@@ -233,6 +252,30 @@ export class RelayServer {
 
   async #metricsText(): Promise<{ contentType: string; body: string }> {
     return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+
+  /** A pushed revocation list: the newest replaces the set and its keys' connections close. */
+  #onRevocations(body: Uint8Array | undefined): { status: number; message: string } {
+    if (!body) {
+      this.stats.revocationList('too_large');
+      return { status: 413, message: 'revocation list too large' };
+    }
+    const r = this.#revoked.apply(body, this.#o.clock.wallMs());
+    if (!r.ok) {
+      this.stats.revocationList(r.code.toLowerCase() as Lowercase<typeof r.code>);
+      this.#log.warn({ code: r.code }, 'revocation list refused');
+      return { status: 400, message: r.code };
+    }
+    this.stats.revocationList('accepted');
+    let closed = 0;
+    for (const key of r.keys) {
+      const c = this.#table.get(key);
+      if (!c) continue;
+      this.#close(c, 'revoked', 'node key revoked');
+      closed++;
+    }
+    if (closed) this.#log.info({ closed, revoked: r.keys.size }, 'revoked clients disconnected');
+    return { status: 200, message: `ok ${r.keys.size}` };
   }
 
   // --- connections -----------------------------------------------------------------------------
@@ -324,6 +367,10 @@ export class RelayServer {
         'relay admission refused',
       );
       return this.#refuse(c, r.reason, r.message);
+    }
+    if (this.#revoked.has(b64(r.key))) {
+      this.#log.info({ node: fp, remote: c.socket.remoteAddress }, 'relay admission refused: revoked');
+      return this.#refuse(c, 'revoked', 'refused: this node key is revoked');
     }
     c.key = b64(r.key);
     c.keyBytes = new Uint8Array(r.key);

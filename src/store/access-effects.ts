@@ -72,6 +72,7 @@ export async function carryOut(trx: Trx, effects: readonly Effect[], now: number
           revoked_at: null,
           created_at: now,
           created_by: `request:${g.requestId}`,
+          access: g.access,
         })
         .execute();
       await trx

@@ -1,7 +1,7 @@
 // Reading the audit log and its signed checkpoints, and signing the head on demand (at export).
 // Records are written only by `mutate` (base.ts → audit.ts), in the transaction of their change.
 import type { Checkpoint } from '../audit/index.ts';
-import { insertCheckpoint, type StoredAuditRecord } from './audit.ts';
+import { anchorChain, insertCheckpoint, type StoredAuditRecord } from './audit.ts';
 import { GrantStore } from './grants.ts';
 
 /** Most records one `listAudit` call returns. */
@@ -44,13 +44,33 @@ export class AuditStore extends GrantStore {
   }
 
   /**
+   * Checks, without signing, that the stored chain still extends the signer's anchor (the
+   * coordinator does this at start); false when it does not (the signer raised its alarm).
+   */
+  async checkAuditAnchor(): Promise<boolean> {
+    const signer = this.auditSigner;
+    if (!signer?.check || !signer.anchor?.()) return true;
+    return this.db.transaction().execute(async (trx) => {
+      const head = await trx
+        .selectFrom('audit_head')
+        .select(['seq', 'hash'])
+        .where('id', '=', 1)
+        .executeTakeFirstOrThrow();
+      const at = { seq: Number(head.seq), hash: head.hash };
+      return signer.check!(at, await anchorChain(trx, signer, at.seq));
+    });
+  }
+
+  /**
    * Signs the current head with the store's audit signer unless that key already signed it;
-   * returns the head's checkpoint, or undefined when there is no signer or no record yet.
+   * returns the head's checkpoint, or undefined when there is no signer, no record yet, or the
+   * signer refused (the head does not extend its anchor).
    */
   async signAuditHead(): Promise<Checkpoint | undefined> {
     const signer = this.auditSigner;
     if (!signer) return undefined;
-    return this.db.transaction().execute(async (trx) => {
+    const signed: Checkpoint[] = [];
+    const out = await this.db.transaction().execute(async (trx) => {
       // Locks the head row (PostgreSQL) so that no append lands between reading and signing.
       const head = await trx
         .updateTable('audit_head')
@@ -60,8 +80,10 @@ export class AuditStore extends GrantStore {
         .executeTakeFirstOrThrow();
       const seq = Number(head.seq);
       if (seq === 0) return undefined;
-      const cp = signer.sign({ seq, hash: head.hash });
+      const cp = signer.sign({ seq, hash: head.hash }, await anchorChain(trx, signer, seq));
+      if (!cp) return undefined;
       await insertCheckpoint(trx, cp, signer);
+      signed.push(cp);
       const row = await trx
         .selectFrom('audit_checkpoints')
         .selectAll()
@@ -70,6 +92,8 @@ export class AuditStore extends GrantStore {
         .executeTakeFirstOrThrow();
       return toCheckpoint(row);
     });
+    this.checkpointsCommitted(signed);
+    return out;
   }
 
   /** Every stored checkpoint, by seq. */

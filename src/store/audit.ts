@@ -36,7 +36,18 @@ export interface AuditSigner {
   readonly publicKey: string;
   /** A checkpoint is written with every record whose seq is a multiple of this (≥ 1). */
   readonly every: number;
-  sign(head: { seq: number; hash: string }): Checkpoint;
+  /**
+   * The head this signer last signed, kept outside the database (its anchor), if it keeps one.
+   * The store then reads the records from the anchor's seq to the head in the signing transaction
+   * and passes them to `sign` and `check`.
+   */
+  anchor?(): { seq: number; hash: string } | undefined;
+  /** A checkpoint of `head`, or undefined when the signer refuses it (it raises its own alarm). */
+  sign(head: { seq: number; hash: string }, chain?: readonly AuditRecord[]): Checkpoint | undefined;
+  /** True when `chain` (anchor..head) extends the anchor; false raises the signer's alarm. */
+  check?(head: { seq: number; hash: string }, chain?: readonly AuditRecord[]): boolean;
+  /** Called once the transaction that stored `cp` has committed. */
+  committed?(cp: Checkpoint): void;
 }
 
 /** `v` without undefined object members, at any depth (arrays keep their elements). */
@@ -50,12 +61,16 @@ export function dropUndefined(v: unknown): unknown {
   return out;
 }
 
-/** Appends one record inside `trx` (and its checkpoint when due); returns it with its hashes. */
+/**
+ * Appends one record inside `trx` (and its checkpoint when due, pushed to `signed` for the caller
+ * to hand to `signer.committed` after the commit); returns the record with its hashes.
+ */
 export async function appendAudit(
   trx: Transaction<Database>,
   time: number,
   entry: AuditEntry,
   signer?: AuditSigner,
+  signed?: Checkpoint[],
 ): Promise<StoredAuditRecord> {
   const fields: AuditFields = {
     time,
@@ -89,8 +104,61 @@ export async function appendAudit(
       hash,
     })
     .execute();
-  if (signer && seq % signer.every === 0) await insertCheckpoint(trx, signer.sign({ seq, hash }), signer);
+  if (signer && seq % signer.every === 0) {
+    const cp = signer.sign({ seq, hash }, await anchorChain(trx, signer, seq));
+    if (cp) {
+      await insertCheckpoint(trx, cp, signer);
+      signed?.push(cp);
+    }
+  }
   return { seq, ...fields, prevHash: head.hash, hash };
+}
+
+/** The records from the signer's anchor to `headSeq` as `trx` sees them; undefined without an anchor. */
+export async function anchorChain(
+  trx: Transaction<Database>,
+  signer: AuditSigner,
+  headSeq: number,
+): Promise<StoredAuditRecord[] | undefined> {
+  const a = signer.anchor?.();
+  if (!a) return undefined;
+  const rows = await trx
+    .selectFrom('audit_log')
+    .selectAll()
+    .where('seq', '>=', a.seq)
+    .where('seq', '<=', headSeq)
+    .orderBy('seq')
+    .execute();
+  return rows.map(toRecord);
+}
+
+/** A stored row as a record (details parsed; a row whose details are not JSON keeps them as text). */
+export function toRecord(r: {
+  seq: number;
+  time: number;
+  actor: string;
+  action: string;
+  subject: string;
+  details: string;
+  prev_hash: string;
+  hash: string;
+}): StoredAuditRecord {
+  let details: Record<string, unknown>;
+  try {
+    details = JSON.parse(r.details) as Record<string, unknown>;
+  } catch {
+    details = { unreadable: r.details };
+  }
+  return {
+    seq: Number(r.seq),
+    time: Number(r.time),
+    actor: r.actor,
+    action: r.action,
+    subject: r.subject,
+    details,
+    prevHash: r.prev_hash,
+    hash: r.hash,
+  };
 }
 
 /** Stores a checkpoint; a second one by the same key at the same seq is ignored. */

@@ -8,6 +8,7 @@ import type { Database } from './schema.ts';
 import { StoreError } from './errors.ts';
 import { appendAudit, type AuditEntry, type AuditSigner, type StoredAuditRecord } from './audit.ts';
 import { scryptKdf, type Kdf, type ScryptParams } from './passwords.ts';
+import type { Checkpoint } from '../audit/index.ts';
 import * as R from './records.ts';
 
 /**
@@ -128,16 +129,25 @@ export class StoreBase {
     fn: (trx: Transaction<Database>, now: number) => Promise<{ result: T; audit: Omit<AuditEntry, 'actor'> }>,
   ): Promise<T> {
     const now = this.now();
+    const signed: Checkpoint[] = [];
+    let result: T;
     try {
-      return await this.db.transaction().execute(async (trx) => {
+      result = await this.db.transaction().execute(async (trx) => {
         const { result, audit } = await fn(trx, now);
-        const rec = await appendAudit(trx, now, { actor, ...audit }, this.auditSigner);
+        const rec = await appendAudit(trx, now, { actor, ...audit }, this.auditSigner, signed);
         this.#afterAudit?.(rec);
         return result;
       });
     } catch (err) {
       throw mapDbError(err);
     }
+    this.checkpointsCommitted(signed);
+    return result;
+  }
+
+  /** Hands checkpoints whose transaction committed to the signer (its anchor advances). */
+  protected checkpointsCommitted(signed: readonly Checkpoint[]): void {
+    for (const cp of signed) this.auditSigner?.committed?.(cp);
   }
 
   /**
@@ -152,15 +162,18 @@ export class StoreBase {
   ): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       const now = this.now();
+      const signed: Checkpoint[] = [];
       try {
-        return await this.db.transaction().execute(async (trx) => {
+        const result = await this.db.transaction().execute(async (trx) => {
           const { result, audit } = await fn(trx, now);
           for (const entry of audit) {
-            const rec = await appendAudit(trx, now, entry, this.auditSigner);
+            const rec = await appendAudit(trx, now, entry, this.auditSigner, signed);
             this.#afterAudit?.(rec);
           }
           return result;
         });
+        this.checkpointsCommitted(signed);
+        return result;
       } catch (err) {
         if (err instanceof RetryTransaction && attempt < retries) {
           this.retries++;

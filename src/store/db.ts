@@ -1,11 +1,13 @@
 // Opening the database: SQLite through better-sqlite3 (WAL, foreign keys on) or PostgreSQL through
 // pg, both behind Kysely, then the one migration set. The SQLite file holds password and token
 // hashes: it is created 0600 (and an existing one, with its -wal and -shm, made 0600) before SQLite
-// opens it; SQLite gives the -wal and -shm files it creates the database file's mode.
+// opens it; SQLite gives the -wal and -shm files it creates the database file's mode. Both drivers
+// are optional dependencies of the package, loaded only here and only when the coordinator opens
+// its database: a connector or relay install never needs them (better-sqlite3 is a native build).
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
-import SQLite from 'better-sqlite3';
-import pg from 'pg';
+import type SQLiteModule from 'better-sqlite3';
+import type PgModule from 'pg';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
 import type { Database } from './schema.ts';
 import { migrationProvider } from './migrations.ts';
@@ -20,8 +22,37 @@ export function parseDatabaseConfig(db: string): DatabaseConfig {
 
 const INT8_OID = 20;
 
-export function openKysely(cfg: DatabaseConfig): Kysely<Database> {
+/** The versions the coordinator is tested with; named in the error when a driver is missing. */
+export const DRIVERS = { 'better-sqlite3': 'better-sqlite3@12', pg: 'pg@8' } as const;
+
+/** Imports a database driver; StoreError('MISSING_DRIVER') naming the install command if absent. */
+export async function loadDriver<T>(
+  name: keyof typeof DRIVERS,
+  use: string,
+  load: () => Promise<{ default: T }>,
+): Promise<T> {
+  try {
+    return (await load()).default;
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    if (code !== 'ERR_MODULE_NOT_FOUND' && code !== 'MODULE_NOT_FOUND' && code !== 'ERR_DLOPEN_FAILED')
+      throw e;
+    throw new StoreError(
+      'MISSING_DRIVER',
+      `the coordinator needs ${name} for ${use}: npm install ${DRIVERS[name]} ` +
+        `(it is an optional dependency; installs with --omit=optional leave it out)`,
+      { cause: e },
+    );
+  }
+}
+
+export async function openKysely(cfg: DatabaseConfig): Promise<Kysely<Database>> {
   if (cfg.kind === 'sqlite') {
+    const SQLite = await loadDriver<typeof SQLiteModule>(
+      'better-sqlite3',
+      'a SQLite database',
+      () => import('better-sqlite3'),
+    );
     if (cfg.path !== ':memory:') {
       mkdirSync(dirname(cfg.path), { recursive: true, mode: 0o700 });
       closeSync(openSync(cfg.path, 'a', 0o600));
@@ -34,6 +65,7 @@ export function openKysely(cfg: DatabaseConfig): Kysely<Database> {
     sqlite.pragma('busy_timeout = 5000');
     return new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
   }
+  const pg = await loadDriver<typeof PgModule>('pg', 'a PostgreSQL database', () => import('pg'));
   const pool = new pg.Pool({
     connectionString: cfg.url,
     max: 10,

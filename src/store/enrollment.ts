@@ -187,6 +187,29 @@ export class EnrollmentStore extends IdentityStore {
     });
   }
 
+  /**
+   * Keys of nodes that lost access within the last `windowMs` (revoked, expired, or their user
+   * disabled): the relays' revocation list. A node gone longer ago holds no valid relay token.
+   */
+  async lostAccessNodeKeys(windowMs: number): Promise<string[]> {
+    const now = this.now();
+    const since = now - windowMs;
+    const rows = await this.db
+      .selectFrom('nodes')
+      .leftJoin('users', 'users.id', 'nodes.user_id')
+      .select('nodes.public_key')
+      .where((eb) =>
+        eb.or([
+          eb('nodes.revoked_at', '>', since),
+          eb.and([eb('nodes.expires_at', '<=', now), eb('nodes.expires_at', '>', since)]),
+          eb.and([eb('users.disabled', '=', 1), eb('nodes.expires_at', '>', since)]),
+        ]),
+      )
+      .orderBy('nodes.public_key')
+      .execute();
+    return rows.map((r) => r.public_key);
+  }
+
   /** Liveness and path facts an agent reports: not security state, so not audited. */
   async touchNode(id: string, f: { endpoints?: string[]; homeRelay?: string | null }): Promise<void> {
     await this.db
@@ -200,7 +223,12 @@ export class EnrollmentStore extends IdentityStore {
       .execute();
   }
 
-  /** A connector registers the services it serves (replacing its earlier registrations). */
+  /**
+   * A connector registers the services it serves (replacing its earlier registrations). A service
+   * of the deployment that another connector holds is refused (not rebound) while that connector's
+   * key is live; it is free once that key is revoked or expired, or when an administrator binds it
+   * elsewhere (bindService). Each refusal is audited as service.takeover_refused.
+   */
   registerServices(
     node: R.NodeRecord,
     services: {
@@ -210,15 +238,22 @@ export class EnrollmentStore extends IdentityStore {
       tlsMode?: R.TlsMode;
       labels?: Record<string, string>;
     }[],
-  ): Promise<R.ServiceRecord[]> {
+  ): Promise<{ registered: R.ServiceRecord[]; refused: { name: string; holder: string }[] }> {
     if (node.kind !== 'connector' || !node.deploymentId)
       return Promise.reject(new StoreError('INVALID', 'only connectors register services'));
-    return this.mutate(`node:${node.publicKey}`, async (trx, now) => {
-      const out: R.ServiceRecord[] = [];
+    const actor = `node:${node.publicKey}`;
+    return this.mutateAll(async (trx, now) => {
+      const registered: R.ServiceRecord[] = [];
+      const refused: { name: string; holder: string; subject: string }[] = [];
       const keep = services.map((s) => s.name);
       let q = trx.updateTable('services').set({ connector_id: null }).where('connector_id', '=', node.id);
       if (keep.length) q = q.where('name', 'not in', keep);
       await q.execute();
+      const dep = await trx
+        .selectFrom('deployments')
+        .select('name')
+        .where('id', '=', node.deploymentId!)
+        .executeTakeFirstOrThrow();
       for (const s of services) {
         const old = await trx
           .selectFrom('services')
@@ -226,6 +261,21 @@ export class EnrollmentStore extends IdentityStore {
           .where('deployment_id', '=', node.deploymentId!)
           .where('name', '=', s.name)
           .executeTakeFirst();
+        if (old && old.connector_id !== null && old.connector_id !== node.id) {
+          const holder = await trx
+            .selectFrom('nodes')
+            .select(['public_key', 'revoked_at', 'expires_at'])
+            .where('id', '=', old.connector_id)
+            .executeTakeFirst();
+          if (holder && holder.revoked_at === null && Number(holder.expires_at) > now) {
+            refused.push({
+              name: s.name,
+              holder: holder.public_key,
+              subject: `service:${dep.name}/${s.name}`,
+            });
+            continue;
+          }
+        }
         const row = {
           id: old?.id ?? newId(),
           deployment_id: node.deploymentId!,
@@ -239,14 +289,84 @@ export class EnrollmentStore extends IdentityStore {
         };
         if (old) await trx.updateTable('services').set(row).where('id', '=', old.id).execute();
         else await trx.insertInto('services').values(row).execute();
-        out.push(R.toService(row));
+        registered.push(R.toService(row));
       }
+      const ok = services.filter((s) => !refused.some((r) => r.name === s.name));
       return {
-        result: out,
+        result: { registered, refused: refused.map(({ name, holder }) => ({ name, holder })) },
+        audit: [
+          {
+            actor,
+            action: 'service.register',
+            subject: actor,
+            details: { services: ok.map((s) => ({ name: s.name, kind: s.kind, address: s.address })) },
+          },
+          ...refused.map((r) => ({
+            actor,
+            action: 'service.takeover_refused',
+            subject: r.subject,
+            details: { holder: r.holder, address: services.find((s) => s.name === r.name)!.address },
+          })),
+        ],
+      };
+    });
+  }
+
+  /**
+   * An administrator binds a service to a live connector of its deployment (by node key), or
+   * releases it (null) so that the next connector to register it gets it. Audited service.bind.
+   */
+  bindService(
+    actor: string,
+    b: { deployment: string; name: string; connectorKey: string | null },
+  ): Promise<R.ServiceRecord> {
+    return this.mutate(actor, async (trx, now) => {
+      const d = await trx
+        .selectFrom('deployments')
+        .select('id')
+        .where('name', '=', b.deployment)
+        .executeTakeFirst();
+      const svc = d
+        ? await trx
+            .selectFrom('services')
+            .selectAll()
+            .where('deployment_id', '=', d.id)
+            .where('name', '=', b.name)
+            .executeTakeFirst()
+        : undefined;
+      if (!d || !svc) throw new StoreError('NOT_FOUND', `no service ${b.deployment}/${b.name}`);
+      let to: { id: string; public_key: string } | undefined;
+      if (b.connectorKey !== null) {
+        to = await trx
+          .selectFrom('nodes')
+          .select(['id', 'public_key'])
+          .where('public_key', '=', b.connectorKey)
+          .where('kind', '=', 'connector')
+          .where('deployment_id', '=', d.id)
+          .where('revoked_at', 'is', null)
+          .where('expires_at', '>', now)
+          .executeTakeFirst();
+        if (!to) throw new StoreError('NOT_FOUND', `no live connector of ${b.deployment} with that key`);
+      }
+      const from =
+        svc.connector_id === null
+          ? undefined
+          : await trx
+              .selectFrom('nodes')
+              .select('public_key')
+              .where('id', '=', svc.connector_id)
+              .executeTakeFirst();
+      await trx
+        .updateTable('services')
+        .set({ connector_id: to?.id ?? null })
+        .where('id', '=', svc.id)
+        .execute();
+      return {
+        result: R.toService({ ...svc, connector_id: to?.id ?? null }),
         audit: {
-          action: 'service.register',
-          subject: `node:${node.publicKey}`,
-          details: { services: services.map((s) => ({ name: s.name, kind: s.kind, address: s.address })) },
+          action: 'service.bind',
+          subject: `service:${b.deployment}/${b.name}`,
+          details: { from: from?.public_key ?? null, to: to?.public_key ?? null },
         },
       };
     });

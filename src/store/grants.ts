@@ -2,6 +2,7 @@
 import { StoreError } from './errors.ts';
 import * as R from './records.ts';
 import { newId, resolveSubject } from './base.ts';
+import { ACCESS_LEVELS, type AccessLevel } from '../access/index.ts';
 
 export interface NetmapInputs {
   self: R.NodeRecord;
@@ -27,6 +28,8 @@ export class GrantStore extends EnrollmentStore {
       services: string[];
       notBefore?: number;
       expiresAt?: number | null;
+      /** Default read-only. */
+      access?: AccessLevel;
     },
   ): Promise<R.GrantRecord> {
     return this.mutate(actor, async (trx, now) => {
@@ -39,6 +42,9 @@ export class GrantStore extends EnrollmentStore {
       const subjectId = await resolveSubject(trx, g.subject);
       if (g.expiresAt != null && g.expiresAt <= now)
         throw new StoreError('INVALID', 'expiry must be in the future');
+      const access = g.access ?? 'read-only';
+      if (!(ACCESS_LEVELS as readonly string[]).includes(access))
+        throw new StoreError('INVALID', `access must be one of ${ACCESS_LEVELS.join(', ')}`);
       const row = {
         id: newId(),
         subject_type: g.subject.type,
@@ -50,6 +56,7 @@ export class GrantStore extends EnrollmentStore {
         revoked_at: null,
         created_at: now,
         created_by: actor,
+        access,
       };
       await trx.insertInto('grants').values(row).execute();
       return {
@@ -63,6 +70,7 @@ export class GrantStore extends EnrollmentStore {
             services: JSON.parse(row.services),
             notBefore: row.not_before,
             expiresAt: row.expires_at,
+            access,
           },
         },
       };

@@ -226,11 +226,42 @@ const t0003: Migration = {
   },
 };
 
+/**
+ * Each grant's access level (src/access/policy.ts ACCESS_LEVELS), which the netmap carries to the
+ * connector and its targets enforce. Grants made before it become read-only (the safest level);
+ * a request-derived grant takes the level its request was approved at (access_grants.state).
+ */
+const t0004: Migration = {
+  async up(db: Kysely<unknown>): Promise<void> {
+    await db.schema
+      .alterTable('grants')
+      .addColumn('access', 'text', (c) =>
+        c
+          .notNull()
+          .defaultTo('read-only')
+          .check(sql`access in ('read-only', 'read-write', 'admin')`),
+      )
+      .execute();
+    const rows = await sql<{ id: string; state: string }>`select id, state from access_grants`.execute(db);
+    for (const r of rows.rows) {
+      let level: unknown;
+      try {
+        level = (JSON.parse(r.state) as { access?: unknown }).access;
+      } catch {
+        continue;
+      }
+      if (level === 'read-write' || level === 'admin')
+        await sql`update grants set access = ${level} where id = ${r.id}`.execute(db);
+    }
+  },
+};
+
 /** Every migration, by name; names sort in order of application. */
 export const MIGRATIONS: Record<string, Migration> = {
   '0001_initial': t0001,
   '0002_audit_checkpoints': t0002,
   '0003_access': t0003,
+  '0004_grant_access': t0004,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -1,6 +1,7 @@
 // The store's domain records (what its functions return) and the row → record mappers.
 import type { Selectable } from 'kysely';
 import type { Database } from './schema.ts';
+import type { AccessLevel } from '../access/index.ts';
 
 export type ServiceKind = 'kubernetes' | 'clickhouse' | 'prometheus' | 'http' | 'tcp';
 export const SERVICE_KINDS: readonly ServiceKind[] = [
@@ -88,6 +89,8 @@ export interface GrantRecord {
   revokedAt: number | null;
   createdAt: number;
   createdBy: string;
+  /** What the grant lets its holder do; the connector's targets enforce it. */
+  access: AccessLevel;
 }
 
 export interface Membership {
@@ -165,4 +168,6 @@ export const toGrant = (r: Row<'grants'>): GrantRecord => ({
   revokedAt: nn(r.revoked_at),
   createdAt: n(r.created_at),
   createdBy: r.created_by,
+  // Anything unexpected reads as the safest level.
+  access: r.access === 'read-write' || r.access === 'admin' ? r.access : 'read-only',
 });

@@ -1,6 +1,8 @@
 // The coordinator's tables as Kysely sees them. Times are unix milliseconds (integer in SQLite,
 // bigint in PostgreSQL, parsed back to number); booleans are 0/1 integers and lists/maps JSON text,
 // so that one migration set and one query set serve both databases.
+import type { Generated } from 'kysely';
+
 export interface DeploymentsTable {
   id: string;
   name: string;
@@ -91,6 +93,8 @@ export interface GrantsTable {
   revoked_at: number | null;
   created_at: number;
   created_by: string;
+  /** read-only | read-write | admin (migration 0004; default read-only). */
+  access: Generated<string>;
 }
 
 export interface ApiTokensTable {

@@ -21,7 +21,7 @@ export type { NetmapInputs } from './grants.ts';
 export class Store extends AccessStore {
   /** Opens the database and applies pending migrations. */
   static async open(cfg: DatabaseConfig, opts: StoreOptions): Promise<Store> {
-    const db = openKysely(cfg);
+    const db = await openKysely(cfg);
     try {
       await migrate(db);
     } catch (e) {

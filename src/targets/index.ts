@@ -11,4 +11,4 @@ export type {
   Target,
 } from './types.ts';
 export { TargetError, type TargetErrorCode } from './errors.ts';
-export { createTarget, targetKinds, type TargetSpec } from './registry.ts';
+export { createTarget, sweepLeftovers, targetKinds, type TargetSpec } from './registry.ts';

@@ -1,9 +1,9 @@
 // Service kind → target factory. A kind without a factory (http, tcp) has no target: the router
-// pipes bytes to the service's address. A service of a kind with a factory gets a target when its
-// config names `target` options; kubernetes and prometheus services get theirs also without
-// options (their proxies are the point: without one nothing would be refused).
+// pipes bytes to the service's address. A service of a kind with a factory always gets its target,
+// with or without `target` options (fail closed: its proxy is the point, and without one nothing
+// would be refused); a factory that cannot default a required option throws TARGET_CONFIG.
 import type { Target, TargetDeps } from './types.ts';
-import { createClickHouseTarget } from './clickhouse/index.ts';
+import { createClickHouseTarget, parseClickHouseOptions, sweepLeftoverUsers } from './clickhouse/index.ts';
 import { createKubernetesTarget } from './kubernetes/index.ts';
 import { createPrometheusTarget } from './prometheus/index.ts';
 
@@ -27,9 +27,6 @@ const FACTORIES: Record<string, Factory> = {
   prometheus: createPrometheusTarget,
 };
 
-/** Kinds whose proxy is the point: they get their target (with default options) even without options. */
-const ALWAYS = new Set(['kubernetes', 'prometheus']);
-
 /** The kinds that have a target implementation. */
 export function targetKinds(): string[] {
   return Object.keys(FACTORIES).sort();
@@ -38,6 +35,28 @@ export function targetKinds(): string[] {
 /** Builds the target of one service (throws TargetError TARGET_CONFIG on bad options). */
 export function createTarget(spec: TargetSpec, deps: TargetDeps): Target | undefined {
   const f = FACTORIES[spec.kind];
-  if (!f || (spec.options === undefined && !ALWAYS.has(spec.kind))) return undefined;
+  if (!f) return undefined;
   return f(spec, deps);
+}
+
+/**
+ * Removes what targets of an earlier config left behind (ClickHouse grant users in a users.d
+ * directory no service in `specs` uses now), from the record in the state directory. Runs at
+ * connector start whatever the config says; returns what it removed.
+ */
+export async function sweepLeftovers(
+  stateDir: string,
+  specs: readonly TargetSpec[],
+  deps: Pick<TargetDeps, 'logger' | 'audit'>,
+): Promise<string[]> {
+  const inUse = new Set<string>();
+  for (const s of specs) {
+    if (s.kind !== 'clickhouse') continue;
+    try {
+      inUse.add(parseClickHouseOptions(s.options, s.address).usersDir);
+    } catch {
+      // Bad options: the agent refuses to start; its old users go all the same.
+    }
+  }
+  return sweepLeftoverUsers(stateDir, inUse, deps);
 }

@@ -11,6 +11,7 @@
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock/index.ts';
+import type { AccessLevel } from '../access/index.ts';
 
 /** One active grant as a target needs to know it. */
 export interface GrantIdentity {
@@ -22,6 +23,11 @@ export interface GrantIdentity {
   deployment: string;
   /** Epoch ms the access ends: min(grant end, certificate notAfter); null = no end (standing). */
   notAfter: number | null;
+  /**
+   * What the grant lets its holder do; each target maps it (docs/targets/). A netmap grant
+   * without a level (an older coordinator) is read-only.
+   */
+  access: AccessLevel;
 }
 
 /** What a proxy knows about one admitted connection. */
@@ -75,5 +81,11 @@ export interface TargetDeps {
 export interface Target {
   proxy?: TargetProxy;
   reconciler?: TargetReconciler;
+  /**
+   * Checks, before the service is registered, that the server found can enforce this target's
+   * mode (e.g. a version probe); rejects with TargetError naming the fix, and the agent refuses
+   * to start.
+   */
+  start?(o: { signal?: AbortSignal }): Promise<void>;
   close(): Promise<void>;
 }

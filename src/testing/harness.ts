@@ -140,6 +140,7 @@ export class Harness {
       listen: { host: '127.0.0.1', port: this.coordinatorPort },
       suffix: SUFFIX,
       relays: [{ region: REGION, url: this.relayUrl }],
+      relayCa: this.relayCert.certPem,
       clock: this.clock,
       logger: this.coordinatorLogs.logger,
       bootstrapAdmin: { name: 'admin', password: this.#adminPassword },
@@ -174,12 +175,14 @@ export class Harness {
     deployment: string,
     services: string[],
     expiresInSeconds?: number,
+    access?: 'read-only' | 'read-write' | 'admin',
   ): Promise<string> {
     const r = await this.api.call<{ id: string }>('POST', '/api/v1/grants', {
       subject,
       deployment,
       services,
       ...(expiresInSeconds ? { expiresInSeconds } : {}),
+      ...(access ? { access } : {}),
     });
     return r.id;
   }

@@ -1,11 +1,21 @@
 // `sallyport audit verify --local`: the connector's customer-side log (STATE/audit/local.jsonl) is
 // checked where it lives; an edited record, a line that is not a record, and a missing log are named.
+// `sallyport audit anchors --local`: the coordinator's checkpoints the connector kept, for --anchors.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { appendRecord, recordLine, type AuditRecord } from '../../src/audit/index.ts';
+import {
+  ANCHOR_ACTION,
+  appendRecord,
+  checkpointLine,
+  recordLine,
+  signCheckpoint,
+  writeExport,
+  type AuditRecord,
+} from '../../src/audit/index.ts';
+import { SigningKey } from '../../src/crypto/index.ts';
 import { run } from '../../src/cli/audit.ts';
 import { EXIT } from '../../src/cli/exit.ts';
 
@@ -56,4 +66,51 @@ test('audit verify --local: OK for a clean log; EDITED, MALFORMED and a missing 
   assert.deepEqual([rep.ok, rep.failure.code, rep.failure.line], [false, 'MALFORMED', 2]);
 
   assert.equal((await cli('verify', '--local', 'some-file', '--state', state)).code, EXIT.USAGE);
+});
+
+test('audit anchors --local prints the kept checkpoints; verify --anchors refuses a file without anchors', async (t) => {
+  const state = mkdtempSync(join(tmpdir(), 'sallyport-local-anchors-'));
+  t.after(() => rmSync(state, { recursive: true, force: true }));
+  mkdirSync(join(state, 'audit'));
+  const file = join(state, 'audit', 'local.jsonl');
+  const key = SigningKey.fromSeed(new Uint8Array(32).fill(5));
+  const vendor = [
+    appendRecord(undefined, { time: 1, actor: 'user:a', action: 'x', subject: 's', details: {} }),
+  ];
+  const cp = signCheckpoint(vendor[0], key, 2);
+  let prev: AuditRecord | undefined;
+  const lines: string[] = [];
+  for (const [action, details] of [
+    ['stream.served', { bytes: 1 }],
+    [ANCHOR_ACTION, { ...cp, publicKey: key.verifyKey.base64() }],
+  ] as const) {
+    prev = appendRecord(prev, { time: 3, actor: 'node:c', action, subject: 'x', details });
+    lines.push(recordLine(prev));
+  }
+  writeFileSync(file, lines.join('\n') + '\n');
+  const got = await cli('anchors', '--local', '--state', state);
+  assert.equal(got.code, EXIT.OK, got.err);
+  assert.equal(got.out, checkpointLine(cp) + '\n');
+  assert.equal((await cli('anchors', '--state', state)).code, EXIT.USAGE);
+  // an edited local log gives no anchors: its chain must verify first
+  writeFileSync(file, readFileSync(file, 'utf8').replace('"bytes":1', '"bytes":2'));
+  const edited = await cli('anchors', '--local', '--state', state);
+  assert.equal(edited.code, EXIT.FAILED);
+  assert.match(edited.err, /does not verify/);
+
+  const exportFile = join(state, 'export.jsonl');
+  writeFileSync(
+    exportFile,
+    writeExport({ records: vendor, checkpoints: [], keys: [key.verifyKey], exportedAt: 4 }),
+  );
+  const empty = join(state, 'empty.jsonl');
+  writeFileSync(empty, lines[0] + '\n');
+  const none = await cli('verify', exportFile, '--anchors', empty);
+  assert.equal(none.code, EXIT.USAGE);
+  assert.match(none.err, /holds no anchors/);
+  const anchorsFile = join(state, 'anchors.jsonl');
+  writeFileSync(anchorsFile, got.out);
+  const ok = await cli('verify', exportFile, '--trust-key', key.verifyKey.base64(), '--anchors', anchorsFile);
+  assert.equal(ok.code, EXIT.OK, ok.out);
+  assert.match(ok.out, /1 customer anchors agree, through seq 1/);
 });

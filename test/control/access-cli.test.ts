@@ -128,7 +128,7 @@ test('request, deny; request, approve, extend, revoke; listings in text and JSON
   assert.equal(gj.find((g) => g.id === r2.grantId)?.status, 'revoked');
 });
 
-test('admin policy set refuses an invalid document with its issues; get returns the stored one', async () => {
+test('admin policy set refuses an invalid document with its issues, takes comments; get returns the stored one', async () => {
   const { run: admin } = await import('../../src/cli/admin.ts');
   const { ADMIN } = await import('./fixture.ts');
   const token = (
@@ -155,7 +155,8 @@ test('admin policy set refuses an invalid document with its issues; get returns 
   assert.equal(await admin(['policy', 'set', bad], r1.io), 1);
   assert.match(r1.o.err, /POLICY_INVALID/);
   const good = join(f.dir, 'policy.json');
-  writeFileSync(good, JSON.stringify(POLICY));
+  // Policy files are JSON with comments and trailing commas, like the config files.
+  writeFileSync(good, `// on-call policy\n${JSON.stringify(POLICY, null, 2).replace(/\n}$/, ', // end\n}')}`);
   const r2 = io();
   assert.equal(await admin(['policy', 'set', good], r2.io), 0, r2.o.err);
   const r3 = io();

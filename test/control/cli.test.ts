@@ -51,6 +51,8 @@ test('sallyport coordinator + sallyport admin through the API', { timeout: 60_00
       'eu=https://127.0.0.1:9443,stun=3478',
       '--log-level',
       'warn',
+      '--audit-checkpoint-every',
+      '3',
     ],
     { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
   );
@@ -94,6 +96,14 @@ test('sallyport coordinator + sallyport admin through the API', { timeout: 60_00
     );
     assert.equal(set.code, 0, set.err);
     assert.match(set.out, /k8s\.acme-prod\.us-east-1\.aws\.byoc\.example\.com/);
+    // services bind: --release frees the service; --node must name a live connector; one of the two
+    const rel = await admin(env, 'services', 'bind', 'acme-prod/k8s', '--release', '--json');
+    assert.equal(rel.code, 0, rel.err);
+    assert.equal(JSON.parse(rel.out).connectorKey, null);
+    const noConn = await admin(env, 'services', 'bind', 'acme-prod/k8s', '--node', `${'A'.repeat(43)}=`);
+    assert.equal(noConn.code, 1);
+    assert.match(noConn.err, /no live connector of acme-prod/);
+    assert.equal((await admin(env, 'services', 'bind', 'acme-prod/k8s')).code, 2);
     const list = await admin(env, 'deployments', 'list', '--json');
     assert.deepEqual(
       JSON.parse(list.out).map((d: { name: string }) => d.name),
@@ -123,8 +133,38 @@ test('sallyport coordinator + sallyport admin through the API', { timeout: 60_00
     );
     assert.equal(g.code, 0, g.err);
     assert.deepEqual(JSON.parse(g.out).services, ['k8s']);
+    assert.equal(JSON.parse(g.out).access, 'read-only', 'the default level');
+    const rw = await admin(
+      env,
+      ...[
+        'grants',
+        'create',
+        '--user',
+        'bob',
+        '--deployment',
+        'acme-prod',
+        '--access',
+        'read-write',
+        '--json',
+      ],
+    );
+    assert.equal(rw.code, 0, rw.err);
+    assert.equal(JSON.parse(rw.out).access, 'read-write');
+    const badLevel = await admin(
+      env,
+      'grants',
+      'create',
+      '--user',
+      'bob',
+      '--deployment',
+      'acme-prod',
+      '--access',
+      'root',
+    );
+    assert.equal(badLevel.code, 1);
     const grants = await admin(env, 'grants', 'list');
-    assert.match(grants.out, /group\s+oncall\s+acme-prod\s+k8s/);
+    assert.match(grants.out, /group\s+oncall\s+acme-prod\s+k8s\s+read-only/);
+    assert.match(grants.out, /user\s+bob\s+acme-prod\s+\*\s+read-write/);
     // refusals: bad input → exit 1 with the API's code; usage → exit 2; wrong pin → exit 1
     const dup = await admin(
       env,
@@ -150,6 +190,8 @@ test('sallyport coordinator + sallyport admin through the API', { timeout: 60_00
     );
     const audit = await admin(env, 'audit', '--json');
     assert.ok(JSON.parse(audit.out).some((r: { action: string }) => r.action === 'grant.create'));
+    // --audit-checkpoint-every 3: the signer has anchored a checkpoint outside the database
+    assert.equal(statSync(join(dir, 'audit-anchor.json')).mode & 0o777, 0o600);
     child.kill('SIGTERM');
     const code = await new Promise((r) => child.once('exit', r));
     assert.equal(code, 0);
@@ -157,4 +199,23 @@ test('sallyport coordinator + sallyport admin through the API', { timeout: 60_00
     if (child.exitCode === null) child.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('sallyport coordinator --audit-checkpoint-every refuses what is not a positive number (exit 2)', async () => {
+  const { run } = await import('../../src/cli/coordinator.ts');
+  const dir = mkdtempSync(join(tmpdir(), 'sallyport-cli-every-'));
+  const err = process.stderr.write.bind(process.stderr);
+  let said = '';
+  process.stderr.write = ((s: string) => ((said += s), true)) as typeof process.stderr.write;
+  try {
+    for (const bad of ['0', '-1', 'ten'])
+      assert.equal(
+        await run(['--data', dir, '--suffix', 'byoc.example.com', '--audit-checkpoint-every', bad]),
+        2,
+      );
+  } finally {
+    process.stderr.write = err;
+    rmSync(dir, { recursive: true, force: true });
+  }
+  assert.match(said, /--audit-checkpoint-every wants a positive number of records, got '0'/);
 });

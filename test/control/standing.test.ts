@@ -122,3 +122,49 @@ test('standing policies become grants, follow policy changes, and leave peopleâ€
   assert.ok(audit.some((x) => x.action === 'grant.create' && x.actor === 'policy:metrics'));
   assert.ok(audit.some((x) => x.action === 'grant.revoke' && x.actor === 'system'));
 });
+
+test('a standing grant carries its policy entryâ€™s access level; a changed level replaces the grant', async () => {
+  const a = f.admin;
+  await a.call('POST', '/api/v1/deployments', { name: 'lvl-prod', region: 'us-east-1', cloud: 'aws' });
+  await a.call('PUT', '/api/v1/deployments/lvl-prod/services/prometheus', {
+    kind: 'prometheus',
+    address: '10.2.0.9:9090',
+  });
+  const level = (access: string) => ({
+    version: 1,
+    policies: [],
+    standing: [
+      {
+        id: 'ops',
+        machines: ['metrics-puller'],
+        deployments: { names: ['lvl-prod'] },
+        services: '*',
+        access,
+      },
+    ],
+  });
+  const held = async () =>
+    (await standing()).filter((g) => g.deployment === 'lvl-prod') as (GrantView & { access: string })[];
+  await a.call('PUT', '/api/v1/policy', level('read-write'));
+  await f.coord.standing.reconcile();
+  const [g1] = await held();
+  assert.equal(g1?.access, 'read-write');
+  await a.call('PUT', '/api/v1/policy', level('admin'));
+  await f.coord.standing.reconcile();
+  const now = await held();
+  assert.deepEqual(
+    now.map((g) => g.access),
+    ['admin'],
+  );
+  assert.notEqual(now[0].id, g1.id, 'a changed level replaces the grant');
+  const audit = await a.call<{ action: string; subject: string; details: { access?: string } }[]>(
+    'GET',
+    '/api/v1/audit?limit=10000',
+  );
+  assert.equal(
+    audit.find((x) => x.action === 'grant.create' && x.subject === `grant:${now[0].id}`)?.details.access,
+    'admin',
+  );
+  await a.call('PUT', '/api/v1/policy', { version: 1, policies: [], standing: [] });
+  await f.coord.standing.reconcile();
+});

@@ -168,6 +168,28 @@ test('status tells the truth: the peer, its relay path, a handshake, RTT and byt
   assert.match(text, /acme-prod-connector\s+\S+\s+relay local-1/);
 });
 
+test('every passthrough service is logged, counted and marked unfiltered in status (fail closed)', async () => {
+  const { reply, socket } = await ctlRequest(socketPath(conn.stateDir), { cmd: 'status' });
+  socket.destroy();
+  const st = (reply as unknown as { status: import('../../src/agent/index.ts').AgentStatus }).status;
+  assert.deepEqual(
+    st.served.map((v) => [v.name, v.tls, v.unfiltered]),
+    [
+      ['web', 'passthrough', true],
+      ['echo', 'passthrough', true],
+      ['secure', 'terminate', false],
+    ],
+  );
+  const text = statusCli.formatStatus(st);
+  assert.match(text, /service\s+web http \S+ tls=passthrough\s+UNFILTERED/);
+  assert.match(text, /service\s+secure http \S+ tls=terminate\n/);
+  const m = await ctlRequest(socketPath(conn.stateDir), { cmd: 'metrics' });
+  m.socket.destroy();
+  assert.match(String((m.reply as { text?: string }).text), /^sallyport_agent_passthrough_services 2$/m);
+  const warned = conn.logs.find(/^passthrough service/).map((l) => l.service);
+  assert.deepEqual(warned.sort(), ['echo', 'web']);
+});
+
 test("the coordinator knows each online node's path and RTT to its peers (nodes API, console)", async () => {
   interface NodeView {
     publicKey: string;

@@ -46,7 +46,7 @@ test(
       mib: 16,
       standingGrant: false,
       serve: [
-        'web=127.0.0.1:8080,kind=http',
+        'web=127.0.0.1:8080,kind=http,tls=passthrough',
         'secure=127.0.0.1:8080,kind=http,tls=terminate',
         'drip=127.0.0.1:8081,kind=http,tls=terminate',
       ],

@@ -141,9 +141,9 @@ test(
       '--name',
       'acme-connector',
       '--serve',
-      'web=127.0.0.1:8080,kind=http',
+      'web=127.0.0.1:8080,kind=http,tls=passthrough',
       '--serve',
-      'echo=127.0.0.1:7000',
+      'echo=127.0.0.1:7000,kind=tcp,tls=passthrough',
     ]);
 
     // ── engineer ──

@@ -176,7 +176,7 @@ async function build(lab: Netlab, o: OverlayOptions): Promise<Overlay> {
     connKey,
     '--name',
     'acme-connector',
-    ...(o.serve ?? ['web=127.0.0.1:8080,kind=http']).flatMap((v) => ['--serve', v]),
+    ...(o.serve ?? ['web=127.0.0.1:8080,kind=http,tls=passthrough']).flatMap((v) => ['--serve', v]),
   ]);
   const engState = join(lab.dir, 'engineer-state');
   const engineer = await lab.spawnCli('engineer', [

@@ -6,6 +6,9 @@ import { PrivateKey } from '../../src/crypto/index.ts';
 import { SigningKey } from '../../src/crypto/index.ts';
 import { signCheckpoint, verifyChain, verifyExport, writeExport } from '../../src/audit/index.ts';
 import { Store, StoreError, type AuditSigner, type DatabaseConfig } from '../../src/store/index.ts';
+import { migrate, openKysely } from '../../src/store/db.ts';
+import { MIGRATIONS } from '../../src/store/migrations.ts';
+import { Migrator } from 'kysely';
 
 export interface Backend {
   /** A fresh, empty database config and a cleanup for it; undefined + reason to skip. */
@@ -343,6 +346,127 @@ export function storeSuite(name: string, backend: Backend, skip?: string): void 
         ),
         'NOT_FOUND',
       );
+    });
+
+    test('lostAccessNodeKeys: revoked, expired and disabled-user nodes within the window', async () => {
+      await store.createUser('admin', { name: 'carol', password: 'carol password' });
+      await store.createUser('admin', { name: 'dave', password: 'dave password' });
+      const enroll = async (bind: { deployment: string } | { user: string }, name: string) =>
+        store.enrollWithPreauthKey({
+          key: (
+            await store.createPreauthKey('admin', { ...bind, reusable: false, expiresAt: store.now() + DAY })
+          ).key,
+          nodeKey: nodeKey(),
+          kind: 'deployment' in bind ? 'connector' : 'engineer',
+          name,
+        });
+      const before = new Set(await store.lostAccessNodeKeys(DAY));
+      const live = await enroll({ deployment: 'acme-prod' }, 'live-1');
+      const revoked = await enroll({ deployment: 'acme-prod' }, 'revoked-1');
+      const carols = await enroll({ user: 'carol' }, 'carol-laptop');
+      const daves = await enroll({ user: 'dave' }, 'dave-laptop');
+      await store.revokeNode('admin', revoked.publicKey);
+      await store.setUserDisabled('admin', 'carol', true);
+      const lost = (await store.lostAccessNodeKeys(DAY)).filter((k) => !before.has(k));
+      assert.deepEqual(lost.sort(), [revoked.publicKey, carols.publicKey].sort());
+      // dave's engineer key expires after 7 days: listed from then for the window, then not
+      clock.advance(7 * DAY + 1);
+      const later = await store.lostAccessNodeKeys(DAY);
+      assert.ok(later.includes(daves.publicKey), 'an expired key is listed');
+      assert.ok(!later.includes(revoked.publicKey), 'a key revoked longer ago than the window is not');
+      assert.ok(!later.includes(live.publicKey));
+      clock.advance(DAY);
+      assert.ok(!(await store.lostAccessNodeKeys(DAY)).includes(daves.publicKey));
+    });
+
+    test('grants keep their access level: read-only unless given; the netmap inputs carry it', async () => {
+      const ro = await store.createGrant('admin', {
+        subject: { type: 'user', name: 'bob' },
+        deployment: 'acme-prod',
+        services: ['k8s'],
+      });
+      const rw = await store.createGrant('admin', {
+        subject: { type: 'user', name: 'bob' },
+        deployment: 'acme-prod',
+        services: ['k8s'],
+        access: 'read-write',
+      });
+      assert.equal(ro.access, 'read-only');
+      assert.equal(rw.access, 'read-write');
+      const listed = (await store.listGrants()).filter((g) => g.id === ro.id || g.id === rw.id);
+      assert.deepEqual(listed.map((g) => g.access).sort(), ['read-only', 'read-write']);
+      const audit = (await store.listAudit({ limit: 1000 })).find((a) => a.subject === `grant:${rw.id}`);
+      assert.equal((audit?.details as { access?: string }).access, 'read-write');
+      const conn = (await store.listNodes()).find((n) => n.name === 'c1')!;
+      const inputs = (await store.netmapInputs(conn.id))!;
+      assert.equal(inputs.grants.find((g) => g.id === rw.id)?.access, 'read-write');
+      await store.revokeGrant('admin', ro.id);
+      await store.revokeGrant('admin', rw.id);
+    });
+
+    test("migration 0004: existing grants become read-only, request-derived ones take their request's level", async () => {
+      const { cfg: old, cleanup: drop } = await backend.setup();
+      const db = await openKysely(old);
+      try {
+        const first = Object.fromEntries(Object.entries(MIGRATIONS).filter(([k]) => k < '0004'));
+        const m = new Migrator({ db, provider: { getMigrations: () => Promise.resolve(first) } });
+        assert.equal((await m.migrateToLatest()).error, undefined);
+        const row = (id: string) => ({
+          id,
+          subject_type: 'user',
+          subject_id: 'u1',
+          deployment_id: 'd1',
+          services: '[]',
+          not_before: 0,
+          expires_at: null,
+          revoked_at: null,
+          created_at: 0,
+          created_by: 'admin',
+        });
+        await db
+          .insertInto('deployments')
+          .values({ id: 'd1', name: 'd', region: 'r', cloud: 'c', created_at: 0 })
+          .execute();
+        await db
+          .insertInto('grants')
+          .values([row('g-standing'), row('g-request')])
+          .execute();
+        await db
+          .insertInto('access_requests')
+          .values({
+            id: 'r1',
+            grant_id: 'g-request',
+            requester: 'u',
+            deployment: 'd',
+            status: 'approved',
+            pending_until: 0,
+            created_at: 0,
+            version: 1,
+            state: '{}',
+          })
+          .execute();
+        await db
+          .insertInto('access_grants')
+          .values({
+            id: 'g-request',
+            request_id: 'r1',
+            subject: 'u',
+            status: 'active',
+            end_at: 1,
+            version: 1,
+            state: JSON.stringify({ access: 'admin' }),
+          })
+          .execute();
+        assert.deepEqual(await migrate(db), ['0004_grant_access']);
+        const got = await db.selectFrom('grants').select(['id', 'access']).orderBy('id').execute();
+        assert.deepEqual(got, [
+          { id: 'g-request', access: 'admin' },
+          { id: 'g-standing', access: 'read-only' },
+        ]);
+      } finally {
+        await db.destroy();
+        await drop();
+      }
     });
 
     test('device login: start, approve by a signed-in user, poll', async () => {

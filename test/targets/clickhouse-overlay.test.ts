@@ -8,6 +8,12 @@
 // 291, INSERT 164; another user's query text refused through query_log and processes with the
 // secret never reaching the engineer; queries in the connector's local audit under the grant id;
 // within 3 s of the grant's end the user is gone at ClickHouse and the router refuses the query.
+//
+// Fail closed (issue 13): the connector reads its services from a config file, as in production,
+// and the adversarial checks run against every clickhouse configuration it accepts, each on its
+// own ClickHouse: `clickhouse` (explicit router-auth target, tls=terminate, admin) and
+// `ch-defaults` (tls omitted, target with only usersDir). The configurations that used to give a
+// raw pipe are refused at start (test/targets/clickhouse-failclosed.test.ts).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -17,6 +23,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { realClock } from '../../src/clock/index.ts';
 import { LocalAudit } from '../../src/agent/local-audit.ts';
+import { readConfigFile } from '../../src/agent/index.ts';
 import { targetKinds } from '../../src/targets/index.ts';
 import { chQuery, type ClickHouseReconciler } from '../../src/targets/clickhouse/index.ts';
 import {
@@ -35,10 +42,13 @@ const missing = !clickhouseInstalled()
       ? 'the clickhouse target is not registered in src/targets/registry.ts (lead wiring)'
       : undefined;
 
-const GRANT_MS = 14_000;
+// Long enough for every check below on a loaded 2-core machine; the last test waits for its end.
+const GRANT_MS = 90_000;
 const SECRET = `SECRET_${randomBytes(6).toString('hex')}`;
 let tmp: string;
 let ch: ClickHouseServer;
+/** The second ClickHouse, behind `ch-defaults`. */
+let ch2: ClickHouseServer;
 let h: Harness;
 let conn: AgentHandle;
 let eng: AgentHandle;
@@ -46,14 +56,19 @@ let grantId: string;
 let grantEnd = 0;
 let url: string;
 let certDir: string;
+let url2: string;
 let grantUser: { user: string; password: string } | undefined;
 let createdMs = 0;
 
-const admin = (sql: string, params?: Record<string, string>) =>
-  chQuery({ host: '127.0.0.1', port: ch.httpPort }, ch.adminUser, sql, { params });
+const admin = (sql: string, params?: Record<string, string>, server = ch) =>
+  chQuery({ host: '127.0.0.1', port: server.httpPort }, server.adminUser, sql, { params });
 
 /** The engineer's curl: TLS with the grant certificate, through the agent's SOCKS5. */
-function curl(sql: string): Promise<{ code: number; status: number; body: string; err: string }> {
+function curl(
+  sql: string,
+  to = url,
+  extra: string[] = [],
+): Promise<{ code: number; status: number; body: string; err: string }> {
   const socks = eng.agent.socksAddress!;
   return new Promise((resolve, reject) => {
     const p = spawn(
@@ -72,9 +87,10 @@ function curl(sql: string): Promise<{ code: number; status: number; body: string
         join(certDir, 'key.pem'),
         '-w',
         '\n%{http_code}',
+        ...extra,
         '--data-binary',
         sql,
-        url,
+        to,
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
@@ -99,35 +115,54 @@ before(async () => {
   if (missing) return;
   tmp = mkdtempSync(join(tmpdir(), 'sallyport-ch-overlay-'));
   ch = await startClickHouse({ dir: join(tmp, 'clickhouse') });
-  await admin('CREATE TABLE default.customer_data (id UInt32, email String) ENGINE = Memory');
-  await admin(`INSERT INTO default.customer_data VALUES (1, '${SECRET}@customer.example')`);
+  ch2 = await startClickHouse({ dir: join(tmp, 'clickhouse2') });
+  for (const server of [ch, ch2]) {
+    await admin('CREATE TABLE default.customer_data (id UInt32, email String) ENGINE = Memory', {}, server);
+    await admin(`INSERT INTO default.customer_data VALUES (1, '${SECRET}@customer.example')`, {}, server);
+  }
   const pw = join(tmp, 'admin-password');
   writeFileSync(pw, ch.adminUser.password + '\n', { mode: 0o600 });
+  const config = join(tmp, 'connector.json');
+  writeFileSync(
+    config,
+    JSON.stringify({
+      services: [
+        {
+          name: 'clickhouse',
+          kind: 'clickhouse',
+          address: `127.0.0.1:${ch.httpPort}`,
+          tls: 'terminate',
+          target: {
+            mode: 'router-auth',
+            usersDir: ch.usersDir,
+            admin: { user: ch.adminUser.user, passwordFile: pw },
+            auditIntervalMs: 300,
+          },
+        },
+        // tls omitted, no mode, no admin: the least a user writes.
+        {
+          name: 'ch-defaults',
+          kind: 'clickhouse',
+          address: `127.0.0.1:${ch2.httpPort}`,
+          target: { usersDir: ch2.usersDir },
+        },
+      ],
+    }),
+  );
   h = await Harness.start();
   await h.deployment('acme-prod');
   await h.user('alice');
-  conn = await h.connector({
-    deployment: 'acme-prod',
-    services: [
-      {
-        name: 'clickhouse',
-        kind: 'clickhouse',
-        address: `127.0.0.1:${ch.httpPort}`,
-        tls: 'terminate',
-        target: {
-          mode: 'router-auth',
-          usersDir: ch.usersDir,
-          admin: { user: ch.adminUser.user, passwordFile: pw },
-          auditIntervalMs: 300,
-        },
-      },
-    ],
-  });
-  const rootPem = await h.serviceCertRoot(conn.agent, ['clickhouse']);
+  conn = await h.connector({ deployment: 'acme-prod', services: readConfigFile(config) });
+  const rootPem = await h.serviceCertRoot(conn.agent, ['clickhouse', 'ch-defaults']);
   eng = await h.engineer({ user: 'alice', socks5: true });
 
   const t0 = realClock.now();
-  grantId = await h.grantFor({ type: 'user', name: 'alice' }, 'acme-prod', ['clickhouse'], GRANT_MS);
+  grantId = await h.grantFor(
+    { type: 'user', name: 'alice' },
+    'acme-prod',
+    ['clickhouse', 'ch-defaults'],
+    GRANT_MS,
+  );
   grantEnd = realClock.wallMs() + GRANT_MS;
   const rec = conn.agent.targets!.get('clickhouse')!.reconciler as ClickHouseReconciler;
   await waitFor(
@@ -140,6 +175,16 @@ before(async () => {
     'grant user at ClickHouse',
   );
   createdMs = realClock.now() - t0;
+  // ch-defaults has no admin: its user waits for ClickHouse's own users.d poll (≤ ~2 s).
+  const rec2 = conn.agent.targets!.get('ch-defaults')!.reconciler as ClickHouseReconciler;
+  await waitFor(
+    async () => {
+      const c = rec2.credentials(grantId);
+      return !!c && (await chQuery({ host: '127.0.0.1', port: ch2.httpPort }, c, 'SELECT 1')).status === 200;
+    },
+    5000,
+    'ch-defaults grant user at ClickHouse',
+  );
 
   await waitFor(
     () => (eng.agent.netmap?.peers.length ?? 0) === 1,
@@ -154,11 +199,13 @@ before(async () => {
   writeFileSync(join(certDir, 'ca.pem'), rootPem);
   const svc = eng.agent.netmap!.services.find((s) => s.name === 'clickhouse')!;
   url = `https://${svc.tailnetName}/`;
+  url2 = `https://${eng.agent.netmap!.services.find((s) => s.name === 'ch-defaults')!.tailnetName}/`;
 });
 
 after(async () => {
   await h?.stop();
   await ch?.stop();
+  await ch2?.stop();
   if (tmp) rmSync(tmp, { recursive: true, force: true });
 });
 
@@ -202,6 +249,77 @@ test("through the overlay: another user's query text is refused and never reache
   assert.ok(!meta.body.includes(SECRET));
   await running;
 });
+
+// Attempts to read other users' query text or customer rows, or to change anything. Each must
+// fail (not HTTP 200) and never carry the secret. Run against every accepted configuration.
+const ATTEMPTS: [string, string[]?][] = [
+  ['SELECT query FROM system.query_log'],
+  ['SELECT * FROM system.query_log'],
+  ['SELECT formatted_query FROM system.query_log'],
+  ['SELECT any(query) FROM system.query_log'],
+  ['SELECT q FROM (SELECT query AS q FROM system.query_log)'],
+  ["SELECT count() FROM system.query_log WHERE query LIKE '%SECRET%'"],
+  ['SELECT `query` FROM system.query_log'],
+  ['SELECT "QUERY" FROM system.query_log'],
+  ['SELECT query FROM system.processes'],
+  ['SELECT * FROM system.processes'],
+  ['SELECT query FROM system.query_thread_log'],
+  ['SHOW PROCESSLIST'],
+  ['SELECT create_table_query FROM system.tables'],
+  ['SELECT * FROM default.customer_data'],
+  ['SELECT email FROM customer_data'],
+  ["SELECT * FROM merge('default', '.*')"],
+  ["SELECT * FROM remote('127.0.0.1', default.customer_data)"],
+  ["SELECT * FROM url('http://127.0.0.1/', CSV, 'a String')"],
+  ["SELECT * FROM file('/etc/passwd', CSV, 'a String')"],
+  ["SELECT dictGetString('d', 'a', toUInt64(1))"],
+  ['CREATE TABLE default.evil (a UInt8) ENGINE = Memory'],
+  ['CREATE TABLE system.evil (a UInt8) ENGINE = Memory'],
+  ['CREATE DATABASE evil'],
+  ['DROP TABLE default.customer_data'],
+  ['TRUNCATE TABLE default.customer_data'],
+  ['ALTER TABLE default.customer_data DELETE WHERE 1'],
+  ["INSERT INTO default.customer_data VALUES (2, 'x')"],
+  ['RENAME TABLE default.customer_data TO default.gone'],
+  ['SET readonly = 0'],
+  ['SELECT 1; DROP TABLE default.customer_data'],
+  ['SYSTEM FLUSH LOGS'],
+  ['KILL QUERY WHERE 1'],
+  // Credentials or settings smuggled next to the query: the proxy drops them.
+  ['SELECT * FROM default.customer_data', ['-H', 'X-ClickHouse-User: default']],
+  ['SELECT * FROM default.customer_data', ['-u', 'default:']],
+  ['SELECT * FROM default.customer_data', ['--url-query', 'user=default']],
+  ['SELECT * FROM default.customer_data', ['--url-query', 'readonly=0']],
+  ['SELECT * FROM default.customer_data', ['--url-query', 'database=default']],
+];
+
+for (const name of ['clickhouse', 'ch-defaults'])
+  test(`${name}: no other user's query text, no customer rows, no DDL — ${ATTEMPTS.length} attempts`, async (t) => {
+    if (!needs(t, missing)) return;
+    const server = name === 'clickhouse' ? ch : ch2;
+    const to = name === 'clickhouse' ? url : url2;
+    await admin(`SELECT 'admin ${SECRET}'`, { log_queries: '1' }, server);
+    const running = admin(`SELECT sleep(2), '${SECRET}'`, { log_queries: '1' }, server);
+    await admin('SYSTEM FLUSH LOGS', {}, server);
+    // The grant user itself works: the refusals below are not a broken connection.
+    const ok = await curl('SELECT count() FROM system.tables', to);
+    assert.equal(ok.status, 200, `${ok.err} ${ok.body}`);
+    const leaked: string[] = [];
+    for (const [sql, extra] of ATTEMPTS) {
+      const r = await curl(sql, to, extra);
+      if (r.status === 200 || r.body.includes(SECRET))
+        leaked.push(`${sql} ${extra?.join(' ') ?? ''}: ${r.status} ${r.body.slice(0, 80)}`);
+    }
+    await running;
+    assert.deepEqual(leaked, []);
+    // Nothing changed at ClickHouse.
+    const check = await admin(
+      "SELECT count() FROM default.customer_data UNION ALL SELECT count() FROM system.tables WHERE name IN ('evil', 'gone') UNION ALL SELECT count() FROM system.databases WHERE name = 'evil'",
+      {},
+      server,
+    );
+    assert.deepEqual(check.body.trim().split('\n').map(Number).sort(), [0, 0, 1]);
+  });
 
 test("the engineer's queries are in the connector's local audit under the grant id", async (t) => {
   if (!needs(t, missing)) return;

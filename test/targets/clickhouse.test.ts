@@ -1,7 +1,8 @@
 // The clickhouse target against Debian's real ClickHouse 18.16 (no overlay): the reconciler
 // writes a grant user into users.d, the router-auth proxy serves an engineer through a plain TCP
 // listener standing in for the router, and the query_log poller fills the local audit.
-// Shown: system tables readable; another database → 291; INSERT → 164; another user's query text
+// Shown: system tables readable; another database → 291; INSERT → 164 (also for a read-write
+// grant, which ClickHouse reports as readonly=2); another user's query text
 // (an admin query holding a secret literal) refused through query_log and processes, the literal
 // never in any answer — while the same SELECT sent straight to ClickHouse as the grant user does
 // leak it (the gate is what closes the hole); the user exists within 2 s of reconcile and is gone
@@ -43,12 +44,18 @@ const reports: GrantUsageSummary[] = [];
 const logs = new LogSink('warn');
 const SECRET = `SECRET_${randomBytes(6).toString('hex')}`;
 
-const grant = (grantId: string, user: string, notAfter: number | null): GrantIdentity => ({
+const grant = (
+  grantId: string,
+  user: string,
+  notAfter: number | null,
+  access: GrantIdentity['access'] = 'read-only',
+): GrantIdentity => ({
   grantId,
   user,
   service: 'clickhouse',
   deployment: 'acme-prod',
   notAfter,
+  access,
 });
 let current: GrantIdentity = grant('g-alice-1', 'alice@example.com', null);
 const ctl = new AbortController();
@@ -172,6 +179,31 @@ test('another database answers 291 and INSERT 164, from ClickHouse itself', asyn
   assert.match(ins.body, /Code: 164/);
   const set = await engineer('SET readonly = 0');
   assert.match(set.body, /Code: 164/);
+});
+
+test('a read-write grant is readonly=2 at ClickHouse, yet INSERT is still 164 and other databases 291', async (t) => {
+  if (!needs(t, missing)) return;
+  const readonly = async () =>
+    (await engineer("SELECT value FROM system.settings WHERE name = 'readonly'")).body.trim();
+  const readOnly = current;
+  assert.equal(await readonly(), '1', 'read-only grant');
+  current = { ...readOnly, access: 'read-write' };
+  try {
+    await target.reconciler!.reconcile([current]);
+    await waitFor(async () => (await readonly()) === '2', 3000, 'ClickHouse loads readonly=2');
+    const ins = await engineer("INSERT INTO default.customer_data VALUES (3, 'x')");
+    assert.notEqual(ins.status, 200);
+    assert.match(ins.body, /Code: 164/, 'read-write: still no writes');
+    const lift = await engineer('SELECT 1 SETTINGS readonly = 0');
+    assert.doesNotMatch(lift.body, /^1\s*$/, 'readonly cannot be lifted');
+    const sel = await engineer('SELECT * FROM default.customer_data');
+    assert.match(sel.body, /Code: 291/, 'read-write: still only the system database');
+    assert.ok(!sel.body.includes(SECRET));
+  } finally {
+    current = readOnly;
+    await target.reconciler!.reconcile([current]);
+    await waitFor(async () => (await readonly()) === '1', 3000, 'back to read-only');
+  }
 });
 
 test("another user's query text is refused through query_log and processes", async (t) => {

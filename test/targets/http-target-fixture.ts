@@ -1,7 +1,8 @@
 // What the connector's router does in front of an HTTP target, for tests that run without the
 // overlay: a TLS listener on loopback requiring a client certificate from a test access CA, which
 // reads the grant identity from it (CN = user, SAN URI sallyport:grant:<id>) and hands the
-// plaintext socket to target.proxy.serve() with an abortable context (grant end).
+// plaintext socket to target.proxy.serve() with an abortable context (grant end) and the grant's
+// access level (per grant id, default read-only).
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,6 +20,7 @@ import {
   type Ca,
 } from '../../src/pki/index.ts';
 import type { GrantUsageSummary, Target, TargetDeps } from '../../src/targets/index.ts';
+import type { AccessLevel } from '../../src/access/index.ts';
 
 export interface AuditRecord {
   action: string;
@@ -99,7 +101,14 @@ export interface Front {
 export async function startFront(
   pki: Pki,
   target: Target,
-  o: { service: string; deployment: string; address: string; name: string },
+  o: {
+    service: string;
+    deployment: string;
+    address: string;
+    name: string;
+    /** The access level of each grant id, as the netmap would carry it; default read-only. */
+    access?: Readonly<Record<string, AccessLevel>>;
+  },
 ): Promise<Front> {
   const { keyPem, csrPem } = await createKeyAndCsr({ commonName: o.name });
   const server = await issueServerCert(pki.service, {
@@ -124,6 +133,7 @@ export async function startFront(
         service: o.service,
         deployment: o.deployment,
         notAfter: null,
+        access: o.access?.[id.grantId!] ?? 'read-only',
         address: o.address,
         clock: realClock,
         logger: pino({ level: 'silent' }),

@@ -5,7 +5,10 @@
 // Shows: `kubectl get pods` works and the stub saw Impersonate-User = the engineer (not the
 // `--as` kubectl asked for), the connector's service-account token (not the kubeconfig's bearer
 // token); `get secrets`, `exec` and `port-forward` fail with Forbidden from the proxy and the
-// stub never saw them; every request is in the connector's local audit with the grant id.
+// stub never saw them; every request is in the connector's local audit with the grant id. The
+// grant's access level reaches the API server: `kubectl delete pod` under a read-only grant is
+// Forbidden before the stub, under a read-write grant it reaches the stub as sallyport:alice in
+// sallyport:view and sallyport:edit.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -32,6 +35,7 @@ const noKubectl = missingBinary(KUBECTL);
 const TOKEN = 'connector-sa-token-' + 'z'.repeat(24);
 const NAME = 'k8s.acme-prod.us-east-1.aws.byoc.test';
 const GRANT = 'g-kubectl-1';
+const GRANT_RW = 'g-kubectl-rw';
 
 let tmp: ReturnType<typeof tempDir>;
 let stub: K8sStub;
@@ -39,8 +43,10 @@ let target: Target;
 let front: Front;
 let d: Deps;
 let kubeconfig: string;
+let kubeconfigRw: string;
 
 const kubectl = (...args: string[]) => runKubectl(kubeconfig, tmp.dir, args, 20_000);
+const kubectlRw = (...args: string[]) => runKubectl(kubeconfigRw, tmp.dir, args, 20_000);
 
 const seen = (re: RegExp) => stub.requests.filter((r) => re.test(r.path));
 
@@ -55,11 +61,22 @@ before(async () => {
   d = testDeps(tmp.dir);
   const address = `127.0.0.1:${stub.port}`;
   target = createKubernetesTarget(
-    { service: 'k8s', deployment: 'acme-prod', address, options: { tokenFile, caFile } },
+    {
+      service: 'k8s',
+      deployment: 'acme-prod',
+      address,
+      options: { tokenFile, caFile, maxAccess: 'read-write' },
+    },
     d.deps,
   );
   const pki = await testPki();
-  front = await startFront(pki, target, { service: 'k8s', deployment: 'acme-prod', address, name: NAME });
+  front = await startFront(pki, target, {
+    service: 'k8s',
+    deployment: 'acme-prod',
+    address,
+    name: NAME,
+    access: { [GRANT]: 'read-only', [GRANT_RW]: 'read-write' },
+  });
   const certDir = join(tmp.dir, 'cert');
   mkdirSync(certDir);
   const c = await clientCert(pki, certDir, 'engineer', GRANT);
@@ -76,6 +93,22 @@ before(async () => {
       keyFile: c.keyFile,
       namespace: 'default',
     }).replace('  user:\n', `  user:\n    token: "engineer-own-token-must-not-pass"\n`),
+  );
+  const rwDir = join(tmp.dir, 'cert-rw');
+  mkdirSync(rwDir);
+  const rw = await clientCert(pki, rwDir, 'alice', GRANT_RW);
+  kubeconfigRw = join(tmp.dir, 'kubeconfig-rw');
+  writeFileSync(
+    kubeconfigRw,
+    buildKubeconfig({
+      name: 'sallyport-acme-prod-k8s',
+      server: `https://127.0.0.1:${front.port}`,
+      tlsServerName: NAME,
+      caPem: pki.root.certPem,
+      certFile: rw.certFile,
+      keyFile: rw.keyFile,
+      namespace: 'default',
+    }),
   );
 });
 
@@ -97,7 +130,7 @@ test('kubectl get pods works, as the engineer by impersonation, with the connect
   for (const req of stub.requests) {
     assert.equal(req.authorized, true, `${req.path}: connector token`);
     assert.equal(req.headers.authorization, `Bearer ${TOKEN}`);
-    assert.equal(req.headers['impersonate-user'], 'engineer', `${req.path}: Impersonate-User`);
+    assert.equal(req.headers['impersonate-user'], 'sallyport:engineer', `${req.path}: Impersonate-User`);
     assert.equal(req.headers['impersonate-group'], 'sallyport:view');
     assert.equal(req.headers['impersonate-extra-sallyport-grant'], GRANT);
     assert.ok(!JSON.stringify(req.headers).includes('engineer-own-token'), 'client token dropped');
@@ -153,4 +186,37 @@ test('kubectl get secrets, exec, port-forward: Forbidden by the proxy, never rea
   assert.equal(d.reports[0].grantId, GRANT);
   assert.equal(d.reports[0].queries, d.audit.length);
   assert.ok(d.reports[0].failures >= 4);
+});
+
+test('the grant’s level reaches the cluster: delete pod is Forbidden read-only, allowed read-write', async (t) => {
+  if (!needs(t, noKubectl)) return;
+  const deletes = () => stub.requests.filter((r) => r.method === 'DELETE');
+  const ro = await kubectl('delete', 'pod', 'web-1', '--wait=false');
+  assert.notEqual(ro.code, 0, 'read-only: delete fails');
+  assert.match(ro.err, /Forbidden/);
+  assert.match(ro.err, /read-only/);
+  assert.deepEqual(deletes(), [], 'the stub never saw the read-only delete');
+
+  const rw = await kubectlRw('delete', 'pod', 'web-1', '--wait=false');
+  assert.equal(rw.code, 0, rw.err);
+  assert.match(rw.out, /web-1/);
+  const [del] = deletes();
+  assert.equal(del?.path.split('?')[0], '/api/v1/namespaces/default/pods/web-1');
+  assert.equal(del.headers['impersonate-user'], 'sallyport:alice');
+  assert.equal(del.headers['impersonate-group'], 'sallyport:view, sallyport:edit');
+  assert.equal(del.headers['impersonate-extra-sallyport-grant'], GRANT_RW);
+  // Still refused at read-write: secrets, and cluster-scoped writes (admin only).
+  const secrets = await kubectlRw('get', 'secrets');
+  assert.notEqual(secrets.code, 0);
+  assert.match(secrets.err, /Forbidden/);
+  const cordon = await kubectlRw('delete', 'namespace', 'team-a', '--wait=false');
+  assert.notEqual(cordon.code, 0);
+  assert.match(cordon.err, /Forbidden/);
+  assert.deepEqual(
+    stub.requests.filter((r) => /secrets|namespaces\/team-a/.test(r.path)),
+    [],
+    'the stub never saw them',
+  );
+  const after = await kubectl('get', 'pods');
+  assert.doesNotMatch(after.out, /web-1/, 'the pod is gone');
 });

@@ -1,12 +1,17 @@
-// The RBAC shipped under deploy/kubernetes says what the router enforces: the engineers' group
-// reads without secrets, exec, attach, port-forward or proxy; the connector may only impersonate
-// users, the one group and the grant extra. Checked on the text (no YAML parser dependency):
+// The RBAC shipped under deploy/kubernetes says what the router enforces: one group per access
+// level (sallyport:view reads, sallyport:edit writes namespaced workloads, sallyport:admin a few
+// cluster-scoped objects), none with secrets, exec, attach, port-forward, proxy, tokens or RBAC;
+// the connector may only impersonate users, those three sallyport: groups and the grant extra.
+// The connector configuration examples of the target docs parse as written. Checked on the text (no YAML parser dependency):
 // each rule block's resources and verbs.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { parseKubernetesOptions } from '../../src/targets/kubernetes/index.ts';
+import { parsePrometheusOptions } from '../../src/targets/prometheus/index.ts';
 
-const read = (f: string) => readFileSync(new URL(`../../deploy/kubernetes/${f}`, import.meta.url), 'utf8');
+const read = (f: string) =>
+  readFileSync(new URL(`../../deploy/kubernetes/base/rbac/${f}`, import.meta.url), 'utf8');
 const docs = (text: string) => text.split(/^---$/m).map((d) => d.replace(/^\s*#.*$/gm, ''));
 const field = (doc: string, key: string) => new RegExp(`^\\s*${key}: (.+)$`, 'm').exec(doc)?.[1];
 
@@ -61,10 +66,58 @@ test('connector: a ServiceAccount that may only impersonate users, the one group
     rs.map((r) => [r.resources.join(','), r.verbs.join(','), r.names]),
     [
       ['users', 'impersonate', undefined],
-      ['groups', 'impersonate', "['sallyport:view']"],
+      ['groups', 'impersonate', "['sallyport:view', 'sallyport:edit', 'sallyport:admin']"],
       ['userextras/sallyport-grant', 'impersonate', undefined],
     ],
   );
   assert.doesNotMatch(ds[2], /serviceaccounts|\*/);
   assert.match(ds[3], /kind: ServiceAccount\n\s+name: sallyport-connector\n\s+namespace: sallyport/);
+});
+
+for (const [file, role, group, verbs] of [
+  [
+    'sallyport-edit.yaml',
+    'sallyport-edit',
+    'sallyport:edit',
+    ['create', 'update', 'patch', 'delete', 'deletecollection'],
+  ],
+  ['sallyport-admin.yaml', 'sallyport-admin', 'sallyport:admin', ['create', 'update', 'patch', 'delete']],
+] as const)
+  test(`${role}: writes without secrets, service accounts, exec, attach, port-forward, proxy or RBAC; bound to ${group}`, () => {
+    const [r, binding] = docs(read(file));
+    assert.equal(field(r, 'kind'), 'ClusterRole');
+    assert.equal(field(r, 'name'), role);
+    assert.doesNotMatch(r, /aggregat|\*/);
+    assert.doesNotMatch(
+      r.slice(r.indexOf('rules:')),
+      /rbac\.authorization|certificates\.k8s|admissionregistration|apiextensions/,
+    );
+    const rs = rules(r);
+    assert.ok(rs.length >= 1);
+    for (const x of rs) {
+      for (const res of x.resources) {
+        assert.ok(!['secrets', 'serviceaccounts'].includes(res), res);
+        assert.doesNotMatch(res, /\/(exec|attach|portforward|proxy|token)$/, res);
+      }
+      for (const v of x.verbs) assert.ok((verbs as readonly string[]).includes(v), `${role}: verb ${v}`);
+      assert.ok(!x.verbs.some((v) => ['impersonate', 'escalate', 'bind'].includes(v)));
+    }
+    assert.equal(field(binding, 'kind'), 'ClusterRoleBinding');
+    assert.match(binding, new RegExp(`roleRef:[\\s\\S]*name: ${role}\\n`));
+    assert.match(binding, new RegExp(`kind: Group\\n\\s+name: ${group}\\n?$`));
+  });
+
+test('the connector configuration examples in docs/targets/{kubernetes,prometheus}.md parse as written', () => {
+  const example = (doc: string) => {
+    const text = readFileSync(new URL(`../../docs/targets/${doc}`, import.meta.url), 'utf8');
+    const block = /```json\n([\s\S]*?)```/.exec(text)?.[1];
+    assert.ok(block, `${doc} has a json example`);
+    return (JSON.parse(block) as { services: { target: unknown }[] }).services[0].target;
+  };
+  const k = parseKubernetesOptions(example('kubernetes.md'), 'k8s');
+  assert.deepEqual(
+    [k.groups, k.writeGroups, k.adminGroups, k.maxAccess],
+    [['sallyport:view'], ['sallyport:edit'], ['sallyport:admin'], 'read-only'],
+  );
+  assert.equal(parsePrometheusOptions(example('prometheus.md'), 'prometheus').maxAccess, 'read-only');
 });

@@ -4,9 +4,11 @@
 // (key made on her agent), `sallyport kubeconfig` writes the kubeconfig, and kubectl reaches the
 // service by its tailnet name through `proxy-url: socks5://…`.
 //
-// Shows: `kubectl get pods` works and the stub saw Impersonate-User = alice with the connector's
-// token only; `get secrets`, `exec` and `port-forward` are refused by the router's target and the
-// stub never saw them; the requests are in the connector's local audit under the grant.
+// Shows: `kubectl get pods` works and the stub saw Impersonate-User = sallyport:alice with the
+// connector's token only; `get secrets`, `exec` and `port-forward` are refused by the router's
+// target and the stub never saw them; the requests are in the connector's local audit under the
+// grant. The grant's access level travels coordinator → netmap → connector → target: `kubectl
+// delete pod` is refused under alice's read-only grant and reaches the stub under her read-write one.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -37,6 +39,8 @@ let conn: AgentHandle;
 let eng: AgentHandle;
 let grantId: string;
 let kubeconfig: string;
+let rwGrantId: string;
+let kubeconfigRw: string;
 
 const kubectl = (...args: string[]) => runKubectl(kubeconfig, tmp.dir, args, 25_000);
 
@@ -61,7 +65,7 @@ before(async () => {
         kind: 'kubernetes',
         address: `127.0.0.1:${stub.port}`,
         tls: 'terminate',
-        target: { tokenFile, caFile },
+        target: { tokenFile, caFile, maxAccess: 'read-write' },
       },
     ],
   });
@@ -69,15 +73,25 @@ before(async () => {
   eng = await h.engineer({ user: 'alice', socks5: true });
   grantId = await h.grant({ type: 'user', name: 'alice' }, 'acme-prod', ['k8s']);
   await h.connected(eng, conn);
-  // What `sallyport cert --out DIR` writes, from the engineer's agent (key made there).
-  const c = await eng.agent.grantCertificate(grantId);
-  const certDir = join(tmp.dir, 'cert');
+  kubeconfig = await kubeconfigFor(grantId, 'cert', rootPem);
+  rwGrantId = await h.grant({ type: 'user', name: 'alice' }, 'acme-prod', ['k8s'], undefined, 'read-write');
+  for (let i = 0; !conn.agent.netmap?.grants.some((g) => g.id === rwGrantId); i++) {
+    assert.ok(i < 200, 'the connector sees the read-write grant');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  kubeconfigRw = await kubeconfigFor(rwGrantId, 'cert-rw', rootPem);
+});
+
+/** What `sallyport cert --out DIR` and `sallyport kubeconfig` write for one grant, from the engineer's agent. */
+async function kubeconfigFor(grant: string, dir: string, rootPem: string): Promise<string> {
+  const c = await eng.agent.grantCertificate(grant);
+  const certDir = join(tmp.dir, dir);
   mkdirSync(certDir, { mode: 0o700 });
   writeFileSync(join(certDir, 'key.pem'), c.keyPem, { mode: 0o600 });
   writeFileSync(join(certDir, 'cert.pem'), c.chainPem);
   writeFileSync(join(certDir, 'ca.pem'), rootPem);
   const svc = eng.agent.netmap!.services.find((s) => s.name === 'k8s')!;
-  kubeconfig = join(tmp.dir, 'kubeconfig.yaml');
+  const out = join(tmp.dir, `kubeconfig-${dir}.yaml`);
   let err = '';
   const code = await kubeconfigCli(
     [
@@ -91,12 +105,13 @@ before(async () => {
       '--socks',
       `${eng.agent.socksAddress!.host}:${eng.agent.socksAddress!.port}`,
       '--out',
-      kubeconfig,
+      out,
     ],
     { env: {}, stdout: () => {}, stderr: (s) => (err += s) },
   );
   assert.equal(code, 0, err);
-});
+  return out;
+}
 
 after(async () => {
   await h?.stop();
@@ -112,7 +127,7 @@ test('kubectl get pods through SOCKS5 and the router: the stub sees alice impers
   assert.ok(seen(/\/pods\b/).length >= 1);
   for (const q of stub.requests) {
     assert.equal(q.authorized, true);
-    assert.equal(q.headers['impersonate-user'], 'alice');
+    assert.equal(q.headers['impersonate-user'], 'sallyport:alice');
     assert.equal(q.headers['impersonate-group'], 'sallyport:view');
     assert.equal(q.headers['impersonate-extra-sallyport-grant'], grantId);
   }
@@ -135,4 +150,25 @@ test('get secrets, exec, port-forward through the overlay: refused, never at the
   for (const r of ['secrets', 'exec', 'portforward'])
     assert.ok(refused.includes(r), `${r} in ${refused.join(',')}`);
   assert.ok(audit.every((a) => a.subject === 'alice' && a.details.grantId === grantId));
+});
+
+test('the grant’s level reaches the target through the overlay: delete pod refused read-only, forwarded read-write', async (t) => {
+  if (!needs(t, missing)) return;
+  assert.equal(conn.agent.netmap!.grants.find((g) => g.id === rwGrantId)?.access, 'read-write');
+  assert.equal(
+    conn.agent.netmap!.grants.find((g) => g.id === grantId)?.access,
+    undefined,
+    'read-only: absent',
+  );
+  const deletes = () => stub.requests.filter((r) => r.method === 'DELETE');
+  const ro = await kubectl('delete', 'pod', 'web-1', '--wait=false');
+  assert.notEqual(ro.code, 0);
+  assert.match(ro.err, /Forbidden/);
+  assert.deepEqual(deletes(), []);
+  const rw = await runKubectl(kubeconfigRw, tmp.dir, ['delete', 'pod', 'web-1', '--wait=false'], 25_000);
+  assert.equal(rw.code, 0, rw.err);
+  const [del] = deletes();
+  assert.equal(del?.headers['impersonate-user'], 'sallyport:alice');
+  assert.equal(del.headers['impersonate-group'], 'sallyport:view, sallyport:edit');
+  assert.equal(del.headers['impersonate-extra-sallyport-grant'], rwGrantId);
 });

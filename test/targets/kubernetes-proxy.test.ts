@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import tls from 'node:tls';
 import type { IncomingMessage } from 'node:http';
 import { startK8sStub, type K8sStub } from '../../src/lab/servers/k8s-stub.ts';
-import { createKubernetesTarget } from '../../src/targets/kubernetes/index.ts';
+import { createKubernetesTarget, parseKubernetesOptions } from '../../src/targets/kubernetes/index.ts';
 import { TargetError, type Target } from '../../src/targets/index.ts';
 import {
   clientCert,
@@ -57,6 +57,25 @@ function request(
   });
 }
 
+/** Writes `head` as is over mTLS (clients strip a '#' fragment; this does not) and reads the answer. */
+function raw(head: string): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    const s = tls.connect({
+      host: '127.0.0.1',
+      port: front.port,
+      servername: NAME,
+      key: cert.keyPem,
+      cert: cert.certPem,
+      ca: pki.root.certPem,
+    });
+    let out = '';
+    s.on('secureConnect', () => s.write(head));
+    s.on('data', (c: Buffer) => (out += c.toString()));
+    s.on('close', () => resolve(out));
+    s.on('error', reject);
+  });
+}
+
 async function body(res: IncomingMessage): Promise<string> {
   let s = '';
   for await (const c of res) s += String(c);
@@ -80,7 +99,7 @@ before(async () => {
       options: {
         tokenFile,
         caFile,
-        group: ['sallyport:view', 'oncall'],
+        group: ['sallyport:view', 'sallyport:oncall'],
         serverName: 'kubernetes.default.svc',
       },
     },
@@ -122,8 +141,8 @@ test('client identity headers are replaced by the connector token and impersonat
   assert.equal(seen.length, 1);
   const h = seen[0].headers;
   assert.equal(h.authorization, `Bearer ${TOKEN}`);
-  assert.equal(h['impersonate-user'], 'engineer');
-  assert.equal(h['impersonate-group'], 'sallyport:view, oncall');
+  assert.equal(h['impersonate-user'], 'sallyport:engineer', 'the user is prefixed');
+  assert.equal(h['impersonate-group'], 'sallyport:view, sallyport:oncall');
   assert.equal(h['impersonate-extra-sallyport-grant'], 'g-proxy-1');
   assert.equal(h['impersonate-extra-scopes'], undefined);
   assert.equal(h['impersonate-uid'], undefined);
@@ -185,29 +204,32 @@ test('upgrades (SPDY, WebSocket) and encoded or dotted paths are refused before 
   assert.equal(write.statusCode, 403);
   await body(write);
   // A raw upgrade to exec, as kubectl's SPDY executor sends it.
-  const raw = await new Promise<string>((resolve, reject) => {
-    const s = tls.connect({
-      host: '127.0.0.1',
-      port: front.port,
-      servername: NAME,
-      key: cert.keyPem,
-      cert: cert.certPem,
-      ca: pki.root.certPem,
-    });
-    let out = '';
-    s.on('secureConnect', () =>
-      s.write(
-        'POST /api/v1/namespaces/default/pods/web-0/exec?command=sh&stdin=true HTTP/1.1\r\nHost: x\r\n' +
-          'Connection: Upgrade\r\nUpgrade: SPDY/3.1\r\nX-Stream-Protocol-Version: v4.channel.k8s.io\r\n\r\n',
-      ),
-    );
-    s.on('data', (c: Buffer) => (out += c.toString()));
-    s.on('close', () => resolve(out));
-    s.on('error', reject);
-  });
-  assert.match(raw, /^HTTP\/1.1 403 /);
-  assert.match(raw, /"reason":"Forbidden"/);
+  const up = await raw(
+    'POST /api/v1/namespaces/default/pods/web-0/exec?command=sh&stdin=true HTTP/1.1\r\nHost: x\r\n' +
+      'Connection: Upgrade\r\nUpgrade: SPDY/3.1\r\nX-Stream-Protocol-Version: v4.channel.k8s.io\r\n\r\n',
+  );
+  assert.match(up, /^HTTP\/1.1 403 /);
+  assert.match(up, /"reason":"Forbidden"/);
   assert.equal(stub.requests.length, before, 'the stub saw none of them');
+});
+
+test("a literal '#' in the request target is a 400 before the stub; an encoded %23 in the query passes", async () => {
+  const before = stub.requests.length;
+  for (const target of [
+    '/api/v1/namespaces/default/pods#x',
+    '/api/v1/namespaces/default/pods?labelSelector=app#/../../secrets',
+    '/api/v1/namespaces/default/pods/web-0#',
+  ]) {
+    const r = await raw(`GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+    assert.match(r, /^HTTP\/1.1 400 /, target);
+    assert.match(r, /"kind":"Status"/, target);
+  }
+  assert.equal(stub.requests.length, before, 'the stub saw none of them');
+  const ok = await raw(
+    'GET /api/v1/namespaces/default/pods?labelSelector=app%23x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n',
+  );
+  assert.match(ok, /^HTTP\/1.1 200 /);
+  assert.equal(stub.requests.at(-1)?.path, '/api/v1/namespaces/default/pods?labelSelector=app%23x');
 });
 
 test('an unreachable API server is a 502 Status; a wrong token is the API server 401', async () => {
@@ -261,12 +283,21 @@ test('bad options are TARGET_CONFIG errors naming the field', () => {
   const cases: [() => unknown, RegExp][] = [
     [mk({ tokenFile, caFile, group: [] }), /target\.group/],
     [mk({ tokenFile, caFile, readOnly: 'no' }), /target\.readOnly/],
+    [mk({ tokenFile, caFile, group: 'oncall' }), /target\.group.*sallyport:/],
+    [mk({ tokenFile, caFile, writeGroup: ['sallyport:edit', 'edit'] }), /target\.writeGroup/],
+    [mk({ tokenFile, caFile, adminGroup: 'sallyport:' }), /target\.adminGroup/],
+    [mk({ tokenFile, caFile, maxAccess: 'root' }), /target\.maxAccess/],
+    [mk({ tokenFile, caFile, maxAccess: 'admin', readOnly: false }), /target\.readOnly/],
     [mk({ tokenFile, caFile, tokenfile: 'x' }), /unknown field target\.tokenfile/],
     [mk({ tokenFile: join(tmp.dir, 'nope'), caFile }), /token file/],
     [mk({ tokenFile, caFile: join(tmp.dir, 'nope') }), /target\.caFile/],
     [mk({ tokenFile, caFile }, 'no-port'), /address/],
     [mk('text'), /target must be an object/],
   ];
+  // Older configs: readOnly true/false is maxAccess read-only/read-write; the default is read-only.
+  assert.equal(parseKubernetesOptions({}, 'k8s').maxAccess, 'read-only');
+  assert.equal(parseKubernetesOptions({ readOnly: true }, 'k8s').maxAccess, 'read-only');
+  assert.equal(parseKubernetesOptions({ readOnly: false }, 'k8s').maxAccess, 'read-write');
   for (const [f, re] of cases)
     assert.throws(
       f,

@@ -2,6 +2,10 @@
 // agent with SOCKS5 and a grant certificate made on it; curl speaks TLS with that certificate to
 // the tailnet name through SOCKS5. A query returns data; delete_series is refused by the router's
 // target (with Prometheus's admin API on, so nothing else would have stopped it).
+//
+// Fail closed (issue 13): a second service, `prom-defaults`, is written the least a user writes
+// (kind prometheus, no tls, no target): it is TLS-terminated and goes through the target too, so
+// /api/v1/status/config and POST /api/v1/admin/tsdb/snapshot are refused there as well.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -11,6 +15,7 @@ import { Harness, type AgentHandle } from '../../src/testing/harness.ts';
 import { needs } from '../../src/testing/require.ts';
 import { missingBinary } from '../../src/testing/netns.ts';
 import { LocalAudit } from '../../src/agent/local-audit.ts';
+import { readConfigFile } from '../../src/agent/index.ts';
 import { targetKinds } from '../../src/targets/index.ts';
 import {
   prometheusInstalled,
@@ -34,6 +39,7 @@ let eng: AgentHandle;
 let grantId: string;
 let certDir: string;
 let url: string;
+let url2: string;
 
 function curl(
   path: string,
@@ -58,7 +64,7 @@ function curl(
         '-w',
         '\n%{http_code}',
         ...extra,
-        `${url}${path}`,
+        path.startsWith('https://') ? path : `${url}${path}`,
       ],
       { timeout: 20_000 },
     );
@@ -80,21 +86,26 @@ before(async () => {
   h = await Harness.start();
   await h.deployment('acme-prod');
   await h.user('alice');
-  conn = await h.connector({
-    deployment: 'acme-prod',
-    services: [
-      {
-        name: 'prometheus',
-        kind: 'prometheus',
-        address: `127.0.0.1:${prom.port}`,
-        tls: 'terminate',
-        target: {},
-      },
-    ],
-  });
-  const rootPem = await h.serviceCertRoot(conn.agent, ['prometheus']);
+  const config = join(tmp.dir, 'connector.json');
+  writeFileSync(
+    config,
+    JSON.stringify({
+      services: [
+        {
+          name: 'prometheus',
+          kind: 'prometheus',
+          address: `127.0.0.1:${prom.port}`,
+          tls: 'terminate',
+          target: {},
+        },
+        { name: 'prom-defaults', kind: 'prometheus', address: `127.0.0.1:${prom.port}` },
+      ],
+    }),
+  );
+  conn = await h.connector({ deployment: 'acme-prod', services: readConfigFile(config) });
+  const rootPem = await h.serviceCertRoot(conn.agent, ['prometheus', 'prom-defaults']);
   eng = await h.engineer({ user: 'alice', socks5: true });
-  grantId = await h.grant({ type: 'user', name: 'alice' }, 'acme-prod', ['prometheus']);
+  grantId = await h.grant({ type: 'user', name: 'alice' }, 'acme-prod', ['prometheus', 'prom-defaults']);
   await h.connected(eng, conn);
   const c = await eng.agent.grantCertificate(grantId);
   certDir = join(tmp.dir, 'cert');
@@ -103,6 +114,7 @@ before(async () => {
   writeFileSync(join(certDir, 'cert.pem'), c.chainPem);
   writeFileSync(join(certDir, 'ca.pem'), rootPem);
   url = `https://${eng.agent.netmap!.services.find((s) => s.name === 'prometheus')!.tailnetName}`;
+  url2 = `https://${eng.agent.netmap!.services.find((s) => s.name === 'prom-defaults')!.tailnetName}`;
 });
 
 after(async () => {
@@ -143,4 +155,22 @@ test('through the overlay: a query returns data, delete_series is refused', asyn
     audit.some((a) => a.details.refused === 'path' && String(a.details.target).includes('delete_series')),
   );
   assert.ok(audit.every((a) => a.subject === 'alice' && a.details.grantId === grantId));
+});
+
+test('prometheus without tls (the least a user writes): config and snapshot refused, queries work', async (t) => {
+  if (!needs(t, missing)) return;
+  for (const base of [url, url2]) {
+    const q = await curl(`${base}/api/v1/query?query=up`);
+    assert.equal(q.status, 200, `${base}: ${q.err} ${q.body}`);
+    const cfg = await curl(`${base}/api/v1/status/config`);
+    assert.equal(cfg.status, 403, `${base} status/config: ${cfg.status} ${cfg.body.slice(0, 200)}`);
+    assert.ok(!cfg.body.includes('scrape_configs'), base);
+    const snap = await curl(`${base}/api/v1/admin/tsdb/snapshot`, '-X', 'POST');
+    assert.equal(snap.status, 403, `${base} snapshot: ${snap.status} ${snap.body.slice(0, 200)}`);
+    assert.ok(!snap.body.includes('"name"'), base);
+  }
+  // And Prometheus made no snapshot.
+  const { readdirSync, existsSync } = await import('node:fs');
+  const snaps = join(tmp.dir, 'prom', 'data', 'snapshots');
+  assert.ok(!existsSync(snaps) || readdirSync(snaps).length === 0);
 });

@@ -6,10 +6,13 @@
 // series, labels, label values, metadata, POST queries and /federate;
 // /api/v1/admin/tsdb/delete_series is refused by the proxy (and Prometheus never counted a
 // request to it) while a direct call works; other admin, write and lifecycle paths are refused.
+// Per level: a read-write grant is refused delete_series too; an admin grant, behind a connector
+// whose maxAccess is admin, reaches it. A literal '#' in a request target is a 400.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import https from 'node:https';
 import http from 'node:http';
+import tls from 'node:tls';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { needs } from '../../src/testing/require.ts';
@@ -195,4 +198,81 @@ test('delete_series and the other admin, write and lifecycle paths are refused b
   const refused = d.audit.filter((a) => a.details.refused !== undefined);
   assert.ok(refused.length >= 15);
   assert.ok(d.audit.every((a) => a.action === 'prometheus.request' && a.details.grantId === 'g-prom-1'));
+});
+
+/** Writes `head` as is over mTLS to `port` (clients strip a '#' fragment; this does not). */
+function raw(port: number, head: string, c = cert): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    const s = tls.connect({
+      host: '127.0.0.1',
+      port,
+      servername: NAME,
+      key: c.keyPem,
+      cert: c.certPem,
+      ca: pki.root.certPem,
+    });
+    let out = '';
+    s.on('secureConnect', () => s.write(head));
+    s.on('data', (x: Buffer) => (out += x.toString()));
+    s.on('close', () => resolve(out));
+    s.on('error', reject);
+  });
+}
+
+test("a literal '#' in the request target is a 400; an encoded %23 in the query passes", async (t) => {
+  if (!needs(t, missing)) return;
+  for (const target of [
+    '/api/v1/query?query=up#x',
+    '/api/v1/query#/../admin/tsdb/delete_series',
+    '/federate#',
+  ])
+    assert.match(
+      await raw(front.port, `GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`),
+      /^HTTP\/1.1 400 /,
+      target,
+    );
+  const ok = await raw(
+    front.port,
+    'GET /api/v1/query?query=up&x=%23 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n',
+  );
+  assert.match(ok, /^HTTP\/1.1 200 /);
+  assert.match(ok, /"status":"success"/);
+});
+
+test('per level: read-write is refused delete_series; admin (connector maxAccess admin) reaches it', async (t) => {
+  if (!needs(t, missing)) return;
+  const deps = testDeps(tmp.dir);
+  const address = `127.0.0.1:${prom.port}`;
+  const admin = createPrometheusTarget(
+    { service: 'prometheus', deployment: 'acme-prod', address, options: { maxAccess: 'admin' } },
+    deps.deps,
+  );
+  const f = await startFront(pki, admin, {
+    service: 'prometheus',
+    deployment: 'acme-prod',
+    address,
+    name: NAME,
+    access: { 'g-prom-rw': 'read-write', 'g-prom-admin': 'admin' },
+  });
+  try {
+    mkdirSync(join(tmp.dir, 'cert-rw'));
+    mkdirSync(join(tmp.dir, 'cert-admin'));
+    const rw = await clientCert(pki, join(tmp.dir, 'cert-rw'), 'bob', 'g-prom-rw');
+    const ad = await clientCert(pki, join(tmp.dir, 'cert-admin'), 'carol', 'g-prom-admin');
+    const post = (c: typeof cert, path: string) =>
+      raw(f.port, `POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`, c);
+    const del = '/api/v1/admin/tsdb/delete_series?match[]=%7Bjob%3D%22nothing-here%22%7D';
+    assert.match(await post(rw, del), /^HTTP\/1.1 403 /, 'read-write: refused');
+    assert.match(await post(cert, del), /^HTTP\/1.1 403 /, 'read-only: refused');
+    assert.match(await post(ad, del), /^HTTP\/1.1 204 /, 'admin: Prometheus did it');
+    assert.match(await post(ad, '/-/quit'), /^HTTP\/1.1 403 /, 'admin: lifecycle still refused');
+    assert.match(await post(ad, '/api/v1/write'), /^HTTP\/1.1 403 /, 'admin: remote write still refused');
+    assert.equal((await direct('/-/healthy')).status, 200);
+    const byGrant = (g: string) => deps.audit.filter((a) => a.details.grantId === g);
+    assert.equal(byGrant('g-prom-rw')[0]?.details.refused, 'path');
+    assert.equal(byGrant('g-prom-admin')[0]?.details.status, 204);
+  } finally {
+    await f.close();
+    await admin.close();
+  }
 });

@@ -1,6 +1,6 @@
 // A recording stub of the Kubernetes API server — NOT a Kubernetes API server (none can run on
 // this machine). It answers just enough of the API over HTTPS on 127.0.0.1 for real kubectl:
-// discovery (/version, /api, /apis, /api/v1), pods (list, get, watch), secrets and namespaces,
+// discovery (/version, /api, /apis, /api/v1), pods (list, get, watch, delete), secrets and namespaces,
 // and records every request it sees (method, path, headers) so tests can assert what reached it
 // and what did not. It authenticates its caller by one bearer token (the connector's
 // service-account token) and answers anything else with 401, like an API server would.
@@ -169,9 +169,11 @@ function podTable(pods: K8sStubPod[]) {
 }
 
 export async function startK8sStub(o: K8sStubOptions): Promise<K8sStub> {
-  const pods = o.pods ?? [
-    { namespace: 'default', name: 'web-0' },
-    { namespace: 'default', name: 'web-1' },
+  const pods = [
+    ...(o.pods ?? [
+      { namespace: 'default', name: 'web-0' },
+      { namespace: 'default', name: 'web-1' },
+    ]),
   ];
   const max = o.maxRecorded ?? 10_000;
   const tls = await createSelfSigned({
@@ -254,6 +256,14 @@ export async function startK8sStub(o: K8sStubOptions): Promise<K8sStub> {
         return void res.end(`log line of ${p.name}\n`);
       }
       if (sub) return send(res, 400, status(400, 'BadRequest', `the stub does not serve pods/${sub}`));
+      if (req.method === 'DELETE') {
+        // Gone at once (no graceful termination): later lists and watches no longer show it.
+        pods.splice(pods.indexOf(p), 1);
+        for (const w of watches)
+          if (w.ns === undefined || w.ns === p.namespace)
+            w.res.write(JSON.stringify({ type: 'DELETED', object: podObject(p) }) + '\n');
+        return send(res, 200, podObject(p));
+      }
       return send(res, 200, podObject(p));
     }
     if (watch) {

@@ -14,6 +14,7 @@ import {
   encodeAgentMessage,
   encodeHello,
   encodeServerMessage,
+  grantAccess,
   normalizeNetmap,
   MAX_HANDSHAKE_PAYLOAD,
   type Netmap,
@@ -110,6 +111,57 @@ describe('hello and replies', () => {
       codeOf(() => decodeServerMessage(enc({ ...s, netmap: { ...nm, peers: [{ key: 'x' }] } }))),
       'CONTROL_BAD_MESSAGE',
     );
+  });
+
+  test('an audit checkpoint for a connector round-trips; a malformed one is refused', () => {
+    const cp = {
+      type: 'checkpoint' as const,
+      checkpoint: {
+        seq: 42,
+        hash: 'ab'.repeat(32),
+        time: 1,
+        keyId: '0123456789abcdef',
+        signature: 'A'.repeat(86) + '==',
+      },
+      publicKey: KEY_B,
+    };
+    assert.deepEqual(decodeServerMessage(encodeServerMessage(cp)), cp);
+    for (const bad of [
+      { ...cp.checkpoint, seq: 0 },
+      { ...cp.checkpoint, hash: 'AB'.repeat(32) },
+      { ...cp.checkpoint, keyId: 'xyz' },
+      { ...cp.checkpoint, signature: 'short' },
+      { ...cp.checkpoint, extra: 1 },
+    ])
+      assert.equal(
+        codeOf(() => decodeServerMessage(enc({ ...cp, checkpoint: bad }))),
+        'CONTROL_BAD_MESSAGE',
+      );
+    assert.equal(
+      codeOf(() => decodeServerMessage(enc({ ...cp, publicKey: 'x' }))),
+      'CONTROL_BAD_MESSAGE',
+    );
+  });
+
+  test('a netmap grant carries its access level; absent (an older coordinator) reads as read-only', () => {
+    const g = { id: 'g1', peerKey: KEY_B, user: 'alice', services: ['k8s'], notBefore: 0, notAfter: null };
+    const msg = (grant: Record<string, unknown>) =>
+      enc({ type: 'netmap', version: 1, netmap: { ...sampleNetmap([peer(KEY_B)]), grants: [grant] } });
+    const decoded = (grant: Record<string, unknown>) => {
+      const m = decodeServerMessage(msg(grant));
+      assert.equal(m.type, 'netmap');
+      return (m as { netmap: Netmap }).netmap.grants[0];
+    };
+    assert.equal(grantAccess(decoded(g)), 'read-only');
+    for (const access of ['read-only', 'read-write', 'admin'] as const)
+      assert.equal(grantAccess(decoded({ ...g, access })), access);
+    for (const access of ['root', 'READ-WRITE', '', 1, null])
+      assert.equal(
+        codeOf(() => decodeServerMessage(msg({ ...g, access }))),
+        'CONTROL_BAD_MESSAGE',
+      );
+    // Whatever a caller built by hand, an unknown level is never read as more than read-only.
+    assert.equal(grantAccess({ ...g, access: 'root' as never }), 'read-only');
   });
 
   test('fuzz: random and mutated bytes only ever raise ControlProtoError', () => {

@@ -46,6 +46,9 @@ export interface NetmapService {
   address?: string;
 }
 
+/** What a grant lets its holder do (src/access/policy.ts ACCESS_LEVELS; the targets enforce it). */
+export type GrantAccessLevel = 'read-only' | 'read-write' | 'admin';
+
 export interface NetmapGrant {
   id: string;
   peerKey: string;
@@ -53,6 +56,17 @@ export interface NetmapGrant {
   services: string[];
   notBefore: number;
   notAfter: number | null;
+  /**
+   * Absent means read-only, the safest level: what a coordinator that predates levels sends. The
+   * coordinator leaves it out for read-only grants, so agents that predate levels (which refuse
+   * unknown fields) still decode the maps of read-only grants.
+   */
+  access?: GrantAccessLevel;
+}
+
+/** A grant's access level: absent or anything unexpected reads as read-only. */
+export function grantAccess(g: Pick<NetmapGrant, 'access'>): GrantAccessLevel {
+  return g.access === 'read-write' || g.access === 'admin' ? g.access : 'read-only';
 }
 
 export interface Netmap {
@@ -105,14 +119,17 @@ export const checkService = obj(
   },
   { address: str(LIMITS.address) },
 ) as Check<NetmapService>;
-export const checkGrant = obj({
-  id: str(64),
-  peerKey: key,
-  user: nullable(name),
-  services: arr(label, LIMITS.services),
-  notBefore: time,
-  notAfter: nullable(time),
-}) as Check<NetmapGrant>;
+export const checkGrant = obj(
+  {
+    id: str(64),
+    peerKey: key,
+    user: nullable(name),
+    services: arr(label, LIMITS.services),
+    notBefore: time,
+    notAfter: nullable(time),
+  },
+  { access: literal<GrantAccessLevel>('read-only', 'read-write', 'admin') },
+) as Check<NetmapGrant>;
 
 export const checkNetmap: Check<Netmap> = obj({
   self: checkSelf,

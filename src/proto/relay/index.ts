@@ -18,3 +18,14 @@ export {
   type RelayTokenClaims,
   type RelayTokenResult,
 } from './token.ts';
+export {
+  issueRevocations,
+  verifyRevocations,
+  REVOCATIONS_MAGIC,
+  REVOCATIONS_VERSION,
+  REVOCATIONS_FIXED_LEN,
+  MAX_REVOKED_KEYS,
+  MAX_REVOCATIONS_LEN,
+  type RevocationsCode,
+  type RevocationsResult,
+} from './revocations.ts';

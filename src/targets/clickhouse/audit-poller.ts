@@ -18,6 +18,7 @@ import { Timer, type Clock } from '../../clock/index.ts';
 import type { GrantIdentity, GrantUsageSummary, LocalAuditSink } from '../types.ts';
 import { chQuery, type HostPort } from './http.ts';
 import { atomicWrite } from './reconciler.ts';
+import { truncatedField } from '../../util/index.ts';
 
 export interface PollerOptions {
   service: string;
@@ -33,7 +34,10 @@ export interface PollerOptions {
   intervalMs?: number;
   /** Issue SYSTEM FLUSH LOGS before each read (needs a non-readonly admin). Default true. */
   flush?: boolean;
-  /** Longest query text kept in the local audit. Default 8192. */
+  /**
+   * Longest query text kept in the local audit, in code points (a longer one is cut, never inside
+   * a surrogate pair, and its record says queryTruncated: true, queryLength: N). Default 8192.
+   */
   maxQueryChars?: number;
 }
 
@@ -53,6 +57,8 @@ const MAX_SEEN = 5000;
 /** Rows can land in query_log a little out of order: re-read this many seconds back. */
 const SLACK_S = 10;
 const MAX_ROWS = 5000;
+/** Longest exception text kept in the local audit, code points. */
+const MAX_EXCEPTION_CHARS = 1000;
 
 interface Row {
   type: number;
@@ -210,8 +216,9 @@ export class QueryLogPoller {
         queryId: r.query_id,
         eventTime: r.t,
         status: failed ? 'failed' : 'ok',
-        query: r.query.length > max ? r.query.slice(0, max) + '…' : r.query,
-        ...(failed ? { exception: r.exception.slice(0, 1000) } : {}),
+        // Cut on code points and say so: a split surrogate pair would make the record unwritable.
+        ...truncatedField('query', String(r.query), max),
+        ...(failed ? truncatedField('exception', String(r.exception), MAX_EXCEPTION_CHARS) : {}),
         readRows: Number(r.read_rows),
         resultRows: Number(r.result_rows),
         durationMs: Number(r.query_duration_ms),

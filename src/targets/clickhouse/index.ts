@@ -17,3 +17,5 @@ export { clickhouseUserName, usersFileName, userOfFile, FILE_PREFIX } from './na
 export { SYSTEM_TABLES, GRANTED_COLUMNS } from './system-tables.ts';
 export { parseXml, serializeXml, escapeXml } from './xml.ts';
 export { chQuery, parseHostPort, type HostPort } from './http.ts';
+export { rememberUsersDir, sweepLeftoverUsers, recordFile as usersDirsRecord } from './leftovers.ts';
+export { probeNativeCert, parseVersion, NATIVE_CERT_MIN } from './version.ts';

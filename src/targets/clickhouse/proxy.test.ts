@@ -47,6 +47,7 @@ async function setup(cred: { user: string; password: string } | undefined, notAf
       user: 'alice',
       service: 'ch',
       deployment: 'd',
+      access: 'read-only',
       notAfter,
       address: 'x',
       clock: realClock,

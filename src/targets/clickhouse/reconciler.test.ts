@@ -10,12 +10,18 @@ import { clickhouseUserName } from './names.ts';
 import { ClickHouseReconciler, type ReconcilerOptions } from './reconciler.ts';
 
 const T0 = 1_700_000_000_000;
-const g = (grantId: string, user: string, notAfter: number | null = null): GrantIdentity => ({
+const g = (
+  grantId: string,
+  user: string,
+  notAfter: number | null = null,
+  access: GrantIdentity['access'] = 'read-only',
+): GrantIdentity => ({
   grantId,
   user,
   service: 'ch',
   deployment: 'd',
   notAfter,
+  access,
 });
 
 function setup(o: Partial<ReconcilerOptions> = {}) {
@@ -168,6 +174,21 @@ test('a grant that cannot be written is skipped and audited; the others still co
     await s.rec.reconcile([g('g1', 'bad\u0001name'), g('g2', 'bob')]);
     assert.deepEqual(readdirSync(s.users), [`sallyport-${clickhouseUserName(g('g2', 'bob'))}.xml`]);
     assert.ok(s.audit.includes('clickhouse.user.failed grant:g1'));
+  } finally {
+    s.cleanup();
+  }
+});
+
+test("a grant's access level is in its user's profile; a changed level rewrites the file", async () => {
+  const s = setup();
+  try {
+    const ro = g('g1', 'alice');
+    const file = join(s.users, `sallyport-${clickhouseUserName(ro)}.xml`);
+    await s.rec.reconcile([ro]);
+    assert.match(readFileSync(file, 'utf8'), /<readonly>1<\/readonly>/);
+    await s.rec.reconcile([{ ...ro, access: 'read-write' }]);
+    assert.match(readFileSync(file, 'utf8'), /<readonly>2<\/readonly>/);
+    assert.equal(s.reloads(), 2);
   } finally {
     s.cleanup();
   }

@@ -125,6 +125,7 @@ export class ClickHouseReconciler implements TargetReconciler {
           networks: o.networks,
           maxExecutionTime: o.maxExecutionTime,
           quota: o.quota,
+          access: g.access,
         });
       } catch (e) {
         // One grant that cannot be expressed (say, a CN XML cannot carry) must not stop the rest.
@@ -148,6 +149,7 @@ export class ClickHouseReconciler implements TargetReconciler {
             clickhouseUser: name,
             engineer: g.user,
             mode: o.mode,
+            access: g.access,
             notAfter: g.notAfter,
           });
         }

@@ -6,7 +6,10 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { FakeClock } from '../../clock/index.ts';
 import { TargetError } from '../errors.ts';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { createClickHouseTarget, parseClickHouseOptions } from './target.ts';
+import { parseVersion } from './version.ts';
 
 const isConfig = (field: string) => (e: unknown) =>
   e instanceof TargetError && e.code === 'TARGET_CONFIG' && e.message.includes(field);
@@ -24,9 +27,11 @@ test('options: defaults, and each bad field named', () => {
     parseClickHouseOptions({ mode: 'native-cert', usersDir: '/u' }, 'ch.internal:8123').networks,
     ['::/0'],
   );
+  // Fail closed: mode defaults to router-auth; no target options at all is refused naming usersDir.
+  assert.equal(parseClickHouseOptions({ usersDir: '/u' }, '127.0.0.1:8123').mode, 'router-auth');
   const cases: [unknown, string, string?][] = [
+    [undefined, 'usersDir'],
     [null, 'target'],
-    [{ usersDir: '/u' }, 'mode'],
     [{ mode: 'x', usersDir: '/u' }, 'mode'],
     [{ mode: 'router-auth' }, 'usersDir'],
     [{ mode: 'router-auth', usersDir: 'relative' }, 'usersDir'],
@@ -76,6 +81,11 @@ test('the factory: router-auth has a proxy, native-cert only a reconciler; admin
       deps,
     );
     assert.ok(!b.proxy && b.reconciler);
+    // native-cert cannot start without the admin user its version probe needs.
+    await assert.rejects(
+      b.start!({}),
+      (e: TargetError) => e.code === 'TARGET_CONFIG' && /target\.admin/.test(e.message),
+    );
     await b.close();
     assert.equal(
       parseClickHouseOptions(
@@ -87,4 +97,61 @@ test('the factory: router-auth has a proxy, native-cert only a reconciler; admin
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('native-cert: the version probe refuses it on every server, naming the fix', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'sallyport-chprobe-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, 'pw'), 'admin-pw\n');
+  let version = '18.16.1';
+  const server = createServer((req, res) => {
+    assert.equal(req.headers['x-clickhouse-user'], 'default');
+    res.end(version + '\n');
+  });
+  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+  t.after(() => server.close());
+  const port = (server.address() as AddressInfo).port;
+  const make = (address: string) =>
+    createClickHouseTarget(
+      {
+        service: 'ch',
+        deployment: 'd',
+        address,
+        options: {
+          mode: 'native-cert',
+          usersDir: join(dir, 'u'),
+          admin: { user: 'default', passwordFile: join(dir, 'pw') },
+        },
+      },
+      { clock: new FakeClock(), logger: pino({ level: 'silent' }), stateDir: dir, audit: { append() {} } },
+    );
+  const rows: [string, RegExp][] = [
+    [
+      '18.16.1',
+      /ClickHouse 18\.16 cannot authenticate users by certificate \(needs ≥ 22\.3\): use mode router-auth/,
+    ],
+    ['22.2.3.5', /ClickHouse 22\.2 cannot authenticate/],
+    ['23.8.2.7', /ClickHouse 23\.8 could check certificates itself.*use mode router-auth/],
+    ['garbage', /could not read the server's version/],
+  ];
+  for (const [v, want] of rows) {
+    version = v;
+    const tg = make(`127.0.0.1:${port}`);
+    await assert.rejects(tg.start!({}), (e: Error) => want.test(e.message), v);
+    await tg.close();
+  }
+  // Unreachable server: refused too (fail closed), saying so.
+  const closed = createServer();
+  await new Promise<void>((ok) => closed.listen(0, '127.0.0.1', ok));
+  const dead = (closed.address() as AddressInfo).port;
+  await new Promise<void>((ok) => closed.close(() => ok()));
+  const tg = make(`127.0.0.1:${dead}`);
+  await assert.rejects(
+    tg.start!({}),
+    (e: TargetError) =>
+      e.code === 'TARGET_UPSTREAM' && /cannot reach ClickHouse.*refusing to serve it/.test(e.message),
+  );
+  await tg.close();
+  assert.deepEqual(parseVersion('18.16.1'), [18, 16]);
+  assert.equal(parseVersion('v1'), undefined);
 });

@@ -2,8 +2,11 @@
 //
 // Connector config (the service's "target" object):
 //   {
-//     "mode": "router-auth" | "native-cert",           required
+//     "mode": "router-auth" | "native-cert",           default "router-auth"; native-cert is
+//                                                      refused at start (see probeNativeCert)
 //     "usersDir": "/etc/clickhouse-server/users.d",    required: the directory ClickHouse watches
+//                                                      (a clickhouse service without target
+//                                                      options is refused at start for it)
 //     "admin": { "user": "default", "passwordFile": "/etc/sallyport/clickhouse-admin" },
 //                                                      optional: enables the query_log audit and
 //                                                      SYSTEM RELOAD CONFIG after each users.d change
@@ -24,6 +27,8 @@ import { chQuery, parseHostPort } from './http.ts';
 import { ClickHouseProxy } from './proxy.ts';
 import { ClickHouseReconciler } from './reconciler.ts';
 import type { ClickHouseMode } from './users-file.ts';
+import { probeNativeCert } from './version.ts';
+import { rememberUsersDir, serviceStateDir } from './leftovers.ts';
 
 export interface ClickHouseTargetOptions {
   mode: ClickHouseMode;
@@ -53,12 +58,21 @@ function bad(field: string, what: string): never {
 
 /** Validates the service's "target" object; throws TARGET_CONFIG naming the field. */
 export function parseClickHouseOptions(options: unknown, address: string): ClickHouseTargetOptions {
+  if (options === undefined)
+    throw new TargetError(
+      'TARGET_CONFIG',
+      'clickhouse target: the service has no target options, and usersDir (the users.d directory ' +
+        'ClickHouse watches, where the connector writes one read-only user per grant) cannot be ' +
+        'guessed: give the service "target": { "usersDir": "/etc/clickhouse-server/users.d" } in ' +
+        'a --config file (docs/targets/clickhouse.md), or use kind=tcp,tls=passthrough for an ' +
+        'unfiltered pipe',
+    );
   if (typeof options !== 'object' || options === null || Array.isArray(options))
     bad('target', 'must be an object');
   const o = options as Record<string, unknown>;
   for (const k of Object.keys(o)) if (!KEYS.has(k)) bad(k, 'is not a known option');
-  if (o.mode !== 'router-auth' && o.mode !== 'native-cert')
-    bad('mode', 'must be "router-auth" or "native-cert"');
+  const mode = o.mode ?? 'router-auth';
+  if (mode !== 'router-auth' && mode !== 'native-cert') bad('mode', 'must be "router-auth" or "native-cert"');
   if (typeof o.usersDir !== 'string' || !o.usersDir.startsWith('/'))
     bad('usersDir', 'must be an absolute path');
   let admin: ClickHouseTargetOptions['admin'];
@@ -99,7 +113,7 @@ export function parseClickHouseOptions(options: unknown, address: string): Click
   if (o.flushLogs !== undefined && typeof o.flushLogs !== 'boolean')
     bad('flushLogs', 'must be true or false');
   return {
-    mode: o.mode,
+    mode,
     usersDir: o.usersDir,
     admin,
     networks: networks as string[],
@@ -118,7 +132,9 @@ export function createClickHouseTarget(
   const opt = parseClickHouseOptions(o.options, o.address);
   const upstream = parseHostPort(o.address, 'address');
   const admin = opt.admin;
-  const dir = join(deps.stateDir, 'clickhouse', o.service.replace(/[^A-Za-z0-9_.-]/g, '_'));
+  const dir = serviceStateDir(deps.stateDir, o.service);
+  // Before any users file exists: a later start finds this directory even if the config drops it.
+  rememberUsersDir(deps.stateDir, o.service, opt.usersDir);
   const poller = opt.admin
     ? new QueryLogPoller({
         service: o.service,
@@ -165,6 +181,8 @@ export function createClickHouseTarget(
   return {
     proxy,
     reconciler,
+    // Before the service is registered: a mode this server cannot enforce refuses to start.
+    start: opt.mode === 'native-cert' ? (so) => probeNativeCert(o.service, upstream, admin, so) : undefined,
     async close() {
       await Promise.allSettled([proxy?.close(), reconciler.close(), poller?.close()]);
     },

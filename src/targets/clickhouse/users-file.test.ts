@@ -13,6 +13,7 @@ const router: UsersFileSpec = {
   networks: ['127.0.0.1', '::1'],
   maxExecutionTime: 60,
   quota: 'default',
+  access: 'read-only',
 };
 const native: UsersFileSpec = {
   ...router,
@@ -64,6 +65,33 @@ test("native-cert: ClickHouse's documented format (ssl_certificates/common_name,
   assert.ok(cols.includes('`ProfileEvents.Names`'), 'dotted names are quoted');
   assert.ok(grants.every((g) => /^GRANT SELECT(\(.+\))? ON system\.[a-z_]+$/.test(g)));
   assert.equal(grants.length, nativeGrants().length);
+});
+
+test('per access level: read-only is readonly=1; read-write and admin readonly=2 (settings, never writes)', () => {
+  for (const spec of [router, native]) {
+    const level = (access: UsersFileSpec['access']) =>
+      textOf(at(parseXml(renderUsersFile({ ...spec, access })), 'profiles', spec.user, 'readonly'));
+    assert.equal(level('read-only'), '1');
+    assert.equal(level('read-write'), '2');
+    assert.equal(level('admin'), '2');
+    // Never readonly=0, and the databases do not widen with the level.
+    const xml = renderUsersFile({ ...spec, access: 'admin' });
+    assert.ok(!xml.includes('<readonly>0</readonly>'));
+    if (spec.mode === 'router-auth')
+      assert.deepEqual(
+        childrenNamed(at(parseXml(xml), 'users', spec.user, 'allow_databases'), 'database').map(textOf),
+        ['system'],
+      );
+    // A file saying more than its grant's level is refused.
+    assert.throws(
+      () =>
+        validateUsersFile(renderUsersFile({ ...spec, access: 'read-write' }), {
+          ...spec,
+          access: 'read-only',
+        }),
+      (e: unknown) => e instanceof TargetError && e.code === 'TARGET_CONFIG',
+    );
+  }
 });
 
 test('names and values are escaped; a CN with markup stays text', () => {

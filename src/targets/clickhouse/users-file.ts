@@ -3,7 +3,9 @@
 //
 //   <yandex>                                  (router-auth: 18.16 and later; <clickhouse> for native-cert)
 //     <profiles><NAME>                        one profile per grant user, same name
-//       <readonly>1</readonly> <log_queries>1</log_queries> <max_execution_time>…</max_execution_time>
+//       <readonly>1|2</readonly> <log_queries>1</log_queries> <max_execution_time>…</max_execution_time>
+//                     readonly: 1 for read-only grants; 2 (may change settings, never write) for
+//                     read-write and admin — never 0, see readonlyFor
 //       [<log_comment>GRANT ID</log_comment>]                           (native-cert: ≥ 22.3 knows it)
 //     </NAME></profiles>
 //     <users><NAME>
@@ -19,6 +21,7 @@
 //
 // validateUsersFile parses a rendered file back and checks every one of those facts, so a file
 // that would load differently from what we meant (or not at all) is never moved into place.
+import type { AccessLevel } from '../../access/index.ts';
 import { TargetError } from '../errors.ts';
 import { GRANTED_COLUMNS, SYSTEM_TABLES } from './system-tables.ts';
 import { childrenNamed, el, parseXml, serializeXml, textOf, type XmlElement } from './xml.ts';
@@ -39,7 +42,18 @@ export interface UsersFileSpec {
   /** Seconds; 0 = no limit. */
   maxExecutionTime: number;
   quota: string;
+  /** The grant's level: decides the profile's `readonly`. */
+  access: AccessLevel;
 }
+
+/**
+ * The profile's `readonly` for a level. 1: reads only. 2: reads, and the query settings may
+ * change (`SET max_threads = 1`, a format, a longer max_execution_time) — for read-write and
+ * admin. Never 0: the user still reaches only the `system` database, and ClickHouse 18.16 has no
+ * privilege system to hold back SYSTEM, KILL, DROP or INSERT from a readonly=0 user, so writes
+ * stay refused by ClickHouse itself (Code 164) at every level (docs/targets/clickhouse.md).
+ */
+export const readonlyFor = (access: AccessLevel): '1' | '2' => (access === 'read-only' ? '1' : '2');
 
 /** The GRANT statements of a native-cert user: every allowed table, hidden columns left out. */
 export function nativeGrants(): string[] {
@@ -60,7 +74,7 @@ export function nativeGrants(): string[] {
 export function renderUsersFile(s: UsersFileSpec): string {
   const profile = el(
     s.user,
-    el('readonly', '1'),
+    el('readonly', readonlyFor(s.access)),
     el('log_queries', '1'),
     el('max_execution_time', String(s.maxExecutionTime)),
     ...(s.mode === 'native-cert' ? [el('log_comment', s.grantId)] : []),
@@ -124,7 +138,8 @@ export function validateUsersFile(xml: string, s: UsersFileSpec): void {
   const profiles = only(root, 'profiles');
   exactly(profiles, [s.user]);
   const p = only(profiles, s.user);
-  if (text(p, 'readonly') !== '1') fail('readonly must be 1');
+  if (text(p, 'readonly') !== readonlyFor(s.access))
+    fail(`readonly must be ${readonlyFor(s.access)} for a ${s.access} grant`);
   if (text(p, 'log_queries') !== '1') fail('log_queries must be 1');
   if (!/^\d{1,6}$/.test(text(p, 'max_execution_time'))) fail('max_execution_time must be a number');
   const users = only(root, 'users');

@@ -7,6 +7,11 @@ export {
   kubernetesStatus,
   userRefusal,
   DEFAULT_GROUP,
+  DEFAULT_WRITE_GROUP,
+  DEFAULT_ADMIN_GROUP,
+  NAME_PREFIX,
+  capAccess,
+  groupsFor,
   GRANT_EXTRA,
   type KubernetesOptions,
 } from './target.ts';

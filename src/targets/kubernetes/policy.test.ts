@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { classify, decide } from './policy.ts';
 
-const RO = { readOnly: true };
+const RO = { access: 'read-only' } as const;
+const RW = { access: 'read-write' } as const;
+const ADMIN = { access: 'admin' } as const;
 
 test('table: what kubectl sends is allowed, secrets/exec/attach/portforward/proxy refused', () => {
   const rows: [string, string, string | undefined][] = [
@@ -46,19 +48,95 @@ test('table: what kubectl sends is allowed, secrets/exec/attach/portforward/prox
     ['GET', '', 'malformed'],
     ['DELETE', '/api/v1/namespaces/default/pods/web-0', 'write'],
     ['PATCH', '/apis/apps/v1/namespaces/default/deployments/web', 'write'],
-    ['POST', '/api/v1/namespaces/default/serviceaccounts/default/token', 'write'],
+    ['POST', '/api/v1/namespaces/default/serviceaccounts/default/token', 'token'],
     ['POST', '/apis/authorization.k8s.io/v1/namespaces/x/localsubjectaccessreviews', 'write'],
   ];
   for (const [m, t, want] of rows) assert.equal(decide(m, t, RO)?.reason, want, `${m} ${t}`);
   // read-write grants: writes go to RBAC, secrets and exec still refused here.
-  assert.equal(decide('DELETE', '/api/v1/namespaces/default/pods/web-0', { readOnly: false }), undefined);
-  assert.equal(
-    decide('POST', '/api/v1/namespaces/default/pods/web-0/exec', { readOnly: false })?.reason,
-    'exec',
-  );
+  assert.equal(decide('DELETE', '/api/v1/namespaces/default/pods/web-0', RW), undefined);
+  assert.equal(decide('POST', '/api/v1/namespaces/default/pods/web-0/exec', RW)?.reason, 'exec');
   // Any upgrade is refused, even to an allowed path.
   assert.equal(decide('GET', '/api/v1/pods', RO, true)?.reason, 'upgrade');
   assert.equal(decide('GET', '/api/v1/namespaces/d/pods/p/exec', RO, true)?.reason, 'exec');
+});
+
+test('per access level: read-only reads; read-write writes namespaced resources; admin also cluster-scoped', () => {
+  const rows: [string, string, string | undefined, string | undefined, string | undefined][] = [
+    // method, target, read-only, read-write, admin
+    ['GET', '/api/v1/namespaces/default/pods', undefined, undefined, undefined],
+    ['GET', '/api/v1/nodes?watch=true', undefined, undefined, undefined],
+    ['DELETE', '/api/v1/namespaces/default/pods/web-0', 'write', undefined, undefined],
+    ['POST', '/api/v1/namespaces/default/pods', 'write', undefined, undefined],
+    ['PUT', '/apis/apps/v1/namespaces/default/deployments/web/scale', 'write', undefined, undefined],
+    ['PATCH', '/apis/apps/v1/namespaces/default/deployments/web', 'write', undefined, undefined],
+    ['POST', '/api/v1/namespaces/default/pods/web-0/eviction', 'write', undefined, undefined],
+    ['DELETE', '/api/v1/namespaces/default/configmaps', 'write', undefined, undefined],
+    // cluster-scoped writes: admin only
+    ['PATCH', '/api/v1/nodes/n1', 'write', 'cluster-write', undefined],
+    ['POST', '/api/v1/namespaces', 'write', 'cluster-write', undefined],
+    ['DELETE', '/api/v1/namespaces/team-a', 'write', 'cluster-write', undefined],
+    ['DELETE', '/api/v1/persistentvolumes/pv-1', 'write', 'cluster-write', undefined],
+    // RBAC, certificates, admission, CRDs: admin only, namespaced or not
+    [
+      'POST',
+      '/apis/rbac.authorization.k8s.io/v1/namespaces/default/rolebindings',
+      'write',
+      'privileged-write',
+      undefined,
+    ],
+    [
+      'POST',
+      '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings',
+      'write',
+      'privileged-write',
+      undefined,
+    ],
+    [
+      'PUT',
+      '/apis/certificates.k8s.io/v1/certificatesigningrequests/x/approval',
+      'write',
+      'privileged-write',
+      undefined,
+    ],
+    [
+      'POST',
+      '/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations',
+      'write',
+      'privileged-write',
+      undefined,
+    ],
+    [
+      'DELETE',
+      '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/x',
+      'write',
+      'privileged-write',
+      undefined,
+    ],
+    // refused at every level
+    ['GET', '/api/v1/namespaces/default/secrets', 'secrets', 'secrets', 'secrets'],
+    ['DELETE', '/api/v1/namespaces/default/secrets/db', 'secrets', 'secrets', 'secrets'],
+    ['POST', '/api/v1/namespaces/default/secrets', 'secrets', 'secrets', 'secrets'],
+    ['POST', '/api/v1/namespaces/default/pods/web-0/exec', 'exec', 'exec', 'exec'],
+    ['POST', '/api/v1/namespaces/default/pods/web-0/attach', 'attach', 'attach', 'attach'],
+    [
+      'POST',
+      '/api/v1/namespaces/default/pods/web-0/portforward',
+      'portforward',
+      'portforward',
+      'portforward',
+    ],
+    ['GET', '/api/v1/namespaces/default/pods/web-0/proxy', 'proxy', 'proxy', 'proxy'],
+    ['POST', '/api/v1/namespaces/default/serviceaccounts/default/token', 'token', 'token', 'token'],
+    ['GET', '/api/v1/namespaces/default/pods#x', 'malformed', 'malformed', 'malformed'],
+    ['DELETE', '/api/v1/namespaces/default/pods/web-0#', 'malformed', 'malformed', 'malformed'],
+  ];
+  for (const [m, t, ro, rw, admin] of rows) {
+    assert.equal(decide(m, t, RO)?.reason, ro, `read-only ${m} ${t}`);
+    assert.equal(decide(m, t, RW)?.reason, rw, `read-write ${m} ${t}`);
+    assert.equal(decide(m, t, ADMIN)?.reason, admin, `admin ${m} ${t}`);
+  }
+  // Upgrades stay refused at every level.
+  for (const o of [RO, RW, ADMIN]) assert.equal(decide('GET', '/api/v1/pods', o, true)?.reason, 'upgrade');
 });
 
 test('classify splits namespaced, cluster and group paths', () => {

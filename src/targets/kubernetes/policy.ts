@@ -1,6 +1,12 @@
-// What the router refuses itself on the way to the Kubernetes API server, before RBAC is asked:
-// secrets, exec, attach, port-forward and proxy subresources, and (read-only grants) anything but
-// reads. The ClusterRole under deploy/kubernetes says the same; this is the second lock.
+// What the router refuses itself on the way to the Kubernetes API server, before RBAC is asked.
+// The ClusterRoles under deploy/kubernetes say the same; this is the second lock.
+//
+//   every level:  secrets, the subresources exec/attach/portforward/proxy, serviceaccounts/…/token
+//                 (it mints credentials), protocol upgrades, paths it cannot parse with certainty
+//   read-only:    reads only (GET, HEAD, OPTIONS) and the self reviews of `kubectl auth`
+//   read-write:   + writes to namespaced resources, except in the PRIVILEGED groups (RBAC,
+//                 certificates, admission, CRDs)
+//   admin:        + writes to cluster-scoped resources and the PRIVILEGED groups
 //
 // Request targets are parsed strictly and refused when in doubt (I10):
 //   /version  /api  /apis  /openapi/…  /healthz …            discovery: allowed
@@ -8,14 +14,23 @@
 //   /api/v1[/watch|/proxy]/namespaces/NS/RESOURCE[/NAME[/SUB…]]
 //   /apis/GROUP/VERSION[/watch|/proxy]/… (the same)
 // Refused: '%' anywhere in the path (Kubernetes names never need it; an encoded '/' or 's' could
-// hide a resource), empty, '.' and '..' segments, backslashes, control characters, targets that
-// are not origin-form, the `proxy` prefix, RESOURCE "secrets", SUB exec/attach/portforward/proxy.
+// hide a resource), '#' anywhere (a fragment never belongs in a request target), empty, '.' and
+// '..' segments, backslashes, control characters, targets that are not origin-form, the `proxy`
+// prefix, RESOURCE "secrets", SUB exec/attach/portforward/proxy.
+import type { AccessLevel } from '../../access/index.ts';
 import type { Refusal } from './reverse-proxy.ts';
 
 /** Longest request target considered (kubectl's are far shorter). */
 export const MAX_TARGET = 8192;
 
 const FORBIDDEN_SUB = new Set(['exec', 'attach', 'portforward', 'proxy']);
+/** API groups whose writes can widen someone's rights or the cluster's behaviour: admin only. */
+const PRIVILEGED_GROUPS = new Set([
+  'rbac.authorization.k8s.io',
+  'certificates.k8s.io',
+  'admissionregistration.k8s.io',
+  'apiextensions.k8s.io',
+]);
 const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 /** Creates that only ask the API server about oneself (`kubectl auth can-i`, `auth whoami`). */
 const SELF_REVIEWS = new Set([
@@ -46,7 +61,8 @@ const SEGMENT = /^[A-Za-z0-9._:~@!$&'()*+,;=-]+$/;
 export function classify(target: string): Classified {
   if (target.length === 0 || target.length > MAX_TARGET) return { kind: 'invalid', why: 'bad length' };
   if (target[0] !== '/') return { kind: 'invalid', why: 'not an origin-form target' };
-  const q = target.search(/[?#]/);
+  if (target.includes('#')) return { kind: 'invalid', why: "a '#' in the request target" };
+  const q = target.indexOf('?');
   const path = q < 0 ? target : target.slice(0, q);
   if (path.includes('%')) return { kind: 'invalid', why: 'percent-encoding in the path' };
   const segs = path === '/' ? [] : path.slice(1).replace(/\/$/, '').split('/');
@@ -85,8 +101,8 @@ export function classify(target: string): Classified {
 }
 
 export interface PolicyOptions {
-  /** Refuse every method but GET, HEAD, OPTIONS (and self reviews); default true. */
-  readOnly: boolean;
+  /** The grant's level, already capped by the connector's `maxAccess`. */
+  access: AccessLevel;
 }
 
 /** undefined: forward; else why the router refuses it (403). */
@@ -105,16 +121,29 @@ export function decide(
     const sub = r.subresource[0];
     if (sub !== undefined && FORBIDDEN_SUB.has(sub))
       return refuse(sub, `${r.resource}/${sub} is not allowed through sallyport`);
+    if (r.resource === 'serviceaccounts' && sub === 'token')
+      return refuse('token', 'service-account tokens are not issued through sallyport');
   }
   if (upgrade) return refuse('upgrade', 'protocol upgrades (exec, attach, port-forward) are not allowed');
-  if (o.readOnly && !READ_METHODS.has(method)) {
-    const self =
-      method === 'POST' &&
-      c.kind === 'resource' &&
-      c.r.namespace === undefined &&
-      c.r.name === undefined &&
-      SELF_REVIEWS.has(`${c.r.group}/${c.r.resource}`);
-    if (!self) return refuse('write', `${method} is not allowed: this access is read-only`);
-  }
+  if (READ_METHODS.has(method)) return undefined;
+  const self =
+    method === 'POST' &&
+    c.kind === 'resource' &&
+    c.r.namespace === undefined &&
+    c.r.name === undefined &&
+    SELF_REVIEWS.has(`${c.r.group}/${c.r.resource}`);
+  if (self) return undefined;
+  if (o.access === 'read-only') return refuse('write', `${method} is not allowed: this access is read-only`);
+  if (o.access === 'admin') return undefined;
+  // read-write: namespaced resources outside the privileged groups.
+  if (c.kind !== 'resource')
+    return refuse('cluster-write', `${method} ${c.path} needs admin access (this access is read-write)`);
+  if (PRIVILEGED_GROUPS.has(c.r.group))
+    return refuse('privileged-write', `writes to ${c.r.group} need admin access (this access is read-write)`);
+  if (c.r.namespace === undefined)
+    return refuse(
+      'cluster-write',
+      `${c.r.resource} is cluster-scoped: writing it needs admin access (this access is read-write)`,
+    );
   return undefined;
 }

@@ -21,6 +21,7 @@ const ctx = (signal: AbortSignal): ProxyContext => ({
   service: 'k8s',
   deployment: 'd',
   notAfter: null,
+  access: 'read-only',
   address: '',
   clock: realClock,
   logger: pino({ level: 'silent' }),
@@ -36,7 +37,7 @@ before(async () => {
   await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
   proxy = new ReverseProxy({
     upstream: { protocol: 'http:', host: '127.0.0.1', port: (upstream.address() as AddressInfo).port },
-    decide: (r) => decide(r.method, r.target, { readOnly: true }, r.headers.upgrade !== undefined),
+    decide: (r) => decide(r.method, r.target, { access: 'read-only' }, r.headers.upgrade !== undefined),
     headers: (h, c) => impersonationHeaders(h, c, 'tok', ['sallyport:view']),
     render: kubernetesStatus,
   });
@@ -147,8 +148,8 @@ test('property: random and mutated requests never crash; only allowed ones reach
       const answer = await exchange(bytes);
       answers.push(answer.slice(0, 12));
       for (const s of seen) {
-        assert.equal(decide('GET', s.target, { readOnly: true }), undefined, s.target);
-        assert.equal(s.headers['impersonate-user'], 'engineer');
+        assert.equal(decide('GET', s.target, { access: 'read-only' }), undefined, s.target);
+        assert.equal(s.headers['impersonate-user'], 'sallyport:engineer');
         assert.equal(s.headers.authorization, 'Bearer tok');
         assert.equal(s.headers['x-remote-user'], undefined);
       }

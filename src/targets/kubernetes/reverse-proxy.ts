@@ -7,6 +7,8 @@
 //   client ─► http.Server ─► decide(req) ──refuse──► status + rendered body (counted, onDone)
 //                                └─allow─► headers(req) ─► upstream http(s).request ─► pipe back
 //   upgrade (SPDY, WebSocket), CONNECT ─► always refused: none of the read APIs we proxy needs one
+//   a literal '#' in the request target ─► 400 before the policy: a fragment never belongs in a
+//     request (clients strip it), and the target and the policy could read the path differently
 //
 // Whatever the target adds, the client's credentials (Authorization, Proxy-Authorization, Cookie)
 // and hop-by-hop headers never go upstream.
@@ -95,6 +97,13 @@ export function baseHeaders(h: IncomingHttpHeaders): OutgoingHttpHeaders {
     out[k] = v;
   }
   return out;
+}
+
+/** A literal '#' (a fragment) in a request target: refused by every target (an encoded %23 is data). */
+export function fragmentRefusal(target: string): Refusal | undefined {
+  return target.includes('#')
+    ? { status: 400, reason: 'fragment', message: "a '#' is not allowed in the request target" }
+    : undefined;
 }
 
 const RESPONSE_DROP = new Set([
@@ -186,11 +195,12 @@ export class ReverseProxy implements TargetProxy {
   #refuseRaw(req: IncomingMessage, socket: Duplex): void {
     const conn = this.#conn(req);
     const gate = this.#gate(req);
-    const r = (conn && this.#o.decide(gate, conn.ctx)) || {
-      status: 403,
-      reason: req.method === 'CONNECT' ? 'connect' : 'upgrade',
-      message: `${req.method === 'CONNECT' ? 'CONNECT' : 'protocol upgrades'} are not allowed through this proxy`,
-    };
+    const r = fragmentRefusal(gate.target) ??
+      (conn && this.#o.decide(gate, conn.ctx)) ?? {
+        status: 403,
+        reason: req.method === 'CONNECT' ? 'connect' : 'upgrade',
+        message: `${req.method === 'CONNECT' ? 'CONNECT' : 'protocol upgrades'} are not allowed through this proxy`,
+      };
     this.#count(r.reason);
     const { contentType, body } = this.#o.render(r);
     socket.on('error', () => socket.destroy());
@@ -225,7 +235,7 @@ export class ReverseProxy implements TargetProxy {
         ctx,
       );
     };
-    const refusal = this.#o.decide(gate, ctx);
+    const refusal = fragmentRefusal(gate.target) ?? this.#o.decide(gate, ctx);
     if (refusal) {
       this.#count(refusal.reason);
       req.resume();

@@ -42,6 +42,32 @@ test('table: the read API passes, admin, write and lifecycle paths do not', () =
   assert.equal(decidePrometheus('POST', '/prom/api/v1/admin/tsdb/delete_series', '/prom')?.reason, 'path');
 });
 
+test('per access level: read-only and read-write read; admin may also use the TSDB admin API', () => {
+  const rows: [string, string, string | undefined, string | undefined, string | undefined][] = [
+    // method, target, read-only, read-write, admin
+    ['GET', '/api/v1/query?query=up', undefined, undefined, undefined],
+    ['POST', '/api/v1/admin/tsdb/delete_series?match[]=up', 'path', 'path', undefined],
+    ['PUT', '/api/v1/admin/tsdb/delete_series?match[]=up', 'path', 'path', undefined],
+    ['POST', '/api/v1/admin/tsdb/clean_tombstones', 'path', 'path', undefined],
+    ['POST', '/api/v1/admin/tsdb/snapshot', 'path', 'path', undefined],
+    ['GET', '/api/v1/admin/tsdb/delete_series?match[]=up', 'path', 'path', 'method'],
+    ['POST', '/api/v1/admin/tsdb/other', 'path', 'path', 'path'],
+    // refused at every level: remote write, lifecycle, the UI
+    ['POST', '/api/v1/write', 'path', 'path', 'path'],
+    ['POST', '/-/reload', 'path', 'path', 'path'],
+    ['POST', '/-/quit', 'path', 'path', 'path'],
+    ['GET', '/graph', 'path', 'path', 'path'],
+    ['GET', '/api/v1/query#x', 'malformed', 'malformed', 'malformed'],
+    ['POST', '/api/v1/admin/tsdb/snapshot#', 'malformed', 'malformed', 'malformed'],
+  ];
+  for (const [m, t, ro, rw, admin] of rows) {
+    assert.equal(decidePrometheus(m, t, '', 'read-only')?.reason, ro, `read-only ${m} ${t}`);
+    assert.equal(decidePrometheus(m, t, '', 'read-write')?.reason, rw, `read-write ${m} ${t}`);
+    assert.equal(decidePrometheus(m, t, '', 'admin')?.reason, admin, `admin ${m} ${t}`);
+  }
+  assert.equal(decidePrometheus('POST', '/prom/api/v1/admin/tsdb/snapshot', '/prom', 'admin'), undefined);
+});
+
 const ALLOWED = new Set([
   '/api/v1/query',
   '/api/v1/query_range',

@@ -4,18 +4,25 @@ import { TargetError } from '../errors.ts';
 import { parsePrometheusOptions, prometheusError } from './target.ts';
 
 test('options: defaults, and each bad field named in a TARGET_CONFIG error', () => {
-  assert.deepEqual(parsePrometheusOptions(undefined, 'p'), { scheme: 'http', pathPrefix: '' });
+  assert.deepEqual(parsePrometheusOptions(undefined, 'p'), {
+    scheme: 'http',
+    pathPrefix: '',
+    maxAccess: 'read-only',
+  });
   assert.deepEqual(
     parsePrometheusOptions({ scheme: 'https', serverName: 'prom.internal', pathPrefix: '/prom' }, 'p'),
     {
       scheme: 'https',
       serverName: 'prom.internal',
       pathPrefix: '/prom',
+      maxAccess: 'read-only',
     },
   );
+  assert.equal(parsePrometheusOptions({ maxAccess: 'admin' }, 'p').maxAccess, 'admin');
   const cases: [unknown, RegExp][] = [
     [{ scheme: 'ftp' }, /target\.scheme/],
     [{ pathPrefix: 'prom' }, /target\.pathPrefix/],
+    [{ maxAccess: 'root' }, /target\.maxAccess/],
     [{ pathPrefix: '/prom/' }, /target\.pathPrefix/],
     [{ caFile: '' }, /target\.caFile/],
     [{ extra: 1 }, /unknown field target\.extra/],

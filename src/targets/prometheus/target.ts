@@ -7,11 +7,22 @@
 //   "target": { "scheme": "http" | "https",      (default http: Prometheus on the customer's network)
 //               "caFile": "…",                   (https: CA to verify Prometheus; default system roots)
 //               "serverName": "…",               (https: name in Prometheus's certificate)
-//               "pathPrefix": "/prometheus" }    (Prometheus's --web.route-prefix; default none)
+//               "pathPrefix": "/prometheus",     (Prometheus's --web.route-prefix; default none)
+//               "maxAccess": "read-only" | "read-write" | "admin" }
+//                                                (the most any grant may do here; default read-only:
+//                                                 an admin grant reaches the TSDB admin API only
+//                                                 when this is "admin")
 import { readFileSync } from 'node:fs';
 import { TargetError } from '../errors.ts';
 import type { Target, TargetDeps } from '../types.ts';
-import { ReverseProxy, UsageTracker, parseTargetAddress, type Refusal } from '../kubernetes/index.ts';
+import { ACCESS_LEVELS, type AccessLevel } from '../../access/index.ts';
+import {
+  ReverseProxy,
+  UsageTracker,
+  capAccess,
+  parseTargetAddress,
+  type Refusal,
+} from '../kubernetes/index.ts';
 import { decidePrometheus } from './policy.ts';
 
 export interface PrometheusOptions {
@@ -19,6 +30,7 @@ export interface PrometheusOptions {
   caFile?: string;
   serverName?: string;
   pathPrefix: string;
+  maxAccess: AccessLevel;
 }
 
 export function parsePrometheusOptions(v: unknown, service: string): PrometheusOptions {
@@ -29,7 +41,8 @@ export function parsePrometheusOptions(v: unknown, service: string): PrometheusO
     fail('target must be an object');
   const o = (v ?? {}) as Record<string, unknown>;
   for (const k of Object.keys(o))
-    if (!['scheme', 'caFile', 'serverName', 'pathPrefix'].includes(k)) fail(`unknown field target.${k}`);
+    if (!['scheme', 'caFile', 'serverName', 'pathPrefix', 'maxAccess'].includes(k))
+      fail(`unknown field target.${k}`);
   const scheme = o.scheme ?? 'http';
   if (scheme !== 'http' && scheme !== 'https') fail('target.scheme must be "http" or "https"');
   for (const k of ['caFile', 'serverName'])
@@ -38,11 +51,15 @@ export function parsePrometheusOptions(v: unknown, service: string): PrometheusO
   const prefix = o.pathPrefix ?? '';
   if (typeof prefix !== 'string' || (prefix !== '' && !/^(\/[A-Za-z0-9_.-]+)+$/.test(prefix)))
     fail('target.pathPrefix must be like "/prometheus" (no trailing slash)');
+  const maxAccess = o.maxAccess ?? 'read-only';
+  if (!(ACCESS_LEVELS as readonly unknown[]).includes(maxAccess))
+    fail('target.maxAccess must be "read-only", "read-write" or "admin"');
   return {
     scheme: scheme as 'http' | 'https',
     ...(o.caFile !== undefined ? { caFile: o.caFile as string } : {}),
     ...(o.serverName !== undefined ? { serverName: o.serverName as string } : {}),
     pathPrefix: prefix as string,
+    maxAccess: maxAccess as AccessLevel,
   };
 }
 
@@ -80,10 +97,10 @@ export function createPrometheusTarget(
       ...(ca ? { ca } : {}),
       ...(opts.serverName ? { servername: opts.serverName } : {}),
     },
-    decide: (req) =>
+    decide: (req, ctx) =>
       req.headers.upgrade !== undefined
         ? { status: 403, reason: 'upgrade', message: 'protocol upgrades are not allowed' }
-        : decidePrometheus(req.method, req.target, opts.pathPrefix),
+        : decidePrometheus(req.method, req.target, opts.pathPrefix, capAccess(ctx.access, opts.maxAccess)),
     headers: (h) => h,
     render: prometheusError,
     onDone: (outcome, ctx) => {
