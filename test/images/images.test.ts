@@ -277,7 +277,7 @@ test(
       for (const f of ['coordinator.key', 'signing.key', 'coordinator.db']) {
         const st = statSync(join(data, f));
         assert.equal(st.uid, UID, f);
-        if (f.endsWith('.key')) assert.equal(st.mode & 0o777, 0o600, f);
+        assert.equal(st.mode & 0o777, 0o600, f);
       }
 
       const help = run('podman', [
