@@ -31,8 +31,9 @@ keeps the last one signed, outside the database: a log rewritten below it is nev
 
 options:
   --data DIR            state directory (env SALLYPORT_DATA)
-  --db URL              postgres://user@host:port/db to share one PostgreSQL between coordinators,
-                        or a SQLite file path; default DIR/coordinator.db (env SALLYPORT_DB)
+  --db URL              postgres://user@host:port/db (a PostgreSQL database; run ONE coordinator
+                        on it: netmap changes and timers are not yet shared between several), or
+                        a SQLite file path; default DIR/coordinator.db (env SALLYPORT_DB)
   --listen HOST:PORT    HTTPS listener; default 127.0.0.1:8443 (env SALLYPORT_LISTEN)
   --suffix DOMAIN       tailnet suffix: services are <service>.<deployment>.<region>.<cloud>.DOMAIN
   --relay SPEC          REGION=https://HOST:PORT[,stun=PORT]; repeatable. Every few seconds, and at
