@@ -223,7 +223,7 @@ export function registerAlertsApi(app: FastifyInstance, d: AlertsApiDeps): void 
       metrics.alertDeliveries.inc({ result: 'unauthorized' });
       throw new ControlError(
         'UNAUTHORIZED',
-        'alert receiver token missing, unknown or revoked: sallyport admin alerts token create',
+        'alert receiver token missing, unknown or revoked: sallyport admin alert-tokens create NAME',
       );
     }
   };

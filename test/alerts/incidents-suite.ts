@@ -5,6 +5,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ADMIN, startFixture, type Fixture } from '../control/fixture.ts';
+import { run as runAdmin } from '../../src/cli/admin.ts';
+import { run as runIncidents } from '../../src/cli/incidents.ts';
 import { amBody, startReceiver, waitFor, type Hook } from './helpers.ts';
 
 const HOOK = '/api/v1/alerts/alertmanager';
@@ -243,6 +245,53 @@ export function incidentsSuite(
           ['beta-am', true],
         ],
       );
+    });
+
+    test('CLI: sallyport admin alert-tokens create/list and sallyport incidents [--json]', async () => {
+      const login = await f.anon.raw('POST', '/api/v1/login', { user: ADMIN.name, password: ADMIN.password });
+      const env: Record<string, string> = {
+        SALLYPORT_SERVER: f.coord.url,
+        SALLYPORT_TOKEN: (login.body as { token: string }).token,
+        SALLYPORT_FINGERPRINT: f.coord.tls.fingerprint,
+      };
+      const cap = async (fn: typeof runIncidents, ...args: string[]) => {
+        let out = '';
+        let err = '';
+        const code = await fn(args, {
+          env,
+          stdout: (x) => (out += x),
+          stderr: (x) => (err += x),
+          stdinLine: () => '',
+        } as Parameters<typeof runAdmin>[1]);
+        return { code, out, err };
+      };
+      const made = await cap(runAdmin, 'alert-tokens', 'create', 'cli-am', '--deployment', 'acme-prod');
+      assert.equal(made.code, 0, made.err);
+      const tok = made.out.trim();
+      assert.match(tok, /^spa_[A-Za-z0-9_-]{20,}$/);
+      const listed = await cap(runAdmin, 'alert-tokens', 'list');
+      assert.match(listed.out, /cli-am\s+acme-prod/);
+      assert.ok(!listed.out.includes(tok), 'the token is shown once, never listed');
+      assert.equal(
+        (
+          await post(
+            amBody([{ status: 'firing', fingerprint: 'ff01', labels: { alertname: 'CliAlert' } }]),
+            tok,
+          )
+        ).status,
+        200,
+      );
+      const table = await cap(runIncidents, '--deployment', 'acme-prod');
+      assert.equal(table.code, 0, table.err);
+      assert.match(table.out, /^ID\s+STATE\s+DEPLOYMENT\s+ALERT/);
+      assert.match(table.out, /open\s+acme-prod\s+CliAlert/);
+      const json = await cap(runIncidents, '--state', 'all', '--json');
+      assert.equal(json.code, 0, json.err);
+      const rows = JSON.parse(json.out) as Incident[];
+      assert.ok(rows.some((r) => r.alertname === 'CliAlert' && r.state === 'open'));
+      assert.ok(rows.some((r) => r.state === 'closed'));
+      const bad = await cap(runIncidents, '--state', 'sideways');
+      assert.equal(bad.code, 2);
     });
 
     test('tokens are an administrator’s; incidents need a signed-in user', async () => {
