@@ -254,7 +254,7 @@ export function incidentsSuite(
         SALLYPORT_TOKEN: (login.body as { token: string }).token,
         SALLYPORT_FINGERPRINT: f.coord.tls.fingerprint,
       };
-      const cap = async (fn: typeof runIncidents, ...args: string[]) => {
+      const cap = async (fn: typeof runAdmin, ...args: string[]) => {
         let out = '';
         let err = '';
         const code = await fn(args, {
@@ -262,7 +262,7 @@ export function incidentsSuite(
           stdout: (x) => (out += x),
           stderr: (x) => (err += x),
           stdinLine: () => '',
-        } as Parameters<typeof runAdmin>[1]);
+        });
         return { code, out, err };
       };
       const made = await cap(runAdmin, 'alert-tokens', 'create', 'cli-am', '--deployment', 'acme-prod');
