@@ -146,6 +146,7 @@ const SCHEMAS = {
   },
   revokeToken: {
     tags: ['alerts'],
+    body: { type: 'object', properties: {}, additionalProperties: false },
     params: {
       type: 'object',
       properties: { name: userName },
@@ -298,7 +299,14 @@ export function registerAlertsApi(app: FastifyInstance, d: AlertsApiDeps): void 
   );
   app.post(
     '/api/v1/alert-tokens/:name/revoke',
-    { schema: SCHEMAS.revokeToken, preHandler: admin },
+    {
+      schema: SCHEMAS.revokeToken,
+      // No body, or `{}`.
+      preValidation: async (req: FastifyRequest) => {
+        if (req.body === undefined || req.body === null) req.body = {};
+      },
+      preHandler: admin,
+    },
     h(async (req: Req<unknown, { name: string }>) => {
       await store.revokeAlertToken(`user:${req.user!.name}`, req.params.name);
       return { ok: true };
