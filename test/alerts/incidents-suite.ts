@@ -4,6 +4,7 @@
 // closes it, each with an audit record; notifications go to the webhooks, escaped.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { ADMIN, startFixture, type Fixture } from '../control/fixture.ts';
 import { run as runAdmin } from '../../src/cli/admin.ts';
 import { run as runIncidents } from '../../src/cli/incidents.ts';
@@ -12,6 +13,8 @@ import { amBody, startReceiver, waitFor, type Hook } from './helpers.ts';
 const HOOK = '/api/v1/alerts/alertmanager';
 type Incident = {
   id: string;
+  fingerprint: string;
+  startsAt: string;
   state: string;
   deployment: string | null;
   deploymentLabel: string | null;
@@ -297,6 +300,58 @@ export function incidentsSuite(
     test('tokens are an administrator’s; incidents need a signed-in user', async () => {
       assert.equal((await f.anon.raw('GET', '/api/v1/incidents')).status, 401);
       assert.equal((await f.anon.raw('POST', '/api/v1/alert-tokens', { name: 'x' })).status, 401);
+    });
+
+    test('random and mutated bodies: only 200 or 400, never a crash (500)', async () => {
+      const valid = amBody([
+        { status: 'firing', fingerprint: 'fa01', labels: { alertname: 'Fuzz' }, summary: 's' },
+      ]);
+      const mutate = fc
+        .tuple(
+          fc.constantFrom(
+            'receiver',
+            'status',
+            'alerts',
+            'version',
+            'groupLabels',
+            'truncatedAlerts',
+            'extra',
+          ),
+          fc.jsonValue(),
+        )
+        .map(([k, v]) => ({ ...valid, [k]: v }));
+      const mutateAlert = fc
+        .tuple(
+          fc.constantFrom(
+            'status',
+            'labels',
+            'annotations',
+            'startsAt',
+            'endsAt',
+            'fingerprint',
+            'generatorURL',
+            'x',
+          ),
+          fc.jsonValue(),
+        )
+        .map(([k, v]) => ({ ...valid, alerts: [{ ...(valid.alerts as object[])[0], [k]: v }] }));
+      await fc.assert(
+        fc.asyncProperty(fc.oneof(fc.jsonValue(), mutate, mutateAlert), async (body) => {
+          const r = await post(JSON.stringify(body));
+          assert.ok(
+            r.status === 200 || r.status === 400,
+            `${r.status} ${r.text} for ${JSON.stringify(body).slice(0, 200)}`,
+          );
+        }),
+        { numRuns: 150 },
+      );
+      // Whatever was accepted was an Alertmanager alert; close what the fuzzing opened.
+      for (const i of await incidents('?state=open'))
+        await post(
+          amBody([{ status: 'resolved', fingerprint: i.fingerprint, labels: {}, startsAt: i.startsAt }]),
+        );
+      assert.deepEqual(await incidents('?state=open'), []);
+      assert.equal((await f.anon.raw('GET', '/health')).status, 200);
     });
   });
 }
