@@ -58,6 +58,12 @@ commands:
   policy set FILE|-                  replace it (JSON; comments and trailing commas allowed);
                                      refused with every issue listed if it is invalid
   device approve CODE                approve an engineer machine's 'sallyport login' code
+  alert-tokens list
+  alert-tokens create NAME [--deployment NAME]
+                                     prints once the bearer token Alertmanager's webhook sends to
+                                     POST /api/v1/alerts/alertmanager (docs/alerts.md); with
+                                     --deployment it reports for that deployment only
+  alert-tokens revoke NAME
   audit [--after SEQ] [--limit N]
 
 durations: 90s, 15m, 8h, 7d
@@ -423,6 +429,29 @@ export async function run(argv: string[], io: AdminIo = processIo): Promise<numb
           'user',
           'publicKey',
         ]);
+        return 0;
+      case 'alert-tokens list': {
+        const rows = await api.call<Row[]>('GET', '/api/v1/alert-tokens');
+        out(
+          o.json
+            ? rows
+            : rows.map((r) => ({ ...r, createdAt: time(r.createdAt), revokedAt: time(r.revokedAt) })),
+          ['name', 'deployment', 'createdBy', 'createdAt', 'revokedAt'],
+        );
+        return 0;
+      }
+      case 'alert-tokens create': {
+        const r = await api.call<Row>('POST', '/api/v1/alert-tokens', {
+          name: need(args[0], 'NAME'),
+          ...(o.deployment ? { deployment: o.deployment } : {}),
+        });
+        if (o.json) out(r);
+        else io.stdout(`${String(r.token)}\n`);
+        return 0;
+      }
+      case 'alert-tokens revoke':
+        await api.call('POST', `/api/v1/alert-tokens/${enc(need(args[0], 'NAME'))}/revoke`);
+        done(`revoked alert token ${args[0]}`, { revoked: args[0] });
         return 0;
       case 'audit': {
         const q = new URLSearchParams({

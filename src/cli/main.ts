@@ -60,6 +60,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     load: () => import('./kubeconfig.ts'),
   },
   audit: { summary: 'list, export, and verify offline the audit log', load: () => import('./audit.ts') },
+  incidents: {
+    summary: 'list incidents opened by Alertmanager alerts',
+    load: () => import('./incidents.ts'),
+  },
   'billing-scraper': {
     summary: "ship a cgroup's CPU/memory usage to S3, spooled (egress)",
     load: () => import('./billing-scraper.ts'),

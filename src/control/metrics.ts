@@ -26,6 +26,10 @@ export interface ControlMetrics {
   auditSignerHalted: Gauge;
   /** Checkpoints pushed to connectors (agent channel `checkpoint` messages). */
   anchorsSent: Counter;
+  /** Alertmanager webhook deliveries, by result (accepted, unauthorized, forbidden, bad-request). */
+  alertDeliveries: Counter<'result'>;
+  /** Incidents opened or closed (alerts-api.ts). */
+  incidents: Counter<'change'>;
 }
 
 export function createMetrics(): ControlMetrics {
@@ -136,5 +140,19 @@ export function createMetrics(): ControlMetrics {
         help: 'Service registrations refused: another live connector of the deployment holds the service',
       }),
     ),
+    alertDeliveries: new Counter(
+      m({
+        name: 'sallyport_coordinator_alert_deliveries_total',
+        help: 'Alertmanager webhook deliveries, by result (accepted, unauthorized, forbidden, bad-request)',
+        labelNames: ['result'],
+      }),
+    ) as Counter<'result'>,
+    incidents: new Counter(
+      m({
+        name: 'sallyport_coordinator_incidents_total',
+        help: 'Incidents opened or closed from Alertmanager alerts, by change',
+        labelNames: ['change'],
+      }),
+    ) as Counter<'change'>,
   };
 }

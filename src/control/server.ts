@@ -26,6 +26,7 @@ import { loadOrCreatePki, type CoordinatorPki } from './pki.ts';
 import { createAuditSigner, type CoordinatorAuditSigner } from './audit-signer.ts';
 import { AccessService } from './access.ts';
 import { registerAccessApi } from './access-api.ts';
+import { registerAlertsApi } from './alerts-api.ts';
 import { StandingGrants } from './standing.ts';
 import { RevocationPublisher } from './revocations.ts';
 import { registerLoginThrottle } from './login-throttle.ts';
@@ -413,6 +414,11 @@ export class Coordinator {
       pki: this.pki,
       clock,
       policyChanged: () => void this.standing.reconcile(),
+    });
+    registerAlertsApi(app, {
+      store,
+      metrics,
+      notify: (notices) => this.webhooks.enqueue(notices),
     });
     if (opts.console !== false)
       registerConsole(app, {

@@ -1,4 +1,5 @@
-// Outgoing webhooks for access notifications (request, decision, grant start, grant end), with a
+// Outgoing webhooks for access notifications (request, decision, grant start, grant end) and
+// incidents from Alertmanager (opened, resolved), with a
 // Slack-compatible body `{ text, blocks }`. Sending never blocks a transaction: the coordinator
 // enqueues after commit and returns. The queue is bounded (the oldest delivery is dropped and
 // counted when full); a failed POST is retried with exponential backoff on the Clock, at most
@@ -12,6 +13,18 @@ import { request as httpsRequest } from 'node:https';
 import { Timer, type Clock } from '../clock/index.ts';
 import type { AccessNotice } from '../store/index.ts';
 import { ControlError } from './errors.ts';
+
+/** An incident opened or closed by an Alertmanager delivery (src/control/alerts-api.ts). */
+export interface IncidentNotice {
+  readonly kind: 'notify';
+  readonly topic: 'incident-open' | 'incident-close';
+  readonly subject: string;
+  readonly at: number;
+  readonly text: string;
+}
+
+/** Anything the webhooks send. */
+export type Notice = AccessNotice | IncidentNotice;
 
 export const MAX_ATTEMPTS = 5;
 export const FIRST_BACKOFF_MS = 1000;
@@ -51,12 +64,14 @@ export function slackEscape(s: string): string {
 }
 
 /** The Slack-compatible body of one notification; every piece of its text is escaped. */
-export function webhookBody(n: AccessNotice): { text: string; blocks: unknown[] } {
-  const title: Record<AccessNotice['topic'], string> = {
+export function webhookBody(n: Notice): { text: string; blocks: unknown[] } {
+  const title: Record<Notice['topic'], string> = {
     request: 'Access requested',
     decision: 'Access decision',
     'grant-start': 'Access granted',
     'grant-end': 'Access ended',
+    'incident-open': 'Incident opened',
+    'incident-close': 'Incident resolved',
   };
   const body = slackEscape(n.text);
   const text = `[sallyport] ${title[n.topic]}: ${body}`;
@@ -114,7 +129,7 @@ export class Webhooks {
   }
 
   /** Queues one POST per URL; returns at once. */
-  enqueue(notices: readonly AccessNotice[]): void {
+  enqueue(notices: readonly Notice[]): void {
     if (this.#stopped || this.#o.urls.length === 0) return;
     for (const n of notices) {
       const body = JSON.stringify(webhookBody(n));

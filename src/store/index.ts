@@ -36,3 +36,11 @@ export {
   type AccessRequestInput as StoreAccessRequestInput,
   type StoredPolicy,
 } from './access.ts';
+export {
+  MAX_INCIDENT_PAGE,
+  type AlertInput,
+  type AlertTokenRecord,
+  type IncidentChange,
+  type IncidentRecord,
+  type IncidentState,
+} from './incidents.ts';

@@ -256,12 +256,54 @@ const t0004: Migration = {
   },
 };
 
+/**
+ * Alerts (DESIGN.md §7): receiver tokens for Alertmanager's webhook (stored hashed; bound to one
+ * deployment or global), and incidents, one per firing episode of an alert (its fingerprint and
+ * startsAt), open until Alertmanager reports it resolved. `deployment_id` is null for alerts whose
+ * `deployment` label names no known deployment (the global bucket); the label itself is kept.
+ */
+const t0005: Migration = {
+  async up(db: Kysely<unknown>): Promise<void> {
+    await db.schema
+      .createTable('alert_tokens')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('name', 'text', (c) => c.notNull().unique())
+      .addColumn('token_hash', 'text', (c) => c.notNull().unique())
+      .addColumn('deployment_id', 'text', (c) => c.references('deployments.id'))
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addColumn('created_by', 'text', (c) => c.notNull())
+      .addColumn('revoked_at', 'bigint')
+      .execute();
+    await db.schema
+      .createTable('incidents')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('fingerprint', 'text', (c) => c.notNull())
+      .addColumn('starts_at', 'text', (c) => c.notNull())
+      .addColumn('deployment_id', 'text', (c) => c.references('deployments.id'))
+      .addColumn('deployment_label', 'text')
+      .addColumn('alertname', 'text', (c) => c.notNull())
+      .addColumn('severity', 'text', (c) => c.notNull())
+      .addColumn('summary', 'text', (c) => c.notNull())
+      .addColumn('labels', 'text', (c) => c.notNull())
+      .addColumn('state', 'text', (c) => c.notNull().check(sql`state in ('open', 'closed')`))
+      .addColumn('opened_at', 'bigint', (c) => c.notNull())
+      .addColumn('updated_at', 'bigint', (c) => c.notNull())
+      .addColumn('closed_at', 'bigint')
+      .addColumn('ends_at', 'text')
+      .addColumn('notifications', 'integer', (c) => c.notNull())
+      .addUniqueConstraint('incidents_episode', ['fingerprint', 'starts_at'])
+      .execute();
+    await db.schema.createIndex('incidents_state').on('incidents').columns(['state', 'opened_at']).execute();
+  },
+};
+
 /** Every migration, by name; names sort in order of application. */
 export const MIGRATIONS: Record<string, Migration> = {
   '0001_initial': t0001,
   '0002_audit_checkpoints': t0002,
   '0003_access': t0003,
   '0004_grant_access': t0004,
+  '0005_incidents': t0005,
 };
 
 export const migrationProvider: MigrationProvider = {

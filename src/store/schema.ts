@@ -205,6 +205,36 @@ export interface AccessExtensionsTable {
   state: string;
 }
 
+/** Alertmanager receiver tokens (sha256 of the token; deployment_id null = global). */
+export interface AlertTokensTable {
+  id: string;
+  name: string;
+  token_hash: string;
+  deployment_id: string | null;
+  created_at: number;
+  created_by: string;
+  revoked_at: number | null;
+}
+
+/** One firing episode of an alert (fingerprint, startsAt); labels is a JSON object of strings. */
+export interface IncidentsTable {
+  id: string;
+  fingerprint: string;
+  starts_at: string;
+  deployment_id: string | null;
+  deployment_label: string | null;
+  alertname: string;
+  severity: string;
+  summary: string;
+  labels: string;
+  state: 'open' | 'closed';
+  opened_at: number;
+  updated_at: number;
+  closed_at: number | null;
+  ends_at: string | null;
+  notifications: number;
+}
+
 export interface Database {
   deployments: DeploymentsTable;
   services: ServicesTable;
@@ -224,4 +254,6 @@ export interface Database {
   access_approvals: AccessApprovalsTable;
   access_grants: AccessGrantsTable;
   access_extensions: AccessExtensionsTable;
+  alert_tokens: AlertTokensTable;
+  incidents: IncidentsTable;
 }

@@ -4,10 +4,10 @@
 //   base.ts (db, clock, mutate) → catalog.ts (deployments, services) → identity.ts (users, tokens,
 //   groups) → enrollment.ts (pre-auth keys, nodes, device login) → grants.ts (grants, netmap
 //   inputs) → audit-store.ts (the audit log and its checkpoints) → access.ts (just-in-time access)
-//   → Store.
+//   → incidents.ts (alert receiver tokens, incidents) → Store.
 import { openKysely, migrate, type DatabaseConfig } from './db.ts';
 import type { StoreOptions } from './base.ts';
-import { AccessStore } from './access.ts';
+import { IncidentStore } from './incidents.ts';
 
 export {
   CONNECTOR_KEY_LIFETIME_MS,
@@ -18,7 +18,7 @@ export {
 } from './base.ts';
 export type { NetmapInputs } from './grants.ts';
 
-export class Store extends AccessStore {
+export class Store extends IncidentStore {
   /** Opens the database and applies pending migrations. */
   static async open(cfg: DatabaseConfig, opts: StoreOptions): Promise<Store> {
     const db = await openKysely(cfg);

@@ -477,6 +477,35 @@ function tick() {
   }
 }
 
+// ── incidents ───────────────────────────────────────────────────────────────────────────────
+
+/** Open incidents: Alertmanager alerts the coordinator's webhook received, newest first. */
+async function loadIncidents() {
+  const rows = await call('GET', '/api/v1/incidents?state=open');
+  show('incidents-list', JSON.stringify(rows), () => {
+    if (!rows.length) return el('p', { class: 'hint', text: 'No incident is open.' });
+    return table(
+      'Open incidents, from the alerts Alertmanager sent',
+      ['Deployment', 'Alert', 'Severity', 'Summary', 'Opened'],
+      rows.map((i) =>
+        el(
+          'tr',
+          { 'data-incident': i.id },
+          el('td', { text: i.deployment ?? `global${i.deploymentLabel ? ` (${i.deploymentLabel})` : ''}` }),
+          el('td', { text: i.alertname }),
+          el('td', { text: i.severity || '—' }),
+          el('td', { text: i.summary }),
+          el(
+            'td',
+            { class: 'nowrap' },
+            el('time', { datetime: new Date(i.openedAt).toISOString(), text: utc(i.openedAt) }),
+          ),
+        ),
+      ),
+    );
+  });
+}
+
 // ── audit ───────────────────────────────────────────────────────────────────────────────────
 
 async function loadAudit() {
@@ -654,7 +683,13 @@ function fillDeployments() {
 
 // ── refresh and timers ──────────────────────────────────────────────────────────────────────
 
-const LOADERS = { approvals: loadApprovals, grants: loadGrants, audit: loadAudit, inventory: loadInventory };
+const LOADERS = {
+  approvals: loadApprovals,
+  grants: loadGrants,
+  incidents: loadIncidents,
+  audit: loadAudit,
+  inventory: loadInventory,
+};
 
 async function refresh(which) {
   const results = await Promise.allSettled(which.map((w) => LOADERS[w]()));
@@ -665,14 +700,14 @@ async function refresh(which) {
 
 async function start() {
   state.decidable = 0;
-  await refresh(['approvals', 'grants', 'audit', 'inventory']);
+  await refresh(['approvals', 'grants', 'incidents', 'audit', 'inventory']);
   stopTimers();
   state.tick = setInterval(tick, 1000);
   state.poll = setInterval(async () => {
     if (state.polling || !state.session || document.visibilityState === 'hidden') return;
     state.polling = true;
     try {
-      await refresh(['approvals', 'grants', 'inventory']);
+      await refresh(['approvals', 'grants', 'incidents', 'inventory']);
     } finally {
       state.polling = false;
     }
