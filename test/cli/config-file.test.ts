@@ -103,7 +103,11 @@ test('an agent file holds flags and services; with flags only it needs no "servi
   const withServices = join(dir, 'agent.json');
   writeFileSync(
     withServices,
-    JSON.stringify({ state, 'no-direct': true, services: [{ name: 'web', address: '127.0.0.1:8080', tls: 'passthrough' }] }),
+    JSON.stringify({
+      state,
+      'no-direct': true,
+      services: [{ name: 'web', address: '127.0.0.1:8080', tls: 'passthrough' }],
+    }),
   );
   const r2 = await capture(() => run(['--config', withServices, '--kind', 'engineer']));
   assert.equal(r2.code, 2);
