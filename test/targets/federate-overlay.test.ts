@@ -34,16 +34,27 @@ const missing = !prometheusInstalled()
     : undefined;
 
 const root = new URL('../..', import.meta.url).pathname;
-/** The federation scrape configuration of docs/alerts.md, as written. */
-function docsScrapeConfig(): string {
+const section = (() => {
   const doc = readFileSync(join(root, 'docs/alerts.md'), 'utf8');
-  const section = doc.slice(doc.indexOf('## Metrics pull through the overlay'));
-  const m = /```yaml\n([\s\S]*?)```/.exec(section);
-  assert.ok(m, 'docs/alerts.md has the federation scrape configuration');
+  const from = doc.indexOf('## Metrics pull through the overlay');
+  return doc.slice(from, doc.indexOf('\n## ', from + 1));
+})();
+const block = (lang: string): string => {
+  const m = new RegExp('```' + lang + '\\n([\\s\\S]*?)```').exec(section);
+  assert.ok(m, `docs/alerts.md's metrics pull section has a ${lang} block`);
   return m[1]
     .split('\n')
     .map((l) => l.replace(/^ {3}/, ''))
     .join('\n');
+};
+/** The section's `sallyport …` lines, as written, with this run's directory for /etc/prometheus. */
+function docsCommand(prefix: string, etc: string): string[] {
+  const lines = block('sh')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l.startsWith(prefix));
+  assert.equal(lines.length, 1, prefix);
+  return lines[0].replaceAll('/etc/prometheus/', `${etc}/`).split(/\s+/).slice(2);
 }
 
 let tmp: ReturnType<typeof tempDir>;
@@ -103,10 +114,12 @@ before(async () => {
   grantId = nm.grants[0].id;
 
   // `sallyport cert --agent`: the running agent makes the key and fetches the certificate.
-  certDir = join(tmp.dir, 'cert');
-  mkdirSync(join(tmp.dir, 'etc'), { recursive: true });
+  const etc = join(tmp.dir, 'etc');
+  mkdirSync(etc, { recursive: true });
+  const certArgs = docsCommand('sallyport cert ', etc);
+  certDir = certArgs[certArgs.indexOf('--out') + 1];
   let err = '';
-  const code = await runAccess('cert', ['--agent', '--state', puller.stateDir, '--out', certDir], {
+  const code = await runAccess('cert', [...certArgs, '--state', puller.stateDir], {
     env: {},
     stdout: () => {},
     stderr: (s: string) => (err += s),
@@ -116,7 +129,9 @@ before(async () => {
 
   // `sallyport connect acme-prod/prometheus --local 127.0.0.1:0`, until the test ends.
   const ready = new Promise<string>((ok) => {
-    connectDone = runConnect(['acme-prod/prometheus', '--local', '127.0.0.1:0', '--state', puller.stateDir], {
+    // As written, but on a port the system picks.
+    const args = docsCommand('sallyport connect ', etc).map((a) => a.replace(/:19090$/, ':0'));
+    connectDone = runConnect([...args, '--state', puller.stateDir], {
       signal: stopForward.signal,
       onReady: ok,
     });
@@ -188,17 +203,12 @@ function viaForward(method: string, path: string): Promise<{ status: number; bod
 test('a vendor Prometheus federates the customer Prometheus through the overlay; writes are refused', async (t) => {
   if (!needs(t, missing)) return;
   // The scrape configuration of docs/alerts.md, with this run's files, forward port and name.
-  const docs = docsScrapeConfig();
+  const docs = block('yaml');
   assert.ok(docs.includes('server_name: prometheus.acme-prod.'), docs);
   let scrape = docs
     .replace(/server_name: \S+/, `server_name: ${tailnetName}`)
     .replace("'127.0.0.1:19090'", `'127.0.0.1:${forwardPort}'`);
-  for (const [name, file] of [
-    ['sallyport-root.pem', 'ca.pem'],
-    ['metrics-puller.crt', 'cert.pem'],
-    ['metrics-puller.key', 'key.pem'],
-  ])
-    scrape = scrape.replace(`/etc/prometheus/${name}`, join(certDir, file));
+  scrape = scrape.replaceAll('/etc/prometheus/', `${join(tmp.dir, 'etc')}/`);
   assert.ok(!scrape.includes('/etc/prometheus/') && !scrape.includes('19090'), scrape);
   vendor = await startPrometheus({
     dir: join(tmp.dir, 'vendor'),
