@@ -123,7 +123,6 @@ before(async () => {
     env: {},
     stdout: () => {},
     stderr: (s: string) => (err += s),
-    stdinLine: () => '',
   });
   assert.equal(code, 0, err);
 
