@@ -71,10 +71,15 @@ export class StandingGrants {
         const policy = parsePolicyDocument(stored.document);
         const services = await store.listServices();
         for (const d of await store.listDeployments()) {
+          // Labelled as the request evaluator sees them (store/access.ts): a service's kind and a
+          // deployment's region and cloud are labels too, so `{ labels: { kind: 'prometheus' } }`
+          // picks the Prometheus services connectors register.
           const svc = services
             .filter((s) => s.deployment === d.name)
-            .map((s) => ({ name: s.name, labels: s.labels }));
-          desired.push(...standingGrantsFor(policy, { name: d.name }, svc));
+            .map((s) => ({ name: s.name, labels: { kind: s.kind, ...s.labels } }));
+          desired.push(
+            ...standingGrantsFor(policy, { name: d.name, labels: { region: d.region, cloud: d.cloud } }, svc),
+          );
         }
       }
       const users = new Map((await store.listUsers()).map((u) => [u.id, u.name]));

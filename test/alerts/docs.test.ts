@@ -1,11 +1,12 @@
 // docs/alerts.md stays true: its table lists exactly the alerts of each shipped rule file; its
 // promtool lines pass; its `sallyport admin alert-tokens` and `sallyport incidents` lines run
 // against a coordinator exactly as written; its `sallyport connect` line parses (it then wants a
-// running agent); and its federation scrape configuration passes `promtool check config`.
+// running agent); and its federation scrape configuration passes `promtool check config`
+// (test/targets/federate-overlay.test.ts runs that configuration and the `cert --agent` line).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run as runAdmin } from '../../src/cli/admin.ts';
@@ -114,9 +115,11 @@ test('the federation scrape configuration passes promtool check config', (t) => 
   assert.equal(yaml.length, 1);
   // The referenced files must exist for promtool: the same names under a temporary directory.
   let cfg = yaml[0];
-  for (const name of ['sallyport-root.pem', 'metrics-puller.crt', 'metrics-puller.key']) {
-    writeFileSync(join(dir, name), '');
-    cfg = cfg.replace(`/etc/prometheus/${name}`, join(dir, name));
+  mkdirSync(join(dir, 'metrics-puller'), { recursive: true });
+  for (const name of ['ca.pem', 'cert.pem', 'key.pem']) {
+    const file = `metrics-puller/${name}`;
+    writeFileSync(join(dir, file), '');
+    cfg = cfg.replace(`/etc/prometheus/${file}`, join(dir, file));
   }
   assert.ok(!cfg.includes('/etc/prometheus/'));
   writeFileSync(join(dir, 'prometheus.yml'), cfg);

@@ -168,3 +168,35 @@ test('a standing grant carries its policy entry’s access level; a changed leve
   await a.call('PUT', '/api/v1/policy', { version: 1, policies: [], standing: [] });
   await f.coord.standing.reconcile();
 });
+
+test('a service’s kind and a deployment’s region and cloud are labels to standing selectors', async () => {
+  // As to the request evaluator (store/access.ts): a connector registers its services without
+  // labels, and the documented entry `services: { labels: { kind: 'prometheus' } }` must pick them.
+  const a = f.admin;
+  await a.call('POST', '/api/v1/deployments', { name: 'kind-prod', region: 'ap-south-1', cloud: 'gcp' });
+  await a.call('PUT', '/api/v1/deployments/kind-prod/services/prometheus', {
+    kind: 'prometheus',
+    address: '10.3.0.9:9090',
+  });
+  await a.call('PUT', '/api/v1/deployments/kind-prod/services/web', { kind: 'http', address: '10.3.0.8:80' });
+  await a.call('PUT', '/api/v1/policy', {
+    version: 1,
+    policies: [],
+    standing: [
+      {
+        id: 'metrics',
+        machines: ['metrics-puller'],
+        deployments: { labels: { region: 'ap-south-1', cloud: 'gcp' } },
+        services: { labels: { kind: 'prometheus' } },
+        access: 'read-only',
+      },
+    ],
+  });
+  await f.coord.standing.reconcile();
+  assert.deepEqual(
+    (await standing()).map((g) => [g.subject.name, g.deployment, g.services.join(',')]),
+    [['metrics-puller', 'kind-prod', 'prometheus']],
+  );
+  await a.call('PUT', '/api/v1/policy', { version: 1, policies: [], standing: [] });
+  await f.coord.standing.reconcile();
+});

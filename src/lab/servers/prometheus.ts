@@ -27,6 +27,11 @@ export interface PrometheusOptions {
   adminApi?: boolean;
   /** Enable /-/reload and /-/quit (--web.enable-lifecycle); default false. */
   lifecycle?: boolean;
+  /**
+   * The whole configuration instead of the self-scraping one (`scrapeTargets` is then ignored);
+   * given the port Prometheus will listen on.
+   */
+  config?: (selfPort: number) => string;
   binary?: string;
   clock?: Clock;
 }
@@ -95,7 +100,7 @@ export async function startPrometheus(o: PrometheusOptions): Promise<PrometheusS
   mkdirSync(join(o.dir, 'data'), { recursive: true });
   const port = await freePort();
   const config = join(o.dir, 'prometheus.yml');
-  writeFileSync(config, prometheusConfig(port, o.scrapeTargets));
+  writeFileSync(config, o.config ? o.config(port) : prometheusConfig(port, o.scrapeTargets));
   const args = [
     `--config.file=${config}`,
     `--storage.tsdb.path=${join(o.dir, 'data')}`,
