@@ -147,6 +147,9 @@ test('vendor: coordinator StatefulSet with its data on a volume, relays, both lo
   const relay = one(objs, 'Deployment', 'sallyport-relay');
   assertLockedDown(coord);
   assertLockedDown(relay);
+  // Relays do not mesh: one per region address, never two at once (docs/operating-the-vendor-side.md).
+  assert.equal(relay.spec.replicas, 1, 'one relay behind one address');
+  assert.equal(relay.spec.strategy?.type, 'Recreate', 'no rolling update with two relays at once');
   const data = coord.spec.template.spec.containers[0];
   const dataDir = data.args[data.args.indexOf('--data') + 1];
   const mount = data.volumeMounts.find((m: Obj) => m.mountPath === dataDir);
