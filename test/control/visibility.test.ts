@@ -150,7 +150,8 @@ describe('netmap visibility by grants', () => {
     const em = await netmapWhere(e2, (m) => m.peers.length === 1);
     assert.deepEqual(
       em.services.map((s) => [s.name, s.tlsMode]),
-      [['ch', 'passthrough']],
+      // registered as passthrough, but a clickhouse service is always terminated (fail closed)
+      [['ch', 'terminate']],
     );
     const cm = await netmapWhere(c1, (m) => m.peers.length === 2);
     assert.deepEqual(new Set(cm.peers.map((p) => p.user)), new Set(['bob', 'carol']));
