@@ -11,6 +11,7 @@ import {
   COMMON_OPTIONS,
   commonConfig,
   egressLogger,
+  parseCommand,
   parseInterval,
   runEgress,
 } from './egress-common.ts';
@@ -88,18 +89,9 @@ export function billingConfig(argv: string[], env: Record<string, string | undef
 }
 
 export async function run(argv: string[], opts: { signal?: AbortSignal } = {}): Promise<number> {
-  let cfg;
-  try {
-    cfg = billingConfig(argv, process.env);
-  } catch (e) {
-    if (!(e instanceof UsageError)) throw e;
-    process.stderr.write(`sallyport billing-scraper: ${e.message}\n(see sallyport billing-scraper --help)\n`);
-    return 2;
-  }
-  if (!cfg) {
-    process.stdout.write(help);
-    return 0;
-  }
+  const parsed = parseCommand('billing-scraper', help, () => billingConfig(argv, process.env));
+  if ('code' in parsed) return parsed.code;
+  const { cfg } = parsed;
   const { intervalMs, batch } = cfg;
   const log = egressLogger('billing-scraper', cfg.logLevel);
   let dir: string;

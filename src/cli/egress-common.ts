@@ -121,6 +121,30 @@ export function commonConfig(a: Values, env: Record<string, string | undefined>)
   };
 }
 
+/**
+ * Parses a command's flags: the config, or the exit code after printing the usage error (2) or
+ * --help (0, when `parse` returns undefined).
+ */
+export function parseCommand<T>(
+  cmd: string,
+  help: string,
+  parse: () => T | undefined,
+): { cfg: T } | { code: number } {
+  let cfg: T | undefined;
+  try {
+    cfg = parse();
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    process.stderr.write(`sallyport ${cmd}: ${e.message}\n(see sallyport ${cmd} --help)\n`);
+    return { code: 2 };
+  }
+  if (!cfg) {
+    process.stdout.write(help);
+    return { code: 0 };
+  }
+  return { cfg };
+}
+
 export function egressLogger(cmd: string, level: string): Logger {
   return pino({
     level,

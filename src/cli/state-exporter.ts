@@ -10,6 +10,7 @@ import {
   COMMON_OPTIONS,
   commonConfig,
   egressLogger,
+  parseCommand,
   parseInterval,
   runEgress,
 } from './egress-common.ts';
@@ -87,18 +88,9 @@ export function stateConfig(argv: string[], env: Record<string, string | undefin
 }
 
 export async function run(argv: string[], opts: { signal?: AbortSignal } = {}): Promise<number> {
-  let cfg;
-  try {
-    cfg = stateConfig(argv, process.env);
-  } catch (e) {
-    if (!(e instanceof UsageError)) throw e;
-    process.stderr.write(`sallyport state-exporter: ${e.message}\n(see sallyport state-exporter --help)\n`);
-    return 2;
-  }
-  if (!cfg) {
-    process.stdout.write(help);
-    return 0;
-  }
+  const parsed = parseCommand('state-exporter', help, () => stateConfig(argv, process.env));
+  if ('code' in parsed) return parsed.code;
+  const { cfg } = parsed;
   const { pollMs, heartbeatMs } = cfg;
   const log = egressLogger('state-exporter', cfg.logLevel);
   let sink: SqsSink;
