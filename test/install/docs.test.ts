@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { needs } from '../../src/testing/require.ts';
+import { stderrOf } from './stderr-of.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const doc = readFileSync(join(root, 'docs', 'installing.md'), 'utf8');
@@ -63,19 +64,6 @@ test('the runnable shell blocks run as written', (t) => {
     if (/grep -c '\^kind: NetworkPolicy'/.test(b.body)) assert.equal(r.stdout.trim(), '1');
   }
 });
-
-/** Runs a command module in-process with its stderr captured. */
-async function stderrOf(cmd: string, args: string[]): Promise<{ code: number; err: string }> {
-  const { run } = (await import(`../../src/cli/${cmd}.ts`)) as { run: (a: string[]) => Promise<number> };
-  const w = process.stderr.write;
-  let err = '';
-  process.stderr.write = ((s: string) => ((err += s), true)) as typeof w;
-  try {
-    return { code: await run(args), err };
-  } finally {
-    process.stderr.write = w;
-  }
-}
 
 test('the config examples are accepted by their commands', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'sallyport-docs-config-'));

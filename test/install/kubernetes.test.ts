@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { needs } from '../../src/testing/require.ts';
+import { stderrOf } from './stderr-of.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -163,19 +164,6 @@ test('vendor: coordinator StatefulSet with its data on a volume, relays, both lo
   one(objs, 'Service', 'sallyport-coordinator');
   for (const cm of byKind(objs, 'ConfigMap')) assert.match(cm.metadata.name, /-[a-z0-9]{10}$/, 'generated');
 });
-
-/** Runs a command module in-process with its stderr captured. */
-async function stderrOf(cmd: string, args: string[]): Promise<{ code: number; err: string }> {
-  const { run } = (await import(`../../src/cli/${cmd}.ts`)) as { run: (a: string[]) => Promise<number> };
-  const w = process.stderr.write;
-  let err = '';
-  process.stderr.write = ((s: string) => ((err += s), true)) as typeof w;
-  try {
-    return { code: await run(args), err };
-  } finally {
-    process.stderr.write = w;
-  }
-}
 
 test("the overlays' config files are valid for their commands (keys and types)", async () => {
   const dir = `${root}deploy/kubernetes/overlays`;
