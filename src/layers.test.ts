@@ -22,6 +22,7 @@ export const RANK: Record<string, number> = {
   audit: 4,
   store: 4,
   stream: 5,
+  certs: 5, // listener certificates (files, ACME): util, clock, pki
   paths: 6,
   relay: 6,
   targets: 7,

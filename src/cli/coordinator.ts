@@ -12,19 +12,29 @@ import {
   type RelayConfig,
 } from '../control/index.ts';
 import { applyConfigFile } from './config-file.ts';
+import { UsageError } from './io.ts';
+import {
+  LISTENER_HELP,
+  LISTENER_OPTIONS,
+  parseListenerFlags,
+  type ListenerConfig,
+} from './listener-flags.ts';
 
 export const help = `usage: sallyport coordinator --data DIR --suffix DOMAIN [--listen HOST:PORT] [--db postgres://…]
-                             [--relay REGION=URL[,stun=PORT]]… [--relay-ca FILE] [--tls-cert FILE --tls-key FILE]
+                             [--relay REGION=URL[,stun=PORT]]… [--relay-ca FILE]
+                             [--tls-cert FILE --tls-key FILE | --acme-directory URL --acme-domain NAME… --acme-agree-tos]
+                             [--metrics-listen HOST:PORT | --metrics-token-file FILE]
                              [--hostname NAME]… [--webhook URL]… [--no-console] [--log-level LEVEL] [--json]
                              [--config FILE]
 
 Runs the coordinator: the admin API under /api/v1 (OpenAPI document at /openapi.json), the agent
-channel (WebSocket /agent/v1, Noise IK), the console (/console/), /metrics (Prometheus) and
-/health, over HTTPS.
+channel (WebSocket /agent/v1, Noise IK), the console (/console/) and /health over HTTPS, and
+/metrics (Prometheus) on a listener of its own or with a token.
 On first start it creates under DIR (0600): its X25519 channel key (coordinator.key), its Ed25519
 relay-token signing key (signing.key), a self-signed listener certificate (tls/) unless --tls-cert
 is given, the SQLite database (coordinator.db) unless --db is given, and the user "admin" with a
-random password in DIR/initial-admin-password. Its Ed25519 audit key (audit.key) signs a checkpoint
+random password in DIR/initial-admin-password; with ACME, the account and certificate under
+DIR/acme. Its Ed25519 audit key (audit.key) signs a checkpoint
 of the audit log every --audit-checkpoint-every records and at each export; DIR/audit-anchor.json
 keeps the last one signed, outside the database: a log rewritten below it is never signed again
 (AUDIT_REWRITE logged, /health 503; docs/security-model.md, "Audit anchoring").
@@ -42,9 +52,8 @@ options:
                         relay drops them within seconds, not at their relay tokens' expiry
   --relay-ca FILE       PEM CA certificates to trust for the relays' TLS listeners (default: the
                         system's); the list is signed, TLS only keeps it private
-  --tls-cert FILE       PEM certificate of the listener (with --tls-key)
-  --tls-key FILE        PEM private key of the listener
-  --hostname NAME       extra DNS name or IP for the self-signed certificate; repeatable
+  --hostname NAME       extra DNS name or IP for the self-signed certificate (made when neither
+                        --tls-cert nor --acme-directory is given); repeatable
   --no-console          do not serve the browser console (/console/); the API is unchanged
   --webhook URL         POST access notifications (request, decision, grant start and end) to URL
                         as Slack-compatible JSON ({ text, blocks }); repeatable (env SALLYPORT_WEBHOOKS,
@@ -61,6 +70,7 @@ options:
                         flags win, then environment, then the file
   --help                this text
 
+${LISTENER_HELP}
 It prints the values agents and relays need: the URL, the channel key agents pin, the listener
 certificate's SHA-256 fingerprint, and the signing key relays trust (sallyport relay --trust-key).
 
@@ -68,6 +78,9 @@ examples:
   sallyport coordinator --data /var/lib/sallyport --listen 0.0.0.0:8443 --suffix byoc.example.com \\
     --relay eu-west-1=https://relay-eu.example.com:443,stun=3478
   sallyport coordinator --data ./coord --suffix byoc.example.com --json | head -1 | jq -r .channelKey
+  sallyport coordinator --data /var/lib/sallyport --listen 0.0.0.0:443 --suffix byoc.example.com \
+    --acme-directory https://acme-v02.api.letsencrypt.org/directory --acme-domain coord.example.com \
+    --acme-agree-tos --acme-email ops@example.com --metrics-listen 10.0.0.5:9464
 
 exit codes: 0 stopped by a signal, 1 could not start, 2 bad usage
 `;
@@ -86,8 +99,7 @@ const OPTIONS = {
   suffix: { type: 'string' },
   relay: { type: 'string', multiple: true },
   'relay-ca': { type: 'string' },
-  'tls-cert': { type: 'string' },
-  'tls-key': { type: 'string' },
+  ...LISTENER_OPTIONS,
   hostname: { type: 'string', multiple: true },
   webhook: { type: 'string', multiple: true },
   'no-console': { type: 'boolean' },
@@ -131,7 +143,13 @@ export async function run(argv: string[], opts: { signal?: AbortSignal } = {}): 
   if (!a.suffix) return usage('--suffix DOMAIN is required, e.g. --suffix byoc.example.com');
   const listen = parseHostPort(a.listen ?? process.env.SALLYPORT_LISTEN ?? '127.0.0.1:8443');
   if (!listen) return usage(`--listen wants HOST:PORT, got '${a.listen}'`);
-  if (!!a['tls-cert'] !== !!a['tls-key']) return usage('--tls-cert and --tls-key go together');
+  let listener: ListenerConfig;
+  try {
+    listener = parseListenerFlags(a, join(dataDir, 'acme'));
+  } catch (e) {
+    if (e instanceof UsageError) return usage(e.message);
+    throw e;
+  }
   let relays: RelayConfig[];
   try {
     relays = (a.relay ?? []).map(parseRelaySpec);
@@ -170,7 +188,11 @@ export async function run(argv: string[], opts: { signal?: AbortSignal } = {}): 
       suffix: a.suffix,
       relays,
       ...(relayCa ? { relayCa } : {}),
-      ...(a['tls-cert'] && a['tls-key'] ? { tls: { certFile: a['tls-cert'], keyFile: a['tls-key'] } } : {}),
+      ...(listener.certs ? { certs: listener.certs } : {}),
+      metrics: {
+        ...(listener.metricsToken ? { token: listener.metricsToken } : {}),
+        ...(listener.metricsListen ? { listen: listener.metricsListen } : {}),
+      },
       hostnames: a.hostname ?? [],
       webhooks,
       logger,
@@ -193,6 +215,11 @@ export async function run(argv: string[], opts: { signal?: AbortSignal } = {}): 
         data: dataDir,
         database: dbText,
         console: a['no-console'] ? null : `${coord.url}/console/`,
+        certificate: coord.certs.status().kind,
+        metrics:
+          coord.metricsPort !== undefined
+            ? `http://${listener.metricsListen!.host}:${coord.metricsPort}/metrics`
+            : null,
       }) + '\n',
     );
   else
@@ -204,15 +231,20 @@ export async function run(argv: string[], opts: { signal?: AbortSignal } = {}): 
         `  relay trust key (Ed25519):  ${coord.keys.signingKey.verifyKey.base64()}`,
         `  data:                       ${dataDir}${dbText === 'postgres' ? '' : ` (database ${dbText})`}`,
         `  console:                    ${a['no-console'] ? 'off (--no-console)' : `${coord.url}/console/`}`,
+        `  certificate:                ${coord.certs.status().kind}, until ${new Date(coord.certs.status().current.notAfterMs).toISOString()}`,
+        `  metrics:                    ${coord.metricsPort !== undefined ? `http://${listener.metricsListen!.host}:${coord.metricsPort}/metrics` : listener.metricsToken ? `${coord.url}/metrics (bearer token)` : 'off (--metrics-listen or --metrics-token-file)'}`,
         '',
       ].join('\n'),
     );
+  const onHup = () => coord.certs.reload?.();
+  process.on('SIGHUP', onHup);
   await new Promise<void>((resolve) => {
     const done = () => resolve();
     process.once('SIGINT', done);
     process.once('SIGTERM', done);
     opts.signal?.addEventListener('abort', done, { once: true });
   });
+  process.off('SIGHUP', onHup);
   await coord.stop();
   return 0;
 }

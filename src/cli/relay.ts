@@ -1,6 +1,5 @@
 // `sallyport relay`: runs a relay (TLS + HTTP upgrade + relay frames, /health, /metrics, STUN)
 // until SIGINT or SIGTERM.
-import { readFileSync } from 'node:fs';
 import { open, readFile, stat } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { pino, type Logger } from 'pino';
@@ -9,20 +8,31 @@ import { PrivateKey, VerifyKey } from '../crypto/index.ts';
 import { RelayServer } from '../relay/index.ts';
 import { UsageError } from './io.ts';
 import { applyConfigFile } from './config-file.ts';
+import { dirname, join } from 'node:path';
+import { openCertSource, type CertSource } from '../certs/index.ts';
+import { serveMetrics } from '../util/metrics-http.ts';
+import {
+  LISTENER_HELP,
+  LISTENER_OPTIONS,
+  parseListenerFlags,
+  type ListenerConfig,
+} from './listener-flags.ts';
 
-export const help = `usage: sallyport relay --listen HOST:PORT --tls-cert FILE --tls-key FILE --trust-key BASE64
-                       --region NAME --key-file FILE [--stun-port N] [--log-level LEVEL] [--config FILE]
+export const help = `usage: sallyport relay --listen HOST:PORT --trust-key BASE64 --region NAME --key-file FILE
+                       (--tls-cert FILE --tls-key FILE | --acme-directory URL --acme-domain NAME… --acme-agree-tos)
+                       [--metrics-listen HOST:PORT | --metrics-token-file FILE]
+                       [--stun-port N] [--log-level LEVEL] [--config FILE]
 
 Runs a relay: TLS on --listen, GET /relay upgraded to relay frames (admission needs a relay token
 signed by a --trust-key coordinator key and proof of the node key), POST /revocations (the
 coordinator's list of node keys that lost access, signed by a --trust-key key: their connections
-close and their tokens are refused), GET /health (JSON), GET /metrics (Prometheus), and a STUN
-binding responder on UDP --stun-port. Stops cleanly on SIGINT/SIGTERM.
+close and their tokens are refused), GET /health (JSON), and a STUN binding responder on UDP
+--stun-port; GET /metrics (Prometheus) on --metrics-listen, or on the TLS listener with the token
+of --metrics-token-file. With ACME, the account and certificate are kept in DIR/acme beside
+--key-file. Stops cleanly on SIGINT/SIGTERM.
 
 options:
   --listen HOST:PORT   TLS listener, e.g. 0.0.0.0:443 or [::]:443 (env SALLYPORT_RELAY_LISTEN)
-  --tls-cert FILE      PEM certificate chain of the listener
-  --tls-key FILE       PEM private key of the listener
   --trust-key BASE64   a coordinator Ed25519 public key (32 bytes, base64); repeatable
                        (env SALLYPORT_RELAY_TRUST_KEYS, comma-separated)
   --region NAME        the region relay tokens must name (env SALLYPORT_RELAY_REGION)
@@ -34,6 +44,7 @@ options:
                        environment, then the file
   --help               this text
 
+${LISTENER_HELP}
 example:
   sallyport relay --listen 0.0.0.0:443 --tls-cert relay.crt --tls-key relay.key \\
     --trust-key X7CAF2/QJQA5Hq0Qf8ppgsJMqC1WnUTT37X8Xa/GTYM= --region eu-west-1 --key-file /var/lib/sallyport/relay.key --stun-port 3478
@@ -73,8 +84,7 @@ export async function loadOrCreateKey(file: string, log?: Logger): Promise<Priva
 const OPTIONS = {
   config: { type: 'string' },
   listen: { type: 'string' },
-  'tls-cert': { type: 'string' },
-  'tls-key': { type: 'string' },
+  ...LISTENER_OPTIONS,
   'trust-key': { type: 'string', multiple: true },
   region: { type: 'string' },
   'key-file': { type: 'string' },
@@ -108,13 +118,18 @@ export async function run(argv: string[], opts: { signal?: AbortSignal } = {}): 
   let listen: { host: string; port: number };
   let stunPort: number | undefined;
   let trusted: VerifyKey[];
+  let listener: ListenerConfig;
   const region = a.region ?? env.SALLYPORT_RELAY_REGION;
   try {
     const l = a.listen ?? env.SALLYPORT_RELAY_LISTEN;
     if (!l) throw new UsageError('--listen HOST:PORT is required');
     listen = parseHostPort(l);
-    for (const f of ['tls-cert', 'tls-key', 'key-file'] as const)
-      if (!a[f]) throw new UsageError(`--${f} FILE is required`);
+    if (!a['key-file']) throw new UsageError('--key-file FILE is required');
+    listener = parseListenerFlags(a, join(dirname(a['key-file']), 'acme'));
+    if (!listener.certs)
+      throw new UsageError(
+        'a listener certificate is required: --tls-cert FILE --tls-key FILE, or --acme-directory URL',
+      );
     if (!region) throw new UsageError('--region NAME is required');
     const keys = a['trust-key'] ?? (env.SALLYPORT_RELAY_TRUST_KEYS ?? '').split(',').filter(Boolean);
     if (keys.length === 0) throw new UsageError('at least one --trust-key BASE64 is required');
@@ -145,22 +160,32 @@ export async function run(argv: string[], opts: { signal?: AbortSignal } = {}): 
     },
   });
   let server: RelayServer;
+  let certs: CertSource | undefined;
   try {
     const privateKey = await loadOrCreateKey(a['key-file']!, log);
+    certs = await openCertSource(listener.certs!, { clock: realClock, logger: log });
     server = new RelayServer({
       clock: realClock,
       privateKey,
       trusted,
       region,
       listen,
-      tls: { cert: readFileSync(a['tls-cert']!, 'utf8'), key: readFileSync(a['tls-key']!, 'utf8') },
+      tls: certs.current(),
+      ...(listener.metricsToken ? { metricsToken: listener.metricsToken } : {}),
       stunPort,
       logger: log,
     });
   } catch (e) {
     process.stderr.write(`sallyport relay: ${(e as Error).message}\n`);
+    await certs?.stop();
     return 1;
   }
+  // New handshakes get each renewed or reloaded certificate; open relay connections keep theirs.
+  const source = certs;
+  source.onChange((pair) => server.setCertificate(pair));
+  const onHup = () => source.reload?.();
+  process.on('SIGHUP', onHup);
+  let metrics: Awaited<ReturnType<typeof serveMetrics>> | undefined;
 
   const ac = new AbortController();
   const onSignal = () => ac.abort();
@@ -171,9 +196,11 @@ export async function run(argv: string[], opts: { signal?: AbortSignal } = {}): 
   try {
     if (opts.signal?.aborted) return 0;
     const addr = await server.start();
+    if (listener.metricsListen) metrics = await serveMetrics(server.registry, listener.metricsListen);
     process.stdout.write(
       `relay ${region} listening on ${listen.host}:${addr.port}` +
         (addr.stunPort !== undefined ? `, STUN on UDP ${addr.stunPort}` : '') +
+        (metrics ? `, metrics on http://${listener.metricsListen!.host}:${metrics.port}/metrics` : '') +
         `\nserver key ${(server.health() as { serverKey: string }).serverKey}\n`,
     );
     await new Promise<void>((resolve) => {
@@ -187,6 +214,9 @@ export async function run(argv: string[], opts: { signal?: AbortSignal } = {}): 
     await server.stop();
     return 1;
   } finally {
+    await metrics?.close();
+    await source.stop();
+    process.off('SIGHUP', onHup);
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     opts.signal?.removeEventListener('abort', onOuter);

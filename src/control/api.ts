@@ -20,6 +20,14 @@ export interface ApiDeps {
   signingKey: string;
   /** The Ed25519 key that signs audit checkpoints, base64 (`audit verify --trust-key`). */
   auditKey: string;
+  /** The listener certificate: where it comes from, its fingerprint, notAfter, next renewal, last error. */
+  tlsState?: () => {
+    source: string;
+    fingerprint: string;
+    notAfter: string;
+    renewAt?: string;
+    lastError?: string;
+  };
   /** The audit signer's state: /health is 503 while it is halted (AUDIT_REWRITE). */
   auditState?: () => AuditSignerState;
   /** The root CA (PEM) that service and client certificates chain to. */
@@ -106,7 +114,7 @@ export function registerApi(app: FastifyInstance, d: ApiDeps): void {
     const audit = d.auditState?.() ?? { signer: 'ok' as const, anchorSeq: 0 };
     const ok = audit.signer === 'ok';
     if (!ok) void reply.code(503);
-    return { ok, sessions: hub.size, audit };
+    return { ok, sessions: hub.size, audit, ...(d.tlsState ? { tls: d.tlsState() } : {}) };
   });
 
   app.post(

@@ -26,6 +26,12 @@ export interface ControlMetrics {
   auditSignerHalted: Gauge;
   /** Checkpoints pushed to connectors (agent channel `checkpoint` messages). */
   anchorsSent: Counter;
+  /** Listener certificate renewals (ACME) or reloads (files), by result (ok, failed). */
+  certRenewals: Counter<'result'>;
+  /** notAfter of the listener certificate served now, Unix seconds (read at scrape time). */
+  certExpiry: Gauge;
+  /** Where certExpiry reads from (the coordinator's certificate source). */
+  setCertExpiry(read: () => number): void;
   /** Alertmanager webhook deliveries, by result (accepted, unauthorized, forbidden, bad-request). */
   alertDeliveries: Counter<'result'>;
   /** Incidents opened or closed (alerts-api.ts). */
@@ -43,8 +49,26 @@ export function createMetrics(): ControlMetrics {
     ...x,
     registers: [registry],
   });
+  let readExpiry: (() => number) | undefined;
   return {
     registry,
+    certRenewals: new Counter(
+      m({
+        name: 'sallyport_coordinator_tls_certificate_renewals_total',
+        help: 'Listener certificate renewals (ACME) or reloads (files), by result',
+        labelNames: ['result'],
+      }),
+    ) as Counter<'result'>,
+    certExpiry: new Gauge({
+      ...m({
+        name: 'sallyport_coordinator_tls_certificate_expiry_timestamp_seconds',
+        help: 'notAfter of the listener certificate served now (Unix seconds)',
+      }),
+      collect() {
+        if (readExpiry) this.set(readExpiry());
+      },
+    }),
+    setCertExpiry: (read) => (readExpiry = read),
     sessions: new Gauge(
       m({ name: 'sallyport_coordinator_agent_sessions', help: 'Agent channels admitted and open' }),
     ),

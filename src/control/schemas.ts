@@ -168,6 +168,17 @@ const health = obj({
     },
     required: ['signer', 'anchorSeq'],
   },
+  tls: {
+    type: 'object',
+    properties: {
+      source: { type: 'string', enum: ['self-signed', 'files', 'acme'] },
+      fingerprint: { type: 'string' },
+      notAfter: { type: 'string' },
+      renewAt: { type: 'string' },
+      lastError: { type: 'string' },
+    },
+    required: ['source', 'fingerprint', 'notAfter'],
+  },
 });
 
 export const S = {

@@ -34,6 +34,17 @@ import { DeviceLoginGuard } from './device-login.ts';
 import { RefusalAudit, REFUSAL_WINDOW_MS } from './refusal-audit.ts';
 import { Webhooks } from './webhooks.ts';
 import { registerConsole } from './console/index.ts';
+import {
+  CertError,
+  StaticCertSource,
+  follow,
+  inspectPair,
+  openCertSource,
+  type CertSource,
+  type CertSpec,
+  type CertStatus,
+} from '../certs/index.ts';
+import { bearerMatches, METRICS_REFUSED, serveMetrics } from '../util/metrics-http.ts';
 
 export interface CoordinatorOptions {
   /** State directory: keys, TLS material, SQLite database. */
@@ -45,8 +56,16 @@ export interface CoordinatorOptions {
   /** Tailnet suffix, e.g. byoc.example.com. */
   suffix: string;
   relays?: RelayConfig[];
-  /** Listener certificate files; default a self-signed one under DIR/tls. */
+  /** Listener certificate files, followed as they change (certs/file-source.ts); default a self-signed one under DIR/tls. */
   tls?: { certFile: string; keyFile: string };
+  /** The listener certificate from files or an ACME CA (wins over `tls`); ACME state defaults to DIR/acme. */
+  certs?: CertSpec | (Omit<Extract<CertSpec, { kind: 'acme' }>, 'stateDir'> & { stateDir?: string });
+  /**
+   * /metrics: `token` makes it answer on the main listener to `Authorization: Bearer <token>`;
+   * `listen` serves it, without a token, on a plain HTTP listener of its own (a private address).
+   * With neither, /metrics on the main listener answers 403.
+   */
+  metrics?: { token?: string; listen?: { host: string; port: number } };
   /** Extra names for the self-signed certificate. */
   hostnames?: string[];
   clock?: Clock;
@@ -99,7 +118,8 @@ export class Coordinator {
   readonly store: Store;
   readonly hub: Hub;
   readonly keys: CoordinatorKeys;
-  readonly tls: ListenerTls;
+  /** The listener's certificate source (self-signed, files or ACME). */
+  readonly certs: CertSource;
   readonly metrics: ControlMetrics;
   readonly logger: Logger;
   readonly app: FastifyInstance;
@@ -117,6 +137,8 @@ export class Coordinator {
   /** Pushes the signed list of nodes that lost access to the relays. */
   readonly revocations: RevocationPublisher;
   readonly #wss: WebSocketServer;
+  #metricsListener: { port: number; close: () => Promise<void> } | undefined;
+  #unfollow: (() => void) | undefined;
   #port = 0;
   #host = '';
 
@@ -124,7 +146,7 @@ export class Coordinator {
     store: Store;
     hub: Hub;
     keys: CoordinatorKeys;
-    tls: ListenerTls;
+    certs: CertSource;
     metrics: ControlMetrics;
     logger: Logger;
     app: FastifyInstance;
@@ -146,7 +168,7 @@ export class Coordinator {
     this.store = parts.store;
     this.hub = parts.hub;
     this.keys = parts.keys;
-    this.tls = parts.tls;
+    this.certs = parts.certs;
     this.metrics = parts.metrics;
     this.logger = parts.logger;
     this.app = parts.app;
@@ -157,6 +179,17 @@ export class Coordinator {
       clock: parts.access.clock,
       logger: parts.logger.child({ component: 'standing' }),
     });
+  }
+
+  /** The certificate served now, with its fingerprint (it changes at each renewal or reload). */
+  get tls(): ListenerTls {
+    const pair = this.certs.current();
+    return { cert: pair.cert, key: pair.key, fingerprint: this.certs.status().current.fingerprint };
+  }
+
+  /** The port of the separate /metrics listener, when there is one. */
+  get metricsPort(): number | undefined {
+    return this.#metricsListener?.port;
   }
 
   /** https://host:port */
@@ -177,17 +210,13 @@ export class Coordinator {
     const listen = opts.listen ?? { host: '127.0.0.1', port: 8443 };
     if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/.test(opts.suffix))
       throw new ControlError('CONFIG', `--suffix ${JSON.stringify(opts.suffix)} is not a DNS name`);
+    if (opts.metrics?.token !== undefined && opts.metrics.token.length < 16)
+      throw new ControlError('CONFIG', 'the metrics token must be at least 16 characters');
     const keys = loadOrCreateKeys(opts.dataDir);
-    const tls = await loadOrCreateTls(opts.dataDir, {
-      ...(opts.tls ? { certFile: opts.tls.certFile, keyFile: opts.tls.keyFile } : {}),
-      hostnames: [
-        ...(opts.hostnames ?? []),
-        ...(listen.host !== '0.0.0.0' && listen.host !== '::' ? [listen.host] : []),
-      ],
-      clock,
-    });
-    const pki = await loadOrCreatePki(opts.dataDir, clock);
     const metrics = createMetrics();
+    const certs = await openListenerCerts(opts, listen, clock, logger, metrics);
+    const tls = { ...certs.current(), fingerprint: certs.status().current.fingerprint };
+    const pki = await loadOrCreatePki(opts.dataDir, clock);
     const auditSigner = createAuditSigner(keys.auditKey, clock, opts.auditCheckpointEvery, {
       dataDir: opts.dataDir,
       logger: logger.child({ component: 'audit' }),
@@ -244,7 +273,7 @@ export class Coordinator {
         store,
         hub,
         keys,
-        tls,
+        certs,
         metrics,
         logger,
         app: app as unknown as FastifyInstance,
@@ -301,6 +330,10 @@ export class Coordinator {
         });
       });
       await app.listen({ host: listen.host, port: listen.port });
+      // New handshakes get each renewed or reloaded certificate; open connections keep theirs.
+      c.#unfollow = follow(app.server as unknown as Parameters<typeof follow>[0], certs);
+      if (opts.metrics?.listen)
+        c.#metricsListener = await serveMetrics(metrics.registry, opts.metrics.listen);
       const addr = app.server.address();
       c.#port = typeof addr === 'object' && addr ? addr.port : listen.port;
       c.#host = listen.host;
@@ -315,6 +348,7 @@ export class Coordinator {
       return c;
     } catch (e) {
       await store.close();
+      await certs.stop();
       throw e;
     }
   }
@@ -367,10 +401,16 @@ export class Coordinator {
     app.addHook('onResponse', async (req, reply) => {
       metrics.apiRequests.inc({ route: req.routeOptions.url ?? 'unknown', status: String(reply.statusCode) });
     });
+    const metricsToken = opts.metrics?.token;
     app.get(
       '/metrics',
-      { schema: { hide: true, response: { 200: { type: 'string' } } } },
-      async (_req, reply) => {
+      { schema: { hide: true, response: { 200: { type: 'string' }, '4xx': { type: 'string' } } } },
+      async (req, reply) => {
+        if (metricsToken === undefined || !bearerMatches(req.headers.authorization, metricsToken)) {
+          metrics.apiRefusals.inc({ code: 'METRICS_REFUSED' });
+          void reply.code(metricsToken === undefined ? 403 : 401).type('text/plain');
+          return METRICS_REFUSED;
+        }
         void reply.type(metrics.registry.contentType);
         return metrics.registry.metrics();
       },
@@ -398,6 +438,7 @@ export class Coordinator {
       signingKey: this.keys.signingKey.verifyKey.base64(),
       auditKey: this.keys.auditKey.verifyKey.base64(),
       auditState: () => this.auditSigner.state(),
+      tlsState: () => tlsHealth(this.certs.status()),
       rootCaPem: this.pki.root.certPem,
       tokenTtlMs: opts.tokenTtlMs ?? 12 * 3600_000,
       deviceCodeTtlMs: codeTtlMs,
@@ -464,6 +505,9 @@ export class Coordinator {
     for (const ws of this.#wss.clients) ws.terminate();
     await new Promise<void>((r) => this.#wss.close(() => r()));
     await this.app.close();
+    this.#unfollow?.();
+    await this.certs.stop();
+    await this.#metricsListener?.close();
     await this.#flushRefusals(true);
     await this.store.close();
   }
@@ -483,4 +527,57 @@ async function bootstrap(store: Store, opts: CoordinatorOptions, logger: Logger)
     { file },
     'created user "admin"; its password is in this file (0600): log in, then delete the file',
   );
+}
+
+/** The listener certificate: ACME, files (followed), or the self-signed one under DIR/tls. */
+async function openListenerCerts(
+  opts: CoordinatorOptions,
+  listen: { host: string; port: number },
+  clock: Clock,
+  logger: Logger,
+  metrics: ControlMetrics,
+): Promise<CertSource> {
+  const given = opts.certs;
+  const spec: CertSpec | undefined =
+    given?.kind === 'acme'
+      ? { ...given, stateDir: given.stateDir ?? join(opts.dataDir, 'acme') }
+      : (given ??
+        (opts.tls ? { kind: 'files', certFile: opts.tls.certFile, keyFile: opts.tls.keyFile } : undefined));
+  const onResult = (result: 'ok' | 'failed') => metrics.certRenewals.inc({ result });
+  let source: CertSource;
+  try {
+    if (spec)
+      source = await openCertSource(spec, {
+        clock,
+        logger,
+        onResult,
+      });
+    else {
+      const tls = await loadOrCreateTls(opts.dataDir, {
+        hostnames: [
+          ...(opts.hostnames ?? []),
+          ...(listen.host !== '0.0.0.0' && listen.host !== '::' ? [listen.host] : []),
+        ],
+        clock,
+      });
+      const pair = { cert: tls.cert, key: tls.key };
+      source = new StaticCertSource(pair, inspectPair(pair), 'self-signed', clock.wallMs());
+    }
+  } catch (e) {
+    if (e instanceof CertError) throw new ControlError('CONFIG', e.message, { cause: e });
+    throw e;
+  }
+  metrics.setCertExpiry(() => source.status().current.notAfterMs / 1000);
+  return source;
+}
+
+/** What /health says of the listener certificate. */
+function tlsHealth(st: CertStatus) {
+  return {
+    source: st.kind,
+    fingerprint: st.current.fingerprint,
+    notAfter: new Date(st.current.notAfterMs).toISOString(),
+    ...(st.renewAtMs !== undefined ? { renewAt: new Date(st.renewAtMs).toISOString() } : {}),
+    ...(st.lastError ? { lastError: st.lastError.message } : {}),
+  };
 }

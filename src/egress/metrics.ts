@@ -1,7 +1,6 @@
 // The egress components' Prometheus metrics, on their own Registry (never the global one), mirrored
 // at scrape time from the plain counters of the spool, the drain loop and the producer; and a tiny
 // HTTP listener for GET /metrics (off unless an address is given; bind it to 127.0.0.1 or the pod IP).
-import { createServer, type Server } from 'node:http';
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { Drainer } from './drain.ts';
 import type { Spool } from './spool.ts';
@@ -87,32 +86,4 @@ export function egressRegistry(s: EgressMetricsSource): Registry {
   return r;
 }
 
-/** Serves GET /metrics of `registry` on host:port; resolves with the bound port. */
-export async function serveMetrics(
-  registry: Registry,
-  listen: { host: string; port: number },
-): Promise<{ port: number; close: () => Promise<void> }> {
-  const server: Server = createServer((req, res) => {
-    if (req.method !== 'GET' || req.url !== '/metrics') {
-      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
-      return;
-    }
-    registry.metrics().then(
-      (body) => res.writeHead(200, { 'content-type': registry.contentType }).end(body),
-      () => res.writeHead(500, { 'content-type': 'text/plain' }).end('metrics unavailable\n'),
-    );
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(listen.port, listen.host, () => resolve());
-  });
-  const addr = server.address();
-  return {
-    port: typeof addr === 'object' && addr ? addr.port : listen.port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-}
+export { serveMetrics } from '../util/metrics-http.ts';

@@ -40,7 +40,23 @@ if (typeof R.getMetadata !== 'function') {
   const define = (key: unknown, value: unknown, target: object, prop?: string | symbol): void => {
     bag(target, prop, true)!.set(key, value);
   };
+  const ownKeys = (target: object, prop?: string | symbol): unknown[] => [
+    ...(bag(target, prop, false)?.keys() ?? []),
+  ];
+  const keys = (target: object, prop?: string | symbol): unknown[] => {
+    const all = new Set<unknown>();
+    for (let t: object | null = target; t; t = Object.getPrototypeOf(t) as object | null)
+      for (const k of ownKeys(t, prop)) all.add(k);
+    return [...all];
+  };
+  // The whole API, key listing and deletion included: another copy of "reflect-metadata" loaded
+  // later in the process (acme-client's @peculiar/x509 v1 brings one) adopts an existing
+  // implementation as its fallback provider and calls these.
   Object.assign(R, {
+    getOwnMetadataKeys: ownKeys,
+    getMetadataKeys: keys,
+    deleteMetadata: (key: unknown, target: object, prop?: string | symbol) =>
+      bag(target, prop, false)?.delete(key) ?? false,
     getOwnMetadata: getOwn,
     getMetadata: get,
     hasOwnMetadata: (key: unknown, target: object, prop?: string | symbol) =>

@@ -1,8 +1,9 @@
 // The relay's HTTP surface before the upgrade: GET /relay with `Upgrade: sallyport-relay`
-// becomes the raw frame stream; GET /health and GET /metrics answer; POST /revocations takes a
+// becomes the raw frame stream; GET /health answers, GET /metrics with the metrics token; POST /revocations takes a
 // coordinator-signed revocation list (its signature is its authentication); anything else is 404.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { MAX_REVOCATIONS_LEN } from '../proto/relay/index.ts';
+import { bearerMatches, METRICS_REFUSED } from '../util/metrics-http.ts';
 
 export const RELAY_PATH = '/relay';
 export const REVOCATIONS_PATH = '/revocations';
@@ -30,6 +31,8 @@ export function isRelayUpgrade(req: IncomingMessage): boolean {
 export interface HttpSurface {
   health(): object;
   metrics(): Promise<{ contentType: string; body: string }>;
+  /** The bearer token /metrics requires here; undefined: /metrics is refused (403) on this listener. */
+  metricsToken: string | undefined;
   /** A revocation list's body (at most MAX_REVOCATIONS_LEN bytes), or undefined when it was longer. */
   revocations(body: Uint8Array | undefined): { status: number; message: string };
 }
@@ -63,6 +66,8 @@ export function handleRequest(s: HttpSurface) {
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, 'text/plain', 'method not allowed\n');
     if (path === '/health') return send(200, 'application/json', JSON.stringify(s.health()) + '\n');
     if (path === '/metrics') {
+      if (s.metricsToken === undefined || !bearerMatches(req.headers.authorization, s.metricsToken))
+        return send(s.metricsToken === undefined ? 403 : 401, 'text/plain', METRICS_REFUSED);
       s.metrics().then(
         (m) => send(200, m.contentType, m.body),
         () => send(500, 'text/plain', 'metrics unavailable\n'),

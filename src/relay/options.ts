@@ -15,8 +15,13 @@ export interface RelayServerOptions {
   region: string;
   /** TLS listener; port 0 picks a free port (start() reports it). */
   listen: { host: string; port: number };
-  /** PEM certificate chain and key of the TLS listener. */
+  /** PEM certificate chain and key of the TLS listener (setCertificate() replaces it later). */
   tls: { cert: string; key: string };
+  /**
+   * Bearer token that GET /metrics on the TLS listener requires; default none, and then /metrics
+   * there answers 403 (serve it on a private address with serveMetrics(relay.registry, …) instead).
+   */
+  metricsToken?: string;
   /** UDP port of the STUN binding responder on listen.host; undefined: no responder; 0: any port. */
   stunPort?: number;
   queue?: {
@@ -46,9 +51,10 @@ export interface RelayServerOptions {
 }
 
 export interface ResolvedRelayOptions extends Required<
-  Omit<RelayServerOptions, 'stunPort' | 'logger' | 'queue'>
+  Omit<RelayServerOptions, 'stunPort' | 'logger' | 'queue' | 'metricsToken'>
 > {
   stunPort: number | undefined;
+  metricsToken: string | undefined;
   logger: Logger | undefined;
   queue: { maxPackets: number; maxBytes: number; maxTotalBytes: number };
 }
@@ -74,6 +80,8 @@ export function resolveOptions(o: RelayServerOptions): ResolvedRelayOptions {
   if (!o.listen || typeof o.listen.host !== 'string') throw bad('listen.host is required');
   if (!o.tls || typeof o.tls.cert !== 'string' || typeof o.tls.key !== 'string')
     throw bad('tls.cert and tls.key (PEM) are required');
+  if (o.metricsToken !== undefined && (typeof o.metricsToken !== 'string' || o.metricsToken.length < 16))
+    throw bad('metricsToken must be at least 16 characters');
   const keepAliveMs = int('keepAliveMs', o.keepAliveMs, 60_000, 100);
   return {
     clock: o.clock,
@@ -83,6 +91,7 @@ export function resolveOptions(o: RelayServerOptions): ResolvedRelayOptions {
     listen: { host: o.listen.host, port: int('listen.port', o.listen.port, 0, 0, 65535) },
     tls: { cert: o.tls.cert, key: o.tls.key },
     stunPort: o.stunPort === undefined ? undefined : int('stunPort', o.stunPort, 0, 0, 65535),
+    metricsToken: o.metricsToken,
     queue: {
       maxPackets: int('queue.maxPackets', o.queue?.maxPackets, 512, 1),
       maxBytes: int('queue.maxBytes', o.queue?.maxBytes, 1 << 20, 1024),

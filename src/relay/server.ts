@@ -169,6 +169,7 @@ export class RelayServer {
       handleRequest({
         health: () => this.health(),
         metrics: () => this.#metricsText(),
+        metricsToken: this.#o.metricsToken,
         revocations: (b) => this.#onRevocations(b),
       }),
     );
@@ -212,6 +213,14 @@ export class RelayServer {
       'relay listening',
     );
     return { ...this.#address };
+  }
+
+  /**
+   * Serves `pair` to new TLS handshakes from now on; open connections keep the session they have.
+   * A pair that does not load throws and leaves the current one in place.
+   */
+  setCertificate(pair: { cert: string; key: string }): void {
+    this.#https?.setSecureContext({ cert: pair.cert, key: pair.key });
   }
 
   /** Closes the listener, the STUN socket and every connection; resolves when all are gone. */

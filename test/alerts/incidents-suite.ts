@@ -38,7 +38,7 @@ export function incidentsSuite(
     const post = (body: unknown, tok: string | undefined = token) =>
       f.anon.raw('POST', HOOK, body, tok ? { authorization: `Bearer ${tok}` } : {});
     const metric = async (name: string, labels: string) => {
-      const text = (await f.anon.raw('GET', '/metrics')).text;
+      const text = await f.metricsText();
       const line = text.split('\n').find((l) => l.startsWith(`${name}{${labels}}`));
       return line ? Number(line.split(' ').pop()) : 0;
     };

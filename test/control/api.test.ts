@@ -115,8 +115,8 @@ describe('admin API', () => {
     });
     assert.equal(bad.status, 415);
     assert.deepEqual(await f.coord.store.counts(), before);
-    const metrics = await f.anon.raw('GET', '/metrics');
-    assert.match(metrics.text, /sallyport_coordinator_api_refusals_total\{code="BAD_REQUEST"\} \d+/);
+    const metrics = await f.metricsText();
+    assert.match(metrics, /sallyport_coordinator_api_refusals_total\{code="BAD_REQUEST"\} \d+/);
   });
 
   test('auth: no token 401, wrong token 401, non-admin 403, login refusals', async () => {

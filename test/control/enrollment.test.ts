@@ -210,7 +210,7 @@ describe('enrollment', () => {
     good.send({ type: 'ping', id: 7 });
     assert.deepEqual(await pong, { type: 'pong', id: 7 });
     assert.ok(good.open);
-    const metrics = (await f.anon.raw('GET', '/metrics')).text;
+    const metrics = await f.metricsText();
     for (const reason of ['bad-handshake', 'text-message', 'control_bad_auth', 'control_bad_message'])
       assert.match(
         metrics,

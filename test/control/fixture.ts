@@ -24,10 +24,15 @@ export interface Fixture {
   admin: ApiClient;
   anon: ApiClient;
   logs: string[];
+  /** GET /metrics on the main listener with the fixture's metrics token. */
+  metricsText(): Promise<string>;
   connect(nodeKey: PrivateKey, hello: Hello): Promise<ControlClient>;
   restart(): Promise<void>;
   stop(): Promise<void>;
 }
+
+/** The metrics token every fixture coordinator is started with. */
+export const METRICS_TOKEN = 'fixture-metrics-token-0123456789';
 
 export async function startFixture(extra: Partial<CoordinatorOptions> = {}): Promise<Fixture> {
   const dir = mkdtempSync(join(tmpdir(), 'sallyport-coord-'));
@@ -48,6 +53,7 @@ export async function startFixture(extra: Partial<CoordinatorOptions> = {}): Pro
     logger: createLogger({ level: 'info', destination }),
     bootstrapAdmin: ADMIN,
     scrypt: { N: 1 << 10, r: 8, p: 1 },
+    metrics: { token: METRICS_TOKEN },
     ...extra,
   };
   const clients: ControlClient[] = [];
@@ -58,6 +64,11 @@ export async function startFixture(extra: Partial<CoordinatorOptions> = {}): Pro
     logs,
     admin: undefined as unknown as ApiClient,
     anon: undefined as unknown as ApiClient,
+    async metricsText() {
+      const r = await f.anon.raw('GET', '/metrics', undefined, { authorization: `Bearer ${METRICS_TOKEN}` });
+      if (r.status !== 200) throw new Error(`/metrics answered ${r.status}: ${r.text}`);
+      return r.text;
+    },
     async connect(nodeKey, hello) {
       const c = await ControlClient.connect({
         url: f.coord.url,

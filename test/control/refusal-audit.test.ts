@@ -91,6 +91,6 @@ test("one user's flood of refusals is bounded per window, summed up after it; ot
     by((await audit()).slice(before), 'user:mallory', 'api.refuse').length,
     REFUSALS_PER_WINDOW + 1,
   );
-  const metrics = await f.anon.raw('GET', '/metrics');
-  assert.match(metrics.text, /sallyport_coordinator_audit_refusals_suppressed_total \d+/);
+  const metrics = await f.metricsText();
+  assert.match(metrics, /sallyport_coordinator_audit_refusals_suppressed_total \d+/);
 });

@@ -12,6 +12,7 @@ import type { AgentStatus, PeerStatus } from '../../src/agent/index.ts';
 
 export const NAME = 'web.acme-prod.us-east-1.aws.byoc.test';
 export const RELAY_PORT = 8444;
+export const RELAY_METRICS_PORT = 9464;
 export const STUN_PORT = 3478;
 export const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -120,6 +121,8 @@ async function build(lab: Netlab, o: OverlayOptions): Promise<Overlay> {
     join(lab.dir, 'relay-x25519.key'),
     '--stun-port',
     String(STUN_PORT),
+    '--metrics-listen',
+    `${V}:${RELAY_METRICS_PORT}`,
     '--log-level',
     'warn',
   ]);
@@ -239,10 +242,10 @@ async function build(lab: Netlab, o: OverlayOptions): Promise<Overlay> {
     relayBytes: async () => {
       const r = await lab.exec('vendor', [
         'curl',
-        '-sk',
+        '-s',
         '--max-time',
         '5',
-        `https://${V}:${RELAY_PORT}/metrics`,
+        `http://${V}:${RELAY_METRICS_PORT}/metrics`,
       ]);
       const m = /^sallyport_relay_bytes_forwarded_total (\d+)/m.exec(r.stdout);
       if (!m) throw new Error(`no forwarded-bytes counter in /metrics:\n${r.stdout.slice(0, 500)}`);

@@ -55,6 +55,9 @@ export interface TestRelay {
   key: PrivateKey;
 }
 
+/** The metrics token every fixture relay is started with (GET /metrics needs it as Bearer). */
+export const RELAY_METRICS_TOKEN = 'relay-fixture-metrics-token-0123';
+
 export async function startRelay(over: Partial<RelayServerOptions> = {}): Promise<TestRelay> {
   const c = await cert();
   const key = over.privateKey ?? PrivateKey.generate();
@@ -65,6 +68,7 @@ export async function startRelay(over: Partial<RelayServerOptions> = {}): Promis
     region: REGION,
     listen: { host: '127.0.0.1', port: 0 },
     tls: { cert: c.certPem, key: c.keyPem },
+    metricsToken: RELAY_METRICS_TOKEN,
     ...over,
   });
   const a = await server.start();

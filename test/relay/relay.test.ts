@@ -11,11 +11,25 @@ import { PrivateKey, SigningKey } from '../../src/crypto/index.ts';
 import { encodeFrame, PEER_GONE_DISCONNECTED, PEER_GONE_NOT_HERE } from '../../src/proto/relay/index.ts';
 import { bindingRequest, decode, mappedAddressOf, newTransactionId } from '../../src/proto/stun/index.ts';
 import type { PublicKey } from '../../src/crypto/index.ts';
-import { admittedRaw, RawClient, relayClient, startRelay, token, until, type TestRelay } from './fixture.ts';
+import {
+  admittedRaw,
+  RawClient,
+  relayClient,
+  RELAY_METRICS_TOKEN,
+  startRelay,
+  token,
+  until,
+  type TestRelay,
+} from './fixture.ts';
 
-function httpsGet(relay: TestRelay, path: string): Promise<{ status: number; type: string; body: string }> {
+function httpsGet(
+  relay: TestRelay,
+  path: string,
+  authorization = `Bearer ${RELAY_METRICS_TOKEN}`,
+): Promise<{ status: number; type: string; body: string }> {
   return new Promise((resolve, reject) => {
-    get({ host: '127.0.0.1', port: relay.port, path, ca: relay.ca, agent: false }, (res) => {
+    const headers = authorization ? { authorization } : {};
+    get({ host: '127.0.0.1', port: relay.port, path, ca: relay.ca, agent: false, headers }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (d) => (body += d));
@@ -459,6 +473,8 @@ describe('endpoints', () => {
       await until(() => relay.server.stats.stunRequests === 2);
       sock.close();
 
+      assert.equal((await httpsGet(relay, '/metrics', '')).status, 401, 'no token: refused');
+      assert.equal((await httpsGet(relay, '/metrics', 'Bearer nope')).status, 401, 'wrong token: refused');
       const m2 = await httpsGet(relay, '/metrics');
       assert.equal(m2.status, 200);
       assert.match(m2.type, /text\/plain/);

@@ -1,0 +1,329 @@
+// A certificate from an ACME CA (RFC 8555: Let's Encrypt, a private step-ca, Pebble in tests),
+// validated by http-01, kept under `stateDir` and renewed before it runs out:
+//   stateDir/account.key   the ACME account's key (0600), account.json its URL at the directory
+//   stateDir/cert.pem      the chain last issued, key.pem its key (0600)
+// A restart reuses a stored certificate that still covers every domain and is not due; otherwise it
+// orders one before the listener starts (no listener comes up without a certificate). Renewal is
+// due when a third of the lifetime is left (60 of 90 days at Let's Encrypt, 10 of 15 s in tests);
+// a failed renewal is retried with doubling backoff (RETRY_MIN_MS to RETRY_MAX_MS) while the old
+// certificate is served, and shows in status() and the logs.
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { Agent } from 'node:https';
+import { isIP } from 'node:net';
+import { rootCertificates } from 'node:tls';
+import { join } from 'node:path';
+import * as acme from 'acme-client';
+import type { Logger } from 'pino';
+import type { Clock, TimerHandle } from '../clock/index.ts';
+import { CertError } from './errors.ts';
+import { Http01Responder } from './http01.ts';
+import { inspectPair, type CertInfo, type CertPair } from './pair.ts';
+import { Listeners, type CertSource, type CertStatus } from './source.ts';
+
+export interface AcmeOptions {
+  /** The ACME directory URL, e.g. https://acme-v02.api.letsencrypt.org/directory. */
+  directoryUrl: string;
+  /** DNS names the certificate covers (the first is its CN); at least one. */
+  domains: string[];
+  /** Contact for the account (expiry notices); optional. */
+  email?: string;
+  /** The operator agreed to the CA's terms of service (--acme-agree-tos); required by every public CA. */
+  agreeTos: boolean;
+  /** Where the account key and the certificate are kept; created 0700. */
+  stateDir: string;
+  /** Where the http-01 responder listens: the CA connects to port 80 of each domain. */
+  http01Listen: { host: string; port: number };
+  /** Extra PEM CAs to trust for the ACME server's own HTTPS (a private CA); default the system's. */
+  acmeCa?: string;
+  clock: Clock;
+  logger?: Logger;
+  /** Called on each renewal attempt's outcome (for a metric). */
+  onRenewal?: (result: 'ok' | 'failed') => void;
+}
+
+const RETRY_MIN_MS = 10_000;
+const RETRY_MAX_MS = 3_600_000;
+/** Node timers overflow past 2^31-1 ms; long waits are taken in steps. */
+const MAX_STEP_MS = 12 * 3_600_000;
+const DNS_NAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+
+function validate(o: AcmeOptions): void {
+  let url: URL;
+  try {
+    url = new URL(o.directoryUrl);
+  } catch {
+    throw new CertError('CERT_OPTIONS', `--acme-directory '${o.directoryUrl}' is not a URL`);
+  }
+  if (url.protocol !== 'https:')
+    throw new CertError('CERT_OPTIONS', `--acme-directory must be an https:// URL, got '${o.directoryUrl}'`);
+  if (o.domains.length === 0)
+    throw new CertError(
+      'CERT_OPTIONS',
+      'ACME needs at least one --acme-domain NAME (the DNS name clients use)',
+    );
+  for (const d of o.domains)
+    if (!DNS_NAME.test(d) || isIP(d) !== 0 || /^\d+$/.test(d.split('.').at(-1)!))
+      throw new CertError(
+        'CERT_OPTIONS',
+        `--acme-domain '${d}' is not a DNS name (http-01 cannot validate IP addresses or wildcards)`,
+      );
+  if (!o.agreeTos)
+    throw new CertError(
+      'CERT_OPTIONS',
+      "ACME CAs require agreeing to their terms of service: read them at the directory's meta.termsOfService and pass --acme-agree-tos",
+    );
+}
+
+/**
+ * acme-client talks through one shared axios instance: extra CAs are added to its HTTPS agent, and
+ * its own retries of a failed request (5 by default, waiting 5, 10, … 25 s: 75 s before a start
+ * could fail) are cut to two short ones, since the renewal schedule retries with its own backoff.
+ */
+const trusted = new Set<string>();
+const settings = (acme.axios.defaults as unknown as { acmeSettings?: Record<string, number> }).acmeSettings;
+if (settings) Object.assign(settings, { retryMaxAttempts: 2, retryDefaultDelay: 1 });
+function trustAcmeCa(pem: string): void {
+  if (trusted.has(pem)) return;
+  trusted.add(pem);
+  acme.axios.defaults.httpsAgent = new Agent({ ca: [...rootCertificates, ...trusted], keepAlive: false });
+}
+
+function writeSecret(path: string, text: string): void {
+  const tmp = `${path}.tmp`;
+  writeFileSync(tmp, text, { mode: 0o600 });
+  chmodSync(tmp, 0o600);
+  renameSync(tmp, path);
+}
+
+/** When a certificate is due: when a third of its lifetime is left. */
+export function renewalDueMs(info: Pick<CertInfo, 'notBeforeMs' | 'notAfterMs'>): number {
+  return info.notAfterMs - (info.notAfterMs - info.notBeforeMs) / 3;
+}
+
+export class AcmeCertSource implements CertSource {
+  readonly #o: AcmeOptions;
+  readonly #listeners = new Listeners();
+  readonly #responder = new Http01Responder();
+  #client!: acme.Client;
+  #pair!: CertPair;
+  #status!: CertStatus;
+  #timer: TimerHandle | undefined;
+  #inflight: Promise<CertInfo> | undefined;
+  #failures = 0;
+  #stopped = false;
+
+  private constructor(o: AcmeOptions) {
+    this.#o = o;
+  }
+
+  /**
+   * Binds the http-01 responder, loads or creates the account, and returns once a certificate is
+   * at hand (stored and not due, or freshly issued). CERT_OPTIONS, ACME_STATE or ACME_FAILED
+   * otherwise, with the responder closed.
+   */
+  static async start(o: AcmeOptions): Promise<AcmeCertSource> {
+    validate(o);
+    const s = new AcmeCertSource(o);
+    try {
+      await s.#init();
+    } catch (e) {
+      await s.stop();
+      throw e;
+    }
+    return s;
+  }
+
+  /** The port the http-01 responder is bound to. */
+  http01Port = 0;
+
+  current(): CertPair {
+    return this.#pair;
+  }
+  status(): CertStatus {
+    return { ...this.#status };
+  }
+  onChange(fn: (pair: CertPair, info: CertInfo) => void): () => void {
+    return this.#listeners.add(fn);
+  }
+
+  /** Orders a certificate now (one order at a time); resolves with the new certificate's info. */
+  renewNow(): Promise<CertInfo> {
+    this.#inflight ??= this.#issue().finally(() => (this.#inflight = undefined));
+    return this.#inflight;
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    if (this.#timer !== undefined) this.#o.clock.clearTimeout(this.#timer);
+    this.#timer = undefined;
+    await this.#inflight?.catch(() => {});
+    await this.#responder.close();
+  }
+
+  async #init(): Promise<void> {
+    const o = this.#o;
+    if (o.acmeCa) trustAcmeCa(o.acmeCa);
+    try {
+      mkdirSync(o.stateDir, { recursive: true, mode: 0o700 });
+    } catch (cause) {
+      throw new CertError('ACME_STATE', `cannot create the ACME state directory ${o.stateDir}`, { cause });
+    }
+    const keyFile = join(o.stateDir, 'account.key');
+    const accountFile = join(o.stateDir, 'account.json');
+    let accountKey: string;
+    let accountUrl: string | undefined;
+    try {
+      if (!existsSync(keyFile)) writeSecret(keyFile, (await acme.crypto.createPrivateEcdsaKey()).toString());
+      accountKey = readFileSync(keyFile, 'utf8');
+      if (existsSync(accountFile)) {
+        const a = JSON.parse(readFileSync(accountFile, 'utf8')) as { directoryUrl?: string; url?: string };
+        // An account belongs to one directory: a changed --acme-directory registers anew.
+        if (a.directoryUrl === o.directoryUrl && typeof a.url === 'string') accountUrl = a.url;
+      }
+    } catch (cause) {
+      throw new CertError(
+        'ACME_STATE',
+        `the ACME state in ${o.stateDir} is unreadable: ${(cause as Error).message}`,
+        {
+          cause,
+        },
+      );
+    }
+    this.#client = new acme.Client({
+      directoryUrl: o.directoryUrl,
+      accountKey,
+      ...(accountUrl ? { accountUrl } : {}),
+      // Polls of a pending order, and retries of a failed request: ~8 s in all before giving up
+      // (the renewal schedule retries later with its own backoff).
+      backoffAttempts: 5,
+      backoffMin: 300,
+      backoffMax: 3_000,
+    });
+    this.http01Port = await this.#responder.listen(o.http01Listen);
+
+    const stored = this.#loadStored();
+    const now = o.clock.wallMs();
+    if (stored && stored.info.notAfterMs > now) {
+      this.#pair = stored.pair;
+      this.#status = { kind: 'acme', current: stored.info, changedAtMs: now };
+      o.logger?.info(
+        { fingerprint: stored.info.fingerprint, notAfter: new Date(stored.info.notAfterMs).toISOString() },
+        'ACME certificate loaded from the state directory',
+      );
+    } else {
+      await this.renewNow();
+    }
+    this.#schedule();
+  }
+
+  #loadStored(): { pair: CertPair; info: CertInfo } | undefined {
+    const certFile = join(this.#o.stateDir, 'cert.pem');
+    const keyFile = join(this.#o.stateDir, 'key.pem');
+    if (!existsSync(certFile) || !existsSync(keyFile)) return undefined;
+    try {
+      const pair = { cert: readFileSync(certFile, 'utf8'), key: readFileSync(keyFile, 'utf8') };
+      const info = inspectPair(pair);
+      const covers = this.#o.domains.every((d) => info.names.includes(d));
+      if (!covers) {
+        this.#o.logger?.info(
+          { names: info.names },
+          'stored ACME certificate does not cover every --acme-domain: ordering anew',
+        );
+        return undefined;
+      }
+      return { pair, info };
+    } catch (e) {
+      this.#o.logger?.warn({ err: (e as Error).message }, 'stored ACME certificate unusable: ordering anew');
+      return undefined;
+    }
+  }
+
+  async #issue(): Promise<CertInfo> {
+    const o = this.#o;
+    const log = o.logger;
+    log?.info({ domains: o.domains }, 'ordering a certificate from the ACME CA');
+    try {
+      const [key, csr] = await acme.crypto.createCsr({ commonName: o.domains[0], altNames: o.domains });
+      const chain = await this.#client.auto({
+        csr,
+        ...(o.email ? { email: o.email } : {}),
+        termsOfServiceAgreed: true,
+        challengePriority: ['http-01'],
+        // acme-client's self-check resolves each domain with the system resolver, which need not
+        // see what the CA sees (split DNS, a private CA): the CA's own validation decides.
+        skipChallengeVerification: true,
+        challengeCreateFn: async (_authz, challenge, keyAuthorization) => {
+          if (challenge.type !== 'http-01')
+            throw new CertError('ACME_FAILED', `the CA offered ${challenge.type}; only http-01 is supported`);
+          this.#responder.set(challenge.token, keyAuthorization);
+        },
+        challengeRemoveFn: async (_authz, challenge) => this.#responder.delete(challenge.token),
+      });
+      const pair = { cert: chain, key: key.toString() };
+      const info = inspectPair(pair);
+      writeSecret(join(o.stateDir, 'key.pem'), pair.key);
+      writeFileSync(join(o.stateDir, 'cert.pem'), pair.cert, { mode: 0o644 });
+      writeFileSync(
+        join(o.stateDir, 'account.json'),
+        JSON.stringify({ directoryUrl: o.directoryUrl, url: this.#client.getAccountUrl() }) + '\n',
+        { mode: 0o600 },
+      );
+      const first = this.#pair === undefined;
+      this.#pair = pair;
+      this.#status = { kind: 'acme', current: info, changedAtMs: o.clock.wallMs() };
+      this.#failures = 0;
+      o.onRenewal?.('ok');
+      log?.info(
+        {
+          fingerprint: info.fingerprint,
+          serial: info.serial,
+          notAfter: new Date(info.notAfterMs).toISOString(),
+        },
+        first ? 'ACME certificate issued' : 'ACME certificate renewed',
+      );
+      if (!first)
+        this.#listeners.emit(pair, info, (e) => log?.error({ err: e }, 'certificate subscriber failed'));
+      return info;
+    } catch (e) {
+      o.onRenewal?.('failed');
+      const err =
+        e instanceof CertError
+          ? e
+          : new CertError(
+              'ACME_FAILED',
+              `ACME order for ${o.domains.join(', ')} failed: ${(e as Error).message}`,
+              {
+                cause: e,
+                retryable: true,
+              },
+            );
+      this.#failures++;
+      if (this.#status)
+        this.#status.lastError = { code: err.code, message: err.message, atMs: o.clock.wallMs() };
+      log?.error({ code: err.code, err: err.message, failures: this.#failures }, 'ACME order failed');
+      throw err;
+    }
+  }
+
+  #schedule(): void {
+    if (this.#stopped) return;
+    const o = this.#o;
+    const due = renewalDueMs(this.#status.current);
+    const retry = this.#failures > 0 ? Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** (this.#failures - 1)) : 0;
+    const at = Math.max(due, this.#failures > 0 ? o.clock.wallMs() + retry : 0);
+    this.#status.renewAtMs = at;
+    const wait = Math.max(0, at - o.clock.wallMs());
+    this.#timer = o.clock.setTimeout(
+      () => {
+        this.#timer = undefined;
+        if (this.#stopped) return;
+        if (o.clock.wallMs() < at) return this.#schedule(); // a step of a long wait
+        this.renewNow().then(
+          () => this.#schedule(),
+          () => this.#schedule(),
+        );
+      },
+      Math.min(wait, MAX_STEP_MS),
+    );
+  }
+}
