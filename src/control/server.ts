@@ -85,6 +85,8 @@ export interface CoordinatorOptions {
   instance?: string;
   /** How often a coordinator on PostgreSQL tries to take over the timers, ms; default 1000. */
   timerLockPollMs?: number;
+  /** First delay before reopening a lost LISTEN connection (PostgreSQL), ms; default 250. */
+  fanoutRetryMs?: number;
 }
 
 const STATUS: Record<string, number> = {
@@ -153,6 +155,7 @@ export class Coordinator {
     auditSigner: CoordinatorAuditSigner;
     instance: string;
     timerLockPollMs: number | undefined;
+    fanoutRetryMs: number | undefined;
   }) {
     this.instance = parts.instance;
     this.refusals = parts.refusals;
@@ -198,6 +201,7 @@ export class Coordinator {
         else void this.standing.reconcile();
       },
       onReconnect: () => this.#ownerResweep(),
+      ...(parts.fanoutRetryMs ? { retryMinMs: parts.fanoutRetryMs } : {}),
     });
     this.timers = new TimerLock({
       store: parts.store,
@@ -339,6 +343,7 @@ export class Coordinator {
         }),
         instance,
         timerLockPollMs: opts.timerLockPollMs,
+        fanoutRetryMs: opts.fanoutRetryMs,
       });
       // A node or user change may take a node's access away: tell the relays now.
       const coord = c;
