@@ -41,9 +41,15 @@ keeps the last one signed, outside the database: a log rewritten below it is nev
 
 options:
   --data DIR            state directory (env SALLYPORT_DATA)
-  --db URL              postgres://user@host:port/db (a PostgreSQL database; run ONE coordinator
-                        on it: netmap changes and timers are not yet shared between several), or
-                        a SQLite file path; default DIR/coordinator.db (env SALLYPORT_DB)
+  --db URL              postgres://user@host:port/db (a PostgreSQL database, which several
+                        coordinators with the same key files may share: each one's agents get the
+                        netmap changes made on any of them, through LISTEN/NOTIFY, and one of them
+                        at a time, holding an advisory lock, runs the expiry and standing-grant
+                        timers; /health shows which), or a SQLite file path (one coordinator);
+                        default DIR/coordinator.db (env SALLYPORT_DB)
+  --instance NAME       this coordinator's name among several on one PostgreSQL, shown in /health
+                        as the timer owner and in pg_stat_activity; 1-40 of A-Z a-z 0-9 . _ : -;
+                        default the host name and a random suffix (env SALLYPORT_INSTANCE)
   --listen HOST:PORT    HTTPS listener; default 127.0.0.1:8443 (env SALLYPORT_LISTEN)
   --suffix DOMAIN       tailnet suffix: services are <service>.<deployment>.<region>.<cloud>.DOMAIN
   --relay SPEC          REGION=https://HOST:PORT[,stun=PORT]; repeatable. Every few seconds, and at
@@ -95,6 +101,7 @@ const OPTIONS = {
   config: { type: 'string' },
   data: { type: 'string' },
   db: { type: 'string' },
+  instance: { type: 'string' },
   listen: { type: 'string' },
   suffix: { type: 'string' },
   relay: { type: 'string', multiple: true },
@@ -113,6 +120,7 @@ const OPTIONS = {
 const ENV = {
   data: 'SALLYPORT_DATA',
   db: 'SALLYPORT_DB',
+  instance: 'SALLYPORT_INSTANCE',
   listen: 'SALLYPORT_LISTEN',
   webhook: 'SALLYPORT_WEBHOOKS',
   'audit-checkpoint-every': 'SALLYPORT_AUDIT_CHECKPOINT_EVERY',
@@ -179,11 +187,13 @@ export async function run(argv: string[], opts: { signal?: AbortSignal } = {}): 
     ...(a.json ? { destination: pino.destination(2) } : {}),
   });
   const db = a.db ?? process.env.SALLYPORT_DB;
+  const instance = a.instance ?? process.env.SALLYPORT_INSTANCE;
   let coord: Coordinator;
   try {
     coord = await Coordinator.start({
       dataDir,
       ...(db ? { db } : {}),
+      ...(instance ? { instance } : {}),
       listen,
       suffix: a.suffix,
       relays,

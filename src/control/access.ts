@@ -6,11 +6,14 @@
 // The expiry scheduler: one Timer on the Clock, armed at the earliest deadline the store holds
 // (a pending request or extension, an active grant's end). When it fires, every due item gets a
 // `tick`; then the timer is armed again. Ticks run one after another (a promise chain).
+// With several coordinators only the timer owner (timer-owner.ts) keeps the timer and sweeps;
+// the others tell it, after each operation, that deadlines may have changed (`gate.hint`).
 import { Timer, type Clock } from '../clock/index.ts';
 import type { AccessResult, Store } from '../store/index.ts';
 import type { Hub } from './hub.ts';
 import type { Logger } from './logger.ts';
 import type { Webhooks } from './webhooks.ts';
+import type { TimerGate } from './timer-owner.ts';
 
 /** The scheduler never sleeps longer than this (re-checks then): keeps real timers in range. */
 const MAX_SLEEP_MS = 60 * 60_000;
@@ -21,6 +24,8 @@ export interface AccessServiceOptions {
   clock: Clock;
   logger: Logger;
   webhooks?: Webhooks;
+  /** Whether this coordinator runs the expiry timer; default: it always does (one coordinator). */
+  gate?: Pick<TimerGate, 'owns' | 'hint'>;
 }
 
 export class AccessService {
@@ -42,13 +47,15 @@ export class AccessService {
   async after<S>(r: AccessResult<S>): Promise<AccessResult<S>> {
     for (const grant of r.grants) await this.#o.hub.changed({ type: 'grant', grant });
     if (r.notices.length) this.#o.webhooks?.enqueue(r.notices);
+    if (!this.#owns()) this.#o.gate?.hint('access');
     await this.arm();
     return r;
   }
 
-  /** Arms the timer at the earliest deadline (or clears it). */
+  /** Arms the timer at the earliest deadline (or clears it: also when another coordinator owns it). */
   async arm(): Promise<void> {
     if (this.#stopped) return;
+    if (!this.#owns()) return this.#timer.del();
     const next = await this.#o.store.nextAccessDeadline();
     if (this.#stopped) return;
     if (next === undefined) return this.#timer.del();
@@ -68,8 +75,12 @@ export class AccessService {
     return this.#chain;
   }
 
+  #owns(): boolean {
+    return this.#o.gate?.owns() ?? true;
+  }
+
   async #sweep(): Promise<void> {
-    if (this.#stopped) return;
+    if (this.#stopped || !this.#owns()) return this.arm();
     const { store } = this.#o;
     const now = Math.floor(this.#o.clock.wallMs());
     const due = await store.dueAccess(now);

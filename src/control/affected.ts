@@ -7,12 +7,27 @@ export type Change =
   | { type: 'grant'; grant: GrantRecord }
   /** A user joined or left a group. */
   | { type: 'membership'; groupId: string; userId: string }
-  /** A node enrolled, revoked, re-keyed, or changed its endpoints / home relay / services. */
-  | { type: 'node'; node: NodeRecord; previousPeers: Iterable<string>; servicesChanged?: boolean }
+  /**
+   * A node enrolled, revoked, re-keyed, or changed its endpoints / home relay / services.
+   * `previousPeerIds` names previous peers by node id (a change from another coordinator).
+   */
+  | {
+      type: 'node';
+      node: NodeRecord;
+      previousPeers: Iterable<string>;
+      previousPeerIds?: readonly string[];
+      servicesChanged?: boolean;
+    }
   /** A deployment's services changed (admin edit). */
   | { type: 'services'; deploymentId: string }
   /** A user disabled or enabled: all of that user's nodes and their peers. */
-  | { type: 'user'; userId: string; nodes: NodeRecord[]; previousPeers: Iterable<string> };
+  | {
+      type: 'user';
+      userId: string;
+      nodes: NodeRecord[];
+      previousPeers: Iterable<string>;
+      previousPeerIds?: readonly string[];
+    };
 
 /** The lookups `affectedNodes` needs (Store implements them). */
 export interface AffectedLookup {
@@ -40,6 +55,7 @@ export async function affectedNodes(change: Change, lookup: AffectedLookup): Pro
     case 'node':
       out.add(change.node.id);
       add(await lookup.nodeIdsOfKeys([...change.previousPeers]));
+      add(change.previousPeerIds ?? []);
       break;
     case 'services':
       add(await lookup.connectorIdsOf(change.deploymentId));
@@ -47,6 +63,7 @@ export async function affectedNodes(change: Change, lookup: AffectedLookup): Pro
     case 'user':
       for (const n of change.nodes) out.add(n.id);
       add(await lookup.nodeIdsOfKeys([...change.previousPeers]));
+      add(change.previousPeerIds ?? []);
       break;
   }
   return out;

@@ -6,6 +6,8 @@ import type { Store, UserRecord, NodeRecord, GrantRecord, PreauthKeyRecord } fro
 import type { AccessLevel } from '../access/index.ts';
 import type { Hub } from './hub.ts';
 import type { AuditSignerState } from './audit-signer.ts';
+import type { TimerOwnerState } from './timer-owner.ts';
+import type { FanoutState } from './fanout.ts';
 import { ControlError } from './errors.ts';
 import { S } from './schemas.ts';
 import { tailnetName } from './netmap.ts';
@@ -30,6 +32,8 @@ export interface ApiDeps {
   };
   /** The audit signer's state: /health is 503 while it is halted (AUDIT_REWRITE). */
   auditState?: () => AuditSignerState;
+  /** Who runs the timers, and the netmap fan-out's state (several coordinators), for /health. */
+  clusterState?: () => { timers: TimerOwnerState; fanout?: FanoutState };
   /** The root CA (PEM) that service and client certificates chain to. */
   rootCaPem: string;
   /** Bearer token lifetime. */
@@ -114,7 +118,13 @@ export function registerApi(app: FastifyInstance, d: ApiDeps): void {
     const audit = d.auditState?.() ?? { signer: 'ok' as const, anchorSeq: 0 };
     const ok = audit.signer === 'ok';
     if (!ok) void reply.code(503);
-    return { ok, sessions: hub.size, audit, ...(d.tlsState ? { tls: d.tlsState() } : {}) };
+    return {
+      ok,
+      sessions: hub.size,
+      audit,
+      ...(d.tlsState ? { tls: d.tlsState() } : {}),
+      ...d.clusterState?.(),
+    };
   });
 
   app.post(

@@ -17,6 +17,9 @@ import type { ControlMetrics } from './metrics.ts';
 /** Timers never wait longer than this (re-checking then): keeps real setTimeout in range. */
 const MAX_TIMER_MS = 60 * 60_000;
 
+/** Where a change was made: on this coordinator, or on another one sharing its database. */
+export type ChangeOrigin = 'local' | 'remote';
+
 export interface HubOptions {
   store: Store;
   clock: Clock;
@@ -66,7 +69,7 @@ export class Session {
 export class Hub {
   readonly #o: HubOptions;
   readonly #sessions = new Map<string, Session>();
-  readonly #listeners: ((c: Change) => void)[] = [];
+  readonly #listeners: ((c: Change, origin: ChangeOrigin) => void)[] = [];
   /** Netmaps computed so far (tests check that a change recomputes only the nodes it concerns). */
   computations = 0;
 
@@ -78,8 +81,11 @@ export class Hub {
     return this.#sessions.size;
   }
 
-  /** Calls `fn` with every change, before the netmaps it touches are recomputed. */
-  onChange(fn: (c: Change) => void): void {
+  /**
+   * Calls `fn` with every change, before the netmaps it touches are recomputed: `local` for a
+   * change made here, `remote` for one another coordinator made (fanout.ts).
+   */
+  onChange(fn: (c: Change, origin: ChangeOrigin) => void): void {
     this.#listeners.push(fn);
   }
 
@@ -148,8 +154,9 @@ export class Hub {
   async changed(
     change: Change,
     cascade = change.type === 'node' || change.type === 'services' || change.type === 'user',
+    origin: ChangeOrigin = 'local',
   ): Promise<void> {
-    for (const fn of this.#listeners) fn(change);
+    for (const fn of this.#listeners) fn(change, origin);
     const ids = await affectedNodes(change, this.#o.store);
     const done = new Set<string>();
     for (const id of ids) {
@@ -176,6 +183,24 @@ export class Hub {
         await this.refresh(peerId);
       }
     }
+  }
+
+  /** Recomputes the netmaps of those of `ids` that are connected here. */
+  async refreshMany(ids: Iterable<string>): Promise<void> {
+    for (const id of new Set(ids)) await this.refresh(id);
+  }
+
+  /** Ids of the connected nodes whose last netmap lists one of `keys` as a peer. */
+  idsWithPeer(keys: ReadonlySet<string>): string[] {
+    const out: string[] = [];
+    for (const s of this.#sessions.values())
+      if (s.netmap?.peers.some((p) => keys.has(p.key))) out.push(s.nodeId);
+    return out;
+  }
+
+  /** Recomputes every connected node's netmap (after changes may have been missed). */
+  async refreshAll(): Promise<void> {
+    await this.refreshMany([...this.#sessions.keys()]);
   }
 
   /** Recomputes one connected node's netmap and sends the full map (first time) or a delta. */

@@ -36,6 +36,19 @@ export interface ControlMetrics {
   alertDeliveries: Counter<'result'>;
   /** Incidents opened or closed (alerts-api.ts). */
   incidents: Counter<'change'>;
+  /** Netmap changes published to / applied from other coordinators (fanout.ts), by result. */
+  fanoutChanges: Counter<'result'>;
+  /** Netmap changes not applied or not published, by reason (malformed, publish-failed, apply-failed). */
+  fanoutDrops: Counter<'reason'>;
+  /** Times the LISTEN connection was lost, and full resyncs of every local session (a gap). */
+  fanoutReconnects: Counter;
+  fanoutResyncs: Counter;
+  /** Seconds from a change's commit on another coordinator to its netmaps pushed here. */
+  fanoutDelaySeconds: Histogram;
+  /** 1 while this coordinator owns the timers (grant expiry, standing grants), else 0. */
+  timerOwner: Gauge;
+  /** Times this coordinator took or lost the timer lock, by event (acquired, lost). */
+  timerOwnerChanges: Counter<'event'>;
 }
 
 export function createMetrics(): ControlMetrics {
@@ -182,5 +195,51 @@ export function createMetrics(): ControlMetrics {
         labelNames: ['change'],
       }),
     ) as Counter<'change'>,
+    fanoutChanges: new Counter(
+      m({
+        name: 'sallyport_coordinator_fanout_changes_total',
+        help: 'Netmap changes published to, or applied from, other coordinators, by result',
+        labelNames: ['result'],
+      }),
+    ) as Counter<'result'>,
+    fanoutDrops: new Counter(
+      m({
+        name: 'sallyport_coordinator_fanout_drops_total',
+        help: 'Netmap changes not published or not applied across coordinators, by reason',
+        labelNames: ['reason'],
+      }),
+    ) as Counter<'reason'>,
+    fanoutReconnects: new Counter(
+      m({
+        name: 'sallyport_coordinator_fanout_reconnects_total',
+        help: 'Times the LISTEN connection for netmap changes was lost and reopened',
+      }),
+    ),
+    fanoutResyncs: new Counter(
+      m({
+        name: 'sallyport_coordinator_fanout_resyncs_total',
+        help: 'Full recomputations of every local netmap after a gap in the change log',
+      }),
+    ),
+    fanoutDelaySeconds: new Histogram(
+      m({
+        name: 'sallyport_coordinator_fanout_delay_seconds',
+        help: 'Time from a change on another coordinator to its netmaps pushed here',
+        buckets: [0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 5],
+      }),
+    ),
+    timerOwner: new Gauge(
+      m({
+        name: 'sallyport_coordinator_timer_owner',
+        help: '1 while this coordinator owns the timers (grant expiry, standing grants)',
+      }),
+    ),
+    timerOwnerChanges: new Counter(
+      m({
+        name: 'sallyport_coordinator_timer_owner_changes_total',
+        help: 'Times this coordinator acquired or lost the timer lock, by event',
+        labelNames: ['event'],
+      }),
+    ) as Counter<'event'>,
   };
 }

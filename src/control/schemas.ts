@@ -179,6 +179,23 @@ const health = obj({
     },
     required: ['source', 'fingerprint', 'notAfter'],
   },
+  timers: {
+    type: 'object',
+    description: 'Which coordinator runs grant expiry and standing grants (several on one PostgreSQL)',
+    properties: {
+      mode: { type: 'string', enum: ['single', 'lock'] },
+      self: { type: 'string' },
+      owner: { type: ['string', 'null'] },
+      owned: { type: 'boolean' },
+    },
+    required: ['mode', 'self', 'owner', 'owned'],
+  },
+  fanout: {
+    type: 'object',
+    description: 'Netmap changes from other coordinators: LISTEN connection up, last version applied',
+    properties: { listening: { type: 'boolean' }, version: { type: 'integer' } },
+    required: ['listening', 'version'],
+  },
 });
 
 export const S = {

@@ -2,6 +2,7 @@
 // the agent channel (WebSocket upgrade on /agent/v1, handled by AgentChannel). Keys and the
 // listener certificate live under the data directory; the store is SQLite there by default.
 import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
@@ -10,7 +11,7 @@ import { fastify, type FastifyError, type FastifyInstance, type FastifyRequest }
 import swagger from '@fastify/swagger';
 import { WebSocketServer } from 'ws';
 import { realClock, Timer, type Clock } from '../clock/index.ts';
-import { Store, StoreError, parseDatabaseConfig, type ScryptParams } from '../store/index.ts';
+import { Store, StoreError, parseDatabaseConfig, type ScryptParams, type TimerHint } from '../store/index.ts';
 import { AGENT_CHANNEL_PATH, MAX_MESSAGE_BYTES } from '../proto/control/index.ts';
 import { AgentChannel } from './agent-channel.ts';
 import { preMessageHash } from './channel-noise.ts';
@@ -45,6 +46,8 @@ import {
   type CertStatus,
 } from '../certs/index.ts';
 import { bearerMatches, METRICS_REFUSED, serveMetrics } from '../util/metrics-http.ts';
+import { NetmapFanout } from './fanout.ts';
+import { LocalTimers, TimerLock, type TimerGate } from './timer-owner.ts';
 
 export interface CoordinatorOptions {
   /** State directory: keys, TLS material, SQLite database. */
@@ -94,6 +97,15 @@ export interface CoordinatorOptions {
   revocationPushMs?: number;
   /** Serve the browser console under /console/ (docs/console.md); default true. */
   console?: boolean;
+  /**
+   * This coordinator's name among several on one PostgreSQL (≤ 40 characters): shown in /health
+   * as the timer owner and in pg_stat_activity; default the host name and a random suffix.
+   */
+  instance?: string;
+  /** How often a coordinator on PostgreSQL tries to take over the timers, ms; default 1000. */
+  timerLockPollMs?: number;
+  /** First delay before reopening a lost LISTEN connection (PostgreSQL), ms; default 250. */
+  fanoutRetryMs?: number;
 }
 
 const STATUS: Record<string, number> = {
@@ -136,6 +148,12 @@ export class Coordinator {
   #stopping = false;
   /** Pushes the signed list of nodes that lost access to the relays. */
   readonly revocations: RevocationPublisher;
+  /** This coordinator's name among several on one database. */
+  readonly instance: string;
+  /** Who runs the timers: always this one on SQLite; the advisory-lock holder on PostgreSQL. */
+  readonly timers: TimerGate & { start?(): Promise<void>; stop?(): Promise<void> };
+  /** Netmap changes to and from other coordinators (PostgreSQL only). */
+  readonly fanout: NetmapFanout | undefined;
   readonly #wss: WebSocketServer;
   #metricsListener: { port: number; close: () => Promise<void> } | undefined;
   #unfollow: (() => void) | undefined;
@@ -157,7 +175,11 @@ export class Coordinator {
     refusals: RefusalAudit;
     revocations: RevocationPublisher;
     auditSigner: CoordinatorAuditSigner;
+    instance: string;
+    timerLockPollMs: number | undefined;
+    fanoutRetryMs: number | undefined;
   }) {
+    this.instance = parts.instance;
     this.refusals = parts.refusals;
     this.#refusalFlush = new Timer(parts.access.clock, () => void this.#flushRefusals());
     this.revocations = parts.revocations;
@@ -173,12 +195,59 @@ export class Coordinator {
     this.logger = parts.logger;
     this.app = parts.app;
     this.#wss = parts.wss;
+    const clock = parts.access.clock;
+    const gate = { owns: () => this.timers.owns(), hint: (h: TimerHint) => this.timers.hint(h) };
     this.standing = new StandingGrants({
       store: parts.store,
       hub: parts.hub,
-      clock: parts.access.clock,
+      clock,
       logger: parts.logger.child({ component: 'standing' }),
+      gate,
     });
+    if (!parts.store.isPostgres) {
+      this.timers = new LocalTimers(this.instance);
+      this.fanout = undefined;
+      return;
+    }
+    const log = parts.logger.child({ component: 'cluster', instance: this.instance });
+    this.fanout = new NetmapFanout({
+      store: parts.store,
+      hub: parts.hub,
+      clock,
+      logger: log,
+      metrics: parts.metrics,
+      instance: this.instance,
+      onHint: (h) => {
+        if (!this.timers.owns()) return;
+        if (h === 'access') void this.access.arm();
+        else void this.standing.reconcile();
+      },
+      onReconnect: () => this.#ownerResweep(),
+      ...(parts.fanoutRetryMs ? { retryMinMs: parts.fanoutRetryMs } : {}),
+    });
+    this.timers = new TimerLock({
+      store: parts.store,
+      clock,
+      logger: log,
+      metrics: parts.metrics,
+      instance: this.instance,
+      ...(parts.timerLockPollMs ? { pollMs: parts.timerLockPollMs } : {}),
+      onAcquire: () => this.#ownerResweep(),
+      onLose: () => {
+        void this.access.arm();
+        this.standing.pause();
+      },
+      onOwnerMaintenance: async () => {
+        await this.fanout?.prune();
+      },
+    });
+  }
+
+  /** As the timer owner: sweep due deadlines, re-arm, reconcile standing grants. */
+  #ownerResweep(): void {
+    if (this.#stopping || !this.timers.owns()) return;
+    void this.access.sweep();
+    void this.standing.reconcile();
   }
 
   /** The certificate served now, with its fingerprint (it changes at each renewal or reload). */
@@ -206,6 +275,12 @@ export class Coordinator {
 
   static async start(opts: CoordinatorOptions): Promise<Coordinator> {
     const clock = opts.clock ?? realClock;
+    const instance = opts.instance ?? `${hostname().slice(0, 30)}-${randomBytes(3).toString('hex')}`;
+    if (!/^[A-Za-z0-9._:-]{1,40}$/.test(instance))
+      throw new ControlError(
+        'CONFIG',
+        `instance name ${JSON.stringify(instance)}: 1–40 of A-Z a-z 0-9 . _ : -`,
+      );
     const logger = opts.logger ?? createLogger();
     const listen = opts.listen ?? { host: '127.0.0.1', port: 8443 };
     if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/.test(opts.suffix))
@@ -229,6 +304,7 @@ export class Coordinator {
       refusalAudit: refusals,
       ...(opts.scrypt ? { scrypt: opts.scrypt } : {}),
     });
+    let c: Coordinator | undefined;
     try {
       // A database rewritten while the coordinator was down alarms now, not at the next checkpoint.
       await store.checkAuditAnchor();
@@ -256,6 +332,7 @@ export class Coordinator {
         clock,
         logger: logger.child({ component: 'access' }),
         webhooks,
+        gate: { owns: () => c?.timers.owns() ?? false, hint: (h) => c?.timers.hint(h) },
       });
       const app = fastify({
         https: { cert: tls.cert, key: tls.key },
@@ -269,7 +346,7 @@ export class Coordinator {
         maxPayload: MAX_MESSAGE_BYTES + 64,
         perMessageDeflate: false,
       });
-      const c = new Coordinator({
+      c = new Coordinator({
         store,
         hub,
         keys,
@@ -293,12 +370,19 @@ export class Coordinator {
           ...(opts.relayCa ? { ca: opts.relayCa } : {}),
           ...(opts.revocationPushMs ? { intervalMs: opts.revocationPushMs } : {}),
         }),
+        instance,
+        timerLockPollMs: opts.timerLockPollMs,
+        fanoutRetryMs: opts.fanoutRetryMs,
       });
       // A node or user change may take a node's access away: tell the relays now.
+      const coord = c;
       hub.onChange((ch) => {
-        if ((ch.type === 'node' && ch.node.revokedAt !== null) || ch.type === 'user') c.revocations.kick();
+        if ((ch.type === 'node' && ch.node.revokedAt !== null) || ch.type === 'user')
+          coord.revocations.kick();
       });
       await c.#routes(opts, clock);
+      // Listening for other coordinators' changes before any agent attaches: none is missed.
+      await c.fanout?.start();
       const h1 = preMessageHash(keys.staticKey.publicKey);
       const maxChannels = opts.maxChannels ?? 20_000;
       app.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
@@ -337,6 +421,7 @@ export class Coordinator {
       const addr = app.server.address();
       c.#port = typeof addr === 'object' && addr ? addr.port : listen.port;
       c.#host = listen.host;
+      await c.timers.start?.();
       await access.sweep();
       logger.info(
         { url: c.url, publicKey: c.publicKey, tlsFingerprint: tls.fingerprint },
@@ -347,6 +432,8 @@ export class Coordinator {
       c.revocations.start();
       return c;
     } catch (e) {
+      await c?.timers.stop?.();
+      await c?.fanout?.stop();
       await store.close();
       await certs.stop();
       throw e;
@@ -439,6 +526,10 @@ export class Coordinator {
       auditKey: this.keys.auditKey.verifyKey.base64(),
       auditState: () => this.auditSigner.state(),
       tlsState: () => tlsHealth(this.certs.status()),
+      clusterState: () => ({
+        timers: this.timers.state(),
+        ...(this.fanout ? { fanout: this.fanout.state() } : {}),
+      }),
       rootCaPem: this.pki.root.certPem,
       tokenTtlMs: opts.tokenTtlMs ?? 12 * 3600_000,
       deviceCodeTtlMs: codeTtlMs,
@@ -501,6 +592,8 @@ export class Coordinator {
     await this.revocations.stop();
     await this.standing.stop();
     await this.access.stop();
+    // The lock goes with its session: another coordinator takes the timers over at its next poll.
+    await this.timers.stop?.();
     this.hub.stop();
     for (const ws of this.#wss.clients) ws.terminate();
     await new Promise<void>((r) => this.#wss.close(() => r()));
@@ -509,6 +602,8 @@ export class Coordinator {
     await this.certs.stop();
     await this.#metricsListener?.close();
     await this.#flushRefusals(true);
+    // Changes made while closing are published before the store closes.
+    await this.fanout?.stop();
     await this.store.close();
   }
 }

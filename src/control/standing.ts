@@ -12,6 +12,7 @@ import type { Store } from '../store/index.ts';
 import type { Change } from './affected.ts';
 import type { Hub } from './hub.ts';
 import type { Logger } from './logger.ts';
+import type { TimerGate } from './timer-owner.ts';
 
 export const STANDING_RECONCILE_MS = 60_000;
 const MARK = 'policy:';
@@ -21,6 +22,8 @@ export interface StandingOptions {
   hub: Hub;
   clock: Clock;
   logger: Logger;
+  /** Whether this coordinator reconciles; default: it always does (one coordinator). */
+  gate?: Pick<TimerGate, 'owns' | 'hint'>;
 }
 
 export class StandingGrants {
@@ -37,8 +40,9 @@ export class StandingGrants {
   }
 
   start(): void {
-    this.#o.hub.onChange((c) => {
-      if (touchesStanding(c)) void this.reconcile();
+    this.#o.hub.onChange((c, origin) => {
+      // A remote change already reached the owner through the change log: no hint for it.
+      if (touchesStanding(c) && (origin === 'local' || this.#owns())) void this.reconcile();
     });
     void this.reconcile();
   }
@@ -48,6 +52,11 @@ export class StandingGrants {
    * with what changed.
    */
   reconcile(): Promise<{ created: number; revoked: number; skipped: string[] }> {
+    if (!this.#owns()) {
+      // Another coordinator owns the timers: it reconciles.
+      this.#o.gate?.hint('standing');
+      return Promise.resolve({ created: 0, revoked: 0, skipped: [] });
+    }
     if (this.#queued) return this.#queued;
     const run = this.#chain.then(() => {
       this.#queued = undefined;
@@ -63,6 +72,10 @@ export class StandingGrants {
   async #reconcile(): Promise<{ created: number; revoked: number; skipped: string[] }> {
     const out = { created: 0, revoked: 0, skipped: [] as string[] };
     if (this.#stopped) return out;
+    if (!this.#owns()) {
+      this.#timer.del();
+      return out;
+    }
     try {
       const { store, hub } = this.#o;
       const stored = await store.getPolicy();
@@ -135,8 +148,17 @@ export class StandingGrants {
         this.#o.logger.warn({ machines: out.skipped }, 'standing grants: no user account for these machines');
       return out;
     } finally {
-      if (!this.#stopped) this.#timer.mod(STANDING_RECONCILE_MS);
+      if (!this.#stopped && this.#owns()) this.#timer.mod(STANDING_RECONCILE_MS);
     }
+  }
+
+  #owns(): boolean {
+    return this.#o.gate?.owns() ?? true;
+  }
+
+  /** Stops the backstop timer: this coordinator no longer owns the timers. */
+  pause(): void {
+    this.#timer.del();
   }
 
   async stop(): Promise<void> {

@@ -10,6 +10,14 @@ export {
   sha256Hex,
 } from './store.ts';
 export { parseDatabaseConfig, type DatabaseConfig } from './db.ts';
+export {
+  CHANGE_CHANNEL,
+  TIMER_CHANNEL,
+  MAX_CHANGE_PAGE,
+  type StoredChange,
+  type TimerHint,
+} from './changes.ts';
+export { PgSession, TIMER_LOCK_KEY } from './pg-session.ts';
 export { StoreError } from './errors.ts';
 export {
   GENESIS_HASH,

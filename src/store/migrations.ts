@@ -297,6 +297,31 @@ const t0005: Migration = {
   },
 };
 
+/**
+ * The netmap change log (several coordinators on one PostgreSQL, DESIGN.md "Amendments"): every
+ * change that alters netmaps gets the next `version` from the single netmap_change_head row (its
+ * row lock orders versions as commits, so a reader never sees version n+1 before n) and a row here
+ * naming what changed by id only; the store stays the truth. A coordinator whose LISTEN connection
+ * dropped catches up by reading the rows after the last version it applied. Old rows are pruned.
+ */
+const t0006: Migration = {
+  async up(db: Kysely<unknown>): Promise<void> {
+    await db.schema
+      .createTable('netmap_change_head')
+      .addColumn('id', 'integer', (c) => c.primaryKey())
+      .addColumn('version', 'bigint', (c) => c.notNull())
+      .execute();
+    await sql`insert into netmap_change_head (id, version) values (1, 0)`.execute(db);
+    await db.schema
+      .createTable('netmap_changes')
+      .addColumn('version', 'bigint', (c) => c.primaryKey())
+      .addColumn('origin', 'text', (c) => c.notNull())
+      .addColumn('change', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .execute();
+  },
+};
+
 /** Every migration, by name; names sort in order of application. */
 export const MIGRATIONS: Record<string, Migration> = {
   '0001_initial': t0001,
@@ -304,6 +329,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0003_access': t0003,
   '0004_grant_access': t0004,
   '0005_incidents': t0005,
+  '0006_netmap_changes': t0006,
 };
 
 export const migrationProvider: MigrationProvider = {

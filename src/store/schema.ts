@@ -235,6 +235,22 @@ export interface IncidentsTable {
   notifications: number;
 }
 
+/** The one row (id 1) holding the last netmap change version handed out (migration 0006). */
+export interface NetmapChangeHeadTable {
+  id: number;
+  version: number;
+}
+
+/** One netmap-altering change, by id only (control/change-ref.ts encodes `change`). */
+export interface NetmapChangesTable {
+  version: number;
+  /** The coordinator instance that made the change. */
+  origin: string;
+  /** JSON naming the change by ids. */
+  change: string;
+  created_at: number;
+}
+
 export interface Database {
   deployments: DeploymentsTable;
   services: ServicesTable;
@@ -256,4 +272,6 @@ export interface Database {
   access_extensions: AccessExtensionsTable;
   alert_tokens: AlertTokensTable;
   incidents: IncidentsTable;
+  netmap_change_head: NetmapChangeHeadTable;
+  netmap_changes: NetmapChangesTable;
 }

@@ -4,10 +4,11 @@
 //   base.ts (db, clock, mutate) → catalog.ts (deployments, services) → identity.ts (users, tokens,
 //   groups) → enrollment.ts (pre-auth keys, nodes, device login) → grants.ts (grants, netmap
 //   inputs) → audit-store.ts (the audit log and its checkpoints) → access.ts (just-in-time access)
-//   → incidents.ts (alert receiver tokens, incidents) → Store.
+//   → incidents.ts (alert receiver tokens, incidents) → changes.ts (the netmap change log of
+//   several coordinators) → Store.
 import { openKysely, migrate, type DatabaseConfig } from './db.ts';
 import type { StoreOptions } from './base.ts';
-import { IncidentStore } from './incidents.ts';
+import { ChangeStore } from './changes.ts';
 
 export {
   CONNECTOR_KEY_LIFETIME_MS,
@@ -18,7 +19,7 @@ export {
 } from './base.ts';
 export type { NetmapInputs } from './grants.ts';
 
-export class Store extends IncidentStore {
+export class Store extends ChangeStore {
   /** Opens the database and applies pending migrations. */
   static async open(cfg: DatabaseConfig, opts: StoreOptions): Promise<Store> {
     const db = await openKysely(cfg);
@@ -28,6 +29,6 @@ export class Store extends IncidentStore {
       await db.destroy();
       throw e;
     }
-    return new Store(db, opts);
+    return new Store(db, opts, cfg);
   }
 }

@@ -536,6 +536,35 @@ export function storeSuite(name: string, backend: Backend, skip?: string): void 
       });
     });
 
+    test('netmap change log (0006): dense versions under concurrent appends, read after a version, pruned by age', async () => {
+      const start = await store.changeHead();
+      const versions = await Promise.all(
+        Array.from({ length: 12 }, (_, i) => store.appendChange(i % 2 ? 'coord-a' : 'coord-b', `{"i":${i}}`)),
+      );
+      assert.deepEqual(
+        [...versions].sort((x, y) => x - y),
+        Array.from({ length: 12 }, (_, i) => start + i + 1),
+      );
+      assert.equal(await store.changeHead(), start + 12);
+      const rows = await store.changesAfter(start + 4);
+      assert.deepEqual(
+        rows.map((r) => r.version),
+        Array.from({ length: 8 }, (_, i) => start + 5 + i),
+      );
+      assert.ok(rows.every((r) => /^\{"i":\d+\}$/.test(r.change) && r.origin.startsWith('coord-')));
+      assert.equal((await store.changesAfter(start, 3)).length, 3);
+      clock.advance(10_000);
+      await store.appendChange('coord-a', '{"late":true}');
+      assert.ok((await store.pruneChanges(store.now() - 5_000)) >= 12);
+      const left = await store.changesAfter(0);
+      assert.deepEqual(
+        left.map((r) => r.change),
+        ['{"late":true}'],
+      );
+      // The head keeps counting after pruning: versions are never reused.
+      assert.equal(await store.changeHead(), start + 13);
+    });
+
     test('audit: undefined details members are dropped; a lone surrogate is refused, nothing written', async () => {
       await store.recordAudit('admin', {
         action: 'test.note',
