@@ -52,8 +52,11 @@ const REFUSAL_LOG_INTERVAL_MS = 10_000;
 export interface AgentOptions {
   clock: Clock;
   stateDir: string;
-  /** Coordinator base URL, https://host:port. */
-  coordinator: string;
+  /**
+   * Coordinator base URL, https://host:port, or several coordinators sharing one PostgreSQL (the
+   * agent fails over between them: control.ts).
+   */
+  coordinator: string | readonly string[];
   /** The coordinator's X25519 key, pinned. */
   coordinatorKey: PublicKey;
   /** PEM certificates to trust for the coordinator's and relays' TLS listeners. */
@@ -195,7 +198,7 @@ export class Agent {
         : undefined;
     this.control = new ControlLoop({
       clock: o.clock,
-      url: o.coordinator,
+      urls: typeof o.coordinator === 'string' ? [o.coordinator] : o.coordinator,
       coordinatorKey: o.coordinatorKey,
       nodeKey: this.nodeKey,
       ...(o.ca ? { ca: o.ca } : {}),

@@ -34,7 +34,10 @@ export interface PeerStatus {
 export interface AgentStatus {
   node: { key: string; name: string | null; kind: string; deployment?: string; expiresAt: number | null };
   coordinator: {
+    /** The coordinator being tried or connected. */
     url: string;
+    /** All the agent may use, when it was given several (it fails over between them). */
+    urls?: string[];
     state: string;
     connects: number;
     lastError: string | null;
@@ -106,7 +109,10 @@ export function buildStatus(
       expiresAt: nm?.self.expiresAt ?? null,
     },
     coordinator: {
-      url: a.o.coordinator,
+      url: a.control.url,
+      ...(typeof a.o.coordinator === 'string' || a.o.coordinator.length < 2
+        ? {}
+        : { urls: [...a.o.coordinator] }),
       state: a.control.state,
       connects: a.control.connects,
       lastError: a.control.lastError ?? null,

@@ -34,7 +34,9 @@ socket in the state directory.
 options:
   --state DIR            state directory: node key (created 0600 at first start), control socket
                          (env SALLYPORT_STATE; default ~/.sallyport)
-  --coordinator URL      https://HOST:PORT of the coordinator (default: from 'sallyport login')
+  --coordinator URL      https://HOST:PORT of the coordinator (default: from 'sallyport login');
+                         repeat it for coordinators sharing one PostgreSQL: the agent starts on
+                         one picked from its key and moves to the next when one fails or drains
   --coordinator-key KEY  the coordinator's channel key to pin, base64 (default: from login)
   --ca FILE              PEM certificates to trust for the coordinator's and relays' TLS
   --preauth-key KEY      enroll with this pre-auth key at first start (env SALLYPORT_PREAUTH_KEY)
@@ -68,7 +70,7 @@ exit codes: 0 stopped by a signal, 1 could not start (e.g. a target that cannot 
 
 const OPTIONS = {
   state: { type: 'string' },
-  coordinator: { type: 'string' },
+  coordinator: { type: 'string', multiple: true },
   'coordinator-key': { type: 'string' },
   ca: { type: 'string' },
   'preauth-key': { type: 'string' },
@@ -139,10 +141,18 @@ export async function run(argv: string[], opts: { signal?: AbortSignal } = {}): 
   const kind = (a.kind ?? (services.length ? 'connector' : 'engineer')) as 'connector' | 'engineer';
   if (kind !== 'connector' && kind !== 'engineer') return usage(`--kind must be connector or engineer`);
   if (kind === 'engineer' && services.length) return usage('an engineer node serves no services');
-  const coordinator = a.coordinator ?? settings.coordinator;
+  const coordinator = a.coordinator?.length
+    ? a.coordinator
+    : settings.coordinator
+      ? [settings.coordinator]
+      : [];
   const keyText = a['coordinator-key'] ?? settings.coordinatorKey;
-  if (!coordinator || !keyText)
+  if (!coordinator.length || !keyText)
     return usage("--coordinator and --coordinator-key are required (or run 'sallyport login' first)");
+  for (const u of coordinator)
+    if (!/^https:\/\/[^/\s]+\/?$/.test(u)) return usage(`--coordinator takes https://HOST:PORT, got '${u}'`);
+  if (new Set(coordinator).size !== coordinator.length)
+    return usage('--coordinator lists the same URL twice');
   let coordinatorKey: PublicKey;
   try {
     coordinatorKey = PublicKey.fromBase64(keyText);

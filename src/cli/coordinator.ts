@@ -88,6 +88,10 @@ examples:
     --acme-directory https://acme-v02.api.letsencrypt.org/directory --acme-domain coord.example.com \
     --acme-agree-tos --acme-email ops@example.com --metrics-listen 10.0.0.5:9464
 
+On SIGTERM or SIGINT it drains: new agent channels get 503, open ones are closed with code 1012 so
+their agents move to another coordinator (agents given several with a repeated --coordinator), and
+it exits once they have gone (at most 2 s). SIGHUP reloads --tls-cert/--tls-key.
+
 exit codes: 0 stopped by a signal, 1 could not start, 2 bad usage
 `;
 

@@ -42,6 +42,11 @@ export function formatStatus(s: AgentStatus): string {
   const lines = [
     `node        ${s.node.name ?? '?'} (${s.node.kind}${s.node.deployment ? `, ${s.node.deployment}` : ''}) key ${s.node.key.slice(0, 8)}`,
     `coordinator ${s.coordinator.url} ${s.coordinator.state}${s.coordinator.lastError && s.coordinator.state !== 'connected' ? ` (${s.coordinator.lastError})` : ''}`,
+    ...(s.coordinator.urls
+      ? [
+          `            (fails over to ${s.coordinator.urls.filter((u) => u !== s.coordinator.url).join(', ')})`,
+        ]
+      : []),
     ...s.relays.map((r) => `relay       ${r.region} ${r.url} ${r.state}`),
     ...(s.socks5 ? [`socks5      ${s.socks5}`] : []),
     ...(s.udp

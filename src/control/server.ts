@@ -10,9 +10,9 @@ import type { IncomingMessage } from 'node:http';
 import { fastify, type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
 import swagger from '@fastify/swagger';
 import { WebSocketServer } from 'ws';
-import { realClock, Timer, type Clock } from '../clock/index.ts';
+import { realClock, Timer, type Clock, type TimerHandle } from '../clock/index.ts';
 import { Store, StoreError, parseDatabaseConfig, type ScryptParams, type TimerHint } from '../store/index.ts';
-import { AGENT_CHANNEL_PATH, MAX_MESSAGE_BYTES } from '../proto/control/index.ts';
+import { AGENT_CHANNEL_PATH, DRAIN_CLOSE_CODE, MAX_MESSAGE_BYTES } from '../proto/control/index.ts';
 import { AgentChannel } from './agent-channel.ts';
 import { preMessageHash } from './channel-noise.ts';
 import { ControlError } from './errors.ts';
@@ -106,6 +106,11 @@ export interface CoordinatorOptions {
   timerLockPollMs?: number;
   /** First delay before reopening a lost LISTEN connection (PostgreSQL), ms; default 250. */
   fanoutRetryMs?: number;
+  /**
+   * On stop, how long agents get to close their channels after being told to move to another
+   * coordinator (close 1012) before the rest are cut, ms; default 2000.
+   */
+  drainMs?: number;
 }
 
 const STATUS: Record<string, number> = {
@@ -159,6 +164,8 @@ export class Coordinator {
   #unfollow: (() => void) | undefined;
   #port = 0;
   #host = '';
+  #drainMs = 2000;
+  readonly #clock: Clock;
 
   private constructor(parts: {
     store: Store;
@@ -196,6 +203,7 @@ export class Coordinator {
     this.app = parts.app;
     this.#wss = parts.wss;
     const clock = parts.access.clock;
+    this.#clock = clock;
     const gate = { owns: () => this.timers.owns(), hint: (h: TimerHint) => this.timers.hint(h) };
     this.standing = new StandingGrants({
       store: parts.store,
@@ -385,8 +393,15 @@ export class Coordinator {
       await c.fanout?.start();
       const h1 = preMessageHash(keys.staticKey.publicKey);
       const maxChannels = opts.maxChannels ?? 20_000;
+      const self = c;
       app.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
         const path = (req.url ?? '').split('?')[0];
+        if (self.#stopping) {
+          // Draining: agents go to another coordinator.
+          metrics.channelRefusals.inc({ reason: 'draining' });
+          socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+          return;
+        }
         if (path !== AGENT_CHANNEL_PATH || wss.clients.size >= maxChannels) {
           metrics.channelRefusals.inc({
             reason: path !== AGENT_CHANNEL_PATH ? 'bad-path' : 'too-many-channels',
@@ -421,6 +436,7 @@ export class Coordinator {
       const addr = app.server.address();
       c.#port = typeof addr === 'object' && addr ? addr.port : listen.port;
       c.#host = listen.host;
+      if (opts.drainMs !== undefined) c.#drainMs = opts.drainMs;
       await c.timers.start?.();
       await access.sweep();
       logger.info(
@@ -586,6 +602,26 @@ export class Coordinator {
     if (!all && !this.#stopping) this.#refusalFlush.mod(REFUSAL_WINDOW_MS);
   }
 
+  /**
+   * Tells every connected agent to move to another coordinator (close 1012, which agents answer by
+   * reconnecting to the next URL they hold at once) and waits up to drainMs for the channels to
+   * close; the rest are cut.
+   */
+  async #drainAgents(): Promise<void> {
+    const open = [...this.#wss.clients];
+    if (open.length)
+      this.logger.info({ agents: open.length }, 'draining: agents move to another coordinator');
+    const closed = open.map((ws) => new Promise<void>((r) => ws.once('close', () => r())));
+    for (const ws of open) ws.close(DRAIN_CLOSE_CODE, 'coordinator draining');
+    let timer: TimerHandle | undefined;
+    await Promise.race([
+      Promise.all(closed),
+      new Promise<void>((r) => (timer = this.#clock.setTimeout(r, this.#drainMs))),
+    ]);
+    if (timer) this.#clock.clearTimeout(timer);
+    for (const ws of this.#wss.clients) ws.terminate();
+  }
+
   async stop(): Promise<void> {
     this.#stopping = true;
     this.#refusalFlush.del();
@@ -594,8 +630,8 @@ export class Coordinator {
     await this.access.stop();
     // The lock goes with its session: another coordinator takes the timers over at its next poll.
     await this.timers.stop?.();
+    await this.#drainAgents();
     this.hub.stop();
-    for (const ws of this.#wss.clients) ws.terminate();
     await new Promise<void>((r) => this.#wss.close(() => r()));
     await this.app.close();
     this.#unfollow?.();

@@ -8,6 +8,11 @@ export const CONTROL_PROLOGUE = new TextEncoder().encode('sallyport control v1')
 export const ZERO_PSK = new Uint8Array(32);
 /** The WebSocket path of the agent channel. */
 export const AGENT_CHANNEL_PATH = '/agent/v1';
+/**
+ * The WebSocket close code of a coordinator that shuts down cleanly (RFC 6455 registry: 1012,
+ * "Service Restart"): agents move to the next coordinator at once instead of backing off.
+ */
+export const DRAIN_CLOSE_CODE = 1012;
 /** Hello/welcome `version`. */
 export const CONTROL_VERSION = 1;
 

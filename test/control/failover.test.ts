@@ -1,0 +1,363 @@
+// Agents fail over between coordinators on one PostgreSQL (issue 15), with real processes: two
+// `sallyport coordinator` processes share one database and one set of key files; a connector and an
+// engineer (in this process) hold both URLs. Coordinator A, which the agents are on and which owns
+// the timers, is killed with SIGKILL in the middle of a grant made on B:
+//   - both agents reach B within a few seconds, their netmaps never lose the peer, and the stream
+//     between them keeps flowing (it never touches a coordinator);
+//   - B takes the timers over and the grant still expires on time: the engineer loses the peer and
+//     the stream is cut;
+//   - the audit log written by both coordinators is one chain that `audit verify` accepts.
+// Then A is started again and B is stopped with SIGTERM: B drains (close 1012), the agents move to
+// A at once, and B exits 0.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Duplex } from 'node:stream';
+import { pino } from 'pino';
+import { realClock } from '../../src/clock/index.ts';
+import { PrivateKey, PublicKey } from '../../src/crypto/index.ts';
+import { ApiClient, loadOrCreateKeys } from '../../src/control/index.ts';
+import { createSelfSigned } from '../../src/pki/index.ts';
+import { RelayServer } from '../../src/relay/index.ts';
+import { Agent } from '../../src/agent/index.ts';
+import { run as audit } from '../../src/cli/audit.ts';
+import { needs } from '../../src/testing/require.ts';
+import { postgresMissing, startPostgres, type PostgresInstance } from '../../src/testing/postgres.ts';
+import { freePort } from '../../src/testing/pebble.ts';
+import { waitFor } from '../../src/testing/harness.ts';
+import { startServices, type Services } from '../integration/services.ts';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const entry = `const m = await import(${JSON.stringify(join(root, 'src/cli/coordinator.ts'))}); process.exitCode = await m.run(process.argv.slice(1));`;
+const missing = postgresMissing();
+let pgServer: PostgresInstance | undefined;
+let svc: Services | undefined;
+const quiet = pino({ level: process.env.SALLYPORT_TEST_LOG ?? 'silent' });
+
+before(async () => {
+  if (missing) return;
+  pgServer = await startPostgres();
+  svc = await startServices(1024);
+});
+after(async () => {
+  await svc?.close();
+  await pgServer?.stop();
+});
+
+interface CoordProcess {
+  child: ChildProcess;
+  url: string;
+  channelKey: string;
+  out: () => string;
+  exited: Promise<number | null>;
+}
+
+/** Starts `sallyport coordinator --json` and resolves with what it printed once it listens. */
+async function coordinator(
+  dir: string,
+  port: number,
+  instance: string,
+  relayUrl: string,
+): Promise<CoordProcess> {
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      '--input-type=module',
+      '-e',
+      entry,
+      '--',
+      ...['--data', dir, '--db', pgServer!.url, '--listen', `127.0.0.1:${port}`, '--instance', instance],
+      ...['--suffix', 'byoc.example.com', '--relay', `eu=${relayUrl}`, '--log-level', 'warn', '--json'],
+    ],
+    { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
+  child.stderr!.on('data', (b: Buffer) => (err += b.toString()));
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  await waitFor(() => out.includes('\n') || child.exitCode !== null, 30_000, `${instance} starts`);
+  assert.equal(child.exitCode, null, `${instance} exited: ${err}`);
+  const j = JSON.parse(out.split('\n')[0]) as { url: string; channelKey: string };
+  return { child, url: j.url, channelKey: j.channelKey, out: () => out + err, exited };
+}
+
+type Json = Record<string, unknown>;
+
+async function health(
+  url: string,
+  ca: string,
+): Promise<{ timers: { owner: string | null; owned: boolean } }> {
+  return new ApiClient({ server: url, ca }).call('GET', '/health');
+}
+
+/** Writes a chunk every 20 ms on an echo stream and keeps what comes back. */
+function pump(s: Duplex) {
+  const sent: Buffer[] = [];
+  const got: Buffer[] = [];
+  let received = 0;
+  let ended: number | undefined;
+  s.on('data', (b: Buffer) => {
+    got.push(b);
+    received += b.length;
+  });
+  s.on('error', () => (ended ??= Date.now()));
+  s.on('close', () => (ended ??= Date.now()));
+  const t = setInterval(() => {
+    if (ended !== undefined) return;
+    const b = randomBytes(512);
+    sent.push(b);
+    s.write(b);
+  }, 20);
+  return {
+    received: () => received,
+    endedAt: () => ended,
+    stop: () => clearInterval(t),
+    sent: () => Buffer.concat(sent),
+    got: () => Buffer.concat(got),
+  };
+}
+
+test(
+  'agents fail over to another coordinator when theirs is killed; its timers move; one audit chain; drain on SIGTERM',
+  { timeout: 120_000 },
+  async (t) => {
+    if (!needs(t, missing)) return;
+    const dirA = mkdtempSync(join(tmpdir(), 'sallyport-failover-a-'));
+    const dirB = mkdtempSync(join(tmpdir(), 'sallyport-failover-b-'));
+    const agentsDir = mkdtempSync(join(tmpdir(), 'sallyport-failover-agents-'));
+    const procs: ChildProcess[] = [];
+    const agents: Agent[] = [];
+    t.after(async () => {
+      for (const a of agents) await a.stop().catch(() => {});
+      for (const p of procs) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
+      for (const d of [dirA, dirB, agentsDir]) rmSync(d, { recursive: true, force: true });
+    });
+
+    // The relay trusts the coordinators' signing key, made here before A's first start.
+    const keys = loadOrCreateKeys(dirA);
+    const relayCert = await createSelfSigned({ commonName: 'relay.test', ipAddresses: ['127.0.0.1'] });
+    const relay = new RelayServer({
+      clock: realClock,
+      privateKey: PrivateKey.generate(),
+      trusted: [keys.signingKey.verifyKey],
+      region: 'eu',
+      listen: { host: '127.0.0.1', port: 0 },
+      tls: { cert: relayCert.certPem, key: relayCert.keyPem },
+      logger: quiet,
+    });
+    const relayUrl = `https://127.0.0.1:${(await relay.start()).port}`;
+    t.after(() => relay.stop());
+
+    const portA = await freePort();
+    const portB = await freePort();
+    let A = await coordinator(dirA, portA, 'coord-a', relayUrl);
+    procs.push(A.child);
+    const urlB = `https://127.0.0.1:${portB}`;
+    const coordCa = readFileSync(join(dirA, 'tls', 'cert.pem'), 'utf8');
+    const ca = `${coordCa}\n${relayCert.certPem}`;
+    const caFile = join(agentsDir, 'ca.pem');
+    writeFileSync(caFile, coordCa);
+
+    const anonA = new ApiClient({ server: A.url, ca: coordCa });
+    const adminPassword = readFileSync(join(dirA, 'initial-admin-password'), 'utf8').trim();
+    const adminA = await anonA.login('admin', adminPassword);
+    await adminA.call('POST', '/api/v1/deployments', {
+      name: 'acme-prod',
+      region: 'us-east-1',
+      cloud: 'aws',
+    });
+    await adminA.call('PUT', '/api/v1/policy', {
+      version: 1,
+      policies: [
+        {
+          id: 'oncall',
+          requesters: ['oncall'],
+          deployments: { names: ['acme-prod'] },
+          services: { names: ['echo'] },
+          access: 'read-only',
+          maxDuration: '1h',
+          pendingFor: '30m',
+          approval: { group: 'leads', threshold: 1 },
+        },
+      ],
+    });
+    for (const g of ['oncall', 'leads']) await adminA.call('POST', '/api/v1/groups', { name: g });
+    for (const u of ['bob', 'carol'])
+      await adminA.call('POST', '/api/v1/users', { name: u, password: 'long password' });
+    await adminA.call('PUT', '/api/v1/groups/oncall/members/bob');
+    await adminA.call('PUT', '/api/v1/groups/leads/members/carol');
+    const connKey = await adminA.call<{ key: string }>('POST', '/api/v1/preauth-keys', {
+      deployment: 'acme-prod',
+    });
+    const engKey = await adminA.call<{ key: string }>('POST', '/api/v1/preauth-keys', { user: 'bob' });
+
+    // Both agents hold both URLs. B is not up yet, so whichever URL an agent starts on, it ends on A.
+    const common = {
+      clock: realClock,
+      coordinator: [A.url, urlB],
+      coordinatorKey: PublicKey.fromBase64(A.channelKey),
+      ca,
+      logger: quiet,
+      controlSocket: false,
+    };
+    const conn = new Agent({
+      ...common,
+      stateDir: join(agentsDir, 'conn'),
+      name: 'acme-prod-connector',
+      kind: 'connector',
+      preauthKey: connKey.key,
+      services: [{ name: 'echo', kind: 'tcp', address: `127.0.0.1:${svc!.echoPort}`, tls: 'passthrough' }],
+    });
+    agents.push(conn);
+    await conn.start();
+    const eng = new Agent({
+      ...common,
+      stateDir: join(agentsDir, 'eng'),
+      name: 'bob-laptop',
+      kind: 'engineer',
+      preauthKey: engKey.key,
+    });
+    agents.push(eng);
+    await eng.start();
+    await waitFor(
+      () => conn.control.state === 'connected' && eng.control.state === 'connected',
+      20_000,
+      'agents on A',
+    );
+    assert.equal(conn.control.url, A.url);
+    assert.equal(eng.control.url, A.url);
+
+    // B: the same key files and listener certificate (as an operator deploys them), another name.
+    cpSync(dirA, dirB, { recursive: true, filter: (src) => !src.endsWith('audit-anchor.json') });
+    const B = await coordinator(dirB, portB, 'coord-b', relayUrl);
+    procs.push(B.child);
+    assert.equal(B.url, urlB);
+    await waitFor(
+      async () => (await health(urlB, coordCa)).timers.owner === 'coord-a',
+      10_000,
+      'B sees A own the timers',
+    );
+
+    // A grant made on B, ending in 8 s; its change reaches the agents on A through PostgreSQL.
+    const anonB = new ApiClient({ server: urlB, ca: coordCa });
+    const bob = await anonB.login('bob', 'long password');
+    const carol = await anonB.login('carol', 'long password');
+    const req = await bob.call<Json>('POST', '/api/v1/requests', {
+      deployment: 'acme-prod',
+      services: ['echo'],
+      reason: 'INC-15 failover',
+      duration: '8s',
+    });
+    await carol.call('POST', `/api/v1/requests/${String(req.id)}/approve`);
+    const grant = await bob.call<{ id: string; end: number; status: string }>(
+      'GET',
+      `/api/v1/access-grants/${String(req.grantId)}`,
+    );
+    assert.equal(grant.status, 'active');
+    await waitFor(
+      () => (eng.netmap?.peers.length ?? 0) === 1,
+      10_000,
+      "the engineer's netmap lists the connector",
+    );
+    const echo = eng.netmap!.services.find((s) => s.name === 'echo')!;
+    const stream = eng.openStream(echo)!;
+    const p = pump(stream);
+    await waitFor(() => p.received() > 4096, 10_000, 'echo flows');
+
+    // Kill A (timer owner, both agents' coordinator) in the middle of the grant.
+    let peerLost = false;
+    const watch = setInterval(() => {
+      if ((eng.netmap?.peers.length ?? 0) !== 1 && Date.now() < grant.end) peerLost = true;
+    }, 20);
+    t.after(() => clearInterval(watch));
+    A.child.kill('SIGKILL');
+    const killedAt = Date.now();
+    const before = p.received();
+    await waitFor(
+      () => [conn, eng].every((a) => a.control.state === 'connected' && a.control.url === urlB),
+      10_000,
+      'both agents on B',
+    );
+    const movedMs = Date.now() - killedAt;
+    t.diagnostic(`both agents reconnected to B ${movedMs} ms after A was killed`);
+    assert.ok(movedMs < 5000, `failover took ${movedMs} ms`);
+    await waitFor(() => p.received() > before + 8192, 5000, 'the stream keeps flowing after the kill');
+    assert.equal(peerLost, false, "the engineer's netmap never lost the connector before the grant's end");
+    await waitFor(async () => (await health(urlB, coordCa)).timers.owned, 10_000, 'B takes the timers over');
+
+    // The grant ends on time although its timer owner died: B expires it.
+    let expired = 0;
+    await waitFor(
+      async () => {
+        const g = await bob.call<{ status: string }>('GET', `/api/v1/access-grants/${grant.id}`);
+        if (g.status === 'expired') expired = Date.now();
+        return expired > 0;
+      },
+      grant.end - Date.now() + 10_000,
+      'the grant expires',
+    );
+    const late = expired - grant.end;
+    t.diagnostic(`grant expired ${late} ms after its end (B took the timers over after A's kill)`);
+    assert.ok(late < 1500, `expired ${late} ms late`);
+    await waitFor(() => (eng.netmap?.peers.length ?? 0) === 0, 3000, 'the engineer loses the peer');
+    await waitFor(() => p.endedAt() !== undefined, 3000, 'the stream is cut at expiry');
+    p.stop();
+    const cutLate = p.endedAt()! - grant.end;
+    t.diagnostic(`stream cut ${cutLate} ms after the grant's end`);
+    assert.ok(cutLate < 2000, `stream cut ${cutLate} ms after the end`);
+    // What came back is a byte-exact prefix of what was sent: nothing lost or reordered in failover.
+    const got = p.got();
+    assert.ok(got.length > 0);
+    assert.ok(
+      p.sent().subarray(0, got.length).equals(got),
+      'the echo is a byte-exact prefix of what was sent',
+    );
+
+    // A comes back; B is stopped with SIGTERM: it drains, the agents move to A at once.
+    A = await coordinator(dirA, portA, 'coord-a', relayUrl);
+    procs.push(A.child);
+    const drainAt = Date.now();
+    B.child.kill('SIGTERM');
+    await waitFor(
+      () => [conn, eng].every((a) => a.control.state === 'connected' && a.control.url === A.url),
+      10_000,
+      'both agents back on A after B drains',
+    );
+    const drainMs = Date.now() - drainAt;
+    t.diagnostic(`both agents on A ${drainMs} ms after SIGTERM to B`);
+    assert.ok(drainMs < 3000, `moving after a drain took ${drainMs} ms`);
+    assert.equal(await B.exited, 0, `B exits 0 after draining: ${B.out()}`);
+    assert.ok(
+      eng.control.lastError?.includes('1012'),
+      `the engineer saw the drain: ${eng.control.lastError}`,
+    );
+
+    // One audit chain, written by both coordinators, verified offline.
+    const token = (
+      await anonA.call<{ token: string }>('POST', '/api/v1/login', { user: 'admin', password: adminPassword })
+    ).token;
+    const file = join(agentsDir, 'audit.jsonl');
+    let out = '';
+    const io = { out: (s: string) => void (out += s), err: (s: string) => void (out += s) };
+    assert.equal(
+      await audit(['export', '--server', A.url, '--token', token, '--ca', caFile, '--out', file], io),
+      0,
+      out,
+    );
+    const trust = keys.auditKey.verifyKey.base64();
+    assert.equal(await audit(['verify', file, '--trust-key', trust, '--json'], io), 0, out);
+    const records = readFileSync(file, 'utf8').split('\n').filter(Boolean);
+    assert.ok(
+      records.some((l) => l.includes(`grant:${grant.id}`) && /expire/.test(l)),
+      'the expiry (by B) is in the chain',
+    );
+  },
+);
