@@ -10,6 +10,12 @@ export class AgentMetrics {
     labelNames: ['reason'] as const,
     registers: [this.registry],
   });
+  readonly homeRelayChanges = new Counter({
+    name: 'sallyport_agent_home_relay_changes_total',
+    help: 'Home relay chosen anew, by reason (first, home-down, closer)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
   readonly streamsAccepted = new Counter({
     name: 'sallyport_agent_streams_accepted_total',
     help: 'Incoming streams the router accepted',

@@ -23,6 +23,7 @@ import {
   sendPayloadTo,
   type PathTimings,
   type PeerPathStatus,
+  chooseHome,
 } from '../paths/index.ts';
 import { registration, parseHostPort, type ServiceSpec } from './config.ts';
 import { ServiceCerts } from './certs.ts';
@@ -78,6 +79,13 @@ export interface AgentOptions {
   controlSocket?: boolean;
   /** Session payload size over relays; default 16 KiB. */
   relayPayloadSize?: number;
+  /** How often each relay's round-trip time is measured (home relay choice), ms; default 10000. */
+  relayProbeMs?: number;
+  /**
+   * Reach a region's relay at this URL instead of the relay map's (a private endpoint, an egress
+   * proxy), by region; the certificate is still checked against the relay map's host name.
+   */
+  relayAddresses?: Readonly<Record<string, string>>;
   connection?: Partial<ConnectionOptions>;
   logger?: Logger;
   /** The node key; default: loaded from (or created in) the state directory. */
@@ -136,6 +144,8 @@ export class Agent {
   socksAddress: { host: string; port: number } | undefined;
   /** Session messages refused before the session layer, by reason (mirror of the metric). */
   readonly refused: Record<string, number> = {};
+  /** How often the home relay was chosen anew (the first choice counts). */
+  homeChanges = 0;
 
   constructor(o: AgentOptions) {
     this.o = o;
@@ -177,10 +187,14 @@ export class Agent {
       logger: this.log.child({ part: 'relay' }),
       ...(o.relayPayloadSize ? { payloadSize: o.relayPayloadSize } : {}),
       onPacket: (ep, src, packet) => this.#fromRelay(ep, src, packet),
+      ...(o.relayProbeMs ? { probeMs: o.relayProbeMs } : {}),
+      ...(o.relayAddresses ? { addresses: o.relayAddresses } : {}),
       onState: (region, state) => {
         this.log.info({ region, state }, 'relay connection');
+        this.#evaluateHome();
         if (state === 'connected') this.#announce();
       },
+      onRtt: () => this.#evaluateHome(),
     });
     this.connector =
       o.kind === 'connector'
@@ -242,6 +256,11 @@ export class Agent {
   /** Connector: the services' targets and the local (customer-side) audit. */
   get targets(): ConnectorTargets | undefined {
     return this.connector?.targets;
+  }
+
+  /** The region of this node's home relay: where its peers send to reach it through a relay. */
+  get homeRelay(): string | undefined {
+    return this.#homeRegion;
   }
 
   get netmap(): Netmap | undefined {
@@ -384,11 +403,9 @@ export class Agent {
   #apply(nm: Netmap): void {
     if (this.#stopped) return;
     this.relays.update(nm.relays);
-    const regions = nm.relays.map((r) => r.region).sort();
-    const home = this.#homeRegion && regions.includes(this.#homeRegion) ? this.#homeRegion : regions[0];
+    this.#evaluateHome();
     // our endpoints again after a new agent channel (the coordinator keeps them per connection)
-    if (home !== this.#homeRegion || this.control.connects !== this.#announcedOn) {
-      this.#homeRegion = home;
+    if (this.control.connects !== this.#announcedOn) {
       this.#announcedOn = this.control.connects;
       this.#announce();
     }
@@ -406,9 +423,11 @@ export class Agent {
       const e = this.#peers.get(k);
       if (e) {
         const before = e.info.endpoints.join(' ');
+        const homeBefore = e.info.homeRelay;
         e.info = p;
         if (e.paths && p.endpoints.join(' ') !== before) e.paths.setRemoteCandidates(p.endpoints);
         e.paths?.relayChanged();
+        if (!e.paths) this.#repointRelayed(e, homeBefore !== p.homeRelay);
         continue;
       }
       this.#addPeer(p);
@@ -418,11 +437,7 @@ export class Agent {
 
   #addPeer(p: NetmapPeer): void {
     const key = PublicKey.fromBase64(p.key);
-    const relayEp = (): string | undefined => {
-      const hr = this.#peers.get(p.key)?.info.homeRelay ?? p.homeRelay;
-      const region = hr && this.relays.get(hr) ? hr : this.#homeRegion;
-      return region ? relayEndpoint(region, key) : undefined;
-    };
+    const relayEp = (): string | undefined => this.#relayEndpointFor(this.#peers.get(p.key)?.info ?? p);
     const ep0 = relayEp();
     const session = this.host.addPeer(key, ep0 ? { endpoint: ep0 } : {});
     const isClient = isLowerKey(this.publicKey.bytes, key.bytes);
@@ -530,6 +545,52 @@ export class Agent {
         { peer: ev.peer.publicKey.fingerprint(), to: ev.to.replace(/\/.*/, '') },
         'peer path changed',
       );
+  }
+
+  /** Where a peer is reached through a relay: its home relay's region, else ours. */
+  #relayEndpointFor(p: NetmapPeer): string | undefined {
+    const hr = p.homeRelay;
+    const region = hr && this.relays.get(hr) ? hr : this.#homeRegion;
+    return region ? relayEndpoint(region, PublicKey.fromBase64(p.key)) : undefined;
+  }
+
+  /**
+   * A relay-only peer (no direct paths to manage it) is re-pointed to its home relay when that
+   * changed or when the relay its session uses is not connected; otherwise it keeps the endpoint
+   * it may have roamed to.
+   */
+  #repointRelayed(e: PeerEntry, homeChanged: boolean): void {
+    const cur = e.session.endpoint ? parseRelayEndpoint(e.session.endpoint) : undefined;
+    const down = !cur || this.relays.status().find((r) => r.region === cur.region)?.state !== 'connected';
+    if (!homeChanged && !down) return;
+    const ep = this.#relayEndpointFor(e.info);
+    if (ep && ep !== e.session.endpoint) e.session.endpoint = ep;
+  }
+
+  /** Picks the home relay again (paths/home.ts) and announces a change. */
+  #evaluateHome(): void {
+    if (this.#stopped) return;
+    const views = this.relays.status().map((r) => ({
+      region: r.region,
+      connected: r.state === 'connected',
+      ...(r.stats.rttMs !== undefined ? { rttMs: r.stats.rttMs } : {}),
+    }));
+    const c = chooseHome(this.#homeRegion, views);
+    if (c.home !== this.#homeRegion) {
+      this.log.info(
+        { from: this.#homeRegion ?? null, to: c.home ?? null, reason: c.reason, relays: views },
+        'home relay',
+      );
+      this.#homeRegion = c.home;
+      this.homeChanges++;
+      this.metrics.homeRelayChanges.inc({ reason: c.reason });
+      this.#announce();
+      if (this.netmap) this.#setStunServers(this.netmap);
+    }
+    for (const e of this.#peers.values()) {
+      if (e.paths) e.paths.relayChanged();
+      else this.#repointRelayed(e, false);
+    }
   }
 
   #announce(): void {

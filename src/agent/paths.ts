@@ -4,6 +4,7 @@
 //
 //   SessionHost.send(datagram, endpoint) ──► Paths.send ──► Path.send ──► RelayClient.send(dst)
 //   RelayClient.onPacket(src, packet) ──► SessionHost.receive(packet, "relay:<region>/<src>")
+import { isIP } from 'node:net';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock/index.ts';
 import { PublicKey, type PrivateKey } from '../crypto/index.ts';
@@ -60,6 +61,15 @@ export interface RelayPathsOptions {
   payloadSize?: number;
   onPacket(endpoint: string, src: PublicKey, packet: Uint8Array): void;
   onState?(region: string, state: RelayClientState): void;
+  /** A new round-trip time to a region's relay, ms. */
+  onRtt?(region: string, rttMs: number): void;
+  /** How often each relay's round-trip time is measured, ms; default 10000. */
+  probeMs?: number;
+  /**
+   * Where to reach a region's relay instead of its URL in the relay map (a private endpoint, an
+   * egress proxy), by region. The certificate is still checked against the relay map's host name.
+   */
+  addresses?: Readonly<Record<string, string>>;
 }
 
 class RelayPath implements Path {
@@ -79,9 +89,14 @@ class RelayPath implements Path {
     this.#url = relay.url;
     this.#token = Buffer.from(relay.token, 'base64');
     this.#payload = Math.min(o.payloadSize ?? MAX_PACKET_LEN, MAX_PACKET_LEN - SESSION_OVERHEAD);
+    const dial = o.addresses?.[region];
+    const mapHost = new URL(relay.url).hostname;
     this.client = new RelayClient({
       clock: o.clock,
-      url: relay.url,
+      url: dial ?? relay.url,
+      ...(dial && !isIP(mapHost) ? { servername: mapHost } : {}),
+      ...(o.probeMs ? { probeMs: o.probeMs } : {}),
+      onRtt: (ms) => o.onRtt?.(region, ms),
       ...(o.ca ? { ca: o.ca } : {}),
       privateKey: o.privateKey,
       getToken: () => Promise.resolve(this.#token),

@@ -43,7 +43,8 @@ export interface AgentStatus {
     lastError: string | null;
     netmapTime: number | null;
   };
-  relays: { region: string; url: string; state: string }[];
+  /** Every region's relay; `home` marks where peers send to reach this node. */
+  relays: { region: string; url: string; state: string; rttMs: number | null; home: boolean }[];
   socks5: string | null;
   /** The UDP socket for direct paths; null when the agent runs relay-only. */
   udp: {
@@ -118,7 +119,13 @@ export function buildStatus(
       lastError: a.control.lastError ?? null,
       netmapTime: nm ? nm.serverTime : null,
     },
-    relays: a.relays.status().map((r) => ({ region: r.region, url: r.url, state: r.state })),
+    relays: a.relays.status().map((r) => ({
+      region: r.region,
+      url: r.url,
+      state: r.state,
+      rttMs: r.stats.rttMs ?? null,
+      home: r.region === a.homeRelay,
+    })),
     socks5: a.socksAddress ? `${a.socksAddress.host}:${a.socksAddress.port}` : null,
     udp: udpStatus(a),
     served: (a.o.kind === 'connector' ? (a.o.services ?? []) : []).map((s) => ({

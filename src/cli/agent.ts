@@ -56,6 +56,10 @@ options:
                          (default). A connector's socket only ever sends first: it drops datagrams
                          from endpoints it has not sent to
   --no-direct            no UDP socket: every peer stays on the relay
+  --relay-address REGION=URL
+                         reach REGION's relay at https://HOST:PORT instead of the relay map's URL
+                         (a private endpoint, an egress proxy); its certificate is still checked
+                         against the relay map's host name; repeatable
   --log-level LEVEL      fatal, error, warn, info (default), debug, trace, silent
   --help                 this text
 
@@ -80,6 +84,7 @@ const OPTIONS = {
   config: { type: 'string' },
   socks5: { type: 'string' },
   'udp-port': { type: 'string' },
+  'relay-address': { type: 'string', multiple: true },
   stun: { type: 'string', multiple: true },
   'no-direct': { type: 'boolean' },
   'log-level': { type: 'string' },
@@ -136,6 +141,13 @@ export async function run(argv: string[], opts: { signal?: AbortSignal } = {}): 
     if (!/^[^\s:]+:\d{1,5}$|^\[[0-9a-fA-F:.]+\]:\d{1,5}$/.test(s))
       return usage(`--stun takes HOST:PORT, got '${s}'`);
   if (a['no-direct'] && a.stun !== undefined) return usage('--stun needs direct paths (drop --no-direct)');
+  const relayAddresses: Record<string, string> = {};
+  for (const spec of a['relay-address'] ?? []) {
+    const m = /^([A-Za-z0-9][A-Za-z0-9._-]{0,62})=(https:\/\/[^/\s]+\/?)$/.exec(spec);
+    if (!m) return usage(`--relay-address takes REGION=https://HOST:PORT, got '${spec}'`);
+    if (relayAddresses[m[1]!]) return usage(`--relay-address gives region ${m[1]} twice`);
+    relayAddresses[m[1]!] = m[2]!;
+  }
   if (a['no-direct'] && a['udp-port'] !== undefined)
     return usage('--udp-port and --no-direct exclude each other');
   const kind = (a.kind ?? (services.length ? 'connector' : 'engineer')) as 'connector' | 'engineer';
@@ -181,6 +193,7 @@ export async function run(argv: string[], opts: { signal?: AbortSignal } = {}): 
       services,
       ...(socks5 ? { socks5 } : {}),
       ...(a['no-direct'] ? {} : { udp: { port: udpPort, stunServers: a.stun ?? [] } }),
+      ...(Object.keys(relayAddresses).length ? { relayAddresses } : {}),
       logger,
     });
     await agent.start();

@@ -47,7 +47,10 @@ export function formatStatus(s: AgentStatus): string {
           `            (fails over to ${s.coordinator.urls.filter((u) => u !== s.coordinator.url).join(', ')})`,
         ]
       : []),
-    ...s.relays.map((r) => `relay       ${r.region} ${r.url} ${r.state}`),
+    ...s.relays.map(
+      (r) =>
+        `relay       ${r.region} ${r.url} ${r.state}${r.rttMs !== null ? ` rtt ${r.rttMs} ms` : ''}${r.home ? ' (home)' : ''}`,
+    ),
     ...(s.socks5 ? [`socks5      ${s.socks5}`] : []),
     ...(s.udp
       ? [`udp         port ${s.udp.port}, endpoints ${s.udp.candidates.join(' ') || 'none yet'}`]

@@ -27,6 +27,7 @@ import type { AccessResult, Store, UserRecord } from '../store/index.ts';
 import type { AccessService } from './access.ts';
 import { AS } from './access-schemas.ts';
 import { ControlError } from './errors.ts';
+import { userForBearer } from './bearer.ts';
 import { issueGrantCert, type CoordinatorPki } from './pki.ts';
 
 export interface AccessApiDeps {
@@ -70,11 +71,7 @@ export function registerAccessApi(app: FastifyInstance, d: AccessApiDeps): void 
     const hd = req.headers.authorization;
     const m = typeof hd === 'string' ? /^Bearer ([A-Za-z0-9_-]{8,200})$/.exec(hd) : null;
     if (!m) throw new ControlError('UNAUTHORIZED', 'missing bearer token: sallyport admin login');
-    try {
-      req.user = await store.userForToken(m[1]);
-    } catch {
-      throw new ControlError('UNAUTHORIZED', 'bearer token unknown or expired: log in again');
-    }
+    req.user = await userForBearer(store, m[1], 'bearer token unknown or expired: log in again');
   };
   const admin = async (req: FastifyRequest) => {
     await signedIn(req);

@@ -13,6 +13,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteHandlerMethod } from 'fastify';
 import type { AlertInput, IncidentChange, IncidentState, Store } from '../store/index.ts';
 import { ControlError } from './errors.ts';
+import { userForBearer } from './bearer.ts';
 import type { ControlMetrics } from './metrics.ts';
 import { errorSchema, userName } from './schemas.ts';
 import type { IncidentNotice, Notice } from './webhooks.ts';
@@ -203,11 +204,7 @@ export function registerAlertsApi(app: FastifyInstance, d: AlertsApiDeps): void 
   const signedIn = async (req: FastifyRequest) => {
     const t = bearer(req);
     if (!t) throw new ControlError('UNAUTHORIZED', 'missing bearer token: sallyport admin login');
-    try {
-      req.user = await store.userForToken(t);
-    } catch {
-      throw new ControlError('UNAUTHORIZED', 'bearer token unknown or expired: log in again');
-    }
+    req.user = await userForBearer(store, t, 'bearer token unknown or expired: log in again');
   };
   const admin = async (req: FastifyRequest) => {
     await signedIn(req);

@@ -9,6 +9,7 @@ import type { AuditSignerState } from './audit-signer.ts';
 import type { TimerOwnerState } from './timer-owner.ts';
 import type { FanoutState } from './fanout.ts';
 import { ControlError } from './errors.ts';
+import { userForBearer } from './bearer.ts';
 import { S } from './schemas.ts';
 import { tailnetName } from './netmap.ts';
 import { affectedNodes } from './affected.ts';
@@ -67,11 +68,7 @@ export function registerApi(app: FastifyInstance, d: ApiDeps): void {
     const h = req.headers.authorization;
     const m = typeof h === 'string' ? /^Bearer ([A-Za-z0-9_-]{8,200})$/.exec(h) : null;
     if (!m) throw new ControlError('UNAUTHORIZED', 'missing bearer token: sallyport admin login');
-    try {
-      req.user = await store.userForToken(m[1]);
-    } catch {
-      throw new ControlError('UNAUTHORIZED', 'bearer token unknown or expired: log in again');
-    }
+    req.user = await userForBearer(store, m[1], 'bearer token unknown or expired: log in again');
     if (admin && !req.user.isAdmin) throw new ControlError('FORBIDDEN', 'this needs an administrator');
   };
   const admin = { preHandler: auth(true) };

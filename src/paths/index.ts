@@ -44,3 +44,11 @@ export {
   canonicalAddress,
   type AddrPort,
 } from './endpoint.ts';
+export {
+  chooseHome,
+  HOME_SWITCH_RATIO,
+  HOME_SWITCH_MIN_GAIN_MS,
+  type RelayView,
+  type HomeChoice,
+  type HomeReason,
+} from './home.ts';

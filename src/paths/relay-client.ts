@@ -16,6 +16,10 @@
 // relay drops silent clients), and gives the connection up after 2.5 × keepAliveMs of silence.
 // Sending: send() queues a SEND_PACKET frame (bounded; false when full, counted); frames go out in
 // batches of up to 64 KiB per write, and not at all while the socket asks to wait ('drain').
+// Latency: once admitted, and every probeMs after, the client sends a PING with fresh data and
+// times the PONG that echoes it. `rttMs` is the least of the last 5 samples — a PING queued behind a
+// bulk transfer measures the queue, not the distance — in the stats and to onRtt (the agent picks
+// its home relay by it: paths/home.ts). A connection lost forgets it.
 import { request } from 'node:https';
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
@@ -52,6 +56,10 @@ export interface RelayClientOptions {
   /** The relay says `peer` is not connected to it (reason: PEER_GONE_*). */
   onPeerGone?(peer: PublicKey, reason: number): void;
   onStateChange?(state: RelayClientState): void;
+  /** A new round-trip time to the relay (the least of the last 5 samples), ms. */
+  onRtt?(rttMs: number): void;
+  /** How often the round-trip time is measured while connected, ms; default 10000. */
+  probeMs?: number;
   queue?: {
     /** Packets waiting to be written at most; default 512. */
     maxPackets?: number;
@@ -92,6 +100,8 @@ export interface RelayClientStats {
   drops: { queue_full: number; too_large: number; stopped: number };
   queued: number;
   queuedBytes: number;
+  /** Round-trip time while connected (least of the last 5 samples), ms; undefined before a PONG. */
+  rttMs?: number;
   lastError?: string;
 }
 
@@ -102,6 +112,8 @@ export function backoffDelay(n: number, initialMs: number, maxMs: number, random
 }
 
 const BATCH_BYTES = 64 * 1024;
+/** Round-trip samples kept; the least of them is the relay's latency. */
+const RTT_SAMPLES = 5;
 /** Largest HEALTH text kept for stats. */
 const LAST_ERROR_LEN = 200;
 
@@ -117,6 +129,8 @@ interface Link {
   lastSend: number;
   blocked: boolean;
   closed: boolean;
+  /** The outstanding latency probe: its PING data and when it was sent. */
+  probe?: { data: Uint8Array; at: number };
 }
 
 export class RelayClient {
@@ -135,6 +149,10 @@ export class RelayClient {
   /** Reconnect wait, connect timeout, and the keepalive tick: one timer, one role at a time. */
   readonly #timer: Timer;
   #timerRole: 'reconnect' | 'timeout' | 'tick' | undefined;
+  /** Latency probes while connected. */
+  readonly #probeTimer: Timer;
+  readonly #probeMs: number;
+  #rttSamples: number[] = [];
   #queue: Uint8Array[] = [];
   #queueHead = 0;
   #queuedBytes = 0;
@@ -192,6 +210,31 @@ export class RelayClient {
       node: opts.privateKey.publicKey.fingerprint(),
     });
     this.#timer = new Timer(this.#clock, () => this.#onTimer());
+    this.#probeMs = pos('probeMs', opts.probeMs, 10_000);
+    this.#probeTimer = new Timer(this.#clock, () => this.#probe());
+  }
+
+  /** Sends a latency probe (a PING with fresh data) and arms the next one. */
+  #probe(): void {
+    const link = this.#link;
+    if (!link?.admitted || link.closed) return;
+    const data = randomBytes(8);
+    link.probe = { data, at: this.#clock.now() };
+    this.#write(link, encodeFrame({ type: 'ping', data }));
+    this.#probeTimer.mod(this.#probeMs);
+  }
+
+  #onPong(link: Link, data: Uint8Array): void {
+    const p = link.probe;
+    if (!p || !equalBytes(p.data, data)) return;
+    link.probe = undefined;
+    this.#rttSamples.push(Math.max(0, this.#clock.now() - p.at));
+    if (this.#rttSamples.length > RTT_SAMPLES) this.#rttSamples.shift();
+    this.#o.onRtt?.(this.#rtt()!);
+  }
+
+  #rtt(): number | undefined {
+    return this.#rttSamples.length ? Math.min(...this.#rttSamples) : undefined;
   }
 
   get state(): RelayClientState {
@@ -208,6 +251,7 @@ export class RelayClient {
       state: this.#state,
       queued: this.#queue.length - this.#queueHead,
       queuedBytes: this.#queuedBytes,
+      ...(this.#rttSamples.length ? { rttMs: Math.round(this.#rtt()! * 10) / 10 } : {}),
     };
   }
 
@@ -292,6 +336,8 @@ export class RelayClient {
       this.#signal?.removeEventListener('abort', this.#onAbort);
       this.#signal = undefined;
       this.#timer.del();
+      this.#probeTimer.del();
+      this.#rttSamples = [];
       this.#timerRole = undefined;
       this.#closedPromise = this.#drop(this.#link);
       this.#link = undefined;
@@ -453,8 +499,9 @@ export class RelayClient {
         this.#stats.lastError = f.message.slice(0, LAST_ERROR_LEN) || undefined;
         if (f.message) this.#log.info({ health: f.message.slice(0, LAST_ERROR_LEN) }, 'relay health');
         return;
-      case 'keepalive':
       case 'pong':
+        return this.#onPong(link, f.data);
+      case 'keepalive':
         return;
       default:
         throw new RelayClientError('RELAY_CLIENT_PROTOCOL', `unexpected ${f.type} frame from the relay`);
@@ -491,6 +538,7 @@ export class RelayClient {
       this.#arm('tick', link.keepAliveMs / 2);
       this.#setState('connected');
       this.#flush();
+      this.#probe();
     } else if (f.type === 'health') {
       this.#stats.refusals++;
       throw new RelayClientError(
@@ -517,6 +565,8 @@ export class RelayClient {
     if (this.#state === 'stopped') return;
     const link = this.#link;
     this.#link = undefined;
+    this.#probeTimer.del();
+    this.#rttSamples = [];
     void this.#drop(link);
     const msg = e instanceof Error ? e.message : String(e);
     this.#stats.lastError = msg.slice(0, LAST_ERROR_LEN);

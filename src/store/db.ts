@@ -17,7 +17,18 @@ export type DatabaseConfig = { kind: 'sqlite'; path: string } | { kind: 'postgre
 
 /** Parses `--db`: a postgres:// or postgresql:// URL, else a SQLite file path. */
 export function parseDatabaseConfig(db: string): DatabaseConfig {
-  return /^postgres(ql)?:\/\//.test(db) ? { kind: 'postgres', url: db } : { kind: 'sqlite', path: db };
+  if (!/^postgres(ql)?:\/\//.test(db)) return { kind: 'sqlite', path: db };
+  // libpq's multi-host form (postgres://a:5432,b:5432/db) is not understood by the pg driver,
+  // which would try a host named "a:5432,b": refuse it and say what to use instead.
+  const authority = db.replace(/^postgres(ql)?:\/\//, '').split(/[/?]/)[0] ?? '';
+  if (authority.slice(authority.lastIndexOf('@') + 1).includes(','))
+    throw new StoreError(
+      'INVALID',
+      'the database URL names several hosts, which the PostgreSQL driver cannot fail over between: ' +
+        'give one address that follows the primary (a managed endpoint, a virtual IP, or a proxy such as ' +
+        'HAProxy with Patroni) — docs/operating-the-vendor-side.md, "Database failover"',
+    );
+  return { kind: 'postgres', url: db };
 }
 
 const INT8_OID = 20;
@@ -79,6 +90,9 @@ export async function openKysely(cfg: DatabaseConfig): Promise<Kysely<Database>>
   // An idle client losing its connection (server restart) must not crash the process: the pool
   // drops that client and the next query opens a new one.
   pool.on('error', () => {});
+  // A client in use when the connection is lost (failover, server crash) rejects its query, which
+  // the caller sees, and also emits 'error', which with no listener would end the process.
+  pool.on('connect', (client) => client.on('error', () => {}));
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
 }
 

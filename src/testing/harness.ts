@@ -58,6 +58,8 @@ export interface HarnessOptions {
    * listener certificate, returns the port agents are told to use (e.g. a recording TLS tap).
    */
   relayFront?(relayPort: number, cert: { certPem: string; keyPem: string }): Promise<number>;
+  /** More relay regions besides the first (each its own relay on loopback, in the relay map). */
+  extraRegions?: string[];
 }
 
 export interface AgentHandle {
@@ -83,6 +85,8 @@ export class Harness {
   readonly coordinatorLogs = new LogSink('warn');
   readonly relayLogs = new LogSink('warn');
   readonly agents: AgentHandle[] = [];
+  /** The relays of extraRegions, by region. */
+  readonly extraRelays = new Map<string, { relay: RelayServer | undefined; port: number; key: PrivateKey }>();
   #seq = 0;
   readonly #adminPassword = 'harness-admin-password';
 
@@ -90,6 +94,8 @@ export class Harness {
     this.dir = o.dir ?? mkdtempSync(join(tmpdir(), 'sallyport-harness-'));
     this.clock = o.clock ?? realClock;
     this.#relayFront = o.relayFront;
+    for (const r of o.extraRegions ?? [])
+      this.extraRelays.set(r, { relay: undefined, port: 0, key: PrivateKey.generate() });
   }
 
   static async start(o: HarnessOptions = {}): Promise<Harness> {
@@ -101,6 +107,7 @@ export class Harness {
     });
     await h.startRelay();
     if (h.#relayFront) h.relayDialPort = await h.#relayFront(h.relayPort, h.relayCert);
+    for (const region of h.extraRelays.keys()) await h.startRelayIn(region);
     await h.startCoordinator();
     return h;
   }
@@ -134,12 +141,40 @@ export class Harness {
     await this.relay.stop();
   }
 
+  /** Starts (or starts again, on its port) the relay of an extra region. */
+  async startRelayIn(region: string): Promise<void> {
+    const x = this.extraRelays.get(region);
+    if (!x) throw new Error(`no extra region ${region}`);
+    const keys = loadOrCreateKeys(this.coordinatorDir);
+    x.relay = new RelayServer({
+      clock: this.clock,
+      privateKey: x.key,
+      trusted: [keys.signingKey.verifyKey],
+      region,
+      listen: { host: '127.0.0.1', port: x.port },
+      tls: { cert: this.relayCert.certPem, key: this.relayCert.keyPem },
+      logger: this.relayLogs.logger,
+    });
+    x.port = (await x.relay.start()).port;
+  }
+
+  async stopRelayIn(region: string): Promise<void> {
+    await this.extraRelays.get(region)?.relay?.stop();
+  }
+
+  relayUrlIn(region: string): string {
+    return `https://127.0.0.1:${this.extraRelays.get(region)!.port}`;
+  }
+
   async startCoordinator(): Promise<void> {
     this.coordinator = await Coordinator.start({
       dataDir: this.coordinatorDir,
       listen: { host: '127.0.0.1', port: this.coordinatorPort },
       suffix: SUFFIX,
-      relays: [{ region: REGION, url: this.relayUrl }],
+      relays: [
+        { region: REGION, url: this.relayUrl },
+        ...[...this.extraRelays.keys()].map((region) => ({ region, url: this.relayUrlIn(region) })),
+      ],
       relayCa: this.relayCert.certPem,
       clock: this.clock,
       logger: this.coordinatorLogs.logger,
@@ -322,6 +357,7 @@ export class Harness {
     for (const h of [...this.agents]) await this.stopAgent(h);
     await this.coordinator?.stop().catch(() => {});
     await this.relay?.stop().catch(() => {});
+    for (const x of this.extraRelays.values()) await x.relay?.stop().catch(() => {});
     rmSync(this.dir, { recursive: true, force: true });
   }
 }

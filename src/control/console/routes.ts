@@ -18,6 +18,7 @@ import type { Clock } from '../../clock/index.ts';
 import type { VerifyKey } from '../../crypto/index.ts';
 import type { Store, UserRecord } from '../../store/index.ts';
 import { ControlError } from '../errors.ts';
+import { userForBearer } from '../bearer.ts';
 import { errorSchema, userName } from '../schemas.ts';
 import { loadAssets, SECURITY_HEADERS } from './assets.ts';
 import { checkAudit } from './audit-check.ts';
@@ -88,13 +89,9 @@ export function registerConsole(app: FastifyInstance, o: ConsoleOptions): void {
     const token = sessionFromCookie(req.headers.cookie);
     if (!token || signedOut.has(token, now()))
       throw new ControlError('UNAUTHORIZED', 'not signed in: sign in to the console');
-    try {
-      // req.user: a refusal of this signed-in user is audited like the API's (server.ts).
-      req.user = await store.userForToken(token);
-      return { token, user: req.user };
-    } catch {
-      throw new ControlError('UNAUTHORIZED', 'the session ended: sign in again');
-    }
+    // req.user: a refusal of this signed-in user is audited like the API's (server.ts).
+    req.user = await userForBearer(store, token, 'the session ended: sign in again');
+    return { token, user: req.user };
   };
   const view = async (token: string, user: UserRecord) => ({
     user: { name: user.name, admin: user.isAdmin },
