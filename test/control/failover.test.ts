@@ -8,7 +8,8 @@
 //     the stream is cut;
 //   - the audit log written by both coordinators is one chain that `audit verify` accepts.
 // Then A is started again and B is stopped with SIGTERM: B drains (close 1012), the agents move to
-// A at once, and B exits 0.
+// A at once, and B exits 0. B started again revokes a new grant: the engineer on A loses the peer
+// and its open stream within a second.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -339,6 +340,41 @@ test(
       eng.control.lastError?.includes('1012'),
       `the engineer saw the drain: ${eng.control.lastError}`,
     );
+
+    // B again; a grant made and then revoked on B: the engineer, on A, loses the peer and its open
+    // stream within a second.
+    const B2 = await coordinator(dirB, portB, 'coord-b', relayUrl);
+    procs.push(B2.child);
+    const bob2 = await anonB.login('bob', 'long password');
+    const req2 = await bob2.call<Json>('POST', '/api/v1/requests', {
+      deployment: 'acme-prod',
+      services: ['echo'],
+      reason: 'INC-15 revoke across coordinators',
+      duration: '10m',
+    });
+    await (
+      await anonB.login('carol', 'long password')
+    ).call('POST', `/api/v1/requests/${String(req2.id)}/approve`);
+    await waitFor(() => (eng.netmap?.peers.length ?? 0) === 1, 10_000, 'the peer is back for the new grant');
+    const p2 = pump(eng.openStream(eng.netmap!.services.find((x) => x.name === 'echo')!)!);
+    await waitFor(() => p2.received() > 4096, 10_000, 'the new stream flows');
+    const adminB = await anonB.login(
+      'admin',
+      readFileSync(join(dirA, 'initial-admin-password'), 'utf8').trim(),
+    );
+    const revokedAt = Date.now();
+    await adminB.call('POST', `/api/v1/access-grants/${String(req2.grantId)}/revoke`, {
+      reason: 'INC-15 done',
+    });
+    await waitFor(() => (eng.netmap?.peers.length ?? 0) === 0, 1000, 'the engineer on A loses the peer');
+    const peerGoneMs = Date.now() - revokedAt;
+    await waitFor(() => p2.endedAt() !== undefined, 1000, 'the stream is cut');
+    p2.stop();
+    t.diagnostic(
+      `revoked on B: the engineer on A lost the peer after ${peerGoneMs} ms, its stream after ${p2.endedAt()! - revokedAt} ms`,
+    );
+    B2.child.kill('SIGTERM');
+    assert.equal(await B2.exited, 0);
 
     // One audit chain, written by both coordinators, verified offline.
     const token = (
