@@ -15,21 +15,39 @@ export interface SimAgent {
 }
 
 const clients = new Map<string, ControlClient>();
+const keys = new Map<string, PrivateKey>();
 let closedEarly = 0;
+/** Channels the coordinator closed before their first netmap, and why (close code and reason). */
+const earlyReasons = new Map<string, number>();
 
+/**
+ * Connects one agent (its node key kept across attempts, like a real agent) and resolves once it
+ * holds its first netmap. A channel that closes before that is opened again, as an agent would.
+ */
 async function connectOne(coord: CoordInfo, a: SimAgent): Promise<void> {
   const hello: Hello = { version: 1, kind: a.kind, name: a.name, preauthKey: a.preauthKey };
   if (a.kind === 'connector')
     hello.services = [{ name: 'k8s', kind: 'kubernetes', address: '10.0.0.1:6443' }];
+  let key = keys.get(a.name);
+  if (!key) keys.set(a.name, (key = PrivateKey.generate()));
   for (let attempt = 0; ; attempt++) {
     try {
       const c = await ControlClient.connect({
         url: coord.url,
         coordinatorKey: PublicKey.fromBase64(coord.key),
-        nodeKey: PrivateKey.generate(),
+        nodeKey: key,
         hello,
         ca: coord.ca,
       });
+      const first = await new Promise<string | undefined>((resolve) => {
+        if (c.netmap) return resolve(undefined);
+        c.once('netmap', () => resolve(undefined));
+        c.once('close', (code: number, reason: string) => resolve(`${code} ${reason}`));
+      });
+      if (first !== undefined) {
+        earlyReasons.set(first, (earlyReasons.get(first) ?? 0) + 1);
+        throw new Error(`closed before its netmap: ${first}`);
+      }
       c.on('close', () => closedEarly++);
       clients.set(a.name, c);
       return;
@@ -49,10 +67,6 @@ serve({
         while (next < agents.length) await connectOne(coord, agents[next++]);
       }),
     );
-    for (const a of agents) {
-      const c = clients.get(a.name)!;
-      if (!c.netmap) await new Promise((r) => c.once('netmap', r));
-    }
     return clients.size;
   },
   /**
@@ -77,10 +91,20 @@ serve({
       c.on('netmap', on);
     });
   },
-  async stats(): Promise<{ open: number; closedEarly: number; memory: NodeJS.MemoryUsage }> {
+  async stats(): Promise<{
+    open: number;
+    closedEarly: number;
+    beforeNetmap: Record<string, number>;
+    memory: NodeJS.MemoryUsage;
+  }> {
     let open = 0;
     for (const c of clients.values()) if (c.open) open++;
-    return { open, closedEarly, memory: await settledMemory() };
+    return {
+      open,
+      closedEarly,
+      beforeNetmap: Object.fromEntries(earlyReasons),
+      memory: await settledMemory(),
+    };
   },
   stop(): void {
     for (const c of clients.values()) {

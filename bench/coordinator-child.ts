@@ -1,8 +1,10 @@
 // The coordinator of bench/coordinator.bench.ts, in its own process so that its RSS is its own:
-//   node --expose-gc --import tsx bench/coordinator-child.ts
+//   node --expose-gc --import tsx bench/coordinator-child.ts [DB_URL [INSTANCE [KEYS_FROM_DIR]]]
+// With a PostgreSQL URL, several of these share one database: the second and later ones copy the
+// first one's key files (KEYS_FROM_DIR, which `info` returns as `dir`), as an operator deploys them.
 // Driven over IPC (bench/rpc.ts): set up deployments, users, groups and the access policy through
 // the admin API like an operator; open access requests as engineers and approve them as a lead.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -14,20 +16,30 @@ export interface CoordInfo {
   url: string;
   key: string;
   ca: string;
+  dir: string;
 }
 
 const ADMIN = { name: 'admin', password: 'bench admin password' };
 const PASSWORD = 'bench user password';
 const LEAD = 'lead';
 
+const [dbUrl, instance, keysFrom] = process.argv.slice(2);
 const dir = mkdtempSync(join(tmpdir(), 'sallyport-bench-coord-'));
+if (keysFrom)
+  for (const f of readdirSync(keysFrom))
+    if (f !== 'audit-anchor.json') cpSync(join(keysFrom, f), join(dir, f), { recursive: true });
 const coord = await Coordinator.start({
   dataDir: dir,
+  ...(dbUrl ? { db: dbUrl } : {}),
+  ...(instance ? { instance } : {}),
   listen: { host: '127.0.0.1', port: 0 },
   suffix: 'byoc.bench',
   relays: [{ region: 'bench-1', url: 'https://127.0.0.1:9' }],
   clock: realClock,
-  logger: createLogger({ level: 'warn', destination: new Writable({ write: (_c, _e, cb) => cb() }) }),
+  // SALLYPORT_BENCH_COORD_LOG=LEVEL: the coordinator's log on stderr (else none).
+  logger: process.env.SALLYPORT_BENCH_COORD_LOG
+    ? createLogger({ level: process.env.SALLYPORT_BENCH_COORD_LOG })
+    : createLogger({ level: 'warn', destination: new Writable({ write: (_c, _e, cb) => cb() }) }),
   bootstrapAdmin: ADMIN,
   scrypt: { N: 1 << 10, r: 8, p: 1 },
   maxChannels: 20_000,
@@ -52,7 +64,7 @@ async function pool(n: number, k: number, fn: (i: number) => Promise<unknown>): 
 }
 
 serve({
-  info: (): CoordInfo => ({ url: coord.url, key: coord.publicKey, ca: coord.tls.cert }),
+  info: (): CoordInfo => ({ url: coord.url, key: coord.publicKey, ca: coord.tls.cert, dir }),
   /**
    * Deployments d0.. and users u0.. (group `oncall`), the approver `lead` (group `leads`), a policy
    * letting oncall request `k8s` anywhere with one lead's approval. Returns one reusable pre-auth
@@ -112,6 +124,11 @@ serve({
     const r = await lead.call<{ status: string }>('POST', `/api/v1/requests/${id}/approve`);
     if (r.status !== 'approved') throw new Error(`request ${id}: ${r.status} after the approval`);
     return { t0, computations: coord.hub.computations - before };
+  },
+  /** The change log's head and the last version this coordinator's fan-out applied (PostgreSQL). */
+  async fanout(): Promise<{ head: number; applied: number } | undefined> {
+    if (!coord.fanout) return undefined;
+    return { head: await coord.store.changeHead(), applied: coord.fanout.state().version };
   },
   async stats(): Promise<{ sessions: number; computations: number; memory: NodeJS.MemoryUsage }> {
     return { sessions: coord.hub.size, computations: coord.hub.computations, memory: await settledMemory() };
