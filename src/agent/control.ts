@@ -41,6 +41,8 @@ export interface ControlLoopOptions {
   backoff?: { initialMs?: number; maxMs?: number };
   /** Ping interval while connected, ms; default 20000. */
   pingMs?: number;
+  /** Give up on a coordinator that does not answer the hello this long, ms; default 15000. */
+  welcomeTimeoutMs?: number;
   /** After a coordinator drains (close 1012), reconnect within this spread, ms; default 1000. */
   drainSpreadMs?: number;
   /** Random source in [0, 1) for the backoff and drain spread; default Math.random. */
@@ -131,6 +133,7 @@ export class ControlLoop extends EventEmitter {
       nodeKey: this.#o.nodeKey,
       hello: this.#o.hello(),
       ...(this.#o.ca ? { ca: this.#o.ca } : {}),
+      ...(this.#o.welcomeTimeoutMs ? { welcomeTimeoutMs: this.#o.welcomeTimeoutMs } : {}),
       signal: abort.signal,
     }).then(
       (c) => this.#connected(c),

@@ -34,6 +34,11 @@ export interface ControlClientOptions {
   ca?: string;
   /** Cancels the connection attempt. */
   signal?: AbortSignal;
+  /**
+   * Gives up when the coordinator has not answered the hello this long after the WebSocket opened
+   * (a coordinator stuck on admission), so the agent tries again or moves on; ms, default 15000.
+   */
+  welcomeTimeoutMs?: number;
 }
 
 /** The coordinator refused this node; `code` says why. */
@@ -81,16 +86,30 @@ export class ControlClient extends EventEmitter {
       });
       ws.binaryType = 'nodebuffer';
       let settled = false;
+      let welcomeTimer: NodeJS.Timeout | undefined;
       const fail = (e: Error) => {
         if (settled) return;
         settled = true;
+        clearTimeout(welcomeTimer);
         ws.terminate();
         reject(e);
       };
       const onAbort = () => fail(new ControlError('ABORTED', 'connection aborted'));
       opts.signal?.addEventListener('abort', onAbort, { once: true });
       const { message, state } = initiate(opts.nodeKey, opts.coordinatorKey, opts.hello);
-      ws.once('open', () => ws.send(message));
+      ws.once('open', () => {
+        ws.send(message);
+        const ms = opts.welcomeTimeoutMs ?? 15_000;
+        welcomeTimer = setTimeout(
+          () =>
+            fail(
+              new ControlError('CONNECT', `agent channel: no answer to the hello within ${ms} ms`, {
+                retryable: true,
+              }),
+            ),
+          ms,
+        );
+      });
       ws.once('error', (e) =>
         fail(new ControlError('CONNECT', `agent channel: ${e.message}`, { cause: e, retryable: true })),
       );
@@ -103,6 +122,7 @@ export class ControlClient extends EventEmitter {
       );
       ws.once('message', (data: Buffer) => {
         opts.signal?.removeEventListener('abort', onAbort);
+        clearTimeout(welcomeTimer);
         if (settled) return;
         try {
           const { reply, cipher } = finishInitiator(
