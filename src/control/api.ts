@@ -290,7 +290,15 @@ export function registerApi(app: FastifyInstance, d: ApiDeps): void {
         const nodes = (await store.listNodes()).filter((n) => n.userId === before.id);
         const prev = nodes.flatMap((n) => hub.session(n.id)?.netmap?.peers.map((p) => p.key) ?? []);
         const u = await store.setUserDisabled(actor(req), req.params.name, disabled);
-        await hub.changed({ type: 'user', userId: u.id, nodes, previousPeers: prev });
+        // As for a revoked node: offline nodes have no session naming their peers.
+        const holders = hub.idsWithPeer(new Set(nodes.map((n) => n.publicKey)));
+        await hub.changed({
+          type: 'user',
+          userId: u.id,
+          nodes,
+          previousPeers: prev,
+          previousPeerIds: holders,
+        });
         return u;
       }),
     );
@@ -400,7 +408,10 @@ export function registerApi(app: FastifyInstance, d: ApiDeps): void {
       const before = await store.getNodeByKey(req.body.key);
       const prev = before ? (hub.session(before.id)?.netmap?.peers.map((p) => p.key) ?? []) : [];
       const n = await store.revokeNode(actor(req), req.body.key);
-      await hub.changed({ type: 'node', node: n, previousPeers: prev });
+      // Its own session lists its peers only while it is online: the sessions here that list it
+      // are its peers too (an offline node's peers must lose it as well).
+      const holders = hub.idsWithPeer(new Set([req.body.key]));
+      await hub.changed({ type: 'node', node: n, previousPeers: prev, previousPeerIds: holders });
       return nodeView(n, await nameOf());
     }),
   );
