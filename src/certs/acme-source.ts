@@ -18,7 +18,7 @@ import type { Clock, TimerHandle } from '../clock/index.ts';
 import { CertError } from './errors.ts';
 import { Http01Responder } from './http01.ts';
 import { inspectPair, type CertInfo, type CertPair } from './pair.ts';
-import { Listeners, type CertSource, type CertStatus } from './source.ts';
+import { HeldCertSource } from './source.ts';
 
 export interface AcmeOptions {
   /** The ACME directory URL, e.g. https://acme-v02.api.letsencrypt.org/directory. */
@@ -100,19 +100,17 @@ export function renewalDueMs(info: Pick<CertInfo, 'notBeforeMs' | 'notAfterMs'>)
   return info.notAfterMs - (info.notAfterMs - info.notBeforeMs) / 3;
 }
 
-export class AcmeCertSource implements CertSource {
+export class AcmeCertSource extends HeldCertSource {
   readonly #o: AcmeOptions;
-  readonly #listeners = new Listeners();
   readonly #responder = new Http01Responder();
   #client!: acme.Client;
-  #pair!: CertPair;
-  #status!: CertStatus;
   #timer: TimerHandle | undefined;
   #inflight: Promise<CertInfo> | undefined;
   #failures = 0;
   #stopped = false;
 
   private constructor(o: AcmeOptions) {
+    super();
     this.#o = o;
   }
 
@@ -135,16 +133,6 @@ export class AcmeCertSource implements CertSource {
 
   /** The port the http-01 responder is bound to. */
   http01Port = 0;
-
-  current(): CertPair {
-    return this.#pair;
-  }
-  status(): CertStatus {
-    return { ...this.#status };
-  }
-  onChange(fn: (pair: CertPair, info: CertInfo) => void): () => void {
-    return this.#listeners.add(fn);
-  }
 
   /** Orders a certificate now (one order at a time); resolves with the new certificate's info. */
   renewNow(): Promise<CertInfo> {
@@ -204,8 +192,7 @@ export class AcmeCertSource implements CertSource {
     const stored = this.#loadStored();
     const now = o.clock.wallMs();
     if (stored && stored.info.notAfterMs > now) {
-      this.#pair = stored.pair;
-      this.#status = { kind: 'acme', current: stored.info, changedAtMs: now };
+      this.serve(stored.pair, stored.info, 'acme', now, () => {});
       o.logger?.info(
         { fingerprint: stored.info.fingerprint, notAfter: new Date(stored.info.notAfterMs).toISOString() },
         'ACME certificate loaded from the state directory',
@@ -268,9 +255,7 @@ export class AcmeCertSource implements CertSource {
         JSON.stringify({ directoryUrl: o.directoryUrl, url: this.#client.getAccountUrl() }) + '\n',
         { mode: 0o600 },
       );
-      const first = this.#pair === undefined;
-      this.#pair = pair;
-      this.#status = { kind: 'acme', current: info, changedAtMs: o.clock.wallMs() };
+      const first = !this.serving;
       this.#failures = 0;
       o.onRenewal?.('ok');
       log?.info(
@@ -281,8 +266,9 @@ export class AcmeCertSource implements CertSource {
         },
         first ? 'ACME certificate issued' : 'ACME certificate renewed',
       );
-      if (!first)
-        this.#listeners.emit(pair, info, (e) => log?.error({ err: e }, 'certificate subscriber failed'));
+      this.serve(pair, info, 'acme', o.clock.wallMs(), (e) =>
+        log?.error({ err: e }, 'certificate subscriber failed'),
+      );
       return info;
     } catch (e) {
       o.onRenewal?.('failed');
@@ -298,8 +284,7 @@ export class AcmeCertSource implements CertSource {
               },
             );
       this.#failures++;
-      if (this.#status)
-        this.#status.lastError = { code: err.code, message: err.message, atMs: o.clock.wallMs() };
+      this.failed(err, o.clock.wallMs());
       log?.error({ code: err.code, err: err.message, failures: this.#failures }, 'ACME order failed');
       throw err;
     }
@@ -308,10 +293,10 @@ export class AcmeCertSource implements CertSource {
   #schedule(): void {
     if (this.#stopped) return;
     const o = this.#o;
-    const due = renewalDueMs(this.#status.current);
+    const due = renewalDueMs(this.status().current);
     const retry = this.#failures > 0 ? Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** (this.#failures - 1)) : 0;
     const at = Math.max(due, this.#failures > 0 ? o.clock.wallMs() + retry : 0);
-    this.#status.renewAtMs = at;
+    this.renewAtMs = at;
     const wait = Math.max(0, at - o.clock.wallMs());
     this.#timer = o.clock.setTimeout(
       () => {

@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import type { Clock, TimerHandle } from '../clock/index.ts';
 import { CertError } from './errors.ts';
 import { inspectPair, type CertInfo, type CertPair } from './pair.ts';
-import { Listeners, type CertSource, type CertStatus } from './source.ts';
+import { HeldCertSource } from './source.ts';
 
 export interface FileCertSourceOptions {
   certFile: string;
@@ -37,38 +37,26 @@ function readPair(certFile: string, keyFile: string): CertPair {
   return { cert: read(certFile), key: read(keyFile) };
 }
 
-export class FileCertSource implements CertSource {
+export class FileCertSource extends HeldCertSource {
   readonly #o: FileCertSourceOptions;
-  readonly #listeners = new Listeners();
-  #pair: CertPair;
-  #status: CertStatus;
   #timer: TimerHandle | undefined;
   #stopped = false;
 
   /** Reads and checks the pair now; throws CertError (CERT_FILE, CERT_INVALID) when it cannot. */
   constructor(o: FileCertSourceOptions) {
+    super();
     this.#o = o;
-    this.#pair = readPair(o.certFile, o.keyFile);
+    const pair = readPair(o.certFile, o.keyFile);
     let info: CertInfo;
     try {
-      info = inspectPair(this.#pair);
+      info = inspectPair(pair);
     } catch (e) {
       throw new CertError('CERT_INVALID', `${o.certFile} / ${o.keyFile}: ${(e as Error).message}`, {
         cause: e,
       });
     }
-    this.#status = { kind: 'files', current: info, changedAtMs: o.clock.wallMs() };
+    this.serve(pair, info, 'files', o.clock.wallMs(), () => {});
     this.#arm();
-  }
-
-  current(): CertPair {
-    return this.#pair;
-  }
-  status(): CertStatus {
-    return { ...this.#status };
-  }
-  onChange(fn: (pair: CertPair, info: CertInfo) => void): () => void {
-    return this.#listeners.add(fn);
   }
 
   /** Reads the files again; true when a new certificate is now served. */
@@ -78,14 +66,13 @@ export class FileCertSource implements CertSource {
     let info: CertInfo;
     try {
       pair = readPair(this.#o.certFile, this.#o.keyFile);
-      if (pair.cert === this.#pair.cert && pair.key === this.#pair.key) return false;
+      const now = this.current();
+      if (pair.cert === now.cert && pair.key === now.key) return false;
       info = inspectPair(pair);
     } catch (e) {
       const err = e instanceof CertError ? e : new CertError('CERT_INVALID', String(e));
-      const changed = this.#status.lastError?.message !== err.message;
-      this.#status.lastError = { code: err.code, message: err.message, atMs: this.#o.clock.wallMs() };
       // Logged once per distinct failure, counted every time.
-      if (changed)
+      if (this.failed(err, this.#o.clock.wallMs()))
         this.#o.logger?.error(
           { code: err.code, err: err.message },
           'listener certificate not reloaded; the old one stays',
@@ -93,13 +80,11 @@ export class FileCertSource implements CertSource {
       this.#o.onReloadFailure?.(err);
       return false;
     }
-    this.#pair = pair;
-    this.#status = { kind: 'files', current: info, changedAtMs: this.#o.clock.wallMs() };
     this.#o.logger?.info(
       { fingerprint: info.fingerprint, notAfter: new Date(info.notAfterMs).toISOString() },
       'listener certificate reloaded',
     );
-    this.#listeners.emit(pair, info, (e) =>
+    this.serve(pair, info, 'files', this.#o.clock.wallMs(), (e) =>
       this.#o.logger?.error({ err: e }, 'certificate subscriber failed'),
     );
     return true;

@@ -33,22 +33,66 @@ export function follow(server: Pick<TlsServer, 'setSecureContext'>, source: Cert
   return source.onChange((pair) => server.setSecureContext({ cert: pair.cert, key: pair.key }));
 }
 
-/** A fixed pair (the self-signed certificate of a first start): never changes. */
-export class StaticCertSource implements CertSource {
-  readonly #pair: CertPair;
-  readonly #status: CertStatus;
-  constructor(pair: CertPair, info: CertInfo, kind: CertStatus['kind'], nowMs: number) {
-    this.#pair = pair;
-    this.#status = { kind, current: info, changedAtMs: nowMs };
+/**
+ * What every source keeps: the pair served now, its status and its subscribers. A subclass sets
+ * the pair with `serve` (announcing it to the subscribers when it replaces one) and records
+ * failures with `failed`.
+ */
+export abstract class HeldCertSource implements CertSource {
+  readonly #listeners = new Listeners();
+  #pair: CertPair | undefined;
+  #status: CertStatus | undefined;
+
+  /** True once a pair is served. */
+  protected get serving(): boolean {
+    return this.#pair !== undefined;
   }
+
   current(): CertPair {
-    return this.#pair;
+    return this.#pair!;
   }
   status(): CertStatus {
-    return { ...this.#status };
+    return { ...this.#status! };
   }
-  onChange(): () => void {
-    return () => {};
+  onChange(fn: (pair: CertPair, info: CertInfo) => void): () => void {
+    return this.#listeners.add(fn);
+  }
+
+  /** Serves `pair` from now; subscribers hear of it when it replaces one (`onError` if one throws). */
+  protected serve(
+    pair: CertPair,
+    info: CertInfo,
+    kind: CertStatus['kind'],
+    nowMs: number,
+    onError: (e: unknown) => void,
+  ): void {
+    const replaces = this.#pair !== undefined;
+    this.#pair = pair;
+    this.#status = { kind, current: info, changedAtMs: nowMs };
+    if (replaces) this.#listeners.emit(pair, info, onError);
+  }
+
+  /** Records a failure to load or renew in the status; true when it differs from the last one. */
+  protected failed(err: { code: string; message: string }, nowMs: number): boolean {
+    if (!this.#status) return true;
+    const changed = this.#status.lastError?.message !== err.message;
+    this.#status.lastError = { code: err.code, message: err.message, atMs: nowMs };
+    return changed;
+  }
+
+  /** When the next renewal is due (ACME), shown in the status. */
+  protected set renewAtMs(at: number) {
+    this.#status!.renewAtMs = at;
+  }
+
+  abstract stop(): Promise<void>;
+}
+
+/** A fixed pair (the self-signed certificate of a first start): never changes. */
+export class StaticCertSource extends HeldCertSource {
+  constructor(pair: CertPair, info: CertInfo, kind: CertStatus['kind'], nowMs: number) {
+    super();
+    this.serve(pair, info, kind, nowMs, () => {});
   }
   async stop(): Promise<void> {}
 }

@@ -13,12 +13,10 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Duplex } from 'node:stream';
 import { pino } from 'pino';
 import { realClock } from '../../src/clock/index.ts';
 import { PrivateKey, PublicKey } from '../../src/crypto/index.ts';
@@ -31,7 +29,7 @@ import { needs } from '../../src/testing/require.ts';
 import { postgresMissing, startPostgres, type PostgresInstance } from '../../src/testing/postgres.ts';
 import { freePort } from '../../src/testing/pebble.ts';
 import { waitFor } from '../../src/testing/harness.ts';
-import { startServices, type Services } from '../integration/services.ts';
+import { pump, startServices, type Services } from '../integration/services.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const entry = `const m = await import(${JSON.stringify(join(root, 'src/cli/coordinator.ts'))}); process.exitCode = await m.run(process.argv.slice(1));`;
@@ -97,33 +95,6 @@ async function health(
   ca: string,
 ): Promise<{ timers: { owner: string | null; owned: boolean } }> {
   return new ApiClient({ server: url, ca }).call('GET', '/health');
-}
-
-/** Writes a chunk every 20 ms on an echo stream and keeps what comes back. */
-function pump(s: Duplex) {
-  const sent: Buffer[] = [];
-  const got: Buffer[] = [];
-  let received = 0;
-  let ended: number | undefined;
-  s.on('data', (b: Buffer) => {
-    got.push(b);
-    received += b.length;
-  });
-  s.on('error', () => (ended ??= Date.now()));
-  s.on('close', () => (ended ??= Date.now()));
-  const t = setInterval(() => {
-    if (ended !== undefined) return;
-    const b = randomBytes(512);
-    sent.push(b);
-    s.write(b);
-  }, 20);
-  return {
-    received: () => received,
-    endedAt: () => ended,
-    stop: () => clearInterval(t),
-    sent: () => Buffer.concat(sent),
-    got: () => Buffer.concat(got),
-  };
 }
 
 test(
@@ -310,17 +281,14 @@ test(
     assert.ok(late < 1500, `expired ${late} ms late`);
     await waitFor(() => (eng.netmap?.peers.length ?? 0) === 0, 3000, 'the engineer loses the peer');
     await waitFor(() => p.endedAt() !== undefined, 3000, 'the stream is cut at expiry');
-    p.stop();
+    const sent = p.stop();
     const cutLate = p.endedAt()! - grant.end;
     t.diagnostic(`stream cut ${cutLate} ms after the grant's end`);
     assert.ok(cutLate < 2000, `stream cut ${cutLate} ms after the end`);
     // What came back is a byte-exact prefix of what was sent: nothing lost or reordered in failover.
     const got = p.got();
     assert.ok(got.length > 0);
-    assert.ok(
-      p.sent().subarray(0, got.length).equals(got),
-      'the echo is a byte-exact prefix of what was sent',
-    );
+    assert.ok(sent.subarray(0, got.length).equals(got), 'the echo is a byte-exact prefix of what was sent');
 
     // A comes back; B is stopped with SIGTERM: it drains, the agents move to A at once.
     A = await coordinator(dirA, portA, 'coord-a', relayUrl);

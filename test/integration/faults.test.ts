@@ -4,12 +4,10 @@
 // stream link still belonged to the old process).
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import type { Duplex } from 'node:stream';
 import { Harness, waitFor, type AgentHandle } from '../../src/testing/harness.ts';
 import { needs } from '../../src/testing/require.ts';
 import { missingBinary } from '../../src/testing/netns.ts';
-import { startServices, curlHash, type Services } from './services.ts';
+import { pump, startServices, curlHash, type Services } from './services.ts';
 
 const MIB = Number(process.env.SALLYPORT_FAULT_MIB ?? 48);
 const NAME = 'web.acme-prod.us-east-1.aws.byoc.test';
@@ -42,37 +40,6 @@ after(async () => {
   await h?.stop();
   await svc?.close();
 });
-
-/** Writes a chunk every 20 ms on an echo stream; counts what comes back. */
-function pump(s: Duplex): {
-  sent: () => number;
-  received: () => number;
-  stop: () => Buffer;
-  got: () => Buffer;
-} {
-  const sent: Buffer[] = [];
-  const got: Buffer[] = [];
-  let n = 0;
-  s.on('data', (b: Buffer) => {
-    got.push(b);
-    n += b.length;
-  });
-  s.on('error', () => {});
-  const t = setInterval(() => {
-    const b = randomBytes(1024);
-    sent.push(b);
-    s.write(b);
-  }, 20);
-  return {
-    sent: () => sent.length * 1024,
-    received: () => n,
-    stop: () => {
-      clearInterval(t);
-      return Buffer.concat(sent);
-    },
-    got: () => Buffer.concat(got),
-  };
-}
 
 test('coordinator restarted: a live stream keeps flowing meanwhile, and the agents reconnect', async () => {
   const echo = eng.agent.netmap!.services.find((s) => s.name === 'echo')!;

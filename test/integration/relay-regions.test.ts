@@ -7,13 +7,11 @@
 // --relay-address).
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import type { Duplex } from 'node:stream';
 import { Harness, REGION, waitFor, type AgentHandle } from '../../src/testing/harness.ts';
 import { startDelayProxy, type DelayProxy } from '../../src/testing/delay-proxy.ts';
 import { needs } from '../../src/testing/require.ts';
 import { missingBinary } from '../../src/testing/netns.ts';
-import { startServices, curlHash, type Services } from './services.ts';
+import { pump, startServices, curlHash, type Services } from './services.ts';
 
 const FAR = 'far-2';
 const DELAY_MS = 25;
@@ -104,31 +102,6 @@ test('peers on different home relays: 8 MiB byte-exact over relays only', async 
   assert.equal(r.bytes, svc.bigBytes);
   assert.equal(r.sha256, svc.bigSha256);
 });
-
-/** Writes a chunk every 20 ms on an echo stream; keeps what comes back. */
-function pump(s: Duplex) {
-  const sent: Buffer[] = [];
-  const got: Buffer[] = [];
-  let n = 0;
-  s.on('data', (b: Buffer) => {
-    got.push(b);
-    n += b.length;
-  });
-  s.on('error', () => {});
-  const timer = setInterval(() => {
-    const b = randomBytes(1024);
-    sent.push(b);
-    s.write(b);
-  }, 20);
-  return {
-    received: () => n,
-    stop: () => {
-      clearInterval(timer);
-      return Buffer.concat(sent);
-    },
-    got: () => Buffer.concat(got),
-  };
-}
 
 test("the connector's home relay dies: it moves home, the engineer follows, the stream recovers", async (t) => {
   const echo = eng.agent.netmap!.services.find((s) => s.name === 'echo')!;

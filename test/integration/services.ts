@@ -1,9 +1,9 @@
 // Local services behind the connector in integration tests: an HTTP server with a deterministic
 // large body (ChaCha20 keystream, so order errors change the hash) and a TCP echo server.
-import { createCipheriv, createHash } from 'node:crypto';
+import { createCipheriv, createHash, randomBytes } from 'node:crypto';
 import { createServer as createHttp, type Server as HttpServer } from 'node:http';
 import { createServer as createTcp, type Server } from 'node:net';
-import { Readable } from 'node:stream';
+import { Readable, type Duplex } from 'node:stream';
 
 const KEY = Buffer.alloc(32, 7);
 const CHUNK = 256 * 1024;
@@ -98,4 +98,43 @@ export async function echoThrough(port: number, data: Buffer): Promise<Buffer> {
     s.on('close', () => resolve(Buffer.concat(out)));
     s.write(data);
   });
+}
+
+/** A stream kept busy by `pump`: what came back, when it ended, and what was sent. */
+export interface Pump {
+  received(): number;
+  /** Wall time (ms) of the stream's error or close; undefined while it is open. */
+  endedAt(): number | undefined;
+  /** Stops writing; returns everything written. */
+  stop(): Buffer;
+  got(): Buffer;
+}
+
+/** Writes 1 KiB of random bytes every 20 ms on an echo stream until it ends or `stop()`. */
+export function pump(s: Duplex): Pump {
+  const sent: Buffer[] = [];
+  const got: Buffer[] = [];
+  let received = 0;
+  let ended: number | undefined;
+  s.on('data', (b: Buffer) => {
+    got.push(b);
+    received += b.length;
+  });
+  s.on('error', () => (ended ??= Date.now()));
+  s.on('close', () => (ended ??= Date.now()));
+  const timer = setInterval(() => {
+    if (ended !== undefined) return;
+    const b = randomBytes(1024);
+    sent.push(b);
+    s.write(b);
+  }, 20);
+  return {
+    received: () => received,
+    endedAt: () => ended,
+    stop: () => {
+      clearInterval(timer);
+      return Buffer.concat(sent);
+    },
+    got: () => Buffer.concat(got),
+  };
 }
