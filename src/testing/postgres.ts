@@ -12,7 +12,7 @@
 // the primary.
 import { spawn, spawnSync } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { freePort, sleep } from './ports.ts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -44,20 +44,6 @@ export interface PostgresInstance {
 export interface PostgresOptions {
   /** postgresql.conf lines added after the test defaults (later lines win). */
   conf?: string[];
-}
-
-/** A timer that does not keep the process alive. */
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms).unref());
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 function idsOf(user: string): { uid: number; gid: number } {
@@ -210,42 +196,24 @@ async function runCluster(
   for (let i = 0; i < 200; i++) {
     if (child.exitCode !== null) break;
     const ready = spawnSync(join(PG_BIN, 'pg_isready'), ['-h', '127.0.0.1', '-p', String(port), '-q']);
-    if (ready.status === 0 && !create) {
-      return {
-        url: `postgres://sallyport@127.0.0.1:${port}/sallyport`,
-        port,
-        pid: child.pid!,
-        dir,
-        data,
-        stop,
-        crash,
-        promote,
-      };
-    }
     if (ready.status === 0) {
-      const created = run(join(PG_BIN, 'createdb'), [
-        '-h',
-        sock,
-        '-p',
-        String(port),
-        '-U',
-        'sallyport',
-        'sallyport',
-      ]);
-      if (created.status !== 0) {
-        await stop();
-        throw new Error(`createdb failed: ${created.stderr.toString()}`);
+      if (create) {
+        const created = run(join(PG_BIN, 'createdb'), [
+          '-h',
+          sock,
+          '-p',
+          String(port),
+          '-U',
+          'sallyport',
+          'sallyport',
+        ]);
+        if (created.status !== 0) {
+          await stop();
+          throw new Error(`createdb failed: ${created.stderr.toString()}`);
+        }
       }
-      return {
-        url: `postgres://sallyport@127.0.0.1:${port}/sallyport`,
-        port,
-        pid: child.pid!,
-        dir,
-        data,
-        stop,
-        crash,
-        promote,
-      };
+      const url = `postgres://sallyport@127.0.0.1:${port}/sallyport`;
+      return { url, port, pid: child.pid!, dir, data, stop, crash, promote };
     }
     await new Promise((r) => setTimeout(r, 50));
   }

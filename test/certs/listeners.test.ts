@@ -15,7 +15,8 @@ import { createSelfSigned } from '../../src/pki/index.ts';
 import { run as runRelay } from '../../src/cli/relay.ts';
 import { run as runCoordinator } from '../../src/cli/coordinator.ts';
 import { needs } from '../../src/testing/require.ts';
-import { freePort, pebbleMissing, startPebble, type PebbleInstance } from '../../src/testing/pebble.ts';
+import { pebbleMissing, startPebble, type PebbleInstance } from '../../src/testing/pebble.ts';
+import { freePort } from '../../src/testing/ports.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const DOMAIN = 'coordinator.vendor.test';

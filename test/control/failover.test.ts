@@ -27,7 +27,7 @@ import { Agent } from '../../src/agent/index.ts';
 import { run as audit } from '../../src/cli/audit.ts';
 import { needs } from '../../src/testing/require.ts';
 import { postgresMissing, startPostgres, type PostgresInstance } from '../../src/testing/postgres.ts';
-import { freePort } from '../../src/testing/pebble.ts';
+import { freePort } from '../../src/testing/ports.ts';
 import { waitFor } from '../../src/testing/harness.ts';
 import { pump, startServices, type Services } from '../integration/services.ts';
 
