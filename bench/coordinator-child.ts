@@ -4,13 +4,14 @@
 // first one's key files (KEYS_FROM_DIR, which `info` returns as `dir`), as an operator deploys them.
 // Driven over IPC (bench/rpc.ts): set up deployments, users, groups and the access policy through
 // the admin API like an operator; open access requests as engineers and approve them as a lead.
-import { cpSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { realClock } from '../src/clock/index.ts';
 import { ApiClient, Coordinator, createLogger } from '../src/control/index.ts';
 import { serve, settledMemory } from './rpc.ts';
+import { copyCoordinatorKeys } from '../src/testing/coordinators.ts';
 
 export interface CoordInfo {
   url: string;
@@ -25,9 +26,7 @@ const LEAD = 'lead';
 
 const [dbUrl, instance, keysFrom] = process.argv.slice(2);
 const dir = mkdtempSync(join(tmpdir(), 'sallyport-bench-coord-'));
-if (keysFrom)
-  for (const f of readdirSync(keysFrom))
-    if (f !== 'audit-anchor.json') cpSync(join(keysFrom, f), join(dir, f), { recursive: true });
+if (keysFrom) copyCoordinatorKeys(keysFrom, dir);
 const coord = await Coordinator.start({
   dataDir: dir,
   ...(dbUrl ? { db: dbUrl } : {}),

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connect, type TLSSocket } from 'node:tls';
-import { Coordinator, createLogger } from '../../src/control/index.ts';
+import { Coordinator, createLogger, type CoordinatorOptions } from '../../src/control/index.ts';
 import { SigningKey } from '../../src/crypto/index.ts';
 import { createSelfSigned } from '../../src/pki/index.ts';
 import { run as runRelay } from '../../src/cli/relay.ts';
@@ -17,6 +17,7 @@ import { run as runCoordinator } from '../../src/cli/coordinator.ts';
 import { needs } from '../../src/testing/require.ts';
 import { pebbleMissing, startPebble, type PebbleInstance } from '../../src/testing/pebble.ts';
 import { freePort } from '../../src/testing/ports.ts';
+import { quiet } from '../../src/testing/stderr.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const DOMAIN = 'coordinator.vendor.test';
@@ -72,16 +73,26 @@ async function serialOf(port: number, name: string, ca: string): Promise<string>
   return serial;
 }
 
-test('coordinator with ACME: issued by Pebble, renewed on schedule; a connection opened before the swap keeps working', async (t) => {
-  if (!needs(t, pebbleMissing())) return;
-  const data = mkdtempSync(join(dir, 'coord-'));
-  const coord = await Coordinator.start({
+/** A coordinator on loopback in `data`, quiet, with the listener certificate options given. */
+function startCoordinator(
+  data: string,
+  certs: Pick<CoordinatorOptions, 'certs' | 'tls'>,
+): Promise<Coordinator> {
+  return Coordinator.start({
     dataDir: data,
     listen: { host: '127.0.0.1', port: 0 },
     suffix: 'byoc.example.com',
     logger: createLogger({ level: 'silent' }),
     bootstrapAdmin: { name: 'admin', password: 'correct horse battery staple' },
     scrypt: { N: 1 << 10, r: 8, p: 1 },
+    ...certs,
+  });
+}
+
+test('coordinator with ACME: issued by Pebble, renewed on schedule; a connection opened before the swap keeps working', async (t) => {
+  if (!needs(t, pebbleMissing())) return;
+  const data = mkdtempSync(join(dir, 'coord-'));
+  const coord = await startCoordinator(data, {
     certs: {
       kind: 'acme',
       directoryUrl: pebble!.directoryUrl,
@@ -142,13 +153,7 @@ test('coordinator with files: a replaced pair is served after reload (SIGHUP in 
   const key = join(data, 'tls.key');
   writeFileSync(crt, a.certPem);
   writeFileSync(key, a.keyPem);
-  const coord = await Coordinator.start({
-    dataDir: data,
-    listen: { host: '127.0.0.1', port: 0 },
-    suffix: 'byoc.example.com',
-    logger: createLogger({ level: 'silent' }),
-    bootstrapAdmin: { name: 'admin', password: 'correct horse battery staple' },
-    scrypt: { N: 1 << 10, r: 8, p: 1 },
+  const coord = await startCoordinator(data, {
     tls: { certFile: crt, keyFile: key },
   });
   const open = await dial(coord.port, DOMAIN, a.certPem);
@@ -176,17 +181,6 @@ test('coordinator with files: a replaced pair is served after reload (SIGHUP in 
     await coord.stop();
   }
 });
-
-async function quiet<T>(fn: () => Promise<T>): Promise<{ value: T; err: string }> {
-  const w = process.stderr.write;
-  let err = '';
-  process.stderr.write = ((s: string) => ((err += s), true)) as typeof w;
-  try {
-    return { value: await fn(), err };
-  } finally {
-    process.stderr.write = w;
-  }
-}
 
 test('listener flags: usage errors exit 2 and say what to change', async () => {
   const relayBase = [

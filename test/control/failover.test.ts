@@ -13,7 +13,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -30,6 +30,7 @@ import { postgresMissing, startPostgres, type PostgresInstance } from '../../src
 import { freePort } from '../../src/testing/ports.ts';
 import { waitFor } from '../../src/testing/harness.ts';
 import { pump, startServices, type Services } from '../integration/services.ts';
+import { copyCoordinatorKeys } from '../../src/testing/coordinators.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const entry = `const m = await import(${JSON.stringify(join(root, 'src/cli/coordinator.ts'))}); process.exitCode = await m.run(process.argv.slice(1));`;
@@ -208,7 +209,7 @@ test(
     assert.equal(eng.control.url, A.url);
 
     // B: the same key files and listener certificate (as an operator deploys them), another name.
-    cpSync(dirA, dirB, { recursive: true, filter: (src) => !src.endsWith('audit-anchor.json') });
+    copyCoordinatorKeys(dirA, dirB);
     const B = await coordinator(dirB, portB, 'coord-b', relayUrl);
     procs.push(B.child);
     assert.equal(B.url, urlB);

@@ -6,7 +6,7 @@
 // test gets a fresh database in one private PostgreSQL, and the clocks are real.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -23,6 +23,7 @@ import { verifyExport, writeExport } from '../../src/audit/index.ts';
 import { needs } from '../../src/testing/require.ts';
 import { postgresMissing, startPostgres, type PostgresInstance } from '../../src/testing/postgres.ts';
 import { ADMIN, countUpdates, netmapWhere, sleep } from './fixture.ts';
+import { copyCoordinatorKeys } from '../../src/testing/coordinators.ts';
 
 const missing = postgresMissing();
 let server: PostgresInstance | undefined;
@@ -83,9 +84,7 @@ async function cluster(): Promise<Cluster> {
       const dir = mkdtempSync(join(tmpdir(), `sallyport-multi-${name}-`));
       // Shared keys, listener certificate and CA: agents pin one coordinator key for all.
       const first = c.members[0]?.dir;
-      if (first)
-        for (const f of readdirSync(first))
-          if (f !== 'audit-anchor.json') cpSync(join(first, f), join(dir, f), { recursive: true });
+      if (first) copyCoordinatorKeys(first, dir);
       const coord = await Coordinator.start({
         dataDir: dir,
         db,

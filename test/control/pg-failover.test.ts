@@ -8,7 +8,7 @@
 // runs the timers, and both listen for netmap changes again.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -24,6 +24,7 @@ import {
 import { startDelayProxy, type DelayProxy } from '../../src/testing/delay-proxy.ts';
 import { waitFor } from '../../src/testing/harness.ts';
 import { ADMIN } from './fixture.ts';
+import { copyCoordinatorKeys } from '../../src/testing/coordinators.ts';
 
 const missing = postgresMissing();
 let primary: PostgresInstance | undefined;
@@ -88,9 +89,7 @@ test(
     });
     for (const name of ['coord-a', 'coord-b']) {
       const dir = mkdtempSync(join(tmpdir(), `sallyport-pgfail-${name}-`));
-      if (dirs[0])
-        for (const f of readdirSync(dirs[0]))
-          if (f !== 'audit-anchor.json') cpSync(join(dirs[0], f), join(dir, f), { recursive: true });
+      if (dirs[0]) copyCoordinatorKeys(dirs[0], dir);
       dirs.push(dir);
       coords.push(
         await Coordinator.start({

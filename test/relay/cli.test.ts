@@ -10,19 +10,9 @@ import { fileURLToPath } from 'node:url';
 import { get } from 'node:https';
 import { parseHostPort, run } from '../../src/cli/relay.ts';
 import { cert, coordinator } from './fixture.ts';
+import { quiet } from '../../src/testing/stderr.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-
-async function quiet<T>(fn: () => Promise<T>): Promise<{ value: T; err: string }> {
-  const w = process.stderr.write;
-  let err = '';
-  process.stderr.write = ((s: string) => ((err += s), true)) as typeof w;
-  try {
-    return { value: await fn(), err };
-  } finally {
-    process.stderr.write = w;
-  }
-}
 
 test('usage errors exit 2 and say what is missing', async () => {
   const r1 = await quiet(() => run(['--listen', 'nonsense']));
