@@ -191,10 +191,10 @@ export class Agent {
       ...(o.relayAddresses ? { addresses: o.relayAddresses } : {}),
       onState: (region, state) => {
         this.log.info({ region, state }, 'relay connection');
-        this.#evaluateHome();
+        this.#evaluateHome(true);
         if (state === 'connected') this.#announce();
       },
-      onRtt: () => this.#evaluateHome(),
+      onRtt: () => this.#evaluateHome(false),
     });
     this.connector =
       o.kind === 'connector'
@@ -403,7 +403,7 @@ export class Agent {
   #apply(nm: Netmap): void {
     if (this.#stopped) return;
     this.relays.update(nm.relays);
-    this.#evaluateHome();
+    this.#evaluateHome(false);
     // our endpoints again after a new agent channel (the coordinator keeps them per connection)
     if (this.control.connects !== this.#announcedOn) {
       this.#announcedOn = this.control.connects;
@@ -561,14 +561,16 @@ export class Agent {
    */
   #repointRelayed(e: PeerEntry, homeChanged: boolean): void {
     const cur = e.session.endpoint ? parseRelayEndpoint(e.session.endpoint) : undefined;
-    const down = !cur || this.relays.status().find((r) => r.region === cur.region)?.state !== 'connected';
-    if (!homeChanged && !down) return;
+    if (!homeChanged && cur && this.relays.connected(cur.region)) return;
     const ep = this.#relayEndpointFor(e.info);
     if (ep && ep !== e.session.endpoint) e.session.endpoint = ep;
   }
 
-  /** Picks the home relay again (paths/home.ts) and announces a change. */
-  #evaluateHome(): void {
+  /**
+   * Picks the home relay again (paths/home.ts) and announces a change; then, when the home moved or
+   * `relaysChanged` (a relay connected or was lost), re-points the peers' relay endpoints.
+   */
+  #evaluateHome(relaysChanged: boolean): void {
     if (this.#stopped) return;
     const views = this.relays.status().map((r) => ({
       region: r.region,
@@ -586,7 +588,7 @@ export class Agent {
       this.metrics.homeRelayChanges.inc({ reason: c.reason });
       this.#announce();
       if (this.netmap) this.#setStunServers(this.netmap);
-    }
+    } else if (!relaysChanged) return;
     for (const e of this.#peers.values()) {
       if (e.paths) e.paths.relayChanged();
       else this.#repointRelayed(e, false);

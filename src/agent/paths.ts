@@ -154,6 +154,11 @@ export class RelayPaths {
     return this.#paths.get(region);
   }
 
+  /** True while the region's relay client is admitted. */
+  connected(region: string): boolean {
+    return this.#paths.get(region)?.client.state === 'connected';
+  }
+
   regions(): string[] {
     return [...this.#paths.keys()];
   }
