@@ -3,11 +3,9 @@
 // working; /metrics on a listener of its own; the flags' usage errors.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { connect, type TLSSocket } from 'node:tls';
 import { Coordinator, createLogger, type CoordinatorOptions } from '../../src/control/index.ts';
 import { SigningKey } from '../../src/crypto/index.ts';
@@ -18,8 +16,8 @@ import { needs } from '../../src/testing/require.ts';
 import { pebbleMissing, startPebble, type PebbleInstance } from '../../src/testing/pebble.ts';
 import { freePort } from '../../src/testing/ports.ts';
 import { quiet } from '../../src/testing/stderr.ts';
+import { spawnCli } from '../../src/testing/spawn-cli.ts';
 
-const root = fileURLToPath(new URL('../../', import.meta.url));
 const DOMAIN = 'coordinator.vendor.test';
 let pebble: PebbleInstance | undefined;
 let roots = '';
@@ -287,16 +285,7 @@ test('relay process with ACME and --metrics-listen: TLS verifies for its domain,
     '--log-level',
     'silent',
   ];
-  const p = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      '-e',
-      `import('./src/cli/relay.ts').then(async (m) => { process.exitCode = await m.run(${JSON.stringify(args)}); })`,
-    ],
-    { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+  const p = spawnCli('relay', args);
   let out = '';
   p.stdout.on('data', (d: Buffer) => (out += d.toString()));
   p.stderr.on('data', (d: Buffer) => (out += d.toString()));

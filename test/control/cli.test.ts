@@ -3,16 +3,11 @@
 // against it through the HTTPS API, and a clean stop on SIGTERM.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { run as runAdmin } from '../../src/cli/admin.ts';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-const root = fileURLToPath(new URL('../../', import.meta.url));
-const entry = (file: string) =>
-  `const m = await import(${JSON.stringify(join(root, file))}); process.exitCode = await m.run(process.argv.slice(1));`;
+import { spawnCli } from '../../src/testing/spawn-cli.ts';
 
 /** Runs `sallyport admin ARGS` in this process with its own environment and captured output. */
 async function admin(
@@ -32,30 +27,20 @@ async function admin(
 
 test('sallyport coordinator + sallyport admin through the API', { timeout: 60_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'sallyport-cli-'));
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      '--input-type=module',
-      '-e',
-      entry('src/cli/coordinator.ts'),
-      '--',
-      '--data',
-      dir,
-      '--listen',
-      '127.0.0.1:0',
-      '--suffix',
-      'byoc.example.com',
-      '--relay',
-      'eu=https://127.0.0.1:9443,stun=3478',
-      '--log-level',
-      'warn',
-      '--audit-checkpoint-every',
-      '3',
-    ],
-    { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+  const child = spawnCli('coordinator', [
+    '--data',
+    dir,
+    '--listen',
+    '127.0.0.1:0',
+    '--suffix',
+    'byoc.example.com',
+    '--relay',
+    'eu=https://127.0.0.1:9443,stun=3478',
+    '--log-level',
+    'warn',
+    '--audit-checkpoint-every',
+    '3',
+  ]);
   try {
     let out = '';
     child.stdout.on('data', (b: Buffer) => (out += b.toString()));

@@ -12,11 +12,10 @@
 // and its open stream within a second.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { realClock } from '../../src/clock/index.ts';
 import { PrivateKey, PublicKey } from '../../src/crypto/index.ts';
@@ -31,9 +30,8 @@ import { freePort } from '../../src/testing/ports.ts';
 import { waitFor } from '../../src/testing/harness.ts';
 import { pump, startServices, type Services } from '../integration/services.ts';
 import { copyCoordinatorKeys } from '../../src/testing/coordinators.ts';
+import { spawnCli } from '../../src/testing/spawn-cli.ts';
 
-const root = fileURLToPath(new URL('../../', import.meta.url));
-const entry = `const m = await import(${JSON.stringify(join(root, 'src/cli/coordinator.ts'))}); process.exitCode = await m.run(process.argv.slice(1));`;
 const missing = postgresMissing();
 let pgServer: PostgresInstance | undefined;
 let svc: Services | undefined;
@@ -64,20 +62,10 @@ async function coordinator(
   instance: string,
   relayUrl: string,
 ): Promise<CoordProcess> {
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      '--input-type=module',
-      '-e',
-      entry,
-      '--',
-      ...['--data', dir, '--db', pgServer!.url, '--listen', `127.0.0.1:${port}`, '--instance', instance],
-      ...['--suffix', 'byoc.example.com', '--relay', `eu=${relayUrl}`, '--log-level', 'warn', '--json'],
-    ],
-    { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+  const child = spawnCli('coordinator', [
+    ...['--data', dir, '--db', pgServer!.url, '--listen', `127.0.0.1:${port}`, '--instance', instance],
+    ...['--suffix', 'byoc.example.com', '--relay', `eu=${relayUrl}`, '--log-level', 'warn', '--json'],
+  ]);
   let out = '';
   let err = '';
   child.stdout!.on('data', (b: Buffer) => (out += b.toString()));

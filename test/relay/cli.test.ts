@@ -2,17 +2,14 @@
 // that serves /health and stops on SIGTERM.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { get } from 'node:https';
 import { parseHostPort, run } from '../../src/cli/relay.ts';
 import { cert, coordinator } from './fixture.ts';
 import { quiet } from '../../src/testing/stderr.ts';
-
-const root = fileURLToPath(new URL('../../', import.meta.url));
+import { spawnCli } from '../../src/testing/spawn-cli.ts';
 
 test('usage errors exit 2 and say what is missing', async () => {
   const r1 = await quiet(() => run(['--listen', 'nonsense']));
@@ -70,16 +67,7 @@ test(
         'silent',
       ];
       const once = async (): Promise<{ serverKey: string; health: { ok: boolean; region: string } }> => {
-        const p = spawn(
-          process.execPath,
-          [
-            '--import',
-            'tsx',
-            '-e',
-            `import('./src/cli/relay.ts').then(async (m) => { process.exitCode = await m.run(${JSON.stringify(args)}); })`,
-          ],
-          { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] },
-        );
+        const p = spawnCli('relay', args, 'inherit');
         let out = '';
         p.stdout.setEncoding('utf8');
         const listening = new Promise<{ port: number; serverKey: string }>((resolve, reject) => {
