@@ -100,6 +100,8 @@ export interface AgentOptions {
     includeLoopback?: boolean;
     /** Extra STUN servers ("HOST:PORT"), asked after the relays' STUN ports. Default none. */
     stunServers?: string[];
+    /** IP TTL of the opens before the first PINGs to a candidate (paths/path-choice.ts); 0: none. Default 2. */
+    openTtl?: number;
   };
   /** Path-choice timings (paths/timers.ts); defaults documented there. */
   pathTimings?: Partial<PathTimings>;
@@ -479,12 +481,15 @@ export class Agent {
       connection: () => ({ pathChanged: () => link.pathChanged() }),
       remoteCandidates: p.endpoints,
       localCandidates: direct.candidates(),
-      sendFrame: (f, to) => {
+      ...(this.o.udp?.openTtl !== undefined ? { openTtl: this.o.udp.openTtl } : {}),
+      sendFrame: (f, to, ttl) => {
         const d = encodePathDatagram(f);
         const payload = new Uint8Array(d.length + 1);
         payload[0] = PATH_PAYLOAD;
         payload.set(d, 1);
-        sendPayloadTo(session, payload, to);
+        // an open (ttl) is only ever a direct UDP datagram; the relay has no TTL to set
+        if (ttl === undefined) sendPayloadTo(session, payload, to);
+        else if (isDirectEndpoint(to)) direct.mux.withTtl(ttl, () => sendPayloadTo(session, payload, to));
       },
       onChange: (c) => {
         this.metrics.pathChanged(c.to.kind, c.reason);

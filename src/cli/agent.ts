@@ -21,7 +21,8 @@ import { applyConfigFile } from './config-file.ts';
 export const help = `usage: sallyport agent [--state DIR] [--coordinator URL --coordinator-key KEY] [--ca FILE]
                        [--preauth-key KEY] [--name NAME] [--kind connector|engineer]
                        [--serve NAME=HOST:PORT[,kind=KIND][,tls=terminate|passthrough]]... [--config FILE]
-                       [--socks5 HOST:PORT] [--udp-port N] [--stun HOST:PORT]... | [--no-direct]
+                       [--socks5 HOST:PORT] [--udp-port N] [--stun HOST:PORT]... [--nat-open-ttl N]
+                       | [--no-direct]
                        [--log-level LEVEL]
 
 Runs a node of the overlay. With --serve or --config it is a connector: it registers its services
@@ -52,9 +53,13 @@ options:
                          flags win, then environment, then the file
   --socks5 HOST:PORT     engineer: SOCKS5 proxy address, e.g. 127.0.0.1:1055
   --udp-port N           the one UDP socket for direct paths (NAT traversal); 0 = any free port
-  --stun HOST:PORT       an extra STUN server, asked after the relays' (repeatable)
                          (default). A connector's socket only ever sends first: it drops datagrams
                          from endpoints it has not sent to
+  --stun HOST:PORT       an extra STUN server, asked after the relays' (repeatable)
+  --nat-open-ttl N       IP TTL of the "open" sent before the first probe to a peer's address: it
+                         must pass our own NAT (which then maps the flow) and die before the
+                         peer's router, which a stray probe would spoil. Default 2 (the NAT is the
+                         first router); 3 when the NAT is two routers away; 0 sends none
   --no-direct            no UDP socket: every peer stays on the relay
   --relay-address REGION=URL
                          reach REGION's relay at https://HOST:PORT instead of the relay map's URL
@@ -84,6 +89,7 @@ const OPTIONS = {
   config: { type: 'string' },
   socks5: { type: 'string' },
   'udp-port': { type: 'string' },
+  'nat-open-ttl': { type: 'string' },
   'relay-address': { type: 'string', multiple: true },
   stun: { type: 'string', multiple: true },
   'no-direct': { type: 'boolean' },
@@ -148,6 +154,11 @@ export async function run(argv: string[], opts: { signal?: AbortSignal } = {}): 
     if (relayAddresses[m[1]!]) return usage(`--relay-address gives region ${m[1]} twice`);
     relayAddresses[m[1]!] = m[2]!;
   }
+  const openTtl = a['nat-open-ttl'] === undefined ? undefined : Number(a['nat-open-ttl']);
+  if (openTtl !== undefined && !(/^\d{1,3}$/.test(a['nat-open-ttl']!) && openTtl <= 255))
+    return usage(`--nat-open-ttl takes 0..255, got '${a['nat-open-ttl']}'`);
+  if (a['no-direct'] && openTtl !== undefined)
+    return usage('--nat-open-ttl needs direct paths (drop --no-direct)');
   if (a['no-direct'] && a['udp-port'] !== undefined)
     return usage('--udp-port and --no-direct exclude each other');
   const kind = (a.kind ?? (services.length ? 'connector' : 'engineer')) as 'connector' | 'engineer';
@@ -192,7 +203,15 @@ export async function run(argv: string[], opts: { signal?: AbortSignal } = {}): 
         : {}),
       services,
       ...(socks5 ? { socks5 } : {}),
-      ...(a['no-direct'] ? {} : { udp: { port: udpPort, stunServers: a.stun ?? [] } }),
+      ...(a['no-direct']
+        ? {}
+        : {
+            udp: {
+              port: udpPort,
+              stunServers: a.stun ?? [],
+              ...(openTtl !== undefined ? { openTtl } : {}),
+            },
+          }),
       ...(Object.keys(relayAddresses).length ? { relayAddresses } : {}),
       logger,
     });

@@ -15,10 +15,12 @@ const T = DEFAULT_PATH_TIMINGS;
 type Ping = Extract<PathAction, { type: 'ping' }>;
 
 /** A PathChoice on a FakeClock, driven the way peer-paths.ts drives it (one Wakeup). */
-function harness(o: { timings?: Partial<PathTimings>; random?: () => number } = {}) {
+/** `openTtl` defaults to 0 here (no opens) for the tests of everything else; the opens have their own. */
+function harness(o: { timings?: Partial<PathTimings>; random?: () => number; openTtl?: number } = {}) {
   const clock = new FakeClock();
   let n = 0;
   const pc = new PathChoice({
+    openTtl: o.openTtl ?? 0,
     ...(o.timings ? { timings: o.timings } : {}),
     random: o.random ?? (() => 0.5),
     txid: () => {
@@ -385,6 +387,70 @@ describe('path choice: rebinding and roaming', () => {
     h.apply(h.pc.setLocalCandidates([ME], h.now()));
     assert.deepEqual(h.of('call-me-maybe').at(-1)!.candidates, [ME]);
     assert.equal(h.pc.status().counters.rounds, rounds + 1);
+  });
+});
+
+describe('path choice: opens before PINGs (bare NAT routers)', () => {
+  const kinds = (h: ReturnType<typeof harness>, since = 0) =>
+    h.pings(undefined, since).map((p) => `${p.purpose}${p.ttl !== undefined ? `/ttl${p.ttl}` : ''} ${p.to}`);
+
+  test('a round opens every candidate (TTL 2) and sends CALL_ME_MAYBE after them; full PINGs only from the next attempt', () => {
+    const h = harness({ openTtl: 2 });
+    h.apply(h.pc.setLocalCandidates([ME], 0));
+    h.apply(h.pc.setRemoteCandidates([A, B], 0));
+    h.apply(h.pc.start(0));
+    assert.deepEqual(kinds(h), [`open/ttl2 ${A}`, `open/ttl2 ${B}`]);
+    // CALL_ME_MAYBE is the last action: the peer may PING as soon as it reads it
+    assert.equal(h.log.at(-1)!.a.type, 'call-me-maybe');
+    assert.equal(h.pc.status().counters['opens-sent'], 2);
+    assert.equal(h.pc.status().counters['pings-sent'], 0);
+    h.advance(T.probeIntervalMs);
+    // the opens are fresh (openRefreshMs): full PINGs alone
+    assert.deepEqual(kinds(h, T.probeIntervalMs), [`probe ${A}`, `probe ${B}`]);
+  });
+
+  test("the peer's CALL_ME_MAYBE (it opened towards us): open, then a full PING to each of its candidates at once", () => {
+    const h = harness({ openTtl: 2 });
+    h.apply(h.pc.setLocalCandidates([ME], 0));
+    h.apply(h.pc.start(0));
+    h.advance(60_000);
+    const at = h.now();
+    h.apply(h.pc.onCallMeMaybe([A], at));
+    assert.deepEqual(kinds(h, at), [`open/ttl2 ${A}`, `probe ${A}`]);
+    h.pong(A, 3);
+    assert.equal(h.pc.state, 'direct');
+    // heartbeats on the answering path carry no open
+    h.advance(T.heartbeatMs);
+    assert.deepEqual(kinds(h, at + 3 + 1), [`heartbeat ${A}`]);
+  });
+
+  test('a netmap candidate the peer has not confirmed is opened again only after openRefreshMs', () => {
+    const h = harness({ openTtl: 3, timings: { reprobeMinMs: 25_000, reprobeMaxMs: 25_000 } });
+    h.apply(h.pc.setLocalCandidates([ME], 0));
+    h.apply(h.pc.setRemoteCandidates([A], 0));
+    h.apply(h.pc.start(0));
+    h.advance(T.probeIntervalMs * 3 + T.pongTimeoutMs);
+    assert.equal(h.pc.state, 'relay');
+    const opens = () => h.pings(A).filter((p) => p.purpose === 'open');
+    assert.equal(opens().length, 1);
+    assert.equal(opens()[0].ttl, 3);
+    // the re-probe round, > openRefreshMs after the open: opened afresh
+    h.advance(25_000);
+    assert.equal(opens().length, 2);
+  });
+
+  test('a PONG to an open (no NAT between us) makes the path direct like any PONG', () => {
+    const h = harness({ openTtl: 2 });
+    h.apply(h.pc.setRemoteCandidates([A], 0));
+    h.apply(h.pc.start(0));
+    h.pong(A, 1);
+    assert.equal(h.pc.state, 'direct');
+  });
+
+  test('openTtl is checked: an integer 0..255', () => {
+    assert.throws(() => new PathChoice({ openTtl: 256 }), { code: 'PATHS_OPTION_INVALID' });
+    assert.throws(() => new PathChoice({ openTtl: 1.5 }), /openTtl/);
+    assert.throws(() => new PathChoice({ openTtl: -1 }), /openTtl/);
   });
 });
 

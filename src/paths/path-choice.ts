@@ -25,10 +25,25 @@
 // back (ICE's triggered check) so both ends confirm the path without waiting for a round.
 // Our own candidates (local interfaces, STUN results, and the address the peer's PONGs say it saw
 // us from) go to the peer in CALL_ME_MAYBE when a round starts or when they change.
+//
+// Opens. A NAT that accepts unsolicited datagrams addressed to itself (a Linux router with no input
+// firewall: conntrack confirms an entry for the stray datagram as a flow *to the router*) is
+// spoiled by a PING that arrives before its inside host has sent towards us: the entry takes the
+// tuple (our mapping → its mapping), so the host's own later flow to us gets another port, which
+// our NAT's filter drops (and, on a bare router too, records the same way). Each side must have
+// sent towards the other before the other's PING arrives. So before the first full PING to a
+// candidate we send an *open*: the same PING with a small IP TTL (openTtl, default 2) that passes
+// our own NAT — which maps the flow — and dies at the next router, long before the peer's. Full
+// PINGs go only where the peer has opened too: a candidate its CALL_ME_MAYBE listed (sent after its
+// opens towards us), one that answered or that we heard from, or — as the fallback for a peer that
+// never answers our CALL_ME_MAYBE — from the round's second attempt on. The first attempt of a round
+// opens the candidates the peer has not confirmed; our CALL_ME_MAYBE goes after those opens, and the
+// peer answers it with its opens and full PINGs, which now pass our NAT.
 import { randomBytes } from '../crypto/index.ts';
 import { MAX_CANDIDATES, TXID_BYTES } from '../proto/frames/index.ts';
 import { toHex } from '../util/index.ts';
 import { isDirectEndpoint, normalizeEndpoint } from './endpoint.ts';
+import { PathsError } from './errors.ts';
 import { resolvePathTimings, type PathTimings } from './timers.ts';
 import type {
   ActivePath,
@@ -49,6 +64,8 @@ export type * from './path-types.ts';
 export const MAX_OUTSTANDING_PINGS = 256;
 /** Candidates learnt from sources ("seen") kept at most; the least recently heard goes first. */
 export const MAX_SEEN_CANDIDATES = 8;
+/** PathChoiceOptions.openTtl's default. */
+export const DEFAULT_OPEN_TTL = 2;
 
 interface Candidate {
   readonly endpoint: string;
@@ -57,6 +74,8 @@ interface Candidate {
   lastPongAt?: number;
   rttMs?: number;
   seenAt?: number;
+  openedAt?: number;
+  peerOpenedAt?: number;
 }
 
 interface Ping {
@@ -65,6 +84,8 @@ interface Ping {
 }
 
 interface Round {
+  /** Attempts made so far (the first opens what the peer has not confirmed, the rest PING). */
+  made: number;
   attemptsLeft: number;
   nextAt: number;
   endAt: number;
@@ -76,6 +97,7 @@ export class PathChoice {
   readonly timings: Readonly<PathTimings>;
   readonly #txid: () => Uint8Array;
   readonly #random: () => number;
+  readonly #openTtl: number;
   readonly #cands = new Map<string, Candidate>();
   readonly #pings = new Map<string, Ping>();
   readonly #counters = Object.fromEntries(
@@ -90,6 +112,7 @@ export class PathChoice {
       'call-me-maybe-received',
       'candidate-not-direct',
       'probe-evicted',
+      'opens-sent',
       'rounds',
     ].map((k) => [k, 0]),
   ) as Record<PathCounter, number>;
@@ -110,6 +133,9 @@ export class PathChoice {
     this.timings = resolvePathTimings(opts.timings);
     this.#txid = opts.txid ?? (() => randomBytes(TXID_BYTES));
     this.#random = opts.random ?? Math.random;
+    this.#openTtl = opts.openTtl ?? DEFAULT_OPEN_TTL;
+    if (!Number.isInteger(this.#openTtl) || this.#openTtl < 0 || this.#openTtl > 255)
+      throw new PathsError('PATHS_OPTION_INVALID', `openTtl must be an integer 0..255 (got ${opts.openTtl})`);
   }
 
   get state(): PathState {
@@ -155,6 +181,8 @@ export class PathChoice {
   onCallMeMaybe(endpoints: readonly string[], now: number): PathAction[] {
     this.#counters['call-me-maybe-received']++;
     this.#replaceSource('call-me-maybe', endpoints);
+    // the peer sends CALL_ME_MAYBE after its opens towards us: its endpoints may be PINGed now
+    for (const c of this.#cands.values()) if (c.sources.has('call-me-maybe')) c.peerOpenedAt = now;
     if (this.#state === 'direct') {
       for (const c of this.#cands.values())
         if (c.sources.has('call-me-maybe') && c.endpoint !== this.#active) this.#ping(c, now, 'upgrade');
@@ -268,6 +296,9 @@ export class PathChoice {
         sources: [...c.sources],
         ...(c.rttMs !== undefined ? { rttMs: c.rttMs } : {}),
         ...(c.lastPongAt !== undefined ? { lastPongAt: c.lastPongAt } : {}),
+        ...(c.lastPingAt !== undefined ? { lastPingAt: c.lastPingAt } : {}),
+        ...(c.openedAt !== undefined ? { openedAt: c.openedAt } : {}),
+        ...(c.peerOpenedAt !== undefined ? { peerOpenedAt: c.peerOpenedAt } : {}),
       })),
       ...(this.#observedSelf ? { observedSelf: this.#observedSelf } : {}),
       counters: { ...this.#counters },
@@ -345,16 +376,48 @@ export class PathChoice {
     if (!fresh && now - (c.lastPingAt ?? -Infinity) >= minIntervalMs) this.#ping(c, now, 'triggered');
   }
 
-  #ping(c: Candidate, now: number, purpose: PingPurpose): void {
+  /** A full PING, preceded by an open unless one went out recently or the path answers. */
+  #ping(c: Candidate, now: number, purpose: Exclude<PingPurpose, 'open'>): void {
+    const t = this.timings;
+    if (
+      this.#openTtl > 0 &&
+      now - (c.openedAt ?? -Infinity) >= t.openRefreshMs &&
+      now - (c.lastPongAt ?? -Infinity) >= t.staleMs
+    )
+      this.#open(c, now);
+    this.#emitPing(c, now, purpose);
+  }
+
+  /** An open: a PING with the small TTL, to make our NAT's mapping towards `c` (see "Opens"). */
+  #open(c: Candidate, now: number): void {
+    c.openedAt = now;
+    this.#counters['opens-sent']++;
+    this.#emitPing(c, now, 'open', this.#openTtl);
+  }
+
+  /** The peer has sent towards `c`'s endpoint lately, so a full PING to it cannot spoil its NAT. */
+  #peerOpen(c: Candidate, now: number): boolean {
+    const w = this.timings.peerOpenMs;
+    return (
+      this.#openTtl === 0 ||
+      now - (c.peerOpenedAt ?? -Infinity) < w ||
+      now - (c.lastPongAt ?? -Infinity) < w ||
+      now - (c.seenAt ?? -Infinity) < w
+    );
+  }
+
+  #emitPing(c: Candidate, now: number, purpose: PingPurpose, ttl?: number): void {
     const txid = this.#txid();
     if (this.#pings.size >= MAX_OUTSTANDING_PINGS) {
       this.#pings.delete(this.#pings.keys().next().value!);
       this.#counters['probe-evicted']++;
     }
     this.#pings.set(toHex(txid), { to: c.endpoint, sentAt: now });
-    c.lastPingAt = now;
-    this.#counters['pings-sent']++;
-    this.#out.push({ type: 'ping', to: c.endpoint, txid, purpose });
+    if (purpose !== 'open') {
+      c.lastPingAt = now;
+      this.#counters['pings-sent']++;
+    }
+    this.#out.push({ type: 'ping', to: c.endpoint, txid, purpose, ...(ttl !== undefined ? { ttl } : {}) });
   }
 
   #observe(observed: string): void {
@@ -416,18 +479,23 @@ export class PathChoice {
 
   #startRound(now: number, withCallMeMaybe: boolean): void {
     this.#counters.rounds++;
-    if (withCallMeMaybe) this.#sendCallMeMaybe();
     if (this.#state === 'relay') this.#state = 'probing';
     this.#reprobeAt = undefined;
-    this.#round = { attemptsLeft: this.timings.probeAttempts, nextAt: now, endAt: Infinity };
+    this.#round = { made: 0, attemptsLeft: this.timings.probeAttempts, nextAt: now, endAt: Infinity };
     this.#runRound(now);
+    // after the first attempt's opens: the peer may PING us as soon as it reads this
+    if (withCallMeMaybe) this.#sendCallMeMaybe();
   }
 
   #runRound(now: number): void {
     const r = this.#round!;
     const t = this.timings;
     if (r.attemptsLeft > 0 && now >= r.nextAt) {
-      for (const c of this.#cands.values()) this.#ping(c, now, 'probe');
+      for (const c of this.#cands.values()) {
+        if (r.made > 0 || this.#peerOpen(c, now)) this.#ping(c, now, 'probe');
+        else if (now - (c.openedAt ?? -Infinity) >= t.openRefreshMs) this.#open(c, now);
+      }
+      r.made++;
       r.attemptsLeft--;
       r.nextAt = now + t.probeIntervalMs;
       if (r.attemptsLeft === 0) r.endAt = now + t.pongTimeoutMs;

@@ -16,10 +16,16 @@ export type SwitchReason =
   /** direct → relay: no PONG for trustMs. */
   | 'trust-expired';
 
-export type PingPurpose = 'probe' | 'heartbeat' | 'triggered' | 'upgrade';
+/**
+ * 'open': a PING sent with a small IP TTL (PathChoiceOptions.openTtl) just before the first PINGs
+ * to a candidate: it makes our own NAT's mapping towards the candidate and dies on the way, before
+ * it can reach the peer's router (see path-choice.ts, "Opens").
+ */
+export type PingPurpose = 'probe' | 'heartbeat' | 'triggered' | 'upgrade' | 'open';
 
 export type PathAction =
-  | { type: 'ping'; to: string; txid: Uint8Array; purpose: PingPurpose }
+  /** `ttl`: send with this IP TTL instead of the system's (opens only). */
+  | { type: 'ping'; to: string; txid: Uint8Array; purpose: PingPurpose; ttl?: number }
   | { type: 'pong'; to: string; txid: Uint8Array; observed: string }
   /** Our candidates, to be sent to the peer through the relay. */
   | { type: 'call-me-maybe'; candidates: string[] }
@@ -34,6 +40,11 @@ export interface CandidateStatus {
   sources: CandidateSource[];
   rttMs?: number;
   lastPongAt?: number;
+  lastPingAt?: number;
+  /** When we last sent a low-TTL open towards it. */
+  openedAt?: number;
+  /** When the peer last said (CALL_ME_MAYBE) it had opened towards us, for this endpoint of its. */
+  peerOpenedAt?: number;
 }
 
 export interface PathChange {
@@ -65,6 +76,7 @@ export type PathCounter =
   | 'call-me-maybe-received'
   | 'candidate-not-direct'
   | 'probe-evicted'
+  | 'opens-sent'
   | 'rounds';
 
 export interface PathChoiceOptions {
@@ -73,4 +85,10 @@ export interface PathChoiceOptions {
   txid?: () => Uint8Array;
   /** Uniform [0, 1) for the re-probe jitter; default Math.random. */
   random?: () => number;
+  /**
+   * IP TTL of the opens sent before the first full PING to a candidate; 0 sends none. Default 2:
+   * one forwarding hop to our NAT, which maps the flow and forwards it with TTL 1, and the next
+   * router drops it. It must stay below the hop count to the peer's router.
+   */
+  openTtl?: number;
 }

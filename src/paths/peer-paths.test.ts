@@ -319,7 +319,7 @@ describe('peer paths: the driver alone', () => {
     const relay = relayArg ?? undefined;
     const clock = new FakeClock();
     const peer = { endpoint: relay as string | undefined, sent: [] as string[], send: () => {} };
-    const frames: { f: string; to: string }[] = [];
+    const frames: { f: string; to: string; ttl?: number }[] = [];
     const mds: number[] = [];
     const p = new PeerPaths({
       clock,
@@ -329,19 +329,22 @@ describe('peer paths: the driver alone', () => {
       relayDatagramSize: 8000,
       localCandidates: ['10.0.0.1:41641'],
       remoteCandidates: ['198.51.100.9:41641'],
-      sendFrame: (f, to) => void frames.push({ f: f.type, to }),
+      sendFrame: (f, to, ttl) => void frames.push({ f: f.type, to, ...(ttl !== undefined ? { ttl } : {}) }),
       random: () => 0,
     });
     return { clock, peer, frames, mds, p };
   }
 
-  test('probes go to candidates, CALL_ME_MAYBE to the relay; a PONG switches endpoint and datagram size', () => {
+  test('an open (a PING with TTL 2) to each candidate, then CALL_ME_MAYBE to the relay; a PONG switches endpoint and datagram size', () => {
     const { clock, peer, frames, mds, p } = lone();
     p.start();
     assert.deepEqual(frames, [
+      { f: 'path_ping', to: '198.51.100.9:41641', ttl: 2 },
       { f: 'call_me_maybe', to: 'relay:eu/k' },
-      { f: 'path_ping', to: '198.51.100.9:41641' },
     ]);
+    // the round's next attempt PINGs at full TTL
+    clock.advance(1000);
+    assert.deepEqual(frames.at(-1), { f: 'path_ping', to: '198.51.100.9:41641' });
     p.stop();
     // a second driver whose PING txid the test captures, to answer it
     const ping = { type: 'path_pong' as const, observed: { address: '203.0.113.3', port: 4000 } };

@@ -49,8 +49,11 @@ export interface PeerPathsOptions extends PathChoiceOptions {
   clock: Clock;
   /** The peer's session (PeerSession): its endpoint is set here. */
   peer: PathPeer;
-  /** Sends one path frame to the peer at `to`, inside the session (see sendPathFrameTo). */
-  sendFrame(frame: PathFrame, to: string): void;
+  /**
+   * Sends one path frame to the peer at `to`, inside the session (see sendPayloadTo); `ttl`: with
+   * this IP TTL (an open, see path-choice.ts) — a driver that cannot set it sends nothing.
+   */
+  sendFrame(frame: PathFrame, to: string, ttl?: number): void;
   /** The peer's relay endpoint ("relay:us-east/<key>"), or undefined when no relay is up. */
   relayEndpoint(): string | undefined;
   /** The peer's stream connection now (a function: connections are replaced). */
@@ -255,9 +258,9 @@ export class PeerPaths {
     if (want !== undefined && this.#o.peer.endpoint !== want) this.#o.peer.endpoint = want;
   }
 
-  #send(frame: PathFrame, to: string): void {
+  #send(frame: PathFrame, to: string, ttl?: number): void {
     try {
-      this.#o.sendFrame(frame, to);
+      this.#o.sendFrame(frame, to, ttl);
     } catch {
       this.#unsendable++;
     }
@@ -267,7 +270,7 @@ export class PeerPaths {
     for (const a of actions) {
       switch (a.type) {
         case 'ping':
-          this.#send({ type: 'path_ping', txid: a.txid }, a.to);
+          this.#send({ type: 'path_ping', txid: a.txid }, a.to, a.ttl);
           break;
         case 'pong': {
           const observed = parseEndpoint(a.observed);

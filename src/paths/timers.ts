@@ -75,6 +75,17 @@ export interface PathTimings {
    * heartbeat (3 s) by more than a sane RTT.
    */
   staleMs: number;
+  /**
+   * A low-TTL open (see PathChoiceOptions.openTtl) towards a candidate is sent again before a full
+   * PING when the last one is older than this. Default 20000 ms: below Linux conntrack's 30 s
+   * timeout for a UDP flow that never had a reply, so the mapping it made is still there.
+   */
+  openRefreshMs: number;
+  /**
+   * A candidate the peer listed in its CALL_ME_MAYBE (sent after its own opens towards us) may be
+   * PINGed at full TTL for this long. Default 20000 ms, for the same reason as openRefreshMs.
+   */
+  peerOpenMs: number;
 }
 
 export const DEFAULT_PATH_TIMINGS: Readonly<PathTimings> = Object.freeze({
@@ -91,6 +102,8 @@ export const DEFAULT_PATH_TIMINGS: Readonly<PathTimings> = Object.freeze({
   betterRttRatio: 2 / 3,
   betterRttMinGainMs: 1,
   staleMs: 4500,
+  openRefreshMs: 20_000,
+  peerOpenMs: 20_000,
 });
 
 /** Defaults filled in and every field checked once. */

@@ -11,14 +11,20 @@
 // Sends are fire-and-forget with a bounded number in flight; per-packet errors are counted, never
 // thrown. `DatagramSocket` is the seam where tests put a vnet socket instead of node:dgram.
 import { createSocket, type Socket } from 'node:dgram';
+import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { isStun } from '../proto/stun/index.ts';
 import { formatEndpoint, parseEndpoint } from './endpoint.ts';
 import { PathsError } from './errors.ts';
 
 /** A bound datagram socket: node:dgram below, or a vnet host in tests. */
 export interface DatagramSocket {
-  /** Sends one datagram; `done` is called once, with an error if it failed. Never throws. */
-  send(data: Uint8Array, address: string, port: number, done: (err?: Error) => void): void;
+  /**
+   * Sends one datagram; `done` is called once, with an error if it failed. Never throws. `ttl`:
+   * this one datagram with that IP TTL (hop limit); a socket that cannot do it now fails the send
+   * with code 'TTL_UNAVAILABLE' rather than send it with another TTL.
+   */
+  send(data: Uint8Array, address: string, port: number, done: (err?: Error) => void, ttl?: number): void;
   /** Sets the receiver (one; a later call replaces it). `address` may be IPv4-mapped IPv6. */
   onMessage(cb: (data: Uint8Array, address: string, port: number) => void): void;
   /** The bound local port. */
@@ -50,7 +56,9 @@ export async function bindUdp(o: BindOptions = {}): Promise<DatagramSocket> {
   const type = o.type ?? 'udp4';
   if (o.signal?.aborted)
     throw new PathsError('PATHS_STOPPED', 'aborted before bind', { cause: o.signal.reason });
-  const s = createSocket({ type, ipv6Only: false });
+  // Addresses are IP literals: a lookup that answers at once keeps send() synchronous (no
+  // dns.lookup and its next-tick per datagram), which a per-datagram TTL relies on.
+  const s = createSocket({ type, ipv6Only: false, lookup: literalLookup });
   try {
     await new Promise<void>((resolve, reject) => {
       const onAbort = (): void => reject(new PathsError('PATHS_STOPPED', 'aborted during bind'));
@@ -78,10 +86,35 @@ export async function bindUdp(o: BindOptions = {}): Promise<DatagramSocket> {
   return new NodeDatagramSocket(s, type);
 }
 
+type LookupCallback = (err: Error | null, address: string, family: number) => void;
+
+/** dgram's `lookup` for IP literals only (what the mux sends to): answers synchronously. */
+function literalLookup(address: string, opts: unknown, cb: LookupCallback): void {
+  const family = isIP(address);
+  if (family === 0) cb(new Error(`not an IP address: ${address}`), address, 0);
+  else cb(null, address, family);
+}
+
+/** The system's default IP TTL (what a socket sends with until told otherwise). */
+function systemTtl(): number {
+  try {
+    const v = Number(readFileSync('/proc/sys/net/ipv4/ip_default_ttl', 'utf8').trim());
+    if (Number.isInteger(v) && v > 0 && v < 256) return v;
+  } catch {
+    /* not Linux, or no procfs: the common default */
+  }
+  return 64;
+}
+
+function ttlUnavailable(why: string): Error {
+  return Object.assign(new Error(`cannot send with a TTL now: ${why}`), { code: 'TTL_UNAVAILABLE' });
+}
+
 class NodeDatagramSocket implements DatagramSocket {
   readonly #s: Socket;
   readonly type: 'udp4' | 'udp6';
   readonly port: number;
+  readonly #ttl = systemTtl();
   #closed = false;
 
   constructor(s: Socket, type: 'udp4' | 'udp6') {
@@ -92,12 +125,41 @@ class NodeDatagramSocket implements DatagramSocket {
     s.on('error', () => {});
   }
 
-  send(data: Uint8Array, address: string, port: number, done: (err?: Error) => void): void {
+  send(data: Uint8Array, address: string, port: number, done: (err?: Error) => void, ttl?: number): void {
     if (this.#closed) return done(new Error('socket closed'));
+    if (ttl !== undefined) return this.#sendWithTtl(data, address, port, done, ttl);
     try {
       this.#s.send(data, port, address, (err) => done(err ?? undefined));
     } catch (e) {
       done(e as Error);
+    }
+  }
+
+  /**
+   * The TTL is a socket option, so it is set, the datagram sent, and the option put back in one
+   * synchronous step. That holds only while the kernel takes the datagram at once: with sends
+   * queued in libuv (the socket buffer full) the queued ones would leave with the small TTL, so
+   * then the datagram is not sent at all (the caller's next round tries again).
+   */
+  #sendWithTtl(
+    data: Uint8Array,
+    address: string,
+    port: number,
+    done: (err?: Error) => void,
+    ttl: number,
+  ): void {
+    if (this.#s.getSendQueueCount() > 0) return done(ttlUnavailable('sends are queued'));
+    try {
+      this.#s.setTTL(ttl);
+    } catch (e) {
+      return done(ttlUnavailable((e as Error).message));
+    }
+    try {
+      this.#s.send(data, port, address, (err) => done(err ?? undefined));
+    } catch (e) {
+      done(e as Error);
+    } finally {
+      this.#s.setTTL(this.#ttl);
     }
   }
 
@@ -135,6 +197,7 @@ export type UdpMuxDrop =
   | 'wrong-family'
   | 'in-flight-full'
   | 'send-error'
+  | 'ttl-unavailable'
   | 'stopped';
 
 export interface UdpMuxStats {
@@ -158,11 +221,13 @@ export class UdpMux {
       'wrong-family': 0,
       'in-flight-full': 0,
       'send-error': 0,
+      'ttl-unavailable': 0,
       stopped: 0,
     },
     inFlight: 0,
   };
   #stopped = false;
+  #ttl: number | undefined;
   readonly #onAbort = (): void => this.stop();
 
   constructor(o: UdpMuxOptions) {
@@ -177,6 +242,20 @@ export class UdpMux {
   /** The local UDP port (what discovery pairs with interface addresses). */
   get port(): number {
     return this.#o.socket.port;
+  }
+
+  /**
+   * Runs `fn`; every datagram it sends through this mux (synchronously) goes with IP TTL `ttl`.
+   * How a session datagram (a PING made into an open) gets its TTL without the session knowing.
+   */
+  withTtl<T>(ttl: number, fn: () => T): T {
+    const prev = this.#ttl;
+    this.#ttl = ttl;
+    try {
+      return fn();
+    } finally {
+      this.#ttl = prev;
+    }
   }
 
   /** Sends to "ip:port". False when dropped (counted). Never throws. */
@@ -195,10 +274,19 @@ export class UdpMux {
     this.stats.inFlight++;
     this.stats.sent.datagrams++;
     this.stats.sent.bytes += datagram.length;
-    this.#o.socket.send(datagram, address, e.port, (err) => {
-      this.stats.inFlight--;
-      if (err) this.stats.drops['send-error']++;
-    });
+    this.#o.socket.send(
+      datagram,
+      address,
+      e.port,
+      (err) => {
+        this.stats.inFlight--;
+        if (err)
+          this.stats.drops[
+            (err as { code?: string }).code === 'TTL_UNAVAILABLE' ? 'ttl-unavailable' : 'send-error'
+          ]++;
+      },
+      this.#ttl,
+    );
     return true;
   }
 

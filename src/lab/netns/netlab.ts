@@ -26,8 +26,14 @@ export function sallyportArgv(args: string[]): string[] {
   return [process.execPath, BIN, ...args];
 }
 
-/** How a router namespace translates: nftables `masquerade` (endpoint-independent mapping, the source port kept when free) or `masquerade fully-random` (a random port per connection: symmetric-like). */
-export type NatMode = 'masquerade' | 'fully-random';
+/**
+ * How a router namespace translates: nftables `masquerade` (endpoint-independent mapping, the
+ * source port kept when free), `masquerade persistent` (the same, and a client keeps its address
+ * across flows), or `masquerade fully-random` (a random port per connection: symmetric-like).
+ */
+export type NatMode = 'masquerade' | 'persistent' | 'fully-random';
+
+export type Router = 'custrtr' | 'engrtr';
 
 export interface NetlabOptions {
   /** NAT of the customer's and the engineer's router; default 'masquerade' both. */
@@ -39,13 +45,14 @@ export interface NetlabOptions {
    */
   routeCustomerLan?: boolean;
   /**
-   * Both routers drop unsolicited inbound traffic addressed to themselves on their WAN side
-   * (nftables input: `ct state new` drop), as home and cloud NAT gateways do. Without it a stray
-   * datagram to a router's mapped port makes Linux confirm a conntrack entry for it (the router's
-   * own input accepted it), and that entry takes the port: the inside host's next connection to the
-   * same remote is given another port (see test/netlab/paths.test.ts). Default false.
+   * The routers drop unsolicited inbound traffic addressed to themselves on their WAN side
+   * (nftables input: `ct state new` drop), as home NAT gateways do: true for both, or per router.
+   * Without it ("bare masquerade", as on many self-built NAT instances) a stray datagram to a
+   * router's mapped port makes Linux confirm a conntrack entry for it (the router's own input
+   * accepted it), and that entry takes the tuple: the inside host's next connection to the same
+   * remote is given another port (see test/netlab/paths.test.ts). Default false: bare.
    */
-  routerInputDrop?: boolean;
+  routerInputDrop?: boolean | Partial<Record<Router, boolean>>;
   /** Name prefix of the namespaces and links (1–3 letters); default 'spn'. */
   prefix?: string;
   /** Working directory (files, state); default a fresh temporary one, removed by cleanup(). */
@@ -110,14 +117,22 @@ export class Netlab {
     await lab.route(ns.engineer, ['default', 'via', el.b]);
     // The customer LAN is routable from the wan (a worst case for I1: no NAT in the way inbound).
     if (o.routeCustomerLan ?? true) await lab.route(ns.wan, [cl.cidr, 'via', cw.a]);
-    await lab.masquerade(ns.custrtr, cw.ifA, { fullyRandom: o.nat?.custrtr === 'fully-random' });
-    await lab.masquerade(ns.engrtr, ew.ifA, { fullyRandom: o.nat?.engrtr === 'fully-random' });
+    for (const [r, wan] of [
+      ['custrtr', cw.ifA],
+      ['engrtr', ew.ifA],
+    ] as const)
+      await lab.masquerade(ns[r], wan, {
+        fullyRandom: o.nat?.[r] === 'fully-random',
+        persistent: o.nat?.[r] === 'persistent',
+      });
     this.wanIf = { custrtr: cw.ifA, engrtr: ew.ifA };
-    if (o.routerInputDrop)
-      for (const [site, wan] of [
-        ['custrtr', cw.ifA],
-        ['engrtr', ew.ifA],
-      ] as const) {
+    const drop = (r: Router): boolean =>
+      typeof o.routerInputDrop === 'boolean' ? o.routerInputDrop : (o.routerInputDrop?.[r] ?? false);
+    for (const [site, wan] of [
+      ['custrtr', cw.ifA],
+      ['engrtr', ew.ifA],
+    ] as const)
+      if (drop(site)) {
         const script = [
           'table inet sallyport_rtr {',
           '  chain input {',

@@ -202,15 +202,20 @@ export class NetnsLab {
   /**
    * Source NAT in router namespace `ns` for everything leaving through `outIf` (nftables
    * `masquerade`: endpoint-independent mapping; with `fullyRandom`, a random port per flow, which
-   * behaves like a symmetric NAT). Forwarding is turned on too.
+   * behaves like a symmetric NAT; with `persistent`, nftables' `masquerade persistent`, the same
+   * source address for a client's every flow — one address here, so mapped as plain masquerade).
+   * Forwarding is turned on too.
    */
   async masquerade(
     ns: string,
     outIf: string,
-    opts: { fullyRandom?: boolean; signal?: AbortSignal } = {},
+    opts: { fullyRandom?: boolean; persistent?: boolean; signal?: AbortSignal } = {},
   ): Promise<void> {
     await this.forwarding(ns, opts);
-    const rule = `oifname "${outIf}" masquerade${opts.fullyRandom ? ' fully-random' : ''}`;
+    const flags = [opts.fullyRandom ? 'fully-random' : '', opts.persistent ? 'persistent' : '']
+      .filter(Boolean)
+      .join(',');
+    const rule = `oifname "${outIf}" masquerade${flags ? ` ${flags}` : ''}`;
     const script = [
       'table ip sallyport_nat {',
       '  chain postrouting {',
