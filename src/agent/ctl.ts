@@ -8,6 +8,10 @@
 //     (the forward lives while this connection stays open)
 //   → {"cmd":"cert","grant":"ID"}                        ← {"ok":true,"cert":{grant,keyPem,chainPem,rootPem,notAfter}}
 //     (engineer: a client certificate for a grant in its netmap; the key is made by the agent)
+//   → {"cmd":"ping","peer":"NAME|KEY-PREFIX","count":5,"intervalMs":1000,"timeoutMs":2000}
+//                                                        ← {"ok":true,"progress":{seq,via,to,rttMs}} per PING
+//                                                        ← {"ok":true,"ping":{peer,replies,path,why,candidates}}
+//   → {"cmd":"netcheck","timeoutMs":3000}                ← {"ok":true,"netcheck":{...}}
 //   errors: ← {"ok":false,"code":"...","message":"..."}
 import { chmodSync, existsSync, unlinkSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
@@ -20,12 +24,29 @@ export type CtlRequest =
   | { cmd: 'status' }
   | { cmd: 'metrics' }
   | { cmd: 'forward'; service: string; local: string }
-  | { cmd: 'cert'; grant: string };
+  | { cmd: 'cert'; grant: string }
+  | { cmd: 'ping'; peer: string; count: number; intervalMs: number; timeoutMs: number }
+  | { cmd: 'netcheck'; timeoutMs: number };
 export type CtlReply = { ok: true; [k: string]: unknown } | { ok: false; code: string; message: string };
 
 export interface CtlHandler {
-  /** Handles one request; `onClose` registers cleanup for when the client goes away. */
-  handle(req: CtlRequest, onClose: (fn: () => void) => void): Promise<CtlReply>;
+  /**
+   * Handles one request; `onClose` registers cleanup for when the client goes away; `progress`
+   * sends an intermediate `{"ok":true,"progress":…}` line before the reply.
+   */
+  handle(
+    req: CtlRequest,
+    onClose: (fn: () => void) => void,
+    progress: (p: unknown) => void,
+  ): Promise<CtlReply>;
+}
+
+/** An integer field in [min, max], or `dflt` when absent; anything else refuses the request. */
+function intField(v: Record<string, unknown>, k: string, dflt: number, min: number, max: number): number {
+  const x = v[k] ?? dflt;
+  if (typeof x !== 'number' || !Number.isInteger(x) || x < min || x > max)
+    throw new AgentError('AGENT_CONTROL', `${k} must be an integer ${min}..${max}`);
+  return x;
 }
 
 export function parseCtlRequest(line: string): CtlRequest {
@@ -36,6 +57,16 @@ export function parseCtlRequest(line: string): CtlRequest {
     return { cmd: 'forward', service: v.service, local: v.local };
   if (v?.cmd === 'cert' && typeof v.grant === 'string' && /^[A-Za-z0-9_-]{1,64}$/.test(v.grant))
     return { cmd: 'cert', grant: v.grant };
+  if (v?.cmd === 'ping' && typeof v.peer === 'string' && v.peer.length > 0 && v.peer.length <= 256)
+    return {
+      cmd: 'ping',
+      peer: v.peer,
+      count: intField(v, 'count', 5, 1, 1000),
+      intervalMs: intField(v, 'intervalMs', 1000, 10, 60_000),
+      timeoutMs: intField(v, 'timeoutMs', 2000, 10, 60_000),
+    };
+  if (v?.cmd === 'netcheck')
+    return { cmd: 'netcheck', timeoutMs: intField(v, 'timeoutMs', 3000, 100, 60_000) };
   throw new AgentError('AGENT_CONTROL', 'unknown or malformed request');
 }
 
@@ -70,7 +101,10 @@ export class CtlServer {
             s.write(JSON.stringify({ ok: false, code: 'BAD_REQUEST', message: (e as Error).message }) + '\n');
             continue;
           }
-          h.handle(req, (fn) => cleanups.push(fn)).then(
+          const progress = (p: unknown): void => {
+            if (!s.destroyed) s.write(JSON.stringify({ ok: true, progress: p }) + '\n');
+          };
+          h.handle(req, (fn) => cleanups.push(fn), progress).then(
             (r) => s.write(JSON.stringify(r) + '\n'),
             (e: Error) =>
               s.write(
@@ -105,8 +139,15 @@ export class CtlServer {
   }
 }
 
-/** One request to the running agent; resolves with the first reply and the open socket. */
-export function ctlRequest(path: string, req: CtlRequest): Promise<{ reply: CtlReply; socket: Socket }> {
+/**
+ * One request to the running agent; resolves with the first reply that is not progress, and the
+ * open socket. Progress lines go to `onProgress`.
+ */
+export function ctlRequest(
+  path: string,
+  req: CtlRequest,
+  onProgress?: (p: unknown) => void,
+): Promise<{ reply: CtlReply; socket: Socket }> {
   return new Promise((resolve, reject) => {
     const s = createConnection(path);
     let buf = '';
@@ -122,13 +163,23 @@ export function ctlRequest(path: string, req: CtlRequest): Promise<{ reply: CtlR
     s.on('connect', () => s.write(JSON.stringify(req) + '\n'));
     const onData = (chunk: string): void => {
       buf += chunk;
-      const nl = buf.indexOf('\n');
-      if (nl < 0) return;
-      s.off('data', onData);
-      try {
-        resolve({ reply: JSON.parse(buf.slice(0, nl)) as CtlReply, socket: s });
-      } catch (e) {
-        reject(new AgentError('AGENT_CONTROL', 'malformed reply from the agent', { cause: e }));
+      let nl: number;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        let reply: CtlReply & { progress?: unknown };
+        try {
+          reply = JSON.parse(line) as CtlReply & { progress?: unknown };
+        } catch (e) {
+          s.off('data', onData);
+          return reject(new AgentError('AGENT_CONTROL', 'malformed reply from the agent', { cause: e }));
+        }
+        if (reply.ok && 'progress' in reply) {
+          onProgress?.(reply.progress);
+          continue;
+        }
+        s.off('data', onData);
+        return resolve({ reply, socket: s });
       }
     };
     s.on('data', onData);

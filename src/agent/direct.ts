@@ -21,6 +21,8 @@ import {
   type DatagramSocket,
   type UdpMuxStats,
 } from '../paths/index.ts';
+import { bindingRequest, newTransactionId, tryDecode } from '../proto/stun/index.ts';
+import { toHex } from '../util/index.ts';
 
 /** A connector accepts datagrams from an endpoint this long after it last sent to it, ms. 180 s: Linux conntrack's UDP stream timeout, so we are never stricter than the NAT in front. */
 export const SENT_TO_TTL_MS = 180_000;
@@ -58,6 +60,7 @@ export class DirectUdp {
   readonly #o: DirectUdpOptions;
   readonly #sentTo = new Map<string, number>();
   #notSentTo = 0;
+  readonly #hairpins = new Map<string, () => void>();
   #servers: string[] = [];
 
   private constructor(o: DirectUdpOptions, socket: DatagramSocket) {
@@ -68,7 +71,9 @@ export class DirectUdp {
         if (o.sendFirst && !this.#admitted(from)) return void this.#notSentTo++;
         o.onWireGuard(d, from);
       },
-      onStun: (d, from) => this.stun.receive(d, from),
+      onStun: (d, from) => {
+        if (!this.#hairpinReceived(d)) this.stun.receive(d, from);
+      },
     });
     this.stun = new StunClient({
       clock: o.clock,
@@ -133,6 +138,41 @@ export class DirectUdp {
       this.stun.setServers(out);
     }
     return out;
+  }
+
+  /**
+   * Hairpinning (netcheck): sends a STUN Binding request from our socket to our own mapped address
+   * `mapped`; true when it comes back to us within `timeoutMs` (the NAT loops a datagram for its
+   * own outside address back inside). Nothing answers it: the datagram itself is the proof.
+   */
+  hairpin(mapped: string, timeoutMs: number): Promise<boolean> {
+    const txid = newTransactionId();
+    const key = toHex(txid);
+    return new Promise((resolve) => {
+      const t = this.#o.clock.setTimeout(() => {
+        this.#hairpins.delete(key);
+        resolve(false);
+      }, timeoutMs);
+      this.#hairpins.set(key, () => {
+        this.#o.clock.clearTimeout(t);
+        this.#hairpins.delete(key);
+        resolve(true);
+      });
+      if (!this.send(bindingRequest(txid), mapped)) {
+        this.#o.clock.clearTimeout(t);
+        this.#hairpins.delete(key);
+        resolve(false);
+      }
+    });
+  }
+
+  #hairpinReceived(d: Uint8Array): boolean {
+    if (this.#hairpins.size === 0) return false;
+    const r = tryDecode(d);
+    if (!r.ok || r.message.cls !== 'request') return false;
+    const done = this.#hairpins.get(toHex(r.message.transactionId));
+    done?.();
+    return done !== undefined;
   }
 
   stats(): DirectUdpStats {

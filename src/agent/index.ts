@@ -18,3 +18,11 @@ export { REFUSE_NO_GRANT, REFUSE_UNKNOWN_SERVICE, REFUSE_NO_CERTIFICATE } from '
 export type { AgentStatus, PeerStatus } from './status.ts';
 export type { Path } from './paths.ts';
 export { AgentMetrics } from './metrics.ts';
+export {
+  pathWhy,
+  findPeer,
+  type NetcheckReport,
+  type PingReply,
+  type PingReport,
+  type WhyInput,
+} from './diagnose.ts';

@@ -29,6 +29,15 @@ import { registration, parseHostPort, type ServiceSpec } from './config.ts';
 import { ServiceCerts } from './certs.ts';
 import { ControlLoop } from './control.ts';
 import { DirectUdp } from './direct.ts';
+import {
+  findPeer,
+  pathWhy,
+  runNetcheck,
+  runPing,
+  type NetcheckReport,
+  type PingReply,
+  type PingReport,
+} from './diagnose.ts';
 import { CtlServer, type CtlReply, type CtlRequest } from './ctl.ts';
 import { AgentError } from './errors.ts';
 import { LocalForward } from './forward.ts';
@@ -304,7 +313,9 @@ export class Agent {
       this.log.info(this.socksAddress, 'SOCKS5 proxy listening');
     }
     if (this.o.controlSocket ?? true) {
-      this.#ctl = new CtlServer(socketPath(this.o.stateDir), { handle: (r, c) => this.#ctlHandle(r, c) });
+      this.#ctl = new CtlServer(socketPath(this.o.stateDir), {
+        handle: (r, c, p) => this.#ctlHandle(r, c, p),
+      });
       await this.#ctl.listen();
     }
   }
@@ -640,11 +651,85 @@ export class Agent {
     return this.#direct?.stats();
   }
 
-  async #ctlHandle(req: CtlRequest, onClose: (fn: () => void) => void): Promise<CtlReply> {
+  /** `sallyport ping`: see diagnose.ts. */
+  async ping(
+    req: Extract<CtlRequest, { cmd: 'ping' }>,
+    onReply: (r: PingReply) => void,
+    signal?: AbortSignal,
+  ): Promise<PingReport> {
+    const all = [...this.#peers.values()].map((e) => ({ ...e, name: e.info.name, key: e.info.key }));
+    const e = findPeer(all, req.peer);
+    if (!e.paths)
+      throw new AgentError(
+        'AGENT_NO_DIRECT',
+        'this node runs with --no-direct: its peers have no path choice to ping (it is the relay)',
+      );
+    const replies = await runPing(this.o.clock, e.paths, { ...req, ...(signal ? { signal } : {}) }, onReply);
+    const ps = e.paths.status();
+    return {
+      peer: { name: e.info.name, key: e.info.key },
+      replies,
+      path: ps.path,
+      why: this.#why(e),
+      candidates: ps.candidates.map((c) => ({
+        endpoint: c.endpoint,
+        sources: [...c.sources],
+        pings: c.pings,
+        pongs: c.pongs,
+        ...(c.rttMs !== undefined ? { rttMs: Math.round(c.rttMs * 100) / 100 } : {}),
+        opened: c.openedAt !== undefined,
+        peerOpened: c.peerOpenedAt !== undefined,
+      })),
+    };
+  }
+
+  /** Why a peer's traffic takes its path, in words (status, ping). */
+  #why(e: PeerEntry): string {
+    const d = this.#direct?.stats();
+    return pathWhy({
+      udp: this.#direct !== undefined,
+      paths: e.paths?.status(),
+      peerEndpoints: e.info.endpoints ?? [],
+      stunServers: d?.stunServers ?? [],
+      mapped: d?.mapped ?? [],
+      now: this.o.clock.now(),
+    });
+  }
+
+  /** Each peer's "why" line, by key (status). */
+  pathWhys(): Map<string, string> {
+    const out = new Map<string, string>();
+    for (const [k, e] of this.#peers) out.set(k, this.#why(e));
+    return out;
+  }
+
+  /** `sallyport netcheck`: see diagnose.ts. */
+  netcheck(timeoutMs: number): Promise<NetcheckReport> {
+    const relays = this.relays.status().map((r) => ({
+      region: r.region,
+      url: r.url,
+      state: r.state,
+      rttMs: r.stats.rttMs !== undefined ? Math.round(r.stats.rttMs * 10) / 10 : null,
+      home: r.region === this.homeRelay,
+    }));
+    return runNetcheck(this.#direct, relays, { timeoutMs });
+  }
+
+  async #ctlHandle(
+    req: CtlRequest,
+    onClose: (fn: () => void) => void,
+    progress: (p: unknown) => void,
+  ): Promise<CtlReply> {
     this.metrics.controlRequests.inc({ command: req.cmd });
     if (req.cmd === 'status') return { ok: true, status: this.status() };
     if (req.cmd === 'metrics') return { ok: true, text: await this.metrics.registry.metrics() };
     if (req.cmd === 'cert') return { ok: true, cert: await this.grantCertificate(req.grant) };
+    if (req.cmd === 'netcheck') return { ok: true, netcheck: await this.netcheck(req.timeoutMs) };
+    if (req.cmd === 'ping') {
+      const ac = new AbortController();
+      onClose(() => ac.abort());
+      return { ok: true, ping: await this.ping(req, progress, ac.signal) };
+    }
     const f = await this.forward(req.service, req.local);
     onClose(() => this.closeForward(f.forward));
     return { ok: true, local: `${f.host}:${f.port}` };

@@ -20,6 +20,8 @@ export interface PeerStatus {
   pathRttMs: number | null;
   pathChange: { at: string; from: string; to: string; reason: string } | null;
   pathSwitches: number;
+  /** Why the traffic takes this path, in words (agent/diagnose.ts pathWhy). */
+  pathWhy: string | null;
   /** Path choice's candidates and counters (diagnosis). */
   pathDetail: {
     candidates: { endpoint: string; sources: string[]; rttMs?: number }[];
@@ -101,6 +103,7 @@ export function buildStatus(
   peers: { info: NetmapPeer; session: PeerSession; link: PeerLink; paths: PeerPaths | undefined }[],
 ): AgentStatus {
   const nm = a.netmap;
+  const whys = a.pathWhys();
   return {
     node: {
       key: a.publicKey.base64(),
@@ -183,6 +186,7 @@ export function buildStatus(
             }
           : null,
         pathSwitches: ps?.switches ?? 0,
+        pathWhy: whys.get(info.key) ?? null,
         pathDetail: ps
           ? {
               candidates: ps.candidates.map((c) => ({

@@ -41,6 +41,14 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     summary: "the running agent's peers, paths, handshakes, RTT, bytes",
     load: () => import('./status.ts'),
   },
+  ping: {
+    summary: 'probe a peer now: each candidate tried, PONGs, RTT, why direct or relayed',
+    load: () => import('./ping.ts'),
+  },
+  netcheck: {
+    summary: "what this node's network does to UDP: STUN, NAT mapping, hairpinning, relays",
+    load: () => import('./netcheck.ts'),
+  },
   request: { summary: 'ask for just-in-time access, with a reason', load: () => import('./request.ts') },
   requests: {
     summary: 'list access requests (yours, or those you may approve)',

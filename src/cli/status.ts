@@ -62,7 +62,7 @@ export function formatStatus(s: AgentStatus): string {
     ),
     '',
     s.peers.length
-      ? 'peer                      key       path              handshake             rtt       tx         rx'
+      ? 'peer                      key       path                        handshake             rtt       tx         rx'
       : 'no peers',
     ...s.peers.map(
       (p) =>
@@ -74,7 +74,7 @@ export function formatStatus(s: AgentStatus): string {
             : p.path.kind === 'direct'
               ? `direct ${p.path.endpoint}`
               : '-'
-          ).padEnd(17),
+          ).padEnd(27),
           ago(p.lastHandshake).padEnd(21),
           (p.rttMs === null ? '-' : `${p.rttMs} ms`).padEnd(9),
           bytes(p.txBytes).padEnd(10),
@@ -83,7 +83,8 @@ export function formatStatus(s: AgentStatus): string {
         (p.pathChange
           ? `\n  path since ${p.pathChange.at.replace(/\.\d+Z$/, 'Z')}: ${p.pathChange.from} → ${p.pathChange.to} (${p.pathChange.reason})` +
             (p.pathRttMs !== null ? `, path rtt ${p.pathRttMs} ms` : '')
-          : ''),
+          : '') +
+        (p.pathWhy && p.path.kind !== 'direct' ? `\n  why: ${p.pathWhy}` : ''),
     ),
   ];
   for (const r of s.serviceRefusals ?? [])

@@ -33,6 +33,7 @@ export {
   type PeerPath,
   type PeerPathChange,
   type PeerPathStatus,
+  type PingResult,
 } from './peer-paths.ts';
 export { DEFAULT_PATH_TIMINGS, resolvePathTimings, Wakeup, type PathTimings } from './timers.ts';
 export { PathsError } from './errors.ts';

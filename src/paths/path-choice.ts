@@ -76,6 +76,9 @@ interface Candidate {
   seenAt?: number;
   openedAt?: number;
   peerOpenedAt?: number;
+  /** Full PINGs sent to it and PONGs it answered, since it became a candidate. */
+  pings: number;
+  pongs: number;
 }
 
 interface Ping {
@@ -126,6 +129,7 @@ export class PathChoice {
   #local: string[] = [];
   #observedSelf: string | undefined;
   #lastChange: PathChange | undefined;
+  #lastRound: { startedAt: number; endedAt?: number; pongs: number; candidates: number } | undefined;
   #switches = 0;
   #started = false;
 
@@ -232,12 +236,28 @@ export class PathChoice {
     }
     this.#pings.delete(key);
     this.#counters['pongs-received']++;
+    if (this.#lastRound && this.#lastRound.endedAt === undefined) this.#lastRound.pongs++;
     const c = this.#cands.get(src);
     if (!c) return this.#flush(); // the candidate was removed meanwhile
     c.lastPongAt = now;
+    c.pongs++;
     c.rttMs = now - ping.sentAt;
     this.#observe(observed);
     this.#choose(c, now);
+    return this.#flush();
+  }
+
+  /**
+   * A probe round now (diagnosis: `sallyport ping`): relayed, a whole round with opens and
+   * CALL_ME_MAYBE; direct, every other candidate is PINGed (an upgrade check). Already probing:
+   * nothing more.
+   */
+  probeNow(now: number): PathAction[] {
+    if (!this.#started) return this.#flush();
+    if (this.#state === 'direct') {
+      const cur = this.#active;
+      for (const c of this.#cands.values()) if (c.endpoint !== cur) this.#ping(c, now, 'upgrade');
+    } else if (!this.#round) this.#startRound(now, true);
     return this.#flush();
   }
 
@@ -299,7 +319,11 @@ export class PathChoice {
         ...(c.lastPingAt !== undefined ? { lastPingAt: c.lastPingAt } : {}),
         ...(c.openedAt !== undefined ? { openedAt: c.openedAt } : {}),
         ...(c.peerOpenedAt !== undefined ? { peerOpenedAt: c.peerOpenedAt } : {}),
+        pings: c.pings,
+        pongs: c.pongs,
       })),
+      ...(this.#lastRound ? { lastRound: { ...this.#lastRound } } : {}),
+      ...(this.#reprobeAt !== undefined ? { reprobeAt: this.#reprobeAt } : {}),
       ...(this.#observedSelf ? { observedSelf: this.#observedSelf } : {}),
       counters: { ...this.#counters },
     };
@@ -340,7 +364,7 @@ export class PathChoice {
         if (source === 'call-me-maybe') c.lastPingAt = undefined;
         c.sources.add(source);
       } else {
-        this.#cands.set(e, { endpoint: e, sources: new Set([source]) });
+        this.#cands.set(e, { endpoint: e, sources: new Set([source]), pings: 0, pongs: 0 });
         added = true;
       }
     }
@@ -357,7 +381,7 @@ export class PathChoice {
   #seen(ep: string, now: number, minIntervalMs: number): void {
     let c = this.#cands.get(ep);
     if (!c) {
-      c = { endpoint: ep, sources: new Set() };
+      c = { endpoint: ep, sources: new Set(), pings: 0, pongs: 0 };
       this.#cands.set(ep, c);
     }
     c.seenAt = now;
@@ -414,6 +438,7 @@ export class PathChoice {
     }
     this.#pings.set(toHex(txid), { to: c.endpoint, sentAt: now });
     if (purpose !== 'open') {
+      c.pings++;
       c.lastPingAt = now;
       this.#counters['pings-sent']++;
     }
@@ -482,6 +507,7 @@ export class PathChoice {
     if (this.#state === 'relay') this.#state = 'probing';
     this.#reprobeAt = undefined;
     this.#round = { made: 0, attemptsLeft: this.timings.probeAttempts, nextAt: now, endAt: Infinity };
+    this.#lastRound = { startedAt: now, pongs: 0, candidates: this.#cands.size };
     this.#runRound(now);
     // after the first attempt's opens: the peer may PING us as soon as it reads this
     if (withCallMeMaybe) this.#sendCallMeMaybe();
@@ -502,6 +528,10 @@ export class PathChoice {
     }
     if (r.attemptsLeft === 0 && now >= r.endAt) {
       this.#round = undefined;
+      if (this.#lastRound) {
+        this.#lastRound.endedAt = now;
+        this.#lastRound.candidates = this.#cands.size;
+      }
       if (this.#state !== 'direct') {
         this.#state = 'relay';
         this.#reprobeAt = now + t.reprobeMinMs + this.#random() * (t.reprobeMaxMs - t.reprobeMinMs);

@@ -45,6 +45,9 @@ export interface CandidateStatus {
   openedAt?: number;
   /** When the peer last said (CALL_ME_MAYBE) it had opened towards us, for this endpoint of its. */
   peerOpenedAt?: number;
+  /** Full PINGs sent to it, PONGs it answered. */
+  pings: number;
+  pongs: number;
 }
 
 export interface PathChange {
@@ -62,6 +65,10 @@ export interface PathChoiceStatus {
   candidates: CandidateStatus[];
   /** Our address as the peer last saw it. */
   observedSelf?: string;
+  /** The latest probe round: when it started and ended, PONGs during it, candidates at its end. */
+  lastRound?: { startedAt: number; endedAt?: number; pongs: number; candidates: number };
+  /** Relayed: when the next round starts. */
+  reprobeAt?: number;
   counters: Record<PathCounter, number>;
 }
 

@@ -15,7 +15,10 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../clock/index.ts';
 import { encodePacket, decodePacket, FrameError, type PathFrame } from '../proto/frames/index.ts';
-import { formatEndpoint, parseEndpoint } from './endpoint.ts';
+import { randomBytes } from '../crypto/index.ts';
+import { TXID_BYTES } from '../proto/frames/index.ts';
+import { toHex } from '../util/index.ts';
+import { formatEndpoint, isDirectEndpoint, parseEndpoint } from './endpoint.ts';
 import {
   PathChoice,
   type ActivePath,
@@ -95,6 +98,9 @@ export interface PeerPathStatus {
   switches: number;
   candidates: PathChoiceStatus['candidates'];
   observedSelf: string | undefined;
+  lastRound: PathChoiceStatus['lastRound'];
+  /** Relayed: when (Clock.now() ms) the next probe round starts. */
+  reprobeAt: number | undefined;
   counters: PathChoiceStatus['counters'] & { 'frames-unsendable': number; 'call-me-maybe-no-relay': number };
 }
 
@@ -135,8 +141,23 @@ export function decodePathDatagram(d: Uint8Array): PathFrame[] {
   }
 }
 
+/** One diagnostic PING (`sallyport ping`): where it went, and its PONG's round trip (null: none in time). */
+export interface PingResult {
+  via: 'direct' | 'relay';
+  /** "198.51.100.1:41641", or the relay's region. */
+  to: string;
+  rttMs: number | null;
+}
+
+/** A PONG to a PING that came through the relay carries this as `observed`: "no direct address". */
+const NO_ADDRESS = Object.freeze({ address: '0.0.0.0', port: 0 });
+
+/** Diagnostic PINGs awaiting a PONG at most. */
+const MAX_DIAGNOSTIC_PINGS = 64;
+
 export class PeerPaths {
   readonly #o: PeerPathsOptions;
+  readonly #diag = new Map<string, { sentAt: number; done: (rttMs: number | null) => void }>();
   readonly #pc: PathChoice;
   readonly #wake: Wakeup;
   #lastChange: PeerPathChange | undefined;
@@ -170,6 +191,8 @@ export class PeerPaths {
   stop(): void {
     this.#stopped = true;
     this.#wake.stop();
+    for (const d of [...this.#diag.values()]) d.done(null);
+    this.#diag.clear();
   }
 
   /** A path frame from the peer, carried by a session datagram that came from `from`. */
@@ -178,9 +201,18 @@ export class PeerPaths {
     const now = this.#o.clock.now();
     switch (frame.type) {
       case 'path_ping':
+        // over the relay: not a path (the machine counts it), but answered, for the peer's
+        // `sallyport ping` to measure the relayed round trip
+        if (!isDirectEndpoint(from)) this.#send({ type: 'path_pong', txid: frame.txid, observed: NO_ADDRESS }, from);
         return this.#run(this.#pc.onPing(frame.txid, from, now));
-      case 'path_pong':
+      case 'path_pong': {
+        const d = this.#diag.get(toHex(frame.txid));
+        if (d) {
+          this.#diag.delete(toHex(frame.txid));
+          return d.done(now - d.sentAt);
+        }
         return this.#run(this.#pc.onPong(frame.txid, from, formatEndpoint(frame.observed), now));
+      }
       case 'call_me_maybe':
         return this.#run(this.#pc.onCallMeMaybe(frame.candidates.map(formatEndpoint), now));
     }
@@ -201,6 +233,41 @@ export class PeerPaths {
       this.#run(this.#pc.onSourceSeen(to, this.#o.clock.now()));
       this.#assertEndpoint();
     });
+  }
+
+  /**
+   * Diagnosis (`sallyport ping`): one PING over the path the peer's traffic takes now (the direct
+   * endpoint, or the relay), answered by the peer's driver; resolves with the round trip, or null
+   * after `timeoutMs`. It changes nothing in path choice.
+   */
+  ping(timeoutMs: number): Promise<PingResult> {
+    const to = this.#wanted();
+    const p = this.#pc.path;
+    const via: PingResult['via'] = p.kind === 'direct' ? 'direct' : 'relay';
+    const label = p.kind === 'direct' ? p.endpoint : (relayRegionOf(to) ?? '?');
+    if (to === undefined || this.#stopped || this.#diag.size >= MAX_DIAGNOSTIC_PINGS)
+      return Promise.resolve({ via, to: label, rttMs: null });
+    const txid = randomBytes(TXID_BYTES);
+    const key = toHex(txid);
+    return new Promise((resolve) => {
+      const timer = this.#o.clock.setTimeout(() => {
+        this.#diag.delete(key);
+        resolve({ via, to: label, rttMs: null });
+      }, timeoutMs);
+      this.#diag.set(key, {
+        sentAt: this.#o.clock.now(),
+        done: (rttMs) => {
+          this.#o.clock.clearTimeout(timer);
+          resolve({ via, to: label, rttMs });
+        },
+      });
+      this.#send({ type: 'path_ping', txid }, to);
+    });
+  }
+
+  /** Diagnosis: a probe round now (PathChoice.probeNow). */
+  probeNow(): void {
+    if (!this.#stopped) this.#run(this.#pc.probeNow(this.#o.clock.now()));
   }
 
   setLocalCandidates(endpoints: readonly string[]): void {
@@ -227,6 +294,8 @@ export class PeerPaths {
       switches: s.switches,
       candidates: s.candidates,
       observedSelf: s.observedSelf,
+      lastRound: s.lastRound,
+      reprobeAt: s.reprobeAt,
       counters: {
         ...s.counters,
         'frames-unsendable': this.#unsendable,

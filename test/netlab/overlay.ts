@@ -69,7 +69,14 @@ export interface OverlayOptions extends NetlabOptions {
   standingGrant?: boolean;
   /** The connector's --serve values (default: web, the file server over HTTP). */
   serve?: string[];
+  /**
+   * A second relay (no region of the map, STUN on SECOND_STUN_PORT) given to both agents with
+   * --stun: two STUN servers, so that netcheck can tell whether a mapping varies by destination.
+   */
+  secondStun?: boolean;
 }
+
+export const SECOND_STUN_PORT = 3479;
 
 export async function startOverlay(o: OverlayOptions): Promise<Overlay> {
   const lab = await Netlab.create(o);
@@ -126,6 +133,26 @@ async function build(lab: Netlab, o: OverlayOptions): Promise<Overlay> {
     '--log-level',
     'warn',
   ]);
+  if (o.secondStun)
+    await lab.spawnCli('vendor', [
+      'relay',
+      '--listen',
+      `${V}:${RELAY_PORT + 1}`,
+      '--tls-cert',
+      relayCrt,
+      '--tls-key',
+      relayKey,
+      '--trust-key',
+      trust,
+      '--region',
+      'stun-only',
+      '--key-file',
+      join(lab.dir, 'relay2-x25519.key'),
+      '--stun-port',
+      String(SECOND_STUN_PORT),
+      '--log-level',
+      'warn',
+    ]);
   const caFile = lab.file(
     'ca.pem',
     readFileSync(join(coordDir, 'tls', 'cert.pem'), 'utf8').trim() + '\n' + relayCert.certPem,
@@ -167,6 +194,7 @@ async function build(lab: Netlab, o: OverlayOptions): Promise<Overlay> {
     caFile,
     '--log-level',
     'info',
+    ...(o.secondStun ? ['--stun', `${V}:${SECOND_STUN_PORT}`] : []),
     ...(o.agentArgs ?? []),
   ];
   const connState = join(lab.dir, 'connector-state');

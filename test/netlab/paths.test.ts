@@ -37,7 +37,7 @@ import assert from 'node:assert/strict';
 import { needs, rootMissing, fullRun } from '../../src/testing/require.ts';
 import { missingBinary } from '../../src/testing/netns.ts';
 import { sha256, sleep, startOverlay, type Overlay, type OverlayOptions } from './overlay.ts';
-import type { PeerStatus } from '../../src/agent/index.ts';
+import type { NetcheckReport, PeerStatus } from '../../src/agent/index.ts';
 
 const MIB = Number(process.env.SALLYPORT_NETLAB_PATHS_MIB ?? (fullRun ? 256 : 32));
 /** A rate that makes the transfer last a few seconds, so that things can happen during it. */
@@ -234,10 +234,71 @@ describe('direct paths through real Linux NAT', () => {
     { timeout: 240_000 },
     async (t) => {
       if (skip(t, ['conntrack'])) return;
-      const ov = await overlay(t, {});
+      const ov = await overlay(t, { secondStun: true });
       t.diagnostic(`connector endpoints ${JSON.stringify((await ov.connStatus()).udp)}`);
       await directPair(t, ov, {
         beforeFlush: async () => {
+          // ping: PONGs over the direct path, every candidate tried
+          const ping = await ov.lab.cli('engineer', [
+            'ping',
+            'acme-connector',
+            '--count',
+            '3',
+            '--interval',
+            '200',
+            '--state',
+            ov.engState,
+          ]);
+          t.diagnostic(`sallyport ping:\n${ping.stdout}`);
+          assert.equal(ping.code, 0);
+          assert.match(
+            ping.stdout,
+            /^pong from acme-connector via \d+\.\d+\.\d+\.\d+:\d+ in \d+\.\d\d ms \(seq 1\)$/m,
+          );
+          assert.match(ping.stdout, /\(seq 3\)$/m);
+          assert.match(ping.stdout, /^path: direct \S+$/m);
+          assert.match(ping.stdout, /^why: {2}direct: \S+ answers our PINGs/m);
+          assert.match(
+            ping.stdout,
+            /^ {2}\S+ +\S*netmap\S* +pings \d+ +pongs [1-9]\d* +rtt [\d.]+ ms opened peer-opened$/m,
+          );
+          const pj = JSON.parse(
+            (
+              await ov.lab.cli('engineer', [
+                'ping',
+                'acme-connector',
+                '--count',
+                '2',
+                '--interval',
+                '100',
+                '--json',
+                '--state',
+                ov.engState,
+              ])
+            ).stdout,
+          ) as { path: { kind: string }; replies: { via: string; rttMs: number | null }[] };
+          assert.equal(pj.path.kind, 'direct');
+          assert.deepEqual(
+            pj.replies.map((r) => r.via),
+            ['direct', 'direct'],
+          );
+          assert.ok(pj.replies.every((r) => r.rttMs !== null && r.rttMs < 1000));
+          // netcheck: two STUN servers, one mapping, the port kept, no hairpin on Linux masquerade
+          const nc = await ov.lab.cli('engineer', ['netcheck', '--state', ov.engState]);
+          t.diagnostic(`sallyport netcheck:\n${nc.stdout}`);
+          assert.equal(nc.code, 0);
+          assert.match(nc.stdout, /^mapping\s+the same for every destination \(endpoint-independent\)$/m);
+          assert.match(nc.stdout, /^hairpinning\s+no /m);
+          const nj = JSON.parse(
+            (await ov.lab.cli('engineer', ['netcheck', '--json', '--state', ov.engState])).stdout,
+          ) as NetcheckReport;
+          assert.equal(nj.udp, true);
+          assert.equal(nj.stun.length, 2);
+          assert.equal(nj.mappingVariesByDestination, false);
+          assert.equal(nj.portPreserved, true);
+          assert.equal(nj.hairpinning, false);
+          assert.equal(nj.relays[0].home, true);
+          assert.ok(nj.relays[0].rttMs !== null);
           // status text and metrics say so too
           const text = await ov.lab.cli('engineer', ['status', '--state', ov.engState]);
           assert.match(text.stdout, /acme-connector\s+\S+\s+direct \d+\.\d+\.\d+\.\d+:\d+/);
@@ -326,10 +387,44 @@ describe('direct paths through real Linux NAT', () => {
     { timeout: 120_000 },
     async (t) => {
       if (skip(t, ['conntrack'])) return;
-      const ov = await overlay(t, { nat: { engrtr: 'fully-random' } });
+      const ov = await overlay(t, { nat: { engrtr: 'fully-random' }, secondStun: true });
       await relayedAndWorks(t, ov);
       assert.equal(await derivedPath(t, ov), 'relay', 'conntrack: the engineer router maps per destination');
       assert.equal((await natFacts(ov, 'engrtr')).eim, false);
+      // ping: PONGs through the relay; every candidate PINGed, none answered, and why in words
+      const ping = await ov.lab.cli('engineer', [
+        'ping',
+        'acme-connector',
+        '--count',
+        '2',
+        '--interval',
+        '200',
+        '--state',
+        ov.engState,
+      ]);
+      t.diagnostic(`sallyport ping:\n${ping.stdout}`);
+      assert.equal(ping.code, 0, 'the peer answers, through the relay');
+      assert.match(ping.stdout, /^pong from acme-connector via relay local-1 in \d+\.\d\d ms \(seq 1\)$/m);
+      assert.match(ping.stdout, /^path: relay local-1$/m);
+      assert.match(ping.stdout, /^ {2}\S+ +\S*netmap\S* +pings [1-9]\d* +pongs 0 +opened/m);
+      // netcheck: the two STUN servers saw two mappings
+      const nc = await ov.lab.cli('engineer', ['netcheck', '--state', ov.engState]);
+      t.diagnostic(`sallyport netcheck:\n${nc.stdout}`);
+      assert.match(nc.stdout, /^mapping\s+varies by destination \(symmetric NAT\)$/m);
+      assert.match(nc.stdout, /^port\s+translated$/m);
+      const nj = JSON.parse(
+        (await ov.lab.cli('engineer', ['netcheck', '--json', '--state', ov.engState])).stdout,
+      ) as NetcheckReport;
+      assert.equal(nj.mappingVariesByDestination, true);
+      assert.equal(new Set(nj.stun.map((x) => x.mapped)).size, 2);
+      // status says why in words, once the round is over
+      const st = await ov.lab.cli('engineer', ['status', '--state', ov.engState]);
+      assert.match(
+        st.stdout,
+        /^ {2}why: relayed: (none of \d+ candidates? answered|probing \d+ candidates?)/m,
+      );
+      const sj = (await ov.engPeer())!;
+      assert.match(sj.pathWhy ?? '', /^relayed: /);
     },
   );
 
@@ -342,9 +437,45 @@ describe('direct paths through real Linux NAT', () => {
 
   test('(d) UDP dropped by the customer router: relayed, and it works', { timeout: 120_000 }, async (t) => {
     if (skip(t)) return;
-    const ov = await overlay(t, {});
+    const ov = await overlay(t, { secondStun: true });
     await ov.lab.dropUdp('custrtr');
     await relayedAndWorks(t, ov);
+    const ping = await ov.lab.cli('engineer', [
+      'ping',
+      'acme-connector',
+      '--count',
+      '2',
+      '--interval',
+      '200',
+      '--state',
+      ov.engState,
+    ]);
+    t.diagnostic(`sallyport ping:\n${ping.stdout}`);
+    assert.match(ping.stdout, /^pong from acme-connector via relay local-1 in /m);
+    assert.match(ping.stdout, /^path: relay local-1$/m);
+    assert.match(ping.stdout, /^ {2}\S+ +\S*netmap\S* +pings [1-9]\d* +pongs 0 /m);
+    // the connector's own view: UDP gets no answer at all
+    const nc = await ov.lab.cli('customer', ['netcheck', '--timeout', '1500', '--state', ov.connState], {
+      allowFailure: true,
+    });
+    t.diagnostic(`sallyport netcheck (connector):\n${nc.stdout}`);
+    assert.equal(nc.code, 1, 'netcheck exits 1 when UDP gets no answer');
+    assert.match(nc.stdout, /^udp\s+no answer \(local port \d+, 0 of 2 STUN servers answered\)$/m);
+    assert.match(nc.stdout, /^ {2}stun \S+ +no answer within 1500 ms$/m);
+    assert.match(nc.stdout, /^verdict\s+UDP gets no answer out of this network/m);
+    // unknown peer and bad usage
+    const none = await ov.lab.cli('engineer', ['ping', 'nobody', '--state', ov.engState], {
+      allowFailure: true,
+    });
+    assert.equal(none.code, 1);
+    assert.match(none.stderr, /no peer 'nobody' in this node's netmap \(peers: acme-connector\)/);
+    const bad = await ov.lab.cli(
+      'engineer',
+      ['ping', 'acme-connector', '--count', '0', '--state', ov.engState],
+      { allowFailure: true },
+    );
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--count takes 1\.\.1000, got '0'/);
   });
 });
 
