@@ -15,6 +15,7 @@ const counters = {
   'candidate-not-direct': 0,
   'probe-evicted': 0,
   'opens-sent': 0,
+  'size-probes': 0,
   rounds: 0,
   'frames-unsendable': 0,
   'call-me-maybe-no-relay': 0,
@@ -38,6 +39,7 @@ function ps(o: Partial<PeerPathStatus>): PeerPathStatus {
     observedSelf: undefined,
     lastRound: undefined,
     reprobeAt: undefined,
+    datagramSize: 1200,
     counters: { ...counters },
     ...o,
   };

@@ -111,6 +111,8 @@ export interface AgentOptions {
     stunServers?: string[];
     /** IP TTL of the opens before the first PINGs to a candidate (paths/path-choice.ts); 0: none. Default 2. */
     openTtl?: number;
+    /** Session payload sizes a direct path may prove, largest first (paths/path-choice.ts). Default none. */
+    datagramSizes?: number[];
   };
   /** Path-choice timings (paths/timers.ts); defaults documented there. */
   pathTimings?: Partial<PathTimings>;
@@ -461,7 +463,9 @@ export class Agent {
       isClient,
       maxPayload: () => {
         const ep = session.endpoint ? parseRelayEndpoint(session.endpoint) : undefined;
-        return (ep ? this.relays.get(ep.region)?.maxPayload() : undefined) ?? DIRECT_PAYLOAD;
+        if (ep) return this.relays.get(ep.region)?.maxPayload() ?? DIRECT_PAYLOAD;
+        // direct: the size this path proved (paths/path-choice.ts "Datagram size")
+        return this.#peers.get(p.key)?.paths?.datagramSize() ?? DIRECT_PAYLOAD;
       },
       onIncomingStream: (req) => {
         if (!this.connector) return req.refuse(2, 'not-a-connector');
@@ -493,8 +497,11 @@ export class Agent {
       remoteCandidates: p.endpoints,
       localCandidates: direct.candidates(),
       ...(this.o.udp?.openTtl !== undefined ? { openTtl: this.o.udp.openTtl } : {}),
-      sendFrame: (f, to, ttl) => {
-        const d = encodePathDatagram(f);
+      ...(this.o.udp?.datagramSizes ? { datagramSizes: this.o.udp.datagramSizes } : {}),
+      activity: () => session.stats.txBytes,
+      sendFrame: (f, to, ttl, padTo) => {
+        // padTo counts the whole session payload, our marker byte included
+        const d = encodePathDatagram(f, padTo === undefined ? 0 : padTo - 1);
         const payload = new Uint8Array(d.length + 1);
         payload[0] = PATH_PAYLOAD;
         payload.set(d, 1);

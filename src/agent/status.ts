@@ -20,6 +20,8 @@ export interface PeerStatus {
   pathRttMs: number | null;
   pathChange: { at: string; from: string; to: string; reason: string } | null;
   pathSwitches: number;
+  /** Session payload size on the direct path (1200, or the larger one it proved); null when relayed. */
+  pathDatagramSize: number | null;
   /** Why the traffic takes this path, in words (agent/diagnose.ts pathWhy). */
   pathWhy: string | null;
   /** Path choice's candidates and counters (diagnosis). */
@@ -187,6 +189,7 @@ export function buildStatus(
           : null,
         pathSwitches: ps?.switches ?? 0,
         pathWhy: whys.get(info.key) ?? null,
+        pathDatagramSize: paths?.datagramSize() ?? null,
         pathDetail: ps
           ? {
               candidates: ps.candidates.map((c) => ({

@@ -18,11 +18,14 @@ import {
 import { stateDir, untilStopped } from './agent-common.ts';
 import { applyConfigFile } from './config-file.ts';
 
+/** --direct-datagram-max's default (measured in bench/README.md, "paths"). */
+const DEFAULT_DIRECT_DATAGRAM_MAX = 32_768;
+
 export const help = `usage: sallyport agent [--state DIR] [--coordinator URL --coordinator-key KEY] [--ca FILE]
                        [--preauth-key KEY] [--name NAME] [--kind connector|engineer]
                        [--serve NAME=HOST:PORT[,kind=KIND][,tls=terminate|passthrough]]... [--config FILE]
                        [--socks5 HOST:PORT] [--udp-port N] [--stun HOST:PORT]... [--nat-open-ttl N]
-                       | [--no-direct]
+                       [--direct-datagram-max BYTES] | [--no-direct]
                        [--log-level LEVEL]
 
 Runs a node of the overlay. With --serve or --config it is a connector: it registers its services
@@ -60,6 +63,11 @@ options:
                          must pass our own NAT (which then maps the flow) and die before the
                          peer's router, which a stray probe would spoil. Default 2 (the NAT is the
                          first router); 3 when the NAT is two routers away; 0 sends none
+  --direct-datagram-max BYTES
+                         largest datagram a direct path may prove and then use (PINGs padded to
+                         BYTES, 8192 and 1400 are tried once the path is up; a size above the link
+                         MTU travels as IP fragments, and is used only if the PONG proves they
+                         pass). Default 32768; 1200 keeps every path at 1200 (no probing)
   --no-direct            no UDP socket: every peer stays on the relay
   --relay-address REGION=URL
                          reach REGION's relay at https://HOST:PORT instead of the relay map's URL
@@ -90,6 +98,7 @@ const OPTIONS = {
   socks5: { type: 'string' },
   'udp-port': { type: 'string' },
   'nat-open-ttl': { type: 'string' },
+  'direct-datagram-max': { type: 'string' },
   'relay-address': { type: 'string', multiple: true },
   stun: { type: 'string', multiple: true },
   'no-direct': { type: 'boolean' },
@@ -159,6 +168,14 @@ export async function run(argv: string[], opts: { signal?: AbortSignal } = {}): 
     return usage(`--nat-open-ttl takes 0..255, got '${a['nat-open-ttl']}'`);
   if (a['no-direct'] && openTtl !== undefined)
     return usage('--nat-open-ttl needs direct paths (drop --no-direct)');
+  const dmax = Number(a['direct-datagram-max'] ?? DEFAULT_DIRECT_DATAGRAM_MAX);
+  if (!Number.isInteger(dmax) || dmax < 1200 || dmax > 65_000)
+    return usage(`--direct-datagram-max takes 1200..65000, got '${a['direct-datagram-max']}'`);
+  if (a['no-direct'] && a['direct-datagram-max'] !== undefined)
+    return usage('--direct-datagram-max needs direct paths (drop --no-direct)');
+  const datagramSizes = [dmax, 8192, 1400].filter(
+    (n, i, all) => n > 1200 && n <= dmax && all.indexOf(n) === i,
+  );
   if (a['no-direct'] && a['udp-port'] !== undefined)
     return usage('--udp-port and --no-direct exclude each other');
   const kind = (a.kind ?? (services.length ? 'connector' : 'engineer')) as 'connector' | 'engineer';
@@ -210,6 +227,7 @@ export async function run(argv: string[], opts: { signal?: AbortSignal } = {}): 
               port: udpPort,
               stunServers: a.stun ?? [],
               ...(openTtl !== undefined ? { openTtl } : {}),
+              datagramSizes,
             },
           }),
       ...(Object.keys(relayAddresses).length ? { relayAddresses } : {}),

@@ -82,7 +82,8 @@ export function formatStatus(s: AgentStatus): string {
         ].join(' ') +
         (p.pathChange
           ? `\n  path since ${p.pathChange.at.replace(/\.\d+Z$/, 'Z')}: ${p.pathChange.from} → ${p.pathChange.to} (${p.pathChange.reason})` +
-            (p.pathRttMs !== null ? `, path rtt ${p.pathRttMs} ms` : '')
+            (p.pathRttMs !== null ? `, path rtt ${p.pathRttMs} ms` : '') +
+            (p.pathDatagramSize !== null ? `, datagrams ${p.pathDatagramSize} B` : '')
           : '') +
         (p.pathWhy && p.path.kind !== 'direct' ? `\n  why: ${p.pathWhy}` : ''),
     ),

@@ -73,8 +73,9 @@ export class NatParties {
       p.net = await Netlab.create({
         prefix: NETNS_PREFIX,
         dir: o.dir,
+        // bare masquerade (no input firewall on the routers), as on self-built NAT instances: the
+        // agents' opens keep the direct path working there too (paths/path-choice.ts, "Opens")
         routeCustomerLan: false,
-        routerInputDrop: true,
       });
       await p.net.inboundDrop('customer');
       o.signal.throwIfAborted();

@@ -454,6 +454,113 @@ describe('path choice: opens before PINGs (bare NAT routers)', () => {
   });
 });
 
+describe('path choice: datagram size on a direct path', () => {
+  const LADDER = [32768, 8192, 1400];
+
+  /** Direct on A; A answers every PING padded to at most `net.maxOk` (undefined: all), after 2 ms. */
+  function direct(maxOk: number | undefined) {
+    const net = { maxOk };
+    const clock = new FakeClock();
+    let n = 0;
+    const pc = new PathChoice({
+      openTtl: 0,
+      datagramSizes: LADDER,
+      random: () => 0.5,
+      txid: () => {
+        const b = new Uint8Array(8);
+        new DataView(b.buffer).setUint32(4, ++n);
+        return b;
+      },
+    });
+    const log: PathAction[] = [];
+    const wake = new Wakeup(clock, () => apply(pc.tick(clock.now())));
+    function apply(actions: PathAction[]): void {
+      for (const a of actions) {
+        log.push(a);
+        if (a.type === 'ping' && a.to === A && (net.maxOk === undefined || (a.padTo ?? 0) <= net.maxOk))
+          clock.setTimeout(() => apply(pc.onPong(a.txid, A, ME, clock.now())), 2);
+      }
+      wake.arm(pc.nextWakeAt());
+    }
+    apply(pc.setRemoteCandidates([A], 0));
+    apply(pc.start(0));
+    clock.advance(2);
+    assert.equal(pc.state, 'direct');
+    const sizes = () =>
+      log.filter((a) => a.type === 'datagram-size').map((a) => (a as { size: number }).size);
+    const pings = (purpose: string) =>
+      log
+        .filter((a) => a.type === 'ping' && a.purpose === purpose)
+        .map((a) => (a as { padTo?: number }).padTo);
+    return { net, clock, pc, log, sizes, pings };
+  }
+
+  test('the largest size that gets a PONG is taken, largest first', () => {
+    const d = direct(undefined);
+    d.clock.advance(10);
+    assert.deepEqual(d.sizes(), [32768]);
+    assert.equal(d.pc.datagramSize, 32768);
+    assert.equal(d.pc.status().datagramSize, 32768);
+  });
+
+  test('sizes that get no PONG within sizeProbeTimeoutMs are passed over; none: the base stays', () => {
+    const d = direct(8192);
+    d.clock.advance(T.sizeProbeTimeoutMs * 3);
+    assert.deepEqual(d.sizes(), [8192]);
+    assert.deepEqual(d.pings('size'), [32768, 8192]);
+    const none = direct(1300);
+    none.clock.advance(T.sizeProbeTimeoutMs * 5);
+    assert.deepEqual(none.sizes(), []);
+    assert.deepEqual(none.pings('size'), [32768, 8192, 1400]);
+    assert.equal(none.pc.datagramSize, 1200);
+  });
+
+  test('busy: heartbeats padded to the size; one unanswered drops to the base at once, the path stays; the upgrade check tries the ladder again', () => {
+    const d = direct(undefined);
+    d.clock.advance(10);
+    assert.equal(d.pc.datagramSize, 32768);
+    d.pc.setBusy(true);
+    d.net.maxOk = 1300; // the path stops carrying large datagrams
+    d.clock.advance(T.heartbeatMs);
+    assert.equal(d.pings('heartbeat').at(-1), 32768);
+    d.clock.advance(T.sizeProbeTimeoutMs + 2);
+    assert.deepEqual(d.sizes(), [32768, 1200]);
+    assert.equal(d.pc.state, 'direct', 'small datagrams still pass: the path is kept');
+    // the next heartbeats carry no padding (the size is the base); trust holds
+    d.clock.advance(T.heartbeatMs * 2);
+    assert.equal(d.pc.state, 'direct');
+    assert.equal(d.pings('heartbeat').at(-1), undefined);
+    // large datagrams pass again: the upgrade check finds the size again
+    d.net.maxOk = undefined;
+    d.clock.advance(T.upgradeMs);
+    assert.equal(d.pc.datagramSize, 32768);
+  });
+
+  test('idle: heartbeats carry no padding', () => {
+    const d = direct(undefined);
+    d.clock.advance(10);
+    d.pc.setBusy(false);
+    d.clock.advance(T.heartbeatMs * 2);
+    const hb = d.pings('heartbeat');
+    assert.ok(hb.length >= 1);
+    assert.ok(hb.every((x) => x === undefined));
+  });
+
+  test('a switch (here: trust lost) resets the size to the base', () => {
+    const d = direct(undefined);
+    d.clock.advance(10);
+    d.net.maxOk = -1; // nothing answers
+    d.clock.advance(T.trustMs + 1);
+    assert.equal(d.pc.state === 'direct', false);
+    assert.equal(d.pc.datagramSize, 1200);
+  });
+
+  test('datagramSizes are checked', () => {
+    assert.throws(() => new PathChoice({ datagramSizes: [1200] }), { code: 'PATHS_OPTION_INVALID' });
+    assert.throws(() => new PathChoice({ datagramSizes: [70_000] }), /datagramSizes/);
+  });
+});
+
 describe('path choice: bounds and options', () => {
   test('outstanding PINGs and seen candidates stay bounded', () => {
     const h = harness();

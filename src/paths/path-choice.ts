@@ -39,6 +39,15 @@
 // never answers our CALL_ME_MAYBE — from the round's second attempt on. The first attempt of a round
 // opens the candidates the peer has not confirmed; our CALL_ME_MAYBE goes after those opens, and the
 // peer answers it with its opens and full PINGs, which now pass our NAT.
+//
+// Datagram size. Every path carries DIRECT_DATAGRAM_SIZE (1280-byte IPv6 minimum MTU less headers).
+// Once a direct path is up, PINGs padded to each of `datagramSizes` (largest first) go to it; the
+// first that gets a PONG becomes the path's size (a larger datagram than the link MTU travels as IP
+// fragments: the PONG proves this path, NATs included, carries them). Per-datagram work is what
+// limits a user-space data path, so fewer, larger datagrams are the direct path's throughput. While
+// the peer's traffic flows (setBusy), each heartbeat is padded to the current size, and one that
+// goes unanswered drops the size back to the base at once; the ladder is tried again with the next
+// upgrade check.
 import { randomBytes } from '../crypto/index.ts';
 import { MAX_CANDIDATES, TXID_BYTES } from '../proto/frames/index.ts';
 import { toHex } from '../util/index.ts';
@@ -64,6 +73,13 @@ export type * from './path-types.ts';
 export const MAX_OUTSTANDING_PINGS = 256;
 /** Candidates learnt from sources ("seen") kept at most; the least recently heard goes first. */
 export const MAX_SEEN_CANDIDATES = 8;
+/**
+ * The session payload every direct path carries: 1280 (the IPv6 minimum MTU) less IPv6, UDP and
+ * WireGuard overhead (peer-paths.ts re-exports it as DIRECT_DATAGRAM_SIZE).
+ */
+export const DIRECT_DATAGRAM_SIZE = 1200;
+/** Largest datagramSizes entry: a UDP payload's limit (65507 over IPv4) less the session's overhead. */
+export const MAX_DATAGRAM_SIZE = 65_000;
 /** PathChoiceOptions.openTtl's default. */
 export const DEFAULT_OPEN_TTL = 2;
 
@@ -84,6 +100,8 @@ interface Candidate {
 interface Ping {
   readonly to: string;
   readonly sentAt: number;
+  /** A padded PING (size probe or heartbeat): the size it proves. */
+  readonly size?: number;
 }
 
 interface Round {
@@ -101,6 +119,13 @@ export class PathChoice {
   readonly #txid: () => Uint8Array;
   readonly #random: () => number;
   readonly #openTtl: number;
+  readonly #ladder: readonly number[];
+  #size = DIRECT_DATAGRAM_SIZE;
+  /** The outstanding size probe (its txid key), and the ladder index it tries. */
+  #sizeProbe: { key: string; sentAt: number; idx: number } | undefined;
+  /** The outstanding padded heartbeat. */
+  #padCheck: { key: string; sentAt: number } | undefined;
+  #busy = false;
   readonly #cands = new Map<string, Candidate>();
   readonly #pings = new Map<string, Ping>();
   readonly #counters = Object.fromEntries(
@@ -116,6 +141,7 @@ export class PathChoice {
       'candidate-not-direct',
       'probe-evicted',
       'opens-sent',
+      'size-probes',
       'rounds',
     ].map((k) => [k, 0]),
   ) as Record<PathCounter, number>;
@@ -140,6 +166,24 @@ export class PathChoice {
     this.#openTtl = opts.openTtl ?? DEFAULT_OPEN_TTL;
     if (!Number.isInteger(this.#openTtl) || this.#openTtl < 0 || this.#openTtl > 255)
       throw new PathsError('PATHS_OPTION_INVALID', `openTtl must be an integer 0..255 (got ${opts.openTtl})`);
+    const sizes = opts.datagramSizes ?? [];
+    for (const n of sizes)
+      if (!Number.isInteger(n) || n <= DIRECT_DATAGRAM_SIZE || n > MAX_DATAGRAM_SIZE)
+        throw new PathsError(
+          'PATHS_OPTION_INVALID',
+          `datagramSizes must be integers in ${DIRECT_DATAGRAM_SIZE + 1}..${MAX_DATAGRAM_SIZE} (got ${n})`,
+        );
+    this.#ladder = [...new Set(sizes)].sort((a, b) => b - a);
+  }
+
+  /** The peer's traffic flowed since the last call (the driver says so before each tick). */
+  setBusy(busy: boolean): void {
+    this.#busy = busy;
+  }
+
+  /** Session payload size on the active direct path (DIRECT_DATAGRAM_SIZE until a larger one is proven). */
+  get datagramSize(): number {
+    return this.#size;
   }
 
   get state(): PathState {
@@ -244,6 +288,10 @@ export class PathChoice {
     c.rttMs = now - ping.sentAt;
     this.#observe(observed);
     this.#choose(c, now);
+    if (this.#sizeProbe?.key === key) this.#sizeProbe = undefined;
+    if (this.#padCheck?.key === key) this.#padCheck = undefined;
+    if (ping.size !== undefined && c.endpoint === this.#active && ping.size > this.#size)
+      this.#setSize(ping.size);
     return this.#flush();
   }
 
@@ -272,13 +320,25 @@ export class PathChoice {
         this.#state = 'fallback';
         this.#startRound(now, true);
       } else {
+        if (this.#padCheck && now - this.#padCheck.sentAt > t.sizeProbeTimeoutMs) {
+          // a padded heartbeat lost: the path no longer carries the size; back to the base now
+          this.#pings.delete(this.#padCheck.key);
+          this.#padCheck = undefined;
+          this.#setSize(DIRECT_DATAGRAM_SIZE);
+        }
+        if (this.#sizeProbe && now - this.#sizeProbe.sentAt > t.sizeProbeTimeoutMs)
+          this.#probeSize(c, now, this.#sizeProbe.idx + 1);
         if (this.#heartbeatAt !== undefined && now >= this.#heartbeatAt) {
-          this.#ping(c, now, 'heartbeat');
+          const pad =
+            this.#busy && this.#size > DIRECT_DATAGRAM_SIZE && !this.#padCheck ? this.#size : undefined;
+          const key = this.#emitPing(c, now, 'heartbeat', undefined, pad);
+          if (pad !== undefined) this.#padCheck = { key, sentAt: now };
           this.#heartbeatAt = now + t.heartbeatMs;
         }
         if (this.#upgradeAt !== undefined && now >= this.#upgradeAt) {
           for (const o of this.#cands.values()) if (o !== c) this.#ping(o, now, 'upgrade');
           this.#upgradeAt = now + t.upgradeMs;
+          if (!this.#sizeProbe && this.#size < (this.#ladder[0] ?? 0)) this.#probeSize(c, now, 0);
         }
       }
     }
@@ -298,6 +358,8 @@ export class PathChoice {
         (c.lastPongAt ?? 0) + this.timings.trustMs,
         this.#heartbeatAt ?? at,
         this.#upgradeAt ?? at,
+        this.#sizeProbe ? this.#sizeProbe.sentAt + this.timings.sizeProbeTimeoutMs + 1 : at,
+        this.#padCheck ? this.#padCheck.sentAt + this.timings.sizeProbeTimeoutMs + 1 : at,
       );
     }
     if (this.#round) at = Math.min(at, this.#round.attemptsLeft > 0 ? this.#round.nextAt : this.#round.endAt);
@@ -324,6 +386,7 @@ export class PathChoice {
       })),
       ...(this.#lastRound ? { lastRound: { ...this.#lastRound } } : {}),
       ...(this.#reprobeAt !== undefined ? { reprobeAt: this.#reprobeAt } : {}),
+      datagramSize: this.#size,
       ...(this.#observedSelf ? { observedSelf: this.#observedSelf } : {}),
       counters: { ...this.#counters },
     };
@@ -430,19 +493,46 @@ export class PathChoice {
     );
   }
 
-  #emitPing(c: Candidate, now: number, purpose: PingPurpose, ttl?: number): void {
+  #emitPing(c: Candidate, now: number, purpose: PingPurpose, ttl?: number, padTo?: number): string {
     const txid = this.#txid();
     if (this.#pings.size >= MAX_OUTSTANDING_PINGS) {
       this.#pings.delete(this.#pings.keys().next().value!);
       this.#counters['probe-evicted']++;
     }
-    this.#pings.set(toHex(txid), { to: c.endpoint, sentAt: now });
+    const key = toHex(txid);
+    this.#pings.set(key, { to: c.endpoint, sentAt: now, ...(padTo !== undefined ? { size: padTo } : {}) });
     if (purpose !== 'open') {
       c.pings++;
       c.lastPingAt = now;
       this.#counters['pings-sent']++;
     }
-    this.#out.push({ type: 'ping', to: c.endpoint, txid, purpose, ...(ttl !== undefined ? { ttl } : {}) });
+    this.#out.push({
+      type: 'ping',
+      to: c.endpoint,
+      txid,
+      purpose,
+      ...(ttl !== undefined ? { ttl } : {}),
+      ...(padTo !== undefined ? { padTo } : {}),
+    });
+    return key;
+  }
+
+  /** A PING padded to the ladder's size `idx` (the first above the current size) to the active path. */
+  #probeSize(c: Candidate, now: number, idx: number): void {
+    this.#sizeProbe = undefined;
+    for (let i = idx; i < this.#ladder.length; i++) {
+      const size = this.#ladder[i];
+      if (size <= this.#size) return;
+      this.#counters['size-probes']++;
+      this.#sizeProbe = { key: this.#emitPing(c, now, 'size', undefined, size), sentAt: now, idx: i };
+      return;
+    }
+  }
+
+  #setSize(size: number): void {
+    if (size === this.#size) return;
+    this.#size = size;
+    this.#out.push({ type: 'datagram-size', size });
   }
 
   #observe(observed: string): void {
@@ -473,6 +563,9 @@ export class PathChoice {
     const old = this.#active === undefined ? undefined : this.#cands.get(this.#active);
     this.#active = to?.endpoint;
     if (old) this.#forgetIfUnused(old);
+    this.#size = DIRECT_DATAGRAM_SIZE;
+    this.#sizeProbe = undefined;
+    this.#padCheck = undefined;
     if (to) {
       this.#state = 'direct';
       this.#round = undefined;
@@ -488,6 +581,7 @@ export class PathChoice {
     this.#lastChange = change;
     this.#switches++;
     this.#out.push({ type: 'switch', ...change });
+    if (to) this.#probeSize(to, now, 0);
   }
 
   #sendCallMeMaybe(): void {

@@ -21,11 +21,16 @@ export type SwitchReason =
  * to a candidate: it makes our own NAT's mapping towards the candidate and dies on the way, before
  * it can reach the peer's router (see path-choice.ts, "Opens").
  */
-export type PingPurpose = 'probe' | 'heartbeat' | 'triggered' | 'upgrade' | 'open';
+export type PingPurpose = 'probe' | 'heartbeat' | 'triggered' | 'upgrade' | 'open' | 'size';
 
 export type PathAction =
-  /** `ttl`: send with this IP TTL instead of the system's (opens only). */
-  | { type: 'ping'; to: string; txid: Uint8Array; purpose: PingPurpose; ttl?: number }
+  /**
+   * `ttl`: send with this IP TTL instead of the system's (opens only). `padTo`: pad the session
+   * payload to this many bytes (a datagram-size probe, or a heartbeat at the path's size).
+   */
+  | { type: 'ping'; to: string; txid: Uint8Array; purpose: PingPurpose; ttl?: number; padTo?: number }
+  /** The direct path carries session payloads of this size (a larger size confirmed, or back to the base). */
+  | { type: 'datagram-size'; size: number }
   | { type: 'pong'; to: string; txid: Uint8Array; observed: string }
   /** Our candidates, to be sent to the peer through the relay. */
   | { type: 'call-me-maybe'; candidates: string[] }
@@ -69,6 +74,8 @@ export interface PathChoiceStatus {
   lastRound?: { startedAt: number; endedAt?: number; pongs: number; candidates: number };
   /** Relayed: when the next round starts. */
   reprobeAt?: number;
+  /** Session payload size on the active direct path. */
+  datagramSize: number;
   counters: Record<PathCounter, number>;
 }
 
@@ -84,6 +91,7 @@ export type PathCounter =
   | 'candidate-not-direct'
   | 'probe-evicted'
   | 'opens-sent'
+  | 'size-probes'
   | 'rounds';
 
 export interface PathChoiceOptions {
@@ -98,4 +106,10 @@ export interface PathChoiceOptions {
    * router drops it. It must stay below the hop count to the peer's router.
    */
   openTtl?: number;
+  /**
+   * Session payload sizes to try on a direct path once it is up, largest first (each must exceed
+   * DIRECT_DATAGRAM_SIZE, the size every path carries); the largest that gets a PONG is used.
+   * Default none: the base size only. See path-choice.ts, "Datagram size".
+   */
+  datagramSizes?: readonly number[];
 }

@@ -20,6 +20,7 @@ import { TXID_BYTES } from '../proto/frames/index.ts';
 import { toHex } from '../util/index.ts';
 import { formatEndpoint, isDirectEndpoint, parseEndpoint } from './endpoint.ts';
 import {
+  DIRECT_DATAGRAM_SIZE,
   PathChoice,
   type ActivePath,
   type PathAction,
@@ -42,11 +43,12 @@ export interface PathConnection {
 }
 
 /**
- * Stream-layer datagram size on a direct UDP path. 1200 = 1280 (the IPv6 minimum MTU, RFC 8200
- * §5) − 40 (IPv6) − 8 (UDP) − 32 (WireGuard header and tag): it fits every path without path-MTU
- * discovery, padded to 16 as WireGuard pads. The caller subtracts its own link header if it has one.
+ * Stream-layer datagram size every direct UDP path carries. 1200 = 1280 (the IPv6 minimum MTU, RFC
+ * 8200 §5) − 40 (IPv6) − 8 (UDP) − 32 (WireGuard header and tag), padded to 16 as WireGuard pads.
+ * Larger sizes are proven per path (PathChoiceOptions.datagramSizes). The caller subtracts its own
+ * link header if it has one.
  */
-export const DIRECT_DATAGRAM_SIZE = 1200;
+export { DIRECT_DATAGRAM_SIZE };
 
 export interface PeerPathsOptions extends PathChoiceOptions {
   clock: Clock;
@@ -56,7 +58,12 @@ export interface PeerPathsOptions extends PathChoiceOptions {
    * Sends one path frame to the peer at `to`, inside the session (see sendPayloadTo); `ttl`: with
    * this IP TTL (an open, see path-choice.ts) — a driver that cannot set it sends nothing.
    */
-  sendFrame(frame: PathFrame, to: string, ttl?: number): void;
+  sendFrame(frame: PathFrame, to: string, ttl?: number, padTo?: number): void;
+  /**
+   * A number that grows while the peer's traffic flows (the session's bytes sent): heartbeats are
+   * padded to the path's datagram size only while it does. Default: never busy.
+   */
+  activity?(): number;
   /** The peer's relay endpoint ("relay:us-east/<key>"), or undefined when no relay is up. */
   relayEndpoint(): string | undefined;
   /** The peer's stream connection now (a function: connections are replaced). */
@@ -99,6 +106,8 @@ export interface PeerPathStatus {
   candidates: PathChoiceStatus['candidates'];
   observedSelf: string | undefined;
   lastRound: PathChoiceStatus['lastRound'];
+  /** Session payload size on the direct path (DIRECT_DATAGRAM_SIZE, or a larger one proven). */
+  datagramSize: number;
   /** Relayed: when (Clock.now() ms) the next probe round starts. */
   reprobeAt: number | undefined;
   counters: PathChoiceStatus['counters'] & { 'frames-unsendable': number; 'call-me-maybe-no-relay': number };
@@ -125,8 +134,8 @@ export function sendPayloadTo(peer: PathPeer, payload: Uint8Array, to: string): 
 }
 
 /** A path frame as a standalone stream-layer datagram (packet number 0; no ACK, no retransmission). */
-export function encodePathDatagram(frame: PathFrame): Uint8Array {
-  return encodePacket(0, [frame]);
+export function encodePathDatagram(frame: PathFrame, padTo = 0): Uint8Array {
+  return encodePacket(0, [frame], padTo);
 }
 
 /** The path frames of a datagram from encodePathDatagram; [] for anything malformed (never throws). */
@@ -163,13 +172,19 @@ export class PeerPaths {
   #lastChange: PeerPathChange | undefined;
   #stopped = false;
   #started = false;
+  #activity: number | undefined;
   #unsendable = 0;
   #noRelay = 0;
 
   constructor(o: PeerPathsOptions) {
     this.#o = o;
     this.#pc = new PathChoice(o);
-    this.#wake = new Wakeup(o.clock, () => this.#run(this.#pc.tick(o.clock.now())));
+    this.#wake = new Wakeup(o.clock, () => {
+      const a = o.activity?.();
+      this.#pc.setBusy(a !== undefined && a !== this.#activity);
+      this.#activity = a;
+      this.#run(this.#pc.tick(o.clock.now()));
+    });
     // before start() these only record the lists (no actions come back)
     if (o.localCandidates) this.#pc.setLocalCandidates(o.localCandidates, o.clock.now());
     if (o.remoteCandidates) this.#pc.setRemoteCandidates(o.remoteCandidates, o.clock.now());
@@ -203,7 +218,8 @@ export class PeerPaths {
       case 'path_ping':
         // over the relay: not a path (the machine counts it), but answered, for the peer's
         // `sallyport ping` to measure the relayed round trip
-        if (!isDirectEndpoint(from)) this.#send({ type: 'path_pong', txid: frame.txid, observed: NO_ADDRESS }, from);
+        if (!isDirectEndpoint(from))
+          this.#send({ type: 'path_pong', txid: frame.txid, observed: NO_ADDRESS }, from);
         return this.#run(this.#pc.onPing(frame.txid, from, now));
       case 'path_pong': {
         const d = this.#diag.get(toHex(frame.txid));
@@ -265,6 +281,11 @@ export class PeerPaths {
     });
   }
 
+  /** Session payload size the peer's traffic may use now: the direct path's, or undefined when relayed. */
+  datagramSize(): number | undefined {
+    return this.#pc.path.kind === 'direct' ? this.#pc.datagramSize : undefined;
+  }
+
   /** Diagnosis: a probe round now (PathChoice.probeNow). */
   probeNow(): void {
     if (!this.#stopped) this.#run(this.#pc.probeNow(this.#o.clock.now()));
@@ -295,6 +316,7 @@ export class PeerPaths {
       candidates: s.candidates,
       observedSelf: s.observedSelf,
       lastRound: s.lastRound,
+      datagramSize: s.datagramSize,
       reprobeAt: s.reprobeAt,
       counters: {
         ...s.counters,
@@ -327,9 +349,9 @@ export class PeerPaths {
     if (want !== undefined && this.#o.peer.endpoint !== want) this.#o.peer.endpoint = want;
   }
 
-  #send(frame: PathFrame, to: string, ttl?: number): void {
+  #send(frame: PathFrame, to: string, ttl?: number, padTo?: number): void {
     try {
-      this.#o.sendFrame(frame, to, ttl);
+      this.#o.sendFrame(frame, to, ttl, padTo);
     } catch {
       this.#unsendable++;
     }
@@ -339,7 +361,11 @@ export class PeerPaths {
     for (const a of actions) {
       switch (a.type) {
         case 'ping':
-          this.#send({ type: 'path_ping', txid: a.txid }, a.to, a.ttl);
+          this.#send({ type: 'path_ping', txid: a.txid }, a.to, a.ttl, a.padTo);
+          break;
+        case 'datagram-size':
+          this.#o.connection?.()?.pathChanged(a.size);
+          this.#o.logger?.info({ size: a.size, path: this.#wanted() }, 'direct path datagram size');
           break;
         case 'pong': {
           const observed = parseEndpoint(a.observed);

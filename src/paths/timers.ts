@@ -86,6 +86,12 @@ export interface PathTimings {
    * PINGed at full TTL for this long. Default 20000 ms, for the same reason as openRefreshMs.
    */
   peerOpenMs: number;
+  /**
+   * A datagram-size probe (a PING padded to a larger size on the direct path) or a padded heartbeat
+   * counts as lost after this long without a PONG. Default 1000 ms: far above a direct RTT, short
+   * enough that a path which stopped carrying large datagrams costs a stream ~2 heartbeats.
+   */
+  sizeProbeTimeoutMs: number;
 }
 
 export const DEFAULT_PATH_TIMINGS: Readonly<PathTimings> = Object.freeze({
@@ -104,6 +110,7 @@ export const DEFAULT_PATH_TIMINGS: Readonly<PathTimings> = Object.freeze({
   staleMs: 4500,
   openRefreshMs: 20_000,
   peerOpenMs: 20_000,
+  sizeProbeTimeoutMs: 1000,
 });
 
 /** Defaults filled in and every field checked once. */

@@ -180,6 +180,9 @@ async function directPair(
     new RegExp(`^${ov.lab.addr.custrtrWan.replace(/\./g, '\\.')}:\\d+$`),
   );
   assert.ok(p.pathRttMs !== null && p.pathRttMs < 1000, `path rtt ${p.pathRttMs}`);
+  // the path proved it carries the largest datagram size (IP fragments through both NATs)
+  for (const end = Date.now() + 5000; (await ov.engPeer())!.pathDatagramSize !== 32768; await sleep(100))
+    assert.ok(Date.now() < end, `datagram size ${(await ov.engPeer())!.pathDatagramSize}`);
   // both ends direct before counting: the connector may take a PONG longer
   for (
     const end = Date.now() + 3000;
@@ -302,7 +305,10 @@ describe('direct paths through real Linux NAT', () => {
           // status text and metrics say so too
           const text = await ov.lab.cli('engineer', ['status', '--state', ov.engState]);
           assert.match(text.stdout, /acme-connector\s+\S+\s+direct \d+\.\d+\.\d+\.\d+:\d+/);
-          assert.match(text.stdout, /path since \S+: relay local-1 → direct \S+ \(pong\)/);
+          assert.match(
+            text.stdout,
+            /path since \S+: relay local-1 → direct \S+ \(pong\), path rtt [\d.]+ ms, datagrams 32768 B/,
+          );
           const metrics = await ov.lab.cli('engineer', ['status', '--metrics', '--state', ov.engState]);
           assert.match(
             metrics.stdout,
