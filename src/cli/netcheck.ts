@@ -21,7 +21,7 @@ options:
 
 examples:
   sallyport netcheck
-  sallyport netcheck --json | jq .mappingVariesByDestination
+  sallyport netcheck --json
 
 exit codes: 0 UDP works (a STUN server answered), 1 it does not (or no agent runs), 2 bad usage
 `;

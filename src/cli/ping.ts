@@ -23,7 +23,7 @@ options:
 
 examples:
   sallyport ping acme-connector
-  sallyport ping acme-connector --count 3 --json | jq '.path.kind'
+  sallyport ping acme-connector --count 3 --json
 
 exit codes: 0 the peer answered at least once, 1 it did not (or no agent runs, or no such peer),
   2 bad usage
