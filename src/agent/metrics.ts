@@ -82,7 +82,35 @@ export class AgentMetrics {
     labelNames: ['peer'] as const,
     registers: [this.registry],
   });
+  readonly peerPathDatagram = new Gauge({
+    name: 'sallyport_agent_peer_path_datagram_bytes',
+    help: "Session payload size each peer's direct path carries (1200, or the larger size it proved)",
+    labelNames: ['peer'] as const,
+    registers: [this.registry],
+  });
+  /** Filled at scrape time from the UDP socket's counters (setUdpSource). */
+  readonly udpDrops = new Counter({
+    name: 'sallyport_agent_udp_drops_total',
+    help: "Datagrams the direct-path UDP socket dropped, by reason (not-sent-to: a connector's I1 filter; ttl-unavailable: an open not sent because sends were queued)",
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+    collect: () => this.#collectUdp(),
+  });
   #pathSource: (() => Map<string, PeerPathStatus>) | undefined;
+  #udpSource: (() => { drops: Record<string, number>; notSentTo: number } | undefined) | undefined;
+
+  /** Where the UDP drop counters read from (the agent's socket). */
+  setUdpSource(fn: () => { drops: Record<string, number>; notSentTo: number } | undefined): void {
+    this.#udpSource = fn;
+  }
+
+  #collectUdp(): void {
+    const u = this.#udpSource?.();
+    this.udpDrops.reset();
+    if (!u) return;
+    for (const [reason, n] of Object.entries(u.drops)) if (n > 0) this.udpDrops.inc({ reason }, n);
+    if (u.notSentTo > 0) this.udpDrops.inc({ reason: 'not-sent-to' }, u.notSentTo);
+  }
 
   /** Where the path gauges read from (the agent's peers). */
   setPathSource(fn: () => Map<string, PeerPathStatus>): void {
@@ -98,11 +126,13 @@ export class AgentMetrics {
     this.peerPath.reset();
     this.peerPathRtt.reset();
     this.peerPathChangedAt.reset();
+    this.peerPathDatagram.reset();
     for (const [key, st] of this.#pathSource?.() ?? []) {
       const peer = key.slice(0, 8);
       const via = st.path.kind === 'direct' ? st.path.endpoint : (st.path.region ?? '');
       this.peerPath.set({ peer, kind: st.path.kind, via }, 1);
       if (st.rttMs !== undefined) this.peerPathRtt.set({ peer }, st.rttMs / 1000);
+      if (st.path.kind === 'direct') this.peerPathDatagram.set({ peer }, st.datagramSize);
       if (st.lastChange) this.peerPathChangedAt.set({ peer }, st.lastChange.atWallMs / 1000);
     }
   }

@@ -176,6 +176,7 @@ export class Agent {
     this.#services = new Map((o.services ?? []).map((s) => [s.name, s]));
     this.certs = new ServiceCerts(o.stateDir);
     this.metrics.setPathSource(() => this.peerPaths());
+    this.metrics.setUdpSource(() => this.#direct?.stats());
     this.host = new SessionHost({
       clock: o.clock,
       privateKey: this.nodeKey,

@@ -299,6 +299,7 @@ describe('direct paths through real Linux NAT', () => {
             metrics.stdout,
             /sallyport_agent_path_changes_total\{to="direct",reason="pong"\} [1-9]/,
           );
+          assert.match(metrics.stdout, /sallyport_agent_peer_path_datagram_bytes\{peer="[^"]+"\} 32768/);
         },
       });
     },
