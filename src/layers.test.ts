@@ -25,6 +25,7 @@ export const RANK: Record<string, number> = {
   certs: 5, // listener certificates (files, ACME): util, clock, pki
   paths: 6,
   relay: 6,
+  ingress: 6, // the customer's database ingress: util, clock, certs only (checked below)
   targets: 7,
   agent: 8,
   control: 8,
@@ -90,6 +91,18 @@ test('egress imports only util and clock from src/', () => {
       [...readFileSync(f, 'utf8').matchAll(/from\s+['"](\.\.\/[^'"]+)['"]/g)]
         .map((m) => m[1])
         .filter((spec) => !/^\.\.\/(util|clock)\//.test(spec))
+        .map((spec) => `${relative(srcDir, f)} imports ${spec}`),
+    );
+  assert.deepEqual(bad, []);
+});
+
+test("ingress imports only util, clock and certs: the overlay never carries query traffic, and the ingress knows nothing of it", () => {
+  const bad = files(join(srcDir, 'ingress'))
+    .filter((f) => !f.endsWith('.test.ts'))
+    .flatMap((f) =>
+      [...readFileSync(f, 'utf8').matchAll(/from\s+['"](\.\.\/[^'"]+)['"]/g)]
+        .map((m) => m[1])
+        .filter((spec) => !/^\.\.\/(util|clock|certs)\//.test(spec))
         .map((spec) => `${relative(srcDir, f)} imports ${spec}`),
     );
   assert.deepEqual(bad, []);

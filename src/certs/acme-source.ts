@@ -17,6 +17,7 @@ import type { Logger } from 'pino';
 import type { Clock, TimerHandle } from '../clock/index.ts';
 import { CertError } from './errors.ts';
 import { Http01Responder } from './http01.ts';
+import type { TlsAlpn01Responder } from './tls-alpn01.ts';
 import { inspectPair, type CertInfo, type CertPair } from './pair.ts';
 import { HeldCertSource } from './source.ts';
 
@@ -31,8 +32,16 @@ export interface AcmeOptions {
   agreeTos: boolean;
   /** Where the account key and the certificate are kept; created 0700. */
   stateDir: string;
-  /** Where the http-01 responder listens: the CA connects to port 80 of each domain. */
-  http01Listen: { host: string; port: number };
+  /**
+   * How the CA validates: 'http-01' (default; the CA connects to port 80 of each domain, answered
+   * on http01Listen) or 'tls-alpn-01' (RFC 8737; the CA connects to port 443, answered by the TLS
+   * listener there through `tlsAlpn01`).
+   */
+  challenge?: 'http-01' | 'tls-alpn-01';
+  /** Where the http-01 responder listens (http-01 only). */
+  http01Listen?: { host: string; port: number };
+  /** The tls-alpn-01 responder the TLS listener on port 443 consults (tls-alpn-01 only). */
+  tlsAlpn01?: TlsAlpn01Responder;
   /** Extra PEM CAs to trust for the ACME server's own HTTPS (a private CA); default the system's. */
   acmeCa?: string;
   clock: Clock;
@@ -67,6 +76,11 @@ function validate(o: AcmeOptions): void {
         'CERT_OPTIONS',
         `--acme-domain '${d}' is not a DNS name (http-01 cannot validate IP addresses or wildcards)`,
       );
+  const ch = o.challenge ?? 'http-01';
+  if (ch === 'http-01' && !o.http01Listen)
+    throw new CertError('CERT_OPTIONS', 'http-01 needs an address for its responder (--acme-http-listen)');
+  if (ch === 'tls-alpn-01' && !o.tlsAlpn01)
+    throw new CertError('CERT_OPTIONS', 'tls-alpn-01 is answered by a TLS listener on port 443: this command has none');
   if (!o.agreeTos)
     throw new CertError(
       'CERT_OPTIONS',
@@ -187,7 +201,7 @@ export class AcmeCertSource extends HeldCertSource {
       backoffMin: 300,
       backoffMax: 3_000,
     });
-    this.http01Port = await this.#responder.listen(o.http01Listen);
+    if ((o.challenge ?? 'http-01') === 'http-01') this.http01Port = await this.#responder.listen(o.http01Listen!);
 
     const stored = this.#loadStored();
     const now = o.clock.wallMs();
@@ -235,16 +249,21 @@ export class AcmeCertSource extends HeldCertSource {
         csr,
         ...(o.email ? { email: o.email } : {}),
         termsOfServiceAgreed: true,
-        challengePriority: ['http-01'],
+        challengePriority: [o.challenge ?? 'http-01'],
         // acme-client's self-check resolves each domain with the system resolver, which need not
         // see what the CA sees (split DNS, a private CA): the CA's own validation decides.
         skipChallengeVerification: true,
-        challengeCreateFn: async (_authz, challenge, keyAuthorization) => {
-          if (challenge.type !== 'http-01')
-            throw new CertError('ACME_FAILED', `the CA offered ${challenge.type}; only http-01 is supported`);
-          this.#responder.set(challenge.token, keyAuthorization);
+        challengeCreateFn: async (authz, challenge, keyAuthorization) => {
+          const want = o.challenge ?? 'http-01';
+          if ((challenge.type as string) !== want)
+            throw new CertError('ACME_FAILED', `the CA offered ${challenge.type}; this listener answers ${want}`);
+          if (want === 'tls-alpn-01') await o.tlsAlpn01!.set(authz, keyAuthorization);
+          else this.#responder.set(challenge.token, keyAuthorization);
         },
-        challengeRemoveFn: async (_authz, challenge) => this.#responder.delete(challenge.token),
+        challengeRemoveFn: async (authz, challenge) => {
+          if ((challenge.type as string) === 'tls-alpn-01') o.tlsAlpn01?.delete(authz.identifier.value);
+          else this.#responder.delete(challenge.token);
+        },
       });
       const pair = { cert: chain, key: key.toString() };
       const info = inspectPair(pair);

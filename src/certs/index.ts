@@ -14,3 +14,4 @@ export type { AcmeOptions } from './acme-source.ts';
 export { Http01Responder } from './http01.ts';
 export { openCertSource } from './open.ts';
 export type { CertSpec, CertMetricsHooks } from './open.ts';
+export { TlsAlpn01Responder, ACME_TLS_ALPN } from './tls-alpn01.ts';

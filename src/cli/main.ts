@@ -28,6 +28,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     summary: 'run a relay (TLS, forwards sealed packets; STUN on UDP)',
     load: () => import('./relay.ts'),
   },
+  ingress: {
+    summary: "the customer's TLS ingress for database traffic: SNI routes, allow list, ACME",
+    load: () => import('./ingress.ts'),
+  },
   agent: {
     summary: 'run an agent: a connector (--serve) or an engineer node',
     load: () => import('./agent.ts'),
