@@ -111,7 +111,7 @@ export async function run(argv: string[], opts: { signal?: AbortSignal } = {}): 
   try {
     if (!a.listen?.length) throw new UsageError('--listen HOST:PORT is required (repeatable)');
     if (!a.data) throw new UsageError('--data DIR is required (ACME state, and nothing else secret)');
-    const listeners = a.listen.map((l) => parseHostPort(l, '--listen'));
+    const listeners = a.listen.map((l) => parseHostPort(l, '--listen', true));
     const routes = new Routes((a.route ?? []).map(parseRoute));
     for (const r of routes.all())
       if (r.port !== undefined && !listeners.some((l) => l.port === r.port))
@@ -163,7 +163,7 @@ export async function run(argv: string[], opts: { signal?: AbortSignal } = {}): 
   const ac = new AbortController();
   const onSignal = (): void => ac.abort();
   try {
-    const listeners = a.listen.map((x) => parseHostPort(x, '--listen'));
+    const listeners = a.listen.map((x) => parseHostPort(x, '--listen', true));
     const certOpts = {
       clock: realClock,
       logger: log,

@@ -19,10 +19,10 @@ export interface Route {
 const NAME =
   /^(\*|\*\.[a-z0-9-]+(\.[a-z0-9-]+)*|[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*)$/;
 
-function hostPort(s: string, what: string): { host: string; port: number } {
+function hostPort(s: string, what: string, allowZero = false): { host: string; port: number } {
   const m = /^(\[[0-9a-fA-F:.]+\]|[^:\s]+):(\d{1,5})$/.exec(s);
   const port = m ? Number(m[2]) : NaN;
-  if (!m || port < 1 || port > 65535)
+  if (!m || port < (allowZero ? 0 : 1) || port > 65535)
     throw new IngressError('INGRESS_CONFIG', `${what}: want HOST:PORT, got '${s}'`);
   const host = m[1].replace(/^\[|\]$/g, '');
   if (m[1].startsWith('[') && isIP(host) !== 6)
