@@ -215,7 +215,7 @@ export class IngressServer {
         }
         buf = buf.subarray(p.header.length);
         client = p.header.command === 'proxy' ? p.header.source.address : peer;
-        if (!this.#admit(s, listener, client)) return done();
+        if (!validating && !this.#admit(s, listener, client)) return done();
         if (buf.length === 0) return;
       }
       const h = parseClientHello(buf);
@@ -225,17 +225,23 @@ export class IngressServer {
       s.pause();
       s.unshift(buf);
       const sni = h.hello.serverName;
+      // An ACME validation of a pending order: the CA's address is on no allow list; it is shown
+      // only the challenge certificate (public by design), then the connection is closed.
       if (h.hello.alpn.includes(ACME_TLS_ALPN) && o.tlsAlpn01?.context(sni) !== undefined) {
         this.#challenge.emit('connection', s);
         return;
       }
+      if (validating && !this.#admit(s, listener, client!)) return;
       const route = o.routes.find(port, sni);
       if (!route) return this.#refuse(s, listener, 'no-route', { client, servername: sni ?? null });
       if (!this.#hasCert) return this.#refuse(s, listener, 'no-certificate', { client });
       this.#ctx.set(s, { listener, port, client, route, helloAt: o.clock.now() });
       this.#tls.emit('connection', s);
     };
-    if (client !== undefined && !this.#admit(s, listener, client)) return done();
+    // While a tls-alpn-01 validation is pending the allow list is applied after the ClientHello
+    // (the CA's validation connections come from addresses no allow list names); otherwise at once.
+    const validating = (o.tlsAlpn01?.pending ?? 0) > 0;
+    if (client !== undefined && !validating && !this.#admit(s, listener, client)) return done();
     s.on('data', onData);
   }
 

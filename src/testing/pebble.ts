@@ -26,6 +26,8 @@ export interface PebbleInstance {
   listenerCa: string;
   /** The port the CA validates http-01 on (a responder must listen there on 127.0.0.1). */
   httpPort: number;
+  /** The port the CA validates tls-alpn-01 on (a TLS listener must answer there on 127.0.0.1). */
+  tlsPort: number;
   /** The issuing root (changes at every start), PEM. */
   roots(): Promise<string>;
   stop(): Promise<void>;
@@ -46,12 +48,12 @@ function get(url: string, ca: string): Promise<{ status: number; body: string }>
 }
 
 export async function startPebble(
-  opts: { validitySeconds?: number; httpPort?: number } = {},
+  opts: { validitySeconds?: number; httpPort?: number; tlsPort?: number } = {},
 ): Promise<PebbleInstance> {
   const dir = mkdtempSync(join(tmpdir(), 'sallyport-pebble-'));
   const [api, mgmt, dns, dnsMgmt] = [await freePort(), await freePort(), await freePort(), await freePort()];
   const httpPort = opts.httpPort ?? (await freePort());
-  const tlsPort = await freePort();
+  const tlsPort = opts.tlsPort ?? (await freePort());
   const listener = await createSelfSigned({
     commonName: 'pebble',
     dnsNames: ['localhost'],
@@ -126,6 +128,7 @@ export async function startPebble(
         directoryUrl,
         listenerCa: listener.certPem,
         httpPort,
+        tlsPort,
         roots: async () => (await get(`https://127.0.0.1:${mgmt}/roots/0`, listener.certPem)).body,
         stop,
       };
