@@ -14,13 +14,31 @@ export type Refusal =
   | 'no-certificate'
   | 'too-many-connections';
 
+/** Counts on the per-connection and per-chunk paths: plain numbers, copied into the counters at scrape time. */
+export class HotCounts {
+  readonly connections = new Map<string, number>();
+  readonly proxied = new Map<string, number>();
+  bytesIn = 0;
+  bytesOut = 0;
+
+  connection(listener: string): void {
+    this.connections.set(listener, (this.connections.get(listener) ?? 0) + 1);
+  }
+
+  proxy(route: string): void {
+    this.proxied.set(route, (this.proxied.get(route) ?? 0) + 1);
+  }
+}
+
 export class IngressMetrics {
   readonly registry = new Registry();
-  readonly connections = new Counter({
+  readonly hot = new HotCounts();
+  readonly connections: Counter<'listener'> = new Counter({
     name: 'sallyport_ingress_connections_total',
     help: 'Connections accepted by a listener (before any check)',
     labelNames: ['listener'] as const,
     registers: [this.registry],
+    collect: (): void => this.#copy(this.connections, this.hot.connections, 'listener'),
   });
   readonly refused = new Counter({
     name: 'sallyport_ingress_refused_total',
@@ -28,11 +46,12 @@ export class IngressMetrics {
     labelNames: ['listener', 'reason'] as const,
     registers: [this.registry],
   });
-  readonly proxied = new Counter({
+  readonly proxied: Counter<'route'> = new Counter({
     name: 'sallyport_ingress_proxied_total',
     help: 'Connections handed to a backend after the TLS handshake, by route',
     labelNames: ['route'] as const,
     registers: [this.registry],
+    collect: (): void => this.#copy(this.proxied, this.hot.proxied, 'route'),
   });
   readonly failures = new Counter({
     name: 'sallyport_ingress_failures_total',
@@ -45,11 +64,16 @@ export class IngressMetrics {
     help: 'Connections open now (clients)',
     registers: [this.registry],
   });
-  readonly bytes = new Counter({
+  readonly bytes: Counter<'direction'> = new Counter({
     name: 'sallyport_ingress_bytes_total',
     help: 'Bytes relayed, by direction (in: client to backend)',
     labelNames: ['direction'] as const,
     registers: [this.registry],
+    collect: (): void => {
+      this.bytes.reset();
+      this.bytes.inc({ direction: 'in' }, this.hot.bytesIn);
+      this.bytes.inc({ direction: 'out' }, this.hot.bytesOut);
+    },
   });
   readonly handshake = new Histogram({
     name: 'sallyport_ingress_tls_handshake_seconds',
@@ -79,6 +103,11 @@ export class IngressMetrics {
     help: 'When the certificate served now expires (Unix time)',
     registers: [this.registry],
   });
+  #copy<L extends string>(c: Counter<L>, from: Map<string, number>, label: L): void {
+    c.reset();
+    for (const [k, n] of from) c.inc({ [label]: k } as Record<L, string>, n);
+  }
+
   readonly acmeValidations = new Counter({
     name: 'sallyport_ingress_acme_tls_alpn_validations_total',
     help: 'ACME tls-alpn-01 validation handshakes answered',

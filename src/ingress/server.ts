@@ -183,7 +183,7 @@ export class IngressServer {
   #accept(s: Socket, port: number): void {
     const o = this.#o;
     const listener = `${s.localAddress}:${port}`;
-    o.metrics.connections.inc({ listener });
+    o.metrics.hot.connection(listener);
     o.metrics.active.inc();
     this.#open.add(s);
     s.once('close', () => {
@@ -290,17 +290,18 @@ export class IngressServer {
     };
     up.once('connect', () => {
       o.clock.clearTimeout(connectTimer);
-      o.metrics.proxied.inc({ route: ctx.route.text });
+      o.metrics.hot.proxy(ctx.route.text);
     });
     up.on('error', fail);
     t.on('error', () => up.destroy());
+    const hot = o.metrics.hot;
     t.on('data', (d: Buffer) => {
-      o.metrics.bytes.inc({ direction: 'in' }, d.length);
+      hot.bytesIn += d.length;
       if (!up.write(d)) t.pause();
     });
     up.on('drain', () => t.resume());
     up.on('data', (d: Buffer) => {
-      o.metrics.bytes.inc({ direction: 'out' }, d.length);
+      hot.bytesOut += d.length;
       if (!t.write(d)) up.pause();
     });
     t.on('drain', () => up.resume());
