@@ -4,10 +4,19 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { realClock } from '../clock/index.ts';
 import { TlsAlpn01Responder, openCertSource, type CertSource, type CertSpec } from '../certs/index.ts';
-import { AllowList, IngressMetrics, IngressServer, Routes, parseHostPort, parseRoute } from '../ingress/index.ts';
+import {
+  AllowList,
+  IngressMetrics,
+  IngressServer,
+  Routes,
+  parseHostPort,
+  parseRoute,
+} from '../ingress/index.ts';
 import { serveMetrics } from '../util/metrics-http.ts';
 import { UsageError } from './io.ts';
 import { parseListenerFlags } from './listener-flags.ts';
+import { applyConfigFile } from './config-file.ts';
+import type { Route } from '../ingress/index.ts';
 
 export const help = `usage: sallyport ingress --listen HOST:PORT... --route [PORT/]NAME=HOST:PORT...
                          (--allow CIDR... | --allow-file FILE) --data DIR
@@ -46,6 +55,8 @@ options:
   --acme-challenge TYPE  tls-alpn-01 (default with ACME: the CA connects to port 443, which must be
                          one of the --listen ports, or mapped to it) or http-01 (port 80, answered
                          on --acme-http-listen)
+  --config FILE          JSON with any of these flags by long name, e.g. {"listen": ["0.0.0.0:8443"],
+                         "route": ["ch.acme.example.com=10.0.1.5:8123"], "allow-file": "…"}; flags win
   --log-level LEVEL      fatal, error, warn, info (default), debug, trace, silent
   --help                 this text
 
@@ -66,7 +77,7 @@ exit codes: 0 stopped by a signal, 1 could not start (a listener, a certificate)
   configuration that cannot be enforced
 `;
 
-const OPTIONS = {
+export const OPTIONS = {
   listen: { type: 'string', multiple: true },
   route: { type: 'string', multiple: true },
   allow: { type: 'string', multiple: true },
@@ -85,13 +96,72 @@ const OPTIONS = {
   'acme-ca': { type: 'string' },
   'metrics-listen': { type: 'string' },
   'log-level': { type: 'string' },
+  config: { type: 'string' },
   help: { type: 'boolean' },
 } as const;
+
+/** What the flags say, checked together (no file is read but --config's): a UsageError otherwise. */
+export interface IngressConfig {
+  listeners: { host: string; port: number }[];
+  routes: Route[];
+  allow: string[];
+  allowFile: string | undefined;
+  proxyFrom: string[];
+  privateOnly: boolean;
+  certSpec: CertSpec;
+  challenge: 'tls-alpn-01' | 'http-01';
+  metricsListen: { host: string; port: number } | undefined;
+  logLevel: string;
+}
+
+type Flags = ReturnType<typeof parseArgs<{ options: typeof OPTIONS }>>['values'];
+
+export function ingressConfig(a: Flags): IngressConfig {
+  if (!a.listen?.length) throw new UsageError('--listen HOST:PORT is required (repeatable)');
+  if (!a.data) throw new UsageError('--data DIR is required (ACME state, and nothing else secret)');
+  const listeners = a.listen.map((l) => parseHostPort(l, '--listen', true));
+  const routes = (a.route ?? []).map(parseRoute);
+  new Routes(routes); // duplicates and an empty list are refused here
+  for (const r of routes)
+    if (r.port !== undefined && !listeners.some((l) => l.port === r.port))
+      throw new UsageError(`--route '${r.text}': no --listen on port ${r.port}`);
+  const challenge = a['acme-challenge'] ?? 'tls-alpn-01';
+  if (challenge !== 'tls-alpn-01' && challenge !== 'http-01')
+    throw new UsageError(`--acme-challenge takes tls-alpn-01 or http-01, got '${challenge}'`);
+  if (a['acme-challenge'] && !a['acme-directory'])
+    throw new UsageError('--acme-challenge needs --acme-directory URL');
+  if (challenge === 'tls-alpn-01' && a['acme-http-listen'])
+    throw new UsageError('--acme-http-listen is for --acme-challenge http-01');
+  const l = parseListenerFlags(
+    {
+      ...a,
+      ...(challenge === 'tls-alpn-01' && a['acme-directory'] ? { 'acme-http-listen': '127.0.0.1:0' } : {}),
+    },
+    join(a.data, 'acme'),
+  );
+  if (!l.certs)
+    throw new UsageError(
+      'a certificate is required: --tls-cert FILE --tls-key FILE, or --acme-directory URL',
+    );
+  return {
+    listeners,
+    routes,
+    allow: a.allow ?? [],
+    allowFile: a['allow-file'],
+    proxyFrom: a['proxy-from'] ?? [],
+    privateOnly: !!a['private-only'],
+    certSpec: l.certs,
+    challenge,
+    metricsListen: l.metricsListen,
+    logLevel: a['log-level'] ?? 'info',
+  };
+}
 
 export async function run(argv: string[], opts: { signal?: AbortSignal } = {}): Promise<number> {
   let a;
   try {
     a = parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: false }).values;
+    if (a.config && !a.help) applyConfigFile(a, a.config, { options: OPTIONS });
   } catch (e) {
     process.stderr.write(`sallyport ingress: ${(e as Error).message}\n\n${help}`);
     return 2;
@@ -100,57 +170,48 @@ export async function run(argv: string[], opts: { signal?: AbortSignal } = {}): 
     process.stdout.write(help);
     return 0;
   }
-  const log = pino({ level: a['log-level'] ?? 'info', base: { cmd: 'ingress' } });
+  let cfg: IngressConfig;
+  try {
+    cfg = ingressConfig(a);
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    if (!(e instanceof UsageError) && code !== 'INGRESS_CONFIG') throw e;
+    process.stderr.write(`sallyport ingress: ${(e as Error).message}\n(see sallyport ingress --help)\n`);
+    return 2;
+  }
+  const log = pino({ level: cfg.logLevel, base: { cmd: 'ingress' } });
   const metrics = new IngressMetrics();
   let server: IngressServer | undefined;
   let allow: AllowList;
   let proxyFrom: AllowList | undefined;
-  let certSpec: CertSpec;
+  let certSpec = cfg.certSpec;
   let tlsAlpn01: TlsAlpn01Responder | undefined;
-  let metricsListen: { host: string; port: number } | undefined;
   try {
-    if (!a.listen?.length) throw new UsageError('--listen HOST:PORT is required (repeatable)');
-    if (!a.data) throw new UsageError('--data DIR is required (ACME state, and nothing else secret)');
-    const listeners = a.listen.map((l) => parseHostPort(l, '--listen', true));
-    const routes = new Routes((a.route ?? []).map(parseRoute));
-    for (const r of routes.all())
-      if (r.port !== undefined && !listeners.some((l) => l.port === r.port))
-        throw new UsageError(`--route '${r.text}': no --listen on port ${r.port}`);
-    const challenge = a['acme-challenge'] ?? 'tls-alpn-01';
-    if (challenge !== 'tls-alpn-01' && challenge !== 'http-01')
-      throw new UsageError(`--acme-challenge takes tls-alpn-01 or http-01, got '${challenge}'`);
-    if (a['acme-challenge'] && !a['acme-directory']) throw new UsageError('--acme-challenge needs --acme-directory URL');
-    if (challenge === 'tls-alpn-01' && a['acme-http-listen'])
-      throw new UsageError('--acme-http-listen is for --acme-challenge http-01');
-    const l = parseListenerFlags(
-      { ...a, ...(challenge === 'tls-alpn-01' && a['acme-directory'] ? { 'acme-http-listen': '127.0.0.1:0' } : {}) },
-      join(a.data, 'acme'),
-    );
-    if (!l.certs)
-      throw new UsageError('a certificate is required: --tls-cert FILE --tls-key FILE, or --acme-directory URL');
-    certSpec = l.certs;
-    if (certSpec.kind === 'acme' && challenge === 'tls-alpn-01') {
+    if (certSpec.kind === 'acme' && cfg.challenge === 'tls-alpn-01') {
       tlsAlpn01 = new TlsAlpn01Responder();
       const { http01Listen: _unused, ...rest } = certSpec;
       certSpec = { ...rest, challenge: 'tls-alpn-01', tlsAlpn01 };
     }
-    metricsListen = l.metricsListen;
     allow = new AllowList({
-      cidrs: a.allow ?? [],
-      ...(a['allow-file'] ? { file: a['allow-file'] } : {}),
+      cidrs: cfg.allow,
+      ...(cfg.allowFile ? { file: cfg.allowFile } : {}),
       clock: realClock,
       onReload: (r) => {
         metrics.allowReloads.inc({ result: r.ok ? 'ok' : 'failed' });
         if (r.ok) {
           log.info({ entries: r.entries }, 'allow list reloaded');
           server?.allowListChanged();
-        } else log.error({ code: r.error.code, err: r.error.message }, 'allow list NOT reloaded: the list in force stays');
+        } else
+          log.error(
+            { code: r.error.code, err: r.error.message },
+            'allow list NOT reloaded: the list in force stays',
+          );
       },
     });
-    if (a['proxy-from']?.length) proxyFrom = new AllowList({ cidrs: a['proxy-from'], clock: realClock });
+    if (cfg.proxyFrom.length) proxyFrom = new AllowList({ cidrs: cfg.proxyFrom, clock: realClock });
   } catch (e) {
     const code = (e as { code?: string }).code;
-    if (!(e instanceof UsageError) && code !== 'INGRESS_CONFIG' && code !== 'INGRESS_ALLOWLIST') throw e;
+    if (code !== 'INGRESS_CONFIG' && code !== 'INGRESS_ALLOWLIST') throw e;
     process.stderr.write(`sallyport ingress: ${(e as Error).message}\n(see sallyport ingress --help)\n`);
     return 2;
   }
@@ -163,7 +224,6 @@ export async function run(argv: string[], opts: { signal?: AbortSignal } = {}): 
   const ac = new AbortController();
   const onSignal = (): void => ac.abort();
   try {
-    const listeners = a.listen.map((x) => parseHostPort(x, '--listen', true));
     const certOpts = {
       clock: realClock,
       logger: log,
@@ -174,13 +234,13 @@ export async function run(argv: string[], opts: { signal?: AbortSignal } = {}): 
     // the certificate is issued.
     if (!tlsAlpn01) certs = await openCertSource(certSpec, certOpts);
     server = new IngressServer({
-      listeners,
-      routes: new Routes((a.route ?? []).map(parseRoute)),
+      listeners: cfg.listeners,
+      routes: new Routes(cfg.routes),
       allow,
       certs,
       ...(tlsAlpn01 ? { tlsAlpn01 } : {}),
       ...(proxyFrom ? { proxyFrom } : {}),
-      ...(a['private-only'] ? { privateOnly: true } : {}),
+      ...(cfg.privateOnly ? { privateOnly: true } : {}),
       clock: realClock,
       logger: log,
       metrics,
@@ -190,6 +250,7 @@ export async function run(argv: string[], opts: { signal?: AbortSignal } = {}): 
       certs = await openCertSource(certSpec, certOpts);
       server.useCertificates(certs);
     }
+    const metricsListen = cfg.metricsListen;
     if (metricsListen) metricsServer = await serveMetrics(metrics.registry, metricsListen);
     process.on('SIGHUP', onHup);
     process.once('SIGINT', onSignal);

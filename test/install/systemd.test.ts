@@ -13,7 +13,7 @@ import { needs } from '../../src/testing/require.ts';
 
 const dir = fileURLToPath(new URL('../../deploy/systemd/', import.meta.url));
 const BIN = '/opt/sallyport/node_modules/.bin/sallyport';
-const ROLES = ['coordinator', 'relay', 'agent'];
+const ROLES = ['coordinator', 'relay', 'agent', 'ingress'];
 
 /** The unit's [Service] settings: key → every value it is given (in order). */
 function settings(text: string): Map<string, string[]> {
