@@ -1,63 +1,19 @@
 // IP addresses as bytes, for allow lists and PROXY headers: parse (IPv4, IPv6, IPv4-mapped IPv6
 // folded to IPv4), format (RFC 5952 for IPv6), and CIDR prefixes. Pure; never throws.
-import { isIP } from 'node:net';
+import { formatAddress, parseAddress } from '../util/ip.ts';
 
 /** 4 or 16 bytes; an IPv4-mapped IPv6 address comes back as its 4 IPv4 bytes. Undefined: not an address. */
 export function parseIp(s: string): Uint8Array | undefined {
   const zone = s.indexOf('%');
-  const a = zone >= 0 ? s.slice(0, zone) : s;
-  const v = isIP(a);
-  if (v === 4) return Uint8Array.from(a.split('.').map(Number));
-  if (v !== 6) return undefined;
-  let head = a;
-  let v4tail: number[] = [];
-  const lastColon = a.lastIndexOf(':');
-  if (a.slice(lastColon + 1).includes('.')) {
-    v4tail = a
-      .slice(lastColon + 1)
-      .split('.')
-      .map(Number);
-    head = a.slice(0, lastColon + 1) + '0:0';
-  }
-  const [l, r] = head.split('::');
-  const lp = l ? l.split(':') : [];
-  const rp = r !== undefined && r !== '' ? r.split(':') : [];
-  const groups = head.includes('::') ? [...lp, ...Array(8 - lp.length - rp.length).fill('0'), ...rp] : lp;
-  if (groups.length !== 8) return undefined;
-  const out = new Uint8Array(16);
-  groups.forEach((g, i) => {
-    const n = parseInt(g, 16);
-    out[i * 2] = n >> 8;
-    out[i * 2 + 1] = n & 0xff;
-  });
-  if (v4tail.length === 4) out.set(v4tail, 12);
-  const mapped = out.subarray(0, 10).every((x) => x === 0) && out[10] === 0xff && out[11] === 0xff;
+  const out = parseAddress(zone >= 0 ? s.slice(0, zone) : s);
+  if (!out) return undefined;
+  const mapped =
+    out.length === 16 && out.subarray(0, 10).every((x) => x === 0) && out[10] === 0xff && out[11] === 0xff;
   return mapped ? out.slice(12) : out;
 }
 
-/** Text of 4 or 16 address bytes (IPv6 per RFC 5952: lower case, longest zero run as ::). */
-export function formatIp(b: Uint8Array): string {
-  if (b.length === 4) return [...b].join('.');
-  const g: number[] = [];
-  for (let i = 0; i < 16; i += 2) g.push((b[i] << 8) | b[i + 1]);
-  let best = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8;) {
-    if (g[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen) {
-      best = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = (xs: number[]) => xs.map((x) => x.toString(16)).join(':');
-  return best < 0 ? hex(g) : `${hex(g.slice(0, best))}::${hex(g.slice(best + bestLen))}`;
-}
+/** Text of 4 or 16 address bytes (IPv6 per RFC 5952). */
+export const formatIp = formatAddress;
 
 export interface Cidr {
   bytes: Uint8Array;

@@ -375,7 +375,7 @@ describe('path choice: rebinding and roaming', () => {
     h.apply(h.pc.setLocalCandidates([ME], 0));
     h.apply(h.pc.setRemoteCandidates([A], 0));
     h.apply(h.pc.start(0));
-    h.advance(20_000);
+    h.advance(40_000); // past the quiet after the failed first round
     assert.equal(h.pc.state, 'relay');
     const rounds = h.pc.status().counters.rounds;
     h.apply(h.pc.setLocalCandidates([ME, C], h.now()));
@@ -434,9 +434,42 @@ describe('path choice: opens before PINGs (bare NAT routers)', () => {
     const opens = () => h.pings(A).filter((p) => p.purpose === 'open');
     assert.equal(opens().length, 1);
     assert.equal(opens()[0].ttl, 3);
-    // the re-probe round, > openRefreshMs after the open: opened afresh
-    h.advance(25_000);
+    // the re-probe round (after the quiet), > openRefreshMs after the open: opened afresh
+    h.advance(31_000);
     assert.equal(opens().length, 2);
+  });
+
+  test("after a round with no PONG: no new round until both sides were quiet for quietMs; the peer's CALL_ME_MAYBE is still answered", () => {
+    const h = harness({ openTtl: 2, timings: { reprobeMinMs: 1000, reprobeMaxMs: 1000 } });
+    h.apply(h.pc.setLocalCandidates([ME], 0));
+    h.apply(h.pc.setRemoteCandidates([A], 0));
+    h.apply(h.pc.start(0));
+    h.advance(T.probeIntervalMs * 3 + T.pongTimeoutMs);
+    assert.equal(h.pc.state, 'relay');
+    const lastSend = Math.max(...h.log.filter((x) => x.a.type === 'ping').map((x) => x.at));
+    const rounds = h.pc.status().counters.rounds;
+    // a new local candidate (our mapping moved) and a new netmap endpoint: deferred, nothing sent
+    h.advance(3000);
+    const before = h.log.length;
+    h.apply(h.pc.setLocalCandidates([ME, C], h.now()));
+    h.apply(h.pc.setRemoteCandidates([A, B], h.now()));
+    assert.equal(h.log.length, before, 'nothing sent while quiet');
+    assert.equal(h.pc.status().reprobeAt, lastSend + T.quietMs);
+    // the peer's CALL_ME_MAYBE: its round, answered at once (and the quiet counts from it)
+    h.advance(5000);
+    const cmmAt = h.now();
+    h.apply(h.pc.onCallMeMaybe([A], cmmAt));
+    assert.ok(h.pings(A, cmmAt).length >= 1);
+    h.advance(T.probeIntervalMs * 3 + T.pongTimeoutMs);
+    const lastAfter = Math.max(...h.log.filter((x) => x.a.type === 'ping').map((x) => x.at));
+    assert.equal(h.pc.status().counters.rounds, rounds + 1);
+    // our own next round: quietMs after the last datagram, with CALL_ME_MAYBE and the new candidates
+    h.advance(lastAfter + T.quietMs - h.now() - 1);
+    assert.equal(h.pc.status().counters.rounds, rounds + 1);
+    h.advance(1);
+    assert.equal(h.pc.status().counters.rounds, rounds + 2);
+    assert.deepEqual(h.of('call-me-maybe').at(-1)!.candidates, [ME, C]);
+    assert.ok(h.pings(B).length >= 1, 'the new netmap endpoint is probed');
   });
 
   test('a PONG to an open (no NAT between us) makes the path direct like any PONG', () => {

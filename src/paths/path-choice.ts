@@ -39,6 +39,10 @@
 // never answers our CALL_ME_MAYBE — from the round's second attempt on. The first attempt of a round
 // opens the candidates the peer has not confirmed; our CALL_ME_MAYBE goes after those opens, and the
 // peer answers it with its opens and full PINGs, which now pass our NAT.
+// When a round gets no PONG, a stale entry may be what spoils it (a NAT restart, a conntrack flush
+// under traffic), and every further datagram towards the peer would keep it alive: the next round
+// waits until both sides have been silent towards each other for `quietMs`, past conntrack's 30 s
+// for a flow without a reply, so that those entries are gone when it opens again.
 //
 // Datagram size. Every path carries DIRECT_DATAGRAM_SIZE (1280-byte IPv6 minimum MTU less headers).
 // Once a direct path is up, PINGs padded to each of `datagramSizes` (largest first) go to it; the
@@ -155,6 +159,10 @@ export class PathChoice {
   #local: string[] = [];
   #observedSelf: string | undefined;
   #lastChange: PathChange | undefined;
+  /** When the last round that got no PONG ended (cleared by a direct path). */
+  #failedAt: number | undefined;
+  /** The last datagram towards the peer's candidates (ours) or from its round (its CALL_ME_MAYBE). */
+  #activityAt = -Infinity;
   #lastRound: { startedAt: number; endedAt?: number; pongs: number; candidates: number } | undefined;
   #switches = 0;
   #started = false;
@@ -209,7 +217,7 @@ export class PathChoice {
   /** The peer's endpoints from the netmap (replacing the previous netmap list). */
   setRemoteCandidates(endpoints: readonly string[], now: number): PathAction[] {
     const added = this.#replaceSource('netmap', endpoints);
-    if (added && this.#started && this.#state !== 'direct') this.#startRound(now, false);
+    if (added && this.#started && this.#state !== 'direct') this.#requestRound(now, false);
     return this.#flush();
   }
 
@@ -220,7 +228,7 @@ export class PathChoice {
     this.#local = next;
     if (changed && this.#started) {
       if (this.#state === 'direct') this.#sendCallMeMaybe();
-      else this.#startRound(now, true);
+      else this.#requestRound(now, true);
     }
     return this.#flush();
   }
@@ -228,6 +236,7 @@ export class PathChoice {
   /** CALL_ME_MAYBE from the peer (it arrives through the relay): PING every candidate now. */
   onCallMeMaybe(endpoints: readonly string[], now: number): PathAction[] {
     this.#counters['call-me-maybe-received']++;
+    this.#activityAt = Math.max(this.#activityAt, now);
     this.#replaceSource('call-me-maybe', endpoints);
     // the peer sends CALL_ME_MAYBE after its opens towards us: its endpoints may be PINGed now
     for (const c of this.#cands.values()) if (c.sources.has('call-me-maybe')) c.peerOpenedAt = now;
@@ -305,7 +314,7 @@ export class PathChoice {
     if (this.#state === 'direct') {
       const cur = this.#active;
       for (const c of this.#cands.values()) if (c.endpoint !== cur) this.#ping(c, now, 'upgrade');
-    } else if (!this.#round) this.#startRound(now, true);
+    } else if (!this.#round) this.#requestRound(now, true);
     return this.#flush();
   }
 
@@ -343,7 +352,12 @@ export class PathChoice {
       }
     }
     if (this.#round) this.#runRound(now);
-    if (this.#state === 'relay' && this.#reprobeAt !== undefined && now >= this.#reprobeAt)
+    if (
+      this.#state === 'relay' &&
+      this.#reprobeAt !== undefined &&
+      now >= this.#reprobeAt &&
+      now >= this.#quietUntil()
+    )
       this.#startRound(now, true);
     return this.#flush();
   }
@@ -363,7 +377,8 @@ export class PathChoice {
       );
     }
     if (this.#round) at = Math.min(at, this.#round.attemptsLeft > 0 ? this.#round.nextAt : this.#round.endAt);
-    if (this.#state === 'relay' && this.#reprobeAt !== undefined) at = Math.min(at, this.#reprobeAt);
+    if (this.#state === 'relay' && this.#reprobeAt !== undefined)
+      at = Math.min(at, Math.max(this.#reprobeAt, this.#quietUntil()));
     return at === Infinity ? undefined : at;
   }
 
@@ -385,7 +400,7 @@ export class PathChoice {
         pongs: c.pongs,
       })),
       ...(this.#lastRound ? { lastRound: { ...this.#lastRound } } : {}),
-      ...(this.#reprobeAt !== undefined ? { reprobeAt: this.#reprobeAt } : {}),
+      ...(this.#reprobeAt !== undefined ? { reprobeAt: Math.max(this.#reprobeAt, this.#quietUntil()) } : {}),
       datagramSize: this.#size,
       ...(this.#observedSelf ? { observedSelf: this.#observedSelf } : {}),
       counters: { ...this.#counters },
@@ -500,6 +515,7 @@ export class PathChoice {
       this.#counters['probe-evicted']++;
     }
     const key = toHex(txid);
+    this.#activityAt = Math.max(this.#activityAt, now);
     this.#pings.set(key, { to: c.endpoint, sentAt: now, ...(padTo !== undefined ? { size: padTo } : {}) });
     if (purpose !== 'open') {
       c.pings++;
@@ -568,6 +584,7 @@ export class PathChoice {
     this.#padCheck = undefined;
     if (to) {
       this.#state = 'direct';
+      this.#failedAt = undefined;
       this.#round = undefined;
       this.#reprobeAt = undefined;
       this.#heartbeatAt = now + this.timings.heartbeatMs;
@@ -594,6 +611,19 @@ export class PathChoice {
   #localList(): string[] {
     const all = this.#observedSelf ? [...this.#local, this.#observedSelf] : this.#local;
     return dedupe(all).slice(0, MAX_CANDIDATES);
+  }
+
+  /** After a failed round: not before both sides were quiet for quietMs. */
+  #quietUntil(): number {
+    return this.#failedAt === undefined ? -Infinity : this.#activityAt + this.timings.quietMs;
+  }
+
+  /** A round now, or — while quiet after a failed one — at the end of the quiet (with CALL_ME_MAYBE). */
+  #requestRound(now: number, withCallMeMaybe: boolean): void {
+    if (now >= this.#quietUntil()) return this.#startRound(now, withCallMeMaybe);
+    if (this.#round) return; // a round in progress carries on; the next one waits
+    this.#state = 'relay';
+    this.#reprobeAt = Math.min(this.#reprobeAt ?? Infinity, this.#quietUntil());
   }
 
   #startRound(now: number, withCallMeMaybe: boolean): void {
@@ -628,6 +658,7 @@ export class PathChoice {
       }
       if (this.#state !== 'direct') {
         this.#state = 'relay';
+        this.#failedAt = now;
         this.#reprobeAt = now + t.reprobeMinMs + this.#random() * (t.reprobeMaxMs - t.reprobeMinMs);
       }
     }

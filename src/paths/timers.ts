@@ -92,6 +92,15 @@ export interface PathTimings {
    * enough that a path which stopped carrying large datagrams costs a stream ~2 heartbeats.
    */
   sizeProbeTimeoutMs: number;
+  /**
+   * After a probe round that got no PONG, no new round (ours, or one a candidate change would
+   * start) until this long after the last datagram either side sent towards the other's candidates
+   * (our PINGs and opens, the peer's CALL_ME_MAYBE). Default 35000 ms: past Linux conntrack's 30 s
+   * timeout for a flow that never had a reply, so a bare router's stale entries — a spoiled tuple
+   * after a NAT restart or a conntrack flush — expire before the next try instead of being kept
+   * alive by it (path-choice.ts, "Opens").
+   */
+  quietMs: number;
 }
 
 export const DEFAULT_PATH_TIMINGS: Readonly<PathTimings> = Object.freeze({
@@ -111,6 +120,7 @@ export const DEFAULT_PATH_TIMINGS: Readonly<PathTimings> = Object.freeze({
   openRefreshMs: 20_000,
   peerOpenMs: 20_000,
   sizeProbeTimeoutMs: 1000,
+  quietMs: 35_000,
 });
 
 /** Defaults filled in and every field checked once. */

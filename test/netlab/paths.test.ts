@@ -216,7 +216,9 @@ async function directPair(
   if (o.backDirect) {
     // the path recovers: direct again (at once when the new mappings line up, else after the
     // fallback to the relay and the next probe round, 30–60 s)
-    const back = await waitPeer(ov, isDirect, 75_000, 'the direct path back after the flush');
+    // on bare routers a first round may meet the spoiled entries; the next waits out the quiet
+    // (35 s of silence, past conntrack's 30 s) so that they have expired: up to ~2 minutes
+    const back = await waitPeer(ov, isDirect, 150_000, 'the direct path back after the flush');
     t.diagnostic(
       `after the flush: ${JSON.stringify(back.path)} (${Date.now() - tf} ms); changes:\n${changes(ov).slice(-4).join('\n')}`,
     );
@@ -233,13 +235,14 @@ async function directPair(
 
 describe('direct paths through real Linux NAT', () => {
   test(
-    '(a) both behind bare masquerade (no input firewall): direct, the relay idle, a conntrack flush survived',
-    { timeout: 240_000 },
+    '(a) both behind bare masquerade (no input firewall): direct, the relay idle, a conntrack flush survived and the path back',
+    { timeout: 300_000 },
     async (t) => {
       if (skip(t, ['conntrack'])) return;
       const ov = await overlay(t, { secondStun: true });
       t.diagnostic(`connector endpoints ${JSON.stringify((await ov.connStatus()).udp)}`);
       await directPair(t, ov, {
+        backDirect: true,
         beforeFlush: async () => {
           // ping: PONGs over the direct path, every candidate tried (the help's example as written)
           const env = { SALLYPORT_STATE: ov.engState };

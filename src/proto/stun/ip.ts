@@ -2,6 +2,7 @@
 // in `rinfo.address`: dotted quad for IPv4, RFC 5952 for IPv6 (lower case, longest zero run
 // compressed, IPv4-mapped addresses as ::ffff:a.b.c.d).
 import { isIPv4, isIPv6 } from 'node:net';
+import { formatAddress } from '../../util/ip.ts';
 import { StunError } from './errors.ts';
 
 /** The 4 or 16 bytes of an IP address in text; throws STUN_INVALID_ARGUMENT otherwise. A zone is dropped. */
@@ -41,25 +42,5 @@ export function bytesToIp(b: Uint8Array): string {
     throw new StunError('STUN_INVALID_ARGUMENT', `address must be 4 or 16 bytes, not ${b.length}`);
   const mapped = b.subarray(0, 10).every((x) => x === 0) && b[10] === 0xff && b[11] === 0xff;
   if (mapped) return `::ffff:${bytesToIp(b.subarray(12))}`;
-  const g: number[] = [];
-  for (let i = 0; i < 8; i++) g.push((b[2 * i] << 8) | b[2 * i + 1]);
-  // RFC 5952 §4.2: compress the longest run of two or more zero groups, the first if tied.
-  let best = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8;) {
-    if (g[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen) {
-      best = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = (xs: number[]) => xs.map((x) => x.toString(16)).join(':');
-  if (best < 0) return hex(g);
-  return `${hex(g.slice(0, best))}::${hex(g.slice(best + bestLen))}`;
+  return formatAddress(b);
 }
