@@ -34,6 +34,7 @@ import { registerLoginThrottle } from './login-throttle.ts';
 import { DeviceLoginGuard } from './device-login.ts';
 import { RefusalAudit, REFUSAL_WINDOW_MS } from './refusal-audit.ts';
 import { Webhooks } from './webhooks.ts';
+import { registerManagementApi } from './management-api.ts';
 import { registerConsole } from './console/index.ts';
 import {
   CertError,
@@ -567,6 +568,10 @@ export class Coordinator {
       store,
       metrics,
       notify: (notices) => this.webhooks.enqueue(notices),
+    });
+    registerManagementApi(app, {
+      store,
+      notify: (notices, also) => this.webhooks.enqueue(notices, also),
     });
     if (opts.console !== false)
       registerConsole(app, {

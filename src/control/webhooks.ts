@@ -23,8 +23,17 @@ export interface IncidentNotice {
   readonly text: string;
 }
 
+/** The public management endpoint used while the overlay was down (src/control/management.ts). */
+export interface BreakGlassNotice {
+  readonly kind: 'notify';
+  readonly topic: 'break-glass';
+  readonly subject: string;
+  readonly at: number;
+  readonly text: string;
+}
+
 /** Anything the webhooks send. */
-export type Notice = AccessNotice | IncidentNotice;
+export type Notice = AccessNotice | IncidentNotice | BreakGlassNotice;
 
 export const MAX_ATTEMPTS = 5;
 export const FIRST_BACKOFF_MS = 1000;
@@ -72,6 +81,7 @@ export function webhookBody(n: Notice): { text: string; blocks: unknown[] } {
     'grant-end': 'Access ended',
     'incident-open': 'Incident opened',
     'incident-close': 'Incident resolved',
+    'break-glass': 'Break-glass: public management endpoint used',
   };
   const body = slackEscape(n.text);
   const text = `[sallyport] ${title[n.topic]}: ${body}`;
@@ -128,12 +138,13 @@ export class Webhooks {
     return this.#queue.length;
   }
 
-  /** Queues one POST per URL; returns at once. */
-  enqueue(notices: readonly Notice[]): void {
-    if (this.#stopped || this.#o.urls.length === 0) return;
+  /** Queues one POST per URL (the configured ones, and `also`: e.g. a customer's); returns at once. */
+  enqueue(notices: readonly Notice[], also: readonly string[] = []): void {
+    const urls = [...new Set([...this.#o.urls, ...parseWebhookUrls(also)])];
+    if (this.#stopped || urls.length === 0) return;
     for (const n of notices) {
       const body = JSON.stringify(webhookBody(n));
-      for (const url of this.#o.urls) {
+      for (const url of urls) {
         if (this.#queue.length >= this.#max) {
           this.#queue.shift();
           this.dropped++;

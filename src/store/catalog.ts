@@ -41,10 +41,109 @@ export class CatalogStore extends StoreBase {
     return R.toDeployment(row);
   }
 
+  // ── management path ──────────────────────────────────────────────────────────────────────────
+
+  /** A deployment's management path (no row: private, nothing public). */
+  async getManagement(name: string): Promise<R.ManagementRecord> {
+    const d = await this.getDeployment(name);
+    const row = await this.db
+      .selectFrom('deployment_management')
+      .selectAll()
+      .where('deployment_id', '=', d.id)
+      .executeTakeFirst();
+    return {
+      deployment: d.name,
+      mode: (row?.mode ?? 'private') as R.ManagementMode,
+      publicServer: row?.public_server ?? null,
+      customerWebhook: row?.customer_webhook ?? null,
+      updatedAt: row?.updated_at ?? null,
+    };
+  }
+
+  /** Sets the management path; audited `deployment.management`. */
+  setManagement(
+    actor: string,
+    name: string,
+    m: { mode: R.ManagementMode; publicServer: string | null; customerWebhook: string | null },
+  ): Promise<R.ManagementRecord> {
+    return this.mutate(actor, async (trx, now) => {
+      const d = await trx
+        .selectFrom('deployments')
+        .select(['id', 'name'])
+        .where('name', '=', name)
+        .executeTakeFirst();
+      if (!d) throw new StoreError('NOT_FOUND', `no deployment ${JSON.stringify(name)}`);
+      const row = {
+        deployment_id: d.id,
+        mode: m.mode,
+        public_server: m.publicServer,
+        customer_webhook: m.customerWebhook,
+        updated_at: now,
+      };
+      await trx.deleteFrom('deployment_management').where('deployment_id', '=', d.id).execute();
+      await trx.insertInto('deployment_management').values(row).execute();
+      return {
+        result: { deployment: d.name, ...m, updatedAt: now },
+        audit: { action: 'deployment.management', subject: `deployment:${d.name}`, details: { ...m } },
+      };
+    });
+  }
+
+  /**
+   * A use of the public management endpoint while the overlay is down: audited `mgmt.break-glass`
+   * with who and why. Refused (CONFLICT) unless the deployment's mode allows a fallback.
+   */
+  recordBreakGlass(
+    actor: string,
+    name: string,
+    b: { reason: string; service: string; overlay: string },
+  ): Promise<{ at: number; deployment: string; publicServer: string; customerWebhook: string | null }> {
+    return this.mutate(actor, async (trx, now) => {
+      const d = await trx
+        .selectFrom('deployments')
+        .select(['id', 'name'])
+        .where('name', '=', name)
+        .executeTakeFirst();
+      if (!d) throw new StoreError('NOT_FOUND', `no deployment ${JSON.stringify(name)}`);
+      const m = await trx
+        .selectFrom('deployment_management')
+        .selectAll()
+        .where('deployment_id', '=', d.id)
+        .executeTakeFirst();
+      const mode = m?.mode ?? 'private';
+      if (mode !== 'private-with-public-fallback' || !m?.public_server)
+        throw new StoreError(
+          'CONFLICT',
+          mode === 'public'
+            ? `deployment ${d.name} is managed over its public endpoint: no break-glass is needed`
+            : `deployment ${d.name}'s management path is ${mode}${mode === 'private' ? ': the public endpoint is never used' : ' with no public endpoint set'}`,
+        );
+      return {
+        result: {
+          at: now,
+          deployment: d.name,
+          publicServer: m.public_server,
+          customerWebhook: m.customer_webhook,
+        },
+        audit: {
+          action: 'mgmt.break-glass',
+          subject: `deployment:${d.name}`,
+          details: {
+            reason: b.reason,
+            service: b.service,
+            overlay: b.overlay,
+            publicServer: m.public_server,
+          },
+        },
+      };
+    });
+  }
+
   deleteDeployment(actor: string, name: string): Promise<void> {
     return this.mutate(actor, async (trx) => {
       const d = await trx.selectFrom('deployments').select('id').where('name', '=', name).executeTakeFirst();
       if (!d) throw new StoreError('NOT_FOUND', `no deployment ${JSON.stringify(name)}`);
+      await trx.deleteFrom('deployment_management').where('deployment_id', '=', d.id).execute();
       await trx.deleteFrom('services').where('deployment_id', '=', d.id).execute();
       await trx.deleteFrom('deployments').where('id', '=', d.id).execute();
       return {

@@ -322,6 +322,28 @@ const t0006: Migration = {
   },
 };
 
+/**
+ * The management path of each deployment (DESIGN.md §7): how the vendor's management services
+ * reach its Kubernetes API — `public` (the API server's public endpoint, allow-listed to the
+ * vendor's egress addresses), `private` (only through the overlay), or
+ * `private-with-public-fallback` (the overlay; the public endpoint only while the overlay is down,
+ * every use audited as break-glass and sent to the customer's webhook). No row: `private`.
+ */
+const t0007: Migration = {
+  async up(db: Kysely<unknown>): Promise<void> {
+    await db.schema
+      .createTable('deployment_management')
+      .addColumn('deployment_id', 'text', (c) => c.primaryKey().references('deployments.id'))
+      .addColumn('mode', 'text', (c) =>
+        c.notNull().check(sql`mode in ('public', 'private', 'private-with-public-fallback')`),
+      )
+      .addColumn('public_server', 'text')
+      .addColumn('customer_webhook', 'text')
+      .addColumn('updated_at', 'bigint', (c) => c.notNull())
+      .execute();
+  },
+};
+
 /** Every migration, by name; names sort in order of application. */
 export const MIGRATIONS: Record<string, Migration> = {
   '0001_initial': t0001,
@@ -330,6 +352,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0004_grant_access': t0004,
   '0005_incidents': t0005,
   '0006_netmap_changes': t0006,
+  '0007_management': t0007,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -27,6 +27,17 @@ export function storedTlsMode(kind: ServiceKind, asked: TlsMode | undefined, old
 export type NodeKind = 'connector' | 'engineer';
 export type SubjectType = 'user' | 'group' | 'node';
 
+export type ManagementMode = 'public' | 'private' | 'private-with-public-fallback';
+
+/** How the vendor's management services reach a deployment's Kubernetes API (DESIGN.md §7). */
+export interface ManagementRecord {
+  deployment: string;
+  mode: ManagementMode;
+  publicServer: string | null;
+  customerWebhook: string | null;
+  updatedAt: number | null;
+}
+
 export interface DeploymentRecord {
   id: string;
   name: string;

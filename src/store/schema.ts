@@ -11,6 +11,17 @@ export interface DeploymentsTable {
   created_at: number;
 }
 
+export interface DeploymentManagementTable {
+  deployment_id: string;
+  /** public | private | private-with-public-fallback */
+  mode: string;
+  /** https://HOST[:PORT] of the Kubernetes API server's public endpoint. */
+  public_server: string | null;
+  /** Where break-glass notices go (the customer's webhook). */
+  customer_webhook: string | null;
+  updated_at: number;
+}
+
 export interface ServicesTable {
   id: string;
   deployment_id: string;
@@ -253,6 +264,7 @@ export interface NetmapChangesTable {
 
 export interface Database {
   deployments: DeploymentsTable;
+  deployment_management: DeploymentManagementTable;
   services: ServicesTable;
   nodes: NodesTable;
   preauth_keys: PreauthKeysTable;
