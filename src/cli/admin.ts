@@ -29,6 +29,10 @@ commands:
   deployments list
   deployments create NAME --region REGION --cloud CLOUD
   deployments delete NAME
+  deployments management NAME [--mode private|public|private-with-public-fallback]
+                        [--public-server https://HOST:PORT] [--customer-webhook URL]
+                                     show, or set, how the vendor's management services reach the
+                                     deployment's Kubernetes API (docs/management-path.md); audited
   services list [--deployment NAME]
   services set DEPLOYMENT/NAME --kind KIND --address HOST:PORT [--tls terminate|passthrough] [--label K=V]…
                                      KIND: kubernetes, clickhouse, prometheus, http, tcp
@@ -151,6 +155,9 @@ export async function run(argv: string[], io: AdminIo = processIo): Promise<numb
         node: { type: 'string' },
         region: { type: 'string' },
         cloud: { type: 'string' },
+        mode: { type: 'string' },
+        'public-server': { type: 'string' },
+        'customer-webhook': { type: 'string' },
         deployment: { type: 'string' },
         kind: { type: 'string' },
         address: { type: 'string' },
@@ -226,6 +233,24 @@ export async function run(argv: string[], io: AdminIo = processIo): Promise<numb
           ['name', 'region', 'cloud'],
         );
         return 0;
+      case 'deployments management': {
+        const path = `/api/v1/deployments/${enc(need(args[0], 'NAME'))}/management`;
+        const cols = ['deployment', 'mode', 'publicServer', 'customerWebhook'];
+        if (!o.mode) {
+          if (o['public-server'] || o['customer-webhook']) throw new UsageError('--mode is required to change it');
+          out(await api.call('GET', path), cols);
+          return 0;
+        }
+        out(
+          await api.call('PUT', path, {
+            mode: o.mode,
+            ...(o['public-server'] ? { publicServer: o['public-server'] } : {}),
+            ...(o['customer-webhook'] ? { customerWebhook: o['customer-webhook'] } : {}),
+          }),
+          cols,
+        );
+        return 0;
+      }
       case 'deployments delete':
         await api.call('DELETE', `/api/v1/deployments/${enc(need(args[0], 'NAME'))}`);
         done(`deleted deployment ${args[0]}`, { deleted: args[0] });

@@ -11,11 +11,13 @@ export function spawnCli(
   name: string,
   args: string[],
   stderr: 'pipe' | 'inherit' = 'pipe',
+  env?: Record<string, string>,
 ): ChildProcessByStdio<null, Readable, Readable> {
   const entry = `const m = await import(${JSON.stringify(`./src/cli/${name}.ts`)}); process.exitCode = await m.run(process.argv.slice(1));`;
   const stdio: StdioOptions = ['ignore', 'pipe', stderr];
   return spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', entry, '--', ...args], {
     cwd: root,
     stdio,
+    ...(env ? { env: { ...process.env, ...env } } : {}),
   }) as ChildProcessByStdio<null, Readable, Readable>;
 }
