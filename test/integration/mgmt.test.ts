@@ -12,7 +12,7 @@
 //   public                         → the public endpoint, no probe needed
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer, type Server } from 'node:tls';
 import type { AddressInfo } from 'node:net';
@@ -46,7 +46,15 @@ async function counter(pair: { certPem: string; keyPem: string }): Promise<Count
 }
 
 function mgmt(args: string[], env: Record<string, string>): Promise<{ code: number | null; stderr: string }> {
-  const p = spawnCli('mgmt', args, 'pipe', env);
+  return run('mgmt', args, env);
+}
+
+function run(
+  cmd: string,
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number | null; stderr: string }> {
+  const p = spawnCli(cmd, args, 'pipe', env);
   let stderr = '';
   p.stdout.resume();
   p.stderr.on('data', (d: Buffer) => (stderr += d));
@@ -201,6 +209,64 @@ describe('sallyport mgmt kubectl', () => {
     assert.match(r.stderr, /acme-prod through its public endpoint/);
     assert.ok(publicEnd.connections > n);
     assert.equal(await breakGlasses(), 1);
+  });
+
+  test("docs/management-path.md's command lines, run as written", async (t) => {
+    if (!needs(t, noKubectl)) return;
+    const doc = readFileSync(new URL('../../docs/management-path.md', import.meta.url), 'utf8');
+    const lines = [...doc.matchAll(/```sh\n([\s\S]*?)```/g)]
+      .flatMap((m) => m[1].replace(/\\\n\s*/g, '').split('\n'))
+      .map((l) => l.trim())
+      .filter((l) => l.startsWith('sallyport '));
+    assert.equal(lines.length, 3);
+    // an administrator's token for the admin lines; the machine's for mgmt
+    await h.api.call('POST', '/api/v1/users', {
+      name: 'vendor-admin',
+      password: 'vendor admin password',
+      admin: true,
+    });
+    const adminEnv = {
+      ...env,
+      SALLYPORT_TOKEN: (
+        await h.api.call<{ token: string }>('POST', '/api/v1/login', {
+          user: 'vendor-admin',
+          password: 'vendor admin password',
+        })
+      ).token,
+    };
+    await h.deployment('acme-two');
+    for (const line of lines.filter((l) => l.startsWith('sallyport admin'))) {
+      const args = line
+        .split(/\s+/)
+        .slice(2)
+        .map((x) => (x === 'acme-prod' ? 'acme-two' : x));
+      const r = await run('admin', args, adminEnv);
+      assert.equal(r.code, 0, `${line}\n${r.stderr}`);
+    }
+    const m = await h.api.call<{ mode: string; publicServer: string }>(
+      'GET',
+      '/api/v1/deployments/acme-two/management',
+    );
+    assert.deepEqual(
+      [m.mode, m.publicServer],
+      ['private-with-public-fallback', 'https://k8s-api.acme.example.com:6443'],
+    );
+    // `sallyport mgmt kubectl acme-prod -- get pods -n clickhouse` exactly, with the state and
+    // credentials from the environment and the overlay kubeconfig where `sallyport kubeconfig` puts it
+    await h.api.call('PUT', '/api/v1/deployments/acme-prod/management', { mode: 'private' });
+    const conn2 = await h.connector({
+      stateDir: conn.stateDir, // the same connector, back (its node key holds the service)
+      deployment: 'acme-prod',
+      services: [{ name: 'k8s', kind: 'tcp', address: `127.0.0.1:${overlayEnd.port}`, tls: 'passthrough' }],
+    });
+    await h.connected(ops, conn2);
+    mkdirSync(join(ops.stateDir, 'kube'), { recursive: true });
+    copyFileSync(files.overlay, join(ops.stateDir, 'kube', 'acme-prod-k8s.yaml'));
+    const n = overlayEnd.connections;
+    const mg = lines.find((l) => l.startsWith('sallyport mgmt'))!;
+    const r = await run('mgmt', mg.split(/\s+/).slice(2), { ...env, SALLYPORT_STATE: ops.stateDir });
+    assert.match(r.stderr, /acme-prod through the overlay/);
+    assert.ok(overlayEnd.connections > n, r.stderr);
   });
 
   test('usage: a subcommand and kubectl arguments are required', async (t) => {
