@@ -1,6 +1,8 @@
 // The connector's half of an agent: the router in front of the customer's services, their targets
 // and the local audit, and the service certificates the router terminates TLS with (key and CSR
 // made here, certificate from the coordinator's service CA, with the access CA to check clients).
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { ANCHOR_ACTION, checkpointSignatureValid } from '../audit/index.ts';
 import type { Clock } from '../clock/index.ts';
@@ -31,6 +33,7 @@ export class ConnectorSide {
   readonly #o: ConnectorOptions;
   /** Checkpoints kept this run (keyId:seq): a reconnect resends the latest. */
   readonly #anchored = new Set<string>();
+  #deployment: string | undefined;
 
   constructor(o: ConnectorOptions) {
     this.#o = o;
@@ -87,6 +90,7 @@ export class ConnectorSide {
   }
 
   netmapChanged(nm: Netmap): void {
+    this.#deployment = nm.self.deployment ?? this.#deployment;
     this.router.recheck();
     void this.#requestCerts(nm);
     this.targets.netmapChanged(nm);
@@ -98,6 +102,7 @@ export class ConnectorSide {
    */
   onMessage(m: ServerMessage): void {
     if (m.type === 'checkpoint') return this.#anchor(m);
+    if (m.type === 'notice') return this.#notice(m);
     if (m.type !== 'certificate' || m.service === undefined) return;
     try {
       this.#o.certs.install(
@@ -133,6 +138,42 @@ export class ConnectorSide {
     this.#anchored.add(id);
     if (this.#anchored.size > 1024) this.#anchored.delete(this.#anchored.values().next().value!);
     this.targets.audit.append(ANCHOR_ACTION, `audit:${cp.keyId}`, { ...cp, publicKey: m.publicKey });
+  }
+
+  /**
+   * A break-glass the vendor recorded for this deployment (its audit record `id`): into the
+   * customer's local audit, once — the ids kept are in STATE/notices.json, so a reconnect or a
+   * restart does not write it twice.
+   */
+  #notice(m: Extract<ServerMessage, { type: 'notice' }>): void {
+    const file = join(this.#o.stateDir, 'notices.json');
+    let seen: number[] = [];
+    try {
+      if (existsSync(file))
+        seen = (JSON.parse(readFileSync(file, 'utf8')) as number[]).filter(Number.isInteger);
+    } catch {
+      seen = [];
+    }
+    if (seen.includes(m.id)) return;
+    this.targets.audit.append(m.action, `deployment:${this.#deployment ?? '?'}`, {
+      ...m.details,
+      vendorAuditSeq: m.id,
+      at: new Date(m.at).toISOString(),
+      by: m.actor,
+    });
+    this.#o.logger.warn(
+      { vendorAuditSeq: m.id, by: m.actor, reason: m.details.reason, publicServer: m.details.publicServer },
+      'BREAK-GLASS: the vendor used the public management endpoint',
+    );
+    seen.push(m.id);
+    try {
+      writeFileSync(file, JSON.stringify(seen.slice(-1000)), { mode: 0o600 });
+    } catch (e) {
+      this.#o.logger.error(
+        { err: (e as Error).message },
+        'cannot remember the notice: it may be written again',
+      );
+    }
   }
 
   async #requestCerts(nm: Netmap): Promise<void> {

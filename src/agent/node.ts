@@ -11,7 +11,7 @@ import type { Duplex } from 'node:stream';
 import { pino, type Logger } from 'pino';
 import type { Clock } from '../clock/index.ts';
 import { PublicKey, type PrivateKey } from '../crypto/index.ts';
-import { FEATURE_ANCHORS } from '../proto/control/index.ts';
+import { FEATURE_ANCHORS, FEATURE_NOTICES } from '../proto/control/index.ts';
 import type { Hello, Netmap, NetmapPeer, NetmapService, ServerMessage } from '../proto/control/index.ts';
 import { SessionHost, type PeerSession, type SessionEvent } from '../session/index.ts';
 import type { ConnectionOptions } from '../stream/index.ts';
@@ -411,7 +411,7 @@ export class Agent {
     if (this.o.preauthKey) h.preauthKey = this.o.preauthKey;
     if (this.o.kind === 'connector') {
       h.services = [...this.#services.values()].map(registration);
-      h.features = [FEATURE_ANCHORS];
+      h.features = [FEATURE_ANCHORS, FEATURE_NOTICES];
     }
     return h;
   }

@@ -17,6 +17,7 @@ import {
   encodeServerMessage,
   CONTROL_VERSION,
   FEATURE_ANCHORS,
+  FEATURE_NOTICES,
   type AgentMessage,
   type ChannelCipher,
   type Hello,
@@ -159,7 +160,10 @@ export class AgentChannel {
       node,
       (m) => this.#send(m),
       (reason) => this.#close(4000, reason),
-      { anchors: node.kind === 'connector' && (a.hello.features ?? []).includes(FEATURE_ANCHORS) },
+      {
+        anchors: node.kind === 'connector' && (a.hello.features ?? []).includes(FEATURE_ANCHORS),
+        notices: node.kind === 'connector' && (a.hello.features ?? []).includes(FEATURE_NOTICES),
+      },
     );
     this.#refuseTakeovers(this.#helloRefused);
     this.#helloRefused = [];

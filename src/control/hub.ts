@@ -32,10 +32,16 @@ export interface HubOptions {
   audit?: { publicKey: string; latest(): Checkpoint | undefined };
 }
 
+/** A connector that connects is sent the break-glass records of its deployment of this long ago. */
+export const NOTICE_WINDOW_MS = 30 * 24 * 3600_000;
+
 export class Session {
   readonly nodeId: string;
   /** A connector that keeps audit checkpoints (hello feature 'anchors'): it is sent each one. */
   readonly anchors: boolean;
+  /** A connector that keeps vendor notices (hello feature 'notices'): sent its deployment's break-glass records. */
+  notices = false;
+  readonly deploymentId: string | null;
   nodeKey: string;
   netmap: Netmap | undefined;
   version = 0;
@@ -58,6 +64,7 @@ export class Session {
     anchors = false,
   ) {
     this.nodeId = node.id;
+    this.deploymentId = node.deploymentId;
     this.anchors = anchors;
     this.nodeKey = node.publicKey;
     this.send = send;
@@ -98,7 +105,7 @@ export class Hub {
     node: NodeRecord,
     send: Session['send'],
     close: Session['close'],
-    opts: { anchors?: boolean } = {},
+    opts: { anchors?: boolean; notices?: boolean } = {},
   ): Promise<Session> {
     const old = this.#sessions.get(node.id);
     if (old) this.detach(old, 'replaced by a new channel');
@@ -110,12 +117,34 @@ export class Hub {
       () => void this.refresh(node.id),
       opts.anchors === true,
     );
+    s.notices = opts.notices === true;
     this.#sessions.set(node.id, s);
     this.#o.metrics.sessions.set(this.#sessions.size);
     await this.refresh(node.id);
     const latest = this.#o.audit?.latest();
     if (latest && s.anchors && !s.closed) this.#sendCheckpoint(s, latest);
+    if (s.notices && s.deploymentId) {
+      // what happened while it was away (the overlay down is when a break-glass happens): the
+      // last NOTICE_WINDOW_MS of them; the connector keeps each once
+      const since = this.#o.clock.wallMs() - NOTICE_WINDOW_MS;
+      for (const r of await this.#o.store.breakGlassSince(s.deploymentId, since))
+        if (!s.closed)
+          s.send({
+            type: 'notice',
+            id: r.seq,
+            action: 'mgmt.break-glass',
+            at: r.time,
+            actor: r.actor,
+            details: r.details,
+          });
+    }
     return s;
+  }
+
+  /** A break-glass of `deploymentId` (audit seq `id`): to its connected connectors that keep notices. */
+  notice(deploymentId: string, n: Omit<Extract<ServerMessage, { type: 'notice' }>, 'type'>): void {
+    for (const s of this.#sessions.values())
+      if (s.notices && !s.closed && s.deploymentId === deploymentId) s.send({ type: 'notice', ...n });
   }
 
   /**

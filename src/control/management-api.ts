@@ -16,12 +16,15 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteHandlerMethod } from 'fastify';
 import type { ManagementMode, Store } from '../store/index.ts';
 import { userForBearer } from './bearer.ts';
+import type { Hub } from './hub.ts';
 import { ControlError } from './errors.ts';
 import { errorSchema } from './schemas.ts';
 import { parseWebhookUrls, type Notice } from './webhooks.ts';
 
 export interface ManagementApiDeps {
   store: Store;
+  /** Sends each break-glass to the deployment's connected connectors, for the customer's local audit. */
+  hub: Pick<Hub, 'notice'>;
   /** The vendor's webhooks, plus `also` (the customer's). */
   notify: (notices: readonly Notice[], also: readonly string[]) => void;
 }
@@ -178,6 +181,15 @@ export function registerManagementApi(app: FastifyInstance, d: ManagementApiDeps
         ],
         r.customerWebhook ? [r.customerWebhook] : [],
       );
+      // the customer's local audit (the connectors connected now; the others when they connect)
+      for (const x of await store.breakGlassSince(r.deploymentId, r.at))
+        d.hub.notice(r.deploymentId, {
+          id: x.seq,
+          action: 'mgmt.break-glass',
+          at: x.time,
+          actor: x.actor,
+          details: x.details,
+        });
       void reply.code(201);
       return { at: r.at, deployment: r.deployment, publicServer: r.publicServer };
     }),

@@ -571,6 +571,7 @@ export class Coordinator {
     });
     registerManagementApi(app, {
       store,
+      hub: this.hub,
       notify: (notices, also) => this.webhooks.enqueue(notices, also),
     });
     if (opts.console !== false)

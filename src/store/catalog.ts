@@ -97,7 +97,13 @@ export class CatalogStore extends StoreBase {
     actor: string,
     name: string,
     b: { reason: string; service: string; overlay: string },
-  ): Promise<{ at: number; deployment: string; publicServer: string; customerWebhook: string | null }> {
+  ): Promise<{
+    at: number;
+    deployment: string;
+    deploymentId: string;
+    publicServer: string;
+    customerWebhook: string | null;
+  }> {
     return this.mutate(actor, async (trx, now) => {
       const d = await trx
         .selectFrom('deployments')
@@ -122,6 +128,7 @@ export class CatalogStore extends StoreBase {
         result: {
           at: now,
           deployment: d.name,
+          deploymentId: d.id,
           publicServer: m.public_server,
           customerWebhook: m.customer_webhook,
         },
@@ -137,6 +144,36 @@ export class CatalogStore extends StoreBase {
         },
       };
     });
+  }
+
+  /** The break-glass records of a deployment (by id) since `sinceMs`, oldest first (at most 100). */
+  async breakGlassSince(
+    deploymentId: string,
+    sinceMs: number,
+  ): Promise<{ seq: number; time: number; actor: string; details: Record<string, string> }[]> {
+    const d = await this.db
+      .selectFrom('deployments')
+      .select('name')
+      .where('id', '=', deploymentId)
+      .executeTakeFirst();
+    if (!d) return [];
+    const rows = await this.db
+      .selectFrom('audit_log')
+      .select(['seq', 'time', 'actor', 'details'])
+      .where('action', '=', 'mgmt.break-glass')
+      .where('subject', '=', `deployment:${d.name}`)
+      .where('time', '>=', sinceMs)
+      .orderBy('seq')
+      .limit(100)
+      .execute();
+    return rows.map((r) => ({
+      seq: Number(r.seq),
+      time: Number(r.time),
+      actor: r.actor,
+      details: Object.fromEntries(
+        Object.entries(JSON.parse(r.details) as Record<string, unknown>).map(([k, v]) => [k, String(v)]),
+      ),
+    }));
   }
 
   deleteDeployment(actor: string, name: string): Promise<void> {

@@ -23,6 +23,7 @@ import { missingBinary } from '../../src/testing/netns.ts';
 import { needs } from '../../src/testing/require.ts';
 import { spawnCli } from '../../src/testing/spawn-cli.ts';
 import { buildKubeconfig } from '../../src/cli/kubeconfig.ts';
+import { LocalAudit } from '../../src/agent/local-audit.ts';
 
 interface Counter {
   server: Server;
@@ -260,6 +261,15 @@ describe('sallyport mgmt kubectl', () => {
       services: [{ name: 'k8s', kind: 'tcp', address: `127.0.0.1:${overlayEnd.port}`, tls: 'passthrough' }],
     });
     await h.connected(ops, conn2);
+    // the connector was away during the break-glass: back, it holds it in the customer's local
+    // audit (once, however often it reconnects)
+    const local = () =>
+      LocalAudit.read(conn2.agent.targets!.audit.file).filter((x) => x.action === 'mgmt.break-glass');
+    for (let i = 0; i < 50 && local().length === 0; i++) await new Promise((res) => setTimeout(res, 100));
+    assert.equal(local().length, 1);
+    assert.match(String(local()[0].details.reason), /^INC-4711/);
+    assert.equal(local()[0].details.by, 'user:ops');
+    assert.equal(local()[0].subject, 'deployment:acme-prod');
     mkdirSync(join(ops.stateDir, 'kube'), { recursive: true });
     copyFileSync(files.overlay, join(ops.stateDir, 'kube', 'acme-prod-k8s.yaml'));
     const n = overlayEnd.connections;

@@ -38,6 +38,8 @@ export interface Hello {
 
 /** Hello features (see Hello.features). */
 export const FEATURE_ANCHORS = 'anchors';
+/** Hello feature: the agent keeps vendor notices (a break-glass) in its local audit. */
+export const FEATURE_NOTICES = 'notices';
 
 export interface Welcome {
   type: 'welcome';
@@ -86,7 +88,20 @@ export type ServerMessage =
   /** `service`: the service an error is about (SERVICE_TAKEN: a registration refused). */
   | { type: 'error'; code: string; message: string; id?: string; service?: string }
   /** An audit checkpoint (src/audit/checkpoint.ts) and the key that signed it, base64. */
-  | { type: 'checkpoint'; checkpoint: AuditCheckpoint; publicKey: string };
+  | { type: 'checkpoint'; checkpoint: AuditCheckpoint; publicKey: string }
+  /**
+   * Something the vendor did to this connector's deployment that the customer's local audit must
+   * hold: a break-glass use of the public management endpoint. `id` is the vendor audit record's
+   * sequence number (the connector keeps each once); `details` as the vendor audit has them.
+   */
+  | {
+      type: 'notice';
+      id: number;
+      action: 'mgmt.break-glass';
+      at: number;
+      actor: string;
+      details: Record<string, string>;
+    };
 
 /** The fields of an audit checkpoint, as src/audit signs them (validated here by shape only). */
 export interface AuditCheckpoint {
@@ -197,6 +212,26 @@ const checkServerMessage = (v: unknown, p: string): ServerMessage => {
         }),
         publicKey: key,
       })(v, p) as ServerMessage;
+    case 'notice': {
+      const m = obj({
+        type: literal('notice'),
+        id: int(1),
+        action: literal('mgmt.break-glass'),
+        at: int(0),
+        actor: str(256),
+        details: (d: unknown, q: string) => {
+          if (typeof d !== 'object' || d === null || Array.isArray(d))
+            throw new ControlProtoError('CONTROL_BAD_MESSAGE', `${q}: not an object`);
+          const e = Object.entries(d as Record<string, unknown>);
+          if (e.length > 16) throw new ControlProtoError('CONTROL_BAD_MESSAGE', `${q}: too many fields`);
+          for (const [k, x] of e)
+            if (k.length > 64 || typeof x !== 'string' || x.length > 1024)
+              throw new ControlProtoError('CONTROL_BAD_MESSAGE', `${q}.${k}: not a short string`);
+          return d;
+        },
+      })(v, p);
+      return m as ServerMessage;
+    }
     default:
       return literal<string>(
         'netmap',
@@ -205,6 +240,7 @@ const checkServerMessage = (v: unknown, p: string): ServerMessage => {
         'certificate',
         'error',
         'checkpoint',
+        'notice',
       )((v as { type?: unknown } | null)?.type, `${p}.type`) as never;
   }
 };
