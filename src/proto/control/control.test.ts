@@ -113,6 +113,30 @@ describe('hello and replies', () => {
     );
   });
 
+  test('a break-glass notice round-trips; a malformed one is refused', () => {
+    const n = {
+      type: 'notice' as const,
+      id: 7,
+      action: 'mgmt.break-glass' as const,
+      at: 1,
+      actor: 'user:ops',
+      details: { reason: 'INC-1 overlay down', service: 'k8s' },
+    };
+    assert.deepEqual(decodeServerMessage(encodeServerMessage(n)), n);
+    for (const bad of [
+      { ...n, id: 0 },
+      { ...n, action: 'grant.create' },
+      { ...n, details: { reason: 5 } },
+      { ...n, details: { x: 'y'.repeat(2000) } },
+      { ...n, details: Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`k${i}`, 'v'])) },
+      { ...n, extra: true },
+    ])
+      assert.equal(
+        codeOf(() => decodeServerMessage(enc(bad))),
+        'CONTROL_BAD_MESSAGE',
+      );
+  });
+
   test('an audit checkpoint for a connector round-trips; a malformed one is refused', () => {
     const cp = {
       type: 'checkpoint' as const,
