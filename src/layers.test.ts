@@ -96,7 +96,7 @@ test('egress imports only util and clock from src/', () => {
   assert.deepEqual(bad, []);
 });
 
-test("ingress imports only util, clock and certs: the overlay never carries query traffic, and the ingress knows nothing of it", () => {
+test('ingress imports only util, clock and certs: the overlay never carries query traffic, and the ingress knows nothing of it', () => {
   const bad = files(join(srcDir, 'ingress'))
     .filter((f) => !f.endsWith('.test.ts'))
     .flatMap((f) =>

@@ -80,7 +80,10 @@ function validate(o: AcmeOptions): void {
   if (ch === 'http-01' && !o.http01Listen)
     throw new CertError('CERT_OPTIONS', 'http-01 needs an address for its responder (--acme-http-listen)');
   if (ch === 'tls-alpn-01' && !o.tlsAlpn01)
-    throw new CertError('CERT_OPTIONS', 'tls-alpn-01 is answered by a TLS listener on port 443: this command has none');
+    throw new CertError(
+      'CERT_OPTIONS',
+      'tls-alpn-01 is answered by a TLS listener on port 443: this command has none',
+    );
   if (!o.agreeTos)
     throw new CertError(
       'CERT_OPTIONS',
@@ -201,7 +204,8 @@ export class AcmeCertSource extends HeldCertSource {
       backoffMin: 300,
       backoffMax: 3_000,
     });
-    if ((o.challenge ?? 'http-01') === 'http-01') this.http01Port = await this.#responder.listen(o.http01Listen!);
+    if ((o.challenge ?? 'http-01') === 'http-01')
+      this.http01Port = await this.#responder.listen(o.http01Listen!);
 
     const stored = this.#loadStored();
     const now = o.clock.wallMs();
@@ -256,7 +260,10 @@ export class AcmeCertSource extends HeldCertSource {
         challengeCreateFn: async (authz, challenge, keyAuthorization) => {
           const want = o.challenge ?? 'http-01';
           if ((challenge.type as string) !== want)
-            throw new CertError('ACME_FAILED', `the CA offered ${challenge.type}; this listener answers ${want}`);
+            throw new CertError(
+              'ACME_FAILED',
+              `the CA offered ${challenge.type}; this listener answers ${want}`,
+            );
           if (want === 'tls-alpn-01') await o.tlsAlpn01!.set(authz, keyAuthorization);
           else this.#responder.set(challenge.token, keyAuthorization);
         },

@@ -237,7 +237,8 @@ export async function run(argv: string[], io: AdminIo = processIo): Promise<numb
         const path = `/api/v1/deployments/${enc(need(args[0], 'NAME'))}/management`;
         const cols = ['deployment', 'mode', 'publicServer', 'customerWebhook'];
         if (!o.mode) {
-          if (o['public-server'] || o['customer-webhook']) throw new UsageError('--mode is required to change it');
+          if (o['public-server'] || o['customer-webhook'])
+            throw new UsageError('--mode is required to change it');
           out(await api.call('GET', path), cols);
           return 0;
         }

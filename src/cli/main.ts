@@ -68,7 +68,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   revoke: { summary: 'revoke an access grant (cuts its streams)', load: () => import('./revoke.ts') },
   cert: { summary: 'fetch the client certificate for your active grant', load: () => import('./cert.ts') },
   mgmt: {
-    summary: "kubectl to a deployment on the path its management mode allows (break-glass audited)",
+    summary: 'kubectl to a deployment on the path its management mode allows (break-glass audited)',
     load: () => import('./mgmt.ts'),
   },
   kubeconfig: {

@@ -192,4 +192,3 @@ describe('routes', () => {
     assert.throws(() => new Routes([]), /no --route/);
   });
 });
-

@@ -7,7 +7,6 @@
 // records the break-glass (vendor audit, the customer's webhook) and only then connects publicly.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createSelfSigned } from '../../src/pki/index.ts';
 import { buildKubeconfig } from '../../src/cli/kubeconfig.ts';
