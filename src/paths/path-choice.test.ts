@@ -557,15 +557,19 @@ describe('path choice: datagram size on a direct path', () => {
     d.clock.advance(T.heartbeatMs);
     assert.equal(d.pings('heartbeat').at(-1), 32768);
     d.clock.advance(T.sizeProbeTimeoutMs + 2);
+    // one loss: asked again at once, same size; the size stays
+    assert.deepEqual(d.sizes(), [32768]);
+    assert.equal(d.pings('size').at(-1), 32768);
+    d.clock.advance(T.sizeProbeTimeoutMs + 2);
     assert.deepEqual(d.sizes(), [32768, 1200]);
     assert.equal(d.pc.state, 'direct', 'small datagrams still pass: the path is kept');
     // the next heartbeats carry no padding (the size is the base); trust holds
     d.clock.advance(T.heartbeatMs * 2);
     assert.equal(d.pc.state, 'direct');
     assert.equal(d.pings('heartbeat').at(-1), undefined);
-    // large datagrams pass again: the upgrade check finds the size again
+    // large datagrams pass again: tried again SIZE_RETRY_MS after the drop
     d.net.maxOk = undefined;
-    d.clock.advance(T.upgradeMs);
+    d.clock.advance(10_000);
     assert.equal(d.pc.datagramSize, 32768);
   });
 

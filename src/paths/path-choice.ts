@@ -84,6 +84,8 @@ export const MAX_SEEN_CANDIDATES = 8;
 export const DIRECT_DATAGRAM_SIZE = 1200;
 /** Largest datagramSizes entry: a UDP payload's limit (65507 over IPv4) less the session's overhead. */
 export const MAX_DATAGRAM_SIZE = 65_000;
+/** After the datagram size fell back to the base, the ladder is tried again this soon, ms. */
+export const SIZE_RETRY_MS = 10_000;
 /** PathChoiceOptions.openTtl's default. */
 export const DEFAULT_OPEN_TTL = 2;
 
@@ -128,7 +130,7 @@ export class PathChoice {
   /** The outstanding size probe (its txid key), and the ladder index it tries. */
   #sizeProbe: { key: string; sentAt: number; idx: number } | undefined;
   /** The outstanding padded heartbeat. */
-  #padCheck: { key: string; sentAt: number } | undefined;
+  #padCheck: { key: string; sentAt: number; retry: boolean } | undefined;
   #busy = false;
   readonly #cands = new Map<string, Candidate>();
   readonly #pings = new Map<string, Ping>();
@@ -330,10 +332,18 @@ export class PathChoice {
         this.#startRound(now, true);
       } else {
         if (this.#padCheck && now - this.#padCheck.sentAt > t.sizeProbeTimeoutMs) {
-          // a padded heartbeat lost: the path no longer carries the size; back to the base now
           this.#pings.delete(this.#padCheck.key);
-          this.#padCheck = undefined;
-          this.#setSize(DIRECT_DATAGRAM_SIZE);
+          if (!this.#padCheck.retry) {
+            // one lost datagram under load proves little (a full socket buffer, one lost fragment):
+            // ask again at once, padded the same
+            const key = this.#emitPing(c, now, 'size', undefined, this.#size);
+            this.#padCheck = { key, sentAt: now, retry: true };
+          } else {
+            // twice: the path no longer carries the size; back to the base now, the ladder again soon
+            this.#padCheck = undefined;
+            this.#setSize(DIRECT_DATAGRAM_SIZE);
+            this.#upgradeAt = Math.min(this.#upgradeAt ?? Infinity, now + SIZE_RETRY_MS);
+          }
         }
         if (this.#sizeProbe && now - this.#sizeProbe.sentAt > t.sizeProbeTimeoutMs)
           this.#probeSize(c, now, this.#sizeProbe.idx + 1);
@@ -341,7 +351,7 @@ export class PathChoice {
           const pad =
             this.#busy && this.#size > DIRECT_DATAGRAM_SIZE && !this.#padCheck ? this.#size : undefined;
           const key = this.#emitPing(c, now, 'heartbeat', undefined, pad);
-          if (pad !== undefined) this.#padCheck = { key, sentAt: now };
+          if (pad !== undefined) this.#padCheck = { key, sentAt: now, retry: false };
           this.#heartbeatAt = now + t.heartbeatMs;
         }
         if (this.#upgradeAt !== undefined && now >= this.#upgradeAt) {
