@@ -154,15 +154,17 @@ export async function run(b: Bench): Promise<void> {
     // ── throughput, one stream, alternating ours and wireguard-go ──
     const ours: number[] = [];
     const wg: number[] = [];
+    const sizes: (number | null)[] = [];
     for (let i = 0; i < 3; i++) {
       ours.push(await download(ov, `http://${NAME}/big.bin`, true));
+      sizes.push((await ov.engPeer())?.pathDatagramSize ?? null);
       wg.push(await download(ov, `http://${TUN_C}:8081/big.bin`, false));
     }
     const still = await ov.engPeer();
     if (still?.path.kind !== 'direct') throw new Error('the path left direct during the runs');
     const med = (xs: number[]) => [...xs].sort((a, c) => a - c)[Math.floor(xs.length / 2)];
     b.note(
-      `paths: ours ${ours.map((x) => (x / 1e6).toFixed(0)).join(', ')} MB/s; wireguard-go ${wg.map((x) => (x / 1e6).toFixed(0)).join(', ')} MB/s`,
+      `paths: ours ${ours.map((x) => (x / 1e6).toFixed(0)).join(', ')} MB/s (datagram size after each: ${sizes.join(', ')}); wireguard-go ${wg.map((x) => (x / 1e6).toFixed(0)).join(', ')} MB/s`,
     );
     b.report(
       {
