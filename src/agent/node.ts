@@ -692,8 +692,7 @@ export class Agent {
   }
 
   /** Why a peer's traffic takes its path, in words (status, ping). */
-  #why(e: PeerEntry): string {
-    const d = this.#direct?.stats();
+  #why(e: PeerEntry, d = this.#direct?.stats()): string {
     return pathWhy({
       udp: this.#direct !== undefined,
       paths: e.paths?.status(),
@@ -707,7 +706,8 @@ export class Agent {
   /** Each peer's "why" line, by key (status). */
   pathWhys(): Map<string, string> {
     const out = new Map<string, string>();
-    for (const [k, e] of this.#peers) out.set(k, this.#why(e));
+    const d = this.#direct?.stats(); // once, not per peer
+    for (const [k, e] of this.#peers) out.set(k, this.#why(e, d));
     return out;
   }
 

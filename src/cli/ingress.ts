@@ -14,7 +14,7 @@ import {
 } from '../ingress/index.ts';
 import { serveMetrics } from '../util/metrics-http.ts';
 import { UsageError } from './io.ts';
-import { parseListenerFlags } from './listener-flags.ts';
+import { LISTENER_OPTIONS, parseListenerFlags } from './listener-flags.ts';
 import { applyConfigFile } from './config-file.ts';
 import type { Route } from '../ingress/index.ts';
 
@@ -77,6 +77,8 @@ exit codes: 0 stopped by a signal, 1 could not start (a listener, a certificate)
   configuration that cannot be enforced
 `;
 
+const { 'metrics-token-file': _token, ...LISTENER_CERT_AND_METRICS_LISTEN } = LISTENER_OPTIONS;
+
 export const OPTIONS = {
   listen: { type: 'string', multiple: true },
   route: { type: 'string', multiple: true },
@@ -86,15 +88,9 @@ export const OPTIONS = {
   'private-only': { type: 'boolean' },
   data: { type: 'string' },
   'acme-challenge': { type: 'string' },
-  'tls-cert': { type: 'string' },
-  'tls-key': { type: 'string' },
-  'acme-directory': { type: 'string' },
-  'acme-domain': { type: 'string', multiple: true },
-  'acme-email': { type: 'string' },
-  'acme-agree-tos': { type: 'boolean' },
-  'acme-http-listen': { type: 'string' },
-  'acme-ca': { type: 'string' },
-  'metrics-listen': { type: 'string' },
+  // the listener flags of coordinator and relay, but for a metrics token: the ingress has no HTTP
+  // listener of its own to put /metrics on (--metrics-listen only)
+  ...LISTENER_CERT_AND_METRICS_LISTEN,
   'log-level': { type: 'string' },
   config: { type: 'string' },
   help: { type: 'boolean' },

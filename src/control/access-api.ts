@@ -27,7 +27,7 @@ import type { AccessResult, Store, UserRecord } from '../store/index.ts';
 import type { AccessService } from './access.ts';
 import { AS } from './access-schemas.ts';
 import { ControlError } from './errors.ts';
-import { userForBearer } from './bearer.ts';
+import { bearerAuth } from './bearer.ts';
 import { issueGrantCert, type CoordinatorPki } from './pki.ts';
 
 export interface AccessApiDeps {
@@ -67,16 +67,8 @@ const mayView = (a: Actor, owner: string, rules: ApprovalRules): boolean =>
 
 export function registerAccessApi(app: FastifyInstance, d: AccessApiDeps): void {
   const { store, access } = d;
-  const signedIn = async (req: FastifyRequest) => {
-    const hd = req.headers.authorization;
-    const m = typeof hd === 'string' ? /^Bearer ([A-Za-z0-9_-]{8,200})$/.exec(hd) : null;
-    if (!m) throw new ControlError('UNAUTHORIZED', 'missing bearer token: sallyport admin login');
-    req.user = await userForBearer(store, m[1], 'bearer token unknown or expired: log in again');
-  };
-  const admin = async (req: FastifyRequest) => {
-    await signedIn(req);
-    if (!req.user!.isAdmin) throw new ControlError('FORBIDDEN', 'this needs an administrator');
-  };
+  const signedIn = bearerAuth(store, false);
+  const admin = bearerAuth(store, true);
   const me = (req: FastifyRequest): UserRecord => req.user!;
   /** Routes whose body has only optional fields accept an absent body as `{}`. */
   const emptyBody = async (req: FastifyRequest) => {

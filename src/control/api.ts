@@ -9,7 +9,7 @@ import type { AuditSignerState } from './audit-signer.ts';
 import type { TimerOwnerState } from './timer-owner.ts';
 import type { FanoutState } from './fanout.ts';
 import { ControlError } from './errors.ts';
-import { userForBearer } from './bearer.ts';
+import { bearerAuth } from './bearer.ts';
 import { S } from './schemas.ts';
 import { tailnetName } from './netmap.ts';
 import { affectedNodes } from './affected.ts';
@@ -64,15 +64,8 @@ const h = <B, P, Q>(fn: (req: Req<B, P, Q>, reply: FastifyReply) => unknown): Ro
 export function registerApi(app: FastifyInstance, d: ApiDeps): void {
   const { store, hub } = d;
 
-  const auth = (admin: boolean) => async (req: FastifyRequest) => {
-    const h = req.headers.authorization;
-    const m = typeof h === 'string' ? /^Bearer ([A-Za-z0-9_-]{8,200})$/.exec(h) : null;
-    if (!m) throw new ControlError('UNAUTHORIZED', 'missing bearer token: sallyport admin login');
-    req.user = await userForBearer(store, m[1], 'bearer token unknown or expired: log in again');
-    if (admin && !req.user.isAdmin) throw new ControlError('FORBIDDEN', 'this needs an administrator');
-  };
-  const admin = { preHandler: auth(true) };
-  const signedIn = { preHandler: auth(false) };
+  const admin = { preHandler: bearerAuth(store, true) };
+  const signedIn = { preHandler: bearerAuth(store, false) };
   const actor = (req: FastifyRequest) => `user:${req.user!.name}`;
   const nameOf = async () => {
     const [deps, users] = await Promise.all([store.listDeployments(), store.listUsers()]);

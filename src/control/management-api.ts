@@ -15,7 +15,7 @@
 // the answer gives the public endpoint — a client never uses one it was not given this way.
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteHandlerMethod } from 'fastify';
 import type { ManagementMode, Store } from '../store/index.ts';
-import { userForBearer } from './bearer.ts';
+import { bearerAuth } from './bearer.ts';
 import type { Hub } from './hub.ts';
 import { ControlError } from './errors.ts';
 import { errorSchema } from './schemas.ts';
@@ -67,16 +67,8 @@ function publicServerUrl(s: string): string {
 
 export function registerManagementApi(app: FastifyInstance, d: ManagementApiDeps): void {
   const { store } = d;
-  const signedIn = async (req: FastifyRequest) => {
-    const hd = req.headers.authorization;
-    const m = typeof hd === 'string' ? /^Bearer ([A-Za-z0-9_-]{8,200})$/.exec(hd) : null;
-    if (!m) throw new ControlError('UNAUTHORIZED', 'missing bearer token: sallyport admin login');
-    req.user = await userForBearer(store, m[1], 'bearer token unknown or expired: log in again');
-  };
-  const admin = async (req: FastifyRequest) => {
-    await signedIn(req);
-    if (!req.user!.isAdmin) throw new ControlError('FORBIDDEN', 'this needs an administrator');
-  };
+  const signedIn = bearerAuth(store, false);
+  const admin = bearerAuth(store, true);
 
   app.get(
     '/api/v1/deployments/:name/management',

@@ -49,9 +49,9 @@
 // first that gets a PONG becomes the path's size (a larger datagram than the link MTU travels as IP
 // fragments: the PONG proves this path, NATs included, carries them). Per-datagram work is what
 // limits a user-space data path, so fewer, larger datagrams are the direct path's throughput. While
-// the peer's traffic flows (setBusy), each heartbeat is padded to the current size, and one that
-// goes unanswered drops the size back to the base at once; the ladder is tried again with the next
-// upgrade check.
+// the peer's traffic flows (setBusy), each heartbeat is padded to the current size; one that goes
+// unanswered is asked again at once (a single loss under load proves little), and a second loss
+// drops the size back to the base; the ladder is tried again SIZE_RETRY_MS later.
 import { randomBytes } from '../crypto/index.ts';
 import { MAX_CANDIDATES, TXID_BYTES } from '../proto/frames/index.ts';
 import { toHex } from '../util/index.ts';

@@ -1,8 +1,21 @@
 // Deployments and their services.
+import type { Transaction } from 'kysely';
 import { StoreError } from './errors.ts';
+import type { Database } from './schema.ts';
 import * as R from './records.ts';
 import { newId } from './base.ts';
 import { StoreBase } from './base.ts';
+
+/** A deployment's id and name inside a transaction, or NOT_FOUND. */
+async function deploymentIn(trx: Transaction<Database>, name: string): Promise<{ id: string; name: string }> {
+  const d = await trx
+    .selectFrom('deployments')
+    .select(['id', 'name'])
+    .where('name', '=', name)
+    .executeTakeFirst();
+  if (!d) throw new StoreError('NOT_FOUND', `no deployment ${JSON.stringify(name)}`);
+  return d;
+}
 
 export class CatalogStore extends StoreBase {
   // ── deployments ──────────────────────────────────────────────────────────────────────────────
@@ -67,12 +80,7 @@ export class CatalogStore extends StoreBase {
     m: { mode: R.ManagementMode; publicServer: string | null; customerWebhook: string | null },
   ): Promise<R.ManagementRecord> {
     return this.mutate(actor, async (trx, now) => {
-      const d = await trx
-        .selectFrom('deployments')
-        .select(['id', 'name'])
-        .where('name', '=', name)
-        .executeTakeFirst();
-      if (!d) throw new StoreError('NOT_FOUND', `no deployment ${JSON.stringify(name)}`);
+      const d = await deploymentIn(trx, name);
       const row = {
         deployment_id: d.id,
         mode: m.mode,
@@ -105,12 +113,7 @@ export class CatalogStore extends StoreBase {
     customerWebhook: string | null;
   }> {
     return this.mutate(actor, async (trx, now) => {
-      const d = await trx
-        .selectFrom('deployments')
-        .select(['id', 'name'])
-        .where('name', '=', name)
-        .executeTakeFirst();
-      if (!d) throw new StoreError('NOT_FOUND', `no deployment ${JSON.stringify(name)}`);
+      const d = await deploymentIn(trx, name);
       const m = await trx
         .selectFrom('deployment_management')
         .selectAll()
@@ -178,8 +181,7 @@ export class CatalogStore extends StoreBase {
 
   deleteDeployment(actor: string, name: string): Promise<void> {
     return this.mutate(actor, async (trx) => {
-      const d = await trx.selectFrom('deployments').select('id').where('name', '=', name).executeTakeFirst();
-      if (!d) throw new StoreError('NOT_FOUND', `no deployment ${JSON.stringify(name)}`);
+      const d = await deploymentIn(trx, name);
       await trx.deleteFrom('deployment_management').where('deployment_id', '=', d.id).execute();
       await trx.deleteFrom('services').where('deployment_id', '=', d.id).execute();
       await trx.deleteFrom('deployments').where('id', '=', d.id).execute();
@@ -206,12 +208,7 @@ export class CatalogStore extends StoreBase {
     },
   ): Promise<R.ServiceRecord> {
     return this.mutate(actor, async (trx, now) => {
-      const d = await trx
-        .selectFrom('deployments')
-        .select('id')
-        .where('name', '=', s.deployment)
-        .executeTakeFirst();
-      if (!d) throw new StoreError('NOT_FOUND', `no deployment ${JSON.stringify(s.deployment)}`);
+      const d = await deploymentIn(trx, s.deployment);
       const old = await trx
         .selectFrom('services')
         .selectAll()
