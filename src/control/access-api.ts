@@ -6,7 +6,7 @@
 //
 //   PUT  /policy                       GET /policy
 //   POST /requests                     GET /requests[?status=]     GET /requests/:id
-//   POST /requests/:id/approve | /deny {reason} | /cancel
+//   POST /requests/:id/approve | /deny {reason} | /cancel   (approve: a recent sign-in, bearer.ts)
 //   GET  /access-grants[?status=]      GET /access-grants/:id
 //   POST /access-grants/:id/revoke {reason?}
 //   POST /access-grants/:id/extensions {duration, reason}      GET /extensions[?grant=&status=]
@@ -27,10 +27,11 @@ import type { AccessResult, Store, UserRecord } from '../store/index.ts';
 import type { AccessService } from './access.ts';
 import { AS } from './access-schemas.ts';
 import { ControlError } from './errors.ts';
-import { bearerAuth } from './bearer.ts';
+import type { SessionAuth } from './bearer.ts';
 import { issueGrantCert, type CoordinatorPki } from './pki.ts';
 
 export interface AccessApiDeps {
+  auth: SessionAuth;
   store: Store;
   access: AccessService;
   pki: CoordinatorPki;
@@ -67,8 +68,8 @@ const mayView = (a: Actor, owner: string, rules: ApprovalRules): boolean =>
 
 export function registerAccessApi(app: FastifyInstance, d: AccessApiDeps): void {
   const { store, access } = d;
-  const signedIn = bearerAuth(store, false);
-  const admin = bearerAuth(store, true);
+  const signedIn = d.auth.preHandler(false);
+  const admin = d.auth.preHandler(true);
   const me = (req: FastifyRequest): UserRecord => req.user!;
   /** Routes whose body has only optional fields accept an absent body as `{}`. */
   const emptyBody = async (req: FastifyRequest) => {
@@ -163,6 +164,7 @@ export function registerAccessApi(app: FastifyInstance, d: AccessApiDeps): void 
       `/api/v1/requests/:id/${verb}`,
       { schema: AS.decide, preValidation: emptyBody, preHandler: signedIn },
       h(async (req: Req, reply) => {
+        if (verb === 'approve') d.auth.requireRecent(req, 'approving');
         const actor = await store.accessActor(me(req).name);
         const r = await store.requestEvent(actor.id, req.params.id, { type: verb, actor });
         return answer(reply, await access.after(r));
@@ -243,6 +245,7 @@ export function registerAccessApi(app: FastifyInstance, d: AccessApiDeps): void 
       `/api/v1/extensions/:id/${verb}`,
       { schema: AS.decide, preValidation: emptyBody, preHandler: signedIn },
       h(async (req: Req, reply) => {
+        if (verb === 'approve') d.auth.requireRecent(req, 'approving');
         const actor = await store.accessActor(me(req).name);
         const r = await store.extensionEvent(actor.id, req.params.id, { type: verb, actor });
         return answer(reply, await access.after(r));

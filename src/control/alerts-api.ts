@@ -13,12 +13,13 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteHandlerMethod } from 'fastify';
 import type { AlertInput, IncidentChange, IncidentState, Store } from '../store/index.ts';
 import { ControlError } from './errors.ts';
-import { userForBearer } from './bearer.ts';
+import type { SessionAuth } from './bearer.ts';
 import type { ControlMetrics } from './metrics.ts';
 import { errorSchema, userName } from './schemas.ts';
 import type { IncidentNotice, Notice } from './webhooks.ts';
 
 export interface AlertsApiDeps {
+  auth: SessionAuth;
   store: Store;
   metrics: ControlMetrics;
   /** Where incident notifications go (the access webhooks). */
@@ -203,8 +204,8 @@ export function registerAlertsApi(app: FastifyInstance, d: AlertsApiDeps): void 
   };
   const signedIn = async (req: FastifyRequest) => {
     const t = bearer(req);
-    if (!t) throw new ControlError('UNAUTHORIZED', 'missing bearer token: sallyport admin login');
-    req.user = await userForBearer(store, t, 'bearer token unknown or expired: log in again');
+    if (!t) throw new ControlError('UNAUTHORIZED', 'missing bearer token: sallyport login');
+    await d.auth.authenticate(req, t, 'bearer token unknown or expired: sallyport login again');
   };
   const admin = async (req: FastifyRequest) => {
     await signedIn(req);

@@ -9,13 +9,15 @@ import type { AuditSignerState } from './audit-signer.ts';
 import type { TimerOwnerState } from './timer-owner.ts';
 import type { FanoutState } from './fanout.ts';
 import { ControlError } from './errors.ts';
-import { bearerAuth } from './bearer.ts';
+import type { SessionAuth } from './bearer.ts';
 import { S } from './schemas.ts';
 import { tailnetName } from './netmap.ts';
 import { affectedNodes } from './affected.ts';
 import { CHALLENGE_TTL_MS, type DeviceLoginGuard } from './device-login.ts';
 
 export interface ApiDeps {
+  /** Bearer tokens and console sessions (bearer.ts). */
+  auth: SessionAuth;
   store: Store;
   hub: Hub;
   suffix: string;
@@ -64,8 +66,8 @@ const h = <B, P, Q>(fn: (req: Req<B, P, Q>, reply: FastifyReply) => unknown): Ro
 export function registerApi(app: FastifyInstance, d: ApiDeps): void {
   const { store, hub } = d;
 
-  const admin = { preHandler: bearerAuth(store, true) };
-  const signedIn = { preHandler: bearerAuth(store, false) };
+  const admin = { preHandler: d.auth.preHandler(true) };
+  const signedIn = { preHandler: d.auth.preHandler(false) };
   const actor = (req: FastifyRequest) => `user:${req.user!.name}`;
   const nameOf = async () => {
     const [deps, users] = await Promise.all([store.listDeployments(), store.listUsers()]);
@@ -128,7 +130,25 @@ export function registerApi(app: FastifyInstance, d: ApiDeps): void {
       }
     }),
   );
-  app.get('/api/v1/whoami', { schema: S.whoami, ...signedIn }, async (req) => req.user!);
+  app.get('/api/v1/whoami', { schema: S.whoami, ...signedIn }, async (req) => ({
+    ...req.user!,
+    groups: [...(await store.accessActor(req.user!.name)).groups],
+    signIn: req.signIn,
+  }));
+  app.post(
+    '/api/v1/logout',
+    {
+      schema: S.logout,
+      ...signedIn,
+      preValidation: async (req: FastifyRequest) => {
+        if (req.body === undefined || req.body === null) req.body = {};
+      },
+    },
+    h(async (req: Req) => {
+      const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')![1];
+      return { ok: await store.logout(token) };
+    }),
+  );
 
   // ── deployments and services ──
   app.get('/api/v1/deployments', { schema: S.listDeployments, ...admin }, () => store.listDeployments());

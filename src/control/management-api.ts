@@ -15,13 +15,14 @@
 // the answer gives the public endpoint — a client never uses one it was not given this way.
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteHandlerMethod } from 'fastify';
 import type { ManagementMode, Store } from '../store/index.ts';
-import { bearerAuth } from './bearer.ts';
+import type { SessionAuth } from './bearer.ts';
 import type { Hub } from './hub.ts';
 import { ControlError } from './errors.ts';
 import { errorSchema } from './schemas.ts';
 import { parseWebhookUrls, type Notice } from './webhooks.ts';
 
 export interface ManagementApiDeps {
+  auth: SessionAuth;
   store: Store;
   /** Sends each break-glass to the deployment's connected connectors, for the customer's local audit. */
   hub: Pick<Hub, 'notice'>;
@@ -67,8 +68,8 @@ function publicServerUrl(s: string): string {
 
 export function registerManagementApi(app: FastifyInstance, d: ManagementApiDeps): void {
   const { store } = d;
-  const signedIn = bearerAuth(store, false);
-  const admin = bearerAuth(store, true);
+  const signedIn = d.auth.preHandler(false);
+  const admin = d.auth.preHandler(true);
 
   app.get(
     '/api/v1/deployments/:name/management',

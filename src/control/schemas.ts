@@ -219,7 +219,16 @@ export const S = {
     ]),
     response: R(obj({ token: { type: 'string' }, expiresAt: time, user })),
   },
-  whoami: { response: R(user) },
+  whoami: {
+    response: R(
+      obj({
+        ...user.properties,
+        groups: list({ type: 'string' }),
+        signIn: obj({ method: { type: 'string' }, authTime: time }),
+      }),
+    ),
+  },
+  logout: { body: body({}, []), response: R(ok) },
   listDeployments: { response: R(list(deployment)) },
   createDeployment: {
     body: body({ name: dnsLabel, region, cloud: region }, ['name', 'region', 'cloud']),

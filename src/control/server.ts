@@ -11,7 +11,7 @@ import { fastify, type FastifyError, type FastifyInstance, type FastifyRequest }
 import swagger from '@fastify/swagger';
 import { WebSocketServer } from 'ws';
 import { realClock, Timer, type Clock, type TimerHandle } from '../clock/index.ts';
-import { Store, StoreError, parseDatabaseConfig, type ScryptParams, type TimerHint } from '../store/index.ts';
+import { Store, StoreError, parseDatabaseConfig, type Membership, type ScryptParams, type TimerHint } from '../store/index.ts';
 import { AGENT_CHANNEL_PATH, DRAIN_CLOSE_CODE, MAX_MESSAGE_BYTES } from '../proto/control/index.ts';
 import { AgentChannel } from './agent-channel.ts';
 import { preMessageHash } from './channel-noise.ts';
@@ -36,6 +36,9 @@ import { RefusalAudit, REFUSAL_WINDOW_MS } from './refusal-audit.ts';
 import { Webhooks } from './webhooks.ts';
 import { registerManagementApi } from './management-api.ts';
 import { registerConsole } from './console/index.ts';
+import { SessionAuth } from './bearer.ts';
+import { IdentityProvider, type OidcSettings } from './oidc/idp.ts';
+import { registerSso } from './oidc/routes.ts';
 import {
   CertError,
   StaticCertSource,
@@ -108,6 +111,15 @@ export interface CoordinatorOptions {
   /** First delay before reopening a lost LISTEN connection (PostgreSQL), ms; default 250. */
   fanoutRetryMs?: number;
   /**
+   * Sign-in through the company's identity provider (OpenID Connect; docs/sso.md). Discovered at
+   * start: an unreachable or wrong provider stops the start with what to fix.
+   */
+  oidc?: OidcSettings;
+  /** This coordinator's public https URL (the provider's redirect back to the console). */
+  publicUrl?: string;
+  /** Approving needs a sign-in at most this old, ms; default 1 h (bearer.ts). */
+  approvalMaxAgeMs?: number;
+  /**
    * On stop, how long agents get to close their channels after being told to move to another
    * coordinator (close 1012) before the rest are cut, ms; default 2000.
    */
@@ -128,6 +140,9 @@ const STATUS: Record<string, number> = {
   EXPIRED: 410,
   BUSY: 429,
   CHALLENGE: 401,
+  CLAIMS: 403,
+  REAUTH: 401,
+  IDP: 502,
   PROOF: 401,
   RATE_LIMITED: 429,
 };
@@ -534,7 +549,32 @@ export class Coordinator {
       onThrottled: () => this.metrics.apiRefusals.inc({ code: 'RATE_LIMITED' }),
     });
     const codeTtlMs = opts.deviceCodeTtlMs ?? 10 * 60_000;
+    const idp = opts.oidc ? await IdentityProvider.discover(opts.oidc) : undefined;
+    const membershipsChanged = async (changed: readonly Membership[]) => {
+      for (const m of changed) await this.hub.changed({ type: 'membership', ...m });
+    };
+    const auth = new SessionAuth({
+      store,
+      clock,
+      idp,
+      membershipsChanged,
+      ...(opts.approvalMaxAgeMs !== undefined ? { approvalMaxAgeMs: opts.approvalMaxAgeMs } : {}),
+      idpUnreachable: (err) => this.logger.warn({ err: err.message }, 'identity provider unreachable'),
+    });
+    const tokenTtlMs = opts.tokenTtlMs ?? 12 * 3600_000;
+    registerSso(app, {
+      store,
+      auth,
+      idp,
+      clock,
+      logger: this.logger.child({ component: 'sso' }),
+      publicUrl: opts.publicUrl,
+      sessionTtlMs: tokenTtlMs,
+      deviceGuard: new DeviceLoginGuard({ clock, coordinatorKey: this.keys.staticKey, codeTtlMs }),
+      membershipsChanged,
+    });
     registerApi(app, {
+      auth,
       store,
       hub,
       suffix: opts.suffix,
@@ -548,7 +588,7 @@ export class Coordinator {
         ...(this.fanout ? { fanout: this.fanout.state() } : {}),
       }),
       rootCaPem: this.pki.root.certPem,
-      tokenTtlMs: opts.tokenTtlMs ?? 12 * 3600_000,
+      tokenTtlMs,
       deviceCodeTtlMs: codeTtlMs,
       verificationUri: 'sallyport admin device approve CODE',
       deviceGuard: new DeviceLoginGuard({
@@ -558,6 +598,7 @@ export class Coordinator {
       }),
     });
     registerAccessApi(app, {
+      auth,
       store,
       access: this.access,
       pki: this.pki,
@@ -565,11 +606,13 @@ export class Coordinator {
       policyChanged: () => void this.standing.reconcile(),
     });
     registerAlertsApi(app, {
+      auth,
       store,
       metrics,
       notify: (notices) => this.webhooks.enqueue(notices),
     });
     registerManagementApi(app, {
+      auth,
       store,
       hub: this.hub,
       notify: (notices, also) => this.webhooks.enqueue(notices, also),
@@ -577,9 +620,10 @@ export class Coordinator {
     if (opts.console !== false)
       registerConsole(app, {
         store,
+        auth,
         clock,
         auditKey: this.keys.auditKey.verifyKey,
-        sessionTtlMs: opts.tokenTtlMs ?? 12 * 3600_000,
+        sessionTtlMs: tokenTtlMs,
       });
   }
 

@@ -11,9 +11,9 @@ import {
   secret,
   sha256Hex,
 } from './base.ts';
-import { IdentityStore } from './identity.ts';
+import { SessionStore } from './sessions.ts';
 
-export class EnrollmentStore extends IdentityStore {
+export class EnrollmentStore extends SessionStore {
   // ── pre-auth keys and enrollment ────────────────────────────────────────────────────────────
 
   /** A new pre-auth key bound to a deployment (connectors) or a user (engineers). The secret is returned once. */

@@ -21,6 +21,7 @@ export class IdentityStore extends CatalogStore {
         is_admin: u.admin ? 1 : 0,
         disabled: 0,
         created_at: now,
+        idp_subject: null,
       };
       await trx.insertInto('users').values(row).execute();
       return {

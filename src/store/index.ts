@@ -36,6 +36,7 @@ export {
   type ScryptParams,
 } from './passwords.ts';
 export { MIGRATIONS } from './migrations.ts';
+export type { SessionMethod, SsoIdentity, TokenSession } from './sessions.ts';
 export * from './records.ts';
 export {
   EMPTY_POLICY,

@@ -344,6 +344,28 @@ const t0007: Migration = {
   },
 };
 
+/**
+ * Sign-in through the company's identity provider (docs/sso.md): a user made by an OIDC sign-in
+ * carries the provider's subject (`idp_subject`, unique; null for local users, whose name a
+ * provider can never take over). Each bearer token records how it was signed in (`method`:
+ * `password` or `oidc`), when the person last authenticated (`auth_time`: approvals need a recent
+ * one), when the coordinator last asked the provider whether the person still has access
+ * (`checked_at`) and, for `oidc`, the provider's refresh token that it asks with (`idp_refresh`).
+ */
+const t0008: Migration = {
+  async up(db: Kysely<unknown>): Promise<void> {
+    await db.schema.alterTable('users').addColumn('idp_subject', 'text').execute();
+    await db.schema.createIndex('users_idp_subject').unique().on('users').column('idp_subject').execute();
+    await db.schema
+      .alterTable('api_tokens')
+      .addColumn('method', 'text', (c) => c.notNull().defaultTo('password'))
+      .execute();
+    await db.schema.alterTable('api_tokens').addColumn('auth_time', 'bigint').execute();
+    await db.schema.alterTable('api_tokens').addColumn('checked_at', 'bigint').execute();
+    await db.schema.alterTable('api_tokens').addColumn('idp_refresh', 'text').execute();
+  },
+};
+
 /** Every migration, by name; names sort in order of application. */
 export const MIGRATIONS: Record<string, Migration> = {
   '0001_initial': t0001,
@@ -353,6 +375,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0005_incidents': t0005,
   '0006_netmap_changes': t0006,
   '0007_management': t0007,
+  '0008_sso': t0008,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -78,6 +78,8 @@ export interface UsersTable {
   is_admin: number;
   disabled: number;
   created_at: number;
+  /** The identity provider's subject for a user made by an OIDC sign-in; null for local users. */
+  idp_subject: string | null;
 }
 
 export interface GroupsTable {
@@ -114,6 +116,14 @@ export interface ApiTokensTable {
   user_id: string;
   created_at: number;
   expires_at: number;
+  /** How the session was signed in: `password` or `oidc`. */
+  method: Generated<string>;
+  /** When the person last authenticated (null: created_at). */
+  auth_time: number | null;
+  /** When the coordinator last confirmed the session with the identity provider. */
+  checked_at: number | null;
+  /** The identity provider's refresh token (`oidc` only). */
+  idp_refresh: string | null;
 }
 
 export interface DeviceCodesTable {

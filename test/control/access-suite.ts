@@ -119,7 +119,13 @@ export function accessSuite(name: string, db: () => Promise<{ url?: string; stop
     before(async () => {
       dbh = await db();
       hook = await startReceiver();
-      f = await startFixture({ ...(dbh.url ? { db: dbh.url } : {}), webhooks: [hook.url] });
+      // The suite's fake clock skips hours between sign-in and approval; the freshness an approval
+      // needs (1 h by default) has its own tests (test/control/sso.test.ts).
+      f = await startFixture({
+        ...(dbh.url ? { db: dbh.url } : {}),
+        webhooks: [hook.url],
+        approvalMaxAgeMs: 30 * 86_400_000,
+      });
       const a = f.admin;
       await a.call('POST', '/api/v1/deployments', { name: 'acme-prod', region: 'us-east-1', cloud: 'aws' });
       for (const [svc, kind] of [

@@ -18,7 +18,7 @@ import type { Clock } from '../../clock/index.ts';
 import type { VerifyKey } from '../../crypto/index.ts';
 import type { Store, UserRecord } from '../../store/index.ts';
 import { ControlError } from '../errors.ts';
-import { userForBearer } from '../bearer.ts';
+import type { SessionAuth } from '../bearer.ts';
 import { errorSchema, userName } from '../schemas.ts';
 import { loadAssets, SECURITY_HEADERS } from './assets.ts';
 import { checkAudit } from './audit-check.ts';
@@ -35,6 +35,7 @@ import {
 
 export interface ConsoleOptions {
   store: Store;
+  auth: SessionAuth;
   clock: Clock;
   /** The coordinator's audit checkpoint key: the only key the console's verification trusts. */
   auditKey: VerifyKey;
@@ -90,8 +91,8 @@ export function registerConsole(app: FastifyInstance, o: ConsoleOptions): void {
     if (!token || signedOut.has(token, now()))
       throw new ControlError('UNAUTHORIZED', 'not signed in: sign in to the console');
     // req.user: a refusal of this signed-in user is audited like the API's (server.ts).
-    req.user = await userForBearer(store, token, 'the session ended: sign in again');
-    return { token, user: req.user };
+    const user = await o.auth.authenticate(req, token, 'the session ended: sign in again');
+    return { token, user };
   };
   const view = async (token: string, user: UserRecord) => ({
     user: { name: user.name, admin: user.isAdmin },
