@@ -6,6 +6,7 @@ import { parseJsonc } from '../util/index.ts';
 import { CONNECTION_OPTIONS, apiClientFrom } from './api-connection.ts';
 import { API_EXIT_CODES, reportApiFailure } from './exit.ts';
 import { UsageError, processIo as commandIo, type CommandIo } from './io.ts';
+import { PromptAborted, readSecret } from './prompt.ts';
 
 export const help = `usage: sallyport admin [global options] <resource> <verb> [arguments] [--json]
 
@@ -23,8 +24,9 @@ global options:
   --help                this text
 
 commands:
-  login --user NAME                  password from SALLYPORT_PASSWORD or the first line of stdin;
-                                     prints the token to export as SALLYPORT_TOKEN
+  login --user NAME                  a local (break-glass) password sign-in: the password is typed
+                                     at a prompt with no echo (or SALLYPORT_PASSWORD, or the first
+                                     line of stdin); prints the token. People use 'sallyport login'
   info                               the coordinator's public keys and suffix
   deployments list
   deployments create NAME --region REGION --cloud CLOUD
@@ -47,7 +49,8 @@ commands:
                                      user keys enroll engineer machines
   keys revoke ID
   users list
-  users create NAME [--admin]        password from SALLYPORT_NEW_PASSWORD or the first line of stdin
+  users create NAME [--admin]        password typed at a prompt (no echo), SALLYPORT_NEW_PASSWORD,
+                                     or the first line of stdin
   users disable NAME | users enable NAME
   groups list | groups create NAME | groups delete NAME
   groups add GROUP USER | groups remove GROUP USER
@@ -92,26 +95,27 @@ export function parseDuration(s: string): number {
 
 /** Where a run reads its environment and writes its output (tests pass their own). */
 export interface AdminIo extends CommandIo {
-  /** The first line of standard input, for passwords. */
-  stdinLine: () => string;
+  /** A password: typed at a prompt with no echo on a terminal, else the first line of stdin. */
+  stdinLine: (prompt: string) => string | Promise<string>;
 }
 
 const processIo: AdminIo = {
   ...commandIo,
-  stdinLine: () => {
+  stdinLine: async (prompt) => {
     try {
-      return readFileSync(0, 'utf8').split('\n')[0]?.trim() ?? '';
-    } catch {
-      return '';
+      return await readSecret(prompt);
+    } catch (e) {
+      if (e instanceof PromptAborted) return '';
+      throw e;
     }
   },
 };
 
-function secretFrom(io: AdminIo, env: string): string {
+async function secretFrom(io: AdminIo, env: string, prompt: string): Promise<string> {
   const v = io.env[env];
   if (v) return v;
-  const line = io.stdinLine();
-  if (!line) throw new UsageError(`no password: set ${env} or pipe it on stdin`);
+  const line = await io.stdinLine(prompt);
+  if (!line) throw new UsageError(`no password: type it at the prompt, pipe it on stdin, or set ${env}`);
   return line;
 }
 
@@ -211,7 +215,7 @@ export async function run(argv: string[], io: AdminIo = processIo): Promise<numb
       case 'login': {
         const r = await api.call<{ token: string }>('POST', '/api/v1/login', {
           user: need(o.user, '--user NAME'),
-          password: secretFrom(io, 'SALLYPORT_PASSWORD'),
+          password: await secretFrom(io, 'SALLYPORT_PASSWORD', 'Password: '),
         });
         if (o.json) out(r);
         else io.stdout(`${r.token}\n`);
@@ -345,7 +349,11 @@ export async function run(argv: string[], io: AdminIo = processIo): Promise<numb
         out(
           await api.call('POST', '/api/v1/users', {
             name: need(args[0], 'NAME'),
-            password: secretFrom(io, 'SALLYPORT_NEW_PASSWORD'),
+            password: await secretFrom(
+              io,
+              'SALLYPORT_NEW_PASSWORD',
+              `New password for ${args[0] ?? 'the user'}: `,
+            ),
             admin: !!o.admin,
           }),
           ['name', 'isAdmin'],

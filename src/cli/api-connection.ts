@@ -1,8 +1,11 @@
 // How API-backed commands (admin, access commands, audit list/export) reach the coordinator:
-// flags first, then SALLYPORT_SERVER / SALLYPORT_TOKEN / SALLYPORT_CA / SALLYPORT_FINGERPRINT.
+// flags first, then SALLYPORT_SERVER / SALLYPORT_TOKEN / SALLYPORT_CA / SALLYPORT_FINGERPRINT,
+// then the profile `sallyport login` wrote (profile.ts). The profile's token goes only to the
+// profile's own server: with another server named, it is not used.
 import { readFileSync } from 'node:fs';
 import { ApiClient } from '../control/api-client.ts';
 import { LOGIN_HINT } from './exit.ts';
+import { loadProfile, sameServer } from './profile.ts';
 
 /** The parseArgs options every API-backed command accepts. */
 export const CONNECTION_OPTIONS = {
@@ -28,18 +31,24 @@ export function apiClientFrom(
   env: Record<string, string | undefined>,
   opts: { requireToken?: boolean; maxBody?: number } = {},
 ): ApiClient | string {
-  const server = o.server ?? env.SALLYPORT_SERVER;
+  const named = o.server ?? env.SALLYPORT_SERVER;
+  const loaded = loadProfile(env);
+  if (typeof loaded === 'string' && !named) return loaded;
+  const profile =
+    typeof loaded === 'object' && (!named || sameServer(named, loaded.server)) ? loaded : undefined;
+  const server = named ?? profile?.server;
   if (!server)
-    return "no coordinator given: pass --server https://HOST:PORT or export SALLYPORT_SERVER (the URL 'sallyport coordinator' printed)";
+    return "no coordinator given: run 'sallyport login https://HOST:PORT', or pass --server https://HOST:PORT (env SALLYPORT_SERVER)";
   if (!/^https:\/\/[^/]/.test(server))
     return `--server / SALLYPORT_SERVER must be an https:// URL, got '${server}'`;
-  const token = o.token ?? env.SALLYPORT_TOKEN;
+  const token = o.token ?? env.SALLYPORT_TOKEN ?? profile?.token;
   if (opts.requireToken && !token) return `not logged in (no token): ${LOGIN_HINT}`;
   const caFile = o.ca ?? env.SALLYPORT_CA;
-  const fingerprint = o.fingerprint ?? env.SALLYPORT_FINGERPRINT;
+  const fingerprint =
+    o.fingerprint ?? env.SALLYPORT_FINGERPRINT ?? (caFile ? undefined : profile?.fingerprint);
   let ca: string | undefined;
   try {
-    ca = caFile ? readFileSync(caFile, 'utf8') : undefined;
+    ca = caFile ? readFileSync(caFile, 'utf8') : fingerprint ? undefined : profile?.ca;
   } catch (e) {
     return `cannot read the CA file ${caFile} (--ca / SALLYPORT_CA): ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`;
   }

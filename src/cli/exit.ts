@@ -37,7 +37,7 @@ export const API_EXIT_CODES =
 
 /** What to run to get a token. */
 export const LOGIN_HINT =
-  'export SALLYPORT_TOKEN=$(sallyport admin login --user NAME)   (or pass --token TOKEN)';
+  "sign in with 'sallyport login https://COORDINATOR' (or pass --token TOKEN / SALLYPORT_TOKEN)";
 
 const TLS_TRUST_CODES = new Set([
   'DEPTH_ZERO_SELF_SIGNED_CERT',

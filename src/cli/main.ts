@@ -36,7 +36,12 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     summary: 'run an agent: a connector (--serve) or an engineer node',
     load: () => import('./agent.ts'),
   },
-  login: { summary: 'enroll this engineer machine (device login)', load: () => import('./login.ts') },
+  login: {
+    summary: 'sign in (identity provider or password) and keep a profile; or enroll this machine',
+    load: () => import('./login.ts'),
+  },
+  logout: { summary: 'end your session and remove your profile', load: () => import('./logout.ts') },
+  whoami: { summary: 'who you are signed in as: groups, how and when', load: () => import('./whoami.ts') },
   connect: {
     summary: 'forward a local port to a service through the overlay',
     load: () => import('./connect.ts'),
@@ -110,7 +115,7 @@ Examples:
 
 Environment (flags win):
   SALLYPORT_SERVER        coordinator URL for admin, the access commands and audit list/export
-  SALLYPORT_TOKEN         bearer token: export SALLYPORT_TOKEN=$(sallyport admin login --user NAME)
+  SALLYPORT_TOKEN         bearer token (default: your profile from 'sallyport login URL')
   SALLYPORT_CA            PEM file to trust for the coordinator's TLS (or SALLYPORT_FINGERPRINT to pin it)
   SALLYPORT_STATE         an agent's state directory (default ~/.sallyport)
 

@@ -15,7 +15,13 @@
 // last authenticated more than `approvalMaxAgeMs` ago, as Teleport asks for fresh MFA on review.
 import type { FastifyRequest } from 'fastify';
 import type { Clock } from '../clock/index.ts';
-import { StoreError, type Membership, type Store, type TokenSession, type UserRecord } from '../store/index.ts';
+import {
+  StoreError,
+  type Membership,
+  type Store,
+  type TokenSession,
+  type UserRecord,
+} from '../store/index.ts';
 import { ControlError } from './errors.ts';
 import { IdpRefused, type IdentityProvider } from './oidc/idp.ts';
 
@@ -138,11 +144,18 @@ export class SessionAuth {
     const at = req.signIn?.authTime;
     const age = at === undefined ? Infinity : this.#o.clock.wallMs() - at;
     if (age <= this.approvalMaxAgeMs) return;
-    const mins = Math.round(this.approvalMaxAgeMs / 60_000);
     throw new ControlError(
       'REAUTH',
-      `${what} needs a sign-in from the last ${mins} min (yours is ${Number.isFinite(age) ? `${Math.round(age / 60_000)} min` : 'of unknown age'} old): ` +
+      `${what} needs a sign-in from the last ${span(this.approvalMaxAgeMs)} (yours is ${Number.isFinite(age) ? `${span(age)} old` : 'of unknown age'}): ` +
         "sign in again ('sallyport login', or the console's sign-in) and retry",
     );
   }
 }
+
+/** 45 s, 12 min, 3 h. */
+const span = (ms: number): string =>
+  ms < 120_000
+    ? `${Math.round(ms / 1000)} s`
+    : ms < 7_200_000
+      ? `${Math.round(ms / 60_000)} min`
+      : `${Math.round(ms / 3_600_000)} h`;

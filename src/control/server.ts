@@ -11,7 +11,14 @@ import { fastify, type FastifyError, type FastifyInstance, type FastifyRequest }
 import swagger from '@fastify/swagger';
 import { WebSocketServer } from 'ws';
 import { realClock, Timer, type Clock, type TimerHandle } from '../clock/index.ts';
-import { Store, StoreError, parseDatabaseConfig, type Membership, type ScryptParams, type TimerHint } from '../store/index.ts';
+import {
+  Store,
+  StoreError,
+  parseDatabaseConfig,
+  type Membership,
+  type ScryptParams,
+  type TimerHint,
+} from '../store/index.ts';
 import { AGENT_CHANNEL_PATH, DRAIN_CLOSE_CODE, MAX_MESSAGE_BYTES } from '../proto/control/index.ts';
 import { AgentChannel } from './agent-channel.ts';
 import { preMessageHash } from './channel-noise.ts';

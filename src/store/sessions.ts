@@ -70,7 +70,11 @@ export class SessionStore extends IdentityStore {
         .where('idp_subject', '=', id.subject)
         .executeTakeFirst();
       if (!row) {
-        const clash = await trx.selectFrom('users').select('id').where('name', '=', id.name).executeTakeFirst();
+        const clash = await trx
+          .selectFrom('users')
+          .select('id')
+          .where('name', '=', id.name)
+          .executeTakeFirst();
         if (clash)
           throw new StoreError(
             'CONFLICT',
@@ -176,7 +180,11 @@ export class SessionStore extends IdentityStore {
         .where('token_hash', '=', sha256Hex(token))
         .executeTakeFirst();
       if (!t) throw new StoreError('AUTH', 'bearer token unknown or expired');
-      const row = await trx.selectFrom('users').selectAll().where('id', '=', t.user_id).executeTakeFirstOrThrow();
+      const row = await trx
+        .selectFrom('users')
+        .selectAll()
+        .where('id', '=', t.user_id)
+        .executeTakeFirstOrThrow();
       if (row.idp_subject !== id.subject)
         throw new StoreError('AUTH', 'the identity provider answered for another person');
       const { changed } = await this.#sync(trx, row, id, audit);
@@ -247,7 +255,11 @@ export class SessionStore extends IdentityStore {
         audit.push(entry('group.add-member', g.name));
         changed.push({ groupId: g.id, userId: row.id });
       } else if (!want.has(g.name) && have.has(g.id)) {
-        await trx.deleteFrom('memberships').where('group_id', '=', g.id).where('user_id', '=', row.id).execute();
+        await trx
+          .deleteFrom('memberships')
+          .where('group_id', '=', g.id)
+          .where('user_id', '=', row.id)
+          .execute();
         audit.push(entry('group.remove-member', g.name));
         changed.push({ groupId: g.id, userId: row.id });
       }

@@ -14,7 +14,7 @@ import { Writable } from 'node:stream';
 import { pino, type Logger } from 'pino';
 import { realClock, type Clock } from '../clock/index.ts';
 import { PrivateKey, PublicKey } from '../crypto/index.ts';
-import { ApiClient, Coordinator, loadOrCreateKeys } from '../control/index.ts';
+import { ApiClient, Coordinator, loadOrCreateKeys, type CoordinatorOptions } from '../control/index.ts';
 import { createSelfSigned } from '../pki/index.ts';
 import { RelayServer } from '../relay/index.ts';
 import { Agent, type AgentOptions, type ServiceSpec } from '../agent/index.ts';
@@ -60,6 +60,10 @@ export interface HarnessOptions {
   relayFront?(relayPort: number, cert: { certPem: string; keyPem: string }): Promise<number>;
   /** More relay regions besides the first (each its own relay on loopback, in the relay map). */
   extraRegions?: string[];
+  /** More coordinator options (e.g. `oidc`, `publicUrl`). */
+  coordinator?: Partial<CoordinatorOptions>;
+  /** The coordinator's port (default: a free one); a test that needs its URL first picks it. */
+  coordinatorPort?: number;
 }
 
 export interface AgentHandle {
@@ -79,6 +83,7 @@ export class Harness {
   /** The port agents dial for the relay (the relay's own, or relayFront's). */
   relayDialPort = 0;
   readonly #relayFront: HarnessOptions['relayFront'];
+  readonly #coordinatorExtra: Partial<CoordinatorOptions>;
   coordinatorPort = 0;
   relayCert!: { certPem: string; keyPem: string };
   relayKey = PrivateKey.generate();
@@ -94,6 +99,8 @@ export class Harness {
     this.dir = o.dir ?? mkdtempSync(join(tmpdir(), 'sallyport-harness-'));
     this.clock = o.clock ?? realClock;
     this.#relayFront = o.relayFront;
+    this.#coordinatorExtra = o.coordinator ?? {};
+    this.coordinatorPort = o.coordinatorPort ?? 0;
     for (const r of o.extraRegions ?? [])
       this.extraRelays.set(r, { relay: undefined, port: 0, key: PrivateKey.generate() });
   }
@@ -180,6 +187,7 @@ export class Harness {
       logger: this.coordinatorLogs.logger,
       bootstrapAdmin: { name: 'admin', password: this.#adminPassword },
       scrypt: { N: 1024, r: 8, p: 1 },
+      ...this.#coordinatorExtra,
     });
     this.coordinatorPort = this.coordinator.port;
     this.api = await new ApiClient({ server: this.coordinator.url, ca: this.coordinator.tls.cert }).login(

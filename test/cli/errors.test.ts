@@ -52,7 +52,7 @@ describe('classifying failures (unit)', () => {
   test('HTTP 401 is 4 with how to log in; 403 and 409 are 1; other errors are not ours', () => {
     const u = apiFailure(new ApiError(401, 'UNAUTHORIZED', 'bad token'));
     assert.equal(u?.code, EXIT.UNAUTHENTICATED);
-    assert.match(u!.message, /sallyport admin login --user NAME/);
+    assert.match(u!.message, /sallyport login https:\/\/COORDINATOR/);
     assert.equal(apiFailure(new ApiError(403, 'FORBIDDEN', 'admins only'))?.code, EXIT.FAILED);
     assert.match(apiFailure(new ApiError(403, 'FORBIDDEN', 'x'))!.message, /may not do this/);
     assert.equal(apiFailure(new ApiError(409, 'CONFLICT', 'exists'))?.code, EXIT.FAILED);
@@ -115,13 +115,13 @@ describe('against a coordinator', () => {
   test('no token: exit 2 and how to log in; a plain http:// server: exit 2', async () => {
     const r = await accessCli(env, 'requests');
     assert.equal(r.code, EXIT.USAGE);
-    assert.match(r.err, /not logged in.*sallyport admin login --user NAME/);
+    assert.match(r.err, /not logged in.*sallyport login https:\/\/COORDINATOR/);
     const h = await accessCli({ ...as('alice'), SALLYPORT_SERVER: 'http://127.0.0.1:1' }, 'requests');
     assert.equal(h.code, EXIT.USAGE);
     assert.match(h.err, /must be an https:\/\/ URL/);
     const m = await adminCli({ SALLYPORT_TOKEN: 'x' }, 'users', 'list');
     assert.equal(m.code, EXIT.USAGE);
-    assert.match(m.err, /--server https:\/\/HOST:PORT or export SALLYPORT_SERVER/);
+    assert.match(m.err, /sallyport login https:\/\/HOST:PORT.*--server https:\/\/HOST:PORT/);
     const ca = await adminCli({ ...env, SALLYPORT_CA: join(dir, 'missing.pem') }, 'users', 'list');
     assert.equal(ca.code, EXIT.USAGE);
     assert.match(ca.err, /cannot read the CA file .*ENOENT/);
@@ -145,7 +145,7 @@ describe('against a coordinator', () => {
   test('a token the coordinator rejects: exit 4 with how to log in again', async () => {
     const r = await adminCli({ ...env, SALLYPORT_TOKEN: 'not-a-token' }, 'users', 'list');
     assert.equal(r.code, EXIT.UNAUTHENTICATED, r.err);
-    assert.match(r.err, /HTTP 401.*\n.*SALLYPORT_TOKEN=\$\(sallyport admin login --user NAME\)/);
+    assert.match(r.err, /HTTP 401.*\n.*sallyport login https:\/\/COORDINATOR/);
     const g = await accessCli({ ...env, SALLYPORT_TOKEN: 'not-a-token' }, 'grants', '--json');
     assert.equal(g.code, EXIT.UNAUTHENTICATED);
     assert.equal(g.out, '');

@@ -51,6 +51,7 @@ const sessionView = {
   properties: {
     user: { type: 'object', properties: { name: { type: 'string' }, admin: { type: 'boolean' } } },
     groups: { type: 'array', items: { type: 'string' } },
+    signIn: { type: 'object', properties: { method: { type: 'string' }, authTime: { type: 'integer' } } },
     csrf: { type: 'string' },
     now: { type: 'integer' },
   },
@@ -94,9 +95,10 @@ export function registerConsole(app: FastifyInstance, o: ConsoleOptions): void {
     const user = await o.auth.authenticate(req, token, 'the session ended: sign in again');
     return { token, user };
   };
-  const view = async (token: string, user: UserRecord) => ({
+  const view = async (token: string, user: UserRecord, signIn: FastifyRequest['signIn']) => ({
     user: { name: user.name, admin: user.isAdmin },
     groups: [...(await store.accessActor(user.name)).groups],
+    signIn,
     csrf: csrfToken(key, token),
     now: now(),
   });
@@ -114,7 +116,7 @@ export function registerConsole(app: FastifyInstance, o: ConsoleOptions): void {
     async (req, reply) => {
       void reply.header('cache-control', 'no-store');
       const { token, user } = await userOf(req);
-      return view(token, user);
+      return view(token, user, req.signIn);
     },
   );
   app.post(
@@ -142,7 +144,7 @@ export function registerConsole(app: FastifyInstance, o: ConsoleOptions): void {
       void reply
         .header('cache-control', 'no-store')
         .header('set-cookie', sessionCookie(s.token, s.expiresAt - now()));
-      return view(s.token, s.user);
+      return view(s.token, s.user, { method: 'password', authTime: now() });
     },
   );
   app.delete(

@@ -77,7 +77,9 @@ function fetchWithCa(ca: string): oc.CustomFetch {
           });
         },
       );
-      req.on('timeout', () => req.destroy(new Error(`no answer from the identity provider in ${TIMEOUT_S} s`)));
+      req.on('timeout', () =>
+        req.destroy(new Error(`no answer from the identity provider in ${TIMEOUT_S} s`)),
+      );
       req.on('error', reject);
       if (body === undefined || body === null) req.end();
       else if (body instanceof URLSearchParams) req.end(body.toString());
@@ -198,7 +200,10 @@ export class IdentityProvider {
     try {
       return await oc.initiateDeviceAuthorization(this.#config, { scope: this.#s.scopes.join(' ') });
     } catch (e) {
-      throw new ControlError('IDP', `the identity provider refused to start a device sign-in: ${describe(e)}`);
+      throw new ControlError(
+        'IDP',
+        `the identity provider refused to start a device sign-in: ${describe(e)}`,
+      );
     }
   }
 
@@ -241,7 +246,11 @@ export class IdentityProvider {
     // Group and name claims often come only from userinfo (a provider that keeps ID tokens small).
     try {
       const info = await oc.fetchUserInfo(this.#config, r.access_token, id.sub);
-      claims = { ...info, ...claims, ...pick(info, [this.#s.mapping.usernameClaim, this.#s.mapping.groupsClaim]) };
+      claims = {
+        ...info,
+        ...claims,
+        ...pick(info, [this.#s.mapping.usernameClaim, this.#s.mapping.groupsClaim]),
+      };
     } catch (e) {
       if (e instanceof oc.ResponseBodyError && e.status === 401)
         throw new IdpRefused('the identity provider refused its own access token');
@@ -261,7 +270,8 @@ function pick(o: Record<string, unknown>, keys: string[]): Record<string, unknow
 }
 
 function describe(e: unknown): string {
-  if (e instanceof oc.ResponseBodyError) return `${e.error}${e.error_description ? `: ${e.error_description}` : ''}`;
+  if (e instanceof oc.ResponseBodyError)
+    return `${e.error}${e.error_description ? `: ${e.error_description}` : ''}`;
   const err = e as Error & { cause?: Error & { code?: string } };
   const cause = err.cause ? ` (${err.cause.code ?? err.cause.message})` : '';
   return `${err.message ?? String(e)}${cause}`;

@@ -152,7 +152,8 @@ export function registerSso(app: FastifyInstance, o: SsoRoutesOptions): void {
             }),
             (e: Error): DeviceResult => ({
               status: 'failed',
-              message: e instanceof ControlError || e instanceof IdpRefused ? e.message : 'the sign-in failed',
+              message:
+                e instanceof ControlError || e instanceof IdpRefused ? e.message : 'the sign-in failed',
             }),
           )
           .then((r) => (entry.result = r)),
@@ -184,7 +185,10 @@ export function registerSso(app: FastifyInstance, o: SsoRoutesOptions): void {
       const handle = (req.body as { handle: string }).handle;
       const entry = devices.get(handle);
       if (!entry || (entry.expires <= now() && !entry.result))
-        throw new ControlError('NOT_FOUND', 'no such device sign-in (it expired): start again with sallyport login');
+        throw new ControlError(
+          'NOT_FOUND',
+          'no such device sign-in (it expired): start again with sallyport login',
+        );
       let timer: { cancel(): void } | undefined;
       const waited = await Promise.race([
         entry.done,
@@ -206,7 +210,8 @@ export function registerSso(app: FastifyInstance, o: SsoRoutesOptions): void {
 
   // ── the console: authorization code flow with PKCE ──
   const callbackUrl = () => {
-    if (!o.publicUrl) throw new ControlError('CONFIG', 'no --public-url: the console cannot sign in through the provider');
+    if (!o.publicUrl)
+      throw new ControlError('CONFIG', 'no --public-url: the console cannot sign in through the provider');
     return new URL('/console/sso/callback', o.publicUrl).href;
   };
   app.get('/console/sso/start', { schema: hidden }, async (req: FastifyRequest, reply: FastifyReply) => {
@@ -215,7 +220,8 @@ export function registerSso(app: FastifyInstance, o: SsoRoutesOptions): void {
     const fresh = q.fresh === '1';
     const a = await provider.authorizationUrl(callbackUrl(), fresh);
     prune(flows, now());
-    if (flows.size >= MAX_FLOWS) throw new ControlError('BUSY', 'too many sign-ins at once; try again shortly');
+    if (flows.size >= MAX_FLOWS)
+      throw new ControlError('BUSY', 'too many sign-ins at once; try again shortly');
     flows.set(a.state, { ...a, fresh, returnTo: safeReturn(q.return), expires: now() + FLOW_TTL_MS });
     return reply
       .header('cache-control', 'no-store')
@@ -233,7 +239,9 @@ export function registerSso(app: FastifyInstance, o: SsoRoutesOptions): void {
     const bound = cookieValue(req.headers.cookie, FLOW_COOKIE) === state;
     if (!flow || flow.expires <= now() || !bound) {
       void reply.code(400).header('cache-control', 'no-store').type('text/html');
-      return page('This sign-in is unknown, expired, or was started in another browser. <a href="/console/">Start again</a>.');
+      return page(
+        'This sign-in is unknown, expired, or was started in another browser. <a href="/console/">Start again</a>.',
+      );
     }
     flows.delete(state);
     let s;
@@ -273,8 +281,7 @@ function cookieValue(header: string | string[] | undefined, name: string): strin
   return undefined;
 }
 
-const escapeHtml = (s: string): string =>
-  s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+const escapeHtml = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 const page = (body: string): string =>
   `<!doctype html><meta charset="utf-8"><title>sallyport sign-in</title><p>${body}</p>`;

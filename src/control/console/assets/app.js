@@ -65,7 +65,9 @@ async function call(method, path, body, retried = false) {
       state.session = { ...state.session, csrf: s.csrf };
       return call(method, path, body, true);
     }
-    if (res.status === 401 && state.session) showSignIn('Your session ended: sign in again.');
+    // REAUTH: the session is fine but too old for this action (approving): fail() offers a fresh sign-in.
+    if (res.status === 401 && state.session && e.code !== 'REAUTH')
+      showSignIn('Your session ended: sign in again.');
     throw new ApiFailure(res.status, e.code || `HTTP_${res.status}`, e.message || res.statusText);
   }
   return data;
@@ -132,6 +134,17 @@ function announce(text) {
 function fail(e, where) {
   const msg = e instanceof ApiFailure ? `${e.message} (${e.code})` : String(e && e.message ? e.message : e);
   $('app-error').textContent = `${where}: ${msg}`;
+  if (e instanceof ApiFailure && e.code === 'REAUTH') {
+    const back = `/console/${document.location.hash || '#approvals'}`;
+    const link =
+      state.session && state.session.signIn && state.session.signIn.method === 'oidc'
+        ? el('a', {
+            href: `/console/sso/start?fresh=1&return=${encodeURIComponent(back)}`,
+            text: 'Sign in again',
+          })
+        : el('button', { type: 'button', text: 'Sign in again', onclick: () => void signOut() });
+    $('app-error').append(' ', link);
+  }
 }
 
 function facts(pairs) {
@@ -719,8 +732,23 @@ function stopTimers() {
   clearInterval(state.poll);
 }
 
+/** Offers the identity provider's sign-in when the coordinator has one (GET /api/v1/auth/methods). */
+async function loadMethods() {
+  try {
+    const m = await call('GET', '/api/v1/auth/methods');
+    if (!m.oidc) return;
+    $('sso-link').textContent = `Sign in with ${m.oidc.name}`;
+    $('sso-link').href =
+      `/console/sso/start?return=${encodeURIComponent(`/console/${document.location.hash}`)}`;
+    $('sso').hidden = false;
+  } catch {
+    // The password form stays.
+  }
+}
+
 async function boot() {
   $('signin-form').addEventListener('submit', signIn);
+  void loadMethods();
   $('request-form').addEventListener('submit', requestAccess);
   $('sign-out').addEventListener('click', () => void signOut());
   $('audit-refresh').addEventListener('click', (ev) => act(ev.currentTarget, loadAudit));
