@@ -19,12 +19,14 @@ import {
   parseListenerFlags,
   type ListenerConfig,
 } from './listener-flags.ts';
+import { OIDC_HELP, OIDC_OPTIONS, parseOidcFlags, type OidcConfig } from './oidc-flags.ts';
 
 export const help = `usage: sallyport coordinator --data DIR --suffix DOMAIN [--listen HOST:PORT] [--db postgres://…]
                              [--relay REGION=URL[,stun=PORT]]… [--relay-ca FILE]
                              [--tls-cert FILE --tls-key FILE | --acme-directory URL --acme-domain NAME… --acme-agree-tos]
                              [--metrics-listen HOST:PORT | --metrics-token-file FILE]
                              [--hostname NAME]… [--webhook URL]… [--no-console] [--log-level LEVEL] [--json]
+                             [--oidc-issuer URL --oidc-client-id ID --oidc-client-secret-file FILE --public-url URL]
                              [--config FILE]
 
 Runs the coordinator: the admin API under /api/v1 (OpenAPI document at /openapi.json), the agent
@@ -77,6 +79,7 @@ options:
   --help                this text
 
 ${LISTENER_HELP}
+${OIDC_HELP}
 It prints the values agents and relays need: the URL, the channel key agents pin, the listener
 certificate's SHA-256 fingerprint, and the signing key relays trust (sallyport relay --trust-key).
 
@@ -101,7 +104,7 @@ function parseHostPort(s: string): { host: string; port: number } | undefined {
   return { host: m[1] ?? m[2], port: Number(m[3]) };
 }
 
-const OPTIONS = {
+export const OPTIONS = {
   config: { type: 'string' },
   data: { type: 'string' },
   db: { type: 'string' },
@@ -111,6 +114,7 @@ const OPTIONS = {
   relay: { type: 'string', multiple: true },
   'relay-ca': { type: 'string' },
   ...LISTENER_OPTIONS,
+  ...OIDC_OPTIONS,
   hostname: { type: 'string', multiple: true },
   webhook: { type: 'string', multiple: true },
   'no-console': { type: 'boolean' },
@@ -158,6 +162,13 @@ export async function run(argv: string[], opts: { signal?: AbortSignal } = {}): 
   let listener: ListenerConfig;
   try {
     listener = parseListenerFlags(a, join(dataDir, 'acme'));
+  } catch (e) {
+    if (e instanceof UsageError) return usage(e.message);
+    throw e;
+  }
+  let sso: OidcConfig;
+  try {
+    sso = parseOidcFlags(a, process.env);
   } catch (e) {
     if (e instanceof UsageError) return usage(e.message);
     throw e;
@@ -212,6 +223,7 @@ export async function run(argv: string[], opts: { signal?: AbortSignal } = {}): 
       logger,
       ...(a['no-console'] ? { console: false } : {}),
       ...(every !== undefined ? { auditCheckpointEvery: Number(every) } : {}),
+      ...sso,
     });
   } catch (e) {
     const msg = e instanceof ControlError ? e.message : String((e as Error).message ?? e);
@@ -229,6 +241,7 @@ export async function run(argv: string[], opts: { signal?: AbortSignal } = {}): 
         data: dataDir,
         database: dbText,
         console: a['no-console'] ? null : `${coord.url}/console/`,
+        oidc: sso.oidc ? sso.oidc.issuer : null,
         certificate: coord.certs.status().kind,
         metrics:
           coord.metricsPort !== undefined
@@ -245,6 +258,7 @@ export async function run(argv: string[], opts: { signal?: AbortSignal } = {}): 
         `  relay trust key (Ed25519):  ${coord.keys.signingKey.verifyKey.base64()}`,
         `  data:                       ${dataDir}${dbText === 'postgres' ? '' : ` (database ${dbText})`}`,
         `  console:                    ${a['no-console'] ? 'off (--no-console)' : `${coord.url}/console/`}`,
+        `  sign-in:                    password${sso.oidc ? ` and ${sso.oidc.issuer} (console, and the CLI's device flow)` : ''}`,
         `  certificate:                ${coord.certs.status().kind}, until ${new Date(coord.certs.status().current.notAfterMs).toISOString()}`,
         `  metrics:                    ${coord.metricsPort !== undefined ? `http://${listener.metricsListen!.host}:${coord.metricsPort}/metrics` : listener.metricsToken ? `${coord.url}/metrics (bearer token)` : 'off (--metrics-listen or --metrics-token-file)'}`,
         '',

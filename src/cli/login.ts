@@ -53,6 +53,17 @@ examples:
 exit codes: 0 signed in (or approved), 1 refused, denied or expired, 2 bad usage, 3 coordinator unreachable
 `;
 
+export const OPTIONS = {
+  'coordinator-key': { type: 'string' },
+  ca: { type: 'string' },
+  fingerprint: { type: 'string' },
+  user: { type: 'string' },
+  state: { type: 'string' },
+  name: { type: 'string' },
+  timeout: { type: 'string' },
+  help: { type: 'boolean' },
+} as const;
+
 const sleep = (ms: number): Promise<void> => new Promise((r) => realClock.setTimeout(r, ms));
 
 interface DeviceStart {
@@ -72,16 +83,7 @@ export async function run(argv: string[], io: CommandIo = processIo): Promise<nu
   try {
     p = parseArgs({
       args: argv,
-      options: {
-        'coordinator-key': { type: 'string' },
-        ca: { type: 'string' },
-        fingerprint: { type: 'string' },
-        user: { type: 'string' },
-        state: { type: 'string' },
-        name: { type: 'string' },
-        timeout: { type: 'string' },
-        help: { type: 'boolean' },
-      },
+      options: OPTIONS,
       strict: true,
       allowPositionals: true,
     });
