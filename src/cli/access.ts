@@ -32,14 +32,20 @@ ${API_EXIT_CODES}`;
 
 export const HELP: Record<AccessCommand, string> = {
   request: `usage: sallyport request DEPLOYMENT --service NAME [--service NAME]… --reason "TICKET" --for DURATION
-                         [--access read-only|read-write|admin] [--json]
+                         [--access read-only|read-write|admin] [--wait] [--out DIR] [--json]
 
 Asks for just-in-time access to services of a deployment. The coordinator's policy decides whether
 you may ask, for how long at most, and who must approve; the request then waits for approval.
 Durations: 30m, 2h, 1h30m.
 
-example:
+--wait stays until the request is decided (the coordinator answers the moment it is: no polling
+interval), then, approved, fetches your client certificate for the grant (as 'sallyport cert',
+into --out DIR or STATE/certs/GRANT) and exits 0; denied, cancelled or expired unanswered, it says
+why and exits 1. Ctrl-C stops waiting; the request stays pending.
+
+examples:
   sallyport request acme-prod --service k8s --reason "INC-4711 pods crash-looping" --for 2h
+  sallyport request acme-prod --service clickhouse --reason "INC-4711 slow merges" --for 1h --wait
 
 ${CONNECTION}`,
   requests: `usage: sallyport requests [--status pending|approved|denied|cancelled|expired-unanswered] [--json]
@@ -169,6 +175,7 @@ export async function runAccess(
         out: { type: 'string' },
         state: { type: 'string' },
         agent: { type: 'boolean' },
+        wait: { type: 'boolean' },
       },
       allowPositionals: true,
       strict: true,
@@ -206,6 +213,7 @@ export async function runAccess(
           duration: need(o.for, '--for DURATION'),
           ...(o.access ? { access: o.access } : {}),
         });
+        if (o.wait) return await waitForDecision(api, r, o, io);
         if (o.json) json(r);
         else
           io.stdout(
@@ -303,6 +311,38 @@ export async function runAccess(
     if (code !== undefined) return code;
     throw e;
   }
+}
+
+/** `request --wait`: long polls until the request is decided, then fetches the certificate. */
+async function waitForDecision(
+  api: ApiClient,
+  first: Row,
+  o: { out?: string; state?: string; json?: boolean },
+  io: AccessIo,
+): Promise<number> {
+  const id = String(first.id);
+  if (!o.json)
+    io.stderr(
+      `request ${id} is pending until ${time(first.pendingUntil)}: needs approval by ${describeRules(first)}\n` +
+        `waiting for the decision (Ctrl-C stops waiting; the request stays)...\n`,
+    );
+  let r = first;
+  let seen = (first.approvals as unknown[] | undefined)?.length ?? 0;
+  while (r.status === 'pending') {
+    r = await api.call<Row>('GET', `/api/v1/requests/${encodeURIComponent(id)}/wait?timeout=25`);
+    const n = (r.approvals as unknown[] | undefined)?.length ?? 0;
+    if (n > seen && r.status === 'pending' && !o.json)
+      io.stderr(`approved by ${approvers(r)}; still needs ${describeRules(r)} in all\n`);
+    seen = n;
+  }
+  if (r.status !== 'approved' || typeof r.grantId !== 'string') {
+    if (o.json) io.stdout(JSON.stringify(r, null, 2) + '\n');
+    const by = typeof r.decidedBy === 'string' ? ` by ${r.decidedBy}` : '';
+    const why = typeof r.note === 'string' ? `: ${r.note}` : '';
+    throw new Failed(`request ${id} was ${String(r.status)}${by}${why}`);
+  }
+  if (!o.json) io.stderr(`approved by ${approvers(r)}: grant ${r.grantId} is active\n`);
+  return cert(api, [r.grantId], o, io);
 }
 
 async function cert(

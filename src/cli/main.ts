@@ -72,6 +72,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   extend: { summary: 'ask to extend an active grant', load: () => import('./extend.ts') },
   revoke: { summary: 'revoke an access grant (cuts its streams)', load: () => import('./revoke.ts') },
   cert: { summary: 'fetch the client certificate for your active grant', load: () => import('./cert.ts') },
+  clickhouse: {
+    summary: "query a deployment's ClickHouse through the overlay (no certificate flags)",
+    load: () => import('./clickhouse.ts'),
+  },
   mgmt: {
     summary: 'kubectl to a deployment on the path its management mode allows (break-glass audited)',
     load: () => import('./mgmt.ts'),

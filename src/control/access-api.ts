@@ -6,6 +6,7 @@
 //
 //   PUT  /policy                       GET /policy
 //   POST /requests                     GET /requests[?status=]     GET /requests/:id
+//   GET  /requests/:id/wait[?timeout=S]  answers once the request is decided (or after S seconds)
 //   POST /requests/:id/approve | /deny {reason} | /cancel   (approve: a recent sign-in, bearer.ts)
 //   GET  /access-grants[?status=]      GET /access-grants/:id
 //   POST /access-grants/:id/revoke {reason?}
@@ -29,6 +30,9 @@ import { AS } from './access-schemas.ts';
 import { ControlError } from './errors.ts';
 import type { SessionAuth } from './bearer.ts';
 import { issueGrantCert, type CoordinatorPki } from './pki.ts';
+
+/** A waiting request re-reads the store at least this often (decisions on other coordinators). */
+export const WAIT_RECHECK_MS = 2000;
 
 export interface AccessApiDeps {
   auth: SessionAuth;
@@ -157,6 +161,37 @@ export function registerAccessApi(app: FastifyInstance, d: AccessApiDeps): void 
       if (!r || !mayView(a, r.requester, r.rules))
         throw new ControlError('NOT_FOUND', `no request ${req.params.id}`);
       return r;
+    }),
+  );
+  // Waits for a decision: wakes on every access change in this coordinator (access-events.ts) and
+  // re-reads the store at least every WAIT_RECHECK_MS (a decision made on another coordinator).
+  app.get(
+    '/api/v1/requests/:id/wait',
+    { schema: AS.wait, preHandler: signedIn },
+    h(async (req: Req<unknown, { id: string }, { timeout?: string }>, reply) => {
+      const a = await store.accessActor(me(req).name);
+      const timeoutMs = Math.min(60, Math.max(1, Number(req.query.timeout ?? 25))) * 1000;
+      const deadline = d.clock.now() + timeoutMs;
+      for (;;) {
+        const r = await store.getAccessRequest(req.params.id);
+        if (!r || !mayView(a, r.requester, r.rules))
+          throw new ControlError('NOT_FOUND', `no request ${req.params.id}`);
+        const left = deadline - d.clock.now();
+        // The client went away: answer nothing more (the response's close, not the request's).
+        if (r.status !== 'pending' || left <= 0 || reply.raw.destroyed) return r;
+        await new Promise<void>((resolve) => {
+          const off = access.events.listen(() => done());
+          const t = d.clock.setTimeout(() => done(), Math.min(WAIT_RECHECK_MS, left));
+          const onClose = () => done();
+          reply.raw.once('close', onClose);
+          function done() {
+            off?.();
+            d.clock.clearTimeout(t);
+            reply.raw.off('close', onClose);
+            resolve();
+          }
+        });
+      }
     }),
   );
   for (const verb of ['approve', 'cancel'] as const) {

@@ -73,6 +73,16 @@ export const AS = {
     response: R(list),
   },
   get: { params, response: R(open) },
+  /** GET /requests/:id/wait?timeout=SECONDS (1-60, default 25). */
+  wait: {
+    params,
+    querystring: {
+      type: 'object',
+      properties: { timeout: { type: 'string', pattern: '^[0-9]{1,2}$' } },
+      additionalProperties: false,
+    },
+    response: R(open),
+  },
   /** approve / cancel: no fields (an absent body counts as `{}`). */
   decide: { params, body: body({}, []), response: R(open) },
   deny: { params, body: body({ reason }, ['reason']), response: R(open) },

@@ -14,6 +14,7 @@ import type { Hub } from './hub.ts';
 import type { Logger } from './logger.ts';
 import type { Webhooks } from './webhooks.ts';
 import type { TimerGate } from './timer-owner.ts';
+import { AccessEvents } from './access-events.ts';
 
 /** The scheduler never sleeps longer than this (re-checks then): keeps real timers in range. */
 const MAX_SLEEP_MS = 60 * 60_000;
@@ -34,6 +35,8 @@ export class AccessService {
   #chain: Promise<void> = Promise.resolve();
   #stopped = false;
   readonly clock: Clock;
+  /** Committed access changes, live (request --wait, the console's event stream). */
+  readonly events = new AccessEvents();
   /** Ticks applied so far (tests). */
   ticks = 0;
 
@@ -47,6 +50,7 @@ export class AccessService {
   async after<S>(r: AccessResult<S>): Promise<AccessResult<S>> {
     for (const grant of r.grants) await this.#o.hub.changed({ type: 'grant', grant });
     if (r.notices.length) this.#o.webhooks?.enqueue(r.notices);
+    this.#tell(r);
     if (!this.#owns()) this.#o.gate?.hint('access');
     await this.arm();
     return r;
@@ -95,6 +99,13 @@ export class AccessService {
     if (r.ok || r.notices.length || r.grants.length) this.ticks++;
     for (const grant of r.grants) await this.#o.hub.changed({ type: 'grant', grant });
     if (r.notices.length) this.#o.webhooks?.enqueue(r.notices);
+    this.#tell(r);
+  }
+
+  #tell<S>(r: AccessResult<S>): void {
+    for (const n of r.notices) this.events.emit({ topic: n.topic, subject: n.subject, at: n.at });
+    const at = Math.floor(this.#o.clock.wallMs());
+    for (const g of r.grants) this.events.emit({ topic: 'grant', subject: `grant:${g.id}`, at });
   }
 
   /** Stops the timer and the webhooks; resolves when a sweep in progress has finished. */

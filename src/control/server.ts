@@ -356,6 +356,7 @@ export class Coordinator {
         clock,
         ...(opts.webhookCa ? { ca: opts.webhookCa } : {}),
         onDrop: (reason) => logger.warn({ reason }, 'webhook notification dropped'),
+        consoleUrl: () => (opts.console === false ? undefined : (opts.publicUrl ?? c?.url)),
       });
       const access = new AccessService({
         store,

@@ -47,6 +47,8 @@ export interface WebhookOptions {
   ca?: string;
   onDrop?: (reason: 'queue-full' | 'gave-up') => void;
   onSent?: () => void;
+  /** The console's base URL (requests and extensions get a link to it); undefined: no links. */
+  consoleUrl?: () => string | undefined;
 }
 
 interface Delivery {
@@ -72,8 +74,25 @@ export function slackEscape(s: string): string {
     .replace(/(?<![\p{L}\p{N}_])@/gu, '@\u200b');
 }
 
-/** The Slack-compatible body of one notification; every piece of its text is escaped. */
-export function webhookBody(n: Notice): { text: string; blocks: unknown[] } {
+/**
+ * Where the console shows a notification's request or extension (`/console/?open=KIND:ID#approvals`),
+ * or undefined: other topics, no console URL, or a subject that is not KIND:ID with a plain id.
+ */
+export function consoleLink(n: Notice, consoleUrl: string | undefined): string | undefined {
+  const m = /^(request|extension|grant):([A-Za-z0-9_-]{1,64})$/.exec(n.subject);
+  if (!consoleUrl || !m) return undefined;
+  const where = m[1] === 'grant' ? 'grants' : 'approvals';
+  return `${new URL('/console/', consoleUrl).href}?open=${m[1]}:${m[2]}#${where}`;
+}
+
+/**
+ * The Slack-compatible body of one notification; every piece of its text is escaped. With a
+ * console URL, a request or extension gets a link that opens it there (approvers decide in one click).
+ */
+export function webhookBody(
+  n: Notice,
+  consoleUrl?: string,
+): { text: string; blocks: unknown[]; url?: string } {
   const title: Record<Notice['topic'], string> = {
     request: 'Access requested',
     decision: 'Access decision',
@@ -84,9 +103,12 @@ export function webhookBody(n: Notice): { text: string; blocks: unknown[] } {
     'break-glass': 'Break-glass: public management endpoint used',
   };
   const body = slackEscape(n.text);
-  const text = `[sallyport] ${title[n.topic]}: ${body}`;
+  const link = consoleLink(n, consoleUrl);
+  // The link is made here from a checked id and this coordinator's URL: nothing of it comes from text.
+  const text = `[sallyport] ${title[n.topic]}: ${body}${link ? ` <${link}|Open in the console>` : ''}`;
   return {
     text,
+    ...(link ? { url: link } : {}),
     blocks: [
       { type: 'section', text: { type: 'mrkdwn', text: `*${title[n.topic]}*\n${body}` } },
       {
@@ -98,6 +120,16 @@ export function webhookBody(n: Notice): { text: string; blocks: unknown[] } {
           },
         ],
       },
+      ...(link
+        ? [
+            {
+              type: 'actions',
+              elements: [
+                { type: 'button', text: { type: 'plain_text', text: 'Open in the console' }, url: link },
+              ],
+            },
+          ]
+        : []),
     ],
   };
 }
@@ -143,7 +175,7 @@ export class Webhooks {
     const urls = [...new Set([...this.#o.urls, ...parseWebhookUrls(also)])];
     if (this.#stopped || urls.length === 0) return;
     for (const n of notices) {
-      const body = JSON.stringify(webhookBody(n));
+      const body = JSON.stringify(webhookBody(n, this.#o.consoleUrl?.()));
       for (const url of urls) {
         if (this.#queue.length >= this.#max) {
           this.#queue.shift();

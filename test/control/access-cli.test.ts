@@ -2,7 +2,7 @@
 // extend (human and --json output, exit codes, the server's refusal codes on stderr).
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startFixture, type Fixture } from './fixture.ts';
 import { runAccess, type AccessCommand } from '../../src/cli/access.ts';
@@ -167,4 +167,74 @@ test('admin policy set refuses an invalid document with its issues, takes commen
   );
   const r4 = io();
   assert.equal(await admin(['policy', 'set', join(f.dir, 'missing.json')], r4.io), 2);
+});
+
+/** The id of alice's pending request whose reason contains `mark`, once it exists. */
+async function pendingWith(mark: string): Promise<string> {
+  for (let i = 0; i < 200; i++) {
+    const rows = await f.admin.call<{ id: string; reason: string }[]>(
+      'GET',
+      '/api/v1/requests?status=pending',
+    );
+    const r = rows.find((x) => x.reason.includes(mark));
+    if (r) return r.id;
+    await new Promise((res) => setTimeout(res, 25));
+  }
+  throw new Error(`no pending request with ${mark}`);
+}
+
+test('request --wait answers the moment another user approves, then fetches the certificate', async () => {
+  const out = join(f.dir, 'wait-cert');
+  const waiting = cli(
+    'alice',
+    'request',
+    'acme-prod',
+    '--service',
+    'k8s',
+    '--reason',
+    'INC-9 wait',
+    '--for',
+    '30m',
+    '--wait',
+    '--out',
+    out,
+  );
+  const id = await pendingWith('INC-9');
+  // The long poll is open: nothing has answered it yet.
+  const raced = await Promise.race([
+    waiting.then(() => 'done'),
+    new Promise((r) => setTimeout(() => r('waiting'), 300)),
+  ]);
+  assert.equal(raced, 'waiting');
+  const t0 = performance.now();
+  assert.equal((await cli('bob', 'approve', id)).code, 0);
+  const r = await waiting;
+  const ms = performance.now() - t0;
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.err, /waiting for the decision/);
+  assert.match(r.err, /approved by bob: grant \S+ is active/);
+  assert.match(r.out, new RegExp(`certificate for grant \\S+ in ${out.replace(/[/\\]/g, '\\$&')}`));
+  assert.equal(statSync(join(out, 'key.pem')).mode & 0o777, 0o600);
+  // Woken by the approval itself (the fixture's clock is fake: no timer could have answered).
+  assert.ok(ms < 5000, `${ms} ms`);
+});
+
+test('request --wait exits 1 with who denied it and why', async () => {
+  const waiting = cli(
+    'alice',
+    'request',
+    'acme-prod',
+    '--service',
+    'k8s',
+    '--reason',
+    'INC-10 wait',
+    '--for',
+    '30m',
+    '--wait',
+  );
+  const id = await pendingWith('INC-10');
+  assert.equal((await cli('bob', 'deny', id, '--reason', 'use staging first')).code, 0);
+  const r = await waiting;
+  assert.equal(r.code, 1);
+  assert.match(r.err, new RegExp(`request ${id} was denied by bob: use staging first`));
 });

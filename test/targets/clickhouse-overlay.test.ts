@@ -321,6 +321,45 @@ for (const name of ['clickhouse', 'ch-defaults'])
     assert.deepEqual(check.body.trim().split('\n').map(Number).sort(), [0, 0, 1]);
   });
 
+test('sallyport clickhouse: a system-table query with no certificate flags; a refused one exits 1', async (t) => {
+  if (!needs(t, missing)) return;
+  const { run } = await import('../../src/cli/clickhouse.ts');
+  const ask = async (...args: string[]) => {
+    let out = '';
+    let err = '';
+    const code = await run(['acme-prod', '--service', 'clickhouse', '--state', eng.stateDir, ...args], {
+      env: {},
+      stdout: (s) => (out += s),
+      stderr: (s) => (err += s),
+    });
+    return { code, out, err };
+  };
+  const ok = await ask('--', 'SELECT', 'name', 'FROM', 'system.databases', 'ORDER', 'BY', 'name');
+  assert.equal(ok.code, 0, ok.err);
+  assert.match(ok.out, /^system$/m);
+  // The certificate the agent made is kept for the next query (key 0600).
+  assert.ok(existsSync(join(eng.stateDir, 'certs', grantId, 'key.pem')));
+  const again = await ask('--format', 'JSONEachRow', '--', 'SELECT 1 AS one');
+  assert.equal(again.code, 0, again.err);
+  assert.equal(again.out.trim(), '{"one":1}');
+  const refused = await ask('--', 'SELECT * FROM default.customer_data');
+  assert.equal(refused.code, 1);
+  assert.match(refused.err, /Code: 291/);
+  assert.ok(!refused.out.includes(SECRET) && !refused.err.includes(SECRET));
+  // Two clickhouse services in the grant: the command asks which.
+  let err = '';
+  const code = await run(['acme-prod', '--state', eng.stateDir, '--', 'SELECT 1'], {
+    env: {},
+    stdout: () => {},
+    stderr: (s) => (err += s),
+  });
+  assert.equal(code, 2);
+  assert.match(
+    err,
+    /has 2 clickhouse services in your grants: pick one with --service \(ch-defaults, clickhouse\)/,
+  );
+});
+
 test("the engineer's queries are in the connector's local audit under the grant id", async (t) => {
   if (!needs(t, missing)) return;
   const marker = `m_${randomBytes(4).toString('hex')}`;
