@@ -18,7 +18,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { realClock } from '../../src/clock/index.ts';
@@ -334,9 +334,14 @@ test('sallyport clickhouse: a system-table query with no certificate flags; a re
     });
     return { code, out, err };
   };
-  const ok = await ask('--', 'SELECT', 'name', 'FROM', 'system.databases', 'ORDER', 'BY', 'name');
+  // docs/targets/clickhouse.md's example, word for word after the deployment.
+  const doc = readFileSync(new URL('../../docs/targets/clickhouse.md', import.meta.url), 'utf8');
+  const line = /^sallyport clickhouse acme-prod -- (.+)$/m.exec(doc)![1];
+  const ok = await ask('--', ...line.split(' '));
   assert.equal(ok.code, 0, ok.err);
-  assert.match(ok.out, /^system$/m);
+  const rows = ok.out.trim().split('\n');
+  assert.equal(rows.length, 5, ok.out);
+  assert.ok(rows.every((r) => r.split('\t').length === 2), ok.out);
   // The certificate the agent made is kept for the next query (key 0600).
   assert.ok(existsSync(join(eng.stateDir, 'certs', grantId, 'key.pem')));
   const again = await ask('--format', 'JSONEachRow', '--', 'SELECT 1 AS one');
