@@ -3,15 +3,12 @@
 // grant's client certificate (kept in STATE/certs/GRANT until it nears its end), and the query goes
 // over TLS to the service's tailnet name through the agent's SOCKS5 proxy (the name the router's
 // certificate carries, so nothing is disabled to make it pass).
-import { existsSync, mkdirSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { X509Certificate } from 'node:crypto';
-import { ctlRequest, socketPath, type AgentStatus, type CtlRequest } from '../agent/index.ts';
-import { httpsViaSocks, type ClientCert } from '../lab/client.ts';
-import { realClock } from '../clock/index.ts';
+import { httpsViaSocks } from '../lab/client.ts';
 import { stateDir } from './agent-common.ts';
+import { grantTarget, type GrantTarget } from './grant-target.ts';
 import { Failed, UsageError, processIo, type CommandIo } from './io.ts';
 
 export const help = `usage: sallyport clickhouse DEPLOYMENT [--service NAME] [--state DIR] [--format FORMAT] [-- QUERY…]
@@ -49,9 +46,6 @@ const OPTIONS = {
   help: { type: 'boolean' },
 } as const;
 
-/** A certificate this close to its end is made again. */
-const RENEW_BEFORE_MS = 60_000;
-
 export async function run(argv: string[], io: CommandIo = processIo): Promise<number> {
   const dash = argv.indexOf('--');
   const own = dash < 0 ? argv : argv.slice(0, dash);
@@ -71,10 +65,11 @@ export async function run(argv: string[], io: CommandIo = processIo): Promise<nu
     if (p.positionals.length !== 1) throw new UsageError('give exactly one DEPLOYMENT');
     if (p.values.format !== undefined && !/^[A-Za-z]{1,40}$/.test(p.values.format))
       throw new UsageError(`--format wants a ClickHouse format name, got '${p.values.format}'`);
-    const target = await connect(
+    const target = await grantTarget(
       p.positionals[0],
       p.values.service,
       stateDir(p.values.state ?? io.env.SALLYPORT_STATE),
+      'clickhouse',
     );
     const ask = (sql: string) => query(target, sql, p.values.format, io);
     if (words.length) return (await ask(words.join(' '))) ? 0 : 1;
@@ -106,78 +101,7 @@ export async function run(argv: string[], io: CommandIo = processIo): Promise<nu
   }
 }
 
-interface Target {
-  name: string;
-  proxy: { host: string; port: number };
-  cert: ClientCert;
-}
-
-async function connect(deployment: string, service: string | undefined, state: string): Promise<Target> {
-  const ask = async (req: CtlRequest) => {
-    let r;
-    try {
-      r = await ctlRequest(socketPath(state), req);
-    } catch (e) {
-      throw new Failed(
-        `${(e as Error).message}: is 'sallyport agent --state ${state} --socks5 127.0.0.1:1055' running?`,
-      );
-    }
-    r.socket.destroy();
-    if (!r.reply.ok) throw new Failed(`the agent refused: ${r.reply.code}: ${r.reply.message}`);
-    return r.reply;
-  };
-  const st = (await ask({ cmd: 'status' })).status as AgentStatus;
-  const mine = st.services.filter(
-    (s) => s.deployment === deployment && s.kind === 'clickhouse' && (!service || s.name === service),
-  );
-  if (mine.length === 0)
-    throw new Failed(
-      `no clickhouse service of ${deployment}${service ? ` named ${service}` : ''} in this node's netmap: ` +
-        `ask with 'sallyport request ${deployment} --service ${service ?? 'clickhouse'} --reason "…" --for 1h --wait'`,
-    );
-  if (mine.length > 1)
-    throw new UsageError(
-      `${deployment} has ${mine.length} clickhouse services in your grants: pick one with --service (${mine.map((s) => s.name).join(', ')})`,
-    );
-  const svc = mine[0];
-  const grant = st.grants.find((g) => g.services.includes(svc.name));
-  if (!grant) throw new Failed(`no grant in this node's netmap covers ${svc.name}`);
-  if (!st.socks5) throw new Failed(`the agent runs no SOCKS5 proxy: start it with --socks5 127.0.0.1:1055`);
-  const i = st.socks5.lastIndexOf(':');
-  const proxy = { host: st.socks5.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(st.socks5.slice(i + 1)) };
-  const dir = join(state, 'certs', grant.id);
-  let cert = cached(dir);
-  if (!cert) {
-    const c = (await ask({ cmd: 'cert', grant: grant.id })).cert as {
-      keyPem: string;
-      chainPem: string;
-      rootPem: string;
-    };
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    writeFileSync(join(dir, 'key.pem'), c.keyPem, { mode: 0o600 });
-    chmodSync(join(dir, 'key.pem'), 0o600);
-    writeFileSync(join(dir, 'cert.pem'), c.chainPem);
-    writeFileSync(join(dir, 'ca.pem'), c.rootPem);
-    cert = { keyPem: c.keyPem, certPem: c.chainPem, caPem: c.rootPem };
-  }
-  return { name: svc.tailnetName, proxy, cert };
-}
-
-/** The grant's certificate already on disk, when it is not near its end. */
-function cached(dir: string): ClientCert | undefined {
-  const files = ['key.pem', 'cert.pem', 'ca.pem'].map((f) => join(dir, f));
-  if (!files.every((f) => existsSync(f))) return undefined;
-  try {
-    const [keyPem, certPem, caPem] = files.map((f) => readFileSync(f, 'utf8'));
-    const end = Date.parse(new X509Certificate(certPem).validTo);
-    if (!(end - realClock.wallMs() > RENEW_BEFORE_MS)) return undefined;
-    return { keyPem, certPem, caPem };
-  } catch {
-    return undefined;
-  }
-}
-
-async function query(t: Target, sql: string, format: string | undefined, io: CommandIo): Promise<boolean> {
+async function query(t: GrantTarget, sql: string, format: string | undefined, io: CommandIo): Promise<boolean> {
   const body = format ? `${sql.replace(/;\s*$/, '')} FORMAT ${format}` : sql;
   let r;
   try {

@@ -341,7 +341,10 @@ test('sallyport clickhouse: a system-table query with no certificate flags; a re
   assert.equal(ok.code, 0, ok.err);
   const rows = ok.out.trim().split('\n');
   assert.equal(rows.length, 5, ok.out);
-  assert.ok(rows.every((r) => r.split('\t').length === 2), ok.out);
+  assert.ok(
+    rows.every((r) => r.split('\t').length === 2),
+    ok.out,
+  );
   // The certificate the agent made is kept for the next query (key 0600).
   assert.ok(existsSync(join(eng.stateDir, 'certs', grantId, 'key.pem')));
   const again = await ask('--format', 'JSONEachRow', '--', 'SELECT 1 AS one');
@@ -363,6 +366,40 @@ test('sallyport clickhouse: a system-table query with no certificate flags; a re
     err,
     /has 2 clickhouse services in your grants: pick one with --service \(ch-defaults, clickhouse\)/,
   );
+});
+
+test('connect --tunnel: plain HTTP on loopback, TLS with the grant certificate to the tailnet name', async (t) => {
+  if (!needs(t, missing)) return;
+  const { run } = await import('../../src/cli/connect.ts');
+  const stop = new AbortController();
+  let local = '';
+  const done = run(['acme-prod/clickhouse', '--local', '127.0.0.1:0', '--tunnel', '--state', eng.stateDir], {
+    signal: stop.signal,
+    onReady: (l) => (local = l),
+  });
+  await waitFor(() => local !== '', 10_000, 'the tunnel listening');
+  const r = await new Promise<{ code: number | null; out: string }>((resolve) => {
+    const p = spawn('curl', [
+      '-sS',
+      '--max-time',
+      '10',
+      '--data-binary',
+      'SELECT 40 + 2',
+      `http://${local}/`,
+    ]);
+    let out = '';
+    p.stdout.on('data', (b: Buffer) => (out += b.toString()));
+    p.on('close', (code) => resolve({ code, out }));
+  });
+  assert.equal(r.code, 0);
+  assert.equal(r.out.trim(), '42');
+  // Plain text never leaves loopback: a tunnel on another address is refused.
+  assert.equal(
+    await run(['acme-prod/clickhouse', '--local', '0.0.0.0:0', '--tunnel', '--state', eng.stateDir]),
+    2,
+  );
+  stop.abort();
+  assert.equal(await done, 0);
 });
 
 test("the engineer's queries are in the connector's local audit under the grant id", async (t) => {
