@@ -101,7 +101,12 @@ export async function run(argv: string[], io: CommandIo = processIo): Promise<nu
   }
 }
 
-async function query(t: GrantTarget, sql: string, format: string | undefined, io: CommandIo): Promise<boolean> {
+async function query(
+  t: GrantTarget,
+  sql: string,
+  format: string | undefined,
+  io: CommandIo,
+): Promise<boolean> {
   const body = format ? `${sql.replace(/;\s*$/, '')} FORMAT ${format}` : sql;
   let r;
   try {

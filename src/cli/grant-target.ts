@@ -97,4 +97,3 @@ function cached(dir: string): ClientCert | undefined {
     return undefined;
   }
 }
-
