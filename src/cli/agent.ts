@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
+import { logDestination } from './log-output.ts';
 import { realClock } from '../clock/index.ts';
 import { PublicKey } from '../crypto/index.ts';
 import {
@@ -200,11 +201,14 @@ export async function run(argv: string[], opts: { signal?: AbortSignal } = {}): 
     return usage('--coordinator-key is not a base64 X25519 key');
   }
   const caFile = a.ca ?? settings.ca;
-  const logger = pino({
-    level: a['log-level'] ?? process.env.SALLYPORT_LOG_LEVEL ?? 'info',
-    base: undefined,
-    name: 'agent',
-  });
+  const logger = pino(
+    {
+      level: a['log-level'] ?? process.env.SALLYPORT_LOG_LEVEL ?? 'info',
+      base: undefined,
+      name: 'agent',
+    },
+    logDestination(1),
+  );
   let agent: Agent;
   try {
     agent = new Agent({

@@ -2,7 +2,6 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { join } from 'node:path';
-import { pino } from 'pino';
 import {
   Coordinator,
   createLogger,
@@ -13,6 +12,7 @@ import {
 } from '../control/index.ts';
 import { applyConfigFile } from './config-file.ts';
 import { UsageError } from './io.ts';
+import { logDestination } from './log-output.ts';
 import {
   LISTENER_HELP,
   LISTENER_OPTIONS,
@@ -199,7 +199,7 @@ export async function run(argv: string[], opts: { signal?: AbortSignal } = {}): 
   // With --json, stdout carries only the JSON line: logs go to stderr.
   const logger = createLogger({
     level: a['log-level'] ?? process.env.SALLYPORT_LOG_LEVEL ?? 'info',
-    ...(a.json ? { destination: pino.destination(2) } : {}),
+    destination: logDestination(a.json ? 2 : 1),
   });
   const db = a.db ?? process.env.SALLYPORT_DB;
   const instance = a.instance ?? process.env.SALLYPORT_INSTANCE;

@@ -2,6 +2,7 @@
 // and metrics flags, their parsing, and the run-until-a-signal lifecycle around a Drainer.
 import { hostname } from 'node:os';
 import { pino, type Logger } from 'pino';
+import { logDestination } from './log-output.ts';
 import { realClock } from '../clock/index.ts';
 import { Drainer, type Sink } from '../egress/drain.ts';
 import { EgressError } from '../egress/errors.ts';
@@ -146,21 +147,24 @@ export function parseCommand<T>(
 }
 
 export function egressLogger(cmd: string, level: string): Logger {
-  return pino({
-    level,
-    base: { cmd },
-    redact: {
-      paths: [
-        'credentials',
-        '*.credentials',
-        'secretAccessKey',
-        '*.secretAccessKey',
-        'sessionToken',
-        '*.sessionToken',
-      ],
-      censor: '[redacted]',
+  return pino(
+    {
+      level,
+      base: { cmd },
+      redact: {
+        paths: [
+          'credentials',
+          '*.credentials',
+          'secretAccessKey',
+          '*.secretAccessKey',
+          'sessionToken',
+          '*.sessionToken',
+        ],
+        censor: '[redacted]',
+      },
     },
-  });
+    logDestination(1),
+  );
 }
 
 /** The producer side of a command: started after the spool and drain loop, stopped before them. */

@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import { join } from 'node:path';
 import { pino } from 'pino';
+import { logDestination } from './log-output.ts';
 import { realClock } from '../clock/index.ts';
 import { TlsAlpn01Responder, openCertSource, type CertSource, type CertSpec } from '../certs/index.ts';
 import {
@@ -175,7 +176,7 @@ export async function run(argv: string[], opts: { signal?: AbortSignal } = {}): 
     process.stderr.write(`sallyport ingress: ${(e as Error).message}\n(see sallyport ingress --help)\n`);
     return 2;
   }
-  const log = pino({ level: cfg.logLevel, base: { cmd: 'ingress' } });
+  const log = pino({ level: cfg.logLevel, base: { cmd: 'ingress' } }, logDestination(1));
   const metrics = new IngressMetrics();
   let server: IngressServer | undefined;
   let allow: AllowList;

@@ -72,6 +72,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   extend: { summary: 'ask to extend an active grant', load: () => import('./extend.ts') },
   revoke: { summary: 'revoke an access grant (cuts its streams)', load: () => import('./revoke.ts') },
   cert: { summary: 'fetch the client certificate for your active grant', load: () => import('./cert.ts') },
+  completion: {
+    summary: 'print a bash or zsh completion script',
+    load: () => import('./completion.ts'),
+  },
   clickhouse: {
     summary: "query a deployment's ClickHouse through the overlay (no certificate flags)",
     load: () => import('./clickhouse.ts'),
@@ -122,6 +126,7 @@ Environment (flags win):
   SALLYPORT_TOKEN         bearer token (default: your profile from 'sallyport login URL')
   SALLYPORT_CA            PEM file to trust for the coordinator's TLS (or SALLYPORT_FINGERPRINT to pin it)
   SALLYPORT_STATE         an agent's state directory (default ~/.sallyport)
+  SALLYPORT_LOG_FORMAT    json or pretty (default: pretty on a terminal, JSON lines otherwise)
 
 Output: tables for people by default; --json on every listing and status prints JSON on stdout
 only. Progress of long operations goes to stderr, and never with --json.

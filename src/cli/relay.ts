@@ -3,6 +3,7 @@
 import { open, readFile, stat } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { pino, type Logger } from 'pino';
+import { logDestination } from './log-output.ts';
 import { realClock } from '../clock/index.ts';
 import { PrivateKey, VerifyKey } from '../crypto/index.ts';
 import { RelayServer } from '../relay/index.ts';
@@ -151,14 +152,17 @@ export async function run(argv: string[], opts: { signal?: AbortSignal } = {}): 
     return 2;
   }
 
-  const log = pino({
-    level: a['log-level'] ?? 'info',
-    base: { cmd: 'relay' },
-    redact: {
-      paths: ['token', '*.token', 'privateKey', '*.privateKey', 'key', '*.key'],
-      censor: '[redacted]',
+  const log = pino(
+    {
+      level: a['log-level'] ?? 'info',
+      base: { cmd: 'relay' },
+      redact: {
+        paths: ['token', '*.token', 'privateKey', '*.privateKey', 'key', '*.key'],
+        censor: '[redacted]',
+      },
     },
-  });
+    logDestination(1),
+  );
   let server: RelayServer;
   let certs: CertSource | undefined;
   try {
