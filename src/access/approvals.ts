@@ -14,7 +14,16 @@ export interface Actor {
   readonly groups: readonly string[];
   /** Administrators may cancel requests and revoke grants; they never count as approvers. */
   readonly admin?: boolean;
+  /**
+   * A customer's person: the deployments of their customer (their whole scope). Only such a
+   * person can hold the `customer` role, and only for those deployments; they never hold the
+   * vendor's `approver` role. Undefined for the vendor's people, who never approve as the customer.
+   */
+  readonly customerOf?: readonly string[];
 }
+
+/** The pseudo-group a customer's switch "require co-approval" names in a request's rules. */
+export const customerGroup = (customer: string): string => `customer:${customer}`;
 
 export type ApproverRole = 'approver' | 'customer';
 
@@ -24,18 +33,30 @@ export interface Approval {
   readonly roles: readonly ApproverRole[];
 }
 
-/** Whether `approver` may approve a request of `request.requester` under `rules`, and in which roles. */
+/**
+ * Whether `approver` may approve a request of `request.requester` on `request.deployment` under
+ * `rules`, and in which roles. The vendor's people are approvers by the approval group; the
+ * customer role is held only by the deployment's customer's people, in the customer group (or any
+ * of them, when the rule is the customer's own switch: group `customer:NAME`).
+ */
 export function canApprove(
   rules: ApprovalRules,
-  request: { readonly requester: string },
+  request: { readonly requester: string; readonly deployment: string },
   approver: Actor,
 ): { readonly ok: true; readonly roles: readonly ApproverRole[] } | Refusal {
   if (approver.id === request.requester) {
     return refuse('SELF_APPROVAL', 'no one approves their own request');
   }
   const roles: ApproverRole[] = [];
-  if (approver.groups.includes(rules.approval.group)) roles.push('approver');
-  if (rules.customer !== null && approver.groups.includes(rules.customer.group)) roles.push('customer');
+  const customer = approver.customerOf !== undefined;
+  if (!customer && approver.groups.includes(rules.approval.group)) roles.push('approver');
+  if (
+    customer &&
+    rules.customer !== null &&
+    approver.customerOf!.includes(request.deployment) &&
+    (approver.groups.includes(rules.customer.group) || rules.customer.group.startsWith('customer:'))
+  )
+    roles.push('customer');
   if (roles.length === 0) {
     const groups = [rules.approval.group, ...(rules.customer ? [rules.customer.group] : [])];
     return refuse('NOT_APPROVER', `approvers must be in ${groups.map((g) => `"${g}"`).join(' or ')}`, {
@@ -80,12 +101,13 @@ export function quorum(rules: ApprovalRules, requester: string, approvals: reado
  */
 export function addApproval(
   rules: ApprovalRules,
-  requester: string,
+  request: { readonly requester: string; readonly deployment: string },
   approvals: readonly Approval[],
   actor: Actor,
   now: number,
 ): { readonly ok: true; readonly approvals: readonly Approval[]; readonly met: boolean } | Refusal {
-  const may = canApprove(rules, { requester }, actor);
+  const requester = request.requester;
+  const may = canApprove(rules, request, actor);
   if (!may.ok) return may;
   if (approvals.some((ap) => ap.by === actor.id)) {
     return refuse('DUPLICATE_APPROVAL', 'you have already approved this; one person counts once');
@@ -95,10 +117,14 @@ export function addApproval(
 }
 
 /** Whether `actor` may deny: the same people who may approve, never the requester. */
-export function canDeny(rules: ApprovalRules, requester: string, actor: Actor): Refusal | undefined {
-  if (actor.id === requester) {
+export function canDeny(
+  rules: ApprovalRules,
+  request: { readonly requester: string; readonly deployment: string },
+  actor: Actor,
+): Refusal | undefined {
+  if (actor.id === request.requester) {
     return refuse('SELF_APPROVAL', 'the requester cannot decide on their own request; cancel it instead');
   }
-  const may = canApprove(rules, { requester }, actor);
+  const may = canApprove(rules, request, actor);
   return may.ok ? undefined : may;
 }

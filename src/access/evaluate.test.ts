@@ -131,12 +131,14 @@ describe('canApprove', () => {
     ['outsider', vendorOnly, 'alice', 'mallory', 'NOT_APPROVER'],
     ['customer when the policy has no customer', vendorOnly, 'alice', 'erin', 'NOT_APPROVER'],
     ['customer', both, 'alice', 'erin', ['customer']],
-    ['someone in both groups', both, 'alice', 'dave', ['approver', 'customer']],
+    ['a vendor in the customer group is only a vendor approver', both, 'alice', 'dave', ['approver']],
+    ["another deployment's customer", both, 'alice', 'yuri', 'NOT_APPROVER'],
+    ['a customer is never a vendor approver', vendorOnly, 'alice', 'erin', 'NOT_APPROVER'],
     ['an admin is not an approver', vendorOnly, 'alice', 'root', 'NOT_APPROVER'],
   ];
   for (const [name, rules, requester, who, want] of cases) {
     test(`${name} → ${Array.isArray(want) ? want.join('+') : want}`, () => {
-      const r = canApprove(rules, { requester }, P[who]);
+      const r = canApprove(rules, { requester, deployment: 'acme-prod' }, P[who]);
       if (Array.isArray(want)) {
         assert.ok(r.ok);
         assert.deepEqual(r.roles, want);

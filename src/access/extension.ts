@@ -161,7 +161,13 @@ export function extensionTransition(
     case 'tick':
       return refuse('NOT_DUE', `extension ${x.id} is pending until ${x.pendingUntil}`);
     case 'approve': {
-      const r = addApproval(x.rules, x.requester, x.approvals, e.actor, now);
+      const r = addApproval(
+        x.rules,
+        { requester: x.requester, deployment: p.grant.deployment },
+        x.approvals,
+        e.actor,
+        now,
+      );
       if (!r.ok) return r;
       const roles = r.approvals[r.approvals.length - 1].roles;
       const effects: Effect[] = [audit('extension.approval', e.actor.id, at, now, { roles })];
@@ -193,7 +199,7 @@ export function extensionTransition(
       return { ok: true, state: { extension, grant }, effects };
     }
     case 'deny': {
-      const no = canDeny(x.rules, x.requester, e.actor);
+      const no = canDeny(x.rules, { requester: x.requester, deployment: p.grant.deployment }, e.actor);
       if (no) return no;
       // Cut on code points (never inside a surrogate pair) and say so in the record.
       const cut = truncatedField('reason', typeof e.reason === 'string' ? e.reason : '', MAX_REASON_CHARS);

@@ -117,11 +117,12 @@ export function expireGrant(g: GrantState, now: number): Applied<GrantState> {
   return { ok: true, state, effects };
 }
 
-/** Whether `actor` may revoke: the holder, an approver or customer approver of its policy, an admin. */
+/** Whether `actor` may revoke: the holder, an approver of its policy, the deployment's customer, an admin. */
 function mayRevoke(g: GrantState, actor: Actor): boolean {
   if (actor.id === g.subject || actor.admin === true) return true;
-  if (actor.groups.includes(g.rules.approval.group)) return true;
-  return g.rules.customer !== null && actor.groups.includes(g.rules.customer.group);
+  // The deployment's customer may always end access to it ("revoke now"); no other customer may.
+  if (actor.customerOf !== undefined) return actor.customerOf.includes(g.deployment);
+  return actor.groups.includes(g.rules.approval.group);
 }
 
 /** Applies one event to a grant at time `now`. */

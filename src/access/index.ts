@@ -30,7 +30,7 @@ export { evaluateRequest, rulesOf } from './evaluate.ts';
 export type { AccessRequestInput, EvaluationContext, Evaluation } from './evaluate.ts';
 export { ACCESS_ID, checkId } from './ids.ts';
 export { openRequest, requestTransition, requestDeadline } from './request.ts';
-export type { RequestState, RequestStatus, RequestEvent } from './request.ts';
+export type { CustomerControls, RequestState, RequestStatus, RequestEvent } from './request.ts';
 export { newGrant, grantTransition, grantDeadline, grantCovers, grantLive, expireGrant } from './grant.ts';
 export type { GrantState, GrantStatus, GrantEvent } from './grant.ts';
 export { openExtension, extensionTransition, extensionDeadline } from './extension.ts';

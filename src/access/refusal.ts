@@ -41,7 +41,8 @@ export type RefusalCode =
   | 'GRANT_NOT_ACTIVE'
   | 'GRANT_EXPIRED'
   | 'EXTENSION_EXCEEDS_MAXIMUM'
-  | 'NOT_DUE';
+  | 'NOT_DUE'
+  | 'DEPLOYMENT_LOCKED';
 
 export const REFUSAL_STATUS: Readonly<Record<RefusalCode, number>> = {
   REQUEST_INVALID: 400,
@@ -63,6 +64,7 @@ export const REFUSAL_STATUS: Readonly<Record<RefusalCode, number>> = {
   GRANT_EXPIRED: 410,
   EXTENSION_EXCEEDS_MAXIMUM: 400,
   NOT_DUE: 409,
+  DEPLOYMENT_LOCKED: 403,
 };
 
 /** The outcome of a transition that changed something. */

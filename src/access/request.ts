@@ -12,7 +12,7 @@
 // approved, denied, cancelled and expired-unanswered are terminal: every event on them is refused
 // (NOT_PENDING) and changes nothing. An event that finds the request past its deadline is refused
 // (REQUEST_EXPIRED) and carries the lapse to expired-unanswered; a `tick` is the deadline itself.
-import { addApproval, canDeny, type Actor, type Approval } from './approvals.ts';
+import { addApproval, canDeny, customerGroup, type Actor, type Approval } from './approvals.ts';
 import { audit, MAX_REASON_CHARS, notify, SYSTEM_ACTOR_ID, type Effect } from './effects.ts';
 import { formatDuration, iso } from './duration.ts';
 import { evaluateRequest, type AccessRequestInput, type EvaluationContext } from './evaluate.ts';
@@ -58,15 +58,41 @@ export type RequestEvent =
 const subj = (s: { id: string }): string => `request:${s.id}`;
 
 /** Evaluates `input` and, if a policy applies, opens a pending request. */
+/**
+ * What the deployment's customer has switched (customer portal): `noAccess` refuses every request;
+ * `coApproval` names the customer whose approval every request then needs (at least one of its
+ * people), on top of what the policy asks.
+ */
+export interface CustomerControls {
+  readonly noAccess: boolean;
+  readonly coApproval: string | null;
+}
+
 export function openRequest(
   policies: PolicySet | readonly Policy[],
   input: AccessRequestInput,
-  ctx: EvaluationContext & { readonly id: string; readonly grantId: string },
+  ctx: EvaluationContext & {
+    readonly id: string;
+    readonly grantId: string;
+    readonly controls?: CustomerControls;
+  },
 ): Outcome<RequestState> {
   checkId(ctx.id, 'request');
   checkId(ctx.grantId, 'grant');
-  const ev = evaluateRequest(policies, input, ctx);
-  if (!ev.ok) return ev;
+  if (input.requester.customerOf !== undefined)
+    return refuse('NOT_ELIGIBLE', "a customer's people decide on access; they do not request it");
+  if (ctx.controls?.noAccess)
+    return refuse(
+      'DEPLOYMENT_LOCKED',
+      `the customer has switched off all vendor access to ${input.deployment}: ask them to switch it on`,
+    );
+  const evaluated = evaluateRequest(policies, input, ctx);
+  if (!evaluated.ok) return evaluated;
+  const co = ctx.controls?.coApproval;
+  const ev =
+    co && evaluated.rules.customer === null
+      ? { ...evaluated, rules: { ...evaluated.rules, customer: { group: customerGroup(co), threshold: 1 } } }
+      : evaluated;
   const state: RequestState = {
     id: ctx.id,
     grantId: ctx.grantId,
@@ -152,7 +178,7 @@ export function requestTransition(s: RequestState, e: RequestEvent, now: number)
     case 'tick':
       return refuse('NOT_DUE', `request ${s.id} is pending until ${s.pendingUntil}`);
     case 'approve': {
-      const r = addApproval(s.rules, s.requester, s.approvals, e.actor, now);
+      const r = addApproval(s.rules, s, s.approvals, e.actor, now);
       if (!r.ok) return r;
       const roles = r.approvals[r.approvals.length - 1].roles;
       const effects: Effect[] = [audit('request.approval', e.actor.id, at, now, { roles })];
@@ -196,7 +222,7 @@ export function requestTransition(s: RequestState, e: RequestEvent, now: number)
       return { ok: true, state, effects };
     }
     case 'deny': {
-      const no = canDeny(s.rules, s.requester, e.actor);
+      const no = canDeny(s.rules, s, e.actor);
       if (no) return no;
       // Cut on code points (never inside a surrogate pair) and say so in the record.
       const cut = truncatedField('reason', typeof e.reason === 'string' ? e.reason : '', MAX_REASON_CHARS);

@@ -92,7 +92,10 @@ export const P = {
   bob: person('bob', 'oncall', 'sre-leads'),
   carol: person('carol', 'sre-leads'),
   dave: person('dave', 'sre-leads', 'acme-admins'),
-  erin: person('erin', 'acme-admins'),
+  /** The customer's person (acme-prod's customer, in its approvers' group). */
+  erin: { id: 'erin', groups: ['acme-admins'], customerOf: ['acme-prod'] } as Actor,
+  /** Another customer's person, in a group of the same name. */
+  yuri: { id: 'yuri', groups: ['acme-admins'], customerOf: ['globex-prod'] } as Actor,
   frank: person('frank', 'security'),
   grace: person('grace', 'security'),
   mallory: person('mallory'),

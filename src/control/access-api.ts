@@ -63,16 +63,20 @@ function answer<S>(reply: FastifyReply, r: AccessResult<S>, okStatus = 200): S |
   });
 }
 
-/** Whether `a` may see something decided under `rules` and asked for by `owner`. */
-const mayView = (a: Actor, owner: string, rules: ApprovalRules): boolean =>
-  a.admin === true ||
-  a.id === owner ||
-  a.groups.includes(rules.approval.group) ||
-  (rules.customer !== null && a.groups.includes(rules.customer.group));
+/**
+ * Whether `a` may see something on `deployment` decided under `rules` and asked for by `owner`:
+ * a customer's person sees everything on its deployments and nothing else; the vendor's people
+ * see their own, what their groups decide, and administrators everything.
+ */
+const mayView = (a: Actor, owner: string, rules: ApprovalRules, deployment: string): boolean =>
+  a.customerOf !== undefined
+    ? a.customerOf.includes(deployment)
+    : a.admin === true || a.id === owner || a.groups.includes(rules.approval.group);
 
 export function registerAccessApi(app: FastifyInstance, d: AccessApiDeps): void {
   const { store, access } = d;
-  const signedIn = d.auth.preHandler(false);
+  // Customers' people too: every route here scopes what it answers (mayView) or refuses them.
+  const signedIn = d.auth.preHandler(false, true);
   const admin = d.auth.preHandler(true);
   const me = (req: FastifyRequest): UserRecord => req.user!;
   /** Routes whose body has only optional fields accept an absent body as `{}`. */
@@ -149,7 +153,7 @@ export function registerAccessApi(app: FastifyInstance, d: AccessApiDeps): void 
     h(async (req: Req<unknown, unknown, { status?: string }>) => {
       const a = await store.accessActor(me(req).name);
       const rows = await store.listAccessRequests(req.query.status ? { status: req.query.status } : {});
-      return rows.filter((r) => mayView(a, r.requester, r.rules));
+      return rows.filter((r) => mayView(a, r.requester, r.rules, r.deployment));
     }),
   );
   app.get(
@@ -158,7 +162,7 @@ export function registerAccessApi(app: FastifyInstance, d: AccessApiDeps): void 
     h(async (req: Req) => {
       const a = await store.accessActor(me(req).name);
       const r = await store.getAccessRequest(req.params.id);
-      if (!r || !mayView(a, r.requester, r.rules))
+      if (!r || !mayView(a, r.requester, r.rules, r.deployment))
         throw new ControlError('NOT_FOUND', `no request ${req.params.id}`);
       return r;
     }),
@@ -174,7 +178,7 @@ export function registerAccessApi(app: FastifyInstance, d: AccessApiDeps): void 
       const deadline = d.clock.now() + timeoutMs;
       for (;;) {
         const r = await store.getAccessRequest(req.params.id);
-        if (!r || !mayView(a, r.requester, r.rules))
+        if (!r || !mayView(a, r.requester, r.rules, r.deployment))
           throw new ControlError('NOT_FOUND', `no request ${req.params.id}`);
         const left = deadline - d.clock.now();
         // The client went away: answer nothing more (the response's close, not the request's).
@@ -227,7 +231,7 @@ export function registerAccessApi(app: FastifyInstance, d: AccessApiDeps): void 
     h(async (req: Req<unknown, unknown, { status?: string }>) => {
       const a = await store.accessActor(me(req).name);
       const rows = await store.listAccessGrants(req.query.status ? { status: req.query.status } : {});
-      return rows.filter((g) => mayView(a, g.subject, g.rules));
+      return rows.filter((g) => mayView(a, g.subject, g.rules, g.deployment));
     }),
   );
   app.get(
@@ -236,7 +240,7 @@ export function registerAccessApi(app: FastifyInstance, d: AccessApiDeps): void 
     h(async (req: Req) => {
       const a = await store.accessActor(me(req).name);
       const g = await store.getAccessGrant(req.params.id);
-      if (!g || !mayView(a, g.subject, g.rules))
+      if (!g || !mayView(a, g.subject, g.rules, g.deployment))
         throw new ControlError('NOT_FOUND', `no grant ${req.params.id}`);
       return g;
     }),
@@ -272,7 +276,11 @@ export function registerAccessApi(app: FastifyInstance, d: AccessApiDeps): void 
         ...(req.query.grant ? { grantId: req.query.grant } : {}),
         ...(req.query.status ? { status: req.query.status } : {}),
       });
-      return rows.filter((x) => mayView(a, x.requester, x.rules));
+      const deployments = new Map<string, string>();
+      for (const x of rows)
+        if (!deployments.has(x.grantId))
+          deployments.set(x.grantId, (await store.getAccessGrant(x.grantId))?.deployment ?? '');
+      return rows.filter((x) => mayView(a, x.requester, x.rules, deployments.get(x.grantId)!));
     }),
   );
   for (const verb of ['approve', 'cancel'] as const) {

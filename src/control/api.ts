@@ -68,6 +68,7 @@ export function registerApi(app: FastifyInstance, d: ApiDeps): void {
 
   const admin = { preHandler: d.auth.preHandler(true) };
   const signedIn = { preHandler: d.auth.preHandler(false) };
+  const anyone = { preHandler: d.auth.preHandler(false, true) };
   const actor = (req: FastifyRequest) => `user:${req.user!.name}`;
   const nameOf = async () => {
     const [deps, users] = await Promise.all([store.listDeployments(), store.listUsers()]);
@@ -130,16 +131,25 @@ export function registerApi(app: FastifyInstance, d: ApiDeps): void {
       }
     }),
   );
-  app.get('/api/v1/whoami', { schema: S.whoami, ...signedIn }, async (req) => ({
-    ...req.user!,
-    groups: [...(await store.accessActor(req.user!.name)).groups],
-    signIn: req.signIn,
-  }));
+  app.get('/api/v1/whoami', { schema: S.whoami, ...anyone }, async (req) => {
+    const a = await store.accessActor(req.user!.name);
+    return {
+      ...req.user!,
+      groups: [...a.groups],
+      signIn: req.signIn,
+      ...(a.customerOf
+        ? {
+            customer: (await store.customerOf(a.customerOf[0] ?? ''))?.name ?? null,
+            deployments: a.customerOf,
+          }
+        : {}),
+    };
+  });
   app.post(
     '/api/v1/logout',
     {
       schema: S.logout,
-      ...signedIn,
+      ...anyone,
       preValidation: async (req: FastifyRequest) => {
         if (req.body === undefined || req.body === null) req.body = {};
       },
@@ -286,10 +296,15 @@ export function registerApi(app: FastifyInstance, d: ApiDeps): void {
   app.post(
     '/api/v1/users',
     { schema: S.createUser, ...admin },
-    h(async (req: Req<{ name: string; password: string; admin?: boolean }>, reply: FastifyReply) => {
-      reply.code(201);
-      return store.createUser(actor(req), req.body);
-    }),
+    h(
+      async (
+        req: Req<{ name: string; password: string; admin?: boolean; customer?: string }>,
+        reply: FastifyReply,
+      ) => {
+        reply.code(201);
+        return store.createUser(actor(req), req.body);
+      },
+    ),
   );
   for (const [verb, disabled] of [
     ['disable', true],

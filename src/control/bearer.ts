@@ -45,6 +45,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** How the request's session was signed in (set with req.user). */
     signIn?: { method: TokenSession['method']; authTime: number };
+    /** The signed-in person is a customer's (scoped to its deployments). */
+    customerPerson?: boolean;
   }
 }
 
@@ -122,20 +124,28 @@ export class SessionAuth {
     const s = await this.session(token, message);
     req.user = s.user;
     req.signIn = { method: s.method, authTime: s.authTime };
+    req.customerPerson = s.customer;
     return s.user;
   }
 
   /**
    * The preHandler every API route uses: `Authorization: Bearer TOKEN` names a signed-in user, set as
-   * `req.user`; with `admin`, that user must be an administrator (403 otherwise).
+   * `req.user`; with `admin`, that user must be an administrator (403 otherwise). A customer's
+   * person is refused (403) unless the route says `customers` (it scopes what it answers itself):
+   * a route added without thinking of customers is closed to them.
    */
-  preHandler(admin: boolean): (req: FastifyRequest) => Promise<void> {
+  preHandler(admin: boolean, customers = false): (req: FastifyRequest) => Promise<void> {
     return async (req) => {
       const h = req.headers.authorization;
       const m = typeof h === 'string' ? /^Bearer ([A-Za-z0-9_-]{8,200})$/.exec(h) : null;
       if (!m) throw new ControlError('UNAUTHORIZED', 'missing bearer token: sallyport login');
       await this.authenticate(req, m[1], 'bearer token unknown or expired: sallyport login again');
       if (admin && !req.user!.isAdmin) throw new ControlError('FORBIDDEN', 'this needs an administrator');
+      if (req.customerPerson && !customers)
+        throw new ControlError(
+          'FORBIDDEN',
+          "this is not part of the customer portal: a customer's people cannot use it",
+        );
     };
   }
 

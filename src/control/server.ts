@@ -46,6 +46,7 @@ import { registerConsole } from './console/index.ts';
 import { SessionAuth } from './bearer.ts';
 import { IdentityProvider, type OidcSettings } from './oidc/idp.ts';
 import { registerSso } from './oidc/routes.ts';
+import { registerCustomerApi } from './customer-api.ts';
 import {
   CertError,
   StaticCertSource,
@@ -619,6 +620,7 @@ export class Coordinator {
       metrics,
       notify: (notices) => this.webhooks.enqueue(notices),
     });
+    registerCustomerApi(app, { auth, store, access: this.access });
     registerManagementApi(app, {
       auth,
       store,

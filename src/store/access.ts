@@ -19,6 +19,7 @@ import {
   requestTransition,
   validatePolicyDocument,
   type Actor,
+  type CustomerControls,
   type Effect,
   type ExtensionPair,
   type ExtensionState,
@@ -158,7 +159,15 @@ export class AccessStore extends AuditStore {
       .select('groups.name')
       .where('memberships.user_id', '=', u.id)
       .execute();
-    return { id: u.name, groups: groups.map((g) => g.name).sort(), admin: !!u.is_admin };
+    const base = { id: u.name, groups: groups.map((g) => g.name).sort(), admin: !!u.is_admin };
+    if (u.customer_id === null) return base;
+    const scope = await db
+      .selectFrom('customer_deployments')
+      .innerJoin('deployments', 'deployments.id', 'customer_deployments.deployment_id')
+      .select('deployments.name')
+      .where('customer_deployments.customer_id', '=', u.customer_id)
+      .execute();
+    return { ...base, admin: false, customerOf: scope.map((d) => d.name).sort() };
   }
 
   // ── one event, one transaction ───────────────────────────────────────────────────────────────
@@ -235,7 +244,7 @@ export class AccessStore extends AuditStore {
           reason: input.reason,
           ...(input.access !== undefined ? { access: input.access } : {}),
         },
-        { now, deployment, services, id: newId(), grantId: newId() },
+        { now, deployment, services, id: newId(), grantId: newId(), controls: await controlsOf(trx, d?.id) },
       );
       if (!o.ok) {
         const e = auditRefusal(actor.id, `deployment:${input.deployment}`, 'request.create', o, now);
@@ -510,3 +519,24 @@ export class AccessStore extends AuditStore {
 
 /** The non-transaction handle (reads outside a transaction). */
 type Store0 = AccessStore['db'];
+
+/** The deployment customer's switches, as the request evaluation takes them. */
+async function controlsOf(trx: Trx, deploymentId: string | undefined): Promise<CustomerControls | undefined> {
+  if (!deploymentId) return undefined;
+  const c = await trx
+    .selectFrom('deployment_controls')
+    .selectAll()
+    .where('deployment_id', '=', deploymentId)
+    .executeTakeFirst();
+  if (!c) return undefined;
+  const owner = await trx
+    .selectFrom('customer_deployments')
+    .innerJoin('customers', 'customers.id', 'customer_deployments.customer_id')
+    .select('customers.name')
+    .where('customer_deployments.deployment_id', '=', deploymentId)
+    .executeTakeFirst();
+  return {
+    noAccess: c.no_access === 1,
+    coApproval: c.require_co_approval === 1 && owner ? owner.name : null,
+  };
+}

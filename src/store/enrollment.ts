@@ -11,9 +11,9 @@ import {
   secret,
   sha256Hex,
 } from './base.ts';
-import { SessionStore } from './sessions.ts';
+import { CustomerStore } from './customers.ts';
 
-export class EnrollmentStore extends SessionStore {
+export class EnrollmentStore extends CustomerStore {
   // ── pre-auth keys and enrollment ────────────────────────────────────────────────────────────
 
   /** A new pre-auth key bound to a deployment (connectors) or a user (engineers). The secret is returned once. */

@@ -10,10 +10,22 @@ export class IdentityStore extends CatalogStore {
 
   async createUser(
     actor: string,
-    u: { name: string; password: string; admin?: boolean },
+    u: { name: string; password: string; admin?: boolean; customer?: string },
   ): Promise<R.UserRecord> {
     const hash = await hashPassword(u.password, this.scrypt, this.kdf);
     return this.mutate(actor, async (trx, now) => {
+      let customerId: string | null = null;
+      if (u.customer !== undefined) {
+        const c = await trx
+          .selectFrom('customers')
+          .select('id')
+          .where('name', '=', u.customer)
+          .executeTakeFirst();
+        if (!c) throw new StoreError('NOT_FOUND', `no customer ${JSON.stringify(u.customer)}`);
+        if (u.admin)
+          throw new StoreError('CONFLICT', "a customer's person cannot administer the coordinator");
+        customerId = c.id;
+      }
       const row = {
         id: newId(),
         name: u.name,
@@ -22,6 +34,7 @@ export class IdentityStore extends CatalogStore {
         disabled: 0,
         created_at: now,
         idp_subject: null,
+        customer_id: customerId,
       };
       await trx.insertInto('users').values(row).execute();
       return {
@@ -29,7 +42,7 @@ export class IdentityStore extends CatalogStore {
         audit: {
           action: 'user.create',
           subject: `user:${u.name}`,
-          details: { id: row.id, admin: !!u.admin },
+          details: { id: row.id, admin: !!u.admin, ...(u.customer ? { customer: u.customer } : {}) },
         },
       };
     });

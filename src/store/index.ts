@@ -37,6 +37,12 @@ export {
 } from './passwords.ts';
 export { MIGRATIONS } from './migrations.ts';
 export type { SessionMethod, SsoIdentity, TokenSession } from './sessions.ts';
+export {
+  CUSTOMER_SWITCHES,
+  type CustomerRecord,
+  type CustomerSwitch,
+  type DeploymentControls,
+} from './customers.ts';
 export * from './records.ts';
 export {
   EMPTY_POLICY,

@@ -366,6 +366,39 @@ const t0008: Migration = {
   },
 };
 
+/**
+ * Customers (docs/customer-portal.md): a customer owns deployments (each at most one customer),
+ * may have a webhook for its notifications and a set of switches the vendor allows it to flip. A
+ * user with a `customer_id` is that customer's person: scoped to its deployments, the only kind of
+ * person who can co-approve for it. `deployment_controls` holds the switches' state per deployment.
+ */
+const t0009: Migration = {
+  async up(db: Kysely<unknown>): Promise<void> {
+    await db.schema
+      .createTable('customers')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('name', 'text', (c) => c.notNull().unique())
+      .addColumn('webhook', 'text')
+      .addColumn('switches', 'text', (c) => c.notNull().defaultTo('[]'))
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .execute();
+    await db.schema
+      .createTable('customer_deployments')
+      .addColumn('deployment_id', 'text', (c) => c.primaryKey().references('deployments.id'))
+      .addColumn('customer_id', 'text', (c) => c.notNull().references('customers.id'))
+      .execute();
+    await db.schema.alterTable('users').addColumn('customer_id', 'text').execute();
+    await db.schema
+      .createTable('deployment_controls')
+      .addColumn('deployment_id', 'text', (c) => c.primaryKey().references('deployments.id'))
+      .addColumn('require_co_approval', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('no_access', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('updated_at', 'bigint', (c) => c.notNull())
+      .addColumn('updated_by', 'text', (c) => c.notNull())
+      .execute();
+  },
+};
+
 /** Every migration, by name; names sort in order of application. */
 export const MIGRATIONS: Record<string, Migration> = {
   '0001_initial': t0001,
@@ -376,6 +409,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0006_netmap_changes': t0006,
   '0007_management': t0007,
   '0008_sso': t0008,
+  '0009_customers': t0009,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -80,6 +80,30 @@ export interface UsersTable {
   created_at: number;
   /** The identity provider's subject for a user made by an OIDC sign-in; null for local users. */
   idp_subject: string | null;
+  /** The customer this person belongs to (customer portal); null for the vendor's people. */
+  customer_id: string | null;
+}
+
+export interface CustomersTable {
+  id: string;
+  name: string;
+  webhook: string | null;
+  /** JSON array of the switches the vendor lets the customer flip. */
+  switches: Generated<string>;
+  created_at: number;
+}
+
+export interface CustomerDeploymentsTable {
+  deployment_id: string;
+  customer_id: string;
+}
+
+export interface DeploymentControlsTable {
+  deployment_id: string;
+  require_co_approval: number;
+  no_access: number;
+  updated_at: number;
+  updated_by: string;
 }
 
 export interface GroupsTable {
@@ -279,6 +303,9 @@ export interface Database {
   nodes: NodesTable;
   preauth_keys: PreauthKeysTable;
   users: UsersTable;
+  customers: CustomersTable;
+  customer_deployments: CustomerDeploymentsTable;
+  deployment_controls: DeploymentControlsTable;
   groups: GroupsTable;
   memberships: MembershipsTable;
   grants: GrantsTable;

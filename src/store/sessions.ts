@@ -40,6 +40,8 @@ export interface TokenSession {
   idpRefresh: string | null;
   /** The user's provider subject (`ISSUER#SUB`), else null. */
   idpSubject: string | null;
+  /** A customer's person (scoped to its deployments), not the vendor's. */
+  customer: boolean;
 }
 
 type Trx = Transaction<Database>;
@@ -89,6 +91,7 @@ export class SessionStore extends IdentityStore {
           disabled: 0,
           created_at: now,
           idp_subject: id.subject,
+          customer_id: null,
         };
         await trx.insertInto('users').values(row).execute();
         audit.push({
@@ -159,6 +162,7 @@ export class SessionStore extends IdentityStore {
       expiresAt: Number(row.token_expires),
       idpRefresh: row.idp_refresh,
       idpSubject: row.idp_subject,
+      customer: row.customer_id !== null,
     };
   }
 

@@ -1,0 +1,197 @@
+// The customer portal's API (docs/customer-portal.md): the vendor's administrators make customers
+// (which deployments they own, which switches they may flip, their webhook) and their people; a
+// customer's person sees their customer and flips its switches for its own deployments.
+//
+//   POST /api/v1/customers                    {name, deployments, switches?, webhook?}  (admin)
+//   GET  /api/v1/customers                                                              (admin)
+//   GET  /api/v1/customer                     the signed-in customer's record and switches
+//   GET  /api/v1/deployments/:name/controls   the switches (admin, or the deployment's customer)
+//   PUT  /api/v1/deployments/:name/controls   {requireCoApproval?, noAccess?}  (its customer only,
+//                                             and only the switches the vendor allows); switching
+//                                             noAccess on revokes every active grant there at once
+//
+// The vendor cannot flip a customer's switch for it, as it cannot approve for it.
+import type { FastifyInstance, FastifyReply, FastifyRequest, RouteHandlerMethod } from 'fastify';
+import { CUSTOMER_SWITCHES, type Store } from '../store/index.ts';
+import type { SessionAuth } from './bearer.ts';
+import type { AccessService } from './access.ts';
+import { ControlError } from './errors.ts';
+import { errorSchema } from './schemas.ts';
+import { parseWebhookUrls } from './webhooks.ts';
+
+export interface CustomerApiDeps {
+  auth: SessionAuth;
+  store: Store;
+  access: AccessService;
+}
+
+const dnsLabel = { type: 'string', pattern: '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$' } as const;
+const R = (ok: object, code = 200) => ({ [code]: ok, '4xx': errorSchema, '5xx': errorSchema });
+const params = { type: 'object', properties: { name: dnsLabel }, required: ['name'] } as const;
+const customer = {
+  type: 'object',
+  properties: {
+    name: { type: 'string' },
+    deployments: { type: 'array', items: { type: 'string' } },
+    webhook: { type: ['string', 'null'] },
+    switches: { type: 'array', items: { type: 'string' } },
+    createdAt: { type: 'integer' },
+  },
+} as const;
+const controls = {
+  type: 'object',
+  properties: {
+    deployment: { type: 'string' },
+    customer: { type: ['string', 'null'] },
+    requireCoApproval: { type: 'boolean' },
+    noAccess: { type: 'boolean' },
+    updatedAt: { type: ['integer', 'null'] },
+    updatedBy: { type: ['string', 'null'] },
+    revoked: { type: 'array', items: { type: 'string' } },
+  },
+} as const;
+
+type Req<B = unknown> = FastifyRequest<{ Body: B; Params: { name: string } }>;
+const h = <B>(fn: (req: Req<B>, reply: FastifyReply) => unknown): RouteHandlerMethod =>
+  fn as unknown as RouteHandlerMethod;
+
+export function registerCustomerApi(app: FastifyInstance, d: CustomerApiDeps): void {
+  const { store } = d;
+  const admin = d.auth.preHandler(true);
+  const anyone = d.auth.preHandler(false, true);
+
+  app.post(
+    '/api/v1/customers',
+    {
+      schema: {
+        body: {
+          type: 'object',
+          properties: {
+            name: dnsLabel,
+            deployments: { type: 'array', items: dnsLabel, minItems: 1, maxItems: 100 },
+            switches: {
+              type: 'array',
+              items: { type: 'string', enum: [...CUSTOMER_SWITCHES] },
+              maxItems: 10,
+            },
+            webhook: { type: 'string', maxLength: 2048 },
+          },
+          required: ['name', 'deployments'],
+          additionalProperties: false,
+        },
+        response: R(customer, 201),
+      },
+      preHandler: admin,
+    },
+    h(
+      async (
+        req: Req<{ name: string; deployments: string[]; switches?: string[]; webhook?: string }>,
+        reply,
+      ) => {
+        const b = req.body;
+        if (b.webhook !== undefined) {
+          try {
+            parseWebhookUrls([b.webhook]);
+          } catch (e) {
+            throw new ControlError('BAD_REQUEST', (e as Error).message);
+          }
+        }
+        reply.code(201);
+        return store.createCustomer(`user:${req.user!.name}`, {
+          name: b.name,
+          deployments: b.deployments,
+          switches: (b.switches ?? []) as never,
+          webhook: b.webhook ?? null,
+        });
+      },
+    ),
+  );
+  app.get(
+    '/api/v1/customers',
+    { schema: { response: R({ type: 'array', items: customer }) }, preHandler: admin },
+    () => store.listCustomers(),
+  );
+
+  app.get(
+    '/api/v1/customer',
+    {
+      schema: {
+        response: R({
+          type: 'object',
+          properties: { customer, controls: { type: 'array', items: controls } },
+        }),
+      },
+      preHandler: anyone,
+    },
+    async (req: FastifyRequest) => {
+      const a = await store.accessActor(req.user!.name);
+      if (!a.customerOf) throw new ControlError('NOT_FOUND', "you are the vendor's, not a customer's person");
+      const c = (await store.listCustomers()).find((x) =>
+        a.customerOf!.every((dep) => x.deployments.includes(dep)),
+      );
+      if (!c) throw new ControlError('NOT_FOUND', 'your customer has no deployments');
+      return {
+        customer: { ...c, webhook: c.webhook ? 'set' : null },
+        controls: await Promise.all(c.deployments.map((dep) => store.deploymentControls(dep))),
+      };
+    },
+  );
+
+  const scoped = async (req: Req<unknown>) => {
+    const a = await store.accessActor(req.user!.name);
+    if (a.customerOf ? !a.customerOf.includes(req.params.name) : !a.admin)
+      throw new ControlError('NOT_FOUND', `no deployment ${req.params.name} of yours`);
+    return a;
+  };
+  app.get(
+    '/api/v1/deployments/:name/controls',
+    { schema: { params, response: R(controls) }, preHandler: anyone },
+    h(async (req) => {
+      await scoped(req);
+      return store.deploymentControls(req.params.name);
+    }),
+  );
+  app.put(
+    '/api/v1/deployments/:name/controls',
+    {
+      schema: {
+        params,
+        body: {
+          type: 'object',
+          properties: { requireCoApproval: { type: 'boolean' }, noAccess: { type: 'boolean' } },
+          additionalProperties: false,
+          minProperties: 1,
+        },
+        response: R(controls),
+      },
+      preHandler: anyone,
+    },
+    h(async (req: Req<{ requireCoApproval?: boolean; noAccess?: boolean }>) => {
+      const a = await scoped(req);
+      if (!a.customerOf)
+        throw new ControlError('FORBIDDEN', "these are the customer's switches: only its people flip them");
+      const c = await store.customerOf(req.params.name);
+      const want: string[] = [
+        ...(req.body.requireCoApproval !== undefined ? ['co-approval'] : []),
+        ...(req.body.noAccess !== undefined ? ['no-access'] : []),
+      ];
+      const denied = want.filter((s) => !c?.switches.includes(s as never));
+      if (denied.length)
+        throw new ControlError('FORBIDDEN', `the vendor has not given you the switch ${denied.join(', ')}`);
+      const after = await store.setDeploymentControls(`user:${a.id}`, req.params.name, req.body);
+      const revoked: string[] = [];
+      if (req.body.noAccess) {
+        for (const g of await store.listAccessGrants({ status: 'active' })) {
+          if (g.deployment !== req.params.name) continue;
+          const r = await store.accessGrantEvent(a.id, g.id, {
+            type: 'revoke',
+            reason: 'the customer switched off all vendor access',
+          });
+          await d.access.after(r);
+          if (r.ok) revoked.push(g.id);
+        }
+      }
+      return { ...after, revoked };
+    }),
+  );
+}

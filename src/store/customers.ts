@@ -1,0 +1,208 @@
+// Customers and what they switch (migration 0009, docs/customer-portal.md): a customer owns
+// deployments, has people (users with its customer_id), a webhook for its notifications, and the
+// switches the vendor lets it flip per deployment — require co-approval, no access. Every change
+// is audited in the same transaction.
+import { StoreError } from './errors.ts';
+import { newId } from './base.ts';
+import { SessionStore } from './sessions.ts';
+
+export const CUSTOMER_SWITCHES = ['co-approval', 'no-access'] as const;
+export type CustomerSwitch = (typeof CUSTOMER_SWITCHES)[number];
+
+export interface CustomerRecord {
+  name: string;
+  deployments: string[];
+  webhook: string | null;
+  /** The switches the vendor allows this customer to flip. */
+  switches: CustomerSwitch[];
+  createdAt: number;
+}
+
+export interface DeploymentControls {
+  deployment: string;
+  customer: string | null;
+  requireCoApproval: boolean;
+  noAccess: boolean;
+  updatedAt: number | null;
+  updatedBy: string | null;
+}
+
+const switchesOf = (text: string): CustomerSwitch[] => {
+  try {
+    const v = JSON.parse(text) as unknown;
+    return Array.isArray(v) ? CUSTOMER_SWITCHES.filter((s) => v.includes(s)) : [];
+  } catch {
+    return [];
+  }
+};
+
+export class CustomerStore extends SessionStore {
+  /** A customer owning `deployments` (each owned by one customer at most). */
+  createCustomer(
+    actor: string,
+    c: { name: string; deployments: string[]; webhook?: string | null; switches?: CustomerSwitch[] },
+  ): Promise<CustomerRecord> {
+    return this.mutate(actor, async (trx, now) => {
+      const id = newId();
+      const switches = CUSTOMER_SWITCHES.filter((s) => c.switches?.includes(s));
+      await trx
+        .insertInto('customers')
+        .values({
+          id,
+          name: c.name,
+          webhook: c.webhook ?? null,
+          switches: JSON.stringify(switches),
+          created_at: now,
+        })
+        .execute();
+      for (const name of c.deployments) {
+        const d = await trx
+          .selectFrom('deployments')
+          .select('id')
+          .where('name', '=', name)
+          .executeTakeFirst();
+        if (!d) throw new StoreError('NOT_FOUND', `no deployment ${JSON.stringify(name)}`);
+        const owned = await trx
+          .selectFrom('customer_deployments')
+          .innerJoin('customers', 'customers.id', 'customer_deployments.customer_id')
+          .select('customers.name')
+          .where('customer_deployments.deployment_id', '=', d.id)
+          .executeTakeFirst();
+        if (owned) throw new StoreError('CONFLICT', `${name} belongs to customer ${owned.name} already`);
+        await trx
+          .insertInto('customer_deployments')
+          .values({ deployment_id: d.id, customer_id: id })
+          .execute();
+      }
+      return {
+        result: {
+          name: c.name,
+          deployments: [...c.deployments].sort(),
+          webhook: c.webhook ?? null,
+          switches,
+          createdAt: now,
+        },
+        audit: {
+          action: 'customer.create',
+          subject: `customer:${c.name}`,
+          details: { deployments: c.deployments, switches, webhook: c.webhook ? 'set' : 'none' },
+        },
+      };
+    });
+  }
+
+  async listCustomers(): Promise<CustomerRecord[]> {
+    const rows = await this.db.selectFrom('customers').selectAll().orderBy('name').execute();
+    const owned = await this.db
+      .selectFrom('customer_deployments')
+      .innerJoin('deployments', 'deployments.id', 'customer_deployments.deployment_id')
+      .select(['customer_deployments.customer_id as customer', 'deployments.name as name'])
+      .orderBy('deployments.name')
+      .execute();
+    return rows.map((r) => ({
+      name: r.name,
+      deployments: owned.filter((o) => o.customer === r.id).map((o) => o.name),
+      webhook: r.webhook,
+      switches: switchesOf(r.switches),
+      createdAt: Number(r.created_at),
+    }));
+  }
+
+  /** The customer owning `deployment`, if any. */
+  async customerOf(deployment: string): Promise<CustomerRecord | undefined> {
+    const row = await this.db
+      .selectFrom('customer_deployments')
+      .innerJoin('deployments', 'deployments.id', 'customer_deployments.deployment_id')
+      .innerJoin('customers', 'customers.id', 'customer_deployments.customer_id')
+      .select('customers.name as name')
+      .where('deployments.name', '=', deployment)
+      .executeTakeFirst();
+    if (!row) return undefined;
+    return (await this.listCustomers()).find((c) => c.name === row.name);
+  }
+
+  /** The switches' state for `deployment` (all off when never set). */
+  async deploymentControls(deployment: string): Promise<DeploymentControls> {
+    const d = await this.db
+      .selectFrom('deployments')
+      .select('id')
+      .where('name', '=', deployment)
+      .executeTakeFirst();
+    if (!d) throw new StoreError('NOT_FOUND', `no deployment ${JSON.stringify(deployment)}`);
+    const c = await this.db
+      .selectFrom('deployment_controls')
+      .selectAll()
+      .where('deployment_id', '=', d.id)
+      .executeTakeFirst();
+    const customer = await this.customerOf(deployment);
+    return {
+      deployment,
+      customer: customer?.name ?? null,
+      requireCoApproval: c?.require_co_approval === 1,
+      noAccess: c?.no_access === 1,
+      updatedAt: c ? Number(c.updated_at) : null,
+      updatedBy: c?.updated_by ?? null,
+    };
+  }
+
+  /** Flips switches of `deployment` (audited `customer.controls` with the old and new values). */
+  setDeploymentControls(
+    actor: string,
+    deployment: string,
+    patch: { requireCoApproval?: boolean; noAccess?: boolean },
+  ): Promise<DeploymentControls> {
+    return this.mutate(actor, async (trx, now) => {
+      const d = await trx
+        .selectFrom('deployments')
+        .select('id')
+        .where('name', '=', deployment)
+        .executeTakeFirst();
+      if (!d) throw new StoreError('NOT_FOUND', `no deployment ${JSON.stringify(deployment)}`);
+      const old = await trx
+        .selectFrom('deployment_controls')
+        .selectAll()
+        .where('deployment_id', '=', d.id)
+        .executeTakeFirst();
+      const row = {
+        deployment_id: d.id,
+        require_co_approval:
+          patch.requireCoApproval === undefined
+            ? (old?.require_co_approval ?? 0)
+            : patch.requireCoApproval
+              ? 1
+              : 0,
+        no_access: patch.noAccess === undefined ? (old?.no_access ?? 0) : patch.noAccess ? 1 : 0,
+        updated_at: now,
+        updated_by: actor,
+      };
+      if (old)
+        await trx.updateTable('deployment_controls').set(row).where('deployment_id', '=', d.id).execute();
+      else await trx.insertInto('deployment_controls').values(row).execute();
+      const owner = await trx
+        .selectFrom('customer_deployments')
+        .innerJoin('customers', 'customers.id', 'customer_deployments.customer_id')
+        .select('customers.name')
+        .where('customer_deployments.deployment_id', '=', d.id)
+        .executeTakeFirst();
+      return {
+        result: {
+          deployment,
+          customer: owner?.name ?? null,
+          requireCoApproval: row.require_co_approval === 1,
+          noAccess: row.no_access === 1,
+          updatedAt: now,
+          updatedBy: actor,
+        },
+        audit: {
+          action: 'customer.controls',
+          subject: `deployment:${deployment}`,
+          details: {
+            requireCoApproval: row.require_co_approval === 1,
+            noAccess: row.no_access === 1,
+            before: { requireCoApproval: old?.require_co_approval === 1, noAccess: old?.no_access === 1 },
+          },
+        },
+      };
+    });
+  }
+}
