@@ -49,8 +49,15 @@ commands:
                                      user keys enroll engineer machines
   keys revoke ID
   users list
-  users create NAME [--admin]        password typed at a prompt (no echo), SALLYPORT_NEW_PASSWORD,
-                                     or the first line of stdin
+  users create NAME [--admin | --customer CUSTOMER]
+                                     password typed at a prompt (no echo), SALLYPORT_NEW_PASSWORD,
+                                     or the first line of stdin; --customer makes a customer's person
+                                     (the customer portal: docs/customer-portal.md)
+  customers list
+  customers create NAME --deployment NAME [--also-deployment NAME]… [--switch co-approval]
+                        [--switch no-access] [--webhook URL]
+                                     a customer owning deployments; --switch: what its people may
+                                     flip for them; --webhook: where its notifications go
   users disable NAME | users enable NAME
   groups list | groups create NAME | groups delete NAME
   groups add GROUP USER | groups remove GROUP USER
@@ -171,6 +178,10 @@ export async function run(argv: string[], io: AdminIo = processIo): Promise<numb
         reusable: { type: 'boolean' },
         release: { type: 'boolean' },
         admin: { type: 'boolean' },
+        customer: { type: 'string' },
+        switch: { type: 'string', multiple: true },
+        webhook: { type: 'string' },
+        'also-deployment': { type: 'string', multiple: true },
         expires: { type: 'string' },
         access: { type: 'string' },
         after: { type: 'string' },
@@ -355,8 +366,23 @@ export async function run(argv: string[], io: AdminIo = processIo): Promise<numb
               `New password for ${args[0] ?? 'the user'}: `,
             ),
             admin: !!o.admin,
+            ...(o.customer ? { customer: o.customer } : {}),
           }),
           ['name', 'isAdmin'],
+        );
+        return 0;
+      case 'customers list':
+        out(await api.call('GET', '/api/v1/customers'), ['name', 'deployments', 'switches', 'webhook']);
+        return 0;
+      case 'customers create':
+        out(
+          await api.call('POST', '/api/v1/customers', {
+            name: need(args[0], 'NAME'),
+            deployments: o.deployment ? [o.deployment, ...(o['also-deployment'] ?? [])] : [],
+            ...(o.switch ? { switches: o.switch } : {}),
+            ...(o.webhook ? { webhook: o.webhook } : {}),
+          }),
+          ['name', 'deployments', 'switches'],
         );
         return 0;
       case 'users disable':

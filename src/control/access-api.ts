@@ -167,6 +167,37 @@ export function registerAccessApi(app: FastifyInstance, d: AccessApiDeps): void 
       return r;
     }),
   );
+  // Server-sent events: one `access` event per committed access change in this coordinator, with
+  // its topic only (what to reload, never whose or what); a comment line every 25 s keeps
+  // proxies from closing the stream. The console reloads on them instead of polling every 5 s.
+  app.get(
+    '/api/v1/events',
+    { schema: AS.events, preHandler: signedIn },
+    h(async (req: Req, reply) => {
+      const raw = reply.raw;
+      const send = (e: { topic: string }) =>
+        raw.write(`event: access\ndata: ${JSON.stringify({ topic: e.topic })}\n\n`);
+      const off = access.events.listen(send);
+      if (!off)
+        throw new ControlError('BUSY', 'too many event streams open; try again later', { retryable: true });
+      reply.hijack();
+      raw.writeHead(200, {
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-store',
+        'x-accel-buffering': 'no',
+        connection: 'keep-alive',
+      });
+      raw.write(`retry: 3000\n: ${me(req).name}\n\n`);
+      let beat = d.clock.setTimeout(function ping() {
+        raw.write(': keep-alive\n\n');
+        beat = d.clock.setTimeout(ping, 25_000);
+      }, 25_000);
+      raw.once('close', () => {
+        off();
+        d.clock.clearTimeout(beat);
+      });
+    }),
+  );
   // Waits for a decision: wakes on every access change in this coordinator (access-events.ts) and
   // re-reads the store at least every WAIT_RECHECK_MS (a decision made on another coordinator).
   app.get(

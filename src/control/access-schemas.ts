@@ -1,6 +1,6 @@
 // JSON schemas of the access API (requests, approvals, grants, extensions, policy, certificates).
 // Bodies refuse unknown fields. States are the pure states of src/access, returned as they are.
-import { dnsLabel } from './schemas.ts';
+import { dnsLabel, errorSchema } from './schemas.ts';
 
 const accessId = { type: 'string', pattern: '^[A-Za-z0-9._-]{1,128}$' } as const;
 const duration = { type: 'string', pattern: '^[0-9a-z]{1,40}$', description: 'e.g. 30m, 2h, 1h30m' } as const;
@@ -73,6 +73,8 @@ export const AS = {
     response: R(list),
   },
   get: { params, response: R(open) },
+  /** GET /events: a text/event-stream (no JSON body). */
+  events: { response: { 200: { type: 'string' }, '4xx': errorSchema } },
   /** GET /requests/:id/wait?timeout=SECONDS (1-60, default 25). */
   wait: {
     params,

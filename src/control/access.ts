@@ -49,7 +49,7 @@ export class AccessService {
   /** After a committed operation: netmaps, notifications, timer. Returns `r` for chaining. */
   async after<S>(r: AccessResult<S>): Promise<AccessResult<S>> {
     for (const grant of r.grants) await this.#o.hub.changed({ type: 'grant', grant });
-    if (r.notices.length) this.#o.webhooks?.enqueue(r.notices);
+    await this.#notify(r);
     this.#tell(r);
     if (!this.#owns()) this.#o.gate?.hint('access');
     await this.arm();
@@ -98,8 +98,25 @@ export class AccessService {
   async #after<S>(r: AccessResult<S>): Promise<void> {
     if (r.ok || r.notices.length || r.grants.length) this.ticks++;
     for (const grant of r.grants) await this.#o.hub.changed({ type: 'grant', grant });
-    if (r.notices.length) this.#o.webhooks?.enqueue(r.notices);
+    await this.#notify(r);
     this.#tell(r);
+  }
+
+  /** The notices to the vendor's webhooks and, for a customer's deployment, to the customer's. */
+  async #notify<S>(r: AccessResult<S>): Promise<void> {
+    if (!r.notices.length || !this.#o.webhooks) return;
+    const s = r.ok ? (r.state as { deployment?: unknown; grant?: { deployment?: unknown } }) : undefined;
+    const dep = typeof s?.deployment === 'string' ? s.deployment : s?.grant?.deployment;
+    let also: string[] = [];
+    if (typeof dep === 'string') {
+      try {
+        const hook = (await this.#o.store.customerOf(dep))?.webhook;
+        if (hook) also = [hook];
+      } catch (err) {
+        this.#o.logger.warn({ err }, "could not read the deployment's customer webhook");
+      }
+    }
+    this.#o.webhooks.enqueue(r.notices, also);
   }
 
   #tell<S>(r: AccessResult<S>): void {

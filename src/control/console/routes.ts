@@ -52,6 +52,13 @@ const sessionView = {
     user: { type: 'object', properties: { name: { type: 'string' }, admin: { type: 'boolean' } } },
     groups: { type: 'array', items: { type: 'string' } },
     signIn: { type: 'object', properties: { method: { type: 'string' }, authTime: { type: 'integer' } } },
+    customer: {
+      type: ['object', 'null'],
+      properties: {
+        name: { type: ['string', 'null'] },
+        deployments: { type: 'array', items: { type: 'string' } },
+      },
+    },
     csrf: { type: 'string' },
     now: { type: 'integer' },
   },
@@ -95,13 +102,20 @@ export function registerConsole(app: FastifyInstance, o: ConsoleOptions): void {
     const user = await o.auth.authenticate(req, token, 'the session ended: sign in again');
     return { token, user };
   };
-  const view = async (token: string, user: UserRecord, signIn: FastifyRequest['signIn']) => ({
-    user: { name: user.name, admin: user.isAdmin },
-    groups: [...(await store.accessActor(user.name)).groups],
-    signIn,
-    csrf: csrfToken(key, token),
-    now: now(),
-  });
+  const view = async (token: string, user: UserRecord, signIn: FastifyRequest['signIn']) => {
+    const a = await store.accessActor(user.name);
+    const customer = a.customerOf
+      ? { name: (await store.customerOf(a.customerOf[0] ?? ''))?.name ?? null, deployments: a.customerOf }
+      : null;
+    return {
+      user: { name: user.name, admin: user.isAdmin },
+      groups: [...a.groups],
+      signIn,
+      customer,
+      csrf: csrfToken(key, token),
+      now: now(),
+    };
+  };
 
   for (const [path, asset] of assets)
     app.get(path, { schema: hidden }, async (_req, reply) => {

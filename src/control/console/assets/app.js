@@ -7,9 +7,11 @@
 // coordinator's clock (GET /console/session `now`) advanced by the page's monotonic clock, so a
 // wrong clock on the reader's machine does not skew the countdowns. This is browser code: the
 // Node rule "take a Clock" does not apply here; the page's own timers are the ones below.
-/* global document, fetch, performance, setInterval, clearInterval, Node */
+/* global document, fetch, performance, setInterval, clearInterval, setTimeout, clearTimeout, Node, EventSource, URLSearchParams */
 
 const POLL_MS = 5000;
+/** With the event stream open, lists reload on its events; this slow poll only catches the rest. */
+const LIVE_POLL_MS = 30_000;
 const AUDIT_ROWS = 25;
 
 const $ = (id) => document.getElementById(id);
@@ -25,6 +27,11 @@ const state = {
   decidable: 0,
   deployments: new Set(),
   refreshGrantsAt: 0,
+  customer: null,
+  events: null,
+  live: false,
+  eventTimer: 0,
+  lastPoll: 0,
 };
 
 // ── helpers ─────────────────────────────────────────────────────────────────────────────────
@@ -198,8 +205,15 @@ function setSession(s) {
   state.session = s;
   state.clockBase = s.now;
   state.perfBase = performance.now();
+  state.customer = s.customer || null;
+  const role = state.customer ? 'customer' : 'vendor';
+  for (const e of document.querySelectorAll('[data-role]')) e.hidden = e.dataset.role !== role;
+  $('app-h').textContent = state.customer
+    ? `Customer portal · ${state.customer.name || state.customer.deployments.join(', ')}`
+    : 'Access';
   const who = `${s.user.name}${s.user.admin ? ' (administrator)' : ''}`;
-  $('who-name').textContent = s.groups.length ? `${who} · ${s.groups.join(', ')}` : who;
+  const tag = state.customer ? `${who} · customer of ${state.customer.deployments.join(', ')}` : who;
+  $('who-name').textContent = !state.customer && s.groups.length ? `${tag} · ${s.groups.join(', ')}` : tag;
   $('who').hidden = false;
   $('signin').hidden = true;
   $('app').hidden = false;
@@ -214,6 +228,8 @@ function showSignIn(message) {
   // Nothing of the last person's view stays in the page.
   for (const id of [
     'approvals-list',
+    'controls-list',
+    'history-list',
     'grants-list',
     'audit-state',
     'audit-list',
@@ -696,13 +712,149 @@ function fillDeployments() {
 
 // ── refresh and timers ──────────────────────────────────────────────────────────────────────
 
+// ── the customer's switches and history ─────────────────────────────────────────────────────
+
+async function loadControls() {
+  const c = await call('GET', '/api/v1/customer');
+  show('controls-list', JSON.stringify(c), () =>
+    el(
+      'div',
+      {},
+      c.controls.map((x) => {
+        const allowed = (s) => c.customer.switches.includes(s);
+        const flip = (label, field, on, switchName) => {
+          const b = el('button', {
+            type: 'button',
+            class: on ? 'danger' : 'secondary',
+            'aria-pressed': String(x[field]),
+            'data-switch': `${x.deployment}:${field}`,
+            text: label,
+            onclick: () =>
+              act(b, async () => {
+                const r = await call(
+                  'PUT',
+                  `/api/v1/deployments/${encodeURIComponent(x.deployment)}/controls`,
+                  {
+                    [field]: on,
+                  },
+                );
+                announce(
+                  `${label} for ${x.deployment}: done${r.revoked && r.revoked.length ? `; ${r.revoked.length} grant(s) ended` : ''}.`,
+                );
+                await refresh(['controls', 'grants', 'history', 'approvals']);
+              }),
+          });
+          if (!allowed(switchName)) b.disabled = true;
+          return b;
+        };
+        return el(
+          'article',
+          { class: 'card', 'data-controls': x.deployment },
+          el('h3', { text: x.deployment }),
+          facts([
+            ['Vendor access', x.noAccess ? 'switched off by you' : 'as the policy allows'],
+            ['Your approval', x.requireCoApproval ? 'needed for every request' : 'as the policy asks'],
+            ['Last change', x.updatedAt ? `${utc(x.updatedAt)} by ${x.updatedBy}` : 'never'],
+          ]),
+          el(
+            'div',
+            { class: 'actions' },
+            x.noAccess
+              ? flip('Allow vendor access again', 'noAccess', false, 'no-access')
+              : flip('Switch off all vendor access now', 'noAccess', true, 'no-access'),
+            x.requireCoApproval
+              ? flip('Stop requiring my approval', 'requireCoApproval', false, 'co-approval')
+              : flip('Require my approval for every request', 'requireCoApproval', true, 'co-approval'),
+          ),
+        );
+      }),
+    ),
+  );
+}
+
+async function loadHistory() {
+  const [requests, grants] = await Promise.all([
+    call('GET', '/api/v1/requests'),
+    call('GET', '/api/v1/access-grants'),
+  ]);
+  const rows = [
+    ...requests.map((r) => ({
+      at: r.createdAt,
+      kind: 'request',
+      id: r.id,
+      who: r.requester,
+      deployment: r.deployment,
+      services: r.services,
+      status: r.status,
+      by: r.decidedBy || (r.approvals || []).map((a) => a.by).join(', ') || '-',
+      reason: r.reason,
+    })),
+    ...grants.map((g) => ({
+      at: g.start,
+      kind: 'grant',
+      id: g.id,
+      who: g.subject,
+      deployment: g.deployment,
+      services: g.services,
+      status: g.status,
+      by: g.endedBy || '-',
+      reason: g.note || '',
+    })),
+  ].sort((a, b) => b.at - a.at);
+  show('history-list', JSON.stringify(rows), () =>
+    rows.length
+      ? table(
+          'Requests and grants on your deployments',
+          ['When', 'What', 'Who', 'Deployment', 'Services', 'Status', 'Decided or ended by', 'Reason'],
+          rows.map((r) =>
+            el(
+              'tr',
+              { [`data-history`]: r.id },
+              el('td', {}, el('time', { datetime: new Date(r.at).toISOString(), text: utc(r.at) })),
+              el('td', { text: r.kind }),
+              el('td', { text: r.who }),
+              el('td', { text: r.deployment }),
+              el('td', { text: r.services.join(', ') }),
+              el('td', { text: r.status }),
+              el('td', { text: r.by }),
+              el('td', { text: r.reason }),
+            ),
+          ),
+        )
+      : el('p', { class: 'hint', text: 'Nothing yet.' }),
+  );
+}
+
 const LOADERS = {
   approvals: loadApprovals,
   grants: loadGrants,
   incidents: loadIncidents,
   audit: loadAudit,
   inventory: loadInventory,
+  controls: loadControls,
+  history: loadHistory,
 };
+
+/** The lists this person's console shows. */
+const lists = () =>
+  state.customer
+    ? ['approvals', 'grants', 'controls', 'history']
+    : ['approvals', 'grants', 'incidents', 'audit', 'inventory'];
+
+/** Live updates: the coordinator's event stream; each event reloads the lists (once per 200 ms). */
+function listen() {
+  if (state.events || typeof EventSource === 'undefined') return;
+  const es = new EventSource('/api/v1/events');
+  state.events = es;
+  es.addEventListener('open', () => (state.live = true));
+  es.addEventListener('error', () => (state.live = false));
+  es.addEventListener('access', () => {
+    clearTimeout(state.eventTimer);
+    state.eventTimer = setTimeout(() => {
+      if (state.session) void refresh(lists().filter((l) => l !== 'inventory'));
+    }, 200);
+  });
+}
 
 async function refresh(which) {
   const results = await Promise.allSettled(which.map((w) => LOADERS[w]()));
@@ -713,23 +865,44 @@ async function refresh(which) {
 
 async function start() {
   state.decidable = 0;
-  await refresh(['approvals', 'grants', 'incidents', 'audit', 'inventory']);
+  await refresh(lists());
+  openLinked();
   stopTimers();
+  listen();
   state.tick = setInterval(tick, 1000);
   state.poll = setInterval(async () => {
     if (state.polling || !state.session || document.visibilityState === 'hidden') return;
+    const now = performance.now();
+    if (state.live && now - state.lastPoll < LIVE_POLL_MS) return;
+    state.lastPoll = now;
     state.polling = true;
     try {
-      await refresh(['approvals', 'grants', 'incidents', 'inventory']);
+      await refresh(lists().filter((l) => l !== 'audit'));
     } finally {
       state.polling = false;
     }
   }, POLL_MS);
 }
 
+/** A link from a notification (?open=request:ID): that card, scrolled to and focused. */
+function openLinked() {
+  const open = new URLSearchParams(document.location.search).get('open');
+  const m = open && /^(request|extension|grant):([A-Za-z0-9_-]{1,64})$/.exec(open);
+  if (!m) return;
+  const card = document.querySelector(`[data-${m[1]}="${m[2]}"]`);
+  if (!card) return announce(`That ${m[1]} is no longer waiting for you.`);
+  card.classList.add('linked');
+  card.scrollIntoView();
+  const first = card.querySelector('button');
+  if (first) first.focus();
+}
+
 function stopTimers() {
   clearInterval(state.tick);
   clearInterval(state.poll);
+  if (state.events) state.events.close();
+  state.events = null;
+  state.live = false;
 }
 
 /** Offers the identity provider's sign-in when the coordinator has one (GET /api/v1/auth/methods). */
