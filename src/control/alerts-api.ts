@@ -206,6 +206,11 @@ export function registerAlertsApi(app: FastifyInstance, d: AlertsApiDeps): void 
     const t = bearer(req);
     if (!t) throw new ControlError('UNAUTHORIZED', 'missing bearer token: sallyport login');
     await d.auth.authenticate(req, t, 'bearer token unknown or expired: sallyport login again');
+    if (req.customerPerson)
+      throw new ControlError(
+        'FORBIDDEN',
+        "incidents are the vendor's: a customer's people cannot read them here",
+      );
   };
   const admin = async (req: FastifyRequest) => {
     await signedIn(req);

@@ -1,0 +1,266 @@
+// The customer portal in Debian's Chromium: the customer's person (jane, customer "acme", owner of
+// acme-prod) co-approves a request the vendor approved, revokes the grant while the engineer has a
+// stream open (cut within 1 s), reads the history, and switches vendor access off and on. The
+// vendor's people cannot stand in: a vendor user in the customer's approval group does not count as
+// the customer, and an administrator cannot flip the customer's switches. Everything a customer's
+// person sees is scoped to its deployments. Screenshots go to test-output/console/.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Browser, Page } from 'playwright-core';
+import { Harness, waitFor, type AgentHandle } from '../../src/testing/harness.ts';
+import { needs } from '../../src/testing/require.ts';
+import { ApiClient, ApiError } from '../../src/control/index.ts';
+import { startServices, type Services } from '../integration/services.ts';
+
+const CHROMIUM = process.env.SALLYPORT_CHROMIUM ?? '/usr/bin/chromium';
+const OUT = fileURLToPath(new URL('../../test-output/console/', import.meta.url));
+const PW = (u: string) => `pw-${u}-${'x'.repeat(12)}`;
+
+let h: Harness;
+let svc: Services;
+let eng: AgentHandle;
+let browser: Browser | undefined;
+let browserMissing: string | undefined;
+let page: Page;
+const as: Record<string, ApiClient> = {};
+let requestId = '';
+let grantId = '';
+
+const shot = (file: string) => page.screenshot({ path: join(OUT, file), fullPage: true });
+
+async function refused(p: Promise<unknown>, status: number, code?: string): Promise<void> {
+  await assert.rejects(p, (e: unknown) => {
+    assert.ok(e instanceof ApiError, String(e));
+    assert.equal(e.status, status, e.message);
+    if (code) assert.equal(e.code, code, e.message);
+    return true;
+  });
+}
+
+before(async () => {
+  mkdirSync(OUT, { recursive: true });
+  svc = await startServices(1024);
+  h = await Harness.start();
+  for (const d of ['acme-prod', 'globex-prod']) await h.deployment(d);
+  for (const u of ['alice', 'bob', 'vic']) await h.user(u);
+  for (const [g, members] of [
+    ['oncall', ['alice']],
+    ['sre-leads', ['bob']],
+    ['acme-admins', ['vic']],
+  ] as const) {
+    await h.api.call('POST', '/api/v1/groups', { name: g });
+    for (const u of members) await h.api.call('PUT', `/api/v1/groups/${g}/members/${u}`);
+  }
+  await h.api.call('POST', '/api/v1/customers', {
+    name: 'acme',
+    deployments: ['acme-prod'],
+    switches: ['co-approval', 'no-access'],
+  });
+  await h.api.call('POST', '/api/v1/users', { name: 'jane', password: PW('jane'), customer: 'acme' });
+  await h.api.call('PUT', '/api/v1/groups/acme-admins/members/jane');
+  await h.api.call('PUT', '/api/v1/policy', {
+    version: 1,
+    policies: [
+      {
+        id: 'oncall',
+        requesters: ['oncall'],
+        deployments: '*',
+        services: '*',
+        access: 'read-only',
+        maxDuration: '2h',
+        pendingFor: '10m',
+        approval: { group: 'sre-leads', threshold: 1 },
+        customer: { group: 'acme-admins', threshold: 1 },
+      },
+    ],
+  });
+  const anon = new ApiClient({ server: h.coordinator.url, ca: h.coordinator.tls.cert });
+  for (const u of ['alice', 'bob', 'vic', 'jane']) as[u] = await anon.login(u, PW(u));
+  await h.connector({
+    deployment: 'acme-prod',
+    services: [{ name: 'echo', kind: 'tcp', address: `127.0.0.1:${svc.echoPort}`, tls: 'passthrough' }],
+  });
+  await h.connector({
+    deployment: 'globex-prod',
+    services: [{ name: 'echo', kind: 'tcp', address: `127.0.0.1:${svc.echoPort}`, tls: 'passthrough' }],
+  });
+  eng = await h.engineer({ user: 'alice', socks5: true });
+  if (!existsSync(CHROMIUM)) browserMissing = `no Chromium at ${CHROMIUM} (apt-get install chromium)`;
+  else {
+    const { chromium } = await import('playwright-core');
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+  }
+});
+
+after(async () => {
+  await browser?.close();
+  await h?.stop();
+  await svc?.close();
+});
+
+test("the vendor's approvals do not stand in for the customer's", async () => {
+  const r = await as.alice.call<{ id: string }>('POST', '/api/v1/requests', {
+    deployment: 'acme-prod',
+    services: ['echo'],
+    reason: 'INC-77 connection resets',
+    duration: '1h',
+  });
+  requestId = r.id;
+  const after1 = await as.bob.call<{ status: string }>('POST', `/api/v1/requests/${r.id}/approve`);
+  assert.equal(after1.status, 'pending', 'the vendor approval alone');
+  // vic is the vendor's, in the customer's approval group: not the customer.
+  await refused(as.vic.call('POST', `/api/v1/requests/${r.id}/approve`), 403, 'NOT_APPROVER');
+  // The administrator neither.
+  await refused(h.api.call('POST', `/api/v1/requests/${r.id}/approve`), 403, 'NOT_APPROVER');
+  const now = await as.bob.call<{ status: string }>('GET', `/api/v1/requests/${r.id}`);
+  assert.equal(now.status, 'pending');
+});
+
+test("a customer's person sees only its deployments and cannot act as the vendor", async () => {
+  const other = await as.alice.call<{ id: string }>('POST', '/api/v1/requests', {
+    deployment: 'globex-prod',
+    services: ['echo'],
+    reason: 'INC-78 another customer',
+    duration: '1h',
+  });
+  const seen = await as.jane.call<{ id: string; deployment: string }[]>('GET', '/api/v1/requests');
+  assert.deepEqual(
+    seen.map((x) => x.deployment),
+    ['acme-prod'],
+  );
+  await refused(as.jane.call('GET', `/api/v1/requests/${other.id}`), 404);
+  await refused(as.jane.call('POST', `/api/v1/requests/${other.id}/approve`), 403, 'NOT_APPROVER');
+  await refused(
+    as.jane.call('POST', '/api/v1/requests', {
+      deployment: 'acme-prod',
+      services: ['echo'],
+      reason: 'x',
+      duration: '1h',
+    }),
+    403,
+    'NOT_ELIGIBLE',
+  );
+  // Routes outside the portal are closed to customers' people (fail closed).
+  await refused(as.jane.call('POST', '/api/v1/device/approve', { userCode: 'ABCD-EFGH' }), 403, 'FORBIDDEN');
+  await refused(as.jane.call('GET', '/api/v1/incidents'), 403, 'FORBIDDEN');
+  await refused(as.jane.call('GET', '/api/v1/deployments/globex-prod/controls'), 404);
+  const who = await as.jane.call<{ customer: string; deployments: string[] }>('GET', '/api/v1/whoami');
+  assert.equal(who.customer, 'acme');
+  assert.deepEqual(who.deployments, ['acme-prod']);
+});
+
+test('the customer co-approves in the portal; the grant starts', async (t) => {
+  if (!needs(t, browserMissing)) return;
+  const ctx = await browser!.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1200, height: 900 } });
+  page = await ctx.newPage();
+  page.setDefaultTimeout(15_000);
+  await page.goto(`${h.coordinator.url}/console/`);
+  await page.fill('#signin-user', 'jane');
+  await page.fill('#signin-password', PW('jane'));
+  await page.click('#signin-form button[type=submit]');
+  await page.waitForSelector('#who:not([hidden])');
+  assert.equal(await page.locator('#app-h').textContent(), 'Customer portal · acme');
+  assert.ok(await page.locator('#request').isHidden(), 'no request form for a customer');
+  assert.ok(await page.locator('#audit').isHidden());
+  const card = page.locator(`[data-request="${requestId}"]`);
+  await card.waitFor();
+  assert.match(await card.innerText(), /alice asks for read-only access to acme-prod/);
+  assert.match(await card.innerText(), /1 so far \(needs 1 from sre-leads and 1 from acme-admins\)/);
+  await shot('customer-co-approval.png');
+  await card.locator('button:has-text("Approve")').click();
+  await waitFor(
+    async () =>
+      (await as.alice.call<{ status: string }>('GET', `/api/v1/requests/${requestId}`)).status === 'approved',
+    10_000,
+    'approved by the customer',
+  );
+  const r = await as.alice.call<{ grantId: string }>('GET', `/api/v1/requests/${requestId}`);
+  grantId = r.grantId;
+  // Live: the grant appears without a reload (server-sent events).
+  await page.waitForSelector(`[data-grant="${grantId}"]`);
+  await shot('customer-grant-active.png');
+});
+
+test('revoke now in the portal: the engineer’s open stream is cut within 1 s', async (t) => {
+  if (!needs(t, browserMissing)) return;
+  await waitFor(
+    () => eng.agent.netmap?.services.some((s) => s.name === 'echo' && s.deployment === 'acme-prod') ?? false,
+    15_000,
+    'echo in the engineer netmap',
+  );
+  const echo = eng.agent.netmap!.services.find((s) => s.name === 'echo' && s.deployment === 'acme-prod')!;
+  const s = eng.agent.openStream(echo)!;
+  s.on('error', () => {});
+  const first = await new Promise<Buffer>((res) => {
+    s.once('data', res);
+    s.write('ping');
+  });
+  assert.equal(first.toString(), 'ping');
+  const closed = new Promise<number>((res) => s.on('close', () => res(performance.now())));
+  await page.fill(`#revoke-${grantId}`, 'not during our freeze');
+  const t0 = performance.now();
+  await page.click(`[data-grant="${grantId}"] button[data-action=revoke]`);
+  const ms = (await closed) - t0;
+  t.diagnostic(`stream cut ${ms.toFixed(0)} ms after the click`);
+  assert.ok(ms < 1000, `${ms} ms`);
+  const g = await as.bob.call<{ status: string; endedBy: string; note: string }>(
+    'GET',
+    `/api/v1/access-grants/${grantId}`,
+  );
+  assert.equal(g.status, 'revoked');
+  assert.equal(g.endedBy, 'jane');
+  assert.equal(g.note, 'not during our freeze');
+});
+
+test('the history shows every request and grant of the deployment, and only those', async (t) => {
+  if (!needs(t, browserMissing)) return;
+  await page.click('a[href="#history"]');
+  await page.waitForSelector(`[data-history="${grantId}"]`);
+  const text = await page.locator('#history-list').innerText();
+  assert.match(text, /grant\s+alice\s+acme-prod\s+echo\s+revoked\s+jane\s+not during our freeze/);
+  assert.match(text, /request\s+alice\s+acme-prod\s+echo\s+approved/);
+  assert.doesNotMatch(text, /globex-prod|INC-78/);
+  await shot('customer-history.png');
+});
+
+test('switching vendor access off refuses new requests; the vendor cannot flip it back', async (t) => {
+  if (!needs(t, browserMissing)) return;
+  await page.click('a[href="#controls"]');
+  await page.click('[data-switch="acme-prod:noAccess"]');
+  await page.waitForSelector('text=switched off by you');
+  await shot('customer-switches.png');
+  await refused(
+    as.alice.call('POST', '/api/v1/requests', {
+      deployment: 'acme-prod',
+      services: ['echo'],
+      reason: 'INC-79',
+      duration: '1h',
+    }),
+    403,
+    'DEPLOYMENT_LOCKED',
+  );
+  await refused(
+    h.api.call('PUT', '/api/v1/deployments/acme-prod/controls', { noAccess: false }),
+    403,
+    'FORBIDDEN',
+  );
+  await page.click('[data-switch="acme-prod:noAccess"]');
+  await page.waitForSelector('text=as the policy allows');
+  const r = await as.alice.call<{ status: string }>('POST', '/api/v1/requests', {
+    deployment: 'acme-prod',
+    services: ['echo'],
+    reason: 'INC-80',
+    duration: '1h',
+  });
+  assert.equal(r.status, 'pending');
+  const audit = await h.api.call<{ action: string; actor: string; details: Record<string, unknown> }[]>(
+    'GET',
+    '/api/v1/audit?limit=1000',
+  );
+  const flips = audit.filter((x) => x.action === 'customer.controls');
+  assert.equal(flips.length, 2);
+  assert.ok(flips.every((x) => x.actor === 'user:jane'));
+});
