@@ -618,7 +618,11 @@ export class Coordinator {
       auth,
       store,
       metrics,
-      notify: (notices) => this.webhooks.enqueue(notices),
+      notify: (notices) => {
+        this.webhooks.enqueue(notices);
+        // The console reloads its incident list on these, as on access changes.
+        for (const n of notices) this.access.events.emit({ topic: n.topic, subject: n.subject, at: n.at });
+      },
     });
     registerCustomerApi(app, { auth, store, access: this.access });
     registerManagementApi(app, {

@@ -147,8 +147,14 @@ export function accessSuite(name: string, db: () => Promise<{ url?: string; stop
         erin: ['acme-admins'],
         mallory: [],
       };
+      // erin is the customer's person (customer acme owns acme-prod): only such a person co-approves.
+      await a.call('POST', '/api/v1/customers', { name: 'acme', deployments: ['acme-prod'] });
       for (const [u, groups] of Object.entries(members)) {
-        await a.call('POST', '/api/v1/users', { name: u, password: 'long password' });
+        await a.call('POST', '/api/v1/users', {
+          name: u,
+          password: 'long password',
+          ...(u === 'erin' ? { customer: 'acme' } : {}),
+        });
         for (const g of groups) await a.call('PUT', `/api/v1/groups/${g}/members/${u}`);
         as[u] = await f.anon.login(u, 'long password');
       }
