@@ -7,6 +7,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
@@ -27,6 +29,8 @@ let browserMissing: string | undefined;
 let page: Page;
 const as: Record<string, ApiClient> = {};
 let requestId = '';
+let hook: Server;
+const hookBodies: { text: string; url?: string }[] = [];
 let grantId = '';
 
 const shot = (file: string) => page.screenshot({ path: join(OUT, file), fullPage: true });
@@ -54,10 +58,20 @@ before(async () => {
     await h.api.call('POST', '/api/v1/groups', { name: g });
     for (const u of members) await h.api.call('PUT', `/api/v1/groups/${g}/members/${u}`);
   }
+  hook = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      hookBodies.push(JSON.parse(body) as { text: string; url?: string });
+      res.end('ok');
+    });
+  });
+  await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
   await h.api.call('POST', '/api/v1/customers', {
     name: 'acme',
     deployments: ['acme-prod'],
     switches: ['co-approval', 'no-access'],
+    webhook: `http://127.0.0.1:${(hook.address() as AddressInfo).port}/acme`,
   });
   await h.api.call('POST', '/api/v1/users', { name: 'jane', password: PW('jane'), customer: 'acme' });
   await h.api.call('PUT', '/api/v1/groups/acme-admins/members/jane');
@@ -97,6 +111,7 @@ before(async () => {
 
 after(async () => {
   await browser?.close();
+  hook?.close();
   await h?.stop();
   await svc?.close();
 });
@@ -117,6 +132,10 @@ test("the vendor's approvals do not stand in for the customer's", async () => {
   await refused(h.api.call('POST', `/api/v1/requests/${r.id}/approve`), 403, 'NOT_APPROVER');
   const now = await as.bob.call<{ status: string }>('GET', `/api/v1/requests/${r.id}`);
   assert.equal(now.status, 'pending');
+  // The customer's webhook hears of it, with a link that opens the request in the portal.
+  await waitFor(() => hookBodies.some((b) => b.text.includes('Access requested')), 5000, 'customer webhook');
+  const b = hookBodies.find((x) => x.text.includes('Access requested'))!;
+  assert.equal(b.url, `${h.coordinator.url}/console/?open=request:${r.id}#approvals`);
 });
 
 test("a customer's person sees only its deployments and cannot act as the vendor", async () => {
@@ -223,6 +242,8 @@ test('the history shows every request and grant of the deployment, and only thos
   assert.match(text, /grant\s+alice\s+acme-prod\s+echo\s+revoked\s+jane\s+not during our freeze/);
   assert.match(text, /request\s+alice\s+acme-prod\s+echo\s+approved/);
   assert.doesNotMatch(text, /globex-prod|INC-78/);
+  // The other customer's deployment never reached acme's webhook.
+  assert.ok(hookBodies.every((x) => !x.text.includes('globex-prod')));
   await shot('customer-history.png');
 });
 

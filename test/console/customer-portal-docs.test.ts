@@ -1,0 +1,63 @@
+// docs/customer-portal.md stays true: its administrator's commands run as written against a
+// coordinator (the password typed at the prompt is given by the test), and its policy example is
+// accepted by the policy validator.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startFixture, ADMIN, type Fixture } from '../control/fixture.ts';
+import { run as admin } from '../../src/cli/admin.ts';
+
+const doc = readFileSync(new URL('../../docs/customer-portal.md', import.meta.url), 'utf8');
+let f: Fixture;
+let env: Record<string, string>;
+
+before(async () => {
+  f = await startFixture();
+  const ca = join(f.dir, 'listener.pem');
+  writeFileSync(ca, f.coord.tls.cert);
+  const token = (
+    await f.anon.call<{ token: string }>('POST', '/api/v1/login', {
+      user: ADMIN.name,
+      password: ADMIN.password,
+    })
+  ).token;
+  env = { SALLYPORT_SERVER: f.coord.url, SALLYPORT_CA: ca, SALLYPORT_TOKEN: token };
+  await f.admin.call('POST', '/api/v1/deployments', { name: 'acme-prod', region: 'us-east-1', cloud: 'aws' });
+});
+after(() => f.stop());
+
+test('the setup commands run as written', async () => {
+  const sh = /```sh\n([\s\S]*?)```/.exec(doc)![1].trim().split('\n');
+  assert.equal(sh.length, 4);
+  for (const line of sh) {
+    assert.match(line, /^sallyport admin /);
+    let err = '';
+    const code = await admin(line.split(/\s+/).slice(2), {
+      env,
+      stdout: () => {},
+      stderr: (s) => (err += s),
+      stdinLine: () => 'jane first password',
+    });
+    assert.equal(code, 0, `${line}\n${err}`);
+  }
+  const c = await f.admin.call<
+    { name: string; deployments: string[]; switches: string[]; webhook: string }[]
+  >('GET', '/api/v1/customers');
+  assert.deepEqual(
+    c.map((x) => [x.name, x.deployments, x.switches, x.webhook]),
+    [['acme', ['acme-prod'], ['co-approval', 'no-access'], 'https://hooks.acme.example/sallyport']],
+  );
+  const jane = await f.anon.login('jane', 'jane first password');
+  const who = await jane.call<{ customer: string; groups: string[] }>('GET', '/api/v1/whoami');
+  assert.equal(who.customer, 'acme');
+  assert.deepEqual(who.groups, ['acme-admins']);
+});
+
+test('the policy example is a valid policy entry', async () => {
+  const entry = JSON.parse(/```json\n([\s\S]*?)```/.exec(doc)![1]) as unknown;
+  await f.admin.call('POST', '/api/v1/groups', { name: 'oncall' }).catch(() => {});
+  await f.admin.call('POST', '/api/v1/groups', { name: 'sre-leads' }).catch(() => {});
+  const r = await f.admin.raw('PUT', '/api/v1/policy', { version: 1, policies: [entry] });
+  assert.equal(r.status, 200, r.text);
+});
