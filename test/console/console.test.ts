@@ -4,7 +4,7 @@
 // skip loudly when Chromium is missing. Screenshots go to test-output/console/.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { request } from 'node:https';
 import { join } from 'node:path';
@@ -384,6 +384,58 @@ describe('console in Chromium', () => {
     const extended = (await h.coordinator.store.getAccessGrant(grantId))!;
     assert.equal(extended.end, g!.end + 30 * 60_000);
     await waitFor(async () => (await secs()) > first + 25 * 60, 10_000, 'the countdown shows the extension');
+    assert.deepEqual((page as Page & { cspErrors: string[] }).cspErrors, []);
+  });
+
+  test('pages: requests (filter, CSV), audit log (filter, a download that verifies offline), topology', async (t) => {
+    if (!needs(t, browserMissing)) return;
+    const page = bobPage;
+    await page.click('a[data-page-link="page-requests"]');
+    await page.locator('#page-requests:not([hidden])').waitFor();
+    assert.ok(await page.locator('#overview').isHidden(), 'one page at a time');
+    await page.selectOption('#rf-status', 'approved');
+    await page.locator(`#requests-table tr[data-row="${requestId}"]`).waitFor();
+    await page.selectOption('#rf-status', 'denied');
+    await page.getByText('No request matches.').waitFor();
+    await page.selectOption('#rf-status', '');
+    const [csv] = await Promise.all([page.waitForEvent('download'), page.click('#requests-csv')]);
+    const text = readFileSync((await csv.path())!, 'utf8');
+    assert.match(text, /^createdAt,id,requester,deployment,services,access,status,approvedBy,reason\n/);
+    assert.ok(text.includes(requestId), text);
+    await shot(page, 'page-requests.png');
+    await accessible(page);
+
+    await page.click('a[data-page-link="page-audit"]');
+    await page.locator('#page-audit:not([hidden])').waitFor();
+    await page.fill('#af-action', 'request.');
+    await page.locator('#audit-search tr[data-seq]').first().waitFor();
+    const actions = await page.locator('#audit-search tr[data-seq] td:nth-child(4)').allTextContents();
+    assert.ok(actions.length >= 2 && actions.every((a) => a.startsWith('request.')), actions.join(' '));
+    await page.fill('#af-actor', 'user:bob');
+    const bobs = await page.locator('#audit-search tr[data-seq] td:nth-child(3)').allTextContents();
+    assert.ok(bobs.length >= 1 && bobs.every((a) => a === 'user:bob'), bobs.join(' '));
+    await shot(page, 'page-audit.png');
+    await accessible(page);
+    const [dl] = await Promise.all([page.waitForEvent('download'), page.click('#audit-export')]);
+    const file = join(mkdtempSync(join(tmpdir(), 'sallyport-console-export-')), 'audit.jsonl');
+    await dl.saveAs(file);
+    const { run: audit } = await import('../../src/cli/audit.ts');
+    let out = '';
+    let err = '';
+    const key = h.coordinator.keys.auditKey.verifyKey.base64();
+    const code = await audit(['verify', file, '--trust-key', key], {
+      out: (s) => (out += s),
+      err: (s) => (err += s),
+    });
+    assert.equal(code, 0, `${out}${err}`);
+    assert.match(out, /OK/);
+
+    await page.click('a[data-page-link="page-topology"]');
+    await page.locator('#topology-svg svg g[data-node="acme-prod-connector"]').waitFor();
+    await shot(page, 'page-topology.png');
+    await accessible(page);
+    await page.click('a[data-page-link="overview"]');
+    await page.locator('#overview:not([hidden])').waitFor();
     assert.deepEqual((page as Page & { cspErrors: string[] }).cspErrors, []);
   });
 

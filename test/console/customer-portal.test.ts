@@ -203,6 +203,36 @@ test('the customer co-approves in the portal; the grant starts', async (t) => {
   await shot('customer-grant-active.png');
 });
 
+test("the vendor's topology page draws the engineer's live path to the customer's connector", async (t) => {
+  if (!needs(t, browserMissing)) return;
+  await h.api.call('POST', '/api/v1/users', { name: 'ops', password: PW('ops'), admin: true });
+  const ctx = await browser!.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1200, height: 700 } });
+  const ops = await ctx.newPage();
+  ops.setDefaultTimeout(15_000);
+  await ops.goto(`${h.coordinator.url}/console/#page-topology`);
+  await ops.fill('#signin-user', 'ops');
+  await ops.fill('#signin-password', PW('ops'));
+  await ops.click('#signin-form button[type=submit]');
+  await ops.locator('#page-topology:not([hidden])').waitFor();
+  // The agents report their paths when they change (checked every 2 s): reload until drawn.
+  await waitFor(
+    async () => {
+      await ops.click('a[data-page-link="overview"]');
+      await ops.click('a[data-page-link="page-topology"]');
+      return (await ops.locator('#topology-svg g.edge').count()) > 0;
+    },
+    15_000,
+    'a path drawn',
+  );
+  assert.equal(await ops.locator(`#topology-svg g[data-node="${eng.name}"]`).count(), 1);
+  assert.match(
+    (await ops.locator('#topology-svg g.edge text').first().textContent()) ?? '',
+    /^(direct|relay)/,
+  );
+  await ops.screenshot({ path: join(OUT, 'page-topology-live.png'), fullPage: true });
+  await ctx.close();
+});
+
 test('revoke now in the portal: the engineer’s open stream is cut within 1 s', async (t) => {
   if (!needs(t, browserMissing)) return;
   await waitFor(

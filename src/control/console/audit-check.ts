@@ -38,19 +38,7 @@ export async function checkAudit(store: Store, auditKey: VerifyKey, clock: Clock
         message: `the log has ${head.seq} records: verify it with 'sallyport audit export' and 'sallyport audit verify'`,
       },
     };
-  // Checkpoints first, then records: records only grow, so every checkpoint read is covered.
-  const checkpoints: Checkpoint[] = (await store.listAuditCheckpoints()).map(
-    ({ seq, hash, time, keyId, signature }) => ({ seq, hash, time, keyId, signature }),
-  );
-  const records = [];
-  for (;;) {
-    const page = await store.listAudit({ afterSeq: records.at(-1)?.seq ?? 0, limit: MAX_AUDIT_PAGE });
-    records.push(...page);
-    if (page.length < MAX_AUDIT_PAGE) break;
-  }
-  const lines = [
-    ...exportLines({ records, checkpoints, keys: [auditKey], exportedAt: checkedAt, lenient: true }),
-  ];
+  const lines = await auditExportLines(store, auditKey, checkedAt);
   const rep: VerifyReport = verifyExport(lines, { trustedKeys: [auditKey], expectSeq: head.seq });
   return {
     ok: rep.ok,
@@ -66,6 +54,29 @@ export async function checkAudit(store: Store, auditKey: VerifyKey, clock: Clock
     notes: rep.notes,
     checkedAt,
   };
+}
+
+/**
+ * The whole log as `sallyport audit export` writes it (the head signed first), for the console's
+ * check and its download: `sallyport audit verify FILE --trust-key KEY` checks it offline.
+ */
+export async function auditExportLines(
+  store: Store,
+  auditKey: VerifyKey,
+  exportedAt: number,
+): Promise<string[]> {
+  await store.signAuditHead();
+  // Checkpoints first, then records: records only grow, so every checkpoint read is covered.
+  const checkpoints: Checkpoint[] = (await store.listAuditCheckpoints()).map(
+    ({ seq, hash, time, keyId, signature }) => ({ seq, hash, time, keyId, signature }),
+  );
+  const records = [];
+  for (;;) {
+    const page = await store.listAudit({ afterSeq: records.at(-1)?.seq ?? 0, limit: MAX_AUDIT_PAGE });
+    records.push(...page);
+    if (page.length < MAX_AUDIT_PAGE) break;
+  }
+  return [...exportLines({ records, checkpoints, keys: [auditKey], exportedAt, lenient: true })];
 }
 
 const empty = (headSeq: number, checkedAt: number): AuditCheck => ({

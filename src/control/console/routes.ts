@@ -21,7 +21,7 @@ import { ControlError } from '../errors.ts';
 import type { SessionAuth } from '../bearer.ts';
 import { errorSchema, userName } from '../schemas.ts';
 import { loadAssets, SECURITY_HEADERS } from './assets.ts';
-import { checkAudit } from './audit-check.ts';
+import { auditExportLines, checkAudit, MAX_CONSOLE_VERIFY } from './audit-check.ts';
 import {
   clearedCookie,
   CSRF_HEADER,
@@ -184,7 +184,34 @@ export function registerConsole(app: FastifyInstance, o: ConsoleOptions): void {
       return checkAudit(store, o.auditKey, clock);
     },
   );
+  // The whole log, verifiable offline (sallyport audit verify FILE --trust-key KEY): a download.
+  app.get(
+    '/console/audit/export',
+    { schema: { ...hidden, response: { '4xx': errorSchema } } },
+    async (req, reply) => {
+      const { user } = await userOf(req);
+      if (!user.isAdmin) throw new ControlError('FORBIDDEN', 'the audit log needs an administrator');
+      const head = await store.auditHead();
+      if (head.seq > MAX_CONSOLE_VERIFY)
+        throw new ControlError('BUSY', "the log is too large for the console: use 'sallyport audit export'");
+      const at = now();
+      const lines = await auditExportLines(store, o.auditKey, at);
+      void reply
+        .headers(SECURITY_HEADERS)
+        .header('cache-control', 'no-store')
+        .header('content-type', 'application/jsonl; charset=utf-8')
+        .header('content-disposition', `attachment; filename="${exportName(at)}"`);
+      return lines.map((l) => `${l}\n`).join('');
+    },
+  );
 }
+
+/** The download name of an export made at `ms`. */
+const exportName = (ms: number): string =>
+  `sallyport-audit-${new Date(ms)
+    .toISOString()
+    .replace(/[:.]/g, '-')
+    .replace(/-\d{3}Z$/, 'Z')}.jsonl`;
 
 /** True unless the browser named another origin (absent Origin: not a browser's cross-site call). */
 function sameOrigin(req: FastifyRequest): boolean {

@@ -7,7 +7,7 @@
 // coordinator's clock (GET /console/session `now`) advanced by the page's monotonic clock, so a
 // wrong clock on the reader's machine does not skew the countdowns. This is browser code: the
 // Node rule "take a Clock" does not apply here; the page's own timers are the ones below.
-/* global document, fetch, performance, setInterval, clearInterval, setTimeout, clearTimeout, Node, EventSource, URLSearchParams */
+/* global document, window, fetch, performance, setInterval, clearInterval, setTimeout, clearTimeout, Node, EventSource, URLSearchParams, Blob */
 
 const POLL_MS = 5000;
 /** With the event stream open, lists reload on its events; this slow poll only catches the rest. */
@@ -208,6 +208,7 @@ function setSession(s) {
   state.customer = s.customer || null;
   const role = state.customer ? 'customer' : 'vendor';
   for (const e of document.querySelectorAll('[data-role]')) e.hidden = e.dataset.role !== role;
+  for (const e of document.querySelectorAll('[data-admin]')) if (!s.user.admin) e.hidden = true;
   $('app-h').textContent = state.customer
     ? `Customer portal · ${state.customer.name || state.customer.deployments.join(', ')}`
     : 'Access';
@@ -260,6 +261,7 @@ async function signIn(ev) {
     $('app-h').focus();
     announce(`Signed in as ${s.user.name}.`);
     await start();
+    await route();
   } catch (e) {
     $('signin-error').textContent = e.message || 'sign-in failed';
   } finally {
@@ -825,6 +827,241 @@ async function loadHistory() {
   );
 }
 
+// ── pages: requests, audit log, topology ────────────────────────────────────────────────────
+
+const SVG = 'http://www.w3.org/2000/svg';
+const PAGES = {
+  'page-requests': loadRequestsPage,
+  'page-audit': loadAuditPage,
+  'page-topology': loadTopology,
+};
+
+/** The page the address names (#page-…), else the overview; its data loaded, its heading focused. */
+async function route() {
+  if (!state.session) return;
+  const id = document.location.hash.slice(1);
+  const page = PAGES[id] ? id : null;
+  $('overview').hidden = page !== null;
+  for (const p of document.querySelectorAll('section.page')) p.hidden = p.id !== page;
+  for (const a of document.querySelectorAll('[data-page-link]'))
+    if (a.dataset.pageLink === (page || 'overview')) a.setAttribute('aria-current', 'page');
+    else a.removeAttribute('aria-current');
+  if (!page) return;
+  try {
+    await PAGES[page]();
+  } catch (e) {
+    fail(e, 'Loading the page');
+  }
+  $(`${page}-h`).focus();
+}
+
+/** A download link for `text` (made here, in the page: nothing leaves it but to the reader). */
+function offer(link, text, type) {
+  if (link.dataset.blob) URL.revokeObjectURL(link.dataset.blob);
+  const url = URL.createObjectURL(new Blob([text], { type }));
+  link.dataset.blob = url;
+  link.href = url;
+}
+
+const csvCell = (v) => {
+  const s = String(v ?? '');
+  // A leading = + - @ would be a formula in a spreadsheet: quote it as text.
+  const safe = /^[=+\-@\t\r]/.test(s) ? `'${s}` : s;
+  return /[",\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
+};
+
+async function loadRequestsPage() {
+  const rows = await call('GET', '/api/v1/requests');
+  const render = () => {
+    const status = $('rf-status').value;
+    const dep = $('rf-deployment').value.trim().toLowerCase();
+    const who = $('rf-person').value.trim().toLowerCase();
+    const hits = rows.filter(
+      (r) =>
+        (!status || r.status === status) &&
+        (!dep || r.deployment.includes(dep)) &&
+        (!who ||
+          r.requester.toLowerCase().includes(who) ||
+          (r.approvals || []).some((a) => a.by.toLowerCase().includes(who)) ||
+          (r.decidedBy || '').toLowerCase().includes(who)),
+    );
+    const cols = [
+      'createdAt',
+      'id',
+      'requester',
+      'deployment',
+      'services',
+      'access',
+      'status',
+      'approvedBy',
+      'reason',
+    ];
+    const data = hits.map((r) => ({
+      ...r,
+      createdAt: utc(r.createdAt),
+      services: r.services.join(' '),
+      approvedBy: (r.approvals || []).map((a) => a.by).join(' '),
+    }));
+    offer(
+      $('requests-csv'),
+      [cols.join(','), ...data.map((r) => cols.map((c) => csvCell(r[c])).join(','))].join('\n') + '\n',
+      'text/csv',
+    );
+    $('requests-table').replaceChildren(
+      hits.length
+        ? table(
+            `${hits.length} of ${rows.length} requests, newest first`,
+            ['Requested', 'Requester', 'Deployment', 'Services', 'Access', 'Status', 'Approved by', 'Reason'],
+            hits.map((r) =>
+              el(
+                'tr',
+                { 'data-row': r.id },
+                el('td', { class: 'nowrap', text: utc(r.createdAt) }),
+                el('td', { text: r.requester }),
+                el('td', { text: r.deployment }),
+                el('td', { text: r.services.join(', ') }),
+                el('td', { text: r.access }),
+                el('td', { text: r.status }),
+                el('td', { text: (r.approvals || []).map((a) => a.by).join(', ') || '—' }),
+                el('td', { text: r.reason }),
+              ),
+            ),
+          )
+        : el('p', { class: 'hint', text: 'No request matches.' }),
+    );
+  };
+  $('requests-filter').oninput = render;
+  render();
+}
+
+async function loadAuditPage() {
+  const records = [];
+  for (let i = 0; i < 50; i++) {
+    const page = await call(
+      'GET',
+      `/api/v1/audit?after=${records.length ? records[records.length - 1].seq : 0}&limit=1000`,
+    );
+    records.push(...page);
+    if (page.length < 1000) break;
+  }
+  const utcMs = (v) => (v ? Date.parse(`${v}:00Z`) : NaN);
+  const render = () => {
+    const actor = $('af-actor').value.trim().toLowerCase();
+    const action = $('af-action').value.trim().toLowerCase();
+    const text = $('af-text').value.trim().toLowerCase();
+    const from = utcMs($('af-from').value);
+    const to = utcMs($('af-to').value);
+    const hits = records
+      .filter(
+        (r) =>
+          (!actor || r.actor.toLowerCase().includes(actor)) &&
+          (!action || r.action.toLowerCase().startsWith(action)) &&
+          (!text || `${r.subject} ${JSON.stringify(r.details)}`.toLowerCase().includes(text)) &&
+          (Number.isNaN(from) || r.time >= from) &&
+          (Number.isNaN(to) || r.time < to + 60_000),
+      )
+      .reverse();
+    offer($('audit-matches'), JSON.stringify(hits, null, 2) + '\n', 'application/json');
+    $('audit-search').replaceChildren(
+      hits.length
+        ? table(
+            `${hits.length} of ${records.length} records, newest first`,
+            ['Seq', 'Time', 'Actor', 'Action', 'Subject', 'Details'],
+            hits
+              .slice(0, 500)
+              .map((r) =>
+                el(
+                  'tr',
+                  { 'data-seq': String(r.seq) },
+                  el('td', { text: String(r.seq) }),
+                  el('td', { class: 'nowrap', text: utc(r.time) }),
+                  el('td', { class: 'mono', text: r.actor }),
+                  el('td', { text: r.action }),
+                  el('td', { class: 'mono', text: r.subject }),
+                  el('td', { class: 'mono', text: clip(JSON.stringify(r.details), 240) }),
+                ),
+              ),
+          )
+        : el('p', { class: 'hint', text: 'No record matches.' }),
+    );
+  };
+  $('audit-filter').oninput = render;
+  render();
+}
+
+function svg(tag, attrs, ...kids) {
+  const e = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
+  for (const k of kids) e.append(k);
+  return e;
+}
+
+async function loadTopology() {
+  const nodes = (await call('GET', '/api/v1/nodes')).filter((n) => n.revokedAt === null);
+  const right = nodes
+    .filter((n) => n.kind === 'connector')
+    .sort((a, b) => (a.deployment || '').localeCompare(b.deployment || ''));
+  const left = nodes.filter((n) => n.kind !== 'connector');
+  const rowH = 56;
+  const height = Math.max(left.length, right.length, 1) * rowH + 40;
+  const width = 900;
+  const at = new Map();
+  left.forEach((n, i) => at.set(n.publicKey, { x: 170, y: 40 + i * rowH }));
+  right.forEach((n, i) => at.set(n.publicKey, { x: width - 170, y: 40 + i * rowH }));
+  const edges = new Map();
+  for (const n of nodes)
+    for (const p of (n.online && n.peerPaths && n.peerPaths.peers) || []) {
+      const k = [n.publicKey, p.key].sort().join('|');
+      if (!edges.has(k) && at.has(p.key))
+        edges.set(k, { a: n.publicKey, b: p.key, path: p.path, rtt: p.rttMs });
+    }
+  const box = (n, side) => {
+    const { x, y } = at.get(n.publicKey);
+    const label =
+      side === 'right' ? `${n.deployment} · ${n.name}` : `${n.name}${n.user ? ` (${n.user})` : ''}`;
+    return svg(
+      'g',
+      { 'data-node': n.name, class: n.online ? 'node on' : 'node off' },
+      svg('rect', { x: x - 150, y: y - 18, width: 300, height: 36, rx: 6 }),
+      svg('text', { x, y: y + 5, 'text-anchor': 'middle' }, `${label}${n.online ? '' : ' — offline'}`),
+    );
+  };
+  const lines = [...edges.values()].map((e) => {
+    const a = at.get(e.a);
+    const b = at.get(e.b);
+    const [l, r] = a.x < b.x ? [a, b] : [b, a];
+    return svg(
+      'g',
+      { class: `edge ${e.path === 'direct' ? 'direct' : 'relay'}`, 'data-edge': `${e.path}` },
+      svg('line', { x1: l.x + 150, y1: l.y, x2: r.x - 150, y2: r.y }),
+      svg(
+        'text',
+        { x: (l.x + r.x) / 2, y: (l.y + r.y) / 2 - 6, 'text-anchor': 'middle' },
+        `${e.path}${e.rtt === undefined ? '' : ` · ${e.rtt} ms`}`,
+      ),
+    );
+  });
+  const described = `${left.length} engineer or machine nodes, ${right.length} connectors, ${edges.size} live paths`;
+  $('topology-svg').replaceChildren(
+    nodes.length
+      ? svg(
+          'svg',
+          {
+            viewBox: `0 0 ${width} ${height}`,
+            width: '100%',
+            role: 'img',
+            'aria-label': `Topology: ${described}`,
+          },
+          svg('title', {}, `Topology: ${described}`),
+          ...lines,
+          ...left.map((n) => box(n, 'left')),
+          ...right.map((n) => box(n, 'right')),
+        )
+      : el('p', { class: 'hint', text: 'No node has enrolled yet.' }),
+    el('p', { class: 'hint', text: described }),
+  );
+}
+
 const LOADERS = {
   approvals: loadApprovals,
   grants: loadGrants,
@@ -920,6 +1157,7 @@ async function loadMethods() {
 }
 
 async function boot() {
+  window.addEventListener('hashchange', () => void route());
   $('signin-form').addEventListener('submit', signIn);
   void loadMethods();
   $('request-form').addEventListener('submit', requestAccess);
@@ -928,6 +1166,7 @@ async function boot() {
   try {
     setSession(await call('GET', '/console/session'));
     await start();
+    await route();
   } catch {
     showSignIn('');
   }
