@@ -267,7 +267,7 @@ test('revoke now in the portal: the engineer’s open stream is cut within 1 s',
 test('the history shows every request and grant of the deployment, and only those', async (t) => {
   if (!needs(t, browserMissing)) return;
   await page.click('a[href="#history"]');
-  await page.waitForSelector(`[data-history="${grantId}"]`);
+  await page.locator(`[data-history="${grantId}"]`).filter({ hasText: 'revoked' }).waitFor();
   const text = await page.locator('#history-list').innerText();
   assert.match(text, /grant\s+alice\s+acme-prod\s+echo\s+revoked\s+jane\s+not during our freeze/);
   assert.match(text, /request\s+alice\s+acme-prod\s+echo\s+approved/);

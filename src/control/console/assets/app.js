@@ -465,7 +465,7 @@ function grantRow(g) {
           reason: $(reasonId).value.trim(),
         });
         announce(`Revoked the grant of ${g.subject} to ${g.deployment}.`);
-        await refresh(['grants', 'audit']);
+        await refresh(lists().filter((l) => ['grants', 'audit', 'history'].includes(l)));
       }),
   });
   return el(
