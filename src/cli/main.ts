@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { realClock } from '../clock/index.ts';
 import { EXIT, EXIT_CODES_HELP } from './exit.ts';
 
 /** A command module: `run` returns the exit code; `help` is its --help text. */
@@ -6,6 +7,24 @@ interface Command {
   run(argv: string[]): Promise<number>;
   help: string;
 }
+
+/** Commands that talk to the coordinator with the profile's token (renewed first when due). */
+const PROFILE_COMMANDS = new Set([
+  'admin',
+  'whoami',
+  'request',
+  'requests',
+  'approve',
+  'deny',
+  'grants',
+  'extend',
+  'revoke',
+  'cert',
+  'audit',
+  'incidents',
+  'kubeconfig',
+  'mgmt',
+]);
 
 /** The command table: one line each, loaded only when used (start-up stays fast). */
 const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
@@ -205,6 +224,11 @@ export async function main(argv: string[]): Promise<number> {
   if (rest.includes('--help') || rest.includes('-h')) {
     process.stdout.write(command.help.endsWith('\n') ? command.help : command.help + '\n');
     return EXIT.OK;
+  }
+  if (PROFILE_COMMANDS.has(cmd)) {
+    const { renewProfileIfDue } = await import('./profile.ts');
+    const r = await renewProfileIfDue(process.env, rest, realClock.wallMs());
+    if (r !== 'renewed' && r !== 'not-due') process.stderr.write(`sallyport: ${r}\n`);
   }
   try {
     return await command.run(rest);

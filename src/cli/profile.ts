@@ -88,3 +88,40 @@ export function sameServer(a: string, b: string): boolean {
     return false;
   }
 }
+
+/** A provider session's profile is renewed when less than this much of it is left. */
+export const RENEW_WHEN_LEFT_MS = 4 * 3600_000;
+
+/**
+ * Renews the profile's token when it signed in through the identity provider and ends within
+ * RENEW_WHEN_LEFT_MS (the coordinator asks the provider first: a person disabled there gets no new
+ * token). Only when the command uses the profile (no --token / SALLYPORT_TOKEN, no other server).
+ * Returns what happened, for a note on stderr; never throws.
+ */
+export async function renewProfileIfDue(
+  env: Record<string, string | undefined>,
+  argv: readonly string[],
+  nowMs: number,
+): Promise<'renewed' | 'not-due' | string> {
+  if (env.SALLYPORT_TOKEN || argv.includes('--token')) return 'not-due';
+  const p = loadProfile(env);
+  if (typeof p !== 'object' || p.method !== 'oidc') return 'not-due';
+  const server = env.SALLYPORT_SERVER;
+  if (server && !sameServer(server, p.server)) return 'not-due';
+  const left = p.expiresAt - nowMs;
+  if (left > RENEW_WHEN_LEFT_MS || left <= 0) return 'not-due';
+  try {
+    const { ApiClient } = await import('../control/api-client.ts');
+    const api = new ApiClient({
+      server: p.server,
+      token: p.token,
+      ...(p.ca ? { ca: p.ca } : {}),
+      ...(p.fingerprint ? { fingerprint: p.fingerprint } : {}),
+    });
+    const r = await api.call<{ token: string; expiresAt: number }>('POST', '/api/v1/auth/refresh', {});
+    saveProfile(env, { ...p, token: r.token, expiresAt: r.expiresAt });
+    return 'renewed';
+  } catch (e) {
+    return `could not renew the session (${(e as Error).message}); run 'sallyport login ${p.server}' when it ends`;
+  }
+}

@@ -202,6 +202,70 @@ export class SessionStore extends IdentityStore {
   }
 
   /**
+   * A new token for a provider session the provider just confirmed (the CLI's profile refresh):
+   * same person, same authentication time, groups synced, the old token ended. AUTH when `token`
+   * is not a live provider session.
+   */
+  async ssoRotate(
+    token: string,
+    id: SsoIdentity,
+    idpRefresh: string | null,
+    ttlMs: number,
+  ): Promise<{ token: string; expiresAt: number; user: R.UserRecord; changed: R.Membership[] }> {
+    const fresh = secret('spt_');
+    return this.mutateAll(async (trx, now) => {
+      const audit: AuditEntry[] = [];
+      const t = await trx
+        .selectFrom('api_tokens')
+        .selectAll()
+        .where('token_hash', '=', sha256Hex(token))
+        .executeTakeFirst();
+      if (!t || t.method !== 'oidc' || Number(t.expires_at) <= now)
+        throw new StoreError('AUTH', 'not a live session signed in through the identity provider');
+      const row = await trx
+        .selectFrom('users')
+        .selectAll()
+        .where('id', '=', t.user_id)
+        .executeTakeFirstOrThrow();
+      if (row.disabled || row.idp_subject !== id.subject)
+        throw new StoreError(
+          'AUTH',
+          'the identity provider answered for another person, or the account is disabled',
+        );
+      const { changed } = await this.#sync(trx, row, id, audit);
+      await trx
+        .insertInto('api_tokens')
+        .values({
+          token_hash: sha256Hex(fresh),
+          user_id: row.id,
+          created_at: now,
+          expires_at: now + ttlMs,
+          method: 'oidc',
+          auth_time: t.auth_time ?? Number(t.created_at),
+          checked_at: now,
+          idp_refresh: idpRefresh ?? t.idp_refresh,
+        })
+        .execute();
+      await trx.deleteFrom('api_tokens').where('token_hash', '=', sha256Hex(token)).execute();
+      audit.push({
+        actor: `user:${row.name}`,
+        action: 'user.session-refresh',
+        subject: `user:${row.name}`,
+        details: { method: 'oidc' },
+      });
+      return {
+        result: {
+          token: fresh,
+          expiresAt: now + ttlMs,
+          user: R.toUser({ ...row, is_admin: id.admin ? 1 : 0 }),
+          changed,
+        },
+        audit,
+      };
+    });
+  }
+
+  /**
    * The provider refused to confirm the person behind `token` (disabled or removed there, or
    * their grant revoked): every provider-signed session of that user ends now. Audited with the
    * provider's reason. False when the token was gone already.

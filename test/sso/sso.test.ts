@@ -17,6 +17,7 @@ import { freePort, sleep } from '../../src/testing/ports.ts';
 import { needs } from '../../src/testing/require.ts';
 import { ApiClient } from '../../src/control/index.ts';
 import type { CommandIo } from '../../src/cli/io.ts';
+import { renewProfileIfDue } from '../../src/cli/profile.ts';
 
 const CHROMIUM = process.env.SALLYPORT_CHROMIUM ?? '/usr/bin/chromium';
 const OUT = fileURLToPath(new URL('../../test-output/sso/', import.meta.url));
@@ -272,6 +273,29 @@ describe('sign-in through the identity provider', () => {
           r.details.source === 'oidc',
       ),
     );
+  });
+
+  test("the profile's token is renewed near its end while the provider vouches; the sign-in time stays", async () => {
+    const path = join(home, '.config', 'sallyport', 'profile.json');
+    const before = JSON.parse(readFileSync(path, 'utf8')) as { token: string; expiresAt: number };
+    const whoBefore = JSON.parse((await cli('whoami', ['--json'])).out) as { signIn: { authTime: number } };
+    const env = { HOME: home, XDG_CONFIG_HOME: join(home, '.config') };
+    // Not due yet: nothing happens.
+    assert.equal(await renewProfileIfDue(env, [], Date.now()), 'not-due');
+    // Within the last hours of the session: renewed.
+    assert.equal(await renewProfileIfDue(env, [], before.expiresAt - 3600_000), 'renewed');
+    const after = JSON.parse(readFileSync(path, 'utf8')) as { token: string; expiresAt: number };
+    assert.notEqual(after.token, before.token);
+    assert.equal(statSync(path).mode & 0o777, 0o600);
+    const old = await new ApiClient({ server: pub, ca: h.coordinator.tls.cert, token: before.token }).raw(
+      'GET',
+      '/api/v1/whoami',
+    );
+    assert.equal(old.status, 401, 'the old token ended');
+    const whoAfter = JSON.parse((await cli('whoami', ['--json'])).out) as { signIn: { authTime: number } };
+    assert.equal(whoAfter.signIn.authTime, whoBefore.signIn.authTime, 'a renewal is not a fresh sign-in');
+    const audit = await h.api.call<{ action: string; subject: string }[]>('GET', '/api/v1/audit?limit=1000');
+    assert.ok(audit.some((r) => r.action === 'user.session-refresh' && r.subject === 'user:bob'));
   });
 
   test('a local account is never taken over by a provider account of the same name', async (t) => {

@@ -3,6 +3,7 @@
 //   GET  /api/v1/auth/methods        what this coordinator offers: password, and the provider if any
 //   POST /api/v1/auth/device         the CLI starts a device sign-in: a URL and code for a browser
 //   POST /api/v1/auth/device/poll    {handle}: waits (≤ POLL_WAIT_MS) for the person to finish
+//   POST /api/v1/auth/refresh        a provider session's token renewed (the provider asked first)
 //   GET  /console/sso/start          the console's sign-in: to the provider (code flow + PKCE)
 //   GET  /console/sso/callback       back from the provider: session cookie, to the console
 //
@@ -107,6 +108,45 @@ export function registerSso(app: FastifyInstance, o: SsoRoutesOptions): void {
     oidc: idp ? { name: idp.displayName, issuer: idp.issuer, device: idp.deviceFlow } : null,
     approvalMaxAgeSeconds: Math.round(o.auth.approvalMaxAgeMs / 1000),
   }));
+
+  // ── the CLI: its profile's token, renewed while the provider still vouches for the person ──
+  app.post(
+    '/api/v1/auth/refresh',
+    {
+      schema: {
+        body: { type: 'object', properties: {}, additionalProperties: false },
+        response: { '4xx': errorSchema },
+      },
+      preValidation: async (req: FastifyRequest) => {
+        if (req.body === undefined || req.body === null) req.body = {};
+      },
+    },
+    async (req: FastifyRequest) => {
+      const m = /^Bearer ([A-Za-z0-9_-]{8,200})$/.exec(req.headers.authorization ?? '');
+      if (!m) throw new ControlError('UNAUTHORIZED', 'missing bearer token: sallyport login');
+      const s = await o.auth.session(m[1], 'bearer token unknown or expired: sallyport login again');
+      if (s.method !== 'oidc')
+        throw new ControlError(
+          'REAUTH',
+          'a password session is not renewed: sign in again with sallyport login',
+        );
+      const provider = need();
+      if (!s.idpRefresh) throw new ControlError('REAUTH', 'this session cannot be renewed: sign in again');
+      let r: IdpSignIn;
+      try {
+        r = await provider.refresh(s.idpRefresh, s.idpSubject ?? '');
+      } catch (e) {
+        if (e instanceof IdpRefused) {
+          await o.store.ssoEnded(m[1], e.message);
+          throw new ControlError('UNAUTHORIZED', `${e.message}: sign in again`);
+        }
+        throw e;
+      }
+      const n = await o.store.ssoRotate(m[1], r.identity, r.refreshToken, o.sessionTtlMs);
+      if (n.changed.length) await o.membershipsChanged(n.changed);
+      return { token: n.token, expiresAt: n.expiresAt, user: n.user.name };
+    },
+  );
 
   // ── the CLI: device authorization grant ──
   app.post(
