@@ -45,3 +45,50 @@ describe('export format', () => {
     assert.match(rep.failure!.message, /lone surrogate/);
   });
 });
+
+describe('scoped exports (a customer): records outside the scope are elided', () => {
+  const records = chain(9);
+  const cps = checkpoints(records, key, 3);
+  const scoped = (shown: (seq: number) => boolean) => [
+    ...exportLines({
+      records,
+      checkpoints: cps,
+      keys: [key.verifyKey],
+      exportedAt: T0,
+      shown: (r) => shown(r.seq),
+    }),
+  ];
+  const even = (s: number) => s % 2 === 0;
+
+  test('the chain and the checkpoints verify across elided records; the report counts them', () => {
+    const lines = scoped(even);
+    assert.equal(lines.filter((l) => l.includes('"type":"elided"')).length, 5);
+    assert.ok(lines.filter((l) => l.includes('"type":"elided"')).every((l) => !l.includes('"actor"')));
+    const rep = verifyExport(lines, { trustedKeys: [key.verifyKey] });
+    assert.ok(rep.ok, JSON.stringify(rep.failure));
+    assert.equal(rep.records, 9);
+    assert.equal(rep.elided, 5);
+    assert.equal(rep.signedThrough, 9);
+    assert.ok(rep.notes.some((n) => n.includes('5 records are elided')));
+  });
+
+  test('a shown record edited, an elided one removed, or an elided hash changed: each is caught', () => {
+    const lines = scoped(even);
+    const at = (seq: number) =>
+      lines.findIndex((l) => JSON.parse(l).seq === seq && !l.includes('checkpoint'));
+    const edited = [...lines];
+    edited[at(4)] = edited[at(4)].replace(/"actor":"[^"]*"/, '"actor":"mallory"');
+    assert.equal(verifyExport(edited, { trustedKeys: [key.verifyKey] }).failure?.code, 'EDITED');
+    const removed = lines.filter((_, i) => i !== at(5));
+    assert.equal(verifyExport(removed, { trustedKeys: [key.verifyKey] }).failure?.code, 'REMOVED');
+    const swapped = [...lines];
+    swapped[at(5)] = swapped[at(5)].replace(/"hash":"[0-9a-f]{64}"/, `"hash":"${'b'.repeat(64)}"`);
+    assert.equal(verifyExport(swapped, { trustedKeys: [key.verifyKey] }).failure?.code, 'BROKEN_LINK');
+    // The last record elided and its hash changed: the checkpoint over it catches it.
+    const tail = scoped((s) => s !== 9);
+    const i9 = tail.findIndex((l) => l.includes('"type":"elided"'));
+    tail[i9] = tail[i9].replace(/"hash":"[0-9a-f]{64}"/, `"hash":"${'c'.repeat(64)}"`);
+    assert.equal(verifyExport(tail, { trustedKeys: [key.verifyKey] }).failure?.code, 'CHECKPOINT_MISMATCH');
+    assert.equal(parseLine('{"hash":"x","prevHash":"y","seq":1,"type":"elided"}').kind, 'malformed');
+  });
+});

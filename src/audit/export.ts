@@ -5,6 +5,10 @@
 //   then       {"action":…,"actor":…,"details":{…},"hash":H,"prevHash":H,"seq":N,"subject":…,"time":MS,
 //               "type":"record"}                     every record from seq 1, in seq order
 //   and        {"hash":H,"keyId":ID,"seq":N,"signature":B64,"time":MS,"type":"checkpoint"}
+//   or, in a scoped export (a customer's), for a record outside the scope:
+//              {"hash":H,"prevHash":H,"seq":N,"type":"elided"}
+//              its place in the chain without its contents: the chain and the checkpoints still
+//              verify across it, and every record shown is checked in full
 //
 // Checkpoints are interleaved: the writer puts each checkpoint on the line right after the record
 // it covers, and any checkpoint whose record is not in the export (the store lost its tail) at the
@@ -37,6 +41,8 @@ export interface ExportInput {
   checkpoints: Iterable<Checkpoint>;
   /** The public keys that signed the checkpoints. */
   keys: readonly VerifyKey[];
+  /** A scoped export: records for which this is false are written as elided lines. */
+  shown?: (r: AuditRecord) => boolean;
   /** Wall clock, epoch ms. */
   exportedAt: number;
   /**
@@ -65,7 +71,7 @@ export function* exportLines(input: ExportInput): Generator<string> {
   for (const r of input.records) {
     const problem = recordProblem(r);
     if (problem && !input.lenient) throw new AuditError('RECORD_INVALID', `seq ${r.seq}: ${problem}`);
-    yield problem ? rawRecordLine(r) : recordLine(r);
+    yield problem ? rawRecordLine(r) : input.shown && !input.shown(r) ? elidedLine(r) : recordLine(r);
     for (const cp of bySeq.get(r.seq) ?? []) yield checkpointLine(cp);
     bySeq.delete(r.seq);
   }
@@ -83,6 +89,10 @@ export function writeExport(input: ExportInput): string {
 export function recordLine(r: AuditRecord): string {
   const { seq, time, actor, action, subject, details, prevHash, hash } = r;
   return canonicalize({ type: 'record', seq, time, actor, action, subject, details, prevHash, hash });
+}
+
+export function elidedLine(r: AuditRecord): string {
+  return canonicalize({ type: 'elided', seq: r.seq, prevHash: r.prevHash, hash: r.hash });
 }
 
 function rawRecordLine(r: AuditRecord): string {
@@ -105,11 +115,14 @@ export type ParsedLine =
   | { kind: 'header'; header: ExportHeader; keys: Map<string, VerifyKey> }
   | { kind: 'record'; record: AuditRecord }
   | { kind: 'checkpoint'; checkpoint: Checkpoint }
+  | { kind: 'elided'; seq: number; prevHash: string; hash: string }
   | { kind: 'malformed'; problem: string; seq?: number };
 
 const RECORD_KEYS = ['action', 'actor', 'details', 'hash', 'prevHash', 'seq', 'subject', 'time', 'type'];
 const CHECKPOINT_KEYS = ['hash', 'keyId', 'seq', 'signature', 'time', 'type'];
 const HEADER_KEYS = ['exportedAt', 'format', 'keys', 'type', 'version'];
+const ELIDED_KEYS = ['hash', 'prevHash', 'seq', 'type'];
+const HEX64 = /^[0-9a-f]{64}$/;
 
 /** Reads one line; never throws. */
 export function parseLine(line: string): ParsedLine {
@@ -161,8 +174,21 @@ export function parseLine(line: string): ParsedLine {
     }
     case 'header':
       return parseHeader(o, exactKeys(HEADER_KEYS));
+    case 'elided': {
+      if (!exactKeys(ELIDED_KEYS))
+        return bad(`an elided record has exactly the members ${ELIDED_KEYS.join(', ')}`, seq);
+      if (seq === undefined || seq < 1) return bad('an elided record needs a positive seq');
+      if (
+        typeof o.hash !== 'string' ||
+        !HEX64.test(o.hash) ||
+        typeof o.prevHash !== 'string' ||
+        !HEX64.test(o.prevHash)
+      )
+        return bad('hash and prevHash are 64 lower-case hex digits', seq);
+      return { kind: 'elided', seq, prevHash: o.prevHash, hash: o.hash };
+    }
     default:
-      return bad('type must be header, record or checkpoint', seq);
+      return bad('type must be header, record, elided or checkpoint', seq);
   }
 }
 

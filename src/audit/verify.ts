@@ -1,7 +1,7 @@
 // Offline verification of an export (export.ts): the chain, then every checkpoint. Walks the lines
 // in order and stops at the first fault, naming its line, its seq and a reason code:
 //
-//   MALFORMED                 line n is not a header/record/checkpoint line of format v1
+//   MALFORMED                 line n is not a header/record/elided/checkpoint line of format v1
 //   EDITED                    record k's hash does not match its contents (or its seq field changed)
 //   BROKEN_LINK               record k's prevHash is not record k-1's hash: k, or k-1 rehashed after
 //                             an edit, was altered (`fromSeq` = k-1)
@@ -63,8 +63,10 @@ export interface VerifyFailure {
 export interface VerifyReport {
   ok: boolean;
   failure?: VerifyFailure;
-  /** Records that passed every check (all of them when ok). */
+  /** Records that passed every check (all of them when ok), elided ones included. */
   records: number;
+  /** Of those, records whose contents a scoped export left out. */
+  elided: number;
   /** Seq and hash of the last record that passed (0 and the genesis hash when none). */
   lastSeq: number;
   headHash: string;
@@ -158,6 +160,7 @@ class Walker {
   #signedThrough = 0;
   readonly #anchors = new Map<number, AnchorLine[]>();
   #anchorsMatched = 0;
+  #elided = 0;
   #anchoredThrough = 0;
 
   constructor(opts: VerifyOptions) {
@@ -187,6 +190,7 @@ class Walker {
       } else if (p.kind === 'header')
         f = { code: 'MALFORMED', line, message: `line ${line}: a second header` };
       else if (p.kind === 'record') f = this.#record(p.record, line, i, count, lastAt);
+      else if (p.kind === 'elided') f = this.#record(p, line, i, count, lastAt, p.hash);
       else f = this.#checkpoint(p.checkpoint, line);
       if (f) return this.fail(f);
     }
@@ -229,12 +233,18 @@ class Walker {
     return this.report(undefined);
   }
 
+  /**
+   * One record in its place; `elided` is the hash an elided line states (its contents are not in
+   * the export: its place in the chain is checked, and the next record's link and the checkpoints
+   * check its hash).
+   */
   #record(
-    r: AuditRecord,
+    r: Pick<AuditRecord, 'seq' | 'prevHash'> & Partial<AuditRecord>,
     line: number,
     i: number,
     count: Map<number, number>,
     lastAt: Map<number, number>,
+    elided?: string,
   ): VerifyFailure | undefined {
     const k = this.#expected;
     if (r.seq !== k) {
@@ -259,13 +269,18 @@ class Walker {
             : 'seq 1: prevHash is not the genesis hash (32 zero bytes)',
       };
     let hash: string;
-    try {
-      hash = hashRecord(r.prevHash, r);
-    } catch (e) {
-      return { code: 'MALFORMED', line, seq: k, message: `seq ${k}: ${(e as Error).message}` };
+    if (elided !== undefined) {
+      hash = elided;
+      this.#elided++;
+    } else {
+      try {
+        hash = hashRecord(r.prevHash, r as AuditRecord);
+      } catch (e) {
+        return { code: 'MALFORMED', line, seq: k, message: `seq ${k}: ${(e as Error).message}` };
+      }
+      if (hash !== r.hash)
+        return { code: 'EDITED', line, seq: k, message: `seq ${k}: its contents do not match its hash` };
     }
-    if (hash !== r.hash)
-      return { code: 'EDITED', line, seq: k, message: `seq ${k}: its contents do not match its hash` };
     this.#hashes.push(hash);
     this.#prevHash = hash;
     this.#expected++;
@@ -375,11 +390,18 @@ class Walker {
             `a cut of the tail after seq ${this.#signedThrough} cannot be seen in the export alone ` +
             '(compare the last seq with the coordinator, or pass expectSeq)',
         );
+      if (this.#elided)
+        notes.push(
+          `${this.#elided} records are elided (a scoped export): their place in the chain is proven, not their ` +
+            'contents; an elided record cannot be told from one about you (compare with your notifications ' +
+            "and your connector's local audit)",
+        );
     }
     return {
       ok: failure === undefined,
       ...(failure ? { failure } : {}),
       records: this.#hashes.length,
+      elided: this.#elided,
       lastSeq,
       headHash: this.#prevHash,
       checkpoints: this.#cpSeqs.length,
@@ -414,7 +436,9 @@ function claimedSeq(text: string | undefined): number | undefined {
   if (typeof text !== 'string' || text.length > MAX_LINE_LENGTH) return undefined;
   try {
     const o = JSON.parse(text) as { type?: unknown; seq?: unknown } | null;
-    return o?.type === 'record' && Number.isSafeInteger(o.seq) ? (o.seq as number) : undefined;
+    return (o?.type === 'record' || o?.type === 'elided') && Number.isSafeInteger(o.seq)
+      ? (o.seq as number)
+      : undefined;
   } catch {
     return undefined;
   }

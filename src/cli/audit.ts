@@ -296,7 +296,7 @@ function describe(rep: VerifyReport): string {
     lines.push(`records 1..${rep.lastSeq} verified before the failure`);
   } else {
     lines.push(
-      `OK: ${rep.records} records (seq 1..${rep.lastSeq}), head ${rep.headHash.slice(0, 16)}…; ` +
+      `OK: ${rep.records} records (seq 1..${rep.lastSeq}${rep.elided ? `, ${rep.records - rep.elided} shown, ${rep.elided} elided` : ''}), head ${rep.headHash.slice(0, 16)}…; ` +
         `${rep.checkpoints} checkpoints, signed through seq ${rep.signedThrough}` +
         (rep.keyIds.length
           ? ` by ${rep.keyIds.join(', ')} (${rep.trusted ? 'trusted' : 'NOT trusted'})`

@@ -6,7 +6,8 @@
 // person sees is scoped to its deployments. Screenshots go to test-output/console/.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -272,6 +273,49 @@ test('the history shows every request and grant of the deployment, and only thos
   assert.match(text, /grant\s+alice\s+acme-prod\s+echo\s+revoked\s+jane\s+not during our freeze/);
   assert.match(text, /request\s+alice\s+acme-prod\s+echo\s+approved/);
   assert.doesNotMatch(text, /globex-prod|INC-78/);
+  // Its requests, filtered, as CSV: only its own deployment's.
+  await page.click('a[data-page-link="page-requests"]');
+  await page.selectOption('#rf-status', 'approved');
+  await page.locator(`#requests-table tr[data-row="${requestId}"]`).waitFor();
+  const [csv] = await Promise.all([page.waitForEvent('download'), page.click('#requests-csv')]);
+  const csvText = readFileSync((await csv.path())!, 'utf8');
+  assert.ok(csvText.includes(requestId) && !csvText.includes('globex-prod'), csvText);
+  await shot('customer-requests-page.png');
+  await page.click('a[data-page-link="overview"]');
+  // Its audit log, verifiable offline: its records in full, the others elided.
+  const [dl] = await Promise.all([page.waitForEvent('download'), page.click('#customer-audit-export')]);
+  const file = join(mkdtempSync(join(tmpdir(), 'sallyport-customer-audit-')), 'audit.jsonl');
+  await dl.saveAs(file);
+  const lines = readFileSync(file, 'utf8').trim().split('\n');
+  const shown = lines.filter((l) => l.includes('"type":"record"'));
+  assert.ok(shown.some((l) => l.includes(`request:${requestId}`) && l.includes('request.create')));
+  assert.ok(shown.some((l) => l.includes('grant.revoke')));
+  assert.ok(
+    !shown.some((l) => l.includes('globex-prod') || l.includes('INC-78')),
+    'nothing of another customer',
+  );
+  assert.ok(lines.some((l) => l.includes('"type":"elided"')));
+  const { run: audit } = await import('../../src/cli/audit.ts');
+  let out = '';
+  const code = await audit(['verify', file, '--trust-key', h.coordinator.keys.auditKey.verifyKey.base64()], {
+    out: (s) => (out += s),
+    err: (s) => (out += s),
+  });
+  assert.equal(code, 0, out);
+  assert.match(out, /OK: \d+ records \(seq 1\.\.\d+, \d+ shown, \d+ elided\)/);
+  // One shown record altered: caught.
+  const i = lines.findIndex((l) => l.includes('grant.revoke'));
+  lines[i] = lines[i].replace('not during our freeze', 'routine');
+  writeFileSync(file, lines.join('\n') + '\n');
+  out = '';
+  assert.equal(
+    await audit(['verify', file, '--trust-key', h.coordinator.keys.auditKey.verifyKey.base64()], {
+      out: (s) => (out += s),
+      err: (s) => (out += s),
+    }),
+    1,
+  );
+  assert.match(out, /FAILED EDITED/);
   // The other customer's deployment never reached acme's webhook.
   assert.ok(hookBodies.every((x) => !x.text.includes('globex-prod')));
   await shot('customer-history.png');

@@ -3,7 +3,13 @@
 // the offline verifier on it, trusting only the coordinator's own audit key and expecting the head
 // it holds. This shows that the stored records still chain and match their signed checkpoints;
 // it is not a third party's check (that is `audit export` + `audit verify --trust-key` elsewhere).
-import { exportLines, verifyExport, type Checkpoint, type VerifyReport } from '../../audit/index.ts';
+import {
+  exportLines,
+  verifyExport,
+  type AuditRecord,
+  type Checkpoint,
+  type VerifyReport,
+} from '../../audit/index.ts';
 import type { VerifyKey } from '../../crypto/index.ts';
 import { MAX_AUDIT_PAGE, type Store } from '../../store/index.ts';
 import type { Clock } from '../../clock/index.ts';
@@ -64,6 +70,7 @@ export async function auditExportLines(
   store: Store,
   auditKey: VerifyKey,
   exportedAt: number,
+  shown?: (r: AuditRecord) => boolean,
 ): Promise<string[]> {
   await store.signAuditHead();
   // Checkpoints first, then records: records only grow, so every checkpoint read is covered.
@@ -76,7 +83,43 @@ export async function auditExportLines(
     records.push(...page);
     if (page.length < MAX_AUDIT_PAGE) break;
   }
-  return [...exportLines({ records, checkpoints, keys: [auditKey], exportedAt, lenient: true })];
+  return [
+    ...exportLines({
+      records,
+      checkpoints,
+      keys: [auditKey],
+      exportedAt,
+      lenient: true,
+      ...(shown ? { shown } : {}),
+    }),
+  ];
+}
+
+/**
+ * What of the log a customer sees in full: records about its deployments (their requests, grants
+ * and extensions, their switches and break-glass uses, anything naming the deployment in its
+ * details) and about the customer itself. Everything else is elided in its export.
+ */
+export async function customerScope(
+  store: Store,
+  deployments: readonly string[],
+  customer: string | null,
+): Promise<(r: AuditRecord) => boolean> {
+  const mine = new Set(deployments);
+  const subjects = new Set<string>([
+    ...deployments.map((d) => `deployment:${d}`),
+    ...(customer ? [`customer:${customer}`] : []),
+  ]);
+  for (const r of await store.listAccessRequests({}))
+    if (mine.has(r.deployment)) subjects.add(`request:${r.id}`);
+  const grants = (await store.listAccessGrants({})).filter((g) => mine.has(g.deployment));
+  for (const g of grants) subjects.add(`grant:${g.id}`);
+  for (const x of await store.listAccessExtensions({}))
+    if (grants.some((g) => g.id === x.grantId)) subjects.add(`extension:${x.id}`);
+  return (r) =>
+    subjects.has(r.subject) ||
+    (typeof (r.details as { deployment?: unknown }).deployment === 'string' &&
+      mine.has((r.details as { deployment: string }).deployment));
 }
 
 const empty = (headSeq: number, checkedAt: number): AuditCheck => ({

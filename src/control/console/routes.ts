@@ -21,7 +21,7 @@ import { ControlError } from '../errors.ts';
 import type { SessionAuth } from '../bearer.ts';
 import { errorSchema, userName } from '../schemas.ts';
 import { loadAssets, SECURITY_HEADERS } from './assets.ts';
-import { auditExportLines, checkAudit, MAX_CONSOLE_VERIFY } from './audit-check.ts';
+import { auditExportLines, checkAudit, customerScope, MAX_CONSOLE_VERIFY } from './audit-check.ts';
 import {
   clearedCookie,
   CSRF_HEADER,
@@ -190,12 +190,22 @@ export function registerConsole(app: FastifyInstance, o: ConsoleOptions): void {
     { schema: { ...hidden, response: { '4xx': errorSchema } } },
     async (req, reply) => {
       const { user } = await userOf(req);
-      if (!user.isAdmin) throw new ControlError('FORBIDDEN', 'the audit log needs an administrator');
+      // A customer's person gets its scope in full and the rest elided (still verifiable).
+      const a = await store.accessActor(user.name);
+      if (!user.isAdmin && !a.customerOf)
+        throw new ControlError('FORBIDDEN', 'the audit log needs an administrator');
+      const shown = a.customerOf
+        ? await customerScope(
+            store,
+            a.customerOf,
+            (await store.customerOf(a.customerOf[0] ?? ''))?.name ?? null,
+          )
+        : undefined;
       const head = await store.auditHead();
       if (head.seq > MAX_CONSOLE_VERIFY)
         throw new ControlError('BUSY', "the log is too large for the console: use 'sallyport audit export'");
       const at = now();
-      const lines = await auditExportLines(store, o.auditKey, at);
+      const lines = await auditExportLines(store, o.auditKey, at, shown);
       void reply
         .headers(SECURITY_HEADERS)
         .header('cache-control', 'no-store')
