@@ -27,7 +27,10 @@ export const help = `usage: sallyport audit <command> [options]
 
 commands:
   verify FILE          check an export offline: the hash chain, every checkpoint signature, and
-                       that nothing was edited, removed, reordered, inserted or cut; FILE '-' is stdin
+                       that nothing was edited, removed, reordered, inserted or cut; FILE '-' is stdin.
+                       A customer's export (the portal's download) shows its records in full and
+                       the others elided (seq and hashes only): the chain and the signatures are
+                       checked across them, and the report counts both
   verify --local       check a connector's own (customer-side) log, STATE/audit/local.jsonl: every
                        stream served and query run, hash-chained; read where the connector runs
   anchors --local      print the coordinator's checkpoints the connector was sent and kept in its
