@@ -54,6 +54,9 @@ commands:
                                      or the first line of stdin; --customer makes a customer's person
                                      (the customer portal: docs/customer-portal.md)
   customers list
+  customers invite CUSTOMER USER [--group GROUP] [--also-group GROUP]… [--hours N]
+                                     a one-time link (default 72 h) for a customer's person, who
+                                     sets their own password and joins the groups
   customers create NAME --deployment NAME [--also-deployment NAME]… [--switch co-approval]
                         [--switch no-access] [--webhook URL]
                                      a customer owning deployments; --switch: what its people may
@@ -182,6 +185,8 @@ export async function run(argv: string[], io: AdminIo = processIo): Promise<numb
         switch: { type: 'string', multiple: true },
         webhook: { type: 'string' },
         'also-deployment': { type: 'string', multiple: true },
+        'also-group': { type: 'string', multiple: true },
+        hours: { type: 'string' },
         expires: { type: 'string' },
         access: { type: 'string' },
         after: { type: 'string' },
@@ -374,6 +379,23 @@ export async function run(argv: string[], io: AdminIo = processIo): Promise<numb
       case 'customers list':
         out(await api.call('GET', '/api/v1/customers'), ['name', 'deployments', 'switches', 'webhook']);
         return 0;
+      case 'customers invite': {
+        const r = await api.call<{ user: string; url: string; expiresAt: number }>(
+          'POST',
+          `/api/v1/customers/${enc(need(args[0], 'CUSTOMER'))}/invites`,
+          {
+            user: need(args[1], 'USER'),
+            ...(o.group ? { groups: [o.group, ...(o['also-group'] ?? [])] } : {}),
+            ...(o.hours ? { hours: Number(o.hours) } : {}),
+          },
+        );
+        if (o.json) out(r);
+        else
+          io.stdout(
+            `send ${r.user} this link (it works once, until ${new Date(r.expiresAt).toISOString()}); they choose their own password:\n  ${r.url}\n`,
+          );
+        return 0;
+      }
       case 'customers create':
         out(
           await api.call('POST', '/api/v1/customers', {

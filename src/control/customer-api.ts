@@ -4,6 +4,8 @@
 //
 //   POST /api/v1/customers                    {name, deployments, switches?, webhook?}  (admin)
 //   GET  /api/v1/customers                                                              (admin)
+//   POST /api/v1/customers/:name/invites      {user, groups?, hours?}: a one-time link (admin); the
+//                                             person sets their own password (POST /console/invite)
 //   GET  /api/v1/customer                     the signed-in customer's record and switches
 //   GET  /api/v1/deployments/:name/controls   the switches (admin, or the deployment's customer)
 //   PUT  /api/v1/deployments/:name/controls   {requireCoApproval?, noAccess?}  (its customer only,
@@ -23,7 +25,12 @@ export interface CustomerApiDeps {
   auth: SessionAuth;
   store: Store;
   access: AccessService;
+  /** The console's base URL, for invitation links. */
+  consoleUrl(): string;
 }
+
+/** How long an invitation stays open by default. */
+export const INVITE_TTL_MS = 72 * 3600_000;
 
 const dnsLabel = { type: 'string', pattern: '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$' } as const;
 const R = (ok: object, code = 200) => ({ [code]: ok, '4xx': errorSchema, '5xx': errorSchema });
@@ -105,6 +112,47 @@ export function registerCustomerApi(app: FastifyInstance, d: CustomerApiDeps): v
         });
       },
     ),
+  );
+  app.post(
+    '/api/v1/customers/:name/invites',
+    {
+      schema: {
+        params,
+        body: {
+          type: 'object',
+          properties: {
+            user: { type: 'string', pattern: '^[A-Za-z0-9._@-]{1,63}$' },
+            groups: { type: 'array', items: { type: 'string', maxLength: 63 }, maxItems: 20 },
+            hours: { type: 'integer', minimum: 1, maximum: 720 },
+          },
+          required: ['user'],
+          additionalProperties: false,
+        },
+        response: R(
+          {
+            type: 'object',
+            properties: { user: { type: 'string' }, url: { type: 'string' }, expiresAt: { type: 'integer' } },
+          },
+          201,
+        ),
+      },
+      preHandler: admin,
+    },
+    h(async (req: Req<{ user: string; groups?: string[]; hours?: number }>, reply) => {
+      const r = await store.inviteCustomerPerson(`user:${req.user!.name}`, {
+        customer: req.params.name,
+        user: req.body.user,
+        groups: req.body.groups ?? [],
+        ttlMs: req.body.hours ? req.body.hours * 3600_000 : INVITE_TTL_MS,
+      });
+      reply.code(201);
+      // The token rides in the fragment: browsers never send it to a server, proxies never log it.
+      return {
+        user: req.body.user,
+        url: `${new URL('/console/', d.consoleUrl()).href}#invite=${r.token}`,
+        expiresAt: r.expiresAt,
+      };
+    }),
   );
   app.get(
     '/api/v1/customers',

@@ -624,7 +624,12 @@ export class Coordinator {
         for (const n of notices) this.access.events.emit({ topic: n.topic, subject: n.subject, at: n.at });
       },
     });
-    registerCustomerApi(app, { auth, store, access: this.access });
+    registerCustomerApi(app, {
+      auth,
+      store,
+      access: this.access,
+      consoleUrl: () => opts.publicUrl ?? this.url,
+    });
     registerManagementApi(app, {
       auth,
       store,

@@ -3,7 +3,8 @@
 // switches the vendor lets it flip per deployment — require co-approval, no access. Every change
 // is audited in the same transaction.
 import { StoreError } from './errors.ts';
-import { newId } from './base.ts';
+import { newId, secret, sha256Hex } from './base.ts';
+import { hashPassword } from './passwords.ts';
 import { SessionStore } from './sessions.ts';
 
 export const CUSTOMER_SWITCHES = ['co-approval', 'no-access'] as const;
@@ -106,6 +107,107 @@ export class CustomerStore extends SessionStore {
       switches: switchesOf(r.switches),
       createdAt: Number(r.created_at),
     }));
+  }
+
+  /**
+   * A one-time invitation for a customer's person: `user` (not taken) will join `groups` when they
+   * accept it with a password of their own. Returns the token (shown once; stored hashed).
+   */
+  inviteCustomerPerson(
+    actor: string,
+    i: { customer: string; user: string; groups: string[]; ttlMs: number },
+  ): Promise<{ token: string; expiresAt: number }> {
+    const token = secret('spi_');
+    return this.mutate(actor, async (trx, now) => {
+      const c = await trx
+        .selectFrom('customers')
+        .select('id')
+        .where('name', '=', i.customer)
+        .executeTakeFirst();
+      if (!c) throw new StoreError('NOT_FOUND', `no customer ${JSON.stringify(i.customer)}`);
+      if (await trx.selectFrom('users').select('id').where('name', '=', i.user).executeTakeFirst())
+        throw new StoreError('CONFLICT', `a user named ${JSON.stringify(i.user)} exists already`);
+      for (const g of i.groups)
+        if (!(await trx.selectFrom('groups').select('id').where('name', '=', g).executeTakeFirst()))
+          throw new StoreError('NOT_FOUND', `no group ${JSON.stringify(g)}`);
+      await trx
+        .insertInto('customer_invites')
+        .values({
+          token_hash: sha256Hex(token),
+          customer_id: c.id,
+          user_name: i.user,
+          groups: JSON.stringify(i.groups),
+          created_at: now,
+          expires_at: now + i.ttlMs,
+          used_at: null,
+        })
+        .execute();
+      return {
+        result: { token, expiresAt: now + i.ttlMs },
+        audit: {
+          action: 'customer.invite',
+          subject: `customer:${i.customer}`,
+          details: { user: i.user, groups: i.groups, expiresAt: now + i.ttlMs },
+        },
+      };
+    });
+  }
+
+  /** Accepts an invitation: the person is made with their password; AUTH when unknown, used or expired. */
+  async acceptCustomerInvite(token: string, password: string): Promise<{ user: string; customer: string }> {
+    const hash = await hashPassword(password, this.scrypt, this.kdf);
+    return this.mutateAll(async (trx, now) => {
+      const inv = await trx
+        .selectFrom('customer_invites')
+        .innerJoin('customers', 'customers.id', 'customer_invites.customer_id')
+        .selectAll('customer_invites')
+        .select('customers.name as customer')
+        .where('customer_invites.token_hash', '=', sha256Hex(token))
+        .executeTakeFirst();
+      if (!inv || inv.used_at !== null || Number(inv.expires_at) <= now)
+        throw new StoreError('AUTH', 'this invitation is unknown, used or expired: ask for a new one');
+      const id = newId();
+      await trx
+        .insertInto('users')
+        .values({
+          id,
+          name: inv.user_name,
+          password_hash: hash,
+          is_admin: 0,
+          disabled: 0,
+          created_at: now,
+          idp_subject: null,
+          customer_id: inv.customer_id,
+        })
+        .execute();
+      for (const g of JSON.parse(inv.groups) as string[]) {
+        const row = await trx.selectFrom('groups').select('id').where('name', '=', g).executeTakeFirst();
+        if (row) await trx.insertInto('memberships').values({ group_id: row.id, user_id: id }).execute();
+      }
+      await trx
+        .updateTable('customer_invites')
+        .set({ used_at: now })
+        .where('token_hash', '=', sha256Hex(token))
+        .execute();
+      const actor = `user:${inv.user_name}`;
+      return {
+        result: { user: inv.user_name, customer: inv.customer },
+        audit: [
+          {
+            actor,
+            action: 'user.create',
+            subject: actor,
+            details: { id, admin: false, customer: inv.customer, source: 'invite' },
+          },
+          {
+            actor,
+            action: 'customer.invite-accepted',
+            subject: `customer:${inv.customer}`,
+            details: { user: inv.user_name },
+          },
+        ],
+      };
+    });
   }
 
   /** The customer owning `deployment`, if any. */

@@ -396,6 +396,16 @@ const t0009: Migration = {
       .addColumn('updated_at', 'bigint', (c) => c.notNull())
       .addColumn('updated_by', 'text', (c) => c.notNull())
       .execute();
+    await db.schema
+      .createTable('customer_invites')
+      .addColumn('token_hash', 'text', (c) => c.primaryKey())
+      .addColumn('customer_id', 'text', (c) => c.notNull().references('customers.id'))
+      .addColumn('user_name', 'text', (c) => c.notNull())
+      .addColumn('groups', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addColumn('expires_at', 'bigint', (c) => c.notNull())
+      .addColumn('used_at', 'bigint')
+      .execute();
   },
 };
 

@@ -98,6 +98,18 @@ export interface CustomerDeploymentsTable {
   customer_id: string;
 }
 
+export interface CustomerInvitesTable {
+  /** SHA-256 of the one-time invite token, hex. */
+  token_hash: string;
+  customer_id: string;
+  user_name: string;
+  /** JSON array of the groups the new person joins. */
+  groups: string;
+  created_at: number;
+  expires_at: number;
+  used_at: number | null;
+}
+
 export interface DeploymentControlsTable {
   deployment_id: string;
   require_co_approval: number;
@@ -306,6 +318,7 @@ export interface Database {
   customers: CustomersTable;
   customer_deployments: CustomerDeploymentsTable;
   deployment_controls: DeploymentControlsTable;
+  customer_invites: CustomerInvitesTable;
   groups: GroupsTable;
   memberships: MembershipsTable;
   grants: GrantsTable;

@@ -28,14 +28,15 @@ before(async () => {
 after(() => f.stop());
 
 test('the setup commands run as written', async () => {
-  const sh = /```sh\n([\s\S]*?)```/.exec(doc)![1].trim().split('\n');
-  assert.equal(sh.length, 4);
+  const sh = [...doc.matchAll(/```sh\n([\s\S]*?)```/g)].flatMap((m) => m[1].trim().split('\n'));
+  assert.equal(sh.length, 5);
+  let printed = '';
   for (const line of sh) {
     assert.match(line, /^sallyport admin /);
     let err = '';
     const code = await admin(line.split(/\s+/).slice(2), {
       env,
-      stdout: () => {},
+      stdout: (s) => (printed += s),
       stderr: (s) => (err += s),
       stdinLine: () => 'jane first password',
     });
@@ -47,6 +48,10 @@ test('the setup commands run as written', async () => {
   assert.deepEqual(
     c.map((x) => [x.name, x.deployments, x.switches, x.webhook]),
     [['acme', ['acme-prod'], ['co-approval', 'no-access'], 'https://hooks.acme.example/sallyport']],
+  );
+  assert.match(
+    printed,
+    /send kim this link \(it works once, until [^)]+\); they choose their own password:\n {2}https:\/\/\S+\/console\/#invite=spi_/,
   );
   const jane = await f.anon.login('jane', 'jane first password');
   const who = await jane.call<{ customer: string; groups: string[] }>('GET', '/api/v1/whoami');

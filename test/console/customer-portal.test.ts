@@ -359,3 +359,39 @@ test('switching vendor access off refuses new requests; the vendor cannot flip i
   assert.equal(flips.length, 2);
   assert.ok(flips.every((x) => x.actor === 'user:jane'));
 });
+
+test("an invited customer's person sets their own password once and lands in the portal", async (t) => {
+  if (!needs(t, browserMissing)) return;
+  const inv = await h.api.call<{ url: string; expiresAt: number }>('POST', '/api/v1/customers/acme/invites', {
+    user: 'kim',
+    groups: ['acme-admins'],
+  });
+  assert.match(inv.url, new RegExp(`^${h.coordinator.url}/console/#invite=spi_`));
+  const ctx = await browser!.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1200, height: 700 } });
+  const p = await ctx.newPage();
+  p.setDefaultTimeout(15_000);
+  await p.goto(inv.url);
+  await p.locator('#invite:not([hidden])').waitFor();
+  await p.screenshot({ path: join(OUT, 'customer-invite.png'), fullPage: true });
+  await p.fill('#invite-password', 'kims own password 1');
+  await p.fill('#invite-repeat', 'kims own password 1');
+  await p.click('#invite-form button[type=submit]');
+  await p.locator('#who:not([hidden])').waitFor();
+  assert.equal(await p.locator('#app-h').textContent(), 'Customer portal · acme');
+  assert.equal(new URL(p.url()).hash, '', 'the spent token left the address bar');
+  const kim = await new ApiClient({ server: h.coordinator.url, ca: h.coordinator.tls.cert }).login(
+    'kim',
+    'kims own password 1',
+  );
+  const who = await kim.call<{ customer: string; groups: string[] }>('GET', '/api/v1/whoami');
+  assert.equal(who.customer, 'acme');
+  assert.deepEqual(who.groups, ['acme-admins']);
+  // The link works once.
+  const again = await ctx.newPage();
+  await again.goto(inv.url);
+  await again.fill('#invite-password', 'another password 12');
+  await again.fill('#invite-repeat', 'another password 12');
+  await again.click('#invite-form button[type=submit]');
+  await again.getByText('this invitation is unknown, used or expired').waitFor();
+  await ctx.close();
+});

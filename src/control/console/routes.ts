@@ -16,7 +16,7 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Clock } from '../../clock/index.ts';
 import type { VerifyKey } from '../../crypto/index.ts';
-import type { Store, UserRecord } from '../../store/index.ts';
+import { StoreError, type Store, type UserRecord } from '../../store/index.ts';
 import { ControlError } from '../errors.ts';
 import type { SessionAuth } from '../bearer.ts';
 import { errorSchema, userName } from '../schemas.ts';
@@ -84,7 +84,7 @@ export function registerConsole(app: FastifyInstance, o: ConsoleOptions): void {
     const api = path.startsWith('/api/v1/');
     if (!api && !path.startsWith('/console/')) return;
     if (api && req.headers.authorization !== undefined) return;
-    const signIn = path === '/console/session' && req.method === 'POST';
+    const signIn = (path === '/console/session' || path === '/console/invite') && req.method === 'POST';
     const token = sessionFromCookie(req.headers.cookie);
     if ((token || signIn) && !isSafeMethod(req.method) && !sameOrigin(req))
       return refuse(reply, 'cross-origin request refused: use the console at this address');
@@ -155,6 +155,40 @@ export function registerConsole(app: FastifyInstance, o: ConsoleOptions): void {
       } catch {
         throw new ControlError('UNAUTHORIZED', 'wrong user name or password, or account disabled');
       }
+      void reply
+        .header('cache-control', 'no-store')
+        .header('set-cookie', sessionCookie(s.token, s.expiresAt - now()));
+      return view(s.token, s.user, { method: 'password', authTime: now() });
+    },
+  );
+  // An invitation accepted: the customer's person sets their password and is signed in.
+  app.post(
+    '/console/invite',
+    {
+      schema: {
+        ...hidden,
+        body: {
+          type: 'object',
+          properties: {
+            token: { type: 'string', pattern: '^spi_[A-Za-z0-9_-]{16,64}$' },
+            password: { type: 'string', minLength: 12, maxLength: 1024 },
+          },
+          required: ['token', 'password'],
+          additionalProperties: false,
+        },
+        response: { 200: sessionView, '4xx': errorSchema },
+      },
+    },
+    async (req, reply) => {
+      const b = req.body as { token: string; password: string };
+      let made;
+      try {
+        made = await store.acceptCustomerInvite(b.token, b.password);
+      } catch (e) {
+        if (e instanceof StoreError && e.code === 'AUTH') throw new ControlError('UNAUTHORIZED', e.message);
+        throw e;
+      }
+      const s = await store.login(made.user, b.password, o.sessionTtlMs);
       void reply
         .header('cache-control', 'no-store')
         .header('set-cookie', sessionCookie(s.token, s.expiresAt - now()));

@@ -7,7 +7,7 @@
 // coordinator's clock (GET /console/session `now`) advanced by the page's monotonic clock, so a
 // wrong clock on the reader's machine does not skew the countdowns. This is browser code: the
 // Node rule "take a Clock" does not apply here; the page's own timers are the ones below.
-/* global document, window, fetch, performance, setInterval, clearInterval, setTimeout, clearTimeout, Node, EventSource, URLSearchParams, Blob */
+/* global history, document, window, fetch, performance, setInterval, clearInterval, setTimeout, clearTimeout, Node, EventSource, URLSearchParams, Blob */
 
 const POLL_MS = 5000;
 /** With the event stream open, lists reload on its events; this slow poll only catches the rest. */
@@ -1156,8 +1156,44 @@ async function loadMethods() {
   }
 }
 
+/** An invitation link (#invite=TOKEN): the person sets a password and is signed in. */
+function inviteToken() {
+  const m = /^#invite=(spi_[A-Za-z0-9_-]{16,64})$/.exec(document.location.hash);
+  return m ? m[1] : null;
+}
+
+async function acceptInvite(ev) {
+  ev.preventDefault();
+  const token = inviteToken();
+  const pw = $('invite-password').value;
+  if (pw !== $('invite-repeat').value) {
+    $('invite-error').textContent = 'The two passwords differ.';
+    return;
+  }
+  try {
+    const s = await call('POST', '/console/invite', { token, password: pw });
+    $('invite-password').value = '';
+    $('invite-repeat').value = '';
+    // The token is spent: it leaves the address bar and the history.
+    history.replaceState(null, '', '/console/');
+    $('invite').hidden = true;
+    setSession(s);
+    announce(`Welcome, ${s.user.name}.`);
+    await start();
+  } catch (e) {
+    $('invite-error').textContent = e.message || 'the invitation did not work';
+  }
+}
+
 async function boot() {
   window.addEventListener('hashchange', () => void route());
+  $('invite-form').addEventListener('submit', acceptInvite);
+  if (inviteToken()) {
+    $('signin').hidden = true;
+    $('invite').hidden = false;
+    $('invite-password').focus();
+    return;
+  }
   $('signin-form').addEventListener('submit', signIn);
   void loadMethods();
   $('request-form').addEventListener('submit', requestAccess);
