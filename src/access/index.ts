@@ -36,3 +36,4 @@ export type { GrantState, GrantStatus, GrantEvent } from './grant.ts';
 export { openExtension, extensionTransition, extensionDeadline } from './extension.ts';
 export type { ExtensionState, ExtensionPair, ExtensionEvent } from './extension.ts';
 export { standingGrantsFor, standingCovers, reconcileStanding } from './standing.ts';
+export { describeHours, hoursProblem, withinHours, type AccessHours } from './hours.ts';

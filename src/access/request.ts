@@ -13,6 +13,7 @@
 // (NOT_PENDING) and changes nothing. An event that finds the request past its deadline is refused
 // (REQUEST_EXPIRED) and carries the lapse to expired-unanswered; a `tick` is the deadline itself.
 import { addApproval, canDeny, customerGroup, type Actor, type Approval } from './approvals.ts';
+import { describeHours, withinHours, type AccessHours } from './hours.ts';
 import { audit, MAX_REASON_CHARS, notify, SYSTEM_ACTOR_ID, type Effect } from './effects.ts';
 import { formatDuration, iso } from './duration.ts';
 import { evaluateRequest, type AccessRequestInput, type EvaluationContext } from './evaluate.ts';
@@ -66,6 +67,8 @@ const subj = (s: { id: string }): string => `request:${s.id}`;
 export interface CustomerControls {
   readonly noAccess: boolean;
   readonly coApproval: string | null;
+  /** Requests only inside these hours (UTC); null: any time. */
+  readonly hours?: AccessHours | null;
 }
 
 export function openRequest(
@@ -85,6 +88,12 @@ export function openRequest(
     return refuse(
       'DEPLOYMENT_LOCKED',
       `the customer has switched off all vendor access to ${input.deployment}: ask them to switch it on`,
+    );
+  const hours = ctx.controls?.hours;
+  if (hours && !withinHours(hours, ctx.now))
+    return refuse(
+      'DEPLOYMENT_LOCKED',
+      `the customer allows vendor access to ${input.deployment} only ${describeHours(hours)}: ask again then, or ask the customer`,
     );
   const evaluated = evaluateRequest(policies, input, ctx);
   if (!evaluated.ok) return evaluated;

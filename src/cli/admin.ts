@@ -58,7 +58,7 @@ commands:
                                      a one-time link (default 72 h) for a customer's person, who
                                      sets their own password and joins the groups
   customers create NAME --deployment NAME [--also-deployment NAME]… [--switch co-approval]
-                        [--switch no-access] [--webhook URL]
+                        [--switch no-access] [--switch hours] [--webhook URL]
                                      a customer owning deployments; --switch: what its people may
                                      flip for them; --webhook: where its notifications go
   users disable NAME | users enable NAME

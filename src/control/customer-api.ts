@@ -8,13 +8,14 @@
 //                                             person sets their own password (POST /console/invite)
 //   GET  /api/v1/customer                     the signed-in customer's record and switches
 //   GET  /api/v1/deployments/:name/controls   the switches (admin, or the deployment's customer)
-//   PUT  /api/v1/deployments/:name/controls   {requireCoApproval?, noAccess?}  (its customer only,
+//   PUT  /api/v1/deployments/:name/controls   {requireCoApproval?, noAccess?, hours?}  (its customer only,
 //                                             and only the switches the vendor allows); switching
 //                                             noAccess on revokes every active grant there at once
 //
 // The vendor cannot flip a customer's switch for it, as it cannot approve for it.
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteHandlerMethod } from 'fastify';
 import { CUSTOMER_SWITCHES, type Store } from '../store/index.ts';
+import { hoursProblem, type AccessHours } from '../access/index.ts';
 import type { SessionAuth } from './bearer.ts';
 import type { AccessService } from './access.ts';
 import { ControlError } from './errors.ts';
@@ -52,6 +53,14 @@ const controls = {
     customer: { type: ['string', 'null'] },
     requireCoApproval: { type: 'boolean' },
     noAccess: { type: 'boolean' },
+    hours: {
+      type: ['object', 'null'],
+      properties: {
+        from: { type: 'string' },
+        to: { type: 'string' },
+        days: { type: 'array', items: { type: 'integer' } },
+      },
+    },
     updatedAt: { type: ['integer', 'null'] },
     updatedBy: { type: ['string', 'null'] },
     revoked: { type: 'array', items: { type: 'string' } },
@@ -206,7 +215,25 @@ export function registerCustomerApi(app: FastifyInstance, d: CustomerApiDeps): v
         params,
         body: {
           type: 'object',
-          properties: { requireCoApproval: { type: 'boolean' }, noAccess: { type: 'boolean' } },
+          properties: {
+            requireCoApproval: { type: 'boolean' },
+            noAccess: { type: 'boolean' },
+            hours: {
+              anyOf: [
+                { type: 'null' },
+                {
+                  type: 'object',
+                  properties: {
+                    from: { type: 'string', maxLength: 5 },
+                    to: { type: 'string', maxLength: 5 },
+                    days: { type: 'array', items: { type: 'integer' }, maxItems: 7 },
+                  },
+                  required: ['from', 'to', 'days'],
+                  additionalProperties: false,
+                },
+              ],
+            },
+          },
           additionalProperties: false,
           minProperties: 1,
         },
@@ -214,7 +241,7 @@ export function registerCustomerApi(app: FastifyInstance, d: CustomerApiDeps): v
       },
       preHandler: anyone,
     },
-    h(async (req: Req<{ requireCoApproval?: boolean; noAccess?: boolean }>) => {
+    h(async (req: Req<{ requireCoApproval?: boolean; noAccess?: boolean; hours?: AccessHours | null }>) => {
       const a = await scoped(req);
       if (!a.customerOf)
         throw new ControlError('FORBIDDEN', "these are the customer's switches: only its people flip them");
@@ -222,7 +249,10 @@ export function registerCustomerApi(app: FastifyInstance, d: CustomerApiDeps): v
       const want: string[] = [
         ...(req.body.requireCoApproval !== undefined ? ['co-approval'] : []),
         ...(req.body.noAccess !== undefined ? ['no-access'] : []),
+        ...(req.body.hours !== undefined ? ['hours'] : []),
       ];
+      const problem = req.body.hours ? hoursProblem(req.body.hours) : undefined;
+      if (problem) throw new ControlError('BAD_REQUEST', `hours: ${problem}`);
       const denied = want.filter((s) => !c?.switches.includes(s as never));
       if (denied.length)
         throw new ControlError('FORBIDDEN', `the vendor has not given you the switch ${denied.join(', ')}`);

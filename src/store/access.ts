@@ -19,6 +19,7 @@ import {
   requestTransition,
   validatePolicyDocument,
   type Actor,
+  type AccessHours,
   type CustomerControls,
   type Effect,
   type ExtensionPair,
@@ -538,5 +539,6 @@ async function controlsOf(trx: Trx, deploymentId: string | undefined): Promise<C
   return {
     noAccess: c.no_access === 1,
     coApproval: c.require_co_approval === 1 && owner ? owner.name : null,
+    hours: c.hours ? (JSON.parse(c.hours) as AccessHours) : null,
   };
 }

@@ -2,12 +2,13 @@
 // deployments, has people (users with its customer_id), a webhook for its notifications, and the
 // switches the vendor lets it flip per deployment — require co-approval, no access. Every change
 // is audited in the same transaction.
+import type { AccessHours } from '../access/index.ts';
 import { StoreError } from './errors.ts';
 import { newId, secret, sha256Hex } from './base.ts';
 import { hashPassword } from './passwords.ts';
 import { SessionStore } from './sessions.ts';
 
-export const CUSTOMER_SWITCHES = ['co-approval', 'no-access'] as const;
+export const CUSTOMER_SWITCHES = ['co-approval', 'no-access', 'hours'] as const;
 export type CustomerSwitch = (typeof CUSTOMER_SWITCHES)[number];
 
 export interface CustomerRecord {
@@ -24,6 +25,8 @@ export interface DeploymentControls {
   customer: string | null;
   requireCoApproval: boolean;
   noAccess: boolean;
+  /** Requests only inside these hours (UTC); null: any time. */
+  hours: AccessHours | null;
   updatedAt: number | null;
   updatedBy: string | null;
 }
@@ -242,6 +245,7 @@ export class CustomerStore extends SessionStore {
       customer: customer?.name ?? null,
       requireCoApproval: c?.require_co_approval === 1,
       noAccess: c?.no_access === 1,
+      hours: c?.hours ? (JSON.parse(c.hours) as AccessHours) : null,
       updatedAt: c ? Number(c.updated_at) : null,
       updatedBy: c?.updated_by ?? null,
     };
@@ -251,7 +255,7 @@ export class CustomerStore extends SessionStore {
   setDeploymentControls(
     actor: string,
     deployment: string,
-    patch: { requireCoApproval?: boolean; noAccess?: boolean },
+    patch: { requireCoApproval?: boolean; noAccess?: boolean; hours?: AccessHours | null },
   ): Promise<DeploymentControls> {
     return this.mutate(actor, async (trx, now) => {
       const d = await trx
@@ -274,6 +278,8 @@ export class CustomerStore extends SessionStore {
               ? 1
               : 0,
         no_access: patch.noAccess === undefined ? (old?.no_access ?? 0) : patch.noAccess ? 1 : 0,
+        hours:
+          patch.hours === undefined ? (old?.hours ?? null) : patch.hours ? JSON.stringify(patch.hours) : null,
         updated_at: now,
         updated_by: actor,
       };
@@ -292,6 +298,7 @@ export class CustomerStore extends SessionStore {
           customer: owner?.name ?? null,
           requireCoApproval: row.require_co_approval === 1,
           noAccess: row.no_access === 1,
+          hours: row.hours ? (JSON.parse(row.hours) as AccessHours) : null,
           updatedAt: now,
           updatedBy: actor,
         },
@@ -301,7 +308,12 @@ export class CustomerStore extends SessionStore {
           details: {
             requireCoApproval: row.require_co_approval === 1,
             noAccess: row.no_access === 1,
-            before: { requireCoApproval: old?.require_co_approval === 1, noAccess: old?.no_access === 1 },
+            hours: row.hours ? (JSON.parse(row.hours) as AccessHours) : null,
+            before: {
+              requireCoApproval: old?.require_co_approval === 1,
+              noAccess: old?.no_access === 1,
+              hours: old?.hours ? (JSON.parse(old.hours) as AccessHours) : null,
+            },
           },
         },
       };

@@ -393,6 +393,7 @@ const t0009: Migration = {
       .addColumn('deployment_id', 'text', (c) => c.primaryKey().references('deployments.id'))
       .addColumn('require_co_approval', 'integer', (c) => c.notNull().defaultTo(0))
       .addColumn('no_access', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('hours', 'text')
       .addColumn('updated_at', 'bigint', (c) => c.notNull())
       .addColumn('updated_by', 'text', (c) => c.notNull())
       .execute();

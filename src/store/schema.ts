@@ -114,6 +114,8 @@ export interface DeploymentControlsTable {
   deployment_id: string;
   require_co_approval: number;
   no_access: number;
+  /** JSON AccessHours, or null: any time. */
+  hours: string | null;
   updated_at: number;
   updated_by: string;
 }

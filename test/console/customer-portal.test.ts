@@ -71,7 +71,7 @@ before(async () => {
   await h.api.call('POST', '/api/v1/customers', {
     name: 'acme',
     deployments: ['acme-prod'],
-    switches: ['co-approval', 'no-access'],
+    switches: ['co-approval', 'no-access', 'hours'],
     webhook: `http://127.0.0.1:${(hook.address() as AddressInfo).port}/acme`,
   });
   await h.api.call('POST', '/api/v1/users', { name: 'jane', password: PW('jane'), customer: 'acme' });
@@ -351,12 +351,46 @@ test('switching vendor access off refuses new requests; the vendor cannot flip i
     duration: '1h',
   });
   assert.equal(r.status, 'pending');
+  // Hours: a window that does not include now refuses; "Any time" lifts it.
+  const hhmm = (ms: number) => new Date(ms).toISOString().slice(11, 16);
+  const card = page.locator('[data-controls="acme-prod"]');
+  await card
+    .locator('input[type=time]')
+    .first()
+    .fill(hhmm(Date.now() + 2 * 3600_000));
+  await card
+    .locator('input[type=time]')
+    .nth(1)
+    .fill(hhmm(Date.now() + 3 * 3600_000));
+  for (let d = 0; d < 7; d++) await card.locator(`#hours-acme-prod-d${d}`).check();
+  await card.locator('button:has-text("Set hours")').click();
+  await page.waitForSelector('text=Sun, Mon, Tue, Wed, Thu, Fri, Sat');
+  await shot('customer-switches-hours.png');
+  await assert.rejects(
+    as.alice.call('POST', '/api/v1/requests', {
+      deployment: 'acme-prod',
+      services: ['echo'],
+      reason: 'INC-81',
+      duration: '1h',
+    }),
+    (e: unknown) =>
+      e instanceof ApiError && e.code === 'DEPLOYMENT_LOCKED' && /only Sun, Mon/.test(e.message),
+  );
+  await card.locator('button:has-text("Any time")').click();
+  await page.waitForSelector('[data-controls="acme-prod"] >> text=any time');
+  const ok = await as.alice.call<{ status: string }>('POST', '/api/v1/requests', {
+    deployment: 'acme-prod',
+    services: ['echo'],
+    reason: 'INC-82',
+    duration: '1h',
+  });
+  assert.equal(ok.status, 'pending');
   const audit = await h.api.call<{ action: string; actor: string; details: Record<string, unknown> }[]>(
     'GET',
     '/api/v1/audit?limit=1000',
   );
   const flips = audit.filter((x) => x.action === 'customer.controls');
-  assert.equal(flips.length, 2);
+  assert.equal(flips.length, 4);
   assert.ok(flips.every((x) => x.actor === 'user:jane'));
 });
 

@@ -756,6 +756,7 @@ async function loadControls() {
           facts([
             ['Vendor access', x.noAccess ? 'switched off by you' : 'as the policy allows'],
             ['Your approval', x.requireCoApproval ? 'needed for every request' : 'as the policy asks'],
+            ['Hours', x.hours ? hoursText(x.hours) : 'any time'],
             ['Last change', x.updatedAt ? `${utc(x.updatedAt)} by ${x.updatedBy}` : 'never'],
           ]),
           el(
@@ -768,9 +769,69 @@ async function loadControls() {
               ? flip('Stop requiring my approval', 'requireCoApproval', false, 'co-approval')
               : flip('Require my approval for every request', 'requireCoApproval', true, 'co-approval'),
           ),
+          allowed('hours')
+            ? hoursForm(x)
+            : el('p', { class: 'hint', text: 'Hours: not a switch the vendor gave you.' }),
         );
       }),
     ),
+  );
+}
+
+const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+const hoursText = (h) => `${h.days.map((d) => DAYS[d]).join(', ')} ${h.from}–${h.to} UTC`;
+
+/** The hours switch: from, to (UTC) and days; "Any time" clears it. */
+function hoursForm(x) {
+  const id = (k) => `hours-${x.deployment}-${k}`;
+  const h = x.hours || { from: '08:00', to: '18:00', days: [1, 2, 3, 4, 5] };
+  const set = el('button', {
+    type: 'button',
+    'data-switch': `${x.deployment}:hours`,
+    text: 'Set hours',
+    onclick: () =>
+      act(set, async () => {
+        const days = DAYS.map((_, d) => d).filter((d) => $(id(`d${d}`)).checked);
+        await call('PUT', `/api/v1/deployments/${encodeURIComponent(x.deployment)}/controls`, {
+          hours: { from: $(id('from')).value, to: $(id('to')).value, days },
+        });
+        announce(
+          `Vendor access to ${x.deployment} only ${hoursText({ from: $(id('from')).value, to: $(id('to')).value, days })}.`,
+        );
+        await refresh(['controls', 'history']);
+      }),
+  });
+  const any = el('button', {
+    type: 'button',
+    class: 'secondary',
+    text: 'Any time',
+    onclick: () =>
+      act(any, async () => {
+        await call('PUT', `/api/v1/deployments/${encodeURIComponent(x.deployment)}/controls`, {
+          hours: null,
+        });
+        announce(`Vendor access to ${x.deployment} at any time.`);
+        await refresh(['controls']);
+      }),
+  });
+  return el(
+    'fieldset',
+    { class: 'hours' },
+    el('legend', { text: 'Hours the vendor may ask for access (UTC)' }),
+    el('label', { for: id('from'), text: 'From ' }),
+    el('input', { id: id('from'), type: 'time', value: h.from }),
+    el('label', { for: id('to'), text: ' to ' }),
+    el('input', { id: id('to'), type: 'time', value: h.to }),
+    ' ',
+    ...DAYS.map((name, d) => {
+      const box = el('input', { id: id(`d${d}`), type: 'checkbox' });
+      box.checked = h.days.includes(d);
+      return el('span', { class: 'day' }, box, el('label', { for: id(`d${d}`), text: name }));
+    }),
+    ' ',
+    set,
+    ' ',
+    any,
   );
 }
 
