@@ -1228,7 +1228,7 @@ async function acceptInvite(ev) {
   const token = inviteToken();
   const pw = $('invite-password').value;
   if (pw !== $('invite-repeat').value) {
-    $('invite-error').textContent = 'The two passwords differ.';
+    $('invite-error').textContent = 'The two passphrases differ.';
     return;
   }
   try {
