@@ -7,7 +7,12 @@ import type { Logger } from 'pino';
 import { ANCHOR_ACTION, checkpointSignatureValid } from '../audit/index.ts';
 import type { Clock } from '../clock/index.ts';
 import { VerifyKey } from '../crypto/index.ts';
-import type { AgentMessage, Netmap, ServerMessage } from '../proto/control/index.ts';
+import {
+  MAX_ACTIVITY_QUERY,
+  type AgentMessage,
+  type Netmap,
+  type ServerMessage,
+} from '../proto/control/index.ts';
 import type { ServiceCerts } from './certs.ts';
 import { checkServices, isPassthrough, type ServiceSpec } from './config.ts';
 import type { AgentMetrics } from './metrics.ts';
@@ -53,6 +58,12 @@ export class ConnectorSide {
           failures: u.failures,
         }),
     });
+    // The coordinator hears of each stream served and each query run under a grant (its audit,
+    // so the customer portal shows them); the local audit stays the customer's full record.
+    this.targets.audit.onAppend = (action, subject, d) => {
+      const m = activityOf(action, subject, d, Math.floor(o.clock.wallMs()));
+      if (m) o.send(m);
+    };
     this.router = new Router({
       clock: o.clock,
       logger: o.logger.child({ part: 'router' }),
@@ -200,4 +211,53 @@ export class ConnectorSide {
     this.router.stop();
     await this.targets.stop();
   }
+}
+
+/** The coordinator's activity message for a local audit record, if it is one it mirrors. */
+export function activityOf(
+  action: string,
+  subject: string,
+  d: Record<string, unknown>,
+  now: number,
+): Extract<AgentMessage, { type: 'activity' }> | undefined {
+  const grant = /^grant:([A-Za-z0-9_-]{1,64})$/.exec(subject)?.[1];
+  const service = typeof d.service === 'string' ? d.service : undefined;
+  if (!grant || !service) return undefined;
+  const n = (v: unknown) => (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v : undefined);
+  const s = (v: unknown, max: number) => (typeof v === 'string' ? v.slice(0, max) : undefined);
+  if (action === 'stream.served') {
+    const start = typeof d.start === 'string' ? Date.parse(d.start) : NaN;
+    const end = typeof d.end === 'string' ? Date.parse(d.end) : NaN;
+    const user = s(d.user, 63);
+    return {
+      type: 'activity',
+      grant,
+      service,
+      kind: 'stream',
+      at: Number.isNaN(start) ? now : start,
+      detail: {
+        ...(n(d.bytesIn) !== undefined ? { bytesIn: n(d.bytesIn) } : {}),
+        ...(n(d.bytesOut) !== undefined ? { bytesOut: n(d.bytesOut) } : {}),
+        ...(!Number.isNaN(start) && !Number.isNaN(end) && end >= start ? { durationMs: end - start } : {}),
+        ...(user ? { user } : {}),
+      },
+    };
+  }
+  if (action === 'clickhouse.query') {
+    const user = s(d.engineer, 63);
+    return {
+      type: 'activity',
+      grant,
+      service,
+      kind: 'query',
+      at: typeof d.eventTime === 'number' ? d.eventTime * 1000 : now,
+      detail: {
+        query: s(d.query, MAX_ACTIVITY_QUERY) ?? '',
+        status: d.status === 'failed' ? 'failed' : 'ok',
+        ...(n(d.durationMs) !== undefined ? { durationMs: n(d.durationMs) } : {}),
+        ...(user ? { user } : {}),
+      },
+    };
+  }
+  return undefined;
 }

@@ -38,6 +38,8 @@ export class LocalAudit implements LocalAuditSink {
   /** Lines chained but not yet written; written in order, one append per batch. */
   #pending: string[] = [];
   #writing: Promise<void> | undefined;
+  /** Told of each record appended (after it is chained): the connector mirrors activity with it. */
+  onAppend: ((action: string, subject: string, details: Record<string, unknown>) => void) | undefined;
 
   constructor(stateDir: string, clock: Clock, actor: string) {
     this.file = join(stateDir, 'audit', 'local.jsonl');
@@ -114,6 +116,11 @@ export class LocalAudit implements LocalAuditSink {
       return;
     }
     this.#writing ??= this.#write();
+    try {
+      this.onAppend?.(action, subject, details);
+    } catch {
+      // The mirror's failure is its own: the local record is written.
+    }
   }
 
   async #write(): Promise<void> {

@@ -64,7 +64,12 @@ class Refusal extends Error {
   }
 }
 
+/** Activity reports a connector's channel may send per minute (the local audit keeps them all). */
+export const ACTIVITY_PER_MINUTE = 600;
+
 export class AgentChannel {
+  #activityWindow = 0;
+  #activityCount = 0;
   #state: 'hello' | 'admitting' | 'open' | 'closed' = 'hello';
   #cipher: ChannelCipher | undefined;
   #session: Session | undefined;
@@ -240,6 +245,38 @@ export class AgentChannel {
         if (!session) return;
         const allowed = new Set(session.netmap?.peers.map((p) => p.key) ?? []);
         session.paths = { at: this.#d.clock.wallMs(), peers: m.peers.filter((p) => allowed.has(p.key)) };
+        return;
+      }
+      case 'activity': {
+        // As for usage: only a connector, about a grant on its own deployment covering the
+        // service; at most ACTIVITY_PER_MINUTE per channel (the rest stays in the local audit).
+        const now = this.#d.clock.wallMs();
+        if (now - this.#activityWindow >= 60_000) {
+          this.#activityWindow = now;
+          this.#activityCount = 0;
+        }
+        if (++this.#activityCount > ACTIVITY_PER_MINUTE) {
+          this.#d.metrics.channelRefusals.inc({ reason: 'activity-rate' });
+          return;
+        }
+        const g = node.kind === 'connector' ? await store.getGrant(m.grant) : undefined;
+        const covers =
+          g !== undefined &&
+          g.deploymentId === node.deploymentId &&
+          (g.services.length === 0 || g.services.includes(m.service));
+        if (!covers) {
+          this.#send({
+            type: 'error',
+            code: 'UNKNOWN_GRANT',
+            message: `no grant ${m.grant} for ${m.service} on this deployment`,
+          });
+          return;
+        }
+        await store.recordAudit(`node:${node.publicKey}`, {
+          action: m.kind === 'stream' ? 'grant.stream' : 'grant.query',
+          subject: `grant:${m.grant}`,
+          details: { service: m.service, at: m.at, ...m.detail },
+        });
         return;
       }
       case 'usage': {

@@ -30,6 +30,9 @@ export interface CustomerApiDeps {
   consoleUrl(): string;
 }
 
+/** How far back (records) the activity list looks. */
+const ACTIVITY_SCAN = 50_000;
+
 /** How long an invitation stays open by default. */
 export const INVITE_TTL_MS = 72 * 3600_000;
 
@@ -191,6 +194,74 @@ export function registerCustomerApi(app: FastifyInstance, d: CustomerApiDeps): v
         customer: { ...c, webhook: c.webhook ? 'set' : null },
         controls: await Promise.all(c.deployments.map((dep) => store.deploymentControls(dep))),
       };
+    },
+  );
+
+  // What was done under the grants: the streams served and the queries run, as the connectors
+  // reported them (audited grant.stream / grant.query), newest first; a customer's people see
+  // their deployments', administrators everyone's.
+  app.get(
+    '/api/v1/activity',
+    {
+      schema: {
+        querystring: {
+          type: 'object',
+          properties: { limit: { type: 'string', pattern: '^[0-9]{1,4}$' } },
+          additionalProperties: false,
+        },
+        response: R({ type: 'array', items: { type: 'object', additionalProperties: true } }),
+      },
+      preHandler: anyone,
+    },
+    async (req: FastifyRequest) => {
+      const a = await store.accessActor(req.user!.name);
+      if (!a.customerOf && !a.admin)
+        throw new ControlError('FORBIDDEN', 'activity is shown to administrators and to the customer');
+      const limit = Math.min(1000, Math.max(1, Number((req.query as { limit?: string }).limit ?? 200)));
+      // Every grant the connectors may report under (access grants and standing ones), by id.
+      const deps = new Map((await store.listDeployments()).map((x) => [x.id, x.name]));
+      const users = new Map((await store.listUsers()).map((u) => [u.id, u.name]));
+      const seen = new Map<string, { id: string; deployment: string; holder: string } | null>();
+      const grantOf = async (id: string) => {
+        if (!seen.has(id)) {
+          const g = await store.getGrant(id);
+          seen.set(
+            id,
+            g
+              ? {
+                  id,
+                  deployment: deps.get(g.deploymentId) ?? '?',
+                  holder:
+                    g.subjectType === 'user'
+                      ? (users.get(g.subjectId) ?? g.subjectId)
+                      : `${g.subjectType}:${g.subjectId.slice(0, 8)}`,
+                }
+              : null,
+          );
+        }
+        return seen.get(id) ?? undefined;
+      };
+      const head = (await store.auditHead()).seq;
+      const out: Record<string, unknown>[] = [];
+      // Newest first, a page at a time, at most ACTIVITY_SCAN records back.
+      for (let upTo = head; upTo > 0 && out.length < limit && head - upTo < ACTIVITY_SCAN; upTo -= 1000) {
+        const page = await store.listAudit({ afterSeq: Math.max(0, upTo - 1000), limit: 1000 });
+        for (const r of page.reverse()) {
+          if (r.action !== 'grant.stream' && r.action !== 'grant.query') continue;
+          const g = await grantOf(r.subject.slice('grant:'.length));
+          if (!g || (a.customerOf && !a.customerOf.includes(g.deployment))) continue;
+          out.push({
+            seq: r.seq,
+            kind: r.action === 'grant.stream' ? 'connection' : 'query',
+            grant: g.id,
+            holder: g.holder,
+            deployment: g.deployment,
+            ...(r.details as Record<string, unknown>),
+          });
+          if (out.length >= limit) break;
+        }
+      }
+      return out;
     },
   );
 

@@ -269,7 +269,19 @@ test('the history shows every request and grant of the deployment, and only thos
   if (!needs(t, browserMissing)) return;
   await page.click('a[href="#history"]');
   await page.locator(`[data-history="${grantId}"]`).filter({ hasText: 'revoked' }).waitFor();
+  // The connection the connector served under the grant (reported when it ended), after a reload.
+  await waitFor(
+    async () => {
+      const rows = await as.jane.call<{ kind: string; grant: string; bytesIn: number }[]>('GET', '/api/v1/activity');
+      return rows.some((r) => r.kind === 'connection' && r.grant === grantId && r.bytesIn >= 4);
+    },
+    10_000,
+    'the connection reported',
+  );
+  await page.reload();
+  await page.locator('tr[data-history^="connection-"]').first().waitFor();
   const text = await page.locator('#history-list').innerText();
+  assert.match(text, /connection\s+alice\s+acme-prod\s+echo\s+\d+ B in, \d+ B out, \d+ ms\s+grant /);
   assert.match(text, /grant\s+alice\s+acme-prod\s+echo\s+revoked\s+jane\s+not during our freeze/);
   assert.match(text, /request\s+alice\s+acme-prod\s+echo\s+approved/);
   assert.doesNotMatch(text, /globex-prod|INC-78/);

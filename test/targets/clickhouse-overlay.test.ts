@@ -420,6 +420,15 @@ test("the engineer's queries are in the connector's local audit under the grant 
   assert.ok(recs.every((a) => a.subject === `grant:${grantId}`));
   const refused = LocalAudit.read(file).filter((a) => a.action === 'clickhouse.query.refused');
   assert.ok(refused.length >= 5 && refused.every((a) => a.subject === `grant:${grantId}`));
+  // And mirrored to the coordinator (the customer portal's history), query text included.
+  await waitFor(
+    async () =>
+      (await h.api.call<{ kind: string; grant: string; query?: string }[]>('GET', '/api/v1/activity')).some(
+        (r) => r.kind === 'query' && r.grant === grantId && /system\.tables/.test(r.query ?? ''),
+      ),
+    10_000,
+    'queries mirrored to the coordinator',
+  );
 });
 
 test('within 3 s of the grant end: gone at ClickHouse, refused at the router', async (t) => {

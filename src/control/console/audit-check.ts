@@ -114,6 +114,9 @@ export async function customerScope(
     if (mine.has(r.deployment)) subjects.add(`request:${r.id}`);
   const grants = (await store.listAccessGrants({})).filter((g) => mine.has(g.deployment));
   for (const g of grants) subjects.add(`grant:${g.id}`);
+  // Standing grants too (machines on these deployments: their streams are reported the same way).
+  for (const d of deployments)
+    for (const g of await store.listGrants({ deployment: d })) subjects.add(`grant:${g.id}`);
   for (const x of await store.listAccessExtensions({}))
     if (grants.some((g) => g.id === x.grantId)) subjects.add(`extension:${x.id}`);
   return (r) =>

@@ -119,6 +119,9 @@ export interface PeerPathReport {
   rttMs?: number;
 }
 
+/** Longest query text an activity report carries (the connector's local audit keeps more). */
+export const MAX_ACTIVITY_QUERY = 2000;
+
 export type AgentMessage =
   | { type: 'endpoints'; endpoints: string[]; homeRelay?: string }
   | { type: 'services'; services: ServiceRegistration[] }
@@ -128,7 +131,30 @@ export type AgentMessage =
   /** What this node sees of its peers: the path in use and the round-trip time (console, status). */
   | { type: 'paths'; peers: PeerPathReport[] }
   /** A connector's usage summary of one grant on one target (the coordinator audits it). */
-  | { type: 'usage'; grant: string; service: string; queries: number; failures: number };
+  | { type: 'usage'; grant: string; service: string; queries: number; failures: number }
+  /**
+   * A connector's mirror of its local audit: a stream served, or a ClickHouse query, under a grant
+   * (the coordinator audits it, so the customer portal's history and export show it too).
+   */
+  | {
+      type: 'activity';
+      grant: string;
+      service: string;
+      kind: 'stream' | 'query';
+      at: number;
+      detail: ActivityDetail;
+    };
+
+export interface ActivityDetail {
+  /** stream: bytes each way and how long. */
+  bytesIn?: number;
+  bytesOut?: number;
+  durationMs?: number;
+  user?: string;
+  /** query: the text (cut), ok or failed. */
+  query?: string;
+  status?: string;
+}
 
 const serviceKind = literal<ServiceKindName>('kubernetes', 'clickhouse', 'prometheus', 'http', 'tcp');
 export const checkServiceRegistration = obj(
@@ -274,6 +300,25 @@ const checkAgentMessage = (v: unknown, p: string): AgentMessage => {
         peers: arr(
           obj({ key, path: literal('direct', 'relay', 'none') }, { rttMs: int(0, 3_600_000) }),
           LIMITS.peers,
+        ),
+      })(v, p) as AgentMessage;
+    case 'activity':
+      return obj({
+        type: literal('activity'),
+        grant: str(64, GRANT_ID),
+        service: str(LIMITS.name, DNS_LABEL),
+        kind: literal('stream', 'query'),
+        at: int(0, Number.MAX_SAFE_INTEGER),
+        detail: obj(
+          {},
+          {
+            bytesIn: int(0, Number.MAX_SAFE_INTEGER),
+            bytesOut: int(0, Number.MAX_SAFE_INTEGER),
+            durationMs: int(0, 365 * 86_400_000),
+            user: str(LIMITS.name),
+            query: str(MAX_ACTIVITY_QUERY),
+            status: literal('ok', 'failed'),
+          },
         ),
       })(v, p) as AgentMessage;
     case 'usage':

@@ -836,9 +836,10 @@ function hoursForm(x) {
 }
 
 async function loadHistory() {
-  const [requests, grants] = await Promise.all([
+  const [requests, grants, activity] = await Promise.all([
     call('GET', '/api/v1/requests'),
     call('GET', '/api/v1/access-grants'),
+    call('GET', '/api/v1/activity?limit=500'),
   ]);
   const rows = [
     ...requests.map((r) => ({
@@ -863,12 +864,35 @@ async function loadHistory() {
       by: g.endedBy || '-',
       reason: g.note || '',
     })),
+    ...activity.map((x) => ({
+      at: x.at,
+      kind: x.kind,
+      id: `${x.kind}-${x.seq}`,
+      who: x.user || x.holder,
+      deployment: x.deployment,
+      services: [x.service],
+      status:
+        x.kind === 'connection'
+          ? `${x.bytesIn ?? 0} B in, ${x.bytesOut ?? 0} B out${x.durationMs === undefined ? '' : `, ${x.durationMs} ms`}`
+          : x.status,
+      by: `grant ${x.grant}`,
+      reason: x.kind === 'query' ? x.query : '',
+    })),
   ].sort((a, b) => b.at - a.at);
   show('history-list', JSON.stringify(rows), () =>
     rows.length
       ? table(
           'Requests and grants on your deployments',
-          ['When', 'What', 'Who', 'Deployment', 'Services', 'Status', 'Decided or ended by', 'Reason'],
+          [
+            'When',
+            'What',
+            'Who',
+            'Deployment',
+            'Services',
+            'Status',
+            'Decided, ended by or under',
+            'Reason or query',
+          ],
           rows.map((r) =>
             el(
               'tr',
