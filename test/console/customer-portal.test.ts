@@ -272,7 +272,10 @@ test('the history shows every request and grant of the deployment, and only thos
   // The connection the connector served under the grant (reported when it ended), after a reload.
   await waitFor(
     async () => {
-      const rows = await as.jane.call<{ kind: string; grant: string; bytesIn: number }[]>('GET', '/api/v1/activity');
+      const rows = await as.jane.call<{ kind: string; grant: string; bytesIn: number }[]>(
+        'GET',
+        '/api/v1/activity',
+      );
       return rows.some((r) => r.kind === 'connection' && r.grant === grantId && r.bytesIn >= 4);
     },
     10_000,
