@@ -189,6 +189,9 @@ describe('fuzz: only a typed refusal ever comes back', () => {
         for (const [i, x] of edits) b[i] ^= x;
         if (cut !== null) b = concatBytes(b.subarray(0, cut), extra);
         const r = verifyRelayToken(b, opts);
+        // Two edits of one byte can cancel out (and a cut past the end with nothing appended
+        // changes nothing): the token itself still verifies.
+        if (b.length === good.length && b.every((x, i) => x === good[i])) return assert.equal(r.ok, true);
         // Any change to the bytes must be refused: every byte is covered by the signature or layout.
         assert.equal(r.ok, false);
         assert.ok(!r.ok && codes.has(r.code), JSON.stringify(r));
