@@ -27,6 +27,7 @@ import { PkiError } from '../pki/index.ts';
 import type { AccessResult, Store, UserRecord } from '../store/index.ts';
 import type { AccessService } from './access.ts';
 import { AS } from './access-schemas.ts';
+import { emptyBody } from './schemas.ts';
 import { ControlError } from './errors.ts';
 import type { SessionAuth } from './bearer.ts';
 import { issueGrantCert, type CoordinatorPki } from './pki.ts';
@@ -79,10 +80,6 @@ export function registerAccessApi(app: FastifyInstance, d: AccessApiDeps): void 
   const signedIn = d.auth.preHandler(false, true);
   const admin = d.auth.preHandler(true);
   const me = (req: FastifyRequest): UserRecord => req.user!;
-  /** Routes whose body has only optional fields accept an absent body as `{}`. */
-  const emptyBody = async (req: FastifyRequest) => {
-    if (req.body === undefined || req.body === null) req.body = {};
-  };
   const durationOf = (s: string): number => {
     const ms = readDuration(s);
     if (ms === undefined || ms <= 0)

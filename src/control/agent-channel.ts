@@ -259,19 +259,7 @@ export class AgentChannel {
           this.#d.metrics.channelRefusals.inc({ reason: 'activity-rate' });
           return;
         }
-        const g = node.kind === 'connector' ? await store.getGrant(m.grant) : undefined;
-        const covers =
-          g !== undefined &&
-          g.deploymentId === node.deploymentId &&
-          (g.services.length === 0 || g.services.includes(m.service));
-        if (!covers) {
-          this.#send({
-            type: 'error',
-            code: 'UNKNOWN_GRANT',
-            message: `no grant ${m.grant} for ${m.service} on this deployment`,
-          });
-          return;
-        }
+        if (!(await this.#reportCovered(node, m.grant, m.service))) return;
         await store.recordAudit(`node:${node.publicKey}`, {
           action: m.kind === 'stream' ? 'grant.stream' : 'grant.query',
           subject: `grant:${m.grant}`,
@@ -282,19 +270,7 @@ export class AgentChannel {
       case 'usage': {
         // Only a connector, about a grant on its own deployment covering that service. The
         // summary usually comes at the grant's end, when the grant has left the netmap already.
-        const g = node.kind === 'connector' ? await store.getGrant(m.grant) : undefined;
-        const covers =
-          g !== undefined &&
-          g.deploymentId === node.deploymentId &&
-          (g.services.length === 0 || g.services.includes(m.service));
-        if (!covers) {
-          this.#send({
-            type: 'error',
-            code: 'UNKNOWN_GRANT',
-            message: `no grant ${m.grant} for ${m.service} on this deployment`,
-          });
-          return;
-        }
+        if (!(await this.#reportCovered(node, m.grant, m.service))) return;
         await store.recordAudit(`node:${node.publicKey}`, {
           action: 'grant.usage',
           subject: `grant:${m.grant}`,
@@ -303,6 +279,26 @@ export class AgentChannel {
         return;
       }
     }
+  }
+
+  /**
+   * Whether a connector may report about `grant` on `service`: a grant on its own deployment
+   * covering that service (it may have left the netmap already: reports come at the end). Else
+   * the connector is told (UNKNOWN_GRANT) and the report is dropped.
+   */
+  async #reportCovered(node: NodeRecord, grant: string, service: string): Promise<boolean> {
+    const g = node.kind === 'connector' ? await this.#d.store.getGrant(grant) : undefined;
+    const covers =
+      g !== undefined &&
+      g.deploymentId === node.deploymentId &&
+      (g.services.length === 0 || g.services.includes(service));
+    if (!covers)
+      this.#send({
+        type: 'error',
+        code: 'UNKNOWN_GRANT',
+        message: `no grant ${grant} for ${service} on this deployment`,
+      });
+    return covers;
   }
 
   /**

@@ -15,7 +15,7 @@ import type { AlertInput, IncidentChange, IncidentState, Store } from '../store/
 import { ControlError } from './errors.ts';
 import type { SessionAuth } from './bearer.ts';
 import type { ControlMetrics } from './metrics.ts';
-import { errorSchema, userName } from './schemas.ts';
+import { emptyBody, errorSchema, userName } from './schemas.ts';
 import type { IncidentNotice, Notice } from './webhooks.ts';
 
 export interface AlertsApiDeps {
@@ -305,9 +305,7 @@ export function registerAlertsApi(app: FastifyInstance, d: AlertsApiDeps): void 
     {
       schema: SCHEMAS.revokeToken,
       // No body, or `{}`.
-      preValidation: async (req: FastifyRequest) => {
-        if (req.body === undefined || req.body === null) req.body = {};
-      },
+      preValidation: emptyBody,
       preHandler: admin,
     },
     h(async (req: Req<unknown, { name: string }>) => {

@@ -10,7 +10,7 @@ import type { TimerOwnerState } from './timer-owner.ts';
 import type { FanoutState } from './fanout.ts';
 import { ControlError } from './errors.ts';
 import type { SessionAuth } from './bearer.ts';
-import { S } from './schemas.ts';
+import { emptyBody, S } from './schemas.ts';
 import { tailnetName } from './netmap.ts';
 import { affectedNodes } from './affected.ts';
 import { CHALLENGE_TTL_MS, type DeviceLoginGuard } from './device-login.ts';
@@ -150,9 +150,7 @@ export function registerApi(app: FastifyInstance, d: ApiDeps): void {
     {
       schema: S.logout,
       ...anyone,
-      preValidation: async (req: FastifyRequest) => {
-        if (req.body === undefined || req.body === null) req.body = {};
-      },
+      preValidation: emptyBody,
     },
     h(async (req: Req) => {
       const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')![1];

@@ -370,3 +370,8 @@ export const S = {
     }),
   },
 } as const;
+
+/** A preValidation hook: a route whose body has only optional fields takes an absent body as `{}`. */
+export const emptyBody = async (req: { body: unknown }): Promise<void> => {
+  if (req.body === undefined || req.body === null) req.body = {};
+};

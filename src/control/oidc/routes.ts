@@ -21,7 +21,7 @@ import { secret } from '../../store/base.ts';
 import { ControlError } from '../errors.ts';
 import type { SessionAuth } from '../bearer.ts';
 import type { DeviceLoginGuard } from '../device-login.ts';
-import { errorSchema } from '../schemas.ts';
+import { emptyBody, errorSchema } from '../schemas.ts';
 import { sessionCookie } from '../console/session.ts';
 import { IdpRefused, type IdentityProvider, type IdpSignIn } from './idp.ts';
 
@@ -117,9 +117,7 @@ export function registerSso(app: FastifyInstance, o: SsoRoutesOptions): void {
         body: { type: 'object', properties: {}, additionalProperties: false },
         response: { '4xx': errorSchema },
       },
-      preValidation: async (req: FastifyRequest) => {
-        if (req.body === undefined || req.body === null) req.body = {};
-      },
+      preValidation: emptyBody,
     },
     async (req: FastifyRequest) => {
       const m = /^Bearer ([A-Za-z0-9_-]{8,200})$/.exec(req.headers.authorization ?? '');
@@ -156,9 +154,7 @@ export function registerSso(app: FastifyInstance, o: SsoRoutesOptions): void {
         body: { type: 'object', properties: {}, additionalProperties: false },
         response: { '4xx': errorSchema },
       },
-      preValidation: async (req: FastifyRequest) => {
-        if (req.body === undefined || req.body === null) req.body = {};
-      },
+      preValidation: emptyBody,
     },
     async (req: FastifyRequest, reply: FastifyReply) => {
       const provider = need();
