@@ -198,7 +198,13 @@ export class IdentityProvider {
         'the identity provider offers no device authorization grant: enable it for this client, or sign in on the console',
       );
     try {
-      return await oc.initiateDeviceAuthorization(this.#config, { scope: this.#s.scopes.join(' ') });
+      // max_age=0 asks for a fresh authentication (providers that honour it for the device grant
+      // re-authenticate; others, oidc-provider among them, reuse their browser session, and the
+      // sign-in time stays theirs: docs/sso.md, "Approvals need a recent sign-in").
+      return await oc.initiateDeviceAuthorization(this.#config, {
+        scope: this.#s.scopes.join(' '),
+        max_age: '0',
+      });
     } catch (e) {
       throw new ControlError(
         'IDP',
