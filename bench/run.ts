@@ -146,5 +146,12 @@ async function main(argv: string[]): Promise<number> {
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  process.exitCode = await main(process.argv.slice(2));
+  const code = await main(process.argv.slice(2));
+  // Done once the figures are printed: a handle a peer left open (a child's pipe, a worker, a
+  // timer) must not keep the run alive (issue 20: one run hung at exit). Say what was still open,
+  // then exit once stdout has drained.
+  const left = process.getActiveResourcesInfo().filter((r) => r !== 'TTYWrap' && r !== 'PipeWrap');
+  if (left.length)
+    process.stderr.write(`[bench] still open at the end: ${left.join(', ')}; exiting anyway\n`);
+  process.stdout.write('', () => process.exit(code));
 }
