@@ -70,7 +70,7 @@ interface DeviceSignIn {
 /** A console path to go back to after sign-in; anything else is the console's start. */
 export function safeReturn(v: unknown): string {
   if (typeof v !== 'string' || v.length > 512) return '/console/';
-  return /^\/console\/[A-Za-z0-9/_.#?=&%-]*$/.test(v) && !v.includes('//') ? v : '/console/';
+  return /^\/console\/[A-Za-z0-9/_.#?=&%:-]*$/.test(v) && !v.includes('//') ? v : '/console/';
 }
 
 export function registerSso(app: FastifyInstance, o: SsoRoutesOptions): void {

@@ -1234,7 +1234,7 @@ async function loadMethods() {
     if (!m.oidc) return;
     $('sso-link').textContent = `Sign in with ${m.oidc.name}`;
     $('sso-link').href =
-      `/console/sso/start?return=${encodeURIComponent(`/console/${document.location.hash}`)}`;
+      `/console/sso/start?return=${encodeURIComponent(`/console/${document.location.search}${document.location.hash}`)}`;
     $('sso').hidden = false;
   } catch {
     // The password form stays.
