@@ -34,3 +34,21 @@ test('readyLines --netns: curl runs in the engineer namespace; the logs where th
   assert.match(text, /SOCKS5 127\.0\.0\.1:1055 in namespace spl-1-2-0-engineer/);
   assert.match(text, /logs: +\/lab\/logs\//);
 });
+
+test('readyLines: a ClickHouse service also gets the sallyport clickhouse line (no certificate flags)', () => {
+  const ch = {
+    ...base,
+    main: {
+      service: {
+        spec: { name: 'clickhouse', kind: 'clickhouse', address: '127.0.0.1:1', tls: 'terminate' as const },
+      },
+      tailnetName: 'clickhouse.acme-prod.us-east-1.aws.byoc.test',
+    },
+  };
+  const text = readyLines(ch).join('\n');
+  assert.match(
+    text,
+    /^ {10}or: sallyport clickhouse acme-prod --state \/lab\/alice-laptop -- SELECT name, engine FROM system\.tables LIMIT 5$/m,
+  );
+  assert.doesNotMatch(readyLines(base).join('\n'), /sallyport clickhouse/);
+});

@@ -2,6 +2,7 @@
 // their passwords, and how to be the engineer by hand (curl through the SOCKS5 proxy with the
 // grant's client certificate).
 import { join } from 'node:path';
+import { DEPLOYMENT, ENGINEER } from './cast.ts';
 import type { LabService } from './service.ts';
 import type { LabUser } from './topology.ts';
 
@@ -52,6 +53,11 @@ export function readyLines(r: ReadyInfo): string[] {
         ? `          ${curl} ${proxy} ${tls} ${url} --data-binary 'SELECT name, engine FROM system.tables LIMIT 5'`
         : `          ${curl} ${proxy} ${tls} '${url}api/v1/query?query=up'`,
     );
+    // The same with no certificate flags: the agent (its control socket) makes the certificate.
+    if (s.spec.kind === 'clickhouse')
+      lines.push(
+        `          or: ${r.engineerNetns ? `ip netns exec ${r.engineerNetns} ` : ''}sallyport clickhouse ${DEPLOYMENT} --state ${join(r.dir, ENGINEER)} -- SELECT name, engine FROM system.tables LIMIT 5`,
+      );
   }
   lines.push(`logs:     ${r.logs ?? join(r.dir, 'lab.log')}`, 'Ctrl-C stops everything the lab started.');
   return lines;
