@@ -36,11 +36,16 @@ test('readyLines --netns: curl runs in the engineer namespace; the logs where th
 });
 
 test('readyLines: a ClickHouse service also gets the sallyport clickhouse line (no certificate flags)', () => {
-  const ch = {
+  const ch: ReadyInfo = {
     ...base,
     main: {
       service: {
-        spec: { name: 'clickhouse', kind: 'clickhouse', address: '127.0.0.1:1', tls: 'terminate' as const },
+        spec: {
+          name: 'clickhouse',
+          kind: 'clickhouse' as const,
+          address: '127.0.0.1:1',
+          tls: 'terminate' as const,
+        },
       },
       tailnetName: 'clickhouse.acme-prod.us-east-1.aws.byoc.test',
     },
