@@ -6,6 +6,7 @@ import { FakeClock } from '../clock/index.ts';
 import { memoryPair } from './memory-pair.ts';
 import type { PairOptions } from './memory-pair.ts';
 import { Connection, StreamError } from './index.ts';
+import { encodePacket } from '../proto/frames/index.ts';
 import type { IncomingStreamRequest, Stream } from './index.ts';
 
 const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
@@ -272,19 +273,12 @@ describe('Connection over an in-memory pair', () => {
     assert.equal(clock.pending(), 0);
   });
 
-  test('path frames reach the path layer', async () => {
-    const frames: unknown[] = [];
-    const { clock, pair } = setup({ onPathFrame: (f) => void frames.push(f) });
-    const txid = new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8]);
-    pair.client.sendPathFrame({ type: 'path_ping', txid });
-    pair.client.sendPathFrame({ type: 'path_pong', txid, observed: { address: '2001:db8::1', port: 4242 } });
-    pair.client.sendPathFrame({ type: 'call_me_maybe', candidates: [{ address: '192.0.2.7', port: 1 }] });
-    await run(clock, () => frames.length === 3);
-    assert.deepEqual(frames[1], {
-      type: 'path_pong',
-      txid,
-      observed: { address: '2001:db8::1', port: 4242 },
-    });
+  test('a path frame inside a stream packet is dropped and counted (paths have datagrams of their own)', () => {
+    const clock = new FakeClock();
+    const c = new Connection({ clock, isClient: false, sendDatagram: () => {}, maxDatagramSize: 1200 });
+    c.receiveDatagram(encodePacket(0, [{ type: 'path_ping', txid: new Uint8Array(8) }]));
+    assert.equal(c.stats().drops.path_frame, 1);
+    c.close();
   });
 
   test('garbage datagrams are dropped and counted, never thrown', () => {

@@ -20,13 +20,12 @@ import {
   Writer,
   ackLength,
   decodePacket,
-  frameLength,
   isAckEliciting,
   writeAckFrame,
   writeFrame,
   MAX_REASON_BYTES,
 } from '../proto/frames/index.ts';
-import type { Frame, PathFrame } from '../proto/frames/index.ts';
+import type { Frame } from '../proto/frames/index.ts';
 import { AckState, ackEveryFor } from './acks.ts';
 import { Pacer } from './congestion.ts';
 import { CLOSE_NO_ERROR, CLOSE_PROTOCOL_VIOLATION, StreamError } from './errors.ts';
@@ -185,14 +184,6 @@ export class Connection {
     return this.#streams.open(service);
   }
 
-  /** Sends a path frame (PATH_PING etc.) in the next datagram; unreliable (the path layer retries). */
-  sendPathFrame(frame: PathFrame): void {
-    if (this.#closed) return;
-    if (frameLength(frame) > this.#mds - 16) return this.#drop('path_frame_too_large');
-    this.#out.path(frame);
-    this.#scheduleFlush();
-  }
-
   /** Closes the connection: sends CLOSE, errors every stream with CONNECTION_CLOSED, stops all timers. */
   close(code = CLOSE_NO_ERROR, reason = ''): void {
     if (this.#closed) return;
@@ -263,11 +254,10 @@ export class Connection {
       }
       case 'path_ping':
       case 'path_pong':
-      case 'call_me_maybe': {
-        const h = this.#o.onPathFrame;
-        if (h) this.#defer(() => h(f));
+      case 'call_me_maybe':
+        // The path layer's frames travel in datagrams of their own, never inside a stream packet.
+        this.#drop('path_frame');
         return;
-      }
     }
   }
 

@@ -1,5 +1,4 @@
 import type { Clock } from '../clock/index.ts';
-import type { PathFrame } from '../proto/frames/index.ts';
 import type { StreamError } from './errors.ts';
 import type { Stream } from './stream.ts';
 
@@ -39,7 +38,6 @@ export interface ConnectionOptions {
   /** A stream the peer opened. Without a handler every incoming stream is refused (code 0). */
   onIncomingStream?(req: IncomingStreamRequest): void;
   /** PATH_PING / PATH_PONG / CALL_ME_MAYBE frames go to the path layer. */
-  onPathFrame?(frame: PathFrame): void;
   /** Called once when the connection ends (undefined: closed locally without error). */
   onClose?(err: StreamError | undefined): void;
   /** Per-stream receive window, bytes; default 1 MiB, grows (auto-tuning) up to maxStreamWindow. */
@@ -75,10 +73,8 @@ export interface ConnectionOptions {
   keepAliveMs?: number;
 }
 
-export type ResolvedOptions = Required<
-  Omit<ConnectionOptions, 'onIncomingStream' | 'onPathFrame' | 'onClose'>
-> &
-  Pick<ConnectionOptions, 'onIncomingStream' | 'onPathFrame' | 'onClose'>;
+export type ResolvedOptions = Required<Omit<ConnectionOptions, 'onIncomingStream' | 'onClose'>> &
+  Pick<ConnectionOptions, 'onIncomingStream' | 'onClose'>;
 
 function positive(name: string, v: number, min = 1): number {
   if (!Number.isFinite(v) || v < min) throw new RangeError(`${name} must be a number >= ${min} (got ${v})`);

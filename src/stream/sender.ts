@@ -16,7 +16,6 @@ import {
   writeFrame,
   writeStreamHeader,
   type Frame,
-  type PathFrame,
   type Writer,
 } from '../proto/frames/index.ts';
 import { INITIAL_MAX_DATA } from './options.ts';
@@ -52,7 +51,6 @@ export interface AdvertisedLimits {
 }
 
 /** Queued path frames beyond this drop the oldest (they are unreliable anyway). */
-const MAX_PATH_FRAMES = 64;
 /** A stream frame is not started with less room than this. */
 const MIN_STREAM_ROOM = 24;
 
@@ -64,7 +62,6 @@ export class SendQueue {
   maxStreamsPending = false;
   readonly msdPending = new Set<StreamCore>();
   #ctrl: Frame[] = [];
-  #pathFrames: PathFrame[] = [];
   #dataBlocked = -1;
   readonly #sched = new RoundRobin<StreamCore>();
   #connBlocked: StreamCore[] = [];
@@ -84,7 +81,6 @@ export class SendQueue {
     return (
       this.#sched.size > 0 ||
       this.#ctrl.length > 0 ||
-      this.#pathFrames.length > 0 ||
       this.maxDataPending ||
       this.maxStreamsPending ||
       this.msdPending.size > 0 ||
@@ -95,12 +91,6 @@ export class SendQueue {
   /** Queues a reliable control frame. */
   control(f: Frame): void {
     this.#ctrl.push(f);
-  }
-
-  /** Queues an unreliable path frame. */
-  path(f: PathFrame): void {
-    this.#pathFrames.push(f);
-    if (this.#pathFrames.length > MAX_PATH_FRAMES) this.#pathFrames.shift();
   }
 
   /** A stream may have something to send: into the round-robin, or noted as blocked on MAX_DATA. */
@@ -211,10 +201,6 @@ export class SendQueue {
       }
       this.#ctrl = rest;
     }
-    while (this.#pathFrames.length > 0 && frameLength(this.#pathFrames[0]) <= w.remaining) {
-      writeFrame(w, this.#pathFrames.shift()!);
-      any = true;
-    }
     return any;
   }
 
@@ -292,7 +278,6 @@ export class SendQueue {
     this.#sched.clear();
     this.#connBlocked = [];
     this.#ctrl = [];
-    this.#pathFrames = [];
     this.msdPending.clear();
     this.maxDataPending = this.maxStreamsPending = false;
     this.#dataBlocked = -1;

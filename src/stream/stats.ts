@@ -4,7 +4,8 @@ export const dropReasons = [
   'malformed',
   'duplicate',
   'closed_stream_frame',
-  'path_frame_too_large',
+  /** A path frame inside a stream packet: paths travel in datagrams of their own (agent/paths). */
+  'path_frame',
   'send_failed',
   'internal',
 ] as const;
