@@ -126,3 +126,26 @@ test('the checker catches upward imports, testing imports and unknown folders', 
   assert.match(got[1], /^mystery.*no place in the layer order/);
   assert.match(got[2], /^session.g\.ts.*production code imports src\/testing/);
 });
+
+/** Imports from src/`from` into src/`to` (production files), optionally allowing some target files. */
+function edges(from: string, to: string, allowed: readonly string[] = []): string[] {
+  return files(join(srcDir, from))
+    .filter((f) => !f.endsWith('.test.ts'))
+    .flatMap((f) =>
+      [...readFileSync(f, 'utf8').matchAll(/(?:from\s+|import\s*\(\s*)['"](\.[^'"]+)['"]/g)]
+        .map((m) => relative(srcDir, resolve(dirname(f), m[1])))
+        .filter(
+          (target) => target.split(sep)[0] === to && !allowed.includes(target.split(sep).slice(1).join('/')),
+        )
+        .map((target) => `${relative(srcDir, f)} imports ${target}`),
+    );
+}
+
+test('siblings stay apart: the agent uses only the coordinator client of control/, control never the agent', () => {
+  assert.deepEqual(edges('agent', 'control', ['client.ts']), []);
+  assert.deepEqual(edges('control', 'agent'), []);
+  for (const from of ['relay', 'targets', 'paths', 'stream', 'session'])
+    for (const to of ['agent', 'control']) assert.deepEqual(edges(from, to), [], `${from} → ${to}`);
+  // And the checker sees an edge when there is one (this file's own folder layout).
+  assert.ok(edges('cli', 'control').length > 0);
+});
