@@ -37,3 +37,4 @@ export { openExtension, extensionTransition, extensionDeadline } from './extensi
 export type { ExtensionState, ExtensionPair, ExtensionEvent } from './extension.ts';
 export { standingGrantsFor, standingCovers, reconcileStanding } from './standing.ts';
 export { describeHours, hoursProblem, withinHours, type AccessHours } from './hours.ts';
+export { inForce, type GrantWindow } from './in-force.ts';

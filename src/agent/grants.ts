@@ -1,6 +1,7 @@
 // The grant check of the connector's router (I4, without the client-certificate part, which comes
 // with the access CA): an active grant in the current netmap covers this peer key, this service
 // and now.
+import { inForce } from '../access/index.ts';
 import type { Netmap, NetmapGrant } from '../proto/control/index.ts';
 
 export function coveringGrant(
@@ -13,8 +14,7 @@ export function coveringGrant(
     (g) =>
       g.peerKey === peerKey &&
       g.services.includes(service) &&
-      g.notBefore <= nowMs &&
-      (g.notAfter === null || nowMs < g.notAfter),
+      inForce({ notBefore: g.notBefore, end: g.notAfter }, nowMs),
   );
 }
 

@@ -14,6 +14,7 @@
 //                                         └─► terminate: TLS server, client certificate required
 //                                                └─► checkClientCert ─no─► close (counted, logged)
 //                                                       └─► target proxy, or pipe to address
+import { inForce } from '../access/index.ts';
 import { TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
@@ -208,7 +209,7 @@ export class Router {
       const g = nm?.grants.find(
         (x) => x.id === a.grantId && x.peerKey === a.peerKey && x.services.includes(a.service),
       );
-      const live = g && g.notBefore <= now && (g.notAfter === null || now < g.notAfter);
+      const live = g && inForce({ notBefore: g.notBefore, end: g.notAfter }, now);
       const certLive = a.until == null || now < a.until;
       if (live && certLive) continue;
       cut++;

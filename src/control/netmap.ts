@@ -5,6 +5,7 @@
 // construction: some active grant g covers E (g's subject is E, E's user, or a group E's user is
 // in), g is on C's deployment, and g names at least one service C registered (an empty service
 // list names them all). Revoked or expired nodes have no edges.
+import { inForce } from '../access/index.ts';
 import type { NetmapInputs } from '../store/index.ts';
 import type { GrantRecord, NodeRecord, ServiceRecord } from '../store/index.ts';
 import type { Netmap, NetmapGrant, NetmapPeer, NetmapRelay, NetmapService } from '../proto/control/index.ts';
@@ -18,7 +19,7 @@ export interface NetmapContext {
 }
 
 export const isActiveGrant = (g: GrantRecord, now: number): boolean =>
-  g.revokedAt === null && g.notBefore <= now && (g.expiresAt === null || g.expiresAt > now);
+  inForce({ notBefore: g.notBefore, end: g.expiresAt, revokedAt: g.revokedAt }, now);
 
 export const isLiveNode = (n: NodeRecord, now: number): boolean => n.revokedAt === null && n.expiresAt > now;
 

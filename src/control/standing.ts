@@ -7,7 +7,7 @@
 // pushed to the netmaps it touches. Grants it made are marked created_by `policy:<id>`; it never
 // touches any other grant. A grant carries its entry's access level; a changed level replaces it.
 import { Timer, type Clock } from '../clock/index.ts';
-import { parsePolicyDocument, standingGrantsFor, type StandingGrant } from '../access/index.ts';
+import { inForce, parsePolicyDocument, standingGrantsFor, type StandingGrant } from '../access/index.ts';
 import type { Store } from '../store/index.ts';
 import type { Change } from './affected.ts';
 import type { Hub } from './hub.ts';
@@ -101,8 +101,7 @@ export class StandingGrants {
       desired = desired.filter((g) => userNames.has(g.machine));
       const now = this.#o.clock.wallMs();
       const held = (await store.listGrants()).filter(
-        (g) =>
-          g.createdBy.startsWith(MARK) && g.revokedAt === null && (g.expiresAt === null || g.expiresAt > now),
+        (g) => g.createdBy.startsWith(MARK) && inForce({ end: g.expiresAt, revokedAt: g.revokedAt }, now),
       );
       const keyOf = (
         policy: string,
