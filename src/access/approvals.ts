@@ -20,6 +20,8 @@ export interface Actor {
    * vendor's `approver` role. Undefined for the vendor's people, who never approve as the customer.
    */
   readonly customerOf?: readonly string[];
+  /** That customer's name (set with `customerOf`). */
+  readonly customer?: string;
 }
 
 /** The pseudo-group a customer's switch "require co-approval" names in a request's rules. */

@@ -13,7 +13,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteHandlerMethod } from 'fastify';
 import type { AlertInput, IncidentChange, IncidentState, Store } from '../store/index.ts';
 import { ControlError } from './errors.ts';
-import type { SessionAuth } from './bearer.ts';
+import { bearerToken, type SessionAuth } from './bearer.ts';
 import type { ControlMetrics } from './metrics.ts';
 import { emptyBody, errorSchema, userName } from './schemas.ts';
 import type { IncidentNotice, Notice } from './webhooks.ts';
@@ -197,11 +197,7 @@ declare module 'fastify' {
 
 export function registerAlertsApi(app: FastifyInstance, d: AlertsApiDeps): void {
   const { store, metrics } = d;
-  const bearer = (req: FastifyRequest): string | undefined => {
-    const hd = req.headers.authorization;
-    const m = typeof hd === 'string' ? /^Bearer ([A-Za-z0-9_-]{8,200})$/.exec(hd) : null;
-    return m?.[1];
-  };
+  const bearer = bearerToken;
   const signedIn = async (req: FastifyRequest) => {
     const t = bearer(req);
     if (!t) throw new ControlError('UNAUTHORIZED', 'missing bearer token: sallyport login');

@@ -9,7 +9,7 @@ import type { AuditSignerState } from './audit-signer.ts';
 import type { TimerOwnerState } from './timer-owner.ts';
 import type { FanoutState } from './fanout.ts';
 import { ControlError } from './errors.ts';
-import type { SessionAuth } from './bearer.ts';
+import { bearerToken, type SessionAuth } from './bearer.ts';
 import { emptyBody, S } from './schemas.ts';
 import { tailnetName } from './netmap.ts';
 import { affectedNodes } from './affected.ts';
@@ -139,7 +139,7 @@ export function registerApi(app: FastifyInstance, d: ApiDeps): void {
       signIn: req.signIn,
       ...(a.customerOf
         ? {
-            customer: (await store.customerOf(a.customerOf[0] ?? ''))?.name ?? null,
+            customer: a.customer ?? null,
             deployments: a.customerOf,
           }
         : {}),
@@ -153,7 +153,8 @@ export function registerApi(app: FastifyInstance, d: ApiDeps): void {
       preValidation: emptyBody,
     },
     h(async (req: Req) => {
-      const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')![1];
+      // The preHandler accepted this very header.
+      const token = bearerToken(req)!;
       return { ok: await store.logout(token) };
     }),
   );

@@ -50,6 +50,12 @@ declare module 'fastify' {
   }
 }
 
+/** The token of an `Authorization: Bearer TOKEN` header, or undefined (absent or not a token). */
+export function bearerToken(req: FastifyRequest): string | undefined {
+  const h = req.headers.authorization;
+  return typeof h === 'string' ? /^Bearer ([A-Za-z0-9_-]{8,200})$/.exec(h)?.[1] : undefined;
+}
+
 export class SessionAuth {
   readonly #o: SessionAuthOptions;
   readonly approvalMaxAgeMs: number;
@@ -136,10 +142,9 @@ export class SessionAuth {
    */
   preHandler(admin: boolean, customers = false): (req: FastifyRequest) => Promise<void> {
     return async (req) => {
-      const h = req.headers.authorization;
-      const m = typeof h === 'string' ? /^Bearer ([A-Za-z0-9_-]{8,200})$/.exec(h) : null;
-      if (!m) throw new ControlError('UNAUTHORIZED', 'missing bearer token: sallyport login');
-      await this.authenticate(req, m[1], 'bearer token unknown or expired: sallyport login again');
+      const token = bearerToken(req);
+      if (!token) throw new ControlError('UNAUTHORIZED', 'missing bearer token: sallyport login');
+      await this.authenticate(req, token, 'bearer token unknown or expired: sallyport login again');
       if (admin && !req.user!.isAdmin) throw new ControlError('FORBIDDEN', 'this needs an administrator');
       if (req.customerPerson && !customers)
         throw new ControlError(

@@ -186,10 +186,8 @@ export function registerCustomerApi(app: FastifyInstance, d: CustomerApiDeps): v
     async (req: FastifyRequest) => {
       const a = await store.accessActor(req.user!.name);
       if (!a.customerOf) throw new ControlError('NOT_FOUND', "you are the vendor's, not a customer's person");
-      const c = (await store.listCustomers()).find((x) =>
-        a.customerOf!.every((dep) => x.deployments.includes(dep)),
-      );
-      if (!c) throw new ControlError('NOT_FOUND', 'your customer has no deployments');
+      const c = (await store.listCustomers()).find((x) => x.name === a.customer);
+      if (!c) throw new ControlError('NOT_FOUND', 'your customer is gone');
       return {
         customer: { ...c, webhook: c.webhook ? 'set' : null },
         controls: await Promise.all(c.deployments.map((dep) => store.deploymentControls(dep))),

@@ -168,7 +168,17 @@ export class AccessStore extends AuditStore {
       .select('deployments.name')
       .where('customer_deployments.customer_id', '=', u.customer_id)
       .execute();
-    return { ...base, admin: false, customerOf: scope.map((d) => d.name).sort() };
+    const c = await db
+      .selectFrom('customers')
+      .select('name')
+      .where('id', '=', u.customer_id)
+      .executeTakeFirst();
+    return {
+      ...base,
+      admin: false,
+      customerOf: scope.map((d) => d.name).sort(),
+      ...(c ? { customer: c.name } : {}),
+    };
   }
 
   // ── one event, one transaction ───────────────────────────────────────────────────────────────

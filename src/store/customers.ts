@@ -95,14 +95,19 @@ export class CustomerStore extends SessionStore {
     });
   }
 
-  async listCustomers(): Promise<CustomerRecord[]> {
-    const rows = await this.db.selectFrom('customers').selectAll().orderBy('name').execute();
-    const owned = await this.db
+  /** Every customer, or only those with `ids`. */
+  async listCustomers(ids?: readonly string[]): Promise<CustomerRecord[]> {
+    if (ids && ids.length === 0) return [];
+    let q = this.db.selectFrom('customers').selectAll().orderBy('name');
+    if (ids) q = q.where('id', 'in', ids);
+    const rows = await q.execute();
+    let o = this.db
       .selectFrom('customer_deployments')
       .innerJoin('deployments', 'deployments.id', 'customer_deployments.deployment_id')
       .select(['customer_deployments.customer_id as customer', 'deployments.name as name'])
-      .orderBy('deployments.name')
-      .execute();
+      .orderBy('deployments.name');
+    if (ids) o = o.where('customer_deployments.customer_id', 'in', ids);
+    const owned = await o.execute();
     return rows.map((r) => ({
       name: r.name,
       deployments: owned.filter((o) => o.customer === r.id).map((o) => o.name),
@@ -219,11 +224,10 @@ export class CustomerStore extends SessionStore {
       .selectFrom('customer_deployments')
       .innerJoin('deployments', 'deployments.id', 'customer_deployments.deployment_id')
       .innerJoin('customers', 'customers.id', 'customer_deployments.customer_id')
-      .select('customers.name as name')
+      .select('customers.id as id')
       .where('deployments.name', '=', deployment)
       .executeTakeFirst();
-    if (!row) return undefined;
-    return (await this.listCustomers()).find((c) => c.name === row.name);
+    return row ? (await this.listCustomers([row.id]))[0] : undefined;
   }
 
   /** The switches' state for `deployment` (all off when never set). */

@@ -104,9 +104,7 @@ export function registerConsole(app: FastifyInstance, o: ConsoleOptions): void {
   };
   const view = async (token: string, user: UserRecord, signIn: FastifyRequest['signIn']) => {
     const a = await store.accessActor(user.name);
-    const customer = a.customerOf
-      ? { name: (await store.customerOf(a.customerOf[0] ?? ''))?.name ?? null, deployments: a.customerOf }
-      : null;
+    const customer = a.customerOf ? { name: a.customer ?? null, deployments: a.customerOf } : null;
     return {
       user: { name: user.name, admin: user.isAdmin },
       groups: [...a.groups],
@@ -228,13 +226,7 @@ export function registerConsole(app: FastifyInstance, o: ConsoleOptions): void {
       const a = await store.accessActor(user.name);
       if (!user.isAdmin && !a.customerOf)
         throw new ControlError('FORBIDDEN', 'the audit log needs an administrator');
-      const shown = a.customerOf
-        ? await customerScope(
-            store,
-            a.customerOf,
-            (await store.customerOf(a.customerOf[0] ?? ''))?.name ?? null,
-          )
-        : undefined;
+      const shown = a.customerOf ? await customerScope(store, a.customerOf, a.customer ?? null) : undefined;
       const head = await store.auditHead();
       if (head.seq > MAX_CONSOLE_VERIFY)
         throw new ControlError('BUSY', "the log is too large for the console: use 'sallyport audit export'");

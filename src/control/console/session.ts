@@ -24,17 +24,20 @@ const TOKEN = /^[A-Za-z0-9_-]{8,200}$/;
 /** Most cookies one header may carry before the rest are ignored. */
 const MAX_COOKIES = 64;
 
-/** The session token from a Cookie header, or undefined (absent, malformed, or not a token). */
-export function sessionFromCookie(header: string | string[] | undefined): string | undefined {
+/** The value of cookie `name` in a Cookie header (the first of that name), or undefined. */
+export function cookieValue(header: string | string[] | undefined, name: string): string | undefined {
   if (typeof header !== 'string') return undefined;
-  const parts = header.split(';', MAX_COOKIES);
-  for (const part of parts) {
+  for (const part of header.split(';', MAX_COOKIES)) {
     const eq = part.indexOf('=');
-    if (eq < 0 || part.slice(0, eq).trim() !== SESSION_COOKIE) continue;
-    const value = part.slice(eq + 1).trim();
-    return TOKEN.test(value) ? value : undefined;
+    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
   }
   return undefined;
+}
+
+/** The session token from a Cookie header, or undefined (absent, malformed, or not a token). */
+export function sessionFromCookie(header: string | string[] | undefined): string | undefined {
+  const value = cookieValue(header, SESSION_COOKIE);
+  return value !== undefined && TOKEN.test(value) ? value : undefined;
 }
 
 /** The Set-Cookie value that starts a session of `maxAgeMs`. */

@@ -19,10 +19,10 @@ import type { Membership, Store } from '../../store/index.ts';
 import { StoreError } from '../../store/index.ts';
 import { secret } from '../../store/base.ts';
 import { ControlError } from '../errors.ts';
-import type { SessionAuth } from '../bearer.ts';
+import { bearerToken, type SessionAuth } from '../bearer.ts';
 import type { DeviceLoginGuard } from '../device-login.ts';
 import { emptyBody, errorSchema } from '../schemas.ts';
-import { sessionCookie } from '../console/session.ts';
+import { cookieValue, sessionCookie } from '../console/session.ts';
 import { IdpRefused, type IdentityProvider, type IdpSignIn } from './idp.ts';
 
 export interface SsoRoutesOptions {
@@ -120,9 +120,9 @@ export function registerSso(app: FastifyInstance, o: SsoRoutesOptions): void {
       preValidation: emptyBody,
     },
     async (req: FastifyRequest) => {
-      const m = /^Bearer ([A-Za-z0-9_-]{8,200})$/.exec(req.headers.authorization ?? '');
-      if (!m) throw new ControlError('UNAUTHORIZED', 'missing bearer token: sallyport login');
-      const s = await o.auth.session(m[1], 'bearer token unknown or expired: sallyport login again');
+      const token = bearerToken(req);
+      if (!token) throw new ControlError('UNAUTHORIZED', 'missing bearer token: sallyport login');
+      const s = await o.auth.session(token, 'bearer token unknown or expired: sallyport login again');
       if (s.method !== 'oidc')
         throw new ControlError(
           'REAUTH',
@@ -135,12 +135,12 @@ export function registerSso(app: FastifyInstance, o: SsoRoutesOptions): void {
         r = await provider.refresh(s.idpRefresh, s.idpSubject ?? '');
       } catch (e) {
         if (e instanceof IdpRefused) {
-          await o.store.ssoEnded(m[1], e.message);
+          await o.store.ssoEnded(token, e.message);
           throw new ControlError('UNAUTHORIZED', `${e.message}: sign in again`);
         }
         throw e;
       }
-      const n = await o.store.ssoRotate(m[1], r.identity, r.refreshToken, o.sessionTtlMs);
+      const n = await o.store.ssoRotate(token, r.identity, r.refreshToken, o.sessionTtlMs);
       if (n.changed.length) await o.membershipsChanged(n.changed);
       return { token: n.token, expiresAt: n.expiresAt, user: n.user.name };
     },
@@ -306,15 +306,6 @@ function prune<T extends { expires: number; abort?: AbortController }>(m: Map<st
       v.abort?.abort();
       m.delete(k);
     }
-}
-
-function cookieValue(header: string | string[] | undefined, name: string): string | undefined {
-  if (typeof header !== 'string') return undefined;
-  for (const part of header.split(';', 64)) {
-    const eq = part.indexOf('=');
-    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
-  }
-  return undefined;
 }
 
 const escapeHtml = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
