@@ -4,7 +4,15 @@ import type { Bench } from './framework.ts';
 import { rawAead, rawHandshakeDh } from './peers.ts';
 import { FakeClock } from '../src/clock/index.ts';
 import { PrivateKey, randomBytes } from '../src/crypto/index.ts';
-import { SessionHost, type PeerSession, type SessionEvent } from '../src/session/index.ts';
+import {
+  SessionHost,
+  directEndpoint,
+  type Endpoint,
+  type PeerSession,
+  type SessionEvent,
+} from '../src/session/index.ts';
+
+const EP = { a: directEndpoint('10.0.0.1', 1), b: directEndpoint('10.0.0.2', 1) };
 
 /** Rekey timeout (WireGuard REKEY_TIMEOUT, 5 s): the least gap between two initiations we start. */
 const REKEY_GAP_MS = 5_001;
@@ -21,7 +29,7 @@ export class Pair {
   readonly ba: PeerSession; // b's view of a
   readonly events = { a: new Map<string, number>(), b: new Map<string, number>() };
   delivered = 0; // payload bytes received, both ways
-  #queue: { to: SessionHost; datagram: Uint8Array; from: string }[] = [];
+  #queue: { to: SessionHost; datagram: Uint8Array; from: Endpoint }[] = [];
 
   constructor(opts: { presharedKey?: Uint8Array } = {}) {
     const ka = PrivateKey.generate();
@@ -32,7 +40,7 @@ export class Pair {
         privateKey: key,
         send: (datagram, to) =>
           // Copied, as a socket would: the host may reuse its buffer once send() returns.
-          this.#queue.push({ to: to === 'b' ? this.b : this.a, datagram: datagram.slice(), from: self }),
+          this.#queue.push({ to: to === EP.b ? this.b : this.a, datagram: datagram.slice(), from: EP[self] }),
         onPayload: (_peer, payload) => {
           this.delivered += payload.length;
         },
@@ -44,8 +52,8 @@ export class Pair {
       });
     this.a = host(ka, 'a');
     this.b = host(kb, 'b');
-    this.ab = this.a.addPeer(kb.publicKey, { endpoint: 'b', presharedKey: opts.presharedKey });
-    this.ba = this.b.addPeer(ka.publicKey, { endpoint: 'a', presharedKey: opts.presharedKey });
+    this.ab = this.a.addPeer(kb.publicKey, { endpoint: EP.b, presharedKey: opts.presharedKey });
+    this.ba = this.b.addPeer(ka.publicKey, { endpoint: EP.a, presharedKey: opts.presharedKey });
   }
 
   /** Delivers queued datagrams (and whatever they cause) until none is left. */

@@ -15,6 +15,7 @@ import { FakeClock, realClock } from '../src/clock/index.ts';
 import type { Clock } from '../src/clock/index.ts';
 import { Connection } from '../src/stream/index.ts';
 import type { Stream } from '../src/stream/index.ts';
+import type { Endpoint } from '../src/session/index.ts';
 import { VNet } from '../src/testing/vnet/index.ts';
 
 const BULK = 1 << 20;
@@ -242,9 +243,12 @@ async function udpPair(mods: { session: SessionModule; crypto: CryptoModule } | 
     const { SessionHost } = mods.session;
     const ka = mods.crypto.PrivateKey.generate();
     const kb = mods.crypto.PrivateKey.generate();
-    const endpoint = (port: number) => `127.0.0.1:${port}`;
-    const sendTo = (sock: dgram.Socket) => (d: Uint8Array, to: string) =>
-      sock.send(d, Number(to.slice(to.lastIndexOf(':') + 1)), '127.0.0.1');
+    const [epA, epB] = [
+      mods.session.directEndpoint('127.0.0.1', pa),
+      mods.session.directEndpoint('127.0.0.1', pb),
+    ];
+    const sendTo = (sock: dgram.Socket) => (d: Uint8Array, to: Endpoint) =>
+      to.kind === 'direct' && sock.send(d, to.port, to.addr);
     const ha = new SessionHost({
       clock: realClock,
       privateKey: ka,
@@ -257,12 +261,12 @@ async function udpPair(mods: { session: SessionModule; crypto: CryptoModule } | 
       send: sendTo(ub),
       onPayload: (_p, payload) => conns.cb?.().receiveDatagram(payload),
     });
-    const peerOfA = ha.addPeer(kb.publicKey, { endpoint: endpoint(pb) });
-    const peerOfB = hb.addPeer(ka.publicKey, { endpoint: endpoint(pa) });
+    const peerOfA = ha.addPeer(kb.publicKey, { endpoint: epB });
+    const peerOfB = hb.addPeer(ka.publicKey, { endpoint: epA });
     sendA = (d) => peerOfA.send(d);
     sendB = (d) => peerOfB.send(d);
-    deliverA = (d) => ha.receive(d, endpoint(pb));
-    deliverB = (d) => hb.receive(d, endpoint(pa));
+    deliverA = (d) => ha.receive(d, epB);
+    deliverB = (d) => hb.receive(d, epA);
     stopSessions = () => {
       ha.stop();
       hb.stop();

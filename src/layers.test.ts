@@ -141,11 +141,16 @@ function edges(from: string, to: string, allowed: readonly string[] = []): strin
     );
 }
 
-test('siblings stay apart: the agent uses only the coordinator client of control/, control never the agent', () => {
+test('siblings stay apart: the agent uses only the coordinator client of control/, control never the agent; session, stream and paths not one another', () => {
   assert.deepEqual(edges('agent', 'control', ['client.ts']), []);
   assert.deepEqual(edges('control', 'agent'), []);
   for (const from of ['relay', 'targets', 'paths', 'stream', 'session'])
     for (const to of ['agent', 'control']) assert.deepEqual(edges(from, to), [], `${from} → ${to}`);
+  // The data plane's three layers do not import one another (DESIGN.md §3): the agent composes
+  // them; what they share (the typed endpoint, the session-payload table) is in proto/link/.
+  for (const from of ['session', 'stream', 'paths'])
+    for (const to of ['session', 'stream', 'paths'])
+      if (from !== to) assert.deepEqual(edges(from, to), [], `${from} → ${to}`);
   // And the checker sees an edge when there is one (this file's own folder layout).
   assert.ok(edges('cli', 'control').length > 0);
 });

@@ -36,6 +36,8 @@ export interface StandingGrant {
   readonly deployment: string;
   readonly services: readonly string[];
   readonly access: AccessLevel;
+  /** The stored grant's id, for one the coordinator holds (absent for one a policy wants). */
+  readonly id?: string;
 }
 
 export type Effect =

@@ -59,4 +59,26 @@ describe('standing grants', () => {
       'standing.create standing:mgmt/mgmt-c/acme-prod',
     ]);
   });
+
+  test('reconcile: a second grant held for one policy, machine and deployment is removed; ids are kept', () => {
+    const want = standingGrantsFor(POLICIES, PROD, SERVICES);
+    const held = want.map((g, i) => ({ ...g, id: `g${i}` }));
+    const twice = [...held, { ...held[0], id: 'dup' }];
+    const fx = reconcileStanding(twice, want, 'system', T0);
+    assert.deepEqual(
+      fx.map((e) =>
+        e.kind === 'audit'
+          ? `${e.action} ${String(e.details.why)}`
+          : `${e.kind} ${(e as { grant: StandingGrant }).grant.id}`,
+      ),
+      ['standing-removed dup', 'standing.remove duplicate'],
+    );
+    // a grant held for a machine no policy names (or a subject that is no user: machine '') goes
+    const stray = { ...held[0], machine: '', id: 'stray' };
+    assert.deepEqual(
+      reconcileStanding([...held, stray], want, 'system', T0).filter((e) => e.kind === 'standing-removed')
+        .length,
+      1,
+    );
+  });
 });

@@ -44,11 +44,13 @@ const key = (g: StandingGrant): string => `${g.policyId}\u0000${g.machine}\u0000
 const same = (a: StandingGrant, b: StandingGrant): boolean =>
   a.access === b.access &&
   a.services.length === b.services.length &&
-  a.services.every((s, i) => s === b.services[i]);
+  [...a.services].sort().every((s, i) => s === [...b.services].sort()[i]);
 
 /**
  * The effects that take the standing grants held (`current`) to those the policies want (`desired`):
- * removals first (a changed grant is removed, then created again), each with its audit record.
+ * removals first (a changed grant is removed, then created again; a second grant held for the same
+ * policy, machine and deployment is removed), each with its audit record. The coordinator applies
+ * exactly these (control/standing.ts).
  */
 export function reconcileStanding(
   current: readonly StandingGrant[],
@@ -57,21 +59,29 @@ export function reconcileStanding(
   now: number,
 ): Effect[] {
   const want = new Map(desired.map((g) => [key(g), g]));
-  const have = new Map(current.map((g) => [key(g), g]));
+  const kept = new Map<string, StandingGrant>();
   const removed: Effect[] = [];
   const created: Effect[] = [];
   const subject = (g: StandingGrant): string => `standing:${g.policyId}/${g.machine}/${g.deployment}`;
-  for (const [k, g] of have) {
+  for (const g of current) {
+    const k = key(g);
     const w = want.get(k);
-    if (w !== undefined && same(g, w)) continue;
+    if (w !== undefined && same(g, w) && !kept.has(k)) {
+      kept.set(k, g);
+      continue;
+    }
     removed.push(
       { kind: 'standing-removed', grant: g },
-      audit('standing.remove', actor, subject(g), now, { services: g.services, access: g.access }),
+      audit('standing.remove', actor, subject(g), now, {
+        services: g.services,
+        access: g.access,
+        ...(g.id !== undefined ? { grant: g.id } : {}),
+        why: w === undefined ? 'not-wanted' : kept.has(k) ? 'duplicate' : 'changed',
+      }),
     );
   }
   for (const [k, g] of want) {
-    const h = have.get(k);
-    if (h !== undefined && same(h, g)) continue;
+    if (kept.has(k)) continue;
     created.push(
       { kind: 'standing-created', grant: g },
       audit('standing.create', actor, subject(g), now, { services: g.services, access: g.access }),

@@ -31,7 +31,7 @@ async function open(sendFirst: boolean) {
     clock,
     sendFirst,
     socket: s.socket,
-    onWireGuard: (_d, from) => void got.push(from),
+    onWireGuard: (_d, from) => void got.push(from.name),
     onCandidates: (c) => void cands.push(c),
   });
   return { clock, s, got, cands, d };
@@ -42,7 +42,7 @@ test('a connector (send first) admits only endpoints it sent to, for SENT_TO_TTL
   s.deliver(wg(), '198.51.100.7', 4000);
   assert.deepEqual(got, [], 'an unsolicited datagram is dropped');
   assert.equal(d.stats().notSentTo, 1);
-  assert.equal(d.send(wg(), '198.51.100.7:4000'), true);
+  assert.equal(d.sendTo(wg(), '198.51.100.7:4000'), true);
   s.deliver(wg(), '198.51.100.7', 4000);
   s.deliver(wg(), '198.51.100.7', 4001);
   assert.deepEqual(got, ['198.51.100.7:4000'], 'only the exact endpoint gets in');

@@ -1,7 +1,7 @@
 // The agent's direct-path plumbing (DESIGN.md §4 "Paths: relay first, then direct"): its one UDP
 // socket (UdpMux), the STUN client against the home relay's STUN port, and endpoint discovery.
 //
-//   SessionHost.send(d, "ip:port") ──► DirectUdp.send ──► UdpMux.send   (remembers "ip:port" as sent-to)
+//   SessionHost.send(d, DirectEndpoint) ──► DirectUdp.send ──► UdpMux.send   (remembers it as sent-to)
 //   UdpMux ──WireGuard──► sent-to check (connector) ──► onWireGuard(d, from) ──► SessionHost.receive
 //          ──STUN──► StunClient.receive ──► Discovery.setStunResults ──► onCandidates(list)
 //
@@ -19,8 +19,10 @@ import {
   UdpMux,
   bindUdp,
   type DatagramSocket,
+  toDirectEndpoint,
   type UdpMuxStats,
 } from '../paths/index.ts';
+import type { DirectEndpoint } from '../session/index.ts';
 import { bindingRequest, newTransactionId, tryDecode } from '../proto/stun/index.ts';
 import { toHex } from '../util/index.ts';
 
@@ -36,7 +38,7 @@ export interface DirectUdpOptions {
   host?: string;
   /** Connector: accept only endpoints we sent to (I1). */
   sendFirst: boolean;
-  onWireGuard(d: Uint8Array, from: string): void;
+  onWireGuard(d: Uint8Array, from: DirectEndpoint): void;
   /** Our candidate endpoints changed. */
   onCandidates(candidates: string[]): void;
   /** Tests: a socket instead of node:dgram. */
@@ -68,7 +70,7 @@ export class DirectUdp {
     this.mux = new UdpMux({
       socket,
       onWireGuard: (d, from) => {
-        if (o.sendFirst && !this.#admitted(from)) return void this.#notSentTo++;
+        if (o.sendFirst && !this.#admitted(from.name)) return void this.#notSentTo++;
         o.onWireGuard(d, from);
       },
       onStun: (d, from) => {
@@ -77,7 +79,7 @@ export class DirectUdp {
     });
     this.stun = new StunClient({
       clock: o.clock,
-      send: (d, to) => void this.send(d, to),
+      send: (d, to) => void this.sendTo(d, to),
       onChange: (m) => this.discovery.setStunResults(m),
     });
     this.discovery = new Discovery({
@@ -106,10 +108,16 @@ export class DirectUdp {
     return this.discovery.candidates();
   }
 
-  /** Sends one datagram to "ip:port"; false when dropped. Never throws. */
-  send(d: Uint8Array, to: string): boolean {
-    if (this.#o.sendFirst) this.#noteSent(to);
+  /** Sends one datagram; false when dropped. Never throws. */
+  send(d: Uint8Array, to: DirectEndpoint): boolean {
+    if (this.#o.sendFirst) this.#noteSent(to.name);
     return this.mux.send(d, to);
+  }
+
+  /** Sends to "ip:port" text (STUN, hairpin: the control plane); false when it is none or dropped. */
+  sendTo(d: Uint8Array, to: string): boolean {
+    const e = toDirectEndpoint(to);
+    return e !== undefined && this.send(d, e);
   }
 
   /**
@@ -158,7 +166,7 @@ export class DirectUdp {
         this.#hairpins.delete(key);
         resolve(true);
       });
-      if (!this.send(bindingRequest(txid), mapped)) {
+      if (!this.sendTo(bindingRequest(txid), mapped)) {
         this.#o.clock.clearTimeout(t);
         this.#hairpins.delete(key);
         resolve(false);

@@ -1,5 +1,5 @@
 // One peer's stream link: the stream Connection that rides on the peer's WireGuard session, bound
-// to an epoch (link-codec.ts) so that both sides agree which Connection a datagram belongs to.
+// to an epoch (proto/link/) so that both sides agree which Connection a datagram belongs to.
 //
 //   NONE --openStream()--> MINE(e, unheard) --DATA(e)--> MINE(e, heard)
 //        (the server side also sends WAKE(e) every second until heard: its Connection stays silent
@@ -22,7 +22,7 @@ import { randomBytes } from '../crypto/index.ts';
 import type { PeerSession } from '../session/index.ts';
 import { Connection, type ConnectionOptions, type IncomingStreamRequest } from '../stream/index.ts';
 import { LinkStream } from './link-stream.ts';
-import { decodeLink, encodeLink, LINK_HEADER_LEN, T_DATA, T_RESET, T_WAKE } from './link-codec.ts';
+import { decodeLink, encodeLink, LINK_HEADER_LEN, T_DATA, T_RESET, T_WAKE } from '../proto/link/index.ts';
 
 /** Least time between two RESETs to one peer, ms. */
 const RESET_INTERVAL_MS = 200;

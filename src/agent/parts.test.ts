@@ -8,7 +8,7 @@ import { loadOrCreateNodeKey, KEY_FILE } from './state.ts';
 import { parseServe, parseHostPort, readConfigFile } from './config.ts';
 import { parseGreeting, parseRequest } from './socks.ts';
 import { coveringGrant, resolveTailnetName } from './grants.ts';
-import { decodeLink, encodeLink, isLowerKey, T_DATA } from './link-codec.ts';
+import { decodeLink, encodeLink, isLowerKey, T_DATA } from '../proto/link/index.ts';
 import type { Netmap } from '../proto/control/index.ts';
 
 test('the node key is created 0600 at first start and the same key is loaded after', (t) => {

@@ -1,9 +1,9 @@
-// The path seam: how a peer's WireGuard messages leave this node. A session endpoint string names
-// a path; for now every path goes through a relay region ("relay:<region>/<peer key>"), and the
-// direct UDP path of the next issue adds endpoints like "198.18.0.1:41641" with their own Path.
+// The relay side of the path seam: one RelayClient per region of the netmap's relay map. A session
+// datagram for a relay endpoint (session/endpoint.ts: region + peer key) goes to that region's
+// client; a packet a client receives comes back with its region and source key.
 //
-//   SessionHost.send(datagram, endpoint) ──► Paths.send ──► Path.send ──► RelayClient.send(dst)
-//   RelayClient.onPacket(src, packet) ──► SessionHost.receive(packet, "relay:<region>/<src>")
+//   SessionHost.send(datagram, {kind:'relay', region, peer}) ──► RelayPaths.get(region).send(peer, datagram)
+//   RelayClient.onPacket(src, packet) ──► onPacket(region, src, packet) ──► Peer.fromRelay
 import { isIP } from 'node:net';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock/index.ts';
@@ -33,21 +33,6 @@ export interface Path {
  */
 export const DIRECT_PAYLOAD = DIRECT_DATAGRAM_SIZE;
 
-/**
- * First byte of a session payload that carries path frames (PING, PONG, CALL_ME_MAYBE) instead of a
- * link datagram (link-codec.ts types 0x01–0x03, with 0x80 as a flag): the rest is one
- * encodePathDatagram. A link that does not know it drops it as an unknown type.
- */
-export const PATH_PAYLOAD = 0x10;
-
-export const relayEndpoint = (region: string, peer: PublicKey | string): string =>
-  `relay:${region}/${typeof peer === 'string' ? peer : peer.base64()}`;
-
-export function parseRelayEndpoint(ep: string): { region: string; key: string } | undefined {
-  const m = /^relay:([^/]+)\/([A-Za-z0-9+/]{43}=)$/.exec(ep);
-  return m ? { region: m[1], key: m[2] } : undefined;
-}
-
 export interface RelayPathsOptions {
   clock: Clock;
   privateKey: PrivateKey;
@@ -59,7 +44,7 @@ export interface RelayPathsOptions {
    * path that is TCP underneath (measured in bench/README.md).
    */
   payloadSize?: number;
-  onPacket(endpoint: string, src: PublicKey, packet: Uint8Array): void;
+  onPacket(region: string, src: PublicKey, packet: Uint8Array): void;
   onState?(region: string, state: RelayClientState): void;
   /** A new round-trip time to a region's relay, ms. */
   onRtt?(region: string, rttMs: number): void;
@@ -100,7 +85,7 @@ class RelayPath implements Path {
       ...(o.ca ? { ca: o.ca } : {}),
       privateKey: o.privateKey,
       getToken: () => Promise.resolve(this.#token),
-      onPacket: (src, packet) => o.onPacket(relayEndpoint(region, src), src, new Uint8Array(packet)),
+      onPacket: (src, packet) => o.onPacket(region, src, packet),
       onStateChange: (s) => o.onState?.(region, s),
       logger: o.logger,
     });
@@ -161,14 +146,6 @@ export class RelayPaths {
 
   regions(): string[] {
     return [...this.#paths.keys()];
-  }
-
-  /** The path an endpoint string names, and the peer key it addresses. */
-  resolve(endpoint: string): { path: Path; dst: PublicKey } | undefined {
-    const r = parseRelayEndpoint(endpoint);
-    if (!r) return undefined;
-    const path = this.#paths.get(r.region);
-    return path ? { path, dst: PublicKey.fromBase64(r.key) } : undefined;
   }
 
   status(): {

@@ -1,9 +1,8 @@
 // `sallyport status`: what the running agent knows, from live state only.
-import type { PeerSession } from '../session/index.ts';
+import type { Endpoint, PeerSession } from '../session/index.ts';
 import type { NetmapPeer, PeerPathReport } from '../proto/control/index.ts';
 import { describePath, type PeerPaths } from '../paths/index.ts';
 import type { PeerLink } from './link.ts';
-import { parseRelayEndpoint } from './paths.ts';
 import type { Agent } from './node.ts';
 
 export interface PeerStatus {
@@ -78,10 +77,9 @@ export interface AgentStatus {
 }
 
 /** The path a session uses now: a relay (its region), direct (the endpoint) or none. */
-function pathOf(ep: string | undefined): PeerStatus['path'] {
-  const r = ep ? parseRelayEndpoint(ep) : undefined;
-  if (r) return { kind: 'relay', region: r.region };
-  return ep ? { kind: 'direct', endpoint: ep } : { kind: 'none' };
+function pathOf(ep: Endpoint | undefined): PeerStatus['path'] {
+  if (ep === undefined) return { kind: 'none' };
+  return ep.kind === 'relay' ? { kind: 'relay', region: ep.region } : { kind: 'direct', endpoint: ep.name };
 }
 
 /** What the agent reports to the coordinator about its peers: the path kind and the RTT only. */
@@ -212,7 +210,7 @@ export function buildStatus(
 }
 
 function udpStatus(a: Agent): AgentStatus['udp'] {
-  const d = a.directStats();
+  const d = a.direct?.stats();
   return d
     ? {
         port: d.port,

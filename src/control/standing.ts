@@ -3,11 +3,19 @@
 // and the deployments and services they may always reach. This keeps the store's grants equal to
 // what the policies want — after a policy change, when services are registered or a user changes
 // (hub changes), and every STANDING_RECONCILE_MS as a backstop (e.g. a machine's user account
-// created after the policy) — through the pure access/standing.ts, each change audited in its own transaction and
-// pushed to the netmaps it touches. Grants it made are marked created_by `policy:<id>`; it never
+// created after the policy) — by applying exactly the effects of the pure reconcileStanding
+// (access/standing.ts): each change audited in its own transaction, followed by the reconciler's
+// record of why, and pushed to the netmaps it touches. Grants it made are marked created_by `policy:<id>`; it never
 // touches any other grant. A grant carries its entry's access level; a changed level replaces it.
 import { Timer, type Clock } from '../clock/index.ts';
-import { inForce, parsePolicyDocument, standingGrantsFor, type StandingGrant } from '../access/index.ts';
+import {
+  SYSTEM_ACTOR_ID,
+  inForce,
+  parsePolicyDocument,
+  reconcileStanding,
+  standingGrantsFor,
+  type StandingGrant,
+} from '../access/index.ts';
 import type { Store } from '../store/index.ts';
 import type { Change } from './affected.ts';
 import type { Hub } from './hub.ts';
@@ -100,46 +108,41 @@ export class StandingGrants {
       out.skipped = [...new Set(desired.filter((g) => !userNames.has(g.machine)).map((g) => g.machine))];
       desired = desired.filter((g) => userNames.has(g.machine));
       const now = this.#o.clock.wallMs();
-      const held = (await store.listGrants()).filter(
-        (g) => g.createdBy.startsWith(MARK) && inForce({ end: g.expiresAt, revokedAt: g.revokedAt }, now),
-      );
-      const keyOf = (
-        policy: string,
-        machine: string,
-        dep: string,
-        services: readonly string[],
-        access: string,
-      ) => JSON.stringify([policy, machine, dep, [...services].sort(), access]);
-      const want = new Map(
-        desired.map((g) => [keyOf(g.policyId, g.machine, g.deployment, g.services, g.access), g]),
-      );
-      const have = new Set<string>();
-      for (const g of held) {
-        const k = keyOf(
-          g.createdBy.slice(MARK.length),
-          users.get(g.subjectId) ?? '',
-          g.deployment,
-          g.services,
-          g.access,
-        );
-        if (g.subjectType === 'user' && want.has(k) && !have.has(k)) {
-          have.add(k);
-          continue;
-        }
-        const r = await store.revokeGrant('system', g.id);
-        await hub.changed({ type: 'grant', grant: r });
-        out.revoked++;
-      }
-      for (const [k, g] of want) {
-        if (have.has(k)) continue;
-        const r = await store.createGrant(`${MARK}${g.policyId}`, {
-          subject: { type: 'user', name: g.machine },
+      // What this coordinator holds, as the pure reconciler sees it (a grant to anything but a
+      // user has machine '', which no policy wants: it goes).
+      const held: StandingGrant[] = (await store.listGrants())
+        .filter(
+          (g) => g.createdBy.startsWith(MARK) && inForce({ end: g.expiresAt, revokedAt: g.revokedAt }, now),
+        )
+        .map((g) => ({
+          id: g.id,
+          policyId: g.createdBy.slice(MARK.length),
+          machine: g.subjectType === 'user' ? (users.get(g.subjectId) ?? '') : '',
           deployment: g.deployment,
-          services: [...g.services],
+          services: g.services,
           access: g.access,
-        });
-        await hub.changed({ type: 'grant', grant: r });
-        out.created++;
+        }));
+      // Each state change is audited by the store in its own transaction (grant.revoke by system,
+      // grant.create by policy:<id>); the reconciler's records say why, right after it.
+      for (const e of reconcileStanding(held, desired, SYSTEM_ACTOR_ID, now)) {
+        if (e.kind === 'standing-removed') {
+          const r = await store.revokeGrant(SYSTEM_ACTOR_ID, e.grant.id!);
+          await hub.changed({ type: 'grant', grant: r });
+          out.revoked++;
+        } else if (e.kind === 'standing-created') {
+          const g = e.grant;
+          const r = await store.createGrant(`${MARK}${g.policyId}`, {
+            subject: { type: 'user', name: g.machine },
+            deployment: g.deployment,
+            services: [...g.services],
+            access: g.access,
+          });
+          await hub.changed({ type: 'grant', grant: r });
+          out.created++;
+        } else if (e.kind === 'audit')
+          await store.recordAuditEntries([
+            { action: e.action, actor: e.actor, subject: e.subject, details: e.details },
+          ]);
       }
       if (out.created || out.revoked)
         this.#o.logger.info({ created: out.created, revoked: out.revoked }, 'standing grants reconciled');

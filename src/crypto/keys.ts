@@ -26,6 +26,7 @@ const PLACEHOLDER_X = b64url(new Uint8Array(32));
 export class PublicKey {
   readonly bytes: Uint8Array;
   #object: KeyObject | undefined;
+  #base64: string | undefined;
 
   private constructor(bytes: Uint8Array) {
     this.bytes = bytes;
@@ -53,8 +54,10 @@ export class PublicKey {
     return this.#object;
   }
 
+  /** The WireGuard text form (computed once: peers are looked up by it per relayed datagram). */
   base64(): string {
-    return Buffer.from(this.bytes).toString('base64');
+    this.#base64 ??= Buffer.from(this.bytes).toString('base64');
+    return this.#base64;
   }
 
   /** Short, log-safe name: first 8 base64 characters. */

@@ -1,50 +1,32 @@
-// Endpoint names, as the session layer uses them: a direct UDP endpoint is "198.18.0.1:41641" or
-// "[2001:db8::1]:41641"; anything else ("relay:us-east/<key>") is not direct. Path frames carry
-// endpoints as `{ address, port }` (src/proto/frames/addr.ts); these convert between the two.
+// Endpoint text and the typed endpoints the session takes (session/endpoint.ts). Text appears where
+// people and the control plane meet endpoints: the netmap's candidates ("198.18.0.1:41641",
+// "[2001:db8::1]:41641"), STUN results, path frames' `{ address, port }`, status. The data path
+// never parses text: a socket's source becomes a DirectEndpoint through DirectEndpoints (a lookup
+// by address and port), and the path layer turns a candidate's text into its DirectEndpoint once.
+import { directEndpoint, type DirectEndpoint } from '../proto/link/index.ts';
 import { formatAddress, parseAddress, type Endpoint as AddrPort } from '../proto/frames/index.ts';
 
 export type { AddrPort };
 
 /** "a.b.c.d:port" or "[v6]:port", with the address in canonical form. */
 export function formatEndpoint(e: AddrPort): string {
-  // Per received datagram (the sender's address from the socket): remembered like parseEndpoint.
-  const key = `${e.address}|${e.port}`;
-  let f = formatted.get(key);
-  if (f === undefined) {
-    f = formatUncached(e);
-    if (formatted.size >= PARSED_MAX) formatted.clear();
-    formatted.set(key, f);
-  }
-  return f;
-}
-
-const formatted = new Map<string, string>();
-
-function formatUncached(e: AddrPort): string {
   const a = canonicalAddress(e.address) ?? e.address;
   return a.includes(':') ? `[${a}]:${e.port}` : `${a}:${e.port}`;
 }
 
+let parses = 0;
+
+/** How many times endpoint text was parsed in this process (a test shows the data path never does). */
+export function endpointParses(): number {
+  return parses;
+}
+
 /**
- * The address and port of a direct endpoint string, or undefined when it is not one (a relay
+ * The address and port of a direct endpoint's text, or undefined when it is not one (a relay
  * endpoint, a name, a bad port). IPv4-mapped IPv6 addresses come back as plain IPv4.
  */
 export function parseEndpoint(s: string): AddrPort | undefined {
-  // Per datagram on the direct path (the session's send callback, then the UDP socket): the same
-  // few endpoint strings again and again, so their parse is remembered (bounded, cleared when full).
-  const hit = parsed.get(s);
-  if (hit !== undefined) return hit === null ? undefined : { address: hit.address, port: hit.port };
-  const r = parseUncached(s);
-  if (parsed.size >= PARSED_MAX) parsed.clear();
-  parsed.set(s, r ?? null);
-  return r && { address: r.address, port: r.port };
-}
-
-/** Endpoint strings whose parse is remembered at most (the cache is cleared when it is full). */
-const PARSED_MAX = 256;
-const parsed = new Map<string, Readonly<AddrPort> | null>();
-
-function parseUncached(s: string): AddrPort | undefined {
+  parses++;
   let host: string;
   let port: string;
   if (s.startsWith('[')) {
@@ -63,7 +45,13 @@ function parseUncached(s: string): AddrPort | undefined {
   return address === undefined ? undefined : { address, port: Number(port) };
 }
 
-/** True for "ip:port" endpoints (the direct UDP path), false for relay endpoints and garbage. */
+/** The typed endpoint of a direct endpoint's text, or undefined when it is not one. */
+export function toDirectEndpoint(s: string): DirectEndpoint | undefined {
+  const e = parseEndpoint(s);
+  return e && directEndpoint(e.address, e.port);
+}
+
+/** True for "ip:port" text (a direct UDP endpoint), false for relay endpoints and garbage. */
 export function isDirectEndpoint(s: string | undefined): s is string {
   return s !== undefined && parseEndpoint(s) !== undefined;
 }
@@ -82,4 +70,35 @@ export function canonicalAddress(s: string): string | undefined {
 export function normalizeEndpoint(s: string): string {
   const e = parseEndpoint(s);
   return e ? formatEndpoint(e) : s;
+}
+
+/**
+ * One DirectEndpoint per socket source (address as the socket reports it, port): what a socket's
+ * receive path turns its sources into, by lookup. Bounded: cleared when `max` sources are held
+ * (a flood of new sources costs a canonicalisation each, never memory).
+ */
+export class DirectEndpoints {
+  readonly #byAddress = new Map<string, Map<number, DirectEndpoint>>();
+  readonly #max: number;
+  #size = 0;
+
+  constructor(max = 4096) {
+    this.#max = max;
+  }
+
+  of(address: string, port: number): DirectEndpoint {
+    let ports = this.#byAddress.get(address);
+    const hit = ports?.get(port);
+    if (hit !== undefined) return hit;
+    if (this.#size >= this.#max) {
+      this.#byAddress.clear();
+      this.#size = 0;
+      ports = undefined;
+    }
+    if (ports === undefined) this.#byAddress.set(address, (ports = new Map()));
+    const e = directEndpoint(canonicalAddress(address) ?? address, port);
+    ports.set(port, e);
+    this.#size++;
+    return e;
+  }
 }

@@ -4,6 +4,15 @@ import fc from 'fast-check';
 import { FakeClock } from '../clock/index.ts';
 import { PathChoice, MAX_OUTSTANDING_PINGS, MAX_SEEN_CANDIDATES, type PathAction } from './path-choice.ts';
 import { DEFAULT_PATH_TIMINGS, Wakeup, type PathTimings } from './timers.ts';
+import { PrivateKey } from '../crypto/index.ts';
+import type { DirectEndpoint, Endpoint } from '../session/index.ts';
+import { toDirectEndpoint } from './endpoint.ts';
+
+const RELAY_PEER = PrivateKey.generate().publicKey;
+/** A session endpoint for a test's text: direct, or a relay endpoint named by the text. */
+const E = (s: string): Endpoint =>
+  toDirectEndpoint(s) ?? { kind: 'relay', region: 'us-east', peer: RELAY_PEER, name: s };
+const O = (s: string): DirectEndpoint | undefined => toDirectEndpoint(s);
 
 const A = '198.51.100.1:41641';
 const B = '203.0.113.7:5000';
@@ -38,7 +47,7 @@ function harness(o: { timings?: Partial<PathTimings>; random?: () => number; ope
       log.push({ at: clock.now(), a });
       const rtt = a.type === 'ping' ? answering.get(a.to) : undefined;
       if (a.type === 'ping' && rtt !== undefined)
-        clock.setTimeout(() => apply(pc.onPong(a.txid, a.to, ME, clock.now())), rtt);
+        clock.setTimeout(() => apply(pc.onPong(a.txid, E(a.to), O(ME), clock.now())), rtt);
     }
     wake.arm(pc.nextWakeAt());
     return actions;
@@ -67,7 +76,7 @@ function harness(o: { timings?: Partial<PathTimings>; random?: () => number; ope
     pong(from: string, rtt = 0, observed = ME): PathAction[] {
       const p = h.lastPing(from);
       if (rtt) clock.advance(rtt);
-      return apply(pc.onPong(p.txid, from, observed, clock.now()));
+      return apply(pc.onPong(p.txid, E(from), O(observed), clock.now()));
     },
     answer: (ep: string, rtt: number | undefined) =>
       rtt === undefined ? answering.delete(ep) : answering.set(ep, rtt),
@@ -159,15 +168,15 @@ describe('path choice: probing and the relay', () => {
     const h = harness();
     h.apply(h.pc.setRemoteCandidates([A, B], 0));
     h.apply(h.pc.start(0));
-    h.apply(h.pc.onPong(new Uint8Array(8).fill(9), A, ME, 1));
+    h.apply(h.pc.onPong(new Uint8Array(8).fill(9), E(A), O(ME), 1));
     const pA = h.lastPing(A);
-    h.apply(h.pc.onPong(pA.txid, B, ME, 1));
+    h.apply(h.pc.onPong(pA.txid, E(B), O(ME), 1));
     assert.equal(h.pc.state, 'probing');
     const c = h.pc.status().counters;
     assert.equal(c['pong-unknown-txid'], 1);
     assert.equal(c['pong-wrong-source'], 1);
     h.advance(T.probeIntervalMs * 2 + T.pongTimeoutMs + 1);
-    h.apply(h.pc.onPong(h.lastPing(A).txid, A, ME, h.now()));
+    h.apply(h.pc.onPong(h.lastPing(A).txid, E(A), O(ME), h.now()));
     assert.equal(h.pc.state, 'relay');
     assert.equal(h.pc.status().counters['pong-unknown-txid'], 2);
   });
@@ -298,13 +307,13 @@ describe('path choice: rebinding and roaming', () => {
     const h = directOn(A, 10);
     // A goes dark; the peer's packets now arrive from B.
     h.advance(T.heartbeatMs);
-    h.apply(h.pc.onSourceSeen(B, h.now()));
+    h.apply(h.pc.onSourceSeen(E(B), h.now()));
     assert.equal(h.lastPing(B).purpose, 'triggered');
     // B answers quickly but A is not yet stale (last PONG 3 s ago < staleMs): stay, B is no better
     h.pong(B, 15);
     assert.equal((h.pc.path as { endpoint: string }).endpoint, A);
     h.advance(T.staleMs - T.heartbeatMs); // A's last PONG is now older than staleMs
-    h.apply(h.pc.onSourceSeen(B, h.now()));
+    h.apply(h.pc.onSourceSeen(E(B), h.now()));
     h.pong(B, 15);
     assert.deepEqual(h.pc.path, { kind: 'direct', endpoint: B, rttMs: 15 });
     assert.equal(h.of('switch').at(-1)!.reason, 'stale');
@@ -314,15 +323,15 @@ describe('path choice: rebinding and roaming', () => {
   test('a PING from a new source gets a PONG to that source with it as observed, and a triggered PING', () => {
     const h = directOn(A, 10);
     const tx = Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8);
-    h.apply(h.pc.onPing(tx, '[::ffff:203.0.113.7]:5000', h.now()));
+    h.apply(h.pc.onPing(tx, E('[::ffff:203.0.113.7]:5000'), h.now()));
     assert.deepEqual(h.of('pong'), [{ type: 'pong', to: B, txid: tx, observed: B }]);
     assert.equal(h.lastPing(B).purpose, 'triggered');
     // throttled: a second PING right away is answered but not PINGed back again
-    h.apply(h.pc.onPing(tx, B, h.now() + 1));
+    h.apply(h.pc.onPing(tx, E(B), h.now() + 1));
     assert.equal(h.of('pong').length, 2);
     assert.equal(h.pings(B).length, 1);
     // a PING over the relay is not a path
-    h.apply(h.pc.onPing(tx, RELAY, h.now()));
+    h.apply(h.pc.onPing(tx, E(RELAY), h.now()));
     assert.equal(h.of('pong').length, 2);
     assert.equal(h.pc.status().counters['ping-not-direct'], 1);
   });
@@ -333,13 +342,13 @@ describe('path choice: rebinding and roaming', () => {
     h.apply(h.pc.start(0));
     assert.equal(h.pings(A).length, 1);
     h.advance(30); // our PING crossed the peer's, and its NAT dropped ours: the peer's arrives now
-    h.apply(h.pc.onPing(new Uint8Array(8), A, h.now()));
+    h.apply(h.pc.onPing(new Uint8Array(8), E(A), h.now()));
     assert.deepEqual(
       h.pings(A).map((p) => p.purpose),
       ['probe', 'triggered'],
     );
     h.advance(T.pingReplyMinIntervalMs - 1);
-    h.apply(h.pc.onPing(new Uint8Array(8), A, h.now()));
+    h.apply(h.pc.onPing(new Uint8Array(8), E(A), h.now()));
     assert.equal(h.pings(A).length, 2, 'a burst gets one PING back');
     assert.equal(h.of('pong').length, 2, 'but every PING its PONG');
   });
@@ -347,7 +356,7 @@ describe('path choice: rebinding and roaming', () => {
   test('a PING on the active, fresh path is answered without a triggered PING', () => {
     const h = directOn(A, 10);
     const n = h.pings(A).length;
-    h.apply(h.pc.onPing(new Uint8Array(8), A, h.now()));
+    h.apply(h.pc.onPing(new Uint8Array(8), E(A), h.now()));
     assert.equal(h.of('pong').length, 1);
     assert.equal(h.pings(A).length, n);
   });
@@ -511,7 +520,7 @@ describe('path choice: datagram size on a direct path', () => {
       for (const a of actions) {
         log.push(a);
         if (a.type === 'ping' && a.to === A && (net.maxOk === undefined || (a.padTo ?? 0) <= net.maxOk))
-          clock.setTimeout(() => apply(pc.onPong(a.txid, A, ME, clock.now())), 2);
+          clock.setTimeout(() => apply(pc.onPong(a.txid, E(A), O(ME), clock.now())), 2);
       }
       wake.arm(pc.nextWakeAt());
     }
@@ -606,7 +615,7 @@ describe('path choice: bounds and options', () => {
     h.apply(h.pc.start(0));
     for (let i = 0; i < 20; i++) h.apply(h.pc.onCallMeMaybe(many, h.now() + i));
     assert.ok(h.pc.outstandingPings <= MAX_OUTSTANDING_PINGS);
-    for (let i = 0; i < 50; i++) h.apply(h.pc.onSourceSeen(`192.0.2.${i + 1}:9`, i * 2000));
+    for (let i = 0; i < 50; i++) h.apply(h.pc.onSourceSeen(E(`192.0.2.${i + 1}:9`), i * 2000));
     const seen = h.pc.status().candidates.filter((c) => c.sources.includes('seen'));
     assert.equal(seen.length, MAX_SEEN_CANDIDATES);
     assert.ok(
@@ -642,11 +651,11 @@ describe('path choice: bounds and options', () => {
           if (s.k === 'cmm') h.apply(h.pc.onCallMeMaybe(s.eps, now));
           else if (s.k === 'netmap') h.apply(h.pc.setRemoteCandidates(s.eps, now));
           else if (s.k === 'local') h.apply(h.pc.setLocalCandidates(s.eps, now));
-          else if (s.k === 'ping') h.apply(h.pc.onPing(new Uint8Array(8), s.from, now));
-          else if (s.k === 'seen') h.apply(h.pc.onSourceSeen(s.from, now));
+          else if (s.k === 'ping') h.apply(h.pc.onPing(new Uint8Array(8), E(s.from), now));
+          else if (s.k === 'seen') h.apply(h.pc.onSourceSeen(E(s.from), now));
           else if (s.k === 'pong') {
             const p = h.pings(s.from).at(-1);
-            if (p) h.apply(h.pc.onPong(p.txid, s.from, ME, now + s.rtt));
+            if (p) h.apply(h.pc.onPong(p.txid, E(s.from), O(ME), now + s.rtt));
           } else h.advance(s.ms);
           const st = h.pc.status();
           assert.equal(st.state === 'direct', st.path.kind === 'direct');

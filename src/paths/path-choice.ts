@@ -55,6 +55,7 @@
 import { randomBytes } from '../crypto/index.ts';
 import { MAX_CANDIDATES, TXID_BYTES } from '../proto/frames/index.ts';
 import { toHex } from '../util/index.ts';
+import type { DirectEndpoint, Endpoint } from '../proto/link/index.ts';
 import { isDirectEndpoint, normalizeEndpoint } from './endpoint.ts';
 import { PathsError } from './errors.ts';
 import { resolvePathTimings, type PathTimings } from './timers.ts';
@@ -254,13 +255,16 @@ export class PathChoice {
     return this.#flush();
   }
 
-  /** A PATH_PING from `from` (a session endpoint): PONG to that source, and PING it back. */
-  onPing(txid: Uint8Array, from: string, now: number): PathAction[] {
-    if (!isDirectEndpoint(from)) {
+  /**
+   * A PATH_PING from `from` (where its session datagram came from): PONG to that source, and PING
+   * it back. Endpoints come typed from the socket: no text is parsed here.
+   */
+  onPing(txid: Uint8Array, from: Endpoint, now: number): PathAction[] {
+    if (from.kind !== 'direct') {
       this.#counters['ping-not-direct']++;
       return this.#flush();
     }
-    const ep = normalizeEndpoint(from);
+    const ep = from.name;
     this.#out.push({ type: 'pong', to: ep, txid, observed: ep });
     this.#counters['pongs-sent']++;
     this.#seen(ep, now, this.timings.pingReplyMinIntervalMs);
@@ -268,23 +272,26 @@ export class PathChoice {
   }
 
   /**
-   * An authenticated datagram of the peer came from `from` (the session's endpoint-changed event):
+   * An authenticated datagram of the peer came from `from` (the session's source-changed event):
    * a new direct source is a candidate (peer-reflexive), PINGed at once.
    */
-  onSourceSeen(from: string, now: number): PathAction[] {
-    if (isDirectEndpoint(from)) this.#seen(normalizeEndpoint(from), now, this.timings.triggeredMinIntervalMs);
+  onSourceSeen(from: Endpoint, now: number): PathAction[] {
+    if (from.kind === 'direct') this.#seen(from.name, now, this.timings.triggeredMinIntervalMs);
     return this.#flush();
   }
 
-  /** A PATH_PONG: `from` is where it came from, `observed` where the peer saw our PING come from. */
-  onPong(txid: Uint8Array, from: string, observed: string, now: number): PathAction[] {
+  /**
+   * A PATH_PONG: `from` is where it came from, `observed` where the peer saw our PING come from
+   * (undefined: not a direct address).
+   */
+  onPong(txid: Uint8Array, from: Endpoint, observed: DirectEndpoint | undefined, now: number): PathAction[] {
     const key = toHex(txid);
     const ping = this.#pings.get(key);
     if (!ping || now - ping.sentAt > this.timings.pongTimeoutMs) {
       this.#counters['pong-unknown-txid']++;
       return this.#flush();
     }
-    const src = isDirectEndpoint(from) ? normalizeEndpoint(from) : from;
+    const src = from.name;
     if (src !== ping.to) {
       this.#counters['pong-wrong-source']++;
       return this.#flush();
@@ -561,9 +568,9 @@ export class PathChoice {
     this.#out.push({ type: 'datagram-size', size });
   }
 
-  #observe(observed: string): void {
-    if (!isDirectEndpoint(observed)) return;
-    const ep = normalizeEndpoint(observed);
+  #observe(observed: DirectEndpoint | undefined): void {
+    if (observed === undefined) return;
+    const ep = observed.name;
     if (ep === this.#observedSelf) return;
     const previous = this.#observedSelf;
     this.#observedSelf = ep;

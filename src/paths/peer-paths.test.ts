@@ -3,20 +3,21 @@
 // (UDP dropped, a NAT rebinding, a blackout). Every transfer is checked by SHA-256.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import fc from 'fast-check';
 import { createHash } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import { FakeClock } from '../clock/index.ts';
 import { PrivateKey } from '../crypto/index.ts';
-import { SessionHost, type PeerSession } from '../session/index.ts';
-import { Connection, type Stream } from '../stream/index.ts';
+import { decodePathPayload, encodePathPayload, T_PATH } from '../proto/link/index.ts';
 import {
-  PeerPaths,
-  decodePathDatagram,
-  encodePathDatagram,
-  sendPayloadTo,
-  type PeerPathChange,
-} from './peer-paths.ts';
+  SessionHost,
+  relayEndpoint,
+  type Endpoint,
+  type PeerSession,
+  type RelayEndpoint,
+} from '../session/index.ts';
+import { Connection, type Stream } from '../stream/index.ts';
+import { toDirectEndpoint } from './endpoint.ts';
+import { PeerPaths, type PeerPathChange } from './peer-paths.ts';
 import { DEFAULT_PATH_TIMINGS as T } from './timers.ts';
 
 const RELAY_MS = 20;
@@ -42,7 +43,12 @@ function world() {
   const clock = new FakeClock();
   const nodes: Node[] = [];
   const stats = { relayed: 0, direct: 0 };
-  const relayEp = (of: Node) => `relay:test/${of.key.publicKey.base64()}`;
+  const relayEps = new Map<Node, RelayEndpoint>();
+  const relayEp = (of: Node): RelayEndpoint => {
+    let e = relayEps.get(of);
+    if (!e) relayEps.set(of, (e = relayEndpoint('test', of.key.publicKey)));
+    return e;
+  };
   const other = (n: Node) => nodes.find((x) => x !== n)!;
 
   function mk(name: string, publicEp: string, isClient: boolean): Node {
@@ -62,25 +68,25 @@ function world() {
       send: (d, to) => {
         const copy = new Uint8Array(d);
         const dst = other(n);
-        if (to.startsWith('relay:')) {
+        if (to.kind === 'relay') {
           stats.relayed++;
           clock.setTimeout(() => dst.host.receive(copy, relayEp(n)), RELAY_MS);
           return;
         }
-        const from = n.publicEp; // fixed when sent: a rebinding later does not rewrite packets in flight
-        if (!n.udp || !dst.udp || !dst.reachableAt.has(to)) return;
+        // fixed when sent: a rebinding later does not rewrite packets in flight
+        const from = toDirectEndpoint(n.publicEp)!;
+        if (!n.udp || !dst.udp || !dst.reachableAt.has(to.name)) return;
         stats.direct++;
         clock.setTimeout(() => {
-          if (dst.udp && dst.reachableAt.has(to)) dst.host.receive(copy, from);
+          if (dst.udp && dst.reachableAt.has(to.name)) dst.host.receive(copy, from);
         }, DIRECT_MS);
       },
       onPayload: (_peer, payload, from) => {
-        if (payload[0] === 1)
-          for (const f of decodePathDatagram(payload.subarray(1))) n.paths.onPathFrame(f, from);
+        if (payload[0] === T_PATH) for (const f of decodePathPayload(payload)) n.paths.onPathFrame(f, from);
         else n.conn.receiveDatagram(payload.subarray(1));
       },
       onEvent: (ev) => {
-        if (ev.type === 'endpoint-changed') n.paths?.onEndpointChanged(ev.to);
+        if (ev.type === 'source-changed') n.paths?.onSourceChanged(ev.to);
         // probing starts once the session is up: path frames before it would start a second,
         // crossing handshake from the other side
         if (ev.type === 'handshake-complete') n.paths.start();
@@ -105,7 +111,7 @@ function world() {
   const b = mk('b', '203.0.113.2:41641', false);
   for (const n of [a, b]) {
     const o = other(n);
-    n.peer = n.host.addPeer(o.key.publicKey, { endpoint: relayEp(o) });
+    n.peer = n.host.addPeer(o.key.publicKey, { endpoint: relayEp(o), roam: false });
     n.paths = new PeerPaths({
       clock,
       peer: n.peer,
@@ -114,13 +120,7 @@ function world() {
       relayDatagramSize: 1200,
       localCandidates: [n.publicEp],
       remoteCandidates: [],
-      sendFrame: (f, to) => {
-        const d = encodePathDatagram(f);
-        const p = new Uint8Array(d.length + 1);
-        p[0] = 1;
-        p.set(d, 1);
-        sendPayloadTo(n.peer, p, to);
-      },
+      sendFrame: (f, to) => n.peer.send(encodePathPayload(f), to),
       onChange: (c) => n.changes.push(c),
     });
   }
@@ -199,13 +199,13 @@ describe('peer paths: the driver with sessions and streams', () => {
     );
     const tDirect = w.clock.now();
     assert.ok(tDirect < 500, `direct after ${tDirect} ms`);
-    assert.equal(w.a.peer.endpoint, w.b.publicEp);
-    assert.equal(w.b.peer.endpoint, w.a.publicEp);
+    assert.equal(w.a.peer.endpoint?.name, w.b.publicEp);
+    assert.equal(w.b.peer.endpoint?.name, w.a.publicEp);
     const st = w.a.paths.status();
     assert.equal(st.state, 'direct');
     assert.equal(st.rttMs, 2 * DIRECT_MS);
     assert.equal(st.lastChange?.reason, 'pong');
-    assert.deepEqual(st.lastChange?.from, { kind: 'relay', region: 'test', endpoint: w.relayEp(w.b) });
+    assert.deepEqual(st.lastChange?.from, { kind: 'relay', region: 'test', endpoint: w.relayEp(w.b).name });
     assert.equal(st.lastChange?.atWallMs, w.clock.wallMs() - (w.clock.now() - st.lastChange!.atMs));
     const relayedBefore = w.stats.relayed;
     const t = transfer(w.a.conn, w.b, 1 << 20);
@@ -281,7 +281,7 @@ describe('peer paths: the driver with sessions and streams', () => {
     await w.runUntil(() => t.r.ended, 120_000);
     assert.equal(t.r.sha, t.want);
     assert.deepEqual(t.r.errors, []);
-    await w.runUntil(() => w.b.peer.endpoint === moved, 10_000);
+    await w.runUntil(() => w.b.peer.endpoint?.name === moved, 10_000);
     const sb = w.b.paths.status();
     assert.deepEqual(sb.path, { kind: 'direct', endpoint: moved, rttMs: 2 * DIRECT_MS });
     assert.ok(
@@ -294,31 +294,12 @@ describe('peer paths: the driver with sessions and streams', () => {
   });
 });
 
-describe('path datagrams', () => {
-  test('round trip, and random bytes decode to path frames or nothing, never a throw', () => {
-    const f = {
-      type: 'path_pong' as const,
-      txid: Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8),
-      observed: { address: '2001:db8::1', port: 9 },
-    };
-    assert.deepEqual(decodePathDatagram(encodePathDatagram(f)), [f]);
-    const padded = new Uint8Array(64);
-    padded.set(encodePathDatagram(f));
-    assert.deepEqual(decodePathDatagram(padded), [f], 'WireGuard padding is ignored');
-    fc.assert(
-      fc.property(fc.uint8Array({ maxLength: 200 }), (b) => {
-        for (const x of decodePathDatagram(b)) assert.match(x.type, /^(path_ping|path_pong|call_me_maybe)$/);
-      }),
-      { numRuns: 2000 },
-    );
-  });
-});
-
 describe('peer paths: the driver alone', () => {
-  function lone(relayArg: string | null = 'relay:eu/k') {
-    const relay = relayArg ?? undefined;
+  const RELAY = relayEndpoint('eu', PrivateKey.generate().publicKey);
+  function lone(withRelay = true) {
+    const relay = withRelay ? RELAY : undefined;
     const clock = new FakeClock();
-    const peer = { endpoint: relay as string | undefined, sent: [] as string[], send: () => {} };
+    const peer = { endpoint: relay as Endpoint | undefined };
     const frames: { f: string; to: string; ttl?: number }[] = [];
     const mds: number[] = [];
     const p = new PeerPaths({
@@ -329,7 +310,8 @@ describe('peer paths: the driver alone', () => {
       relayDatagramSize: 8000,
       localCandidates: ['10.0.0.1:41641'],
       remoteCandidates: ['198.51.100.9:41641'],
-      sendFrame: (f, to, ttl) => void frames.push({ f: f.type, to, ...(ttl !== undefined ? { ttl } : {}) }),
+      sendFrame: (f, to, ttl) =>
+        void frames.push({ f: f.type, to: to.name, ...(ttl !== undefined ? { ttl } : {}) }),
       random: () => 0,
     });
     return { clock, peer, frames, mds, p };
@@ -340,7 +322,7 @@ describe('peer paths: the driver alone', () => {
     p.start();
     assert.deepEqual(frames, [
       { f: 'path_ping', to: '198.51.100.9:41641', ttl: 2 },
-      { f: 'call_me_maybe', to: 'relay:eu/k' },
+      { f: 'call_me_maybe', to: RELAY.name },
     ]);
     // the round's next attempt PINGs at full TTL
     clock.advance(1000);
@@ -352,7 +334,7 @@ describe('peer paths: the driver alone', () => {
     const q = new PeerPaths({
       clock,
       peer,
-      relayEndpoint: () => 'relay:eu/k',
+      relayEndpoint: () => RELAY,
       connection: () => ({ pathChanged: (n?: number) => void mds.push(n!) }),
       relayDatagramSize: 8000,
       remoteCandidates: ['198.51.100.9:41641'],
@@ -362,22 +344,23 @@ describe('peer paths: the driver alone', () => {
     });
     q.start();
     clock.advance(7);
-    q.onPathFrame({ ...ping, txid: captured! }, '198.51.100.9:41641');
-    assert.equal(peer.endpoint, '198.51.100.9:41641');
+    q.onPathFrame({ ...ping, txid: captured! }, toDirectEndpoint('198.51.100.9:41641')!);
+    assert.equal(peer.endpoint?.name, '198.51.100.9:41641');
     assert.deepEqual(mds, [1200]);
     const st = q.status();
     assert.deepEqual(st.path, { kind: 'direct', endpoint: '198.51.100.9:41641', rttMs: 7 });
     assert.equal(st.rttMs, 7);
     assert.equal(st.observedSelf, '203.0.113.3:4000');
     assert.equal(st.lastChange?.reason, 'pong');
-    assert.deepEqual(st.lastChange?.from, { kind: 'relay', region: 'eu', endpoint: 'relay:eu/k' });
-    // the session roams to the relay (a CALL_ME_MAYBE came that way): the endpoint is put back
-    peer.endpoint = 'relay:eu/k';
-    q.onEndpointChanged('relay:eu/k');
-    assert.equal(peer.endpoint, '198.51.100.9:41641');
+    assert.deepEqual(st.lastChange?.from, { kind: 'relay', region: 'eu', endpoint: RELAY.name });
+    // the peer's datagrams come through the relay now (a CALL_ME_MAYBE came that way): a source
+    // that is no path, and the endpoint stays where path choice put it
+    q.onSourceChanged(RELAY);
+    clock.advance(1);
+    assert.equal(peer.endpoint?.name, '198.51.100.9:41641');
     // trust runs out: back to the relay, with the relay's datagram size
     clock.advance(q.choice.timings.trustMs);
-    assert.equal(peer.endpoint, 'relay:eu/k');
+    assert.equal(peer.endpoint, RELAY);
     assert.deepEqual(mds, [1200, 8000]);
     assert.equal(q.status().path.kind, 'relay');
     q.stop();
@@ -385,7 +368,7 @@ describe('peer paths: the driver alone', () => {
   });
 
   test('without a relay, CALL_ME_MAYBE is counted, not sent', () => {
-    const { frames, p } = lone(null);
+    const { frames, p } = lone(false);
     p.start();
     assert.ok(!frames.some((f) => f.f === 'call_me_maybe'));
     assert.equal(p.status().counters['call-me-maybe-no-relay'], 1);
@@ -396,8 +379,8 @@ describe('peer paths: the driver alone', () => {
     const clock = new FakeClock();
     const p = new PeerPaths({
       clock,
-      peer: { endpoint: undefined, send: () => {} },
-      relayEndpoint: () => 'relay:x/y',
+      peer: { endpoint: undefined },
+      relayEndpoint: () => RELAY,
       localCandidates: ['10.0.0.1:1'],
       remoteCandidates: ['198.51.100.1:1'],
       sendFrame: () => {
@@ -407,18 +390,5 @@ describe('peer paths: the driver alone', () => {
     p.start();
     assert.equal(p.status().counters['frames-unsendable'], 2);
     p.stop();
-  });
-
-  test('sendPayloadTo sends to the given endpoint and restores the peer endpoint', () => {
-    const seen: (string | undefined)[] = [];
-    const peer = {
-      endpoint: 'relay:x/y' as string | undefined,
-      send() {
-        seen.push(this.endpoint);
-      },
-    };
-    sendPayloadTo(peer, new Uint8Array(1), '198.51.100.1:1');
-    assert.deepEqual(seen, ['198.51.100.1:1']);
-    assert.equal(peer.endpoint, 'relay:x/y');
   });
 });

@@ -6,19 +6,22 @@
 //              ──switch──► PeerSession.endpoint = direct endpoint | relay endpoint
 //                          connection.pathChanged(datagram size of the new path)
 //   onPathFrame(frame, from) ──► onPing / onPong / onCallMeMaybe
-//   onEndpointChanged(to)   ──► onSourceSeen, and the endpoint is put back to the chosen path
+//   onSourceChanged(to)     ──► onSourceSeen
 //
 // Path frames travel inside the WireGuard session, so probes are authenticated: a PONG proves the
-// peer's key answered from that endpoint. The session layer roams on every authenticated datagram
-// (WireGuard's rule), but here the path layer owns the endpoint: each roam is reported to the
-// machine as a source seen (how a NAT rebinding shows up) and undone.
+// peer's key answered from that endpoint. The path layer owns the peer's endpoint: its session
+// runs without roaming (PeerOptions.roam false) and reports a new source, which the machine takes
+// as a source seen (how a NAT rebinding shows up). Endpoints are typed values (session/endpoint.ts);
+// the machine names candidates by their text, and this driver keeps the value of each name it
+// handed out or was handed, so nothing per datagram parses text.
 import type { Logger } from 'pino';
 import type { Clock } from '../clock/index.ts';
-import { encodePacket, decodePacket, FrameError, type PathFrame } from '../proto/frames/index.ts';
+import type { PathFrame } from '../proto/frames/index.ts';
 import { randomBytes } from '../crypto/index.ts';
 import { TXID_BYTES } from '../proto/frames/index.ts';
 import { toHex } from '../util/index.ts';
-import { formatEndpoint, isDirectEndpoint, parseEndpoint } from './endpoint.ts';
+import { directEndpoint, sameEndpoint, type Endpoint, type RelayEndpoint } from '../proto/link/index.ts';
+import { canonicalAddress, toDirectEndpoint } from './endpoint.ts';
 import {
   DIRECT_DATAGRAM_SIZE,
   PathChoice,
@@ -33,8 +36,7 @@ import { Wakeup } from './timers.ts';
 
 /** What the driver needs of a peer's session (PeerSession has it). */
 export interface PathPeer {
-  endpoint: string | undefined;
-  send(payload: Uint8Array): void;
+  endpoint: Endpoint | undefined;
 }
 
 /** What the driver needs of a stream connection. */
@@ -55,17 +57,17 @@ export interface PeerPathsOptions extends PathChoiceOptions {
   /** The peer's session (PeerSession): its endpoint is set here. */
   peer: PathPeer;
   /**
-   * Sends one path frame to the peer at `to`, inside the session (see sendPayloadTo); `ttl`: with
-   * this IP TTL (an open, see path-choice.ts) — a driver that cannot set it sends nothing.
+   * Sends one path frame to the peer at `to`, inside the session (PeerSession.send(payload, to));
+   * `ttl`: with this IP TTL (an open, see path-choice.ts) — a driver that cannot set it sends nothing.
    */
-  sendFrame(frame: PathFrame, to: string, ttl?: number, padTo?: number): void;
+  sendFrame(frame: PathFrame, to: Endpoint, ttl?: number, padTo?: number): void;
   /**
    * A number that grows while the peer's traffic flows (the session's bytes sent): heartbeats are
    * padded to the path's datagram size only while it does. Default: never busy.
    */
   activity?(): number;
-  /** The peer's relay endpoint ("relay:us-east/<key>"), or undefined when no relay is up. */
-  relayEndpoint(): string | undefined;
+  /** The peer's relay endpoint, or undefined when no relay is up. */
+  relayEndpoint(): RelayEndpoint | undefined;
   /** The peer's stream connection now (a function: connections are replaced). */
   connection?(): PathConnection | undefined;
   /** Stream datagram size for a path; default DIRECT_DATAGRAM_SIZE direct, relayDatagramSize relayed. */
@@ -113,42 +115,8 @@ export interface PeerPathStatus {
   counters: PathChoiceStatus['counters'] & { 'frames-unsendable': number; 'call-me-maybe-no-relay': number };
 }
 
-/** "relay:us-east/<key>" → "us-east". */
-export function relayRegionOf(endpoint: string | undefined): string | undefined {
-  return endpoint === undefined ? undefined : /^relay:([^/]+)/.exec(endpoint)?.[1];
-}
-
-/**
- * Sends one session payload to `to` instead of the peer's endpoint (a probe to a candidate): the
- * endpoint is swapped for the synchronous send and put back. A payload that must wait for a
- * handshake goes wherever the endpoint points later, which is harmless for an unreliable probe.
- */
-export function sendPayloadTo(peer: PathPeer, payload: Uint8Array, to: string): void {
-  const saved = peer.endpoint;
-  peer.endpoint = to;
-  try {
-    peer.send(payload);
-  } finally {
-    peer.endpoint = saved;
-  }
-}
-
-/** A path frame as a standalone stream-layer datagram (packet number 0; no ACK, no retransmission). */
-export function encodePathDatagram(frame: PathFrame, padTo = 0): Uint8Array {
-  return encodePacket(0, [frame], padTo);
-}
-
-/** The path frames of a datagram from encodePathDatagram; [] for anything malformed (never throws). */
-export function decodePathDatagram(d: Uint8Array): PathFrame[] {
-  try {
-    return decodePacket(d).frames.filter(
-      (f): f is PathFrame => f.type === 'path_ping' || f.type === 'path_pong' || f.type === 'call_me_maybe',
-    );
-  } catch (e) {
-    if (e instanceof FrameError) return [];
-    throw e;
-  }
-}
+/** Endpoint values kept by name at most (a peer has a few candidates; cleared when full). */
+const MAX_NAMED = 256;
 
 /** One diagnostic PING (`sallyport ping`): where it went, and its PONG's round trip (null: none in time). */
 export interface PingResult {
@@ -169,6 +137,8 @@ export class PeerPaths {
   readonly #diag = new Map<string, { sentAt: number; done: (rttMs: number | null) => void }>();
   readonly #pc: PathChoice;
   readonly #wake: Wakeup;
+  /** The value of each direct endpoint name the machine uses (its candidates, sources seen). */
+  readonly #named = new Map<string, Endpoint>();
   #lastChange: PeerPathChange | undefined;
   #stopped = false;
   #started = false;
@@ -211,15 +181,16 @@ export class PeerPaths {
   }
 
   /** A path frame from the peer, carried by a session datagram that came from `from`. */
-  onPathFrame(frame: PathFrame, from: string): void {
+  onPathFrame(frame: PathFrame, from: Endpoint): void {
     if (this.#stopped) return;
     const now = this.#o.clock.now();
     switch (frame.type) {
       case 'path_ping':
         // over the relay: not a path (the machine counts it), but answered, for the peer's
         // `sallyport ping` to measure the relayed round trip
-        if (!isDirectEndpoint(from))
+        if (from.kind !== 'direct')
           this.#send({ type: 'path_pong', txid: frame.txid, observed: NO_ADDRESS }, from);
+        else this.#remember(from);
         return this.#run(this.#pc.onPing(frame.txid, from, now));
       case 'path_pong': {
         const d = this.#diag.get(toHex(frame.txid));
@@ -227,27 +198,34 @@ export class PeerPaths {
           this.#diag.delete(toHex(frame.txid));
           return d.done(now - d.sentAt);
         }
-        return this.#run(this.#pc.onPong(frame.txid, from, formatEndpoint(frame.observed), now));
+        const a = canonicalAddress(frame.observed.address);
+        const observed = a === undefined ? undefined : directEndpoint(a, frame.observed.port);
+        return this.#run(this.#pc.onPong(frame.txid, from, observed, now));
       }
       case 'call_me_maybe':
-        return this.#run(this.#pc.onCallMeMaybe(frame.candidates.map(formatEndpoint), now));
+        return this.#run(
+          this.#pc.onCallMeMaybe(
+            frame.candidates.map(
+              (c) => directEndpoint(canonicalAddress(c.address) ?? c.address, c.port).name,
+            ),
+            now,
+          ),
+        );
     }
   }
 
   /**
-   * The session moved the peer's endpoint to `to` (SessionEvent 'endpoint-changed'): a direct
-   * source is news for path choice; the endpoint goes back to the chosen path.
+   * The peer's datagrams now come from `to` (SessionEvent 'source-changed'): a direct source is
+   * news for path choice. The session did not move the endpoint (no roaming).
    */
-  onEndpointChanged(to: string): void {
+  onSourceChanged(to: Endpoint): void {
     if (this.#stopped) return;
-    // Synchronously: whatever the session sends next in this call (a handshake response) goes to
-    // the chosen path. Later: the machine may PING `to`, which must not re-enter the session while
-    // it is still handling the datagram that moved it.
-    this.#assertEndpoint();
+    if (to.kind === 'direct') this.#remember(to);
+    // Later: the machine may PING `to`, which must not re-enter the session while it is still
+    // handling the datagram that came from there.
     queueMicrotask(() => {
       if (this.#stopped) return;
       this.#run(this.#pc.onSourceSeen(to, this.#o.clock.now()));
-      this.#assertEndpoint();
     });
   }
 
@@ -260,7 +238,7 @@ export class PeerPaths {
     const to = this.#wanted();
     const p = this.#pc.path;
     const via: PingResult['via'] = p.kind === 'direct' ? 'direct' : 'relay';
-    const label = p.kind === 'direct' ? p.endpoint : (relayRegionOf(to) ?? '?');
+    const label = p.kind === 'direct' ? p.endpoint : to?.kind === 'relay' ? to.region : '?';
     if (to === undefined || this.#stopped || this.#diag.size >= MAX_DIAGNOSTIC_PINGS)
       return Promise.resolve({ via, to: label, rttMs: null });
     const txid = randomBytes(TXID_BYTES);
@@ -336,22 +314,39 @@ export class PeerPaths {
   #peerPath(p: ActivePath): PeerPath {
     if (p.kind === 'direct') return p;
     const ep = this.#o.relayEndpoint();
-    return { kind: 'relay', region: relayRegionOf(ep), endpoint: ep };
+    return { kind: 'relay', region: ep?.region, endpoint: ep?.name };
   }
 
-  #wanted(): string | undefined {
+  #wanted(): Endpoint | undefined {
     const p = this.#pc.path;
-    return p.kind === 'direct' ? p.endpoint : this.#o.relayEndpoint();
+    return p.kind === 'direct' ? this.#endpoint(p.endpoint) : this.#o.relayEndpoint();
   }
 
   #assertEndpoint(): void {
     const want = this.#wanted();
-    if (want !== undefined && this.#o.peer.endpoint !== want) this.#o.peer.endpoint = want;
+    if (want !== undefined && !sameEndpoint(this.#o.peer.endpoint, want)) this.#o.peer.endpoint = want;
   }
 
-  #send(frame: PathFrame, to: string, ttl?: number, padTo?: number): void {
+  #remember(e: Endpoint): void {
+    if (this.#named.get(e.name) === e) return;
+    if (this.#named.size >= MAX_NAMED) this.#named.clear();
+    this.#named.set(e.name, e);
+  }
+
+  /** The value of a direct endpoint's name (made once from its text: a candidate new to us). */
+  #endpoint(name: string): Endpoint | undefined {
+    const hit = this.#named.get(name);
+    if (hit !== undefined) return hit;
+    const e = toDirectEndpoint(name);
+    if (e !== undefined) this.#remember(e);
+    return e;
+  }
+
+  #send(frame: PathFrame, to: Endpoint | string, ttl?: number, padTo?: number): void {
+    const ep = typeof to === 'string' ? this.#endpoint(to) : to;
+    if (ep === undefined) return void this.#unsendable++;
     try {
-      this.#o.sendFrame(frame, to, ttl, padTo);
+      this.#o.sendFrame(frame, ep, ttl, padTo);
     } catch {
       this.#unsendable++;
     }
@@ -368,8 +363,12 @@ export class PeerPaths {
           this.#o.logger?.info({ size: a.size, path: this.#wanted() }, 'direct path datagram size');
           break;
         case 'pong': {
-          const observed = parseEndpoint(a.observed);
-          if (observed) this.#send({ type: 'path_pong', txid: a.txid, observed }, a.to);
+          const observed = this.#endpoint(a.observed);
+          if (observed?.kind === 'direct')
+            this.#send(
+              { type: 'path_pong', txid: a.txid, observed: { address: observed.addr, port: observed.port } },
+              a.to,
+            );
           break;
         }
         case 'call-me-maybe': {
@@ -378,7 +377,11 @@ export class PeerPaths {
             this.#noRelay++;
             break;
           }
-          const candidates = a.candidates.map(parseEndpoint).filter((e) => e !== undefined);
+          const candidates = [];
+          for (const c of a.candidates) {
+            const e = this.#endpoint(c);
+            if (e?.kind === 'direct') candidates.push({ address: e.addr, port: e.port });
+          }
           this.#send({ type: 'call_me_maybe', candidates }, relay);
           break;
         }

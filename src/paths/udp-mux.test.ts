@@ -3,7 +3,12 @@ import assert from 'node:assert/strict';
 import { EventEmitter, once } from 'node:events';
 import { RealClock } from '../clock/index.ts';
 import { answerBinding, bindingRequest, newTransactionId } from '../proto/stun/index.ts';
+import { PrivateKey } from '../crypto/index.ts';
+import { relayEndpoint, type DirectEndpoint } from '../session/index.ts';
+import { toDirectEndpoint } from './endpoint.ts';
 import { StunClient } from './stun-client.ts';
+
+const D = (s: string): DirectEndpoint => toDirectEndpoint(s)!;
 import { bindUdp, UdpMux, type DatagramSocket } from './udp-mux.ts';
 
 /** A socket that records sends and lets the test inject datagrams. */
@@ -33,7 +38,7 @@ describe('UDP mux', () => {
     const got: string[] = [];
     const mux = new UdpMux({
       socket: f.s,
-      onWireGuard: (d, from) => got.push(`wg${d[0]} ${from}`),
+      onWireGuard: (d, from) => got.push(`wg${d[0]} ${from.name}`),
       onStun: (_d, from) => got.push(`stun ${from}`),
     });
     for (const t of [1, 2, 3, 4]) f.inject(wg(t), '198.51.100.1', 1000);
@@ -71,21 +76,24 @@ describe('UDP mux', () => {
   test('sends are bounded in flight; bad endpoints and families are refused; udp6 maps IPv4', () => {
     const f = fakeSocket('udp4');
     const mux = new UdpMux({ socket: f.s, onWireGuard: () => {}, maxInFlight: 2 });
-    assert.equal(mux.send(wg(4), '198.51.100.1:9'), true);
-    assert.equal(mux.send(wg(4), '198.51.100.1:9'), true);
-    assert.equal(mux.send(wg(4), '198.51.100.1:9'), false);
+    assert.equal(mux.send(wg(4), D('198.51.100.1:9')), true);
+    assert.equal(mux.send(wg(4), D('198.51.100.1:9')), true);
+    assert.equal(mux.send(wg(4), D('198.51.100.1:9')), false);
     assert.equal(mux.stats.drops['in-flight-full'], 1);
     f.sent[0].done();
     f.sent[1].done(new Error('EPERM'));
     assert.equal(mux.stats.inFlight, 0);
     assert.equal(mux.stats.drops['send-error'], 1);
-    assert.equal(mux.send(wg(4), 'relay:us-east/abc'), false);
-    assert.equal(mux.send(wg(4), '[2001:db8::1]:9'), false);
+    assert.equal(
+      mux.send(wg(4), relayEndpoint('us-east', PrivateKey.generate().publicKey) as unknown as DirectEndpoint),
+      false,
+    );
+    assert.equal(mux.send(wg(4), D('[2001:db8::1]:9')), false);
     assert.deepEqual([mux.stats.drops['bad-endpoint'], mux.stats.drops['wrong-family']], [1, 1]);
     const f6 = fakeSocket('udp6');
     const mux6 = new UdpMux({ socket: f6.s, onWireGuard: () => {} });
-    mux6.send(wg(4), '198.51.100.1:9');
-    mux6.send(wg(4), '[2001:db8::1]:9');
+    mux6.send(wg(4), D('198.51.100.1:9'));
+    mux6.send(wg(4), D('[2001:db8::1]:9'));
     assert.deepEqual(
       f6.sent.map((x) => `${x.address} ${x.port}`),
       ['::ffff:198.51.100.1 9', '2001:db8::1 9'],
@@ -99,7 +107,7 @@ describe('UDP mux', () => {
     ac.abort();
     assert.equal(f.s.closed, true);
     f.inject(wg(4), '198.51.100.1', 1);
-    assert.equal(mux.send(wg(4), '198.51.100.1:1'), false);
+    assert.equal(mux.send(wg(4), D('198.51.100.1:1')), false);
     assert.equal(mux.stats.drops.stopped, 2);
   });
 
@@ -116,30 +124,30 @@ describe('UDP mux', () => {
     const muxB = (stunB = new UdpMux({
       socket: sb,
       signal: ac.signal,
-      onWireGuard: (d, from) => ev.emit('b', d[0], from),
+      onWireGuard: (d, from) => ev.emit('b', d[0], from.name),
       onStun: (d, from) => {
         const [address, port] = [
           from.slice(0, from.lastIndexOf(':')),
           Number(from.slice(from.lastIndexOf(':') + 1)),
         ];
         const ans = answerBinding(d, { family: 'IPv4', address, port });
-        if (ans) stunB.send(ans, from);
+        if (ans) stunB.send(ans, D(from));
       },
     }));
     let stun: StunClient | undefined = undefined;
     const muxA = new UdpMux({
       socket: sa,
       signal: ac.signal,
-      onWireGuard: (d, from) => ev.emit('a', d[0], from),
+      onWireGuard: (d, from) => ev.emit('a', d[0], from.name),
       onStun: (d, from) => stun?.receive(d, from),
     });
-    stun = new StunClient({ clock, send: (d, to) => muxA.send(d, to) });
+    stun = new StunClient({ clock, send: (d, to) => muxA.send(d, D(to)) });
     try {
       const got = once(ev, 'b');
-      muxA.send(wg(1, 148), `127.0.0.1:${muxB.port}`);
+      muxA.send(wg(1, 148), D(`127.0.0.1:${muxB.port}`));
       assert.deepEqual(await got, [1, `127.0.0.1:${muxA.port}`]);
       const back = once(ev, 'a');
-      muxB.send(wg(2, 92), `127.0.0.1:${muxA.port}`);
+      muxB.send(wg(2, 92), D(`127.0.0.1:${muxA.port}`));
       assert.deepEqual(await back, [2, `127.0.0.1:${muxB.port}`]);
       const r = await stun.bind(`127.0.0.1:${muxB.port}`, { signal: AbortSignal.timeout(5000) });
       assert.equal(r.mapped, `127.0.0.1:${muxA.port}`);

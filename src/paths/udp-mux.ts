@@ -14,7 +14,8 @@ import { createSocket, type Socket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { isStun } from '../proto/stun/index.ts';
-import { formatEndpoint, parseEndpoint } from './endpoint.ts';
+import type { DirectEndpoint } from '../proto/link/index.ts';
+import { DirectEndpoints } from './endpoint.ts';
 import { PathsError } from './errors.ts';
 
 /** A bound datagram socket: node:dgram below, or a vnet host in tests. */
@@ -179,9 +180,9 @@ class NodeDatagramSocket implements DatagramSocket {
 
 export interface UdpMuxOptions {
   socket: DatagramSocket;
-  /** A WireGuard message (types 1–4) from "ip:port": give it to SessionHost.receive. Must not throw. */
-  onWireGuard(datagram: Uint8Array, from: string): void;
-  /** A STUN message: give it to StunClient.receive. */
+  /** A WireGuard message (types 1–4) from `from`: give it to SessionHost.receive. Must not throw. */
+  onWireGuard(datagram: Uint8Array, from: DirectEndpoint): void;
+  /** A STUN message from "ip:port": give it to StunClient.receive. */
   onStun?(datagram: Uint8Array, from: string): void;
   /** Sends awaiting the socket's callback at most; more are dropped. Default 1024. */
   maxInFlight?: number;
@@ -228,6 +229,7 @@ export class UdpMux {
   };
   #stopped = false;
   #ttl: number | undefined;
+  readonly #sources = new DirectEndpoints();
   readonly #onAbort = (): void => this.stop();
 
   constructor(o: UdpMuxOptions) {
@@ -258,26 +260,25 @@ export class UdpMux {
     }
   }
 
-  /** Sends to "ip:port". False when dropped (counted). Never throws. */
-  send(datagram: Uint8Array, to: string): boolean {
+  /** Sends to `to`. False when dropped (counted). Never throws. */
+  send(datagram: Uint8Array, to: DirectEndpoint): boolean {
     const drop = (r: UdpMuxDrop): false => {
       this.stats.drops[r]++;
       return false;
     };
     if (this.#stopped) return drop('stopped');
-    const e = parseEndpoint(to);
-    if (!e) return drop('bad-endpoint');
-    const v6 = e.address.includes(':');
+    if (to.kind !== 'direct') return drop('bad-endpoint');
+    const v6 = to.addr.includes(':');
     if (v6 && this.#o.socket.type === 'udp4') return drop('wrong-family');
     if (this.stats.inFlight >= this.#max) return drop('in-flight-full');
-    const address = !v6 && this.#o.socket.type === 'udp6' ? `::ffff:${e.address}` : e.address;
+    const address = !v6 && this.#o.socket.type === 'udp6' ? `::ffff:${to.addr}` : to.addr;
     this.stats.inFlight++;
     this.stats.sent.datagrams++;
     this.stats.sent.bytes += datagram.length;
     this.#o.socket.send(
       datagram,
       address,
-      e.port,
+      to.port,
       (err) => {
         this.stats.inFlight--;
         if (err)
@@ -301,7 +302,7 @@ export class UdpMux {
   #receive(d: Uint8Array, address: string, port: number): void {
     if (this.#stopped) return void this.stats.drops.stopped++;
     if (d.length < 4) return void this.stats.drops.short++;
-    const from = formatEndpoint({ address, port });
+    const from = this.#sources.of(address, port);
     this.stats.received.bytes += d.length;
     try {
       if (d[0] >= 1 && d[0] <= 4 && d[1] === 0 && d[2] === 0 && d[3] === 0) {
@@ -309,7 +310,7 @@ export class UdpMux {
         this.#o.onWireGuard(d, from);
       } else if (isStun(d) && this.#o.onStun) {
         this.stats.received.stun++;
-        this.#o.onStun(d, from);
+        this.#o.onStun(d, from.name);
       } else this.stats.drops.unknown++;
     } catch {
       this.stats.drops['handler-error']++;

@@ -42,7 +42,10 @@ import {
   type VSocket,
 } from '../testing/vnet/index.ts';
 import { Discovery } from './discovery.ts';
-import { PeerPaths, decodePathDatagram, encodePathDatagram, sendPayloadTo } from './peer-paths.ts';
+import { decodePathPayload, encodePathPayload, T_PATH } from '../proto/link/index.ts';
+import { relayEndpoint, type RelayEndpoint } from '../session/index.ts';
+import { toDirectEndpoint } from './endpoint.ts';
+import { PeerPaths } from './peer-paths.ts';
 import { StunClient } from './stun-client.ts';
 import { DEFAULT_PATH_TIMINGS } from './timers.ts';
 import { UdpMux, type DatagramSocket } from './udp-mux.ts';
@@ -84,7 +87,12 @@ function world(seed: number, sideA: Side, sideB: Side) {
   const stunServer = `${reflector.endpoint.address}:${reflector.endpoint.port}`;
   const nodes: Node[] = [];
   const nats = new Map<string, Nat>();
-  const relayEp = (n: Node) => `relay:test/${n.key.publicKey.base64()}`;
+  const relayEps = new Map<Node, RelayEndpoint>();
+  const relayEp = (of: Node): RelayEndpoint => {
+    let e = relayEps.get(of);
+    if (!e) relayEps.set(of, (e = relayEndpoint('test', of.key.publicKey)));
+    return e;
+  };
   const other = (n: Node) => nodes.find((x) => x !== n)!;
 
   function mk(name: string, side: Side, publicAddr: string, isClient: boolean): Node {
@@ -103,17 +111,16 @@ function world(seed: number, sideA: Side, sideB: Side) {
       privateKey: n.key,
       jitterMs: () => 0,
       send: (d, to) => {
-        if (!to.startsWith('relay:')) return void n.mux.send(d, to);
+        if (to.kind === 'direct') return void n.mux.send(d, to);
         const copy = new Uint8Array(d);
         clock.setTimeout(() => other(n).host.receive(copy, relayEp(n)), RELAY_MS);
       },
       onPayload: (_p, payload, from) => {
-        if (payload[0] === 1)
-          for (const f of decodePathDatagram(payload.subarray(1))) n.paths.onPathFrame(f, from);
+        if (payload[0] === T_PATH) for (const f of decodePathPayload(payload)) n.paths.onPathFrame(f, from);
         else n.conn.receiveDatagram(payload.subarray(1));
       },
       onEvent: (ev) => {
-        if (ev.type === 'endpoint-changed') n.paths?.onEndpointChanged(ev.to);
+        if (ev.type === 'source-changed') n.paths?.onSourceChanged(ev.to);
         if (ev.type === 'handshake-complete') n.paths.start();
       },
     });
@@ -125,7 +132,7 @@ function world(seed: number, sideA: Side, sideB: Side) {
     n.stun = new StunClient({
       clock,
       servers: [stunServer],
-      send: (d, to) => n.mux.send(d, to),
+      send: (d, to) => n.mux.send(d, toDirectEndpoint(to)!),
       onChange: (m) => n.discovery.setStunResults(m),
     });
     const nic: NetworkInterfaceInfo = {
@@ -162,7 +169,7 @@ function world(seed: number, sideA: Side, sideB: Side) {
   const b = mk('b', sideB, '198.51.100.1', false);
   for (const n of [a, b]) {
     const o = other(n);
-    n.peer = n.host.addPeer(o.key.publicKey, { endpoint: relayEp(o) });
+    n.peer = n.host.addPeer(o.key.publicKey, { endpoint: relayEp(o), roam: false });
     n.paths = new PeerPaths({
       clock,
       peer: n.peer,
@@ -170,13 +177,7 @@ function world(seed: number, sideA: Side, sideB: Side) {
       connection: () => n.conn,
       // a lost direct path may mean our mapping changed: ask STUN at once, not in up to 25 s
       onChange: (c) => c.reason === 'trust-expired' && n.stun.refresh(),
-      sendFrame: (f, to) => {
-        const d = encodePathDatagram(f);
-        const p = new Uint8Array(d.length + 1);
-        p[0] = 1;
-        p.set(d, 1);
-        sendPayloadTo(n.peer, p, to);
-      },
+      sendFrame: (f, to) => n.peer.send(encodePathPayload(f), to),
     });
     n.discovery.start();
     n.stun.start();
@@ -247,14 +248,14 @@ describe('paths over vnet NATs (RFC 4787)', () => {
             const bound = 4 * RELAY_MS + DEFAULT_PATH_TIMINGS.probeIntervalMs + 2 * DIRECT_RTT;
             assert.ok(took <= bound, `direct after ${took} ms, bound ${bound}`);
             const sa = w.a.paths.status();
-            assert.equal(sa.path.kind === 'direct' && sa.path.endpoint, w.a.peer.endpoint);
+            assert.equal(sa.path.kind === 'direct' && sa.path.endpoint, w.a.peer.endpoint?.name);
           } else {
             await w.net.runUntil(() => w.clock.now() >= 90_000, 100_000);
             for (const n of [w.a, w.b]) {
               const st = n.paths.status();
               assert.equal(st.path.kind, 'relay', w.net.topology.summary());
               assert.ok(st.counters.rounds >= 2, 're-probed while relayed');
-              assert.ok(n.peer.endpoint?.startsWith('relay:'));
+              assert.equal(n.peer.endpoint?.kind, 'relay');
             }
           }
           await echoCheck(w);
@@ -321,7 +322,7 @@ describe('paths over vnet NATs: the mapping changes mid-transfer', () => {
           const x = await bulk(w, bytes);
           await w.net.runUntil(() => x.r.received >= 2 << 20, 60_000);
           assert.ok(x.r.received < bytes, 'mid-transfer');
-          const before = w.b.peer.endpoint;
+          const before = w.b.peer.endpoint?.name;
           const at = w.clock.now();
           if (how === 'rebind') w.nats.get('a')!.rebind();
           else w.nats.get('a')!.flush();
@@ -330,9 +331,9 @@ describe('paths over vnet NATs: the mapping changes mid-transfer', () => {
           assert.deepEqual(x.r.errors, []);
           await w.net.runUntil(both, 60_000);
           const back = w.clock.now() - at;
-          t.diagnostic(`${how}: direct ${back} ms after the change; b sends to ${w.b.peer.endpoint}`);
+          t.diagnostic(`${how}: direct ${back} ms after the change; b sends to ${w.b.peer.endpoint?.name}`);
           if (how === 'rebind') {
-            assert.notEqual(w.b.peer.endpoint, before, 'b follows a to its new mapping');
+            assert.notEqual(w.b.peer.endpoint?.name, before, 'b follows a to its new mapping');
             const bound =
               DEFAULT_PATH_TIMINGS.trustMs +
               DEFAULT_PATH_TIMINGS.probeIntervalMs +
@@ -340,7 +341,7 @@ describe('paths over vnet NATs: the mapping changes mid-transfer', () => {
               2 * DIRECT_RTT;
             assert.ok(back <= bound, `recovered after ${back} ms (bound ${bound})`);
           } else {
-            assert.equal(w.b.peer.endpoint, before, 'port preserved: the same endpoint');
+            assert.equal(w.b.peer.endpoint?.name, before, 'port preserved: the same endpoint');
             for (const n of [w.a, w.b])
               assert.equal(n.paths.status().switches, 1, 'never left the direct path');
           }

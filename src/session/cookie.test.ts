@@ -4,6 +4,7 @@ import { FakeClock } from '../clock/index.ts';
 import { PrivateKey } from '../crypto/index.ts';
 import { decodeCookieReply, encodeInitiation, INITIATION_SIZE } from '../proto/handshake/index.ts';
 import { CookieChecker, CookieGenerator } from './cookie.ts';
+import { directEndpoint } from '../proto/link/index.ts';
 import { LoadMeter } from './load.ts';
 import { RateLimiter, sourceKey } from './ratelimiter.ts';
 import { pair, text, unpad } from './testkit.ts';
@@ -128,7 +129,7 @@ test('under load with a valid mac2: rate limited per source, 5 at once then 20 p
   assert.equal(b.host.drops['replayed-initiation'], 5);
   b.host.receive(retry.d, retry.from);
   assert.equal(b.host.drops['rate-limited'], 2);
-  b.host.receive(retry.d, '10.0.0.1:9999'); // the cookie is bound to the source address and port
+  b.host.receive(retry.d, directEndpoint('10.0.0.1', 9999)); // the cookie is bound to the source address and port
   assert.equal(b.host.drops['cookie-sent'], 2);
 });
 

@@ -7,7 +7,7 @@
 //
 // mac1 sits 32 bytes before the end of a handshake message and mac2 16 bytes before it, in both
 // the initiation and the response. The source endpoint's bytes are the UTF-8 bytes of its
-// Endpoint string ("198.18.0.1:51820", "relay:us-east"): the cookie is opaque to its holder, so
+// Endpoint's name ("198.18.0.1:51820", "relay:us-east/<key>"): the cookie is opaque to its holder, so
 // only its sender needs to agree with itself.
 import type { Clock } from '../clock/index.ts';
 import { type PublicKey, hash, mac, randomBytes, xopen, xseal } from '../crypto/index.ts';

@@ -1,7 +1,7 @@
+import type { Endpoint } from '../proto/link/index.ts';
 import type { PeerSession } from './peer.ts';
 
-/** A datagram endpoint as the path layer names it: "198.18.0.1:51820", "[::1]:4000", "relay:us-east". */
-export type Endpoint = string;
+export type { Endpoint };
 
 /** What a session tells its owner (SessionHostOptions.onEvent). */
 export type SessionEvent =
@@ -17,8 +17,13 @@ export type SessionEvent =
   | { type: 'handshake-stale'; peer: PeerSession }
   /** 540 s without a new keypair: every key of the peer was zeroed. */
   | { type: 'keys-zeroed'; peer: PeerSession }
-  /** An authenticated message came from a new endpoint (roaming). */
+  /** Roaming (PeerOptions.roam): an authenticated message came from a new endpoint, now the peer's. */
   | { type: 'endpoint-changed'; peer: PeerSession; from: Endpoint | undefined; to: Endpoint }
+  /**
+   * Without roaming: an authenticated message came from another endpoint than the one before it.
+   * The owner chooses the peer's endpoint (the session does not move it).
+   */
+  | { type: 'source-changed'; peer: PeerSession; from: Endpoint | undefined; to: Endpoint }
   /** Under load, a handshake message without a valid mac2 was answered with a cookie reply. */
   | { type: 'cookie-sent'; to: Endpoint }
   /** A cookie reply from the peer was accepted; the next initiation carries mac2. */

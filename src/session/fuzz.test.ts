@@ -7,6 +7,7 @@ import { mac, hash } from '../crypto/index.ts';
 import { decodeCookieReply, encodeInitiation } from '../proto/handshake/index.ts';
 import type { SessionHost } from './host.ts';
 import { CookieGenerator } from './cookie.ts';
+import { directEndpoint } from '../proto/link/index.ts';
 import { pair, text, unpad, type Datagram } from './testkit.ts';
 
 const RUNS = 2000;
@@ -37,7 +38,7 @@ function world() {
 
 /** Delivers `d` to the host it was addressed to and checks it was dropped exactly once, quietly. */
 function expectDropped(w: ReturnType<typeof world>, g: Datagram, d: Uint8Array, from = g.from): void {
-  const host = w.wire.hosts.get(g.to)!;
+  const host = w.wire.hosts.get(g.to.name)!;
   const before = total(host);
   const got = w.a.received.length + w.b.received.length;
   host.receive(d, from);
@@ -58,14 +59,14 @@ function stillWorks(w: ReturnType<typeof world>): void {
 }
 
 const endpoint = fc.oneof(
-  fc.constant('10.0.0.1:51820'),
-  fc.tuple(fc.nat(255), fc.nat(65535)).map(([x, p]) => `192.0.2.${x}:${p}`),
-  fc.string({ maxLength: 30 }),
+  fc.constant(directEndpoint('10.0.0.1', 51820)),
+  fc.tuple(fc.nat(255), fc.nat(65535)).map(([x, p]) => directEndpoint(`192.0.2.${x}`, p)),
+  fc.tuple(fc.string({ maxLength: 30 }), fc.nat(65535)).map(([a, p]) => directEndpoint(a, p)),
 );
 
 test('random datagrams (and random bodies behind valid headers) are dropped', () => {
   const w = world();
-  const g = { d: new Uint8Array(0), from: '', to: w.b.endpoint };
+  const g = { d: new Uint8Array(0), from: directEndpoint('', 0), to: w.b.endpoint };
   const sized = fc
     .tuple(fc.constantFrom([1, 148], [2, 92], [3, 64], [4, 32], [4, 48], [4, 1500]), fc.nat())
     .chain(([[t, n]]) =>
@@ -143,7 +144,7 @@ test('floods do not grow state: index table, staged queue and rate-limiter table
   h.b.host.forceUnderLoad(true);
   const gen = new CookieGenerator(h.clock, h.b.key.publicKey);
   for (let i = 0; i < 1000; i++) {
-    const from = `198.18.${i >> 8}.${i & 255}:9`;
+    const from = directEndpoint(`198.18.${i >> 8}.${i & 255}`, 9);
     const m = encodeInitiation({
       senderIndex: i,
       ephemeral: hash(Uint8Array.of(i & 255, i >> 8)),

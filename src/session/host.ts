@@ -23,7 +23,8 @@ import { decodeTransport } from '../proto/transport/index.ts';
 import { CookieChecker } from './cookie.ts';
 import { REKEY_TIMEOUT_JITTER_MAX_MS } from './constants.ts';
 import { SessionError } from './errors.ts';
-import type { Endpoint, SessionEvent } from './events.ts';
+import type { Endpoint } from '../proto/link/index.ts';
+import type { SessionEvent } from './events.ts';
 import { readInitiation, wireguardNoise } from './handshake.ts';
 import { IndexTable } from './index-table.ts';
 import { LoadMeter, DEFAULT_UNDER_LOAD_PER_SECOND } from './load.ts';
@@ -221,13 +222,13 @@ export class SessionHost {
       return false;
     }
     if (!underLoad) return true;
-    if (!this.#checker.checkMac2(d, from)) {
-      this.#ctx.transmit(this.#checker.createReply(d, senderIndex, from), from);
+    if (!this.#checker.checkMac2(d, from.name)) {
+      this.#ctx.transmit(this.#checker.createReply(d, senderIndex, from.name), from);
       this.#ctx.emit({ type: 'cookie-sent', to: from });
       drop('cookie-sent');
       return false;
     }
-    if (!this.#limiter.allow(from)) {
+    if (!this.#limiter.allow(from.name)) {
       drop('rate-limited');
       return false;
     }

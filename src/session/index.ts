@@ -11,7 +11,15 @@
 //   send-error, payload-handler-error, event-handler-error, internal (a bug: never expected)
 export { SessionHost, type SessionHostOptions } from './host.ts';
 export { PeerSession, type PeerOptions, type PeerStats, type KeypairInfo } from './peer.ts';
-export type { Endpoint, SessionEvent } from './events.ts';
+export type { SessionEvent } from './events.ts';
+export {
+  directEndpoint,
+  relayEndpoint,
+  sameEndpoint,
+  type Endpoint,
+  type DirectEndpoint,
+  type RelayEndpoint,
+} from '../proto/link/index.ts';
 export { SessionError } from './errors.ts';
 export {
   NoiseIKpsk2,

@@ -6,7 +6,8 @@ import type { Response } from '../proto/handshake/index.ts';
 import type { Clock } from '../clock/index.ts';
 import { CookieGenerator } from './cookie.ts';
 import { MAX_STAGED_PACKETS } from './constants.ts';
-import type { Endpoint, SessionEvent } from './events.ts';
+import { sameEndpoint, type Endpoint } from '../proto/link/index.ts';
+import type { SessionEvent } from './events.ts';
 import { Handshake } from './handshake.ts';
 import type { IndexTable } from './index-table.ts';
 import { Keypair, Keypairs } from './keypair.ts';
@@ -41,6 +42,12 @@ export interface PeerOptions {
   endpoint?: Endpoint;
   /** Persistent keepalive interval in ms (WireGuard's PersistentKeepalive × 1000). Default 0: off. */
   persistentKeepaliveMs?: number;
+  /**
+   * WireGuard's roaming: every authenticated message moves the peer's endpoint to where it came
+   * from ('endpoint-changed'). Default true. False: the owner chooses the endpoint; the session
+   * only reports a change of source ('source-changed') and never moves it.
+   */
+  roam?: boolean;
 }
 
 export interface PeerStats {
@@ -87,6 +94,9 @@ export class PeerSession implements TimerActions {
   /** @internal */ readonly timers: PeerTimers;
   readonly #host: PeerHost;
   readonly #staged: Uint8Array[] = [];
+  readonly #roam: boolean;
+  /** Where the last authenticated message came from. */
+  #source: Endpoint | undefined;
   #stopped = false;
 
   /** @internal Use SessionHost.addPeer. */
@@ -94,6 +104,7 @@ export class PeerSession implements TimerActions {
     this.#host = host;
     this.publicKey = key;
     this.endpoint = opts.endpoint;
+    this.#roam = opts.roam ?? true;
     this.handshake = new Handshake(host.staticKey, key, opts.presharedKey ?? new Uint8Array(32));
     this.cookies = new CookieGenerator(host.clock, key);
     this.keypairs = new Keypairs((kp) => {
@@ -105,13 +116,18 @@ export class PeerSession implements TimerActions {
 
   // ---- public surface
 
-  /** Encrypts and sends a payload; stages it (bounded queue) and starts a handshake if no usable keypair. */
-  send(payload: Uint8Array): void {
+  /**
+   * Encrypts and sends a payload to `via` (default: the peer's endpoint); stages it (bounded queue)
+   * and starts a handshake if there is no usable keypair. A staged payload goes to the peer's
+   * endpoint when the keypair comes, whatever its `via` was: harmless for the path layer's probes,
+   * which are unreliable by nature.
+   */
+  send(payload: Uint8Array, via?: Endpoint): void {
     if (this.#stopped) return this.#host.drop('peer-stopped');
     if (payload.length === 0) return this.#host.drop('empty-payload');
     const kp = this.keypairs.current;
     if (this.#staged.length === 0 && kp !== undefined && this.timers.canSendWith(kp)) {
-      this.#sendWith(kp, payload);
+      this.#sendWith(kp, payload, via);
       return;
     }
     this.#stage(new Uint8Array(payload));
@@ -160,12 +176,12 @@ export class PeerSession implements TimerActions {
     this.#staged.push(p);
   }
 
-  #sendWith(kp: Keypair, payload: Uint8Array): void {
+  #sendWith(kp: Keypair, payload: Uint8Array, via?: Endpoint): void {
     const msg = kp.seal(payload, this.#host.padding);
     kp.sendNonce++;
     this.timers.anyAuthenticatedPacketTraversal();
     this.timers.anyAuthenticatedPacketSent();
-    this.#transmit(msg);
+    this.#transmit(msg, via);
     if (payload.length > 0) {
       this.stats.txPackets++;
       this.timers.dataSent();
@@ -240,19 +256,32 @@ export class PeerSession implements TimerActions {
     host.emit({ type: 'handshake-responded', peer: this });
   }
 
-  #transmit(msg: Uint8Array): void {
-    if (this.endpoint === undefined) return this.#host.drop('no-endpoint');
+  #transmit(msg: Uint8Array, via: Endpoint | undefined = this.endpoint): void {
+    if (via === undefined) return this.#host.drop('no-endpoint');
     this.stats.txBytes += msg.length;
-    this.#host.transmit(msg, this.endpoint);
+    this.#host.transmit(msg, via);
   }
 
   // ---- receiving (the host has authenticated these)
 
+  /** Where the last authenticated message came from (undefined before the first). */
+  get source(): Endpoint | undefined {
+    return this.#source;
+  }
+
   #setEndpoint(from: Endpoint): void {
-    if (from === this.endpoint) return;
-    const old = this.endpoint;
-    this.endpoint = from;
-    this.#host.emit({ type: 'endpoint-changed', peer: this, from: old, to: from });
+    if (this.#roam) {
+      this.#source = from;
+      if (sameEndpoint(from, this.endpoint)) return;
+      const old = this.endpoint;
+      this.endpoint = from;
+      this.#host.emit({ type: 'endpoint-changed', peer: this, from: old, to: from });
+      return;
+    }
+    if (sameEndpoint(from, this.#source)) return;
+    const old = this.#source;
+    this.#source = from;
+    this.#host.emit({ type: 'source-changed', peer: this, from: old, to: from });
   }
 
   /** @internal An initiation from this peer was accepted by its handshake. */

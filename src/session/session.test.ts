@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PrivateKey, randomBytes } from '../crypto/index.ts';
+import { directEndpoint, type Endpoint } from '../proto/link/index.ts';
 import { SessionHost } from './host.ts';
 import { pair, text, unpad } from './testkit.ts';
 
@@ -29,7 +30,7 @@ test('handshake, then data both ways', () => {
   assert.deepEqual(a.host.drops, {});
   assert.deepEqual(b.host.drops, {});
   // Byte counters count whole authenticated datagrams, handshakes included, as `wg show` does.
-  const bytesFrom = (ep: string) =>
+  const bytesFrom = (ep: Endpoint) =>
     wire.sent.filter((g) => g.from === ep).reduce((n, g) => n + g.d.length, 0);
   assert.equal(a.peer.stats.txBytes, bytesFrom(a.endpoint));
   assert.equal(b.peer.stats.rxBytes, bytesFrom(a.endpoint));
@@ -159,8 +160,8 @@ test('endpoint roaming: the peer endpoint follows authenticated messages only', 
   wire.flush();
   assert.equal(b.peer.endpoint, a.endpoint);
   // A moves (a new NAT binding): B learns the new address from A's next authenticated message.
-  const moved = '198.51.100.7:40000';
-  wire.hosts.set(moved, a.host);
+  const moved = directEndpoint('198.51.100.7', 40000);
+  wire.hosts.set(moved.name, a.host);
   a.endpoint = moved;
   a.peer.send(text('from elsewhere'));
   wire.flush();
@@ -171,7 +172,7 @@ test('endpoint roaming: the peer endpoint follows authenticated messages only', 
   assert.equal(wire.sent.at(-1)!.to, moved);
   assert.equal(unpad(a.received.at(-1)!.payload), 'reply');
   // Garbage and replays from another address do not move it.
-  const spoof = '203.0.113.66:1';
+  const spoof = directEndpoint('203.0.113.66', 1);
   const data = wire.sent.find((g) => g.d[0] === 4 && g.from === moved)!;
   b.host.receive(data.d, spoof);
   const bad = new Uint8Array(data.d);
@@ -279,7 +280,7 @@ test('simultaneous initiations: both lose the first round; jitter separates the 
 test('one host, several peers: indices route every message to its own peer', () => {
   const { clock, wire, a, b } = pair();
   const cKey = PrivateKey.generate();
-  const cEnd = '10.0.0.3:51820';
+  const cEnd = directEndpoint('10.0.0.3', 51820);
   const got: string[] = [];
   const c = new SessionHost({
     clock,
@@ -287,7 +288,7 @@ test('one host, several peers: indices route every message to its own peer', () 
     send: wire.sender(() => cEnd),
     onPayload: (_p, payload) => got.push(unpad(payload)),
   });
-  wire.hosts.set(cEnd, c);
+  wire.hosts.set(cEnd.name, c);
   const aToC = a.host.addPeer(cKey.publicKey, { endpoint: cEnd });
   const cToA = c.addPeer(a.key.publicKey, { endpoint: a.endpoint });
   a.peer.send(text('to b'));
@@ -301,8 +302,32 @@ test('one host, several peers: indices route every message to its own peer', () 
   b.peer.send(text('b says'));
   cToA.send(text('c says'));
   wire.flush();
-  const byPeer = a.received.map((r) => `${r.from} ${unpad(r.payload)}`).sort();
-  assert.deepEqual(byPeer, [`${cEnd} c says`, `${b.endpoint} b says`].sort());
+  const byPeer = a.received.map((r) => `${r.from.name} ${unpad(r.payload)}`).sort();
+  assert.deepEqual(byPeer, [`${cEnd.name} c says`, `${b.endpoint.name} b says`].sort());
   assert.ok(a.host.sizes().indexTable <= 8);
   assert.equal(a.host.sizes().peers, 2);
+});
+
+test('without roaming, the owner keeps the endpoint: a new source is reported, send(payload, via) goes where asked', () => {
+  const { wire, a, b } = pair({ peerB: { roam: false } });
+  a.peer.send(text('hi'));
+  wire.flush();
+  assert.equal(b.peer.endpoint, a.endpoint, 'the endpoint it was given');
+  assert.equal(b.peer.source, a.endpoint);
+  const moved = directEndpoint('198.51.100.7', 40000);
+  wire.hosts.set(moved.name, a.host);
+  a.endpoint = moved;
+  a.peer.send(text('from elsewhere'));
+  wire.flush();
+  assert.notEqual(b.peer.endpoint, moved, 'not moved by the session');
+  assert.equal(b.peer.source, moved);
+  const ev = b.events.filter((e) => e.type === 'source-changed');
+  assert.equal(ev.at(-1)?.type === 'source-changed' && ev.at(-1)!.to, moved);
+  assert.ok(!b.events.some((e) => e.type === 'endpoint-changed'));
+  // a probe to the new source: sent there, the endpoint unchanged
+  b.peer.send(text('probe'), moved);
+  assert.equal(wire.queue.at(-1)!.to, moved);
+  assert.notEqual(b.peer.endpoint, moved);
+  wire.flush();
+  assert.equal(unpad(a.received.at(-1)!.payload), 'probe');
 });

@@ -1,7 +1,8 @@
 // For tests only: hosts on a FakeClock joined by an in-memory "wire" that passes datagrams.
 import { FakeClock, type TimerHandle } from '../clock/index.ts';
 import { PrivateKey } from '../crypto/index.ts';
-import type { Endpoint, SessionEvent } from './events.ts';
+import { directEndpoint, type Endpoint } from '../proto/link/index.ts';
+import type { SessionEvent } from './events.ts';
 import { SessionHost, type SessionHostOptions } from './host.ts';
 import type { PeerOptions, PeerSession } from './peer.ts';
 
@@ -25,7 +26,8 @@ export class Wire {
 
   readonly queue: Datagram[] = [];
   readonly sent: Datagram[] = [];
-  readonly hosts = new Map<Endpoint, SessionHost>();
+  /** Hosts by their endpoint's name. */
+  readonly hosts = new Map<string, SessionHost>();
   /** Return false to lose a datagram; may rewrite `from` (a NAT rebinding). */
   filter: ((g: Datagram) => boolean) | undefined;
 
@@ -46,14 +48,14 @@ export class Wire {
       const g = this.queue.shift()!;
       n++;
       if (this.filter && !this.filter(g)) continue;
-      this.hosts.get(g.to)?.receive(g.d, g.from);
+      this.hosts.get(g.to.name)?.receive(g.d, g.from);
     }
     return n;
   }
 
   /** Types (first byte) of the datagrams sent so far from `from`. */
   typesFrom(from: Endpoint): number[] {
-    return this.sent.filter((g) => g.from === from).map((g) => g.d[0]);
+    return this.sent.filter((g) => g.from.name === from.name).map((g) => g.d[0]);
   }
 }
 
@@ -97,11 +99,11 @@ export function pair(o: PairOptions = {}): { clock: FakeClock; wire: Wire; a: Si
       jitterMs: () => jitter(i),
       ...o.host,
     });
-    wire.hosts.set(endpoint, side.host);
+    wire.hosts.set(endpoint.name, side.host);
     return side;
   };
-  const a = mk('10.0.0.1:51820', 0);
-  const b = mk('10.0.0.2:51820', 1);
+  const a = mk(directEndpoint('10.0.0.1', 51820), 0);
+  const b = mk(directEndpoint('10.0.0.2', 51820), 1);
   a.peer = a.host.addPeer(b.key.publicKey, {
     endpoint: b.endpoint,
     presharedKey: o.pskA ?? o.psk,

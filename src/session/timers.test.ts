@@ -122,7 +122,7 @@ test('passive keepalive: 10 s after receiving data, only if nothing was sent', (
 test('new handshake: sent data with no reply for KEEPALIVE + REKEY_TIMEOUT (15 s + jitter)', () => {
   const { clock, wire, a } = established({ jitter: 100 });
   clock.advance(1_000);
-  wire.filter = (g) => g.from !== '10.0.0.2:51820'; // B's replies (its keepalive) are lost
+  wire.filter = (g) => g.from.name !== '10.0.0.2:51820'; // B's replies (its keepalive) are lost
   a.peer.send(text('anyone?'));
   wire.flush();
   clock.advance(15_099);

@@ -118,9 +118,16 @@ test('standing policies become grants, follow policy changes, and leave peopleâ€
   const all = await a.call<GrantView[]>('GET', '/api/v1/grants');
   assert.equal(all.find((g) => g.id === manual.id)?.revokedAt, null);
 
-  const audit = await a.call<{ action: string; actor: string }[]>('GET', '/api/v1/audit?limit=10000');
+  const audit = await a.call<{ action: string; actor: string; subject: string; details: { why?: string } }[]>(
+    'GET',
+    '/api/v1/audit?limit=10000',
+  );
   assert.ok(audit.some((x) => x.action === 'grant.create' && x.actor === 'policy:metrics'));
   assert.ok(audit.some((x) => x.action === 'grant.revoke' && x.actor === 'system'));
+  // The reasons come from the pure reconciler (access/standing.ts reconcileStanding), which the
+  // coordinator applies as is: one record per change, after the change it explains.
+  assert.ok(audit.some((x) => x.action === 'standing.create' && x.subject.startsWith('standing:metrics/')));
+  assert.ok(audit.some((x) => x.action === 'standing.remove' && x.details.why === 'not-wanted'));
 });
 
 test('a standing grant carries its policy entryâ€™s access level; a changed level replaces the grant', async () => {

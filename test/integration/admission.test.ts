@@ -6,7 +6,7 @@ import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { Harness, waitFor, type AgentHandle } from '../../src/testing/harness.ts';
 import { AgentMetrics, ctlRequest, socketPath } from '../../src/agent/index.ts';
-import { relayEndpoint } from '../../src/agent/paths.ts';
+import { relayEndpoint } from '../../src/session/index.ts';
 import { REGION } from '../../src/testing/harness.ts';
 import { startServices, type Services } from './services.ts';
 

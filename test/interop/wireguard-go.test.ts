@@ -22,7 +22,7 @@ import assert from 'node:assert/strict';
 import { createSocket, type Socket } from 'node:dgram';
 import { realClock } from '../../src/clock/index.ts';
 import { PrivateKey, hash, mac, randomBytes } from '../../src/crypto/index.ts';
-import { SessionHost, type PeerSession, type SessionEvent } from '../../src/session/index.ts';
+import { SessionHost, directEndpoint, type PeerSession, type SessionEvent } from '../../src/session/index.ts';
 import { needs } from '../../src/testing/require.ts';
 import { NetnsLab, missingBinary, netnsMissing, sleep, waitFor } from '../../src/testing/netns.ts';
 import {
@@ -126,8 +126,7 @@ async function rig(t: TestContext, psk: boolean, opts: { theirPsk?: Uint8Array }
     clock: realClock,
     privateKey: ourKey,
     send(datagram, to) {
-      const i = to.lastIndexOf(':');
-      sock.send(datagram, Number(to.slice(i + 1)), to.slice(0, i));
+      if (to.kind === 'direct') sock.send(datagram, to.port, to.addr);
     },
     onPayload(peer, payload) {
       r.payloadLengths.push(payload.length);
@@ -142,9 +141,11 @@ async function rig(t: TestContext, psk: boolean, opts: { theirPsk?: Uint8Array }
       r.events.push(ev);
     },
   }));
-  sock.on('message', (msg, rinfo) => host.receive(new Uint8Array(msg), `${rinfo.address}:${rinfo.port}`));
+  sock.on('message', (msg, rinfo) =>
+    host.receive(new Uint8Array(msg), directEndpoint(rinfo.address, rinfo.port)),
+  );
   r.host = host;
-  r.peer = host.addPeer(wgKey.publicKey, { presharedKey, endpoint: `${theirs}:${WG_PORT}` });
+  r.peer = host.addPeer(wgKey.publicKey, { presharedKey, endpoint: directEndpoint(theirs, WG_PORT) });
   return r;
 }
 
@@ -325,7 +326,9 @@ test('(e) wireguard-go under load sends us a cookie reply; our retry carries a v
   flood.on('message', (m) => m[0] === 3 && cookieRepliesAt.push(realClock.now()));
   await new Promise<void>((resolve) => flood.bind({ address: r.ours, port: 0 }, () => resolve()));
   const mac1Key = hash(new TextEncoder().encode('mac1----'), r.peer.publicKey.bytes);
-  const [host, port] = [r.peer.endpoint!.split(':')[0], Number(r.peer.endpoint!.split(':')[1])];
+  const ep = r.peer.endpoint!;
+  assert.equal(ep.kind, 'direct');
+  const [host, port] = ep.kind === 'direct' ? [ep.addr, ep.port] : ['', 0];
   const burst = (n: number) => {
     for (let i = 0; i < n; i++) {
       const m = randomBytes(148);

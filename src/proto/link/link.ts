@@ -1,19 +1,4 @@
-// The link header in front of every stream-layer datagram inside a session payload. It binds one
-// stream Connection on each side to one "epoch" (a random id picked by the side that opened the
-// Connection), so that a restarted or reset side never feeds its packets into a stale Connection.
-//
-//   0        1                 9
-//   +--------+-----------------+----------------------------------+
-//   | type   | epoch (8 bytes) | stream datagram (src/proto/frames) |
-//   +--------+-----------------+----------------------------------+
-//   type 0x01 DATA    either way; bit 0x80 OPEN: "new connection, adopt this epoch" (set by the
-//                     side that opened it until it hears the peer on that epoch)
-//        0x02 WAKE    server → client: "open a link with this epoch" (the stream layer's server
-//                     speaks only after hearing the client, so a server that wants a stream asks)
-//        0x03 RESET   "I have no connection for this epoch" (no datagram follows)
-//
-// Stream-id parity is fixed by the node keys (the lower key is the stream client), whoever opened
-// the link. The session layer pads payloads with zeros; the stream layer reads them as PADDING.
+// The link header (index.ts, types 0x01–0x03): type ‖ epoch (8 bytes, big-endian) ‖ body.
 export const LINK_HEADER_LEN = 9;
 export const T_DATA = 0x01;
 export const T_WAKE = 0x02;
@@ -26,10 +11,15 @@ export interface LinkHeader {
   epoch: bigint;
 }
 
+/** Writes the header into the first LINK_HEADER_LEN bytes of `out` (the caller's buffer). */
+export function writeLinkHeader(out: Uint8Array, type: number, open: boolean, epoch: bigint): void {
+  out[0] = type | (open ? F_OPEN : 0);
+  new DataView(out.buffer, out.byteOffset, LINK_HEADER_LEN).setBigUint64(1, epoch);
+}
+
 export function encodeLink(type: number, open: boolean, epoch: bigint, body?: Uint8Array): Uint8Array {
   const out = new Uint8Array(LINK_HEADER_LEN + (body?.length ?? 0));
-  out[0] = type | (open ? F_OPEN : 0);
-  new DataView(out.buffer).setBigUint64(1, epoch);
+  writeLinkHeader(out, type, open, epoch);
   if (body) out.set(body, LINK_HEADER_LEN);
   return out;
 }
