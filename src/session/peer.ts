@@ -126,9 +126,10 @@ export class PeerSession implements TimerActions {
     if (this.#stopped) return this.#host.drop('peer-stopped');
     if (payload.length === 0) return this.#host.drop('empty-payload');
     const kp = this.keypairs.current;
-    if (this.#staged.length === 0 && kp !== undefined && this.timers.canSendWith(kp)) {
-      this.#sendWith(kp, payload, via);
-      return;
+    if (kp !== undefined && this.timers.canSendWith(kp)) {
+      // Payloads staged before the keypair came go first (to the endpoint); then this one, to `via`.
+      if (this.#staged.length > 0) this.sendStaged();
+      if (this.#staged.length === 0) return this.#sendWith(kp, payload, via);
     }
     this.#stage(new Uint8Array(payload));
     this.sendStaged();

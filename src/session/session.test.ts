@@ -331,3 +331,30 @@ test('without roaming, the owner keeps the endpoint: a new source is reported, s
   wire.flush();
   assert.equal(unpad(a.received.at(-1)!.payload), 'probe');
 });
+
+test('a probe sent to another endpoint as the keypair arrives: the staged data goes first, to the endpoint; the probe to where it was sent', () => {
+  const elsewhere = directEndpoint('198.51.100.9', 9);
+  let side: ReturnType<typeof pair> | undefined;
+  const w = (side = pair({
+    host: {
+      onEvent: (ev) => {
+        // what the path layer does on handshake-complete: probe a candidate
+        if (ev.type === 'handshake-complete' && ev.role === 'initiator')
+          side!.a.peer.send(text('probe'), elsewhere);
+      },
+    },
+  }));
+  w.wire.hosts.set(elsewhere.name, w.b.host);
+  w.a.peer.send(text('data'));
+  w.wire.flush();
+  const transport = w.wire.sent.filter((g) => g.d[0] === 4 && g.from === w.a.endpoint);
+  assert.deepEqual(
+    transport.slice(0, 2).map((g) => g.to.name),
+    [w.b.endpoint.name, elsewhere.name],
+    'data to the endpoint, then the probe to its own destination',
+  );
+  assert.deepEqual(
+    w.b.received.map((r) => unpad(r.payload)),
+    ['data', 'probe'],
+  );
+});
