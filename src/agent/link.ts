@@ -39,6 +39,8 @@ export interface LinkDeps {
   isClient: boolean;
   /** Largest session payload the peer's path carries now. */
   maxPayload: () => number;
+  /** False while the path holds a backlog (a relay client's queue): new data waits for resume(). */
+  pathReady?: () => boolean;
   onIncomingStream(req: IncomingStreamRequest): void;
   onEvent(ev: string, detail?: Record<string, unknown>): void;
   connection?: Partial<Omit<ConnectionOptions, 'clock' | 'isClient' | 'sendDatagram' | 'maxDatagramSize'>>;
@@ -152,6 +154,11 @@ export class PeerLink {
   }
 
   /** The path's datagram size changed. */
+  /** The path drained its backlog: the Connection sends what waited. */
+  resume(): void {
+    this.#conn?.resume();
+  }
+
   pathChanged(): void {
     this.#conn?.setMaxDatagramSize(this.#datagramSize());
   }
@@ -220,6 +227,7 @@ export class PeerLink {
         session.send(encodeLink(T_DATA, this.#mine && !this.#heard, epoch, d));
       },
       onIncomingStream: (req) => this.#d.onIncomingStream(req),
+      ...(this.#d.pathReady ? { pathReady: this.#d.pathReady } : {}),
       onClose: (err) => {
         if (this.#conn !== conn) return;
         this.#retire(conn);

@@ -3,7 +3,6 @@
 // relay (home-relay.ts), the data plane (peers.ts: one Peer per netmap peer), the connector side
 // (router, targets, audit) or the engineer side (SOCKS5, forwards, grant certificates), and the
 // local control socket. Every decision about peers follows the current netmap:
-//
 //   netmap ─► relays.update ─► home.onNetmap ─► peers.apply ─► connector.netmapChanged
 //   relay packet ─► peers.fromRelay (I3)       UDP datagram ─► DirectUdp (I1) ─► SessionHost
 import type { Duplex } from 'node:stream';
@@ -88,6 +87,7 @@ export class Agent {
         if (state === 'connected') this.#home.announce();
       },
       onRtt: () => this.#home.evaluate(false),
+      onDrain: (region) => this.peers.relayDrained(region),
     });
     this.peers = new Peers({
       clock: o.clock,

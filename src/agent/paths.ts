@@ -25,6 +25,8 @@ export interface Path {
   maxPayload(): number;
   /** Sends one WireGuard message; false when dropped (queue full, not connected). Never throws. */
   send(dst: PublicKey, message: Uint8Array): boolean;
+  /** False while this path holds a backlog: senders with congestion control should wait. */
+  ready(): boolean;
 }
 
 /**
@@ -46,6 +48,8 @@ export interface RelayPathsOptions {
   payloadSize?: number;
   onPacket(region: string, src: PublicKey, packet: Uint8Array): void;
   onState?(region: string, state: RelayClientState): void;
+  /** A region's client drained the backlog it had (RelayClient onDrain). */
+  onDrain?(region: string): void;
   /** A new round-trip time to a region's relay, ms. */
   onRtt?(region: string, rttMs: number): void;
   /** How often each relay's round-trip time is measured, ms; default 10000. */
@@ -87,6 +91,7 @@ class RelayPath implements Path {
       getToken: () => Promise.resolve(this.#token),
       onPacket: (src, packet) => o.onPacket(region, src, packet),
       onStateChange: (s) => o.onState?.(region, s),
+      onDrain: () => o.onDrain?.(region),
       logger: o.logger,
     });
     this.client.start();
@@ -106,6 +111,10 @@ class RelayPath implements Path {
 
   send(dst: PublicKey, message: Uint8Array): boolean {
     return this.client.send(dst, message);
+  }
+
+  ready(): boolean {
+    return !this.client.backlogged;
   }
 }
 

@@ -79,6 +79,7 @@ export class Peer {
       session: this.session,
       isClient,
       maxPayload: () => this.maxPayload(),
+      pathReady: () => this.#pathReady(),
       onIncomingStream: (req) => d.onIncomingStream(req, this),
       onEvent: (ev, detail) => this.#log.debug(detail ?? {}, ev),
       ...(d.connection ? { connection: d.connection } : {}),
@@ -103,6 +104,18 @@ export class Peer {
     if (ep?.kind === 'relay') return this.#d.relays.get(ep.region)?.maxPayload() ?? DIRECT_PAYLOAD;
     // direct: the size this path proved (paths/path-choice.ts "Datagram size")
     return this.paths?.datagramSize() ?? DIRECT_PAYLOAD;
+  }
+
+  /** False while the relay this peer's datagrams go through holds a backlog (relay-client.ts). */
+  #pathReady(): boolean {
+    const ep = this.session.endpoint;
+    return ep?.kind !== 'relay' || this.#d.relays.get(ep.region)?.ready() !== false;
+  }
+
+  /** `region`'s relay drained its backlog: go on if this peer's datagrams go that way. */
+  relayDrained(region: string): void {
+    const ep = this.session.endpoint;
+    if (ep?.kind === 'relay' && ep.region === region) this.link.resume();
   }
 
   /** A newer netmap entry for this peer. */

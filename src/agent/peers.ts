@@ -90,6 +90,11 @@ export class Peers {
     for (const p of this.#peers.values()) p.relaysChanged();
   }
 
+  /** `region`'s relay client drained its backlog. */
+  relayDrained(region: string): void {
+    for (const p of this.#peers.values()) p.relayDrained(region);
+  }
+
   /** Our direct candidates changed. */
   localCandidates(c: readonly string[]): void {
     for (const p of this.#peers.values()) p.paths?.setLocalCandidates(c);

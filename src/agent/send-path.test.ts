@@ -33,6 +33,7 @@ function relayFor(self: () => Node, nodes: Node[]): RelayPaths {
     name: `relay:${REGION}`,
     region: REGION,
     maxPayload: () => 16_000,
+    ready: () => true,
     send(dst: PublicKey, m: Uint8Array): boolean {
       const to = nodes.find((n) => n.key.publicKey.equals(dst));
       const copy = new Uint8Array(m);

@@ -60,6 +60,11 @@ export interface RelayClientOptions {
   onRtt?(rttMs: number): void;
   /** How often the round-trip time is measured while connected, ms; default 10000. */
   probeMs?: number;
+  /**
+   * The queue was backlogged (see `backlogged`) and has drained to a quarter of its bounds: a
+   * sender that held back may go on.
+   */
+  onDrain?(): void;
   queue?: {
     /** Packets waiting to be written at most; default 512. */
     maxPackets?: number;
@@ -156,6 +161,8 @@ export class RelayClient {
   #queue: Uint8Array[] = [];
   #queueHead = 0;
   #queuedBytes = 0;
+  /** `backlogged` answered true since the last onDrain. */
+  #backlogSeen = false;
   #flushScheduled = false;
   #lastSrc: PublicKey | undefined;
   #signal: AbortSignal | undefined;
@@ -295,6 +302,18 @@ export class RelayClient {
       signal?.addEventListener('abort', onAbort, { once: true });
       this.#waiters.push(w);
     });
+  }
+
+  /**
+   * True while the queue holds half its bounds or more: a sender with its own congestion control
+   * (the stream layer) should hold back new data until onDrain, instead of filling the queue to
+   * the point where send() drops (a loss it would then have to recover from).
+   */
+  get backlogged(): boolean {
+    const n = this.#queue.length - this.#queueHead;
+    const full = 2 * this.#queuedBytes >= this.#maxBytes || 2 * n >= this.#maxPackets;
+    if (full) this.#backlogSeen = true;
+    return full;
   }
 
   /**
@@ -623,7 +642,20 @@ export class RelayClient {
         this.#queueHead = 0;
       }
       this.#write(link, buf);
-      if (link.blocked) return;
+      if (link.blocked) break;
+    }
+    this.#maybeDrained();
+  }
+
+  #maybeDrained(): void {
+    if (!this.#backlogSeen) return;
+    const n = this.#queue.length - this.#queueHead;
+    if (4 * this.#queuedBytes > this.#maxBytes || 4 * n > this.#maxPackets) return;
+    this.#backlogSeen = false;
+    try {
+      this.#o.onDrain?.();
+    } catch (e) {
+      this.#log.error({ err: e }, 'onDrain threw');
     }
   }
 }

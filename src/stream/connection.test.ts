@@ -92,6 +92,36 @@ describe('Connection over an in-memory pair', () => {
     assert.equal(clock.pending(), 0, 'close() leaves no timer');
   });
 
+  test('a path with a backlog holds new data (ACKs still go) until resume(); nothing is lost', async () => {
+    let ready = true;
+    const { clock, pair, incoming } = setup({}, { pathReady: () => ready });
+    const cs = pair.client.openStream('bulk');
+    const up = randomBytes(512 << 10);
+    writeAll(cs, up);
+    await run(clock, () => incoming.length === 1);
+    const sgot = collect(incoming[0].s!);
+    await run(clock, () => sgot.bytes > 64 << 10);
+    ready = false;
+    await tick();
+    const sent = pair.client.stats().bytesSent;
+    await run(clock, () => clock.now() > 2_000, 5_000);
+    const held = pair.client.stats();
+    assert.ok(
+      held.bytesSent - sent < 4096,
+      `only ACK-sized packets while held: ${held.bytesSent - sent} bytes`,
+    );
+    assert.ok(!sgot.ended, 'the stream waits');
+    ready = true;
+    pair.client.resume();
+    await run(clock, () => sgot.ended);
+    assert.equal(sha(sgot.chunks), sha([up]));
+    assert.equal(pair.client.stats().packetsLost, 0);
+    incoming[0].s!.end();
+    await run(clock, () => pair.client.stats().streams === 0 && pair.server.stats().streams === 0);
+    pair.client.close();
+    pair.server.close();
+  });
+
   test('a refused stream errors on the opener with STREAM_REFUSED, code and reason', async () => {
     const { clock, pair } = setup({ onIncomingStream: (req) => req.refuse(7, `no ${req.service} here`) });
     const cs = pair.client.openStream('ssh');

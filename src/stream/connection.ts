@@ -179,6 +179,11 @@ export class Connection {
     this.#scheduleFlush();
   }
 
+  /** The path below drained its backlog (ConnectionOptions.pathReady): send what waits. */
+  resume(): void {
+    this.#scheduleFlush();
+  }
+
   /** Opens a stream asking for `service`; the Duplex errors with StreamError 'STREAM_REFUSED' if refused. */
   openStream(service: string): Stream {
     return this.#streams.open(service);
@@ -308,8 +313,9 @@ export class Connection {
         const work = probe || this.#pingPending || this.#out.hasWork();
         if (!work && !ackDue) break;
         if (work && !probe) {
-          // Congestion window, then pacer (RFC 9002 §7.7). ACKs alone are never held back.
-          let wait = cc.bytesInFlight >= cc.cwnd ? -1 : 0;
+          // The path's own backlog, the congestion window, then the pacer (RFC 9002 §7.7). ACKs
+          // alone are never held back.
+          let wait = cc.bytesInFlight >= cc.cwnd || this.#o.pathReady?.() === false ? -1 : 0;
           if (wait === 0) {
             const srtt = this.#recovery.rtt.hasSample ? this.#recovery.rtt.smoothed : 0;
             wait = this.#pacer.delay(this.#mds, now, cc.cwnd, srtt, this.#mds);

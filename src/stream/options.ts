@@ -37,7 +37,11 @@ export interface ConnectionOptions {
   maxDatagramSize: number;
   /** A stream the peer opened. Without a handler every incoming stream is refused (code 0). */
   onIncomingStream?(req: IncomingStreamRequest): void;
-  /** PATH_PING / PATH_PONG / CALL_ME_MAYBE frames go to the path layer. */
+  /**
+   * False while the path below holds a backlog of our datagrams (a relay client's queue): new data
+   * waits — ACKs and probes still go — until `resume()`. Default: always ready.
+   */
+  pathReady?(): boolean;
   /** Called once when the connection ends (undefined: closed locally without error). */
   onClose?(err: StreamError | undefined): void;
   /** Per-stream receive window, bytes; default 1 MiB, grows (auto-tuning) up to maxStreamWindow. */
@@ -73,8 +77,10 @@ export interface ConnectionOptions {
   keepAliveMs?: number;
 }
 
-export type ResolvedOptions = Required<Omit<ConnectionOptions, 'onIncomingStream' | 'onClose'>> &
-  Pick<ConnectionOptions, 'onIncomingStream' | 'onClose'>;
+export type ResolvedOptions = Required<
+  Omit<ConnectionOptions, 'onIncomingStream' | 'onClose' | 'pathReady'>
+> &
+  Pick<ConnectionOptions, 'onIncomingStream' | 'onClose' | 'pathReady'>;
 
 function positive(name: string, v: number, min = 1): number {
   if (!Number.isFinite(v) || v < min) throw new RangeError(`${name} must be a number >= ${min} (got ${v})`);

@@ -443,6 +443,31 @@ describe('bounded queues', () => {
   });
 });
 
+describe('backpressure', () => {
+  test('RelayClient says when it is backlogged (half its queue), and onDrain once it has written most of it', async () => {
+    const relay = await startRelay();
+    let drained = 0;
+    const c = relayClient(relay, { queue: { maxPackets: 8 }, onDrain: () => drained++ });
+    try {
+      const dst = PrivateKey.generate().publicKey;
+      // Not started: packets wait in the queue.
+      for (let i = 0; i < 3; i++) assert.ok(c.send(dst, new Uint8Array(10)));
+      assert.equal(c.backlogged, false, '3 of 8');
+      assert.ok(c.send(dst, new Uint8Array(10)));
+      assert.equal(c.backlogged, true, '4 of 8: hold back');
+      assert.equal(drained, 0);
+      c.start();
+      await c.whenConnected();
+      await until(() => drained === 1, 5000, 'onDrain after the queue went out');
+      assert.equal(c.backlogged, false);
+      assert.equal(c.stats().drops.queue_full, 0);
+    } finally {
+      await c.stop();
+      await relay.server.stop();
+    }
+  });
+});
+
 describe('endpoints', () => {
   test('/health and /metrics answer; STUN answers a binding request with our address', async () => {
     const relay = await startRelay({ stunPort: 0 });
