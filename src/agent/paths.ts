@@ -25,8 +25,11 @@ export interface Path {
   maxPayload(): number;
   /** Sends one WireGuard message; false when dropped (queue full, not connected). Never throws. */
   send(dst: PublicKey, message: Uint8Array): boolean;
-  /** False while this path holds a backlog: senders with congestion control should wait. */
-  ready(): boolean;
+  /**
+   * False while this path holds a backlog towards `dst` (our queue, or the relay's queue to it):
+   * senders with congestion control should wait for onDrain.
+   */
+  ready(dst: PublicKey): boolean;
 }
 
 /**
@@ -113,8 +116,8 @@ class RelayPath implements Path {
     return this.client.send(dst, message);
   }
 
-  ready(): boolean {
-    return !this.client.backlogged;
+  ready(dst: PublicKey): boolean {
+    return !this.client.backlogged && !this.client.peerBusy(dst);
   }
 }
 

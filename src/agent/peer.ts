@@ -109,7 +109,7 @@ export class Peer {
   /** False while the relay this peer's datagrams go through holds a backlog (relay-client.ts). */
   #pathReady(): boolean {
     const ep = this.session.endpoint;
-    return ep?.kind !== 'relay' || this.#d.relays.get(ep.region)?.ready() !== false;
+    return ep?.kind !== 'relay' || this.#d.relays.get(ep.region)?.ready(this.key) !== false;
   }
 
   /** `region`'s relay drained its backlog: go on if this peer's datagrams go that way. */

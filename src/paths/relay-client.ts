@@ -31,6 +31,7 @@ import {
   encodeFrame,
   FrameDecoder,
   MAX_PACKET_LEN,
+  CLIENT_VERSION_PEER_BUSY,
   PROTOCOL_VERSION,
   type Frame,
 } from '../proto/relay/index.ts';
@@ -61,8 +62,8 @@ export interface RelayClientOptions {
   /** How often the round-trip time is measured while connected, ms; default 10000. */
   probeMs?: number;
   /**
-   * The queue was backlogged (see `backlogged`) and has drained to a quarter of its bounds: a
-   * sender that held back may go on.
+   * The queue was backlogged (see `backlogged`) and has drained to a quarter of its bounds, or a
+   * peer the relay said was busy (PEER_BUSY) is no longer: a sender that held back may go on.
    */
   onDrain?(): void;
   queue?: {
@@ -102,6 +103,8 @@ export interface RelayClientStats {
   packetsReceived: number;
   bytesReceived: number;
   peerGone: number;
+  /** PEER_BUSY notices (the relay's queue towards a peer was half full). */
+  peerBusy: number;
   drops: { queue_full: number; too_large: number; stopped: number };
   queued: number;
   queuedBytes: number;
@@ -121,6 +124,8 @@ const BATCH_BYTES = 64 * 1024;
 const RTT_SAMPLES = 5;
 /** Largest HEALTH text kept for stats. */
 const LAST_ERROR_LEN = 200;
+/** Busy peers remembered at most (a relay cannot make a client hold an unbounded set). */
+const MAX_BUSY = 4096;
 
 /** One connection attempt and, once admitted, the live connection. */
 interface Link {
@@ -163,6 +168,10 @@ export class RelayClient {
   #queuedBytes = 0;
   /** `backlogged` answered true since the last onDrain. */
   #backlogSeen = false;
+  /** Peers whose queue at the relay is half full (PEER_BUSY), by base64 key. */
+  readonly #busy = new Set<string>();
+  /** CLIENT_INFO's version: PEER_BUSY unless a relay refused it (then the base protocol). */
+  #clientVersion = CLIENT_VERSION_PEER_BUSY;
   #flushScheduled = false;
   #lastSrc: PublicKey | undefined;
   #signal: AbortSignal | undefined;
@@ -177,6 +186,7 @@ export class RelayClient {
     packetsReceived: 0,
     bytesReceived: 0,
     peerGone: 0,
+    peerBusy: 0,
     drops: { queue_full: 0, too_large: 0, stopped: 0 },
   };
   #onAbort = (): void => void this.stop();
@@ -314,6 +324,11 @@ export class RelayClient {
     const full = 2 * this.#queuedBytes >= this.#maxBytes || 2 * n >= this.#maxPackets;
     if (full) this.#backlogSeen = true;
     return full;
+  }
+
+  /** True while the relay says its queue towards `dst` is half full (PEER_BUSY): hold back. */
+  peerBusy(dst: PublicKey): boolean {
+    return this.#busy.size > 0 && this.#busy.has(dst.base64());
   }
 
   /**
@@ -513,7 +528,15 @@ export class RelayClient {
         return this.#write(link, encodeFrame({ type: 'pong', data: f.data }));
       case 'peer-gone':
         this.#stats.peerGone++;
+        this.#unbusy(Buffer.from(f.peer).toString('base64'));
         return this.#o.onPeerGone?.(PublicKey.fromBytes(f.peer), f.reason);
+      case 'peer-busy': {
+        const k = Buffer.from(f.peer).toString('base64');
+        if (!f.busy) return this.#unbusy(k);
+        this.#stats.peerBusy++;
+        if (this.#busy.size < MAX_BUSY) this.#busy.add(k);
+        return;
+      }
       case 'health':
         this.#stats.lastError = f.message.slice(0, LAST_ERROR_LEN) || undefined;
         if (f.message) this.#log.info({ health: f.message.slice(0, LAST_ERROR_LEN) }, 'relay health');
@@ -541,7 +564,7 @@ export class RelayClient {
       if (!proof) throw new RelayClientError('RELAY_CLIENT_SERVER_KEY', 'relay key is a low-order point');
       const info = encodeFrame({
         type: 'client-info',
-        version: PROTOCOL_VERSION,
+        version: this.#clientVersion,
         clientKey: this.#o.privateKey.publicKey.bytes,
         proof,
         token: link.token,
@@ -550,6 +573,11 @@ export class RelayClient {
       this.#write(link, info);
     } else if (f.type === 'server-info') {
       link.admitted = true;
+      // a new connection: what the last one said about busy peers no longer holds
+      if (this.#busy.size > 0) {
+        this.#busy.clear();
+        this.#drained();
+      }
       link.keepAliveMs = Math.max(100, f.keepAliveMs);
       this.#attempt = 0;
       this.#stats.admissions++;
@@ -560,6 +588,9 @@ export class RelayClient {
       this.#probe();
     } else if (f.type === 'health') {
       this.#stats.refusals++;
+      // A relay that speaks only the base protocol: the next attempt does not offer PEER_BUSY.
+      if (this.#clientVersion !== PROTOCOL_VERSION && /protocol version/.test(f.message))
+        this.#clientVersion = PROTOCOL_VERSION;
       throw new RelayClientError(
         'RELAY_CLIENT_REFUSED',
         `relay refused: ${f.message.slice(0, LAST_ERROR_LEN)}`,
@@ -652,6 +683,14 @@ export class RelayClient {
     const n = this.#queue.length - this.#queueHead;
     if (4 * this.#queuedBytes > this.#maxBytes || 4 * n > this.#maxPackets) return;
     this.#backlogSeen = false;
+    this.#drained();
+  }
+
+  #unbusy(key: string): void {
+    if (this.#busy.delete(key)) this.#drained();
+  }
+
+  #drained(): void {
     try {
       this.#o.onDrain?.();
     } catch (e) {

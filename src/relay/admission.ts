@@ -3,7 +3,13 @@
 // valid now, and a proof that the client holds the node key, bound to this connection's challenge.
 // Pure: no I/O, the caller sends SERVER_INFO or the refusal.
 import { PublicKey, type PrivateKey, type VerifyKey } from '../crypto/index.ts';
-import { PROTOCOL_VERSION, verifyClientProof, verifyRelayToken, type Frame } from '../proto/relay/index.ts';
+import {
+  CLIENT_VERSION_PEER_BUSY,
+  PROTOCOL_VERSION,
+  verifyClientProof,
+  verifyRelayToken,
+  type Frame,
+} from '../proto/relay/index.ts';
 import type { RefusalReason } from './metrics.ts';
 
 export interface AdmissionPolicy {
@@ -22,7 +28,7 @@ export function admit(
   policy: AdmissionPolicy,
   wallMs: number,
 ): Admission {
-  if (info.version !== PROTOCOL_VERSION)
+  if (info.version !== PROTOCOL_VERSION && info.version !== CLIENT_VERSION_PEER_BUSY)
     return { ok: false, reason: 'bad_version', message: `protocol version ${info.version} is not supported` };
   if (info.token.length === 0) return { ok: false, reason: 'no_token', message: 'a relay token is required' };
   const node = PublicKey.fromBytes(info.clientKey);

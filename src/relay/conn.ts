@@ -52,6 +52,10 @@ export class RelayConn {
   touched = false;
   /** Node keys that sent to this client recently (told PEER_GONE when it leaves). */
   senders: Set<string> | null = null;
+  /** CLIENT_INFO's version: 2 understands PEER_BUSY. */
+  version = 0;
+  /** Senders told PEER_BUSY (busy) about this client, to be told when its queue drains. */
+  busyTold: Set<RelayConn> | null = null;
   /** Last key this client was told NOT_HERE about, and when (one notice per key per second). */
   lastGoneKey = '';
   lastGoneAt = 0;
@@ -69,6 +73,18 @@ export class RelayConn {
   /** Node key fingerprint for logs (the first 8 base64 characters, as PublicKey.fingerprint()). */
   get fp(): string {
     return this.key.slice(0, 8);
+  }
+
+  /** The queue holds half its bounds or more: senders to this client are told PEER_BUSY. */
+  busy(maxPackets: number, maxBytes: number): boolean {
+    const q = this.queue;
+    return q !== null && (2 * q.bytes >= maxBytes || 2 * q.length >= maxPackets);
+  }
+
+  /** The queue is down to a quarter of its bounds (or gone): PEER_BUSY may be lifted. */
+  drained(maxPackets: number, maxBytes: number): boolean {
+    const q = this.queue;
+    return q === null || (4 * q.bytes <= maxBytes && 4 * q.length <= maxPackets);
   }
 
   /** Queues a frame; returns how many older frames were dropped to fit it. */

@@ -56,6 +56,8 @@ export class RelayStats {
   admitted = 0;
   framesForwarded = 0;
   bytesForwarded = 0;
+  /** PEER_BUSY notices sent (a sender told to hold back: backpressure instead of a drop). */
+  busyNotices = 0;
   stunRequests = 0;
   stunAnswered = 0;
   readonly drops = new Map<DropReason, number>();
@@ -142,6 +144,12 @@ export function relayRegistry(
     () => stats.framesForwarded,
   );
   mirror(r, 'sallyport_relay_bytes_forwarded_total', 'Packet bytes forwarded', () => stats.bytesForwarded);
+  mirror(
+    r,
+    'sallyport_relay_busy_notices_total',
+    'PEER_BUSY notices: a sender told to hold back because the queue towards its peer is half full',
+    () => stats.busyNotices,
+  );
   mirror(
     r,
     'sallyport_relay_drops_total',

@@ -37,6 +37,7 @@ import {
   MAX_PACKET_LEN,
   PEER_GONE_DISCONNECTED,
   PEER_GONE_NOT_HERE,
+  CLIENT_VERSION_PEER_BUSY,
   PROTOCOL_VERSION,
   RelayFrameError,
   type Frame,
@@ -312,6 +313,7 @@ export class RelayServer {
     socket.on('drain', () => {
       c.blocked = false;
       c.flush(this.#o.clock.now());
+      this.#maybeUnbusy(c);
     });
     socket.on('error', () => {
       c.closeReason ??= 'socket_error';
@@ -352,6 +354,7 @@ export class RelayServer {
       for (const d of t) {
         d.touched = false;
         d.flush(now);
+        this.#maybeUnbusy(d);
       }
     }
   }
@@ -383,6 +386,7 @@ export class RelayServer {
     }
     c.key = b64(r.key);
     c.keyBytes = new Uint8Array(r.key);
+    c.version = f.version;
     c.expiresAtMs = r.expiresAtMs;
     c.challenge = null;
     c.state = ADMITTED;
@@ -428,6 +432,26 @@ export class RelayServer {
     if (dst.senders === null) dst.senders = new Set();
     if (dst.senders.size < MAX_SENDERS) dst.senders.add(src.key);
     this.#send(dst, frame);
+    // Backpressure instead of loss (frames.ts PEER_BUSY): a sender that understands it holds back
+    // new data to `dst` until its queue drains, rather than fill it until the oldest are dropped.
+    if (src.version >= CLIENT_VERSION_PEER_BUSY && dst.busy(...this.#bounds()) && !dst.busyTold?.has(src)) {
+      if (dst.busyTold === null) dst.busyTold = new Set();
+      if (dst.busyTold.size < MAX_SENDERS) {
+        dst.busyTold.add(src);
+        this.stats.busyNotices++;
+        this.#send(src, encodeFrame({ type: 'peer-busy', peer: dst.keyBytes!, busy: true }));
+      }
+    }
+  }
+
+  /** Tells the senders told PEER_BUSY about `c` that its queue drained (or, `gone`, that it left). */
+  #maybeUnbusy(c: RelayConn, gone = false): void {
+    if (c.busyTold === null || (!gone && !c.drained(...this.#bounds()))) return;
+    const told = c.busyTold;
+    c.busyTold = null;
+    for (const s of told)
+      if (s.state === ADMITTED)
+        this.#send(s, encodeFrame({ type: 'peer-busy', peer: c.keyBytes!, busy: false }));
   }
 
   #bounds(): [number, number] {
@@ -481,6 +505,7 @@ export class RelayServer {
   }
 
   #onClose(c: RelayConn): void {
+    this.#maybeUnbusy(c, true);
     if (c.state === ADMITTED) c.closeReason ??= 'closed';
     if (c.keyBytes) this.stats.disconnect(c.closeReason ?? 'closed');
     const dropped = c.end(this.#o.clock.now());

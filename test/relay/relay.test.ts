@@ -8,11 +8,21 @@ import { connect as netConnect } from 'node:net';
 import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
 import { PrivateKey, SigningKey } from '../../src/crypto/index.ts';
-import { encodeFrame, PEER_GONE_DISCONNECTED, PEER_GONE_NOT_HERE } from '../../src/proto/relay/index.ts';
+import { createServer as createHttpsServer } from 'node:https';
+import type { Socket } from 'node:net';
+import {
+  encodeFrame,
+  FrameDecoder,
+  PEER_GONE_DISCONNECTED,
+  PEER_GONE_NOT_HERE,
+  PROTOCOL_VERSION,
+} from '../../src/proto/relay/index.ts';
+import { SWITCHING_PROTOCOLS } from '../../src/relay/http.ts';
 import { bindingRequest, decode, mappedAddressOf, newTransactionId } from '../../src/proto/stun/index.ts';
 import type { PublicKey } from '../../src/crypto/index.ts';
 import {
   admittedRaw,
+  cert,
   RawClient,
   relayClient,
   RELAY_METRICS_TOKEN,
@@ -166,7 +176,7 @@ describe('admission', () => {
     ],
     ['garbage token', () => ({ tok: new Uint8Array(100).fill(3) }), 'token_malformed'],
     ['wrong proof', (k) => ({ tok: token(k.publicKey), proof: new Uint8Array(32).fill(9) }), 'bad_proof'],
-    ['another protocol version', (k) => ({ tok: token(k.publicKey), version: 2 }), 'bad_version'],
+    ['another protocol version', (k) => ({ tok: token(k.publicKey), version: 3 }), 'bad_version'],
   ];
 
   for (const [name, make, reason] of cases) {
@@ -444,6 +454,115 @@ describe('bounded queues', () => {
 });
 
 describe('backpressure', () => {
+  test('PEER_BUSY: a receiver that does not read makes the relay tell the sender to hold back, and tell it again when the queue drained', async () => {
+    const relay = await startRelay({ queue: { maxPackets: 64, maxBytes: 1 << 20 } });
+    let drained = 0;
+    const tx = relayClient(relay, { onDrain: () => drained++ });
+    try {
+      const rxKey = PrivateKey.generate();
+      const rx = await admittedRaw(relay, rxKey);
+      rx.socket.pause();
+      tx.start();
+      await tx.whenConnected();
+      const dst = rxKey.publicKey;
+      // As a sender with congestion control would: send while the relay does not say busy.
+      let sent = 0;
+      while (!tx.peerBusy(dst) && sent < 2000) {
+        if (!tx.backlogged) {
+          tx.send(dst, new Uint8Array(16 * 1024));
+          sent++;
+        }
+        await new Promise((r) => setImmediate(r));
+      }
+      assert.equal(tx.peerBusy(dst), true, `busy after ${sent} packets`);
+      assert.ok(relay.server.stats.busyNotices >= 1);
+      assert.equal(tx.stats().peerBusy, 1);
+      rx.socket.resume();
+      await until(() => !tx.peerBusy(dst), 10_000, 'the relay to say the queue drained');
+      assert.ok(drained >= 1, 'onDrain told the sender');
+      assert.equal(relay.server.stats.drops.get('queue_full') ?? 0, 0, 'nothing dropped');
+      await until(
+        () => rx.frames.filter((f) => f.type === 'recv-packet').length === sent,
+        10_000,
+        'all delivered',
+      );
+      rx.close();
+    } finally {
+      await tx.stop();
+      await relay.server.stop();
+    }
+  });
+
+  test('against a relay that speaks only version 1, the client is refused once, then speaks version 1', async () => {
+    // A relay of the release before PEER_BUSY: refuses any CLIENT_INFO version but 1, as admission did.
+    const { certPem, keyPem } = await cert();
+    const versions: number[] = [];
+    const old = createHttpsServer({ cert: certPem, key: keyPem });
+    old.on('upgrade', (_req, socket: Socket) => {
+      socket.write(SWITCHING_PROTOCOLS);
+      socket.write(
+        encodeFrame({
+          type: 'server-key',
+          version: PROTOCOL_VERSION,
+          serverKey: PrivateKey.generate().publicKey.bytes,
+          challenge: new Uint8Array(32),
+        }),
+      );
+      const dec = new FrameDecoder();
+      socket.on('error', () => {});
+      socket.on('data', (chunk: Buffer) =>
+        dec.push(chunk, (f) => {
+          if (f.type !== 'client-info') return;
+          versions.push(f.version);
+          if (f.version === 1)
+            socket.write(encodeFrame({ type: 'server-info', keepAliveMs: 60_000, maxPacketLen: 65536 }));
+          else {
+            socket.write(
+              encodeFrame({ type: 'health', message: `protocol version ${f.version} is not supported` }),
+            );
+            socket.end();
+          }
+        }),
+      );
+    });
+    await new Promise<void>((r) => old.listen(0, '127.0.0.1', r));
+    const c = relayClient({
+      url: `https://127.0.0.1:${(old.address() as { port: number }).port}/relay`,
+      ca: certPem,
+    });
+    try {
+      c.start();
+      await c.whenConnected({ signal: AbortSignal.timeout(10_000) });
+      assert.deepEqual(versions, [2, 1]);
+    } finally {
+      await c.stop();
+      old.closeAllConnections();
+      old.close();
+    }
+  });
+
+  test('a client that speaks the base protocol (version 1) is never sent PEER_BUSY', async () => {
+    const relay = await startRelay({ queue: { maxPackets: 16, maxBytes: 1 << 20 } });
+    try {
+      const rxKey = PrivateKey.generate();
+      const rx = await admittedRaw(relay, rxKey);
+      rx.socket.pause();
+      const tx = await admittedRaw(relay);
+      for (let i = 0; i < 64; i++)
+        tx.write(
+          encodeFrame({ type: 'send-packet', dst: rxKey.publicKey.bytes, packet: new Uint8Array(1024) }),
+        );
+      await until(() => relay.server.stats.framesForwarded === 64, 10_000, 'packets to reach the relay');
+      await new Promise((r) => setTimeout(r, 100));
+      assert.equal(relay.server.stats.busyNotices, 0);
+      assert.ok(!tx.frames.some((f) => f.type === 'peer-busy'));
+      rx.close();
+      tx.close();
+    } finally {
+      await relay.server.stop();
+    }
+  });
+
   test('RelayClient says when it is backlogged (half its queue), and onDrain once it has written most of it', async () => {
     const relay = await startRelay();
     let drained = 0;

@@ -15,6 +15,11 @@ export const MAX_BUFFERED = FRAME_HEADER_LEN + MAX_FRAME_PAYLOAD;
 /** SERVER_KEY opens with these 8 bytes ("sallyprt") and then the protocol version. */
 export const MAGIC = Uint8Array.from([0x73, 0x61, 0x6c, 0x6c, 0x79, 0x70, 0x72, 0x74]);
 export const PROTOCOL_VERSION = 1;
+/**
+ * CLIENT_INFO's version byte from a client that also understands PEER_BUSY (the relay sends it to
+ * no one else). A relay that knows only PROTOCOL_VERSION refuses it; the client then speaks 1.
+ */
+export const CLIENT_VERSION_PEER_BUSY = 2;
 /** The server's per-connection challenge and the client's proof. */
 export const CHALLENGE_LEN = 32;
 export const PROOF_LEN = 32;
@@ -36,6 +41,7 @@ export const FRAME_PING = 0x07;
 export const FRAME_PONG = 0x08;
 export const FRAME_PEER_GONE = 0x09;
 export const FRAME_HEALTH = 0x0a;
+export const FRAME_PEER_BUSY = 0x0b;
 
 /** PEER_GONE reasons. Other values may appear from newer relays and mean "gone". */
 export const PEER_GONE_DISCONNECTED = 0x00;

@@ -15,6 +15,9 @@
 //   0x08  PONG         both  the 8 bytes of the PING it answers
 //   0x09  PEER_GONE    s->c  node key (32) | reason u8 (0 disconnected, 1 not here)
 //   0x0A  HEALTH       s->c  UTF-8 text (0..1024); empty means healthy again
+//   0x0B  PEER_BUSY    s->c  node key (32) | busy u8 (1: the relay's queue towards that node is
+//                            half full — hold back new data to it; 0: it drained). Only to clients
+//                            whose CLIENT_INFO version was 2 (CLIENT_VERSION_PEER_BUSY).
 //
 //   The session: the server sends SERVER_KEY first with a fresh random challenge; the client's
 //   first frame is CLIENT_INFO; the server answers SERVER_INFO when it admits the client, or a
@@ -37,6 +40,7 @@ import {
   FRAME_HEADER_LEN,
   FRAME_HEALTH,
   FRAME_KEEPALIVE,
+  FRAME_PEER_BUSY,
   FRAME_PEER_GONE,
   FRAME_PING,
   FRAME_PONG,
@@ -66,6 +70,7 @@ export type Frame =
   | { type: 'ping'; data: Uint8Array }
   | { type: 'pong'; data: Uint8Array }
   | { type: 'peer-gone'; peer: Uint8Array; reason: number }
+  | { type: 'peer-busy'; peer: Uint8Array; busy: boolean }
   | { type: 'health'; message: string };
 
 export type FrameType = Frame['type'];
@@ -85,6 +90,7 @@ const BOUNDS: ReadonlyMap<number, readonly [number, number]> = new Map([
   [FRAME_PONG, [PING_LEN, PING_LEN]],
   [FRAME_PEER_GONE, [KEY_LEN + 1, KEY_LEN + 1]],
   [FRAME_HEALTH, [0, MAX_HEALTH_LEN]],
+  [FRAME_PEER_BUSY, [KEY_LEN + 1, KEY_LEN + 1]],
 ]);
 
 const TYPE_BYTE: Record<FrameType, number> = {
@@ -98,6 +104,7 @@ const TYPE_BYTE: Record<FrameType, number> = {
   pong: FRAME_PONG,
   'peer-gone': FRAME_PEER_GONE,
   health: FRAME_HEALTH,
+  'peer-busy': FRAME_PEER_BUSY,
 };
 
 const utf8 = new TextEncoder();
@@ -168,6 +175,9 @@ export function decodePayload(type: number, p: Uint8Array): Frame {
       return { type: 'pong', data: p };
     case FRAME_PEER_GONE:
       return { type: 'peer-gone', peer: p.subarray(0, KEY_LEN), reason: p[KEY_LEN] };
+    case FRAME_PEER_BUSY:
+      if (p[KEY_LEN] > 1) throw new RelayFrameError('RELAY_BAD_FRAME', 'PEER_BUSY flag must be 0 or 1');
+      return { type: 'peer-busy', peer: p.subarray(0, KEY_LEN), busy: p[KEY_LEN] === 1 };
     default: {
       // FRAME_HEALTH: checkHeader() admitted no other type.
       let message: string;
@@ -232,6 +242,8 @@ function parts(f: Frame): Uint8Array[] {
       return [need(f.data, PING_LEN, `${f.type} data`)];
     case 'peer-gone':
       return [need(f.peer, KEY_LEN, 'peer key'), Uint8Array.of(u8(f.reason, 'reason'))];
+    case 'peer-busy':
+      return [need(f.peer, KEY_LEN, 'peer key'), Uint8Array.of(f.busy ? 1 : 0)];
     case 'health':
       return [utf8.encode(f.message)];
   }

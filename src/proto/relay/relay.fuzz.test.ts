@@ -49,6 +49,7 @@ const frame: fc.Arbitrary<Frame> = fc
     fc.record({ type: fc.constant('ping' as const), data: eight }),
     fc.record({ type: fc.constant('pong' as const), data: eight }),
     fc.record({ type: fc.constant('peer-gone' as const), peer: key, reason: fc.nat(255) }),
+    fc.record({ type: fc.constant('peer-busy' as const), peer: key, busy: fc.boolean() }),
     fc.record({
       type: fc.constant('health' as const),
       message: fc.string({ unit: 'grapheme', maxLength: 100 }),

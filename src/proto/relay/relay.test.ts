@@ -62,6 +62,8 @@ describe('frame layout (golden hex)', () => {
       { type: 'client-info', version: 1, clientKey: K1, proof: K2, token: fromHex('beef') },
       '0200000043' + '01' + '11'.repeat(32) + '22'.repeat(32) + 'beef',
     ],
+    [{ type: 'peer-busy', peer: K1, busy: true }, '0b00000021' + '11'.repeat(32) + '01'],
+    [{ type: 'peer-busy', peer: K1, busy: false }, '0b00000021' + '11'.repeat(32) + '00'],
   ];
   for (const [frame, hex] of table) {
     test(frame.type, () => {
@@ -69,6 +71,10 @@ describe('frame layout (golden hex)', () => {
       assert.deepEqual(collect(fromHex(hex)), [frame]);
     });
   }
+});
+
+test('PEER_BUSY with a flag other than 0 or 1 is malformed', () => {
+  assert.throws(() => collect(fromHex('0b00000021' + '11'.repeat(32) + '02')), { code: 'RELAY_BAD_FRAME' });
 });
 
 describe('decoder', () => {
@@ -131,7 +137,7 @@ describe('decoder', () => {
   test('unknown types, wrong lengths and bad payloads', () => {
     const cases: [string, Uint8Array, string][] = [
       ['type 0', header(0x00, 0), 'RELAY_UNKNOWN_FRAME'],
-      ['type 0x0b', header(0x0b, 0), 'RELAY_UNKNOWN_FRAME'],
+      ['type 0x0c', header(0x0c, 0), 'RELAY_UNKNOWN_FRAME'],
       ['type 0xff', header(0xff, 4), 'RELAY_UNKNOWN_FRAME'],
       ['ping of 7', header(0x07, 7), 'RELAY_BAD_FRAME'],
       ['keepalive of 1', header(0x06, 1), 'RELAY_BAD_FRAME'],
