@@ -8,11 +8,10 @@
 import type { Duplex } from 'node:stream';
 import { pino, type Logger } from 'pino';
 import type { PrivateKey, PublicKey } from '../crypto/index.ts';
-import { FEATURE_ANCHORS, FEATURE_NOTICES } from '../proto/control/index.ts';
-import type { Hello, Netmap, NetmapService, ServerMessage } from '../proto/control/index.ts';
+import type { Netmap, NetmapService, ServerMessage } from '../proto/control/index.ts';
 import type { SessionHost } from '../session/index.ts';
 import type { PeerPathStatus } from '../paths/index.ts';
-import { registration, type ServiceSpec } from './config.ts';
+import type { ServiceSpec } from './config.ts';
 import { ServiceCerts } from './certs.ts';
 import { ControlLoop } from './control.ts';
 import { DirectUdp } from './direct.ts';
@@ -22,7 +21,7 @@ import type { LocalForward } from './forward.ts';
 import { EngineerSide } from './engineer.ts';
 import { handleCtl } from './ctl-handler.ts';
 import { AgentMetrics } from './metrics.ts';
-import type { AgentOptions } from './options.ts';
+import { helloOf, type AgentOptions } from './options.ts';
 import { RelayPaths } from './paths.ts';
 import { Peers } from './peers.ts';
 import { ConnectorSide } from './connector.ts';
@@ -88,6 +87,7 @@ export class Agent {
       },
       onRtt: () => this.#home.evaluate(false),
       onDrain: (region) => this.peers.relayDrained(region),
+      onPeerBusy: (_region, peer) => this.peers.get(peer.base64())?.link.connection?.congestionSignal(),
     });
     this.peers = new Peers({
       clock: o.clock,
@@ -127,7 +127,7 @@ export class Agent {
       nodeKey: this.nodeKey,
       ...(o.ca ? { ca: o.ca } : {}),
       logger: this.log.child({ part: 'control' }),
-      hello: () => this.#hello(),
+      hello: () => helloOf(o, this.#services),
     });
     this.#home = new HomeRelay({
       log: this.log,
@@ -153,7 +153,7 @@ export class Agent {
     });
     this.serviceRefusals = new ServiceRefusals(
       o.clock,
-      () => this.control.send({ type: 'services', services: this.#hello().services ?? [] }),
+      () => this.control.send({ type: 'services', services: helloOf(o, this.#services).services ?? [] }),
       o.serviceRetryMs,
     );
     this.#pathReport = new PathReporter(
@@ -305,16 +305,6 @@ export class Agent {
   }
 
   // ---- internals
-
-  #hello(): Hello {
-    const h: Hello = { version: 1, kind: this.o.kind, name: this.o.name };
-    if (this.o.preauthKey) h.preauthKey = this.o.preauthKey;
-    if (this.o.kind === 'connector') {
-      h.services = [...this.#services.values()].map(registration);
-      h.features = [FEATURE_ANCHORS, FEATURE_NOTICES];
-    }
-    return h;
-  }
 
   #apply(nm: Netmap): void {
     if (this.#stopped) return;

@@ -5,7 +5,8 @@ import type { Clock } from '../clock/index.ts';
 import type { PrivateKey, PublicKey } from '../crypto/index.ts';
 import type { PathTimings } from '../paths/index.ts';
 import type { ConnectionOptions } from '../stream/index.ts';
-import type { ServiceSpec } from './config.ts';
+import { FEATURE_ANCHORS, FEATURE_NOTICES, type Hello } from '../proto/control/index.ts';
+import { registration, type ServiceSpec } from './config.ts';
 
 export interface AgentOptions {
   clock: Clock;
@@ -64,4 +65,15 @@ export interface AgentOptions {
   };
   /** Path-choice timings (paths/timers.ts); defaults documented there. */
   pathTimings?: Partial<PathTimings>;
+}
+
+/** The hello an agent opens its channel with (and sends again when its services change). */
+export function helloOf(o: AgentOptions, services: ReadonlyMap<string, ServiceSpec>): Hello {
+  const h: Hello = { version: 1, kind: o.kind, name: o.name };
+  if (o.preauthKey) h.preauthKey = o.preauthKey;
+  if (o.kind === 'connector') {
+    h.services = [...services.values()].map(registration);
+    h.features = [FEATURE_ANCHORS, FEATURE_NOTICES];
+  }
+  return h;
 }

@@ -53,6 +53,8 @@ export interface RelayPathsOptions {
   onState?(region: string, state: RelayClientState): void;
   /** A region's client drained the backlog it had (RelayClient onDrain). */
   onDrain?(region: string): void;
+  /** The region's relay is congested towards `peer` (RelayClient onPeerBusy). */
+  onPeerBusy?(region: string, peer: PublicKey): void;
   /** A new round-trip time to a region's relay, ms. */
   onRtt?(region: string, rttMs: number): void;
   /** How often each relay's round-trip time is measured, ms; default 10000. */
@@ -95,6 +97,7 @@ class RelayPath implements Path {
       onPacket: (src, packet) => o.onPacket(region, src, packet),
       onStateChange: (s) => o.onState?.(region, s),
       onDrain: () => o.onDrain?.(region),
+      onPeerBusy: (peer) => o.onPeerBusy?.(region, peer),
       logger: o.logger,
     });
     this.client.start();

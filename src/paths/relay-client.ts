@@ -66,6 +66,8 @@ export interface RelayClientOptions {
    * peer the relay said was busy (PEER_BUSY) is no longer: a sender that held back may go on.
    */
   onDrain?(): void;
+  /** The relay said its queue towards `peer` is half full (PEER_BUSY): a congestion signal. */
+  onPeerBusy?(peer: PublicKey): void;
   queue?: {
     /** Packets waiting to be written at most; default 512. */
     maxPackets?: number;
@@ -535,7 +537,7 @@ export class RelayClient {
         if (!f.busy) return this.#unbusy(k);
         this.#stats.peerBusy++;
         if (this.#busy.size < MAX_BUSY) this.#busy.add(k);
-        return;
+        return this.#o.onPeerBusy?.(PublicKey.fromBytes(f.peer));
       }
       case 'health':
         this.#stats.lastError = f.message.slice(0, LAST_ERROR_LEN) || undefined;

@@ -122,6 +122,28 @@ describe('Connection over an in-memory pair', () => {
     pair.server.close();
   });
 
+  test('a congestion signal from the path (PEER_BUSY) halves the window once per round trip, losing nothing', async () => {
+    const { clock, pair, incoming } = setup();
+    const cs = pair.client.openStream('bulk');
+    writeAll(cs, randomBytes(1 << 20));
+    await run(clock, () => incoming.length === 1);
+    const got = collect(incoming[0].s!);
+    await run(clock, () => got.bytes > 256 << 10);
+    const before = pair.client.stats().cwnd;
+    pair.client.congestionSignal();
+    pair.client.congestionSignal(); // the same round trip: no second cut
+    const after = pair.client.stats();
+    assert.equal(after.cwnd, Math.max(before / 2, 2 * 1200));
+    assert.equal(after.congestionSignals, 1);
+    await run(clock, () => got.ended);
+    assert.equal(pair.client.stats().packetsLost, 0);
+    assert.equal(pair.client.stats().bytesRetransmitted, 0);
+    incoming[0].s!.end();
+    await run(clock, () => pair.client.stats().streams === 0 && pair.server.stats().streams === 0);
+    pair.client.close();
+    pair.server.close();
+  });
+
   test('a refused stream errors on the opener with STREAM_REFUSED, code and reason', async () => {
     const { clock, pair } = setup({ onIncomingStream: (req) => req.refuse(7, `no ${req.service} here`) });
     const cs = pair.client.openStream('ssh');

@@ -179,6 +179,19 @@ export class Connection {
     this.#scheduleFlush();
   }
 
+  /**
+   * The path says it is congested without having lost anything (a relay's PEER_BUSY), handled as
+   * an ECN congestion-experienced mark (RFC 9002 §7.3): one window reduction per round trip, no
+   * retransmission.
+   */
+  congestionSignal(): void {
+    if (this.#closed) return;
+    const now = this.#clock.now();
+    const rtt = this.#recovery.rtt;
+    if (this.#recovery.cc.onCongestionEvent(now - (rtt.hasSample ? rtt.smoothed : 0), now))
+      this.#stats.congestionSignals++;
+  }
+
   /** The path below drained its backlog (ConnectionOptions.pathReady): send what waits. */
   resume(): void {
     this.#scheduleFlush();

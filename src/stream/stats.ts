@@ -27,6 +27,8 @@ export class ConnectionStats {
   /** Stream bytes sent again after a loss or as a probe. */
   bytesRetransmitted = 0;
   ptoFired = 0;
+  /** Congestion signals from the path without a loss (a relay's PEER_BUSY) that cut the window. */
+  congestionSignals = 0;
   ptoCount = 0;
   streamsRefused = 0;
   protocolViolations = 0;
