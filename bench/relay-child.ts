@@ -1,7 +1,9 @@
 // The server side of bench/relay.bench.ts, in its own process so its memory figures are its own:
 //   node --expose-gc --import tsx bench/relay-child.ts relay TRUST_KEY_BASE64 REGION
 //   node --expose-gc --import tsx bench/relay-child.ts tls        (the peer: a bare node:tls server)
+//   node --expose-gc --import tsx bench/relay-child.ts plain      (a plain TCP server, behind haproxy's TLS)
 // It answers IPC messages: {type:'mem'} -> memory after two GCs (+ relay counters), {type:'stop'}.
+import { createServer as createPlainServer, type Socket } from 'node:net';
 import { createServer, type TLSSocket } from 'node:tls';
 import { realClock } from '../src/clock/index.ts';
 import { PrivateKey, VerifyKey } from '../src/crypto/index.ts';
@@ -36,6 +38,20 @@ if (mode === 'relay') {
     drops: Object.fromEntries(server.stats.drops),
     refusals: Object.fromEntries(server.stats.refusals),
   });
+} else if (mode === 'plain') {
+  const held = new Set<Socket>();
+  const srv = createPlainServer((s) => {
+    held.add(s);
+    s.on('error', () => {});
+    s.on('close', () => held.delete(s));
+  });
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  port = (srv.address() as { port: number }).port;
+  clients = () => held.size;
+  stop = async () => {
+    for (const s of held) s.destroy();
+    await new Promise((r) => srv.close(r));
+  };
 } else {
   const held = new Set<TLSSocket>();
   const srv = createServer({ cert: certPem, key: keyPem }, (s) => {
@@ -71,4 +87,4 @@ process.on('message', async (m: { type: string }) => {
     process.disconnect();
   }
 });
-process.send({ type: 'ready', port, ca: certPem });
+process.send({ type: 'ready', port, ca: certPem, key: keyPem });

@@ -2,6 +2,9 @@
 import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer, connect, type Server, type Socket } from 'node:net';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { goals, type Bench } from './framework.ts';
 import { SigningKey } from '../src/crypto/index.ts';
@@ -25,14 +28,15 @@ class Child {
   private constructor(
     readonly proc: ChildProcess,
     readonly target: Target,
+    readonly key: string,
   ) {}
   static async start(args: string[]): Promise<Child> {
     const proc = fork(childScript, args, {
       execArgv: ['--expose-gc', '--import', 'tsx'],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
-    const m = await reply<{ port: number; ca: string }>(proc, 'ready', 120_000);
-    return new Child(proc, { port: m.port, ca: m.ca });
+    const m = await reply<{ port: number; ca: string; key: string }>(proc, 'ready', 120_000);
+    return new Child(proc, { port: m.port, ca: m.ca }, m.key);
   }
   async mem(): Promise<Mem> {
     this.proc.send({ type: 'mem' });
@@ -72,6 +76,7 @@ export async function run(b: Bench): Promise<void> {
   const relay = await Child.start(['relay', coordinator.verifyKey.base64(), REGION]);
   try {
     await memory(b, relay, coordinator, quick);
+    await behindHaproxy(b, quick);
     await throughput(b, relay, coordinator);
   } finally {
     await relay.stop();
@@ -131,6 +136,97 @@ async function memory(b: Bench, relay: Child, coordinator: SigningKey, quick: bo
   });
   // Let the relay see the disconnects before the throughput runs.
   await new Promise((r) => setTimeout(r, 500));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The other TLS arrangement (bench/README.md "Relay memory"): TLS terminated by haproxy in front of
+// a plain TCP server. What an idle client costs then is haproxy's connection (both sides, its TLS
+// state) plus the plain Node socket behind it: both processes' RSS growth, summed.
+
+async function behindHaproxy(b: Bench, quick: boolean): Promise<void> {
+  const n = quick ? 1000 : 10_000;
+  const name = `memory per idle client, ${n} clients, TLS terminated by haproxy (haproxy + a plain Node socket behind it), RSS, lower is better`;
+  if (!b.wants(name)) return;
+  if (spawnSync('haproxy', ['-v']).status !== 0)
+    return b.note('relay: haproxy is not installed: its line is skipped');
+  const plain = await Child.start(['plain']);
+  const dir = mkdtempSync(join(tmpdir(), 'sallyport-bench-haproxy-'));
+  let ha: ChildProcess | undefined;
+  try {
+    writeFileSync(join(dir, 'tls.pem'), plain.target.ca + plain.key);
+    const port = await freePort();
+    writeFileSync(
+      join(dir, 'haproxy.cfg'),
+      [
+        'global',
+        `  maxconn ${n + 1000}`,
+        'defaults',
+        '  mode tcp',
+        '  timeout connect 5s',
+        '  timeout client 1h',
+        '  timeout server 1h',
+        'frontend tls',
+        `  bind 127.0.0.1:${port} ssl crt ${join(dir, 'tls.pem')}`,
+        '  default_backend plain',
+        'backend plain',
+        `  server s 127.0.0.1:${plain.target.port}`,
+        '',
+      ].join('\n'),
+    );
+    // haproxy needs two descriptors per connection: more than this shell's limit allows by default.
+    ha = spawn(
+      'prlimit',
+      [`--nofile=${4 * n + 4000}:${4 * n + 4000}`, 'haproxy', '-db', '-f', join(dir, 'haproxy.cfg')],
+      {
+        stdio: ['ignore', 'ignore', 'inherit'],
+      },
+    );
+    const target = { port, ca: plain.target.ca };
+    const deadline = performance.now() + 10_000;
+    for (;;) {
+      try {
+        (await bareOne(target)).socket.destroy();
+        break;
+      } catch (e) {
+        if (performance.now() > deadline) throw new Error(`haproxy did not come up: ${(e as Error).message}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+    const haPid = Number(readFileSync(`/proc/${ha.pid}/task/${ha.pid}/children`, 'utf8').trim()) || ha.pid!;
+    for (const c of await many(300, 100, () => bareOne(target))) c.socket.destroy();
+    await new Promise((r) => setTimeout(r, 500));
+    const [h0, p0] = [rssOf(haPid), (await plain.mem()).rss];
+    const held = await many(n, 256, () => bareOne(target));
+    await new Promise((r) => setTimeout(r, 500));
+    const pm = await plain.mem();
+    if (pm.clients < n) throw new Error(`the plain server holds ${pm.clients} sockets, expected ${n}`);
+    const [h1, p1] = [rssOf(haPid), pm.rss];
+    for (const c of held) c.socket.destroy();
+    const kib = (x: number) => x / 1024 / n;
+    b.report({ name, value: kib(h1 - h0 + p1 - p0), unit: 'KiB' });
+    b.note(
+      `relay: behind haproxy, per idle client: haproxy ${kib(h1 - h0).toFixed(1)} KiB + plain Node socket ${kib(p1 - p0).toFixed(1)} KiB`,
+    );
+  } finally {
+    ha?.kill();
+    if (ha && ha.exitCode === null) await once(ha, 'exit');
+    await plain.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function rssOf(pid: number): number {
+  const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  if (!m) throw new Error(`no VmRSS for process ${pid}`);
+  return Number(m[1]) * 1024;
+}
+
+async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const port = (srv.address() as { port: number }).port;
+  await new Promise((r) => srv.close(r));
+  return port;
 }
 
 // ---------------------------------------------------------------------------------------------
