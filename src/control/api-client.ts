@@ -1,9 +1,19 @@
 // A typed client of the admin API over HTTPS, for the admin CLI and tests. The server is trusted by
 // a PEM CA (its self-signed certificate works), or pinned by the SHA-256 fingerprint of its
 // certificate (hex, colons optional), or by the system roots.
+//
+//   const r = await api.route(routes.requestsCreate, { body: { deployment, services, reason, duration } });
+//   await api.route(routes.requestsApprove, { params: { id: r.id } });
+//
+// `route` calls a declared route (routes/): path parameters filled in and percent-encoded, the query
+// encoded, the answer typed as declared. `call` and `raw` take a method and path as strings, for
+// the tests that send what no declaration allows.
+import type { IncomingHttpHeaders } from 'node:http';
 import { request } from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import { ControlError } from './errors.ts';
+import { pathOf, queryOf, type ResponseOf, type Route, type RouteArgs } from './routes/route.ts';
+import { login } from './routes/session.ts';
 
 export interface ApiClientOptions {
   /** https://host:port */
@@ -29,6 +39,27 @@ export class ApiError extends ControlError {
 
 const normFp = (s: string) => s.replace(/:/g, '').toLowerCase();
 
+/** What `raw` answers: never an exception for an HTTP status. */
+export interface RawAnswer<B = unknown> {
+  status: number;
+  /** Parsed JSON when the answer is JSON, else the text. */
+  body: B;
+  text: string;
+  headers: IncomingHttpHeaders;
+}
+
+/** The API's error body. */
+export interface ErrorBody {
+  error: { code: string; message: string; details?: Record<string, unknown> };
+}
+
+const inputOf = (input: unknown) =>
+  (input ?? {}) as {
+    params?: Record<string, string>;
+    query?: Record<string, string | number | boolean | undefined>;
+    body?: unknown;
+  };
+
 export class ApiClient {
   readonly #o: ApiClientOptions;
   constructor(opts: ApiClientOptions) {
@@ -39,13 +70,13 @@ export class ApiClient {
     return new ApiClient({ ...this.#o, token });
   }
 
-  /** Raw request: status and parsed JSON (or text) body. Never throws for an HTTP status. */
+  /** Raw request: status, headers and parsed JSON (or text) body. Never throws for an HTTP status. */
   raw(
     method: string,
     path: string,
     body?: unknown,
     headers: Record<string, string> = {},
-  ): Promise<{ status: number; body: unknown; text: string }> {
+  ): Promise<RawAnswer> {
     const o = this.#o;
     const url = new URL(path, o.server);
     const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
@@ -96,7 +127,7 @@ export class ApiClient {
                 /* leave as text */
               }
             }
-            resolve({ status: res.statusCode ?? 0, body: parsed, text });
+            resolve({ status: res.statusCode ?? 0, body: parsed, text, headers: res.headers });
           });
           res.on('error', reject);
         },
@@ -131,8 +162,32 @@ export class ApiClient {
     throw new ApiError(r.status, e?.code ?? `HTTP_${r.status}`, e?.message ?? r.text.slice(0, 200));
   }
 
+  /**
+   * Calls a declared route with its path parameters, query and body; answers its declared
+   * response. Throws ApiError for a non-2xx status, as `call` does.
+   */
+  route<R extends Route>(r: R, ...[input]: RouteArgs<R>): Promise<ResponseOf<R>> {
+    const i = inputOf(input);
+    return this.call<ResponseOf<R>>(r.method, pathOf(r.path, i.params) + queryOf(i.query), i.body);
+  }
+
+  /**
+   * A declared route, raw: status, headers and body (the declared response when 2xx, else the
+   * error body). Never throws for an HTTP status; `headers` are sent as well (a cookie, a CSRF token).
+   */
+  routeRaw<R extends Route>(
+    r: R,
+    input: RouteArgs<R>[0],
+    headers: Record<string, string> = {},
+  ): Promise<RawAnswer<ResponseOf<R> | ErrorBody>> {
+    const i = inputOf(input);
+    return this.raw(r.method, pathOf(r.path, i.params) + queryOf(i.query), i.body, headers) as Promise<
+      RawAnswer<ResponseOf<R> | ErrorBody>
+    >;
+  }
+
   async login(user: string, password: string): Promise<ApiClient> {
-    const r = await this.call<{ token: string }>('POST', '/api/v1/login', { user, password });
+    const r = await this.route(login, { body: { user, password } });
     return this.withToken(r.token);
   }
 }

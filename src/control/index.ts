@@ -25,7 +25,9 @@ export { createLogger, REDACT_PATHS, type Logger } from './logger.ts';
 export { createMetrics, type ControlMetrics } from './metrics.ts';
 export { loadOrCreateKeys, loadOrCreateTls, type CoordinatorKeys, type ListenerTls } from './keys.ts';
 export { createAuditSigner, DEFAULT_CHECKPOINT_EVERY } from './audit-signer.ts';
-export { ApiClient, ApiError, type ApiClientOptions } from './api-client.ts';
+export { ApiClient, ApiError, type ApiClientOptions, type RawAnswer, type ErrorBody } from './api-client.ts';
+// Every JSON route declared once, with its schema and types (routes/); the client calls them by declaration.
+export * from './routes/index.ts';
 export { AccessService, type AccessServiceOptions } from './access.ts';
 export { Webhooks, webhookBody, parseWebhookUrls, type WebhookOptions } from './webhooks.ts';
 export { DeviceLoginGuard, deviceStartBody, CHALLENGE_TTL_MS } from './device-login.ts';

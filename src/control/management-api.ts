@@ -13,12 +13,13 @@
 // A break-glass is refused unless the mode allows it; when it is recorded (audited
 // `mgmt.break-glass`, with who and why), the customer's webhook and the vendor's are notified, and
 // the answer gives the public endpoint — a client never uses one it was not given this way.
-import type { FastifyInstance, FastifyReply, FastifyRequest, RouteHandlerMethod } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { ManagementMode, Store } from '../store/index.ts';
 import type { SessionAuth } from './bearer.ts';
 import type { Hub } from './hub.ts';
 import { ControlError } from './errors.ts';
-import { errorSchema } from './schemas.ts';
+import { handle } from './handle.ts';
+import { routes } from './routes/index.ts';
 import { parseWebhookUrls, type Notice } from './webhooks.ts';
 
 export interface ManagementApiDeps {
@@ -29,26 +30,6 @@ export interface ManagementApiDeps {
   /** The vendor's webhooks, plus `also` (the customer's). */
   notify: (notices: readonly Notice[], also: readonly string[]) => void;
 }
-
-const MODES: readonly ManagementMode[] = ['public', 'private', 'private-with-public-fallback'];
-const dnsLabel = { type: 'string', pattern: '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$' } as const;
-const url = { type: 'string', minLength: 8, maxLength: 2048 } as const;
-const management = {
-  type: 'object',
-  properties: {
-    deployment: { type: 'string' },
-    mode: { type: 'string', enum: MODES },
-    publicServer: { type: ['string', 'null'] },
-    customerWebhook: { type: ['string', 'null'] },
-    updatedAt: { type: ['number', 'null'] },
-  },
-} as const;
-const R = (ok: object, code = 200) => ({ [code]: ok, '4xx': errorSchema, '5xx': errorSchema });
-const params = { type: 'object', properties: { name: dnsLabel }, required: ['name'] } as const;
-
-type Req<B = unknown> = FastifyRequest<{ Body: B; Params: { name: string } }>;
-const h = <B>(fn: (req: Req<B>, reply: FastifyReply) => unknown): RouteHandlerMethod =>
-  fn as unknown as RouteHandlerMethod;
 
 /** https://HOST[:PORT] of an API server, or a ControlError saying what is wrong. */
 function publicServerUrl(s: string): string {
@@ -66,125 +47,86 @@ function publicServerUrl(s: string): string {
   return u.origin;
 }
 
+/** The settings a PUT asks for, checked: a configuration that could not be enforced is refused. */
+export function managementSettings(b: {
+  mode: ManagementMode;
+  publicServer?: string;
+  customerWebhook?: string;
+}): {
+  mode: ManagementMode;
+  publicServer: string | null;
+  customerWebhook: string | null;
+} {
+  const { mode } = b;
+  const publicServer = b.publicServer === undefined ? null : publicServerUrl(b.publicServer);
+  let customerWebhook: string | null = null;
+  if (b.customerWebhook !== undefined)
+    try {
+      customerWebhook = parseWebhookUrls([b.customerWebhook])[0];
+    } catch (e) {
+      throw new ControlError('BAD_REQUEST', (e as Error).message);
+    }
+  if (mode !== 'private' && !publicServer)
+    throw new ControlError(
+      'BAD_REQUEST',
+      `mode ${mode} needs publicServer: the API server's public endpoint`,
+    );
+  if (mode === 'private' && publicServer)
+    throw new ControlError(
+      'BAD_REQUEST',
+      'mode private never uses a public endpoint: leave publicServer out',
+    );
+  if (mode === 'private-with-public-fallback' && !customerWebhook)
+    throw new ControlError(
+      'BAD_REQUEST',
+      'mode private-with-public-fallback needs customerWebhook: the customer is told of every break-glass',
+    );
+  return { mode, publicServer, customerWebhook };
+}
+
 export function registerManagementApi(app: FastifyInstance, d: ManagementApiDeps): void {
   const { store } = d;
-  const signedIn = d.auth.preHandler(false);
-  const admin = d.auth.preHandler(true);
+  const signedIn = { preHandler: d.auth.preHandler(false) };
+  const admin = { preHandler: d.auth.preHandler(true) };
 
-  app.get(
-    '/api/v1/deployments/:name/management',
-    { schema: { params, response: R(management) }, preHandler: signedIn },
-    h(async (req) => {
-      const m = await store.getManagement(req.params.name);
-      // the customer's webhook is the administrators' business
-      return req.user!.isAdmin ? m : { ...m, customerWebhook: null };
-    }),
+  handle(app, routes.managementGet, signedIn, async (req) => {
+    const m = await store.getManagement(req.params.name);
+    // the customer's webhook is the administrators' business
+    return req.user!.isAdmin ? m : { ...m, customerWebhook: null };
+  });
+  handle(app, routes.managementPut, admin, async (req) =>
+    store.setManagement(`user:${req.user!.name}`, req.params.name, managementSettings(req.body)),
   );
+  registerBreakGlass(app, d);
+}
 
-  app.put(
-    '/api/v1/deployments/:name/management',
-    {
-      schema: {
-        params,
-        body: {
-          type: 'object',
-          properties: { mode: { type: 'string', enum: MODES }, publicServer: url, customerWebhook: url },
-          required: ['mode'],
-          additionalProperties: false,
+function registerBreakGlass(app: FastifyInstance, d: ManagementApiDeps): void {
+  const { store } = d;
+  handle(app, routes.breakGlass, { preHandler: d.auth.preHandler(false) }, async (req, reply) => {
+    const user = req.user!.name;
+    const r = await store.recordBreakGlass(`user:${user}`, req.params.name, req.body);
+    d.notify(
+      [
+        {
+          kind: 'notify',
+          topic: 'break-glass',
+          subject: `deployment:${r.deployment}`,
+          at: r.at,
+          text: `${user} used the public management endpoint of ${r.deployment} (${req.body.service}) because the overlay is down (${req.body.overlay}). Reason: ${req.body.reason}`,
         },
-        response: R(management),
-      },
-      preHandler: admin,
-    },
-    h(async (req: Req<{ mode: ManagementMode; publicServer?: string; customerWebhook?: string }>) => {
-      const { mode } = req.body;
-      const publicServer =
-        req.body.publicServer === undefined ? null : publicServerUrl(req.body.publicServer);
-      let customerWebhook: string | null = null;
-      if (req.body.customerWebhook !== undefined)
-        try {
-          customerWebhook = parseWebhookUrls([req.body.customerWebhook])[0];
-        } catch (e) {
-          throw new ControlError('BAD_REQUEST', (e as Error).message);
-        }
-      if (mode !== 'private' && !publicServer)
-        throw new ControlError(
-          'BAD_REQUEST',
-          `mode ${mode} needs publicServer: the API server's public endpoint`,
-        );
-      if (mode === 'private' && publicServer)
-        throw new ControlError(
-          'BAD_REQUEST',
-          'mode private never uses a public endpoint: leave publicServer out',
-        );
-      if (mode === 'private-with-public-fallback' && !customerWebhook)
-        throw new ControlError(
-          'BAD_REQUEST',
-          'mode private-with-public-fallback needs customerWebhook: the customer is told of every break-glass',
-        );
-      return store.setManagement(`user:${req.user!.name}`, req.params.name, {
-        mode,
-        publicServer,
-        customerWebhook,
+      ],
+      r.customerWebhook ? [r.customerWebhook] : [],
+    );
+    // the customer's local audit (the connectors connected now; the others when they connect)
+    for (const x of await store.breakGlassSince(r.deploymentId, r.at))
+      d.hub.notice(r.deploymentId, {
+        id: x.seq,
+        action: 'mgmt.break-glass',
+        at: x.time,
+        actor: x.actor,
+        details: x.details,
       });
-    }),
-  );
-
-  app.post(
-    '/api/v1/deployments/:name/break-glass',
-    {
-      schema: {
-        params,
-        body: {
-          type: 'object',
-          properties: {
-            reason: { type: 'string', minLength: 10, maxLength: 500 },
-            service: dnsLabel,
-            overlay: { type: 'string', minLength: 1, maxLength: 500 },
-          },
-          required: ['reason', 'service', 'overlay'],
-          additionalProperties: false,
-        },
-        response: R(
-          {
-            type: 'object',
-            properties: {
-              at: { type: 'number' },
-              deployment: { type: 'string' },
-              publicServer: { type: 'string' },
-            },
-          },
-          201,
-        ),
-      },
-      preHandler: signedIn,
-    },
-    h(async (req: Req<{ reason: string; service: string; overlay: string }>, reply) => {
-      const user = req.user!.name;
-      const r = await store.recordBreakGlass(`user:${user}`, req.params.name, req.body);
-      d.notify(
-        [
-          {
-            kind: 'notify',
-            topic: 'break-glass',
-            subject: `deployment:${r.deployment}`,
-            at: r.at,
-            text: `${user} used the public management endpoint of ${r.deployment} (${req.body.service}) because the overlay is down (${req.body.overlay}). Reason: ${req.body.reason}`,
-          },
-        ],
-        r.customerWebhook ? [r.customerWebhook] : [],
-      );
-      // the customer's local audit (the connectors connected now; the others when they connect)
-      for (const x of await store.breakGlassSince(r.deploymentId, r.at))
-        d.hub.notice(r.deploymentId, {
-          id: x.seq,
-          action: 'mgmt.break-glass',
-          at: x.time,
-          actor: x.actor,
-          details: x.details,
-        });
-      void reply.code(201);
-      return { at: r.at, deployment: r.deployment, publicServer: r.publicServer };
-    }),
-  );
+    void reply.code(201);
+    return { at: r.at, deployment: r.deployment, publicServer: r.publicServer };
+  });
 }

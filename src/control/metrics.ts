@@ -51,6 +51,20 @@ export interface ControlMetrics {
   timerOwnerChanges: Counter<'event'>;
 }
 
+type Spec = { name: string; help: string; labelNames?: string[]; buckets?: number[] };
+
+/** Makes metrics on one registry. */
+function makers(registry: Registry) {
+  const m = (x: Spec) => ({ ...x, registers: [registry] });
+  return {
+    counter: <L extends string = never>(name: string, help: string, labelNames?: L[]) =>
+      new Counter(m({ name, help, ...(labelNames ? { labelNames } : {}) })) as Counter<L>,
+    gauge: (name: string, help: string) => new Gauge(m({ name, help })),
+    histogram: (name: string, help: string, buckets: number[]) => new Histogram(m({ name, help, buckets })),
+    m,
+  };
+}
+
 export function createMetrics(): ControlMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'sallyport_coordinator_' });
@@ -58,188 +72,155 @@ export function createMetrics(): ControlMetrics {
   // naming rules) reserve for counters: left out (test/alerts/metrics-lint.test.ts).
   for (const g of ['active_handles_total', 'active_requests_total', 'active_resources_total'])
     registry.removeSingleMetric(`sallyport_coordinator_nodejs_${g}`);
-  const m = (x: { name: string; help: string; labelNames?: string[]; buckets?: number[] }) => ({
-    ...x,
-    registers: [registry],
-  });
-  let readExpiry: (() => number) | undefined;
+  const make = makers(registry);
   return {
     registry,
-    certRenewals: new Counter(
-      m({
-        name: 'sallyport_coordinator_tls_certificate_renewals_total',
-        help: 'Listener certificate renewals (ACME) or reloads (files), by result',
-        labelNames: ['result'],
-      }),
-    ) as Counter<'result'>,
+    ...certMetrics(make),
+    ...channelMetrics(make),
+    ...apiMetrics(make),
+    ...auditMetrics(make),
+    ...nodeMetrics(make),
+    ...alertMetrics(make),
+    ...clusterMetrics(make),
+  };
+}
+
+type Make = ReturnType<typeof makers>;
+const P = 'sallyport_coordinator_';
+
+function certMetrics({ counter, m }: Make) {
+  let readExpiry: (() => number) | undefined;
+  return {
+    certRenewals: counter(
+      `${P}tls_certificate_renewals_total`,
+      'Listener certificate renewals (ACME) or reloads (files), by result',
+      ['result'],
+    ),
     certExpiry: new Gauge({
       ...m({
-        name: 'sallyport_coordinator_tls_certificate_expiry_timestamp_seconds',
+        name: `${P}tls_certificate_expiry_timestamp_seconds`,
         help: 'notAfter of the listener certificate served now (Unix seconds)',
       }),
       collect() {
         if (readExpiry) this.set(readExpiry());
       },
     }),
-    setCertExpiry: (read) => (readExpiry = read),
-    sessions: new Gauge(
-      m({ name: 'sallyport_coordinator_agent_sessions', help: 'Agent channels admitted and open' }),
+    setCertExpiry: (read: () => number) => (readExpiry = read),
+  };
+}
+
+function channelMetrics({ counter, gauge, histogram }: Make) {
+  return {
+    sessions: gauge(`${P}agent_sessions`, 'Agent channels admitted and open'),
+    channelRefusals: counter(`${P}channel_refusals_total`, 'Agent channels refused, by reason', ['reason']),
+    channelDrops: counter(
+      `${P}channel_drops_total`,
+      'Agent channel messages dropped (channel closed), by reason',
+      ['reason'],
     ),
-    channelRefusals: new Counter(
-      m({
-        name: 'sallyport_coordinator_channel_refusals_total',
-        help: 'Agent channels refused, by reason',
-        labelNames: ['reason'],
-      }),
-    ) as Counter<'reason'>,
-    channelDrops: new Counter(
-      m({
-        name: 'sallyport_coordinator_channel_drops_total',
-        help: 'Agent channel messages dropped (channel closed), by reason',
-        labelNames: ['reason'],
-      }),
-    ) as Counter<'reason'>,
-    netmapsSent: new Counter(
-      m({
-        name: 'sallyport_coordinator_netmaps_sent_total',
-        help: 'Netmaps sent, full or delta',
-        labelNames: ['kind'],
-      }),
-    ) as Counter<'kind'>,
-    netmapSeconds: new Histogram(
-      m({
-        name: 'sallyport_coordinator_netmap_compute_seconds',
-        help: 'Time to compute one node netmap',
-        buckets: [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5],
-      }),
+    netmapsSent: counter(`${P}netmaps_sent_total`, 'Netmaps sent, full or delta', ['kind']),
+    netmapSeconds: histogram(
+      `${P}netmap_compute_seconds`,
+      'Time to compute one node netmap',
+      [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5],
     ),
-    apiRequests: new Counter(
-      m({
-        name: 'sallyport_coordinator_api_requests_total',
-        help: 'API requests by route and status',
-        labelNames: ['route', 'status'],
-      }),
-    ) as Counter<'route' | 'status'>,
-    apiRefusals: new Counter(
-      m({
-        name: 'sallyport_coordinator_api_refusals_total',
-        help: 'API requests refused, by error code',
-        labelNames: ['code'],
-      }),
-    ) as Counter<'code'>,
-    auditRefusalsSuppressed: new Counter(
-      m({
-        name: 'sallyport_coordinator_audit_refusals_suppressed_total',
-        help: 'Refused actions whose audit record was left out by the per-user bound (summed up later)',
-      }),
+  };
+}
+
+function apiMetrics({ counter }: Make) {
+  return {
+    apiRequests: counter(`${P}api_requests_total`, 'API requests by route and status', ['route', 'status']),
+    apiRefusals: counter(`${P}api_refusals_total`, 'API requests refused, by error code', ['code']),
+    auditRefusalsSuppressed: counter(
+      `${P}audit_refusals_suppressed_total`,
+      'Refused actions whose audit record was left out by the per-user bound (summed up later)',
     ),
-    certificates: new Counter(
-      m({
-        name: 'sallyport_coordinator_certificates_total',
-        help: 'Certificates issued to agents, service or client',
-        labelNames: ['kind'],
-      }),
-    ) as Counter<'kind'>,
-    auditCheckpoints: new Counter(
-      m({
-        name: 'sallyport_coordinator_audit_checkpoints_total',
-        help: 'Audit checkpoints signed or refused (refused: the chain does not extend the anchor)',
-        labelNames: ['result'],
-      }),
-    ) as Counter<'result'>,
-    auditRewrites: new Counter(
-      m({
-        name: 'sallyport_coordinator_audit_rewrite_detected_total',
-        help: 'Audit chain found not to extend the last checkpoint this coordinator signed (AUDIT_REWRITE)',
-      }),
+    certificates: counter(`${P}certificates_total`, 'Certificates issued to agents, service or client', [
+      'kind',
+    ]),
+  };
+}
+
+function auditMetrics({ counter, gauge }: Make) {
+  return {
+    auditCheckpoints: counter(
+      `${P}audit_checkpoints_total`,
+      'Audit checkpoints signed or refused (refused: the chain does not extend the anchor)',
+      ['result'],
     ),
-    auditSignerHalted: new Gauge(
-      m({
-        name: 'sallyport_coordinator_audit_signer_halted',
-        help: '1 while the audit signer refuses checkpoints after detecting a rewrite',
-      }),
+    auditRewrites: counter(
+      `${P}audit_rewrite_detected_total`,
+      'Audit chain found not to extend the last checkpoint this coordinator signed (AUDIT_REWRITE)',
     ),
-    anchorsSent: new Counter(
-      m({
-        name: 'sallyport_coordinator_audit_anchors_sent_total',
-        help: 'Audit checkpoints pushed to connectors',
-      }),
+    auditSignerHalted: gauge(
+      `${P}audit_signer_halted`,
+      '1 while the audit signer refuses checkpoints after detecting a rewrite',
     ),
-    enrollments: new Counter(
-      m({ name: 'sallyport_coordinator_enrollments_total', help: 'Nodes enrolled', labelNames: ['kind'] }),
-    ) as Counter<'kind'>,
-    revocationPushes: new Counter(
-      m({
-        name: 'sallyport_coordinator_revocation_pushes_total',
-        help: 'Revocation lists pushed to relays, by result',
-        labelNames: ['result'],
-      }),
-    ) as Counter<'result'>,
-    takeoversRefused: new Counter(
-      m({
-        name: 'sallyport_coordinator_service_takeovers_refused_total',
-        help: 'Service registrations refused: another live connector of the deployment holds the service',
-      }),
+    anchorsSent: counter(`${P}audit_anchors_sent_total`, 'Audit checkpoints pushed to connectors'),
+  };
+}
+
+function nodeMetrics({ counter }: Make) {
+  return {
+    enrollments: counter(`${P}enrollments_total`, 'Nodes enrolled', ['kind']),
+    revocationPushes: counter(`${P}revocation_pushes_total`, 'Revocation lists pushed to relays, by result', [
+      'result',
+    ]),
+    takeoversRefused: counter(
+      `${P}service_takeovers_refused_total`,
+      'Service registrations refused: another live connector of the deployment holds the service',
     ),
-    alertDeliveries: new Counter(
-      m({
-        name: 'sallyport_coordinator_alert_deliveries_total',
-        help: 'Alertmanager webhook deliveries, by result (accepted, unauthorized, forbidden, bad-request)',
-        labelNames: ['result'],
-      }),
-    ) as Counter<'result'>,
-    incidents: new Counter(
-      m({
-        name: 'sallyport_coordinator_incidents_total',
-        help: 'Incidents opened or closed from Alertmanager alerts, by change',
-        labelNames: ['change'],
-      }),
-    ) as Counter<'change'>,
-    fanoutChanges: new Counter(
-      m({
-        name: 'sallyport_coordinator_fanout_changes_total',
-        help: 'Netmap changes published to, or applied from, other coordinators, by result',
-        labelNames: ['result'],
-      }),
-    ) as Counter<'result'>,
-    fanoutDrops: new Counter(
-      m({
-        name: 'sallyport_coordinator_fanout_drops_total',
-        help: 'Netmap changes not published or not applied across coordinators, by reason',
-        labelNames: ['reason'],
-      }),
-    ) as Counter<'reason'>,
-    fanoutReconnects: new Counter(
-      m({
-        name: 'sallyport_coordinator_fanout_reconnects_total',
-        help: 'Times the LISTEN connection for netmap changes was lost and reopened',
-      }),
+  };
+}
+
+function alertMetrics({ counter }: Make) {
+  return {
+    alertDeliveries: counter(
+      `${P}alert_deliveries_total`,
+      'Alertmanager webhook deliveries, by result (accepted, unauthorized, forbidden, bad-request)',
+      ['result'],
     ),
-    fanoutResyncs: new Counter(
-      m({
-        name: 'sallyport_coordinator_fanout_resyncs_total',
-        help: 'Full recomputations of every local netmap after a gap in the change log',
-      }),
+    incidents: counter(
+      `${P}incidents_total`,
+      'Incidents opened or closed from Alertmanager alerts, by change',
+      ['change'],
     ),
-    fanoutDelaySeconds: new Histogram(
-      m({
-        name: 'sallyport_coordinator_fanout_delay_seconds',
-        help: 'Time from a change on another coordinator to its netmaps pushed here',
-        buckets: [0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 5],
-      }),
+  };
+}
+
+function clusterMetrics({ counter, gauge, histogram }: Make) {
+  return {
+    fanoutChanges: counter(
+      `${P}fanout_changes_total`,
+      'Netmap changes published to, or applied from, other coordinators, by result',
+      ['result'],
     ),
-    timerOwner: new Gauge(
-      m({
-        name: 'sallyport_coordinator_timer_owner',
-        help: '1 while this coordinator owns the timers (grant expiry, standing grants)',
-      }),
+    fanoutDrops: counter(
+      `${P}fanout_drops_total`,
+      'Netmap changes not published or not applied across coordinators, by reason',
+      ['reason'],
     ),
-    timerOwnerChanges: new Counter(
-      m({
-        name: 'sallyport_coordinator_timer_owner_changes_total',
-        help: 'Times this coordinator acquired or lost the timer lock, by event',
-        labelNames: ['event'],
-      }),
-    ) as Counter<'event'>,
+    fanoutReconnects: counter(
+      `${P}fanout_reconnects_total`,
+      'Times the LISTEN connection for netmap changes was lost and reopened',
+    ),
+    fanoutResyncs: counter(
+      `${P}fanout_resyncs_total`,
+      'Full recomputations of every local netmap after a gap in the change log',
+    ),
+    fanoutDelaySeconds: histogram(
+      `${P}fanout_delay_seconds`,
+      'Time from a change on another coordinator to its netmaps pushed here',
+      [0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 5],
+    ),
+    timerOwner: gauge(
+      `${P}timer_owner`,
+      '1 while this coordinator owns the timers (grant expiry, standing grants)',
+    ),
+    timerOwnerChanges: counter(
+      `${P}timer_owner_changes_total`,
+      'Times this coordinator acquired or lost the timer lock, by event',
+      ['event'],
+    ),
   };
 }

@@ -2,7 +2,6 @@
 // the agent channel (WebSocket upgrade on /agent/v1, handled by AgentChannel). Keys and the
 // listener certificate live under the data directory; the store is SQLite there by default.
 import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
@@ -11,29 +10,21 @@ import { fastify, type FastifyError, type FastifyInstance, type FastifyRequest }
 import swagger from '@fastify/swagger';
 import { WebSocketServer } from 'ws';
 import { realClock, Timer, type Clock, type TimerHandle } from '../clock/index.ts';
-import {
-  Store,
-  StoreError,
-  parseDatabaseConfig,
-  type Membership,
-  type ScryptParams,
-  type TimerHint,
-} from '../store/index.ts';
+import { Store, parseDatabaseConfig, type Membership, type TimerHint } from '../store/index.ts';
 import { AGENT_CHANNEL_PATH, DRAIN_CLOSE_CODE, MAX_MESSAGE_BYTES } from '../proto/control/index.ts';
 import { AgentChannel } from './agent-channel.ts';
 import { preMessageHash } from './channel-noise.ts';
-import { ControlError } from './errors.ts';
 import { Hub } from './hub.ts';
-import { loadOrCreateKeys, loadOrCreateTls, type CoordinatorKeys, type ListenerTls } from './keys.ts';
+import { loadOrCreateKeys, type CoordinatorKeys, type ListenerTls } from './keys.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { createMetrics, type ControlMetrics } from './metrics.ts';
-import { registerApi } from './api.ts';
-import { errorSchema } from './schemas.ts';
-import type { RelayConfig } from './relays.ts';
+import { registerApi } from './api/index.ts';
+import { errorSchema } from './routes/parts.ts';
+import { errorAnswer } from './http-errors.ts';
 import { loadOrCreatePki, type CoordinatorPki } from './pki.ts';
 import { createAuditSigner, type CoordinatorAuditSigner } from './audit-signer.ts';
 import { AccessService } from './access.ts';
-import { registerAccessApi } from './access-api.ts';
+import { registerAccessApi } from './access-api/index.ts';
 import { registerAlertsApi } from './alerts-api.ts';
 import { StandingGrants } from './standing.ts';
 import { RevocationPublisher } from './revocations.ts';
@@ -44,116 +35,17 @@ import { Webhooks } from './webhooks.ts';
 import { registerManagementApi } from './management-api.ts';
 import { registerConsole } from './console/index.ts';
 import { SessionAuth } from './bearer.ts';
-import { IdentityProvider, type OidcSettings } from './oidc/idp.ts';
+import { IdentityProvider } from './oidc/idp.ts';
 import { registerSso } from './oidc/routes.ts';
-import { registerCustomerApi } from './customer-api.ts';
-import {
-  CertError,
-  StaticCertSource,
-  follow,
-  inspectPair,
-  openCertSource,
-  type CertSource,
-  type CertSpec,
-  type CertStatus,
-} from '../certs/index.ts';
+import { registerCustomerApi } from './customer-api/index.ts';
+import { follow, type CertSource } from '../certs/index.ts';
 import { bearerMatches, METRICS_REFUSED, serveMetrics } from '../util/metrics-http.ts';
 import { NetmapFanout } from './fanout.ts';
 import { LocalTimers, TimerLock, type TimerGate } from './timer-owner.ts';
+import { checkOptions, instanceName, type CoordinatorOptions } from './options.ts';
+import { openListenerCerts, tlsHealth } from './listener-certs.ts';
 
-export interface CoordinatorOptions {
-  /** State directory: keys, TLS material, SQLite database. */
-  dataDir: string;
-  /** postgres://… or a SQLite path; default DIR/coordinator.db. */
-  db?: string;
-  /** Default 127.0.0.1:8443; port 0 picks a free port. */
-  listen?: { host: string; port: number };
-  /** Tailnet suffix, e.g. byoc.example.com. */
-  suffix: string;
-  relays?: RelayConfig[];
-  /** Listener certificate files, followed as they change (certs/file-source.ts); default a self-signed one under DIR/tls. */
-  tls?: { certFile: string; keyFile: string };
-  /** The listener certificate from files or an ACME CA (wins over `tls`); ACME state defaults to DIR/acme. */
-  certs?: CertSpec | (Omit<Extract<CertSpec, { kind: 'acme' }>, 'stateDir'> & { stateDir?: string });
-  /**
-   * /metrics: `token` makes it answer on the main listener to `Authorization: Bearer <token>`;
-   * `listen` serves it, without a token, on a plain HTTP listener of its own (a private address).
-   * With neither, /metrics on the main listener answers 403.
-   */
-  metrics?: { token?: string; listen?: { host: string; port: number } };
-  /** Extra names for the self-signed certificate. */
-  hostnames?: string[];
-  clock?: Clock;
-  logger?: Logger;
-  /** First administrator when the user table is empty; default `admin` with a random password written to DIR/initial-admin-password (0600). */
-  bootstrapAdmin?: { name: string; password: string };
-  /** scrypt parameters for new password hashes (tests lower them). */
-  scrypt?: ScryptParams;
-  /** Bearer-token lifetime; default 12 h. */
-  tokenTtlMs?: number;
-  /** Device-code lifetime; default 10 min. */
-  deviceCodeTtlMs?: number;
-  /** Largest API body; default 64 KiB. */
-  bodyLimit?: number;
-  /** Most agent channels at once; default 20,000. */
-  maxChannels?: number;
-  /** Sign an audit checkpoint every this many records; default 100 (audit-signer.ts). */
-  auditCheckpointEvery?: number;
-  /** Access notifications are POSTed (Slack-compatible JSON) to each of these URLs. */
-  webhooks?: string[];
-  /** Extra CA (PEM) to trust for https webhook receivers. */
-  webhookCa?: string;
-  /** Extra CA (PEM) to trust for the relays' TLS listeners when pushing revocation lists. */
-  relayCa?: string;
-  /** Time between two revocation-list pushes to the relays, ms; default 5000 (revocations.ts). */
-  revocationPushMs?: number;
-  /** Serve the browser console under /console/ (docs/console.md); default true. */
-  console?: boolean;
-  /**
-   * This coordinator's name among several on one PostgreSQL (≤ 40 characters): shown in /health
-   * as the timer owner and in pg_stat_activity; default the host name and a random suffix.
-   */
-  instance?: string;
-  /** How often a coordinator on PostgreSQL tries to take over the timers, ms; default 1000. */
-  timerLockPollMs?: number;
-  /** First delay before reopening a lost LISTEN connection (PostgreSQL), ms; default 250. */
-  fanoutRetryMs?: number;
-  /**
-   * Sign-in through the company's identity provider (OpenID Connect; docs/sso.md). Discovered at
-   * start: an unreachable or wrong provider stops the start with what to fix.
-   */
-  oidc?: OidcSettings;
-  /** This coordinator's public https URL (the provider's redirect back to the console). */
-  publicUrl?: string;
-  /** Approving needs a sign-in at most this old, ms; default 1 h (bearer.ts). */
-  approvalMaxAgeMs?: number;
-  /**
-   * On stop, how long agents get to close their channels after being told to move to another
-   * coordinator (close 1012) before the rest are cut, ms; default 2000.
-   */
-  drainMs?: number;
-}
-
-const STATUS: Record<string, number> = {
-  BAD_REQUEST: 400,
-  INVALID: 400,
-  UNAUTHORIZED: 401,
-  AUTH: 401,
-  FORBIDDEN: 403,
-  DISABLED: 403,
-  NOT_FOUND: 404,
-  CONFLICT: 409,
-  EXHAUSTED: 409,
-  REVOKED: 409,
-  EXPIRED: 410,
-  BUSY: 429,
-  CHALLENGE: 401,
-  CLAIMS: 403,
-  REAUTH: 401,
-  IDP: 502,
-  PROOF: 401,
-  RATE_LIMITED: 429,
-};
+export type { CoordinatorOptions } from './options.ts';
 
 export class Coordinator {
   readonly store: Store;
@@ -307,22 +199,13 @@ export class Coordinator {
 
   static async start(opts: CoordinatorOptions): Promise<Coordinator> {
     const clock = opts.clock ?? realClock;
-    const instance = opts.instance ?? `${hostname().slice(0, 30)}-${randomBytes(3).toString('hex')}`;
-    if (!/^[A-Za-z0-9._:-]{1,40}$/.test(instance))
-      throw new ControlError(
-        'CONFIG',
-        `instance name ${JSON.stringify(instance)}: 1–40 of A-Z a-z 0-9 . _ : -`,
-      );
+    const instance = instanceName(opts);
     const logger = opts.logger ?? createLogger();
     const listen = opts.listen ?? { host: '127.0.0.1', port: 8443 };
-    if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/.test(opts.suffix))
-      throw new ControlError('CONFIG', `--suffix ${JSON.stringify(opts.suffix)} is not a DNS name`);
-    if (opts.metrics?.token !== undefined && opts.metrics.token.length < 16)
-      throw new ControlError('CONFIG', 'the metrics token must be at least 16 characters');
+    checkOptions(opts);
     const keys = loadOrCreateKeys(opts.dataDir);
     const metrics = createMetrics();
     const certs = await openListenerCerts(opts, listen, clock, logger, metrics);
-    const tls = { ...certs.current(), fingerprint: certs.status().current.fingerprint };
     const pki = await loadOrCreatePki(opts.dataDir, clock);
     const auditSigner = createAuditSigner(keys.auditKey, clock, opts.auditCheckpointEvery, {
       dataDir: opts.dataDir,
@@ -341,136 +224,23 @@ export class Coordinator {
       // A database rewritten while the coordinator was down alarms now, not at the next checkpoint.
       await store.checkAuditAnchor();
       await bootstrap(store, opts, logger);
-      const hub = new Hub({
-        store,
+      c = Coordinator.#assemble(opts, {
         clock,
-        suffix: opts.suffix,
-        relays: opts.relays ?? [],
-        signingKey: keys.signingKey,
-        logger: logger.child({ component: 'hub' }),
-        metrics,
-        audit: { publicKey: auditSigner.publicKey, latest: auditSigner.latest },
-      });
-      auditSigner.onCheckpoint((cp) => hub.checkpoint(cp));
-      const webhooks = new Webhooks({
-        urls: opts.webhooks ?? [],
-        clock,
-        ...(opts.webhookCa ? { ca: opts.webhookCa } : {}),
-        onDrop: (reason) => logger.warn({ reason }, 'webhook notification dropped'),
-        consoleUrl: () => (opts.console === false ? undefined : (opts.publicUrl ?? c?.url)),
-      });
-      const access = new AccessService({
-        store,
-        hub,
-        clock,
-        logger: logger.child({ component: 'access' }),
-        webhooks,
-        gate: { owns: () => c?.timers.owns() ?? false, hint: (h) => c?.timers.hint(h) },
-      });
-      const app = fastify({
-        https: { cert: tls.cert, key: tls.key },
-        loggerInstance: logger.child({ component: 'api' }),
-        bodyLimit: opts.bodyLimit ?? 64 * 1024,
-        ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false } },
-        return503OnClosing: true,
-      });
-      const wss = new WebSocketServer({
-        noServer: true,
-        maxPayload: MAX_MESSAGE_BYTES + 64,
-        perMessageDeflate: false,
-      });
-      c = new Coordinator({
-        store,
-        hub,
-        keys,
-        certs,
-        metrics,
+        instance,
         logger,
-        app: app as unknown as FastifyInstance,
+        keys,
+        metrics,
+        certs,
         pki,
         auditSigner,
-        wss,
-        access,
-        webhooks,
         refusals,
-        revocations: new RevocationPublisher({
-          store,
-          relays: opts.relays ?? [],
-          signingKey: keys.signingKey,
-          clock,
-          logger: logger.child({ component: 'revocations' }),
-          metrics,
-          ...(opts.relayCa ? { ca: opts.relayCa } : {}),
-          ...(opts.revocationPushMs ? { intervalMs: opts.revocationPushMs } : {}),
-        }),
-        instance,
-        timerLockPollMs: opts.timerLockPollMs,
-        fanoutRetryMs: opts.fanoutRetryMs,
-      });
-      // A node or user change may take a node's access away: tell the relays now.
-      const coord = c;
-      hub.onChange((ch) => {
-        if ((ch.type === 'node' && ch.node.revokedAt !== null) || ch.type === 'user')
-          coord.revocations.kick();
+        store,
       });
       await c.#routes(opts, clock);
       // Listening for other coordinators' changes before any agent attaches: none is missed.
       await c.fanout?.start();
-      const h1 = preMessageHash(keys.staticKey.publicKey);
-      const maxChannels = opts.maxChannels ?? 20_000;
-      const self = c;
-      app.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-        const path = (req.url ?? '').split('?')[0];
-        if (self.#stopping) {
-          // Draining: agents go to another coordinator.
-          metrics.channelRefusals.inc({ reason: 'draining' });
-          socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
-          return;
-        }
-        if (path !== AGENT_CHANNEL_PATH || wss.clients.size >= maxChannels) {
-          metrics.channelRefusals.inc({
-            reason: path !== AGENT_CHANNEL_PATH ? 'bad-path' : 'too-many-channels',
-          });
-          socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
-          return;
-        }
-        // Dead agents (vanished NAT state, powered-off hosts) are found by TCP keepalive.
-        req.socket.setKeepAlive(true, 30_000);
-        wss.handleUpgrade(req, socket, head, (ws) => {
-          new AgentChannel(
-            ws,
-            {
-              store,
-              hub,
-              clock,
-              staticKey: keys.staticKey,
-              h1,
-              pki,
-              logger: logger.child({ component: 'channel' }),
-              metrics,
-            },
-            req.socket.remoteAddress ?? '?',
-          );
-        });
-      });
-      await app.listen({ host: listen.host, port: listen.port });
-      // New handshakes get each renewed or reloaded certificate; open connections keep theirs.
-      c.#unfollow = follow(app.server as unknown as Parameters<typeof follow>[0], certs);
-      if (opts.metrics?.listen)
-        c.#metricsListener = await serveMetrics(metrics.registry, opts.metrics.listen);
-      const addr = app.server.address();
-      c.#port = typeof addr === 'object' && addr ? addr.port : listen.port;
-      c.#host = listen.host;
-      if (opts.drainMs !== undefined) c.#drainMs = opts.drainMs;
-      await c.timers.start?.();
-      await access.sweep();
-      logger.info(
-        { url: c.url, publicKey: c.publicKey, tlsFingerprint: tls.fingerprint },
-        'coordinator listening',
-      );
-      c.standing.start();
-      c.#refusalFlush.mod(REFUSAL_WINDOW_MS);
-      c.revocations.start();
+      c.#acceptAgents(opts.maxChannels ?? 20_000);
+      await c.#listen(opts, listen);
       return c;
     } catch (e) {
       await c?.timers.stop?.();
@@ -481,8 +251,158 @@ export class Coordinator {
     }
   }
 
+  /** The hub, webhooks, access service, HTTP app and agent-channel server around an open store. */
+  static #assemble(
+    opts: CoordinatorOptions,
+    p: {
+      clock: Clock;
+      instance: string;
+      logger: Logger;
+      keys: CoordinatorKeys;
+      metrics: ControlMetrics;
+      certs: CertSource;
+      pki: CoordinatorPki;
+      auditSigner: CoordinatorAuditSigner;
+      refusals: RefusalAudit;
+      store: Store;
+    },
+  ): Coordinator {
+    const { clock, logger, keys, metrics, store, auditSigner } = p;
+    // The coordinator these parts make, for the callbacks that run once it exists.
+    const made: { c?: Coordinator } = {};
+    const hub = new Hub({
+      store,
+      clock,
+      suffix: opts.suffix,
+      relays: opts.relays ?? [],
+      signingKey: keys.signingKey,
+      logger: logger.child({ component: 'hub' }),
+      metrics,
+      audit: { publicKey: auditSigner.publicKey, latest: auditSigner.latest },
+    });
+    auditSigner.onCheckpoint((cp) => hub.checkpoint(cp));
+    const webhooks = new Webhooks({
+      urls: opts.webhooks ?? [],
+      clock,
+      ...(opts.webhookCa ? { ca: opts.webhookCa } : {}),
+      onDrop: (reason) => logger.warn({ reason }, 'webhook notification dropped'),
+      consoleUrl: () => (opts.console === false ? undefined : (opts.publicUrl ?? made.c?.url)),
+    });
+    const access = new AccessService({
+      store,
+      hub,
+      clock,
+      logger: logger.child({ component: 'access' }),
+      webhooks,
+      gate: { owns: () => made.c?.timers.owns() ?? false, hint: (h) => made.c?.timers.hint(h) },
+    });
+    const tls = p.certs.current();
+    const app = fastify({
+      https: { cert: tls.cert, key: tls.key },
+      loggerInstance: logger.child({ component: 'api' }),
+      bodyLimit: opts.bodyLimit ?? 64 * 1024,
+      ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false } },
+      return503OnClosing: true,
+    });
+    const wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: MAX_MESSAGE_BYTES + 64,
+      perMessageDeflate: false,
+    });
+    const c = new Coordinator({
+      ...p,
+      hub,
+      app: app as unknown as FastifyInstance,
+      wss,
+      access,
+      webhooks,
+      revocations: new RevocationPublisher({
+        store,
+        relays: opts.relays ?? [],
+        signingKey: keys.signingKey,
+        clock,
+        logger: logger.child({ component: 'revocations' }),
+        metrics,
+        ...(opts.relayCa ? { ca: opts.relayCa } : {}),
+        ...(opts.revocationPushMs ? { intervalMs: opts.revocationPushMs } : {}),
+      }),
+      timerLockPollMs: opts.timerLockPollMs,
+      fanoutRetryMs: opts.fanoutRetryMs,
+    });
+    made.c = c;
+    // A node or user change may take a node's access away: tell the relays now.
+    hub.onChange((ch) => {
+      if ((ch.type === 'node' && ch.node.revokedAt !== null) || ch.type === 'user') c.revocations.kick();
+    });
+    return c;
+  }
+
+  /** Takes agent-channel upgrades on AGENT_CHANNEL_PATH (at most maxChannels at once; none while draining). */
+  #acceptAgents(maxChannels: number): void {
+    const { store, hub, keys, pki, logger, metrics } = this;
+    const wss = this.#wss;
+    const h1 = preMessageHash(keys.staticKey.publicKey);
+    this.app.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      const path = (req.url ?? '').split('?')[0];
+      if (this.#stopping) {
+        // Draining: agents go to another coordinator.
+        metrics.channelRefusals.inc({ reason: 'draining' });
+        socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+        return;
+      }
+      if (path !== AGENT_CHANNEL_PATH || wss.clients.size >= maxChannels) {
+        metrics.channelRefusals.inc({
+          reason: path !== AGENT_CHANNEL_PATH ? 'bad-path' : 'too-many-channels',
+        });
+        socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+        return;
+      }
+      // Dead agents (vanished NAT state, powered-off hosts) are found by TCP keepalive.
+      req.socket.setKeepAlive(true, 30_000);
+      wss.handleUpgrade(req, socket, head, (ws) => {
+        new AgentChannel(
+          ws,
+          {
+            store,
+            hub,
+            clock: this.#clock,
+            staticKey: keys.staticKey,
+            h1,
+            pki,
+            logger: logger.child({ component: 'channel' }),
+            metrics,
+          },
+          req.socket.remoteAddress ?? '?',
+        );
+      });
+    });
+  }
+
+  /** Listens, follows certificate renewals, then starts the timers and background work. */
+  async #listen(opts: CoordinatorOptions, listen: { host: string; port: number }): Promise<void> {
+    const { app, certs } = this;
+    await app.listen({ host: listen.host, port: listen.port });
+    // New handshakes get each renewed or reloaded certificate; open connections keep theirs.
+    this.#unfollow = follow(app.server as unknown as Parameters<typeof follow>[0], certs);
+    if (opts.metrics?.listen)
+      this.#metricsListener = await serveMetrics(this.metrics.registry, opts.metrics.listen);
+    const addr = app.server.address();
+    this.#port = typeof addr === 'object' && addr ? addr.port : listen.port;
+    this.#host = listen.host;
+    if (opts.drainMs !== undefined) this.#drainMs = opts.drainMs;
+    await this.timers.start?.();
+    await this.access.sweep();
+    this.logger.info(
+      { url: this.url, publicKey: this.publicKey, tlsFingerprint: certs.status().current.fingerprint },
+      'coordinator listening',
+    );
+    this.standing.start();
+    this.#refusalFlush.mod(REFUSAL_WINDOW_MS);
+    this.revocations.start();
+  }
+
   async #routes(opts: CoordinatorOptions, clock: Clock): Promise<void> {
-    const { app, store, hub, metrics } = this;
+    const { app } = this;
     await app.register(swagger, {
       openapi: {
         info: { title: 'sallyport coordinator', version: '1' },
@@ -490,31 +410,46 @@ export class Coordinator {
         security: [{ bearer: [] }],
       },
     });
+    this.#errorAnswers();
+    this.#serviceRoutes(opts);
+    registerLoginThrottle(app, {
+      clock,
+      onThrottled: () => this.metrics.apiRefusals.inc({ code: 'RATE_LIMITED' }),
+    });
+    const idp = opts.oidc ? await IdentityProvider.discover(opts.oidc) : undefined;
+    const membershipsChanged = async (changed: readonly Membership[]) => {
+      for (const m of changed) await this.hub.changed({ type: 'membership', ...m });
+    };
+    const auth = new SessionAuth({
+      store: this.store,
+      clock,
+      idp,
+      membershipsChanged,
+      ...(opts.approvalMaxAgeMs !== undefined ? { approvalMaxAgeMs: opts.approvalMaxAgeMs } : {}),
+      idpUnreachable: (err) => this.logger.warn({ err: err.message }, 'identity provider unreachable'),
+    });
+    const codeTtlMs = opts.deviceCodeTtlMs ?? 10 * 60_000;
+    const tokenTtlMs = opts.tokenTtlMs ?? 12 * 3600_000;
+    registerSso(app, {
+      store: this.store,
+      auth,
+      idp,
+      clock,
+      logger: this.logger.child({ component: 'sso' }),
+      publicUrl: opts.publicUrl,
+      sessionTtlMs: tokenTtlMs,
+      deviceGuard: new DeviceLoginGuard({ clock, coordinatorKey: this.keys.staticKey, codeTtlMs }),
+      membershipsChanged,
+    });
+    this.#adminApi(auth, opts, clock, { codeTtlMs, tokenTtlMs });
+    this.#otherApis(auth, opts, clock, tokenTtlMs);
+  }
+
+  /** Every refusal as `{ error: { code, message } }`, counted; a signed-in user's 403 audited. */
+  #errorAnswers(): void {
+    const { app, metrics } = this;
     app.setErrorHandler(async (err: FastifyError, req, reply) => {
-      let status = 500;
-      let code = 'INTERNAL';
-      let message = 'internal error';
-      if (err.validation) {
-        status = 400;
-        code = 'BAD_REQUEST';
-        message = err.message;
-      } else if (err instanceof StoreError || err instanceof ControlError) {
-        status = STATUS[err.code] ?? 500;
-        code =
-          status === 500
-            ? 'INTERNAL'
-            : err.code === 'AUTH'
-              ? 'UNAUTHORIZED'
-              : err.code === 'INVALID'
-                ? 'BAD_REQUEST'
-                : err.code;
-        message = status === 500 ? message : err.message;
-      } else if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
-        status = err.statusCode;
-        code =
-          status === 413 ? 'PAYLOAD_TOO_LARGE' : status === 415 ? 'UNSUPPORTED_MEDIA_TYPE' : 'BAD_REQUEST';
-        message = err.message;
-      }
+      const { status, code, message } = errorAnswer(err);
       if (status >= 500) req.log.error({ err }, 'request failed');
       metrics.apiRefusals.inc({ code });
       if (status === 403 && req.user) await this.#auditRefusal(req, code, message);
@@ -529,6 +464,11 @@ export class Coordinator {
     app.addHook('onResponse', async (req, reply) => {
       metrics.apiRequests.inc({ route: req.routeOptions.url ?? 'unknown', status: String(reply.statusCode) });
     });
+  }
+
+  /** /metrics (text, behind its token) and /openapi.json: not API routes, not in the route table. */
+  #serviceRoutes(opts: CoordinatorOptions): void {
+    const { app, metrics } = this;
     const metricsToken = opts.metrics?.token;
     app.get(
       '/metrics',
@@ -553,39 +493,18 @@ export class Coordinator {
       },
       async () => app.swagger(),
     );
-    registerLoginThrottle(app, {
-      clock,
-      onThrottled: () => this.metrics.apiRefusals.inc({ code: 'RATE_LIMITED' }),
-    });
-    const codeTtlMs = opts.deviceCodeTtlMs ?? 10 * 60_000;
-    const idp = opts.oidc ? await IdentityProvider.discover(opts.oidc) : undefined;
-    const membershipsChanged = async (changed: readonly Membership[]) => {
-      for (const m of changed) await this.hub.changed({ type: 'membership', ...m });
-    };
-    const auth = new SessionAuth({
-      store,
-      clock,
-      idp,
-      membershipsChanged,
-      ...(opts.approvalMaxAgeMs !== undefined ? { approvalMaxAgeMs: opts.approvalMaxAgeMs } : {}),
-      idpUnreachable: (err) => this.logger.warn({ err: err.message }, 'identity provider unreachable'),
-    });
-    const tokenTtlMs = opts.tokenTtlMs ?? 12 * 3600_000;
-    registerSso(app, {
-      store,
+  }
+
+  #adminApi(
+    auth: SessionAuth,
+    opts: CoordinatorOptions,
+    clock: Clock,
+    ttl: { codeTtlMs: number; tokenTtlMs: number },
+  ): void {
+    registerApi(this.app, {
       auth,
-      idp,
-      clock,
-      logger: this.logger.child({ component: 'sso' }),
-      publicUrl: opts.publicUrl,
-      sessionTtlMs: tokenTtlMs,
-      deviceGuard: new DeviceLoginGuard({ clock, coordinatorKey: this.keys.staticKey, codeTtlMs }),
-      membershipsChanged,
-    });
-    registerApi(app, {
-      auth,
-      store,
-      hub,
+      store: this.store,
+      hub: this.hub,
       suffix: opts.suffix,
       publicKey: this.publicKey,
       signingKey: this.keys.signingKey.verifyKey.base64(),
@@ -597,15 +516,20 @@ export class Coordinator {
         ...(this.fanout ? { fanout: this.fanout.state() } : {}),
       }),
       rootCaPem: this.pki.root.certPem,
-      tokenTtlMs,
-      deviceCodeTtlMs: codeTtlMs,
+      tokenTtlMs: ttl.tokenTtlMs,
+      deviceCodeTtlMs: ttl.codeTtlMs,
       verificationUri: 'sallyport admin device approve CODE',
       deviceGuard: new DeviceLoginGuard({
         clock,
         coordinatorKey: this.keys.staticKey,
-        codeTtlMs,
+        codeTtlMs: ttl.codeTtlMs,
       }),
     });
+  }
+
+  /** The access, alerts, customer and management APIs, and the console. */
+  #otherApis(auth: SessionAuth, opts: CoordinatorOptions, clock: Clock, tokenTtlMs: number): void {
+    const { app, store, metrics } = this;
     registerAccessApi(app, {
       auth,
       store,
@@ -727,57 +651,4 @@ async function bootstrap(store: Store, opts: CoordinatorOptions, logger: Logger)
     { file },
     'created user "admin"; its password is in this file (0600): log in, then delete the file',
   );
-}
-
-/** The listener certificate: ACME, files (followed), or the self-signed one under DIR/tls. */
-async function openListenerCerts(
-  opts: CoordinatorOptions,
-  listen: { host: string; port: number },
-  clock: Clock,
-  logger: Logger,
-  metrics: ControlMetrics,
-): Promise<CertSource> {
-  const given = opts.certs;
-  const spec: CertSpec | undefined =
-    given?.kind === 'acme'
-      ? { ...given, stateDir: given.stateDir ?? join(opts.dataDir, 'acme') }
-      : (given ??
-        (opts.tls ? { kind: 'files', certFile: opts.tls.certFile, keyFile: opts.tls.keyFile } : undefined));
-  const onResult = (result: 'ok' | 'failed') => metrics.certRenewals.inc({ result });
-  let source: CertSource;
-  try {
-    if (spec)
-      source = await openCertSource(spec, {
-        clock,
-        logger,
-        onResult,
-      });
-    else {
-      const tls = await loadOrCreateTls(opts.dataDir, {
-        hostnames: [
-          ...(opts.hostnames ?? []),
-          ...(listen.host !== '0.0.0.0' && listen.host !== '::' ? [listen.host] : []),
-        ],
-        clock,
-      });
-      const pair = { cert: tls.cert, key: tls.key };
-      source = new StaticCertSource(pair, inspectPair(pair), 'self-signed', clock.wallMs());
-    }
-  } catch (e) {
-    if (e instanceof CertError) throw new ControlError('CONFIG', e.message, { cause: e });
-    throw e;
-  }
-  metrics.setCertExpiry(() => source.status().current.notAfterMs / 1000);
-  return source;
-}
-
-/** What /health says of the listener certificate. */
-function tlsHealth(st: CertStatus) {
-  return {
-    source: st.kind,
-    fingerprint: st.current.fingerprint,
-    notAfter: new Date(st.current.notAfterMs).toISOString(),
-    ...(st.renewAtMs !== undefined ? { renewAt: new Date(st.renewAtMs).toISOString() } : {}),
-    ...(st.lastError ? { lastError: st.lastError.message } : {}),
-  };
 }

@@ -5,15 +5,9 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LocalAudit } from '../agent/local-audit.ts';
-import {
-  verifyExport,
-  writeExport,
-  type AuditRecord,
-  type Checkpoint,
-  type VerifyReport,
-} from '../audit/index.ts';
+import { verifyExport, writeExport, type AuditRecord, type VerifyReport } from '../audit/index.ts';
 import { VerifyKey } from '../crypto/index.ts';
-import type { ApiClient } from '../control/index.ts';
+import { routes, type ApiClient } from '../control/index.ts';
 import type { Clock } from '../clock/index.ts';
 import { CONNECTOR, type Detail, type Step } from './cast.ts';
 
@@ -24,17 +18,13 @@ export async function exportAndVerify(
   file: string,
   clock: Clock,
 ): Promise<{ report: VerifyReport; actions: string[]; file: string }> {
-  const info = await admin.call<{ auditKey: string }>('GET', '/api/v1/info');
-  const cps = await admin.call<{ keys: string[]; checkpoints: Checkpoint[] }>(
-    'GET',
-    '/api/v1/audit/checkpoints',
-  );
+  const info = await admin.route(routes.info);
+  const cps = await admin.route(routes.auditCheckpoints);
   const records: AuditRecord[] = [];
   for (;;) {
-    const page = await admin.call<AuditRecord[]>(
-      'GET',
-      `/api/v1/audit?after=${records.at(-1)?.seq ?? 0}&limit=${PAGE}`,
-    );
+    const page = await admin.route(routes.auditList, {
+      query: { after: records.at(-1)?.seq ?? 0, limit: PAGE },
+    });
     records.push(...page);
     if (page.length < PAGE) break;
   }

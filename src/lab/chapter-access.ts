@@ -2,7 +2,7 @@
 // person, and the grant's client certificate with a key made on the engineer's machine.
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ApiClient } from '../control/index.ts';
+import { routes, type ApiClient } from '../control/index.ts';
 import { createKeyAndCsr } from '../pki/index.ts';
 import type { ClientCert } from './client.ts';
 import { CONNECTOR, DEPLOYMENT, ENGINEER, REASON, type Step } from './cast.ts';
@@ -54,16 +54,18 @@ export const enrolStep: Step = async (c, s, detail) => {
 export const requestStep: Step = async (c, s, detail) => {
   const api = await c.topo.anonymous().login(c.alice.name, c.alice.password);
   s.aliceApi = api;
-  const r = await api.call<{ id: string; status: string }>('POST', '/api/v1/requests', {
-    deployment: DEPLOYMENT,
-    services: c.services.map((x) => x.spec.name),
-    reason: REASON,
-    duration: '1h',
+  const r = await api.route(routes.requestsCreate, {
+    body: {
+      deployment: DEPLOYMENT,
+      services: c.services.map((x) => x.spec.name),
+      reason: REASON,
+      duration: '1h',
+    },
   });
   s.requestId = r.id;
   // No one approves their own request: the coordinator refuses it.
-  const self = await api.raw('POST', `/api/v1/requests/${encodeURIComponent(r.id)}/approve`);
-  const selfCode = (self.body as { code?: string } | null)?.code;
+  const self = await api.routeRaw(routes.requestsApprove, { params: { id: r.id } });
+  const selfCode = 'error' in self.body ? self.body.error.code : undefined;
   detail({
     request: r.id,
     requester: c.alice.name,
@@ -78,10 +80,7 @@ export const requestStep: Step = async (c, s, detail) => {
 
 export const approveStep: Step = async (c, s, detail) => {
   const api = await c.topo.anonymous().login(c.bob.name, c.bob.password);
-  const r = await api.call<{ status: string; grantId?: string }>(
-    'POST',
-    `/api/v1/requests/${encodeURIComponent(s.requestId!)}/approve`,
-  );
+  const r = await api.route(routes.requestsApprove, { params: { id: s.requestId! } });
   detail({ request: s.requestId, approver: c.bob.name, status: r.status, grant: r.grantId });
   if (r.status !== 'approved' || !r.grantId) throw new Error(`request is ${r.status} after approval`);
   s.grantId = r.grantId;
@@ -105,11 +104,10 @@ async function clientCertificate(
   dir: string,
 ): Promise<{ cert: ClientCert; dir: string; serial: string; notAfter: number }> {
   const { keyPem, csrPem } = await createKeyAndCsr({ commonName: user });
-  const r = await api.call<{ chainPem: string; rootPem: string; notAfter: number; serial: string }>(
-    'POST',
-    `/api/v1/access-grants/${encodeURIComponent(grantId)}/certificate`,
-    { csr: csrPem },
-  );
+  const r = await api.route(routes.accessGrantsCertificate, {
+    params: { id: grantId },
+    body: { csr: csrPem },
+  });
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   writeFileSync(join(dir, 'key.pem'), keyPem, { mode: 0o600 });
   chmodSync(join(dir, 'key.pem'), 0o600);
@@ -128,11 +126,8 @@ export const INBOX_REASON = 'INC-4712 pods restarting in acme-prod';
 
 export const inboxStep: Step = async (c, s, detail) => {
   const k8s = c.services.find((x) => x.spec.kind === 'kubernetes') ?? c.services[0];
-  const r = await s.aliceApi!.call<{ id: string; status: string }>('POST', '/api/v1/requests', {
-    deployment: DEPLOYMENT,
-    services: [k8s.spec.name],
-    reason: INBOX_REASON,
-    duration: '30m',
+  const r = await s.aliceApi!.route(routes.requestsCreate, {
+    body: { deployment: DEPLOYMENT, services: [k8s.spec.name], reason: INBOX_REASON, duration: '30m' },
   });
   s.inboxRequestId = r.id;
   detail({

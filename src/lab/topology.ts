@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock/index.ts';
 import { PrivateKey, PublicKey } from '../crypto/index.ts';
-import { ApiClient, Coordinator, loadOrCreateKeys } from '../control/index.ts';
+import { ApiClient, Coordinator, loadOrCreateKeys, routes } from '../control/index.ts';
 import { createSelfSigned } from '../pki/index.ts';
 import { RelayServer } from '../relay/index.ts';
 import { Agent, type ServiceSpec } from '../agent/index.ts';
@@ -131,26 +131,20 @@ export class Topology {
   }
 
   async addGroup(name: string): Promise<void> {
-    await this.admin.call('POST', '/api/v1/groups', { name });
+    await this.admin.route(routes.groupsCreate, { body: { name } });
   }
 
   /** A user with a generated password, member of `groups` (which must exist). */
   async addUser(name: string, groups: string[]): Promise<LabUser> {
     const u = { name, password: newPassword() };
-    await this.admin.call('POST', '/api/v1/users', u);
+    await this.admin.route(routes.usersCreate, { body: u });
     for (const g of groups)
-      await this.admin.call(
-        'PUT',
-        `/api/v1/groups/${encodeURIComponent(g)}/members/${encodeURIComponent(name)}`,
-      );
+      await this.admin.route(routes.groupMembersAdd, { params: { name: g, user: name } });
     return u;
   }
 
   async preauthKey(bind: { deployment: string } | { user: string }): Promise<string> {
-    const r = await this.admin.call<{ key: string }>('POST', '/api/v1/preauth-keys', {
-      ...bind,
-      reusable: false,
-    });
+    const r = await this.admin.route(routes.preauthKeysCreate, { body: { ...bind, reusable: false } });
     return r.key;
   }
 

@@ -3,142 +3,163 @@
 // never edit a released one, add the next.
 import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 
+/** Deployments, users, nodes and services. */
+async function t0001Catalog(db: Kysely<unknown>): Promise<void> {
+  await db.schema
+    .createTable('deployments')
+    .addColumn('id', 'text', (c) => c.primaryKey())
+    .addColumn('name', 'text', (c) => c.notNull().unique())
+    .addColumn('region', 'text', (c) => c.notNull())
+    .addColumn('cloud', 'text', (c) => c.notNull())
+    .addColumn('created_at', 'bigint', (c) => c.notNull())
+    .execute();
+  await db.schema
+    .createTable('users')
+    .addColumn('id', 'text', (c) => c.primaryKey())
+    .addColumn('name', 'text', (c) => c.notNull().unique())
+    .addColumn('password_hash', 'text', (c) => c.notNull())
+    .addColumn('is_admin', 'integer', (c) => c.notNull().defaultTo(0))
+    .addColumn('disabled', 'integer', (c) => c.notNull().defaultTo(0))
+    .addColumn('created_at', 'bigint', (c) => c.notNull())
+    .execute();
+  await db.schema
+    .createTable('nodes')
+    .addColumn('id', 'text', (c) => c.primaryKey())
+    .addColumn('public_key', 'text', (c) => c.notNull().unique())
+    .addColumn('kind', 'text', (c) => c.notNull().check(sql`kind in ('connector', 'engineer')`))
+    .addColumn('name', 'text', (c) => c.notNull())
+    .addColumn('deployment_id', 'text', (c) => c.references('deployments.id'))
+    .addColumn('user_id', 'text', (c) => c.references('users.id'))
+    .addColumn('created_at', 'bigint', (c) => c.notNull())
+    .addColumn('expires_at', 'bigint', (c) => c.notNull())
+    .addColumn('last_seen_at', 'bigint')
+    .addColumn('endpoints', 'text', (c) => c.notNull().defaultTo('[]'))
+    .addColumn('home_relay', 'text')
+    .addColumn('revoked_at', 'bigint')
+    .execute();
+  await db.schema.createIndex('nodes_deployment').on('nodes').column('deployment_id').execute();
+  await db.schema.createIndex('nodes_user').on('nodes').column('user_id').execute();
+  await db.schema
+    .createTable('services')
+    .addColumn('id', 'text', (c) => c.primaryKey())
+    .addColumn('deployment_id', 'text', (c) => c.notNull().references('deployments.id'))
+    .addColumn('name', 'text', (c) => c.notNull())
+    .addColumn('kind', 'text', (c) =>
+      c.notNull().check(sql`kind in ('kubernetes', 'clickhouse', 'prometheus', 'http', 'tcp')`),
+    )
+    .addColumn('address', 'text', (c) => c.notNull())
+    .addColumn('tls_mode', 'text', (c) => c.notNull().check(sql`tls_mode in ('terminate', 'passthrough')`))
+    .addColumn('labels', 'text', (c) => c.notNull().defaultTo('{}'))
+    .addColumn('connector_id', 'text', (c) => c.references('nodes.id'))
+    .addColumn('created_at', 'bigint', (c) => c.notNull())
+    .addUniqueConstraint('services_deployment_name', ['deployment_id', 'name'])
+    .execute();
+}
+
+/** Pre-auth keys, groups, memberships and grants. */
+async function t0001Access(db: Kysely<unknown>): Promise<void> {
+  await db.schema
+    .createTable('preauth_keys')
+    .addColumn('id', 'text', (c) => c.primaryKey())
+    .addColumn('key_hash', 'text', (c) => c.notNull().unique())
+    .addColumn('reusable', 'integer', (c) => c.notNull())
+    .addColumn('expires_at', 'bigint', (c) => c.notNull())
+    .addColumn('deployment_id', 'text', (c) => c.references('deployments.id'))
+    .addColumn('user_id', 'text', (c) => c.references('users.id'))
+    .addColumn('used_count', 'integer', (c) => c.notNull().defaultTo(0))
+    .addColumn('revoked_at', 'bigint')
+    .addColumn('created_at', 'bigint', (c) => c.notNull())
+    .addColumn('created_by', 'text', (c) => c.notNull())
+    .addCheckConstraint('preauth_keys_bound', sql`(deployment_id is null) <> (user_id is null)`)
+    .execute();
+  await db.schema
+    .createTable('groups')
+    .addColumn('id', 'text', (c) => c.primaryKey())
+    .addColumn('name', 'text', (c) => c.notNull().unique())
+    .addColumn('created_at', 'bigint', (c) => c.notNull())
+    .execute();
+  await db.schema
+    .createTable('memberships')
+    .addColumn('group_id', 'text', (c) => c.notNull().references('groups.id'))
+    .addColumn('user_id', 'text', (c) => c.notNull().references('users.id'))
+    .addPrimaryKeyConstraint('memberships_pk', ['group_id', 'user_id'])
+    .execute();
+  await db.schema.createIndex('memberships_user').on('memberships').column('user_id').execute();
+  await db.schema
+    .createTable('grants')
+    .addColumn('id', 'text', (c) => c.primaryKey())
+    .addColumn('subject_type', 'text', (c) =>
+      c.notNull().check(sql`subject_type in ('user', 'group', 'node')`),
+    )
+    .addColumn('subject_id', 'text', (c) => c.notNull())
+    .addColumn('deployment_id', 'text', (c) => c.notNull().references('deployments.id'))
+    .addColumn('services', 'text', (c) => c.notNull().defaultTo('[]'))
+    .addColumn('not_before', 'bigint', (c) => c.notNull())
+    .addColumn('expires_at', 'bigint')
+    .addColumn('revoked_at', 'bigint')
+    .addColumn('created_at', 'bigint', (c) => c.notNull())
+    .addColumn('created_by', 'text', (c) => c.notNull())
+    .execute();
+  await db.schema.createIndex('grants_deployment').on('grants').column('deployment_id').execute();
+  await db.schema
+    .createIndex('grants_subject')
+    .on('grants')
+    .columns(['subject_type', 'subject_id'])
+    .execute();
+}
+
+/** API tokens and device codes. */
+async function t0001Sessions(db: Kysely<unknown>): Promise<void> {
+  await db.schema
+    .createTable('api_tokens')
+    .addColumn('token_hash', 'text', (c) => c.primaryKey())
+    .addColumn('user_id', 'text', (c) => c.notNull().references('users.id'))
+    .addColumn('created_at', 'bigint', (c) => c.notNull())
+    .addColumn('expires_at', 'bigint', (c) => c.notNull())
+    .execute();
+  await db.schema
+    .createTable('device_codes')
+    .addColumn('device_code_hash', 'text', (c) => c.primaryKey())
+    .addColumn('user_code', 'text', (c) => c.notNull().unique())
+    .addColumn('node_key', 'text', (c) => c.notNull())
+    .addColumn('name', 'text', (c) => c.notNull())
+    .addColumn('created_at', 'bigint', (c) => c.notNull())
+    .addColumn('expires_at', 'bigint', (c) => c.notNull())
+    .addColumn('status', 'text', (c) => c.notNull())
+    .addColumn('approved_by', 'text')
+    .addColumn('node_id', 'text')
+    .execute();
+}
+
+/** The audit chain and its head. */
+async function t0001Audit(db: Kysely<unknown>): Promise<void> {
+  await db.schema
+    .createTable('audit_log')
+    .addColumn('seq', 'bigint', (c) => c.primaryKey())
+    .addColumn('time', 'bigint', (c) => c.notNull())
+    .addColumn('actor', 'text', (c) => c.notNull())
+    .addColumn('action', 'text', (c) => c.notNull())
+    .addColumn('subject', 'text', (c) => c.notNull())
+    .addColumn('details', 'text', (c) => c.notNull())
+    .addColumn('prev_hash', 'text', (c) => c.notNull())
+    .addColumn('hash', 'text', (c) => c.notNull())
+    .execute();
+  await db.schema
+    .createTable('audit_head')
+    .addColumn('id', 'integer', (c) => c.primaryKey())
+    .addColumn('seq', 'bigint', (c) => c.notNull())
+    .addColumn('hash', 'text', (c) => c.notNull())
+    .execute();
+  await sql`insert into audit_head (id, seq, hash) values (1, 0, ${'0'.repeat(64)})`.execute(db);
+}
+
+/** The first schema (written in four parts for reading: the released statements, in their order). */
 const t0001: Migration = {
   async up(db: Kysely<unknown>): Promise<void> {
-    await db.schema
-      .createTable('deployments')
-      .addColumn('id', 'text', (c) => c.primaryKey())
-      .addColumn('name', 'text', (c) => c.notNull().unique())
-      .addColumn('region', 'text', (c) => c.notNull())
-      .addColumn('cloud', 'text', (c) => c.notNull())
-      .addColumn('created_at', 'bigint', (c) => c.notNull())
-      .execute();
-    await db.schema
-      .createTable('users')
-      .addColumn('id', 'text', (c) => c.primaryKey())
-      .addColumn('name', 'text', (c) => c.notNull().unique())
-      .addColumn('password_hash', 'text', (c) => c.notNull())
-      .addColumn('is_admin', 'integer', (c) => c.notNull().defaultTo(0))
-      .addColumn('disabled', 'integer', (c) => c.notNull().defaultTo(0))
-      .addColumn('created_at', 'bigint', (c) => c.notNull())
-      .execute();
-    await db.schema
-      .createTable('nodes')
-      .addColumn('id', 'text', (c) => c.primaryKey())
-      .addColumn('public_key', 'text', (c) => c.notNull().unique())
-      .addColumn('kind', 'text', (c) => c.notNull().check(sql`kind in ('connector', 'engineer')`))
-      .addColumn('name', 'text', (c) => c.notNull())
-      .addColumn('deployment_id', 'text', (c) => c.references('deployments.id'))
-      .addColumn('user_id', 'text', (c) => c.references('users.id'))
-      .addColumn('created_at', 'bigint', (c) => c.notNull())
-      .addColumn('expires_at', 'bigint', (c) => c.notNull())
-      .addColumn('last_seen_at', 'bigint')
-      .addColumn('endpoints', 'text', (c) => c.notNull().defaultTo('[]'))
-      .addColumn('home_relay', 'text')
-      .addColumn('revoked_at', 'bigint')
-      .execute();
-    await db.schema.createIndex('nodes_deployment').on('nodes').column('deployment_id').execute();
-    await db.schema.createIndex('nodes_user').on('nodes').column('user_id').execute();
-    await db.schema
-      .createTable('services')
-      .addColumn('id', 'text', (c) => c.primaryKey())
-      .addColumn('deployment_id', 'text', (c) => c.notNull().references('deployments.id'))
-      .addColumn('name', 'text', (c) => c.notNull())
-      .addColumn('kind', 'text', (c) =>
-        c.notNull().check(sql`kind in ('kubernetes', 'clickhouse', 'prometheus', 'http', 'tcp')`),
-      )
-      .addColumn('address', 'text', (c) => c.notNull())
-      .addColumn('tls_mode', 'text', (c) => c.notNull().check(sql`tls_mode in ('terminate', 'passthrough')`))
-      .addColumn('labels', 'text', (c) => c.notNull().defaultTo('{}'))
-      .addColumn('connector_id', 'text', (c) => c.references('nodes.id'))
-      .addColumn('created_at', 'bigint', (c) => c.notNull())
-      .addUniqueConstraint('services_deployment_name', ['deployment_id', 'name'])
-      .execute();
-    await db.schema
-      .createTable('preauth_keys')
-      .addColumn('id', 'text', (c) => c.primaryKey())
-      .addColumn('key_hash', 'text', (c) => c.notNull().unique())
-      .addColumn('reusable', 'integer', (c) => c.notNull())
-      .addColumn('expires_at', 'bigint', (c) => c.notNull())
-      .addColumn('deployment_id', 'text', (c) => c.references('deployments.id'))
-      .addColumn('user_id', 'text', (c) => c.references('users.id'))
-      .addColumn('used_count', 'integer', (c) => c.notNull().defaultTo(0))
-      .addColumn('revoked_at', 'bigint')
-      .addColumn('created_at', 'bigint', (c) => c.notNull())
-      .addColumn('created_by', 'text', (c) => c.notNull())
-      .addCheckConstraint('preauth_keys_bound', sql`(deployment_id is null) <> (user_id is null)`)
-      .execute();
-    await db.schema
-      .createTable('groups')
-      .addColumn('id', 'text', (c) => c.primaryKey())
-      .addColumn('name', 'text', (c) => c.notNull().unique())
-      .addColumn('created_at', 'bigint', (c) => c.notNull())
-      .execute();
-    await db.schema
-      .createTable('memberships')
-      .addColumn('group_id', 'text', (c) => c.notNull().references('groups.id'))
-      .addColumn('user_id', 'text', (c) => c.notNull().references('users.id'))
-      .addPrimaryKeyConstraint('memberships_pk', ['group_id', 'user_id'])
-      .execute();
-    await db.schema.createIndex('memberships_user').on('memberships').column('user_id').execute();
-    await db.schema
-      .createTable('grants')
-      .addColumn('id', 'text', (c) => c.primaryKey())
-      .addColumn('subject_type', 'text', (c) =>
-        c.notNull().check(sql`subject_type in ('user', 'group', 'node')`),
-      )
-      .addColumn('subject_id', 'text', (c) => c.notNull())
-      .addColumn('deployment_id', 'text', (c) => c.notNull().references('deployments.id'))
-      .addColumn('services', 'text', (c) => c.notNull().defaultTo('[]'))
-      .addColumn('not_before', 'bigint', (c) => c.notNull())
-      .addColumn('expires_at', 'bigint')
-      .addColumn('revoked_at', 'bigint')
-      .addColumn('created_at', 'bigint', (c) => c.notNull())
-      .addColumn('created_by', 'text', (c) => c.notNull())
-      .execute();
-    await db.schema.createIndex('grants_deployment').on('grants').column('deployment_id').execute();
-    await db.schema
-      .createIndex('grants_subject')
-      .on('grants')
-      .columns(['subject_type', 'subject_id'])
-      .execute();
-    await db.schema
-      .createTable('api_tokens')
-      .addColumn('token_hash', 'text', (c) => c.primaryKey())
-      .addColumn('user_id', 'text', (c) => c.notNull().references('users.id'))
-      .addColumn('created_at', 'bigint', (c) => c.notNull())
-      .addColumn('expires_at', 'bigint', (c) => c.notNull())
-      .execute();
-    await db.schema
-      .createTable('device_codes')
-      .addColumn('device_code_hash', 'text', (c) => c.primaryKey())
-      .addColumn('user_code', 'text', (c) => c.notNull().unique())
-      .addColumn('node_key', 'text', (c) => c.notNull())
-      .addColumn('name', 'text', (c) => c.notNull())
-      .addColumn('created_at', 'bigint', (c) => c.notNull())
-      .addColumn('expires_at', 'bigint', (c) => c.notNull())
-      .addColumn('status', 'text', (c) => c.notNull())
-      .addColumn('approved_by', 'text')
-      .addColumn('node_id', 'text')
-      .execute();
-    await db.schema
-      .createTable('audit_log')
-      .addColumn('seq', 'bigint', (c) => c.primaryKey())
-      .addColumn('time', 'bigint', (c) => c.notNull())
-      .addColumn('actor', 'text', (c) => c.notNull())
-      .addColumn('action', 'text', (c) => c.notNull())
-      .addColumn('subject', 'text', (c) => c.notNull())
-      .addColumn('details', 'text', (c) => c.notNull())
-      .addColumn('prev_hash', 'text', (c) => c.notNull())
-      .addColumn('hash', 'text', (c) => c.notNull())
-      .execute();
-    await db.schema
-      .createTable('audit_head')
-      .addColumn('id', 'integer', (c) => c.primaryKey())
-      .addColumn('seq', 'bigint', (c) => c.notNull())
-      .addColumn('hash', 'text', (c) => c.notNull())
-      .execute();
-    await sql`insert into audit_head (id, seq, hash) values (1, 0, ${'0'.repeat(64)})`.execute(db);
+    await t0001Catalog(db);
+    await t0001Access(db);
+    await t0001Sessions(db);
+    await t0001Audit(db);
   },
 };
 

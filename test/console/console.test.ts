@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { Harness, LogSink, waitFor } from '../../src/testing/harness.ts';
-import { ApiClient, Coordinator } from '../../src/control/index.ts';
+import { ApiClient, Coordinator, routes, type Route, type RouteArgs } from '../../src/control/index.ts';
 import { needs } from '../../src/testing/require.ts';
 
 const CHROMIUM = process.env.SALLYPORT_CHROMIUM ?? '/usr/bin/chromium';
@@ -33,42 +33,26 @@ interface Answer {
   body: { error?: { code: string; message: string } } & Record<string, unknown>;
 }
 
-/** One HTTPS call to the coordinator, trusting its self-signed certificate. */
-function http(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
-  const payload = body === undefined ? undefined : JSON.stringify(body);
-  return new Promise<Answer>((resolve, reject) => {
-    const req = request(
-      new URL(path, h.coordinator.url),
-      {
-        method,
-        ca: h.coordinator.tls.cert,
-        headers: {
-          ...(payload !== undefined ? { 'content-type': 'application/json' } : {}),
-          ...headers,
-        },
-      },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => (text += c));
-        res.on('end', () => {
-          let parsed: Answer['body'] = {};
-          try {
-            parsed = text ? (JSON.parse(text) as Answer['body']) : {};
-          } catch {
-            parsed = { text };
-          }
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: parsed });
-        });
-      },
-    );
-    req.on('error', reject);
-    req.end(payload);
-  });
+/**
+ * One call of a declared route as a browser makes it: no Authorization header, the cookie and
+ * CSRF headers as given, the coordinator's self-signed certificate trusted.
+ */
+async function http<R extends Route>(
+  r: R,
+  input: RouteArgs<R>[0],
+  headers: Record<string, string> = {},
+): Promise<Answer> {
+  const a = await new ApiClient({ server: h.coordinator.url, ca: h.coordinator.tls.cert }).routeRaw(
+    r,
+    input,
+    headers,
+  );
+  const body = typeof a.body === 'object' && a.body !== null ? a.body : { text: a.text };
+  return { status: a.status, headers: a.headers, body: body as Answer['body'] };
 }
 
 async function signInHttp(user: string): Promise<{ cookie: string; csrf: string; setCookie: string }> {
-  const r = await http('POST', '/console/session', { user, password: PW(user) });
+  const r = await http(routes.consoleSessionCreate, { body: { user, password: PW(user) } });
   assert.equal(r.status, 200, JSON.stringify(r.body));
   const setCookie = String(([] as string[]).concat(r.headers['set-cookie'] ?? [])[0]);
   return { cookie: setCookie.split(';')[0], csrf: String(r.body.csrf), setCookie };
@@ -108,28 +92,30 @@ before(async () => {
   h = await Harness.start();
   await h.deployment('acme-prod');
   await h.user('alice');
-  await h.api.call('POST', '/api/v1/users', { name: 'bob', password: PW('bob'), admin: true });
+  await h.api.route(routes.usersCreate, { body: { name: 'bob', password: PW('bob'), admin: true } });
   for (const [g, u] of [
     ['oncall', 'alice'],
     ['sre-leads', 'bob'],
   ]) {
-    await h.api.call('POST', '/api/v1/groups', { name: g });
-    await h.api.call('PUT', `/api/v1/groups/${g}/members/${u}`);
+    await h.api.route(routes.groupsCreate, { body: { name: g } });
+    await h.api.route(routes.groupMembersAdd, { params: { name: g, user: u } });
   }
-  await h.api.call('PUT', '/api/v1/policy', {
-    version: 1,
-    policies: [
-      {
-        id: 'oncall',
-        requesters: ['oncall'],
-        deployments: '*',
-        services: '*',
-        access: 'read-only',
-        maxDuration: '2h',
-        pendingFor: '10m',
-        approval: { group: 'sre-leads', threshold: 1 },
-      },
-    ],
+  await h.api.route(routes.policyPut, {
+    body: {
+      version: 1,
+      policies: [
+        {
+          id: 'oncall',
+          requesters: ['oncall'],
+          deployments: '*',
+          services: '*',
+          access: 'read-only',
+          maxDuration: '2h',
+          pendingFor: '10m',
+          approval: { group: 'sre-leads', threshold: 1 },
+        },
+      ],
+    },
   });
   await h.connector({
     deployment: 'acme-prod',
@@ -176,7 +162,9 @@ describe('console over HTTP', () => {
   });
 
   test('sign-in sets a __Host- cookie (Secure, HttpOnly, SameSite=Strict, Path=/); wrong password sets none', async () => {
-    const bad = await http('POST', '/console/session', { user: 'alice', password: 'wrong-password' });
+    const bad = await http(routes.consoleSessionCreate, {
+      body: { user: 'alice', password: 'wrong-password' },
+    });
     assert.equal(bad.status, 401);
     assert.equal(bad.headers['set-cookie'], undefined);
     const { setCookie } = await signInHttp('alice');
@@ -194,7 +182,7 @@ describe('console over HTTP', () => {
     const bob = await signInHttp('bob');
     const count = async () => (await h.coordinator.store.listAccessRequests({})).length;
     const before = await count();
-    const listed = await http('GET', '/api/v1/requests', undefined, { cookie: alice.cookie });
+    const listed = await http(routes.requestsList, {}, { cookie: alice.cookie });
     assert.equal(listed.status, 200, 'a GET with the cookie alone is signed in');
     const body = { deployment: 'acme-prod', services: ['web'], reason: 'csrf test', duration: '10m' };
     const refusals: [string, Record<string, string>][] = [
@@ -204,21 +192,24 @@ describe('console over HTTP', () => {
       ['another origin', { cookie: alice.cookie, 'x-csrf-token': alice.csrf, origin: 'https://evil.test' }],
     ];
     for (const [what, headers] of refusals) {
-      const r = await http('POST', '/api/v1/requests', body, headers);
+      const r = await http(routes.requestsCreate, { body }, headers);
       assert.equal(r.status, 403, what);
       assert.equal(r.body.error?.code, 'CSRF', what);
     }
     assert.equal(await count(), before, 'nothing written by a refused call');
-    const ok = await http('POST', '/api/v1/requests', body, {
-      cookie: alice.cookie,
-      'x-csrf-token': alice.csrf,
-    });
+    const ok = await http(
+      routes.requestsCreate,
+      { body },
+      {
+        cookie: alice.cookie,
+        'x-csrf-token': alice.csrf,
+      },
+    );
     assert.equal(ok.status, 201, JSON.stringify(ok.body));
     assert.equal(await count(), before + 1);
     const cancel = await http(
-      'POST',
-      `/api/v1/requests/${String(ok.body.id)}/cancel`,
-      {},
+      routes.requestsCancel,
+      { params: { id: String(ok.body.id) } },
       {
         cookie: alice.cookie,
         'x-csrf-token': alice.csrf,
@@ -226,24 +217,28 @@ describe('console over HTTP', () => {
     );
     assert.equal(cancel.status, 200);
     // Sign-out needs the token too, then the cookie is cleared and refused.
-    assert.equal((await http('DELETE', '/console/session', undefined, { cookie: alice.cookie })).status, 403);
-    const out = await http('DELETE', '/console/session', undefined, {
-      cookie: alice.cookie,
-      'x-csrf-token': alice.csrf,
-    });
+    assert.equal((await http(routes.consoleSessionDelete, {}, { cookie: alice.cookie })).status, 403);
+    const out = await http(
+      routes.consoleSessionDelete,
+      {},
+      {
+        cookie: alice.cookie,
+        'x-csrf-token': alice.csrf,
+      },
+    );
     assert.equal(out.status, 200);
     assert.match(String(out.headers['set-cookie']), /^__Host-sallyport-session=; .*Max-Age=0/);
-    assert.equal((await http('GET', '/api/v1/requests', undefined, { cookie: alice.cookie })).status, 401);
-    assert.equal((await http('GET', '/console/session', undefined, { cookie: alice.cookie })).status, 401);
+    assert.equal((await http(routes.requestsList, {}, { cookie: alice.cookie })).status, 401);
+    assert.equal((await http(routes.consoleSessionGet, {}, { cookie: alice.cookie })).status, 401);
     // Bearer clients are untouched: no CSRF token needed with an Authorization header.
-    assert.equal((await h.api.raw('GET', '/api/v1/deployments')).status, 200);
+    assert.equal((await h.api.routeRaw(routes.deploymentsList, {})).status, 200);
   });
 
   test('the audit verification is for administrators only', async () => {
     const alice = await signInHttp('alice');
-    assert.equal((await http('GET', '/console/audit', undefined, { cookie: alice.cookie })).status, 403);
+    assert.equal((await http(routes.consoleAudit, {}, { cookie: alice.cookie })).status, 403);
     const bob = await signInHttp('bob');
-    const v = await http('GET', '/console/audit', undefined, { cookie: bob.cookie });
+    const v = await http(routes.consoleAudit, {}, { cookie: bob.cookie });
     assert.equal(v.status, 200);
     assert.equal(v.body.ok, true, JSON.stringify(v.body));
     assert.equal(v.body.lastSeq, v.body.headSeq);
@@ -264,8 +259,11 @@ test('console: false serves no console and leaves the API as it was', async () =
   try {
     const api = new ApiClient({ server: c.url, ca: c.tls.cert });
     assert.equal((await api.raw('GET', '/console/')).status, 404);
-    assert.equal((await api.raw('POST', '/console/session', { user: 'admin', password: 'x' })).status, 404);
-    assert.equal((await api.raw('GET', '/api/v1/info')).status, 200);
+    assert.equal(
+      (await api.routeRaw(routes.consoleSessionCreate, { body: { user: 'admin', password: 'x' } })).status,
+      404,
+    );
+    assert.equal((await api.routeRaw(routes.info, {})).status, 200);
   } finally {
     await c.stop();
     rmSync(dir, { recursive: true, force: true });
@@ -371,9 +369,8 @@ describe('console in Chromium', () => {
     // countdown grows by the extension.
     const alice = await signInHttp('alice');
     const ext = await http(
-      'POST',
-      `/api/v1/access-grants/${grantId}/extensions`,
-      { duration: '30m', reason: 'still digging' },
+      routes.accessGrantsExtend,
+      { params: { id: grantId }, body: { duration: '30m', reason: 'still digging' } },
       { cookie: alice.cookie, 'x-csrf-token': alice.csrf },
     );
     assert.equal(ext.status, 201, JSON.stringify(ext.body));

@@ -7,6 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startFixture, ADMIN, type Fixture } from '../control/fixture.ts';
 import { run as admin } from '../../src/cli/admin.ts';
+import { routes } from '../../src/control/index.ts';
 
 const doc = readFileSync(new URL('../../docs/customer-portal.md', import.meta.url), 'utf8');
 let f: Fixture;
@@ -17,13 +18,17 @@ before(async () => {
   const ca = join(f.dir, 'listener.pem');
   writeFileSync(ca, f.coord.tls.cert);
   const token = (
-    await f.anon.call<{ token: string }>('POST', '/api/v1/login', {
-      user: ADMIN.name,
-      password: ADMIN.password,
+    await f.anon.route(routes.login, {
+      body: {
+        user: ADMIN.name,
+        password: ADMIN.password,
+      },
     })
   ).token;
   env = { SALLYPORT_SERVER: f.coord.url, SALLYPORT_CA: ca, SALLYPORT_TOKEN: token };
-  await f.admin.call('POST', '/api/v1/deployments', { name: 'acme-prod', region: 'us-east-1', cloud: 'aws' });
+  await f.admin.route(routes.deploymentsCreate, {
+    body: { name: 'acme-prod', region: 'us-east-1', cloud: 'aws' },
+  });
 });
 after(() => f.stop());
 
@@ -42,9 +47,7 @@ test('the setup commands run as written', async () => {
     });
     assert.equal(code, 0, `${line}\n${err}`);
   }
-  const c = await f.admin.call<
-    { name: string; deployments: string[]; switches: string[]; webhook: string }[]
-  >('GET', '/api/v1/customers');
+  const c = await f.admin.route(routes.customersList);
   assert.deepEqual(
     c.map((x) => [x.name, x.deployments, x.switches, x.webhook]),
     [['acme', ['acme-prod'], ['co-approval', 'no-access'], 'https://hooks.acme.example/sallyport']],
@@ -54,15 +57,15 @@ test('the setup commands run as written', async () => {
     /send kim this link \(it works once, until [^)]+\); they choose their own password:\n {2}https:\/\/\S+\/console\/#invite=spi_/,
   );
   const jane = await f.anon.login('jane', 'jane first password');
-  const who = await jane.call<{ customer: string; groups: string[] }>('GET', '/api/v1/whoami');
+  const who = await jane.route(routes.whoami);
   assert.equal(who.customer, 'acme');
   assert.deepEqual(who.groups, ['acme-admins']);
 });
 
 test('the policy example is a valid policy entry', async () => {
   const entry = JSON.parse(/```json\n([\s\S]*?)```/.exec(doc)![1]) as unknown;
-  await f.admin.call('POST', '/api/v1/groups', { name: 'oncall' }).catch(() => {});
-  await f.admin.call('POST', '/api/v1/groups', { name: 'sre-leads' }).catch(() => {});
-  const r = await f.admin.raw('PUT', '/api/v1/policy', { version: 1, policies: [entry] });
+  await f.admin.route(routes.groupsCreate, { body: { name: 'oncall' } }).catch(() => {});
+  await f.admin.route(routes.groupsCreate, { body: { name: 'sre-leads' } }).catch(() => {});
+  const r = await f.admin.routeRaw(routes.policyPut, { body: { version: 1, policies: [entry] } });
   assert.equal(r.status, 200, r.text);
 });

@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { Harness, waitFor, type AgentHandle } from '../../src/testing/harness.ts';
 import { needs } from '../../src/testing/require.ts';
-import { ApiClient, ApiError } from '../../src/control/index.ts';
+import { ApiClient, ApiError, routes } from '../../src/control/index.ts';
 import { startServices, type Services } from '../integration/services.ts';
 
 const CHROMIUM = process.env.SALLYPORT_CHROMIUM ?? '/usr/bin/chromium';
@@ -56,8 +56,8 @@ before(async () => {
     ['sre-leads', ['bob']],
     ['acme-admins', ['vic']],
   ] as const) {
-    await h.api.call('POST', '/api/v1/groups', { name: g });
-    for (const u of members) await h.api.call('PUT', `/api/v1/groups/${g}/members/${u}`);
+    await h.api.route(routes.groupsCreate, { body: { name: g } });
+    for (const u of members) await h.api.route(routes.groupMembersAdd, { params: { name: g, user: u } });
   }
   hook = createServer((req, res) => {
     let body = '';
@@ -68,29 +68,33 @@ before(async () => {
     });
   });
   await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
-  await h.api.call('POST', '/api/v1/customers', {
-    name: 'acme',
-    deployments: ['acme-prod'],
-    switches: ['co-approval', 'no-access', 'hours'],
-    webhook: `http://127.0.0.1:${(hook.address() as AddressInfo).port}/acme`,
+  await h.api.route(routes.customersCreate, {
+    body: {
+      name: 'acme',
+      deployments: ['acme-prod'],
+      switches: ['co-approval', 'no-access', 'hours'],
+      webhook: `http://127.0.0.1:${(hook.address() as AddressInfo).port}/acme`,
+    },
   });
-  await h.api.call('POST', '/api/v1/users', { name: 'jane', password: PW('jane'), customer: 'acme' });
-  await h.api.call('PUT', '/api/v1/groups/acme-admins/members/jane');
-  await h.api.call('PUT', '/api/v1/policy', {
-    version: 1,
-    policies: [
-      {
-        id: 'oncall',
-        requesters: ['oncall'],
-        deployments: '*',
-        services: '*',
-        access: 'read-only',
-        maxDuration: '2h',
-        pendingFor: '10m',
-        approval: { group: 'sre-leads', threshold: 1 },
-        customer: { group: 'acme-admins', threshold: 1 },
-      },
-    ],
+  await h.api.route(routes.usersCreate, { body: { name: 'jane', password: PW('jane'), customer: 'acme' } });
+  await h.api.route(routes.groupMembersAdd, { params: { name: 'acme-admins', user: 'jane' } });
+  await h.api.route(routes.policyPut, {
+    body: {
+      version: 1,
+      policies: [
+        {
+          id: 'oncall',
+          requesters: ['oncall'],
+          deployments: '*',
+          services: '*',
+          access: 'read-only',
+          maxDuration: '2h',
+          pendingFor: '10m',
+          approval: { group: 'sre-leads', threshold: 1 },
+          customer: { group: 'acme-admins', threshold: 1 },
+        },
+      ],
+    },
   });
   const anon = new ApiClient({ server: h.coordinator.url, ca: h.coordinator.tls.cert });
   for (const u of ['alice', 'bob', 'vic', 'jane']) as[u] = await anon.login(u, PW(u));
@@ -118,20 +122,22 @@ after(async () => {
 });
 
 test("the vendor's approvals do not stand in for the customer's", async () => {
-  const r = await as.alice.call<{ id: string }>('POST', '/api/v1/requests', {
-    deployment: 'acme-prod',
-    services: ['echo'],
-    reason: 'INC-77 connection resets',
-    duration: '1h',
+  const r = await as.alice.route(routes.requestsCreate, {
+    body: {
+      deployment: 'acme-prod',
+      services: ['echo'],
+      reason: 'INC-77 connection resets',
+      duration: '1h',
+    },
   });
   requestId = r.id;
-  const after1 = await as.bob.call<{ status: string }>('POST', `/api/v1/requests/${r.id}/approve`);
+  const after1 = await as.bob.route(routes.requestsApprove, { params: { id: r.id } });
   assert.equal(after1.status, 'pending', 'the vendor approval alone');
   // vic is the vendor's, in the customer's approval group: not the customer.
-  await refused(as.vic.call('POST', `/api/v1/requests/${r.id}/approve`), 403, 'NOT_APPROVER');
+  await refused(as.vic.route(routes.requestsApprove, { params: { id: r.id } }), 403, 'NOT_APPROVER');
   // The administrator neither.
-  await refused(h.api.call('POST', `/api/v1/requests/${r.id}/approve`), 403, 'NOT_APPROVER');
-  const now = await as.bob.call<{ status: string }>('GET', `/api/v1/requests/${r.id}`);
+  await refused(h.api.route(routes.requestsApprove, { params: { id: r.id } }), 403, 'NOT_APPROVER');
+  const now = await as.bob.route(routes.requestsGet, { params: { id: r.id } });
   assert.equal(now.status, 'pending');
   // The customer's webhook hears of it, with a link that opens the request in the portal.
   await waitFor(() => hookBodies.some((b) => b.text.includes('Access requested')), 5000, 'customer webhook');
@@ -140,34 +146,38 @@ test("the vendor's approvals do not stand in for the customer's", async () => {
 });
 
 test("a customer's person sees only its deployments and cannot act as the vendor", async () => {
-  const other = await as.alice.call<{ id: string }>('POST', '/api/v1/requests', {
-    deployment: 'globex-prod',
-    services: ['echo'],
-    reason: 'INC-78 another customer',
-    duration: '1h',
+  const other = await as.alice.route(routes.requestsCreate, {
+    body: {
+      deployment: 'globex-prod',
+      services: ['echo'],
+      reason: 'INC-78 another customer',
+      duration: '1h',
+    },
   });
-  const seen = await as.jane.call<{ id: string; deployment: string }[]>('GET', '/api/v1/requests');
+  const seen = await as.jane.route(routes.requestsList);
   assert.deepEqual(
     seen.map((x) => x.deployment),
     ['acme-prod'],
   );
-  await refused(as.jane.call('GET', `/api/v1/requests/${other.id}`), 404);
-  await refused(as.jane.call('POST', `/api/v1/requests/${other.id}/approve`), 403, 'NOT_APPROVER');
+  await refused(as.jane.route(routes.requestsGet, { params: { id: other.id } }), 404);
+  await refused(as.jane.route(routes.requestsApprove, { params: { id: other.id } }), 403, 'NOT_APPROVER');
   await refused(
-    as.jane.call('POST', '/api/v1/requests', {
-      deployment: 'acme-prod',
-      services: ['echo'],
-      reason: 'x',
-      duration: '1h',
+    as.jane.route(routes.requestsCreate, {
+      body: {
+        deployment: 'acme-prod',
+        services: ['echo'],
+        reason: 'x',
+        duration: '1h',
+      },
     }),
     403,
     'NOT_ELIGIBLE',
   );
   // Routes outside the portal are closed to customers' people (fail closed).
-  await refused(as.jane.call('POST', '/api/v1/device/approve', { userCode: 'ABCD-EFGH' }), 403, 'FORBIDDEN');
-  await refused(as.jane.call('GET', '/api/v1/incidents'), 403, 'FORBIDDEN');
-  await refused(as.jane.call('GET', '/api/v1/deployments/globex-prod/controls'), 404);
-  const who = await as.jane.call<{ customer: string; deployments: string[] }>('GET', '/api/v1/whoami');
+  await refused(as.jane.route(routes.deviceApprove, { body: { userCode: 'ABCD-EFGH' } }), 403, 'FORBIDDEN');
+  await refused(as.jane.route(routes.incidentsList), 403, 'FORBIDDEN');
+  await refused(as.jane.route(routes.controlsGet, { params: { name: 'globex-prod' } }), 404);
+  const who = await as.jane.route(routes.whoami);
   assert.equal(who.customer, 'acme');
   assert.deepEqual(who.deployments, ['acme-prod']);
 });
@@ -193,11 +203,11 @@ test('the customer co-approves in the portal; the grant starts', async (t) => {
   await card.locator('button:has-text("Approve")').click();
   await waitFor(
     async () =>
-      (await as.alice.call<{ status: string }>('GET', `/api/v1/requests/${requestId}`)).status === 'approved',
+      (await as.alice.route(routes.requestsGet, { params: { id: requestId } })).status === 'approved',
     10_000,
     'approved by the customer',
   );
-  const r = await as.alice.call<{ grantId: string }>('GET', `/api/v1/requests/${requestId}`);
+  const r = await as.alice.route(routes.requestsGet, { params: { id: requestId } });
   grantId = r.grantId;
   // Live: the grant appears without a reload (server-sent events).
   await page.waitForSelector(`[data-grant="${grantId}"]`);
@@ -206,7 +216,7 @@ test('the customer co-approves in the portal; the grant starts', async (t) => {
 
 test("the vendor's topology page draws the engineer's live path to the customer's connector", async (t) => {
   if (!needs(t, browserMissing)) return;
-  await h.api.call('POST', '/api/v1/users', { name: 'ops', password: PW('ops'), admin: true });
+  await h.api.route(routes.usersCreate, { body: { name: 'ops', password: PW('ops'), admin: true } });
   const ctx = await browser!.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1200, height: 700 } });
   const ops = await ctx.newPage();
   ops.setDefaultTimeout(15_000);
@@ -256,10 +266,7 @@ test('revoke now in the portal: the engineer’s open stream is cut within 1 s',
   const ms = (await closed) - t0;
   t.diagnostic(`stream cut ${ms.toFixed(0)} ms after the click`);
   assert.ok(ms < 1000, `${ms} ms`);
-  const g = await as.bob.call<{ status: string; endedBy: string; note: string }>(
-    'GET',
-    `/api/v1/access-grants/${grantId}`,
-  );
+  const g = await as.bob.route(routes.accessGrantsGet, { params: { id: grantId } });
   assert.equal(g.status, 'revoked');
   assert.equal(g.endedBy, 'jane');
   assert.equal(g.note, 'not during our freeze');
@@ -272,11 +279,8 @@ test('the history shows every request and grant of the deployment, and only thos
   // The connection the connector served under the grant (reported when it ended), after a reload.
   await waitFor(
     async () => {
-      const rows = await as.jane.call<{ kind: string; grant: string; bytesIn: number }[]>(
-        'GET',
-        '/api/v1/activity',
-      );
-      return rows.some((r) => r.kind === 'connection' && r.grant === grantId && r.bytesIn >= 4);
+      const rows = await as.jane.route(routes.activity);
+      return rows.some((r) => r.kind === 'connection' && r.grant === grantId && Number(r.bytesIn) >= 4);
     },
     10_000,
     'the connection reported',
@@ -343,27 +347,31 @@ test('switching vendor access off refuses new requests; the vendor cannot flip i
   await page.waitForSelector('text=switched off by you');
   await shot('customer-switches.png');
   await refused(
-    as.alice.call('POST', '/api/v1/requests', {
-      deployment: 'acme-prod',
-      services: ['echo'],
-      reason: 'INC-79',
-      duration: '1h',
+    as.alice.route(routes.requestsCreate, {
+      body: {
+        deployment: 'acme-prod',
+        services: ['echo'],
+        reason: 'INC-79',
+        duration: '1h',
+      },
     }),
     403,
     'DEPLOYMENT_LOCKED',
   );
   await refused(
-    h.api.call('PUT', '/api/v1/deployments/acme-prod/controls', { noAccess: false }),
+    h.api.route(routes.controlsPut, { params: { name: 'acme-prod' }, body: { noAccess: false } }),
     403,
     'FORBIDDEN',
   );
   await page.click('[data-switch="acme-prod:noAccess"]');
   await page.waitForSelector('text=as the policy allows');
-  const r = await as.alice.call<{ status: string }>('POST', '/api/v1/requests', {
-    deployment: 'acme-prod',
-    services: ['echo'],
-    reason: 'INC-80',
-    duration: '1h',
+  const r = await as.alice.route(routes.requestsCreate, {
+    body: {
+      deployment: 'acme-prod',
+      services: ['echo'],
+      reason: 'INC-80',
+      duration: '1h',
+    },
   });
   assert.equal(r.status, 'pending');
   // Hours: a window that does not include now refuses; "Any time" lifts it.
@@ -382,28 +390,29 @@ test('switching vendor access off refuses new requests; the vendor cannot flip i
   await page.waitForSelector('text=Sun, Mon, Tue, Wed, Thu, Fri, Sat');
   await shot('customer-switches-hours.png');
   await assert.rejects(
-    as.alice.call('POST', '/api/v1/requests', {
-      deployment: 'acme-prod',
-      services: ['echo'],
-      reason: 'INC-81',
-      duration: '1h',
+    as.alice.route(routes.requestsCreate, {
+      body: {
+        deployment: 'acme-prod',
+        services: ['echo'],
+        reason: 'INC-81',
+        duration: '1h',
+      },
     }),
     (e: unknown) =>
       e instanceof ApiError && e.code === 'DEPLOYMENT_LOCKED' && /only Sun, Mon/.test(e.message),
   );
   await card.locator('button:has-text("Any time")').click();
   await page.waitForSelector('[data-controls="acme-prod"] >> text=any time');
-  const ok = await as.alice.call<{ status: string }>('POST', '/api/v1/requests', {
-    deployment: 'acme-prod',
-    services: ['echo'],
-    reason: 'INC-82',
-    duration: '1h',
+  const ok = await as.alice.route(routes.requestsCreate, {
+    body: {
+      deployment: 'acme-prod',
+      services: ['echo'],
+      reason: 'INC-82',
+      duration: '1h',
+    },
   });
   assert.equal(ok.status, 'pending');
-  const audit = await h.api.call<{ action: string; actor: string; details: Record<string, unknown> }[]>(
-    'GET',
-    '/api/v1/audit?limit=1000',
-  );
+  const audit = await h.api.route(routes.auditList, { query: { limit: 1000 } });
   const flips = audit.filter((x) => x.action === 'customer.controls');
   assert.equal(flips.length, 4);
   assert.ok(flips.every((x) => x.actor === 'user:jane'));
@@ -411,9 +420,12 @@ test('switching vendor access off refuses new requests; the vendor cannot flip i
 
 test("an invited customer's person sets their own password once and lands in the portal", async (t) => {
   if (!needs(t, browserMissing)) return;
-  const inv = await h.api.call<{ url: string; expiresAt: number }>('POST', '/api/v1/customers/acme/invites', {
-    user: 'kim',
-    groups: ['acme-admins'],
+  const inv = await h.api.route(routes.customerInvitesCreate, {
+    params: { name: 'acme' },
+    body: {
+      user: 'kim',
+      groups: ['acme-admins'],
+    },
   });
   assert.match(inv.url, new RegExp(`^${h.coordinator.url}/console/#invite=spi_`));
   const ctx = await browser!.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1200, height: 700 } });
@@ -432,7 +444,7 @@ test("an invited customer's person sets their own password once and lands in the
     'kim',
     'kims own password 1',
   );
-  const who = await kim.call<{ customer: string; groups: string[] }>('GET', '/api/v1/whoami');
+  const who = await kim.route(routes.whoami);
   assert.equal(who.customer, 'acme');
   assert.deepEqual(who.groups, ['acme-admins']);
   // The link works once.

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { startFixture, type Fixture } from './fixture.ts';
 import { runAccess, type AccessCommand } from '../../src/cli/access.ts';
 import { POLICY } from './access-suite.ts';
+import { routes } from '../../src/control/index.ts';
 
 let f: Fixture;
 const tokens: Record<string, string> = {};
@@ -32,23 +33,25 @@ before(async () => {
   caFile = join(f.dir, 'listener.pem');
   writeFileSync(caFile, f.coord.tls.cert);
   const a = f.admin;
-  await a.call('POST', '/api/v1/deployments', { name: 'acme-prod', region: 'us-east-1', cloud: 'aws' });
-  await a.call('PUT', '/api/v1/deployments/acme-prod/services/k8s', {
-    kind: 'kubernetes',
-    address: '10.0.0.1:6443',
+  await a.route(routes.deploymentsCreate, { body: { name: 'acme-prod', region: 'us-east-1', cloud: 'aws' } });
+  await a.route(routes.servicesPut, {
+    params: { deployment: 'acme-prod', name: 'k8s' },
+    body: {
+      kind: 'kubernetes',
+      address: '10.0.0.1:6443',
+    },
   });
-  for (const g of ['oncall', 'sre-leads', 'acme-admins']) await a.call('POST', '/api/v1/groups', { name: g });
+  for (const g of ['oncall', 'sre-leads', 'acme-admins'])
+    await a.route(routes.groupsCreate, { body: { name: g } });
   for (const [u, g] of [
     ['alice', 'oncall'],
     ['bob', 'sre-leads'],
   ]) {
-    await a.call('POST', '/api/v1/users', { name: u, password: 'long password' });
-    await a.call('PUT', `/api/v1/groups/${g}/members/${u}`);
-    tokens[u] = (
-      await f.anon.call<{ token: string }>('POST', '/api/v1/login', { user: u, password: 'long password' })
-    ).token;
+    await a.route(routes.usersCreate, { body: { name: u, password: 'long password' } });
+    await a.route(routes.groupMembersAdd, { params: { name: g, user: u } });
+    tokens[u] = (await f.anon.route(routes.login, { body: { user: u, password: 'long password' } })).token;
   }
-  await a.call('PUT', '/api/v1/policy', POLICY);
+  await a.route(routes.policyPut, { body: POLICY });
 });
 after(() => f.stop());
 
@@ -132,9 +135,11 @@ test('admin policy set refuses an invalid document with its issues, takes commen
   const { run: admin } = await import('../../src/cli/admin.ts');
   const { ADMIN } = await import('./fixture.ts');
   const token = (
-    await f.anon.call<{ token: string }>('POST', '/api/v1/login', {
-      user: ADMIN.name,
-      password: ADMIN.password,
+    await f.anon.route(routes.login, {
+      body: {
+        user: ADMIN.name,
+        password: ADMIN.password,
+      },
     })
   ).token;
   const io = () => {
@@ -172,10 +177,7 @@ test('admin policy set refuses an invalid document with its issues, takes commen
 /** The id of alice's pending request whose reason contains `mark`, once it exists. */
 async function pendingWith(mark: string): Promise<string> {
   for (let i = 0; i < 200; i++) {
-    const rows = await f.admin.call<{ id: string; reason: string }[]>(
-      'GET',
-      '/api/v1/requests?status=pending',
-    );
+    const rows = await f.admin.route(routes.requestsList, { query: { status: 'pending' } });
     const r = rows.find((x) => x.reason.includes(mark));
     if (r) return r.id;
     await new Promise((res) => setTimeout(res, 25));

@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { startFixture, type Fixture } from './fixture.ts';
-import type { ApiClient } from '../../src/control/index.ts';
+import { routes, type ApiClient } from '../../src/control/index.ts';
+import type { RequestState } from '../../src/access/index.ts';
 import { createKeyAndCsr, parseCertificate } from '../../src/pki/index.ts';
 
 const MIN = 60_000;
@@ -89,18 +90,15 @@ export function accessSuite(name: string, db: () => Promise<{ url?: string; stop
     const as: Record<string, ApiClient> = {};
 
     const open = async (who: string, body: Json) => as[who].raw('POST', '/api/v1/requests', body);
-    const request = async (who: string, body: Json): Promise<Json> => {
+    const request = async (who: string, body: Json): Promise<RequestState> => {
       const r = await open(who, body);
       assert.equal(r.status, 201, r.text);
-      return r.body as Json;
+      return r.body as RequestState;
     };
     const act = (who: string, path: string, body?: unknown) => as[who].raw('POST', path, body);
     const grantRows = async () => (await f.coord.store.counts()).grants;
     const lastAudit = async () => {
-      const rows = await f.admin.call<{ action: string; details: Json; subject: string }[]>(
-        'GET',
-        '/api/v1/audit?limit=10000',
-      );
+      const rows = await f.admin.route(routes.auditList, { query: { limit: 10000 } });
       return rows[rows.length - 1];
     };
     /** Asserts a refusal: HTTP status and code, nothing granted, the refusal audited. */
@@ -127,18 +125,23 @@ export function accessSuite(name: string, db: () => Promise<{ url?: string; stop
         approvalMaxAgeMs: 30 * 86_400_000,
       });
       const a = f.admin;
-      await a.call('POST', '/api/v1/deployments', { name: 'acme-prod', region: 'us-east-1', cloud: 'aws' });
+      await a.route(routes.deploymentsCreate, {
+        body: { name: 'acme-prod', region: 'us-east-1', cloud: 'aws' },
+      });
       for (const [svc, kind] of [
         ['k8s', 'kubernetes'],
         ['grafana', 'http'],
         ['clickhouse', 'clickhouse'],
-      ])
-        await a.call('PUT', `/api/v1/deployments/acme-prod/services/${svc}`, {
-          kind,
-          address: '10.0.0.1:443',
+      ] as const)
+        await a.route(routes.servicesPut, {
+          params: { deployment: 'acme-prod', name: svc },
+          body: {
+            kind,
+            address: '10.0.0.1:443',
+          },
         });
       for (const g of ['oncall', 'sre-leads', 'acme-admins'])
-        await a.call('POST', '/api/v1/groups', { name: g });
+        await a.route(routes.groupsCreate, { body: { name: g } });
       const members: Record<string, string[]> = {
         alice: ['oncall'],
         bob: ['sre-leads'],
@@ -148,14 +151,16 @@ export function accessSuite(name: string, db: () => Promise<{ url?: string; stop
         mallory: [],
       };
       // erin is the customer's person (customer acme owns acme-prod): only such a person co-approves.
-      await a.call('POST', '/api/v1/customers', { name: 'acme', deployments: ['acme-prod'] });
+      await a.route(routes.customersCreate, { body: { name: 'acme', deployments: ['acme-prod'] } });
       for (const [u, groups] of Object.entries(members)) {
-        await a.call('POST', '/api/v1/users', {
-          name: u,
-          password: 'long password',
-          ...(u === 'erin' ? { customer: 'acme' } : {}),
+        await a.route(routes.usersCreate, {
+          body: {
+            name: u,
+            password: 'long password',
+            ...(u === 'erin' ? { customer: 'acme' } : {}),
+          },
         });
-        for (const g of groups) await a.call('PUT', `/api/v1/groups/${g}/members/${u}`);
+        for (const g of groups) await a.route(routes.groupMembersAdd, { params: { name: g, user: u } });
         as[u] = await f.anon.login(u, 'long password');
       }
     });
@@ -175,12 +180,12 @@ export function accessSuite(name: string, db: () => Promise<{ url?: string; stop
       assert.equal(err.code, 'POLICY_INVALID');
       assert.ok(err.issues.length > 0);
       assert.equal((await lastAudit()).action, 'policy.refuse');
-      assert.equal((await f.admin.raw('GET', '/api/v1/policy')).status, 404);
-      assert.equal((await as.alice.raw('PUT', '/api/v1/policy', POLICY)).status, 403);
-      const ok = await f.admin.call<{ version: number }>('PUT', '/api/v1/policy', POLICY);
+      assert.equal((await f.admin.routeRaw(routes.policyGet, {})).status, 404);
+      assert.equal((await as.alice.routeRaw(routes.policyPut, { body: POLICY })).status, 403);
+      const ok = await f.admin.route(routes.policyPut, { body: POLICY });
       assert.equal(ok.version, 1);
       assert.equal((await lastAudit()).action, 'policy.update');
-      assert.deepEqual((await f.admin.call<{ document: unknown }>('GET', '/api/v1/policy')).document, POLICY);
+      assert.deepEqual((await f.admin.route(routes.policyGet)).document, POLICY);
     });
 
     test('bad input: each a clear 4xx, nothing granted, the refusal audited', async () => {
@@ -205,12 +210,9 @@ export function accessSuite(name: string, db: () => Promise<{ url?: string; stop
       assert.ok(late.status === 409 || late.status === 410, late.text);
       assert.equal(await grantRows(), 0);
       await f.coord.access.sweep();
-      const got = await as.alice.call<Json>('GET', `/api/v1/requests/${req.id}`);
+      const got = await as.alice.route(routes.requestsGet, { params: { id: req.id } });
       assert.equal(got.status, 'expired-unanswered');
-      const audit = await f.admin.call<{ action: string; subject: string }[]>(
-        'GET',
-        '/api/v1/audit?limit=10000',
-      );
+      const audit = await f.admin.route(routes.auditList, { query: { limit: 10000 } });
       assert.ok(audit.some((a) => a.action === 'request.expire' && a.subject === `request:${req.id}`));
     });
 
@@ -223,28 +225,27 @@ export function accessSuite(name: string, db: () => Promise<{ url?: string; stop
       });
       assert.equal(req.status, 'pending');
       // mallory cannot even see it; bob (approver) can.
-      assert.equal((await as.mallory.raw('GET', `/api/v1/requests/${req.id}`)).status, 404);
+      assert.equal((await as.mallory.routeRaw(routes.requestsGet, { params: { id: req.id } })).status, 404);
       assert.ok(
-        (await as.bob.call<Json[]>('GET', '/api/v1/requests?status=pending')).some((r) => r.id === req.id),
+        (await as.bob.route(routes.requestsList, { query: { status: 'pending' } })).some(
+          (r) => r.id === req.id,
+        ),
       );
       const ok = await act('bob', `/api/v1/requests/${req.id}/approve`);
       assert.equal(ok.status, 200, ok.text);
       assert.equal((ok.body as Json).status, 'approved');
       const again = await act('carol', `/api/v1/requests/${req.id}/approve`);
       assert.equal(again.status, 409);
-      const g = await as.alice.call<{ id: string; status: string; end: number; start: number }>(
-        'GET',
-        `/api/v1/access-grants/${String(req.grantId)}`,
-      );
+      const g = await as.alice.route(routes.accessGrantsGet, { params: { id: String(req.grantId) } });
       assert.equal(g.status, 'active');
       assert.equal(g.end - g.start, 60 * MIN);
       const row = await f.coord.store.getGrant(g.id);
       assert.equal(row?.expiresAt, g.end);
       // The standing-grant route may not touch it.
-      assert.equal((await f.admin.raw('DELETE', `/api/v1/grants/${g.id}`)).status, 409);
+      assert.equal((await f.admin.routeRaw(routes.grantsRevoke, { params: { id: g.id } })).status, 409);
       f.clock.advance(60 * MIN);
       await f.coord.access.sweep();
-      const after = await as.alice.call<{ status: string }>('GET', `/api/v1/access-grants/${g.id}`);
+      const after = await as.alice.route(routes.accessGrantsGet, { params: { id: g.id } });
       assert.equal(after.status, 'expired');
       await waitFor(() =>
         hook.bodies.some((b) => b.text.includes('expired') && b.text.includes('Access ended')),
@@ -302,7 +303,7 @@ export function accessSuite(name: string, db: () => Promise<{ url?: string; stop
         duration: '2h',
       });
       await act('bob', `/api/v1/requests/${r.id}/approve`);
-      const g0 = await as.alice.call<{ end: number }>('GET', `/api/v1/access-grants/${r.grantId}`);
+      const g0 = await as.alice.route(routes.accessGrantsGet, { params: { id: r.grantId } });
       await refused(
         act('alice', `/api/v1/access-grants/${r.grantId}/extensions`, { duration: '2h', reason: 'more' }),
         400,
@@ -317,7 +318,7 @@ export function accessSuite(name: string, db: () => Promise<{ url?: string; stop
       await refused(act('alice', `/api/v1/extensions/${xid}/approve`), 403, 'SELF_APPROVAL');
       const ok = await act('carol', `/api/v1/extensions/${xid}/approve`);
       assert.equal(ok.status, 200, ok.text);
-      const g1 = await as.alice.call<{ end: number }>('GET', `/api/v1/access-grants/${r.grantId}`);
+      const g1 = await as.alice.route(routes.accessGrantsGet, { params: { id: r.grantId } });
       assert.equal(g1.end, g0.end + 30 * MIN);
       assert.equal((await f.coord.store.getGrant(String(r.grantId)))?.expiresAt, g1.end);
       await act('alice', `/api/v1/access-grants/${r.grantId}/revoke`, {});
@@ -340,10 +341,7 @@ export function accessSuite(name: string, db: () => Promise<{ url?: string; stop
         const statuses = res.map((x) => x.status).sort();
         assert.deepEqual(statuses, [200, 409, 409], JSON.stringify(res.map((x) => x.body)));
         assert.equal(await grantRows(), before + 1);
-        const audit = await f.admin.call<{ action: string; subject: string }[]>(
-          'GET',
-          '/api/v1/audit?limit=10000',
-        );
+        const audit = await f.admin.route(routes.auditList, { query: { limit: 10000 } });
         assert.equal(
           audit.filter((a) => a.action === 'grant.create' && a.subject === `grant:${r.grantId}`).length,
           1,
@@ -361,7 +359,7 @@ export function accessSuite(name: string, db: () => Promise<{ url?: string; stop
         duration: '1h',
       });
       await act('bob', `/api/v1/requests/${r.id}/approve`);
-      const g = await as.alice.call<{ end: number }>('GET', `/api/v1/access-grants/${r.grantId}`);
+      const g = await as.alice.route(routes.accessGrantsGet, { params: { id: r.grantId } });
       const { csrPem } = await createKeyAndCsr({ commonName: 'alice' });
       const c = await act('alice', `/api/v1/access-grants/${r.grantId}/certificate`, { csr: csrPem });
       assert.equal(c.status, 200, c.text);
@@ -400,15 +398,12 @@ export function accessSuite(name: string, db: () => Promise<{ url?: string; stop
         duration: '30m',
         reason: 'more',
       })) as { body: Json };
-      const g0 = await as.alice.call<{ end: number }>('GET', `/api/v1/access-grants/${r.grantId}`);
+      const g0 = await as.alice.route(routes.accessGrantsGet, { params: { id: r.grantId } });
       f.clock.advance(31 * MIN);
       await f.coord.access.sweep();
-      const xs = await as.alice.call<Json[]>('GET', `/api/v1/extensions?grant=${String(r.grantId)}`);
+      const xs = await as.alice.route(routes.extensionsList, { query: { grant: String(r.grantId) } });
       assert.equal(xs.find((e) => e.id === x.body.id)?.status, 'expired-unanswered');
-      const g1 = await as.alice.call<{ end: number; status: string }>(
-        'GET',
-        `/api/v1/access-grants/${r.grantId}`,
-      );
+      const g1 = await as.alice.route(routes.accessGrantsGet, { params: { id: r.grantId } });
       assert.equal(g1.end, g0.end);
       assert.equal(g1.status, 'active');
       await act('alice', `/api/v1/access-grants/${r.grantId}/revoke`, {});
@@ -424,7 +419,7 @@ export function accessSuite(name: string, db: () => Promise<{ url?: string; stop
       await f.restart();
       f.clock.advance(31 * MIN);
       await f.coord.access.sweep();
-      const got = await as.alice.call<Json>('GET', `/api/v1/requests/${r.id}`);
+      const got = await as.alice.route(routes.requestsGet, { params: { id: r.id } });
       assert.equal(got.status, 'expired-unanswered');
     });
 

@@ -3,19 +3,21 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startFixture, ADMIN, type Fixture } from './fixture.ts';
 import fc from 'fast-check';
-import { ApiClient, ApiError } from '../../src/control/index.ts';
+import { ApiClient, ApiError, routes } from '../../src/control/index.ts';
 
 describe('admin API', () => {
   let f: Fixture;
   before(async () => {
     f = await startFixture();
-    await f.admin.call('POST', '/api/v1/deployments', {
-      name: 'acme-prod',
-      region: 'us-east-1',
-      cloud: 'aws',
+    await f.admin.route(routes.deploymentsCreate, {
+      body: {
+        name: 'acme-prod',
+        region: 'us-east-1',
+        cloud: 'aws',
+      },
     });
-    await f.admin.call('POST', '/api/v1/users', { name: 'bob', password: 'battery staple' });
-    await f.admin.call('POST', '/api/v1/groups', { name: 'oncall' });
+    await f.admin.route(routes.usersCreate, { body: { name: 'bob', password: 'battery staple' } });
+    await f.admin.route(routes.groupsCreate, { body: { name: 'oncall' } });
   });
   after(() => f.stop());
 
@@ -120,16 +122,16 @@ describe('admin API', () => {
   });
 
   test('auth: no token 401, wrong token 401, non-admin 403, login refusals', async () => {
-    assert.equal((await f.anon.raw('GET', '/api/v1/deployments')).status, 401);
+    assert.equal((await f.anon.routeRaw(routes.deploymentsList, {})).status, 401);
     assert.equal(
-      (await f.anon.withToken('spt_nope_nope_nope').raw('GET', '/api/v1/deployments')).status,
+      (await f.anon.withToken('spt_nope_nope_nope').routeRaw(routes.deploymentsList, {})).status,
       401,
     );
     const bob = await f.anon.login('bob', 'battery staple');
-    const r = await bob.raw('GET', '/api/v1/deployments');
+    const r = await bob.routeRaw(routes.deploymentsList, {});
     assert.equal(r.status, 403);
     assert.equal((r.body as { error: { code: string } }).error.code, 'FORBIDDEN');
-    assert.equal((await bob.call<{ name: string }>('GET', '/api/v1/whoami')).name, 'bob');
+    assert.equal((await bob.route(routes.whoami)).name, 'bob');
     await assert.rejects(
       f.anon.login('bob', 'wrong'),
       (e: unknown) => e instanceof ApiError && e.status === 401 && e.code === 'UNAUTHORIZED',
@@ -138,55 +140,48 @@ describe('admin API', () => {
 
   test('the TLS certificate can be pinned by fingerprint; a wrong pin is refused', async () => {
     const pinned = new ApiClient({ server: f.coord.url, fingerprint: f.coord.tls.fingerprint });
-    assert.equal(
-      (await pinned.call<{ publicKey: string }>('GET', '/api/v1/info')).publicKey,
-      f.coord.publicKey,
-    );
+    assert.equal((await pinned.route(routes.info)).publicKey, f.coord.publicKey);
     const wrong = new ApiClient({ server: f.coord.url, fingerprint: 'ab'.repeat(32) });
-    await assert.rejects(wrong.call('GET', '/api/v1/info'), /fingerprint/);
-    await assert.rejects(new ApiClient({ server: f.coord.url }).call('GET', '/api/v1/info'));
+    await assert.rejects(wrong.route(routes.info), /fingerprint/);
+    await assert.rejects(new ApiClient({ server: f.coord.url }).route(routes.info));
   });
 
   test('admin lists: deployments, services with tailnet names, users, groups, grants, keys, audit', async () => {
-    await f.admin.call('PUT', '/api/v1/deployments/acme-prod/services/ch', {
-      kind: 'clickhouse',
-      address: '10.1.0.5:8443',
-      labels: { tier: 'db' },
+    await f.admin.route(routes.servicesPut, {
+      params: { deployment: 'acme-prod', name: 'ch' },
+      body: {
+        kind: 'clickhouse',
+        address: '10.1.0.5:8443',
+        labels: { tier: 'db' },
+      },
     });
-    const svcs = await f.admin.call<{ tailnetName: string }[]>(
-      'GET',
-      '/api/v1/services?deployment=acme-prod',
-    );
+    const svcs = await f.admin.route(routes.servicesList, { query: { deployment: 'acme-prod' } });
     assert.deepEqual(
       svcs.map((s) => s.tailnetName),
       ['ch.acme-prod.us-east-1.aws.byoc.example.com'],
     );
-    await f.admin.call('PUT', '/api/v1/groups/oncall/members/bob');
-    const groups = await f.admin.call<{ name: string; members: string[] }[]>('GET', '/api/v1/groups');
+    await f.admin.route(routes.groupMembersAdd, { params: { name: 'oncall', user: 'bob' } });
+    const groups = await f.admin.route(routes.groupsList);
     assert.deepEqual(groups, [{ ...groups[0], name: 'oncall', members: ['bob'] }]);
-    const g = await f.admin.call<{ id: string; subject: { type: string; name: string } }>(
-      'POST',
-      '/api/v1/grants',
-      {
+    const g = await f.admin.route(routes.grantsCreate, {
+      body: {
         subject: { type: 'group', name: 'oncall' },
         deployment: 'acme-prod',
         services: ['ch'],
         expiresInSeconds: 3600,
       },
-    );
+    });
     assert.deepEqual(g.subject, { type: 'group', name: 'oncall' });
-    const key = await f.admin.call<{ id: string; key: string; deployment: string }>(
-      'POST',
-      '/api/v1/preauth-keys',
-      { deployment: 'acme-prod', reusable: true },
-    );
+    const key = await f.admin.route(routes.preauthKeysCreate, {
+      body: { deployment: 'acme-prod', reusable: true },
+    });
     assert.equal(key.deployment, 'acme-prod');
-    const keys = await f.admin.call<{ id: string; key?: string }[]>('GET', '/api/v1/preauth-keys');
+    const keys = await f.admin.route(routes.preauthKeysList);
     assert.ok(
-      keys.every((k) => k.key === undefined),
+      keys.every((k) => (k as { key?: string }).key === undefined),
       'secrets are never listed',
     );
-    const audit = await f.admin.call<{ action: string }[]>('GET', '/api/v1/audit?after=0&limit=1000');
+    const audit = await f.admin.route(routes.auditList, { query: { after: 0, limit: 1000 } });
     for (const a of [
       'deployment.create',
       'user.create',
@@ -198,14 +193,14 @@ describe('admin API', () => {
         audit.some((r) => r.action === a),
         a,
       );
-    await f.admin.call('DELETE', `/api/v1/grants/${g.id}`);
-    assert.equal((await f.admin.call<unknown[]>('GET', '/api/v1/grants')).length, 0);
+    await f.admin.route(routes.grantsRevoke, { params: { id: g.id } });
+    assert.equal((await f.admin.route(routes.grantsList)).length, 0);
   });
 
   test('logs never carry passwords, tokens or pre-auth keys', async () => {
     const bob = await f.anon.login('bob', 'battery staple');
-    const k = await f.admin.call<{ key: string }>('POST', '/api/v1/preauth-keys', { user: 'bob' });
-    await bob.call('GET', '/api/v1/whoami');
+    const k = await f.admin.route(routes.preauthKeysCreate, { body: { user: 'bob' } });
+    await bob.route(routes.whoami);
     const all = f.logs.join('');
     assert.ok(all.length > 0);
     for (const secret of [

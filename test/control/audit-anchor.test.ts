@@ -13,7 +13,7 @@ import { checkpointLine, hashRecord, writeExport, type Checkpoint } from '../../
 import { VerifyKey } from '../../src/crypto/index.ts';
 import { run } from '../../src/cli/audit.ts';
 import { EXIT } from '../../src/cli/exit.ts';
-import type { ControlClient } from '../../src/control/index.ts';
+import { routes, type ControlClient } from '../../src/control/index.ts';
 import type { ServerMessage } from '../../src/proto/control/index.ts';
 import { needs } from '../../src/testing/require.ts';
 import { postgresMissing, startPostgres } from '../../src/testing/postgres.ts';
@@ -48,7 +48,7 @@ function anchorsOf(c: ControlClient): Checkpoint[] {
 /** Writes records until the head reaches `seq`. */
 async function growTo(f: Fixture, seq: number, tag: string): Promise<void> {
   for (let i = 0; (await f.coord.store.auditHead()).seq < seq; i++)
-    await f.admin.call('POST', '/api/v1/groups', { name: `${tag}-${i}` });
+    await f.admin.route(routes.groupsCreate, { body: { name: `${tag}-${i}` } });
 }
 
 /** The attacker: edits record `seq`, re-hashes every later record, the head, deletes checkpoints ≥ seq. */
@@ -77,10 +77,12 @@ async function scenario(t: TestContext, dbUrl: string | undefined): Promise<void
     await f.stop();
     rmSync(tmp, { recursive: true, force: true });
   });
-  const auditKey = (await f.anon.call<{ auditKey: string }>('GET', '/api/v1/info')).auditKey;
-  await f.admin.call('POST', '/api/v1/deployments', { name: 'acme-prod', region: 'us-east-1', cloud: 'aws' });
+  const auditKey = (await f.anon.route(routes.info)).auditKey;
+  await f.admin.route(routes.deploymentsCreate, {
+    body: { name: 'acme-prod', region: 'us-east-1', cloud: 'aws' },
+  });
   const preauth = async () =>
-    (await f.admin.call<{ key: string }>('POST', '/api/v1/preauth-keys', { deployment: 'acme-prod' })).key;
+    (await f.admin.route(routes.preauthKeysCreate, { body: { deployment: 'acme-prod' } })).key;
   const conn = await f.connect(newKey(), {
     version: 1,
     kind: 'connector',
@@ -115,7 +117,7 @@ async function scenario(t: TestContext, dbUrl: string | undefined): Promise<void
     [EVERY],
     'only the checkpoint before the edit is left: nothing was signed over the rewritten chain',
   );
-  await f.admin.call('GET', '/api/v1/audit/checkpoints');
+  await f.admin.route(routes.auditCheckpoints);
   assert.deepEqual(
     (await f.coord.store.listAuditCheckpoints()).map((c) => c.seq),
     [EVERY],
@@ -128,11 +130,11 @@ async function scenario(t: TestContext, dbUrl: string | undefined): Promise<void
   assert.ok(alarms.length > refusalsBefore, 'the refusal is logged');
   const level = (JSON.parse(alarms.at(-1)!) as { level: number }).level;
   assert.ok(level >= 50, `logged at error or fatal, not level ${level}`);
-  const health = await f.anon.raw('GET', '/health');
+  const health = await f.anon.routeRaw(routes.health, {});
   assert.equal(health.status, 503, health.text);
   assert.equal((health.body as { audit: { signer: string } }).audit.signer, 'halted');
   // Ordinary writes still work (the chain still grows, unsigned), and a restart stays halted.
-  await f.admin.call('POST', '/api/v1/groups', { name: 'still-writable' });
+  await f.admin.route(routes.groupsCreate, { body: { name: 'still-writable' } });
   await f.restart();
   assert.match(await f.coord.metrics.registry.metrics(), /^sallyport_coordinator_audit_signer_halted 1$/m);
 

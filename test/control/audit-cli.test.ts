@@ -10,6 +10,7 @@ import SQLite from 'better-sqlite3';
 import { hashRecord } from '../../src/audit/index.ts';
 import { run, type CliIo } from '../../src/cli/audit.ts';
 import { ADMIN, startFixture, type Fixture } from './fixture.ts';
+import { routes } from '../../src/control/index.ts';
 
 async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';
@@ -45,16 +46,18 @@ describe('sallyport audit list / export against a coordinator', () => {
 
   before(async () => {
     f = await startFixture({ auditCheckpointEvery: 5 });
-    const { token } = await f.anon.call<{ token: string }>('POST', '/api/v1/login', {
-      user: ADMIN.name,
-      password: ADMIN.password,
+    const { token } = await f.anon.route(routes.login, {
+      body: {
+        user: ADMIN.name,
+        password: ADMIN.password,
+      },
     });
     for (const d of ['acme-prod', 'acme-stage', 'globex-prod'])
-      await f.admin.call('POST', '/api/v1/deployments', { name: d, region: 'us-east-1', cloud: 'aws' });
+      await f.admin.route(routes.deploymentsCreate, { body: { name: d, region: 'us-east-1', cloud: 'aws' } });
     const caFile = join(dir, 'ca.pem');
     writeFileSync(caFile, f.coord.tls.cert);
     env = ['--server', f.coord.url, '--ca', caFile, '--token', token];
-    const info = await f.anon.call<{ auditKey: string }>('GET', '/api/v1/info');
+    const info = await f.anon.route(routes.info);
     trust = ['--trust-key', info.auditKey];
     // A second connection to the database file, as someone with access to it would have.
     db = new SQLite(join(f.dir, 'coordinator.db'));
@@ -122,7 +125,7 @@ describe('sallyport audit list / export against a coordinator', () => {
   });
 
   test('a row edited in the database: EDITED; edited and rehashed: BROKEN_LINK at the next record', async () => {
-    for (let i = 0; i < 4; i++) await f.admin.call('POST', '/api/v1/groups', { name: `team-${i}` });
+    for (let i = 0; i < 4; i++) await f.admin.route(routes.groupsCreate, { body: { name: `team-${i}` } });
     const k = 3;
     const original = db.prepare('select * from audit_log where seq = ?').get(k) as Row;
     try {

@@ -7,7 +7,7 @@ import { X509Certificate } from 'node:crypto';
 import { startFixture, newKey, netmapWhere } from './fixture.ts';
 import { createKeyAndCsr } from '../../src/pki/index.ts';
 import type { ServerMessage } from '../../src/proto/control/index.ts';
-import type { ControlClient } from '../../src/control/index.ts';
+import { routes, type ControlClient } from '../../src/control/index.ts';
 
 function answer(c: ControlClient, id: string): Promise<ServerMessage> {
   return new Promise((resolve) => {
@@ -24,14 +24,18 @@ function answer(c: ControlClient, id: string): Promise<ServerMessage> {
 test('a connector gets a service certificate for its tailnet name', { timeout: 30_000 }, async () => {
   const f = await startFixture();
   try {
-    await f.admin.call('POST', '/api/v1/deployments', {
-      name: 'acme-prod',
-      region: 'us-east-1',
-      cloud: 'aws',
+    await f.admin.route(routes.deploymentsCreate, {
+      body: {
+        name: 'acme-prod',
+        region: 'us-east-1',
+        cloud: 'aws',
+      },
     });
-    await f.admin.call('POST', '/api/v1/users', { name: 'bob', password: 'long password' });
-    const k = await f.admin.call<{ key: string }>('POST', '/api/v1/preauth-keys', {
-      deployment: 'acme-prod',
+    await f.admin.route(routes.usersCreate, { body: { name: 'bob', password: 'long password' } });
+    const k = await f.admin.route(routes.preauthKeysCreate, {
+      body: {
+        deployment: 'acme-prod',
+      },
     });
     const c = await f.connect(newKey(), {
       version: 1,
@@ -50,7 +54,7 @@ test('a connector gets a service certificate for its tailnet name', { timeout: 3
     if (m.type !== 'certificate') return;
     const leaf = new X509Certificate(m.chainPem);
     assert.match(leaf.subjectAltName ?? '', new RegExp(`DNS:${name.replace(/\./g, '\\.')}`));
-    const info = await f.anon.call<{ rootCaPem: string }>('GET', '/api/v1/info');
+    const info = await f.anon.route(routes.info);
     assert.equal(info.rootCaPem, m.rootPem);
     // leaf ← service CA ← root
     const pems = m.chainPem.match(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g)!;
@@ -75,7 +79,7 @@ test('a connector gets a service certificate for its tailnet name', { timeout: 3
       csr: '-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----',
     });
     assert.equal(((await bad) as { code: string }).code, 'BAD_CSR');
-    const ek = await f.admin.call<{ key: string }>('POST', '/api/v1/preauth-keys', { user: 'bob' });
+    const ek = await f.admin.route(routes.preauthKeysCreate, { body: { user: 'bob' } });
     const e = await f.connect(newKey(), { version: 1, kind: 'engineer', name: 'bob-pc', preauthKey: ek.key });
     const refused = answer(e, 'r4');
     e.send({ type: 'csr', id: 'r4', service: 'k8s', csr: csrPem });
@@ -85,11 +89,13 @@ test('a connector gets a service certificate for its tailnet name', { timeout: 3
     const noGrant = answer(e, 'r5');
     e.send({ type: 'csr', id: 'r5', grant: 'nope', csr: csrPem });
     assert.equal(((await noGrant) as { code: string }).code, 'UNKNOWN_GRANT');
-    const g = await f.admin.call<{ id: string; expiresAt: number }>('POST', '/api/v1/grants', {
-      subject: { type: 'user', name: 'bob' },
-      deployment: 'acme-prod',
-      services: ['k8s'],
-      expiresInSeconds: 3600,
+    const g = await f.admin.route(routes.grantsCreate, {
+      body: {
+        subject: { type: 'user', name: 'bob' },
+        deployment: 'acme-prod',
+        services: ['k8s'],
+        expiresInSeconds: 3600,
+      },
     });
     await netmapWhere(e, (x) => x.grants.some((y) => y.id === g.id));
     const ecsr = await createKeyAndCsr({ commonName: 'bob' });
@@ -101,9 +107,9 @@ test('a connector gets a service certificate for its tailnet name', { timeout: 3
     const cc = new X509Certificate(cm.chainPem);
     assert.match(cc.subject, /CN=bob/);
     assert.equal(cc.subjectAltName, `URI:sallyport:grant:${g.id}`);
-    assert.equal(new Date(cc.validTo).getTime(), Math.floor(g.expiresAt / 1000) * 1000);
+    assert.equal(new Date(cc.validTo).getTime(), Math.floor(g.expiresAt! / 1000) * 1000);
     assert.equal(cm.grant, g.id);
-    const audit = await f.admin.call<{ action: string; subject: string }[]>('GET', '/api/v1/audit');
+    const audit = await f.admin.route(routes.auditList);
     assert.ok(audit.some((r) => r.action === 'certificate.service' && r.subject === name));
     assert.ok(
       audit.some((r) => r.action === 'certificate.client' && r.subject === `sallyport:grant:${g.id}`),

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { startFixture } from './fixture.ts';
+import { routes } from '../../src/control/index.ts';
 
 test('coordinator.db, -wal and -shm are 0600 after start, writes and a restart', async (t) => {
   const old = process.umask(0o022);
@@ -22,9 +23,9 @@ test('coordinator.db, -wal and -shm are 0600 after start, writes and a restart',
   };
   const want = { 'coordinator.db': '600', 'coordinator.db-wal': '600', 'coordinator.db-shm': '600' };
   assert.deepEqual(modes(), want, 'after start');
-  for (let i = 0; i < 20; i++) await f.admin.call('POST', '/api/v1/groups', { name: `g${i}` });
+  for (let i = 0; i < 20; i++) await f.admin.route(routes.groupsCreate, { body: { name: `g${i}` } });
   assert.deepEqual(modes(), want, 'after writes');
   await f.restart();
-  await f.admin.call('POST', '/api/v1/groups', { name: 'after-restart' });
+  await f.admin.route(routes.groupsCreate, { body: { name: 'after-restart' } });
   assert.deepEqual(modes(), want, 'after a restart');
 });

@@ -4,7 +4,7 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { WebSocket } from 'ws';
 import { startFixture, newKey, netmapWhere, sleep, ADMIN, type Fixture } from './fixture.ts';
-import { ChannelRefusedError, ControlClient, deviceStartBody } from '../../src/control/index.ts';
+import { ChannelRefusedError, ControlClient, deviceStartBody, routes } from '../../src/control/index.ts';
 import { PublicKey } from '../../src/crypto/index.ts';
 
 async function refusal(p: Promise<unknown>): Promise<string> {
@@ -20,16 +20,20 @@ async function refusal(p: Promise<unknown>): Promise<string> {
 describe('enrollment', () => {
   let f: Fixture;
   const key = async (body: Record<string, unknown>) =>
-    (await f.admin.call<{ key: string }>('POST', '/api/v1/preauth-keys', body)).key;
+    (await f.admin.route(routes.preauthKeysCreate, { body })).key;
   before(async () => {
     f = await startFixture();
-    await f.admin.call('POST', '/api/v1/deployments', {
-      name: 'acme-prod',
-      region: 'us-east-1',
-      cloud: 'aws',
+    await f.admin.route(routes.deploymentsCreate, {
+      body: {
+        name: 'acme-prod',
+        region: 'us-east-1',
+        cloud: 'aws',
+      },
     });
-    await f.admin.call('POST', '/api/v1/deployments', { name: 'globex', region: 'eu-west-1', cloud: 'gcp' });
-    await f.admin.call('POST', '/api/v1/users', { name: 'bob', password: 'battery staple' });
+    await f.admin.route(routes.deploymentsCreate, {
+      body: { name: 'globex', region: 'eu-west-1', cloud: 'gcp' },
+    });
+    await f.admin.route(routes.usersCreate, { body: { name: 'bob', password: 'battery staple' } });
   });
   after(() => f.stop());
 
@@ -62,9 +66,7 @@ describe('enrollment', () => {
     const m = await netmapWhere(c, () => true);
     assert.equal(m.self.deployment, 'globex');
     assert.equal(m.self.kind, 'connector');
-    const nodes = await f.admin.call<
-      { name: string; deployment: string | null; user: string | null; online: boolean }[]
-    >('GET', '/api/v1/nodes');
+    const nodes = await f.admin.route(routes.nodesList);
     assert.deepEqual(
       nodes.filter((n) => n.name === 'g4').map((n) => [n.deployment, n.user, n.online]),
       [['globex', null, true]],
@@ -95,7 +97,7 @@ describe('enrollment', () => {
     const k = await key({ deployment: 'acme-prod' });
     const c = await f.connect(nk, { version: 1, kind: 'connector', name: 'rev', preauthKey: k });
     const closed = new Promise((r) => c.once('close', r));
-    await f.admin.call('POST', '/api/v1/nodes/revoke', { key: nk.publicKey.base64() });
+    await f.admin.route(routes.nodesRevoke, { body: { key: nk.publicKey.base64() } });
     await closed;
     assert.equal(
       await refusal(f.connect(nk, { version: 1, kind: 'connector', name: 'rev' })),
@@ -104,12 +106,16 @@ describe('enrollment', () => {
   });
 
   test('node key expiry: the channel closes, peers drop it, and the key is refused afterwards', async () => {
-    await f.admin.call('POST', '/api/v1/deployments', { name: 'expiry', region: 'us-east-2', cloud: 'aws' });
-    await f.admin.call('POST', '/api/v1/users', { name: 'dave', password: 'long password' });
-    await f.admin.call('POST', '/api/v1/grants', {
-      subject: { type: 'user', name: 'dave' },
-      deployment: 'expiry',
-      services: [],
+    await f.admin.route(routes.deploymentsCreate, {
+      body: { name: 'expiry', region: 'us-east-2', cloud: 'aws' },
+    });
+    await f.admin.route(routes.usersCreate, { body: { name: 'dave', password: 'long password' } });
+    await f.admin.route(routes.grantsCreate, {
+      body: {
+        subject: { type: 'user', name: 'dave' },
+        deployment: 'expiry',
+        services: [],
+      },
     });
     const c = await f.connect(newKey(), {
       version: 1,
@@ -135,36 +141,29 @@ describe('enrollment', () => {
       'NODE_EXPIRED',
     );
     // bearer tokens expire too (12 h): the admin signs in again
-    assert.equal((await f.admin.raw('GET', '/api/v1/deployments')).status, 401);
+    assert.equal((await f.admin.routeRaw(routes.deploymentsList, {})).status, 401);
     f.admin = await f.anon.login(ADMIN.name, ADMIN.password);
   });
 
   test('device login: start, approve by a signed-in user, poll, then the node connects', async () => {
     const nk = newKey();
-    const { challenge } = await f.anon.call<{ challenge: string }>('GET', '/api/v1/device/challenge');
-    const start = await f.anon.call<{ deviceCode: string; userCode: string; expiresIn: number }>(
-      'POST',
-      '/api/v1/device/start',
-      deviceStartBody(nk, PublicKey.fromBase64(f.coord.publicKey), challenge, 'bob-mac'),
-    );
+    const { challenge } = await f.anon.route(routes.deviceChallenge);
+    const start = await f.anon.route(routes.deviceStart, {
+      body: deviceStartBody(nk, PublicKey.fromBase64(f.coord.publicKey), challenge, 'bob-mac'),
+    });
     assert.equal(
-      (await f.anon.call<{ status: string }>('POST', '/api/v1/device/poll', { deviceCode: start.deviceCode }))
-        .status,
+      (await f.anon.route(routes.devicePoll, { body: { deviceCode: start.deviceCode } })).status,
       'pending',
     );
     assert.equal(
-      (await f.anon.raw('POST', '/api/v1/device/approve', { userCode: start.userCode })).status,
+      (await f.anon.routeRaw(routes.deviceApprove, { body: { userCode: start.userCode } })).status,
       401,
     );
     const bob = await f.anon.login('bob', 'battery staple');
-    await bob.call('POST', '/api/v1/device/approve', { userCode: start.userCode.toLowerCase() });
-    const p = await f.anon.call<{ status: string; node: { publicKey: string; user: string } }>(
-      'POST',
-      '/api/v1/device/poll',
-      { deviceCode: start.deviceCode },
-    );
+    await bob.route(routes.deviceApprove, { body: { userCode: start.userCode.toLowerCase() } });
+    const p = await f.anon.route(routes.devicePoll, { body: { deviceCode: start.deviceCode } });
     assert.equal(p.status, 'approved');
-    assert.equal(p.node.user, 'bob');
+    assert.equal(p.node!.user, 'bob');
     const c = await f.connect(nk, { version: 1, kind: 'engineer', name: 'bob-mac' });
     assert.equal(c.welcome.name, 'bob-mac');
   });

@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { realClock } from '../../src/clock/index.ts';
 import { PrivateKey, PublicKey } from '../../src/crypto/index.ts';
-import { ApiClient, loadOrCreateKeys } from '../../src/control/index.ts';
+import { ApiClient, loadOrCreateKeys, routes } from '../../src/control/index.ts';
 import { createSelfSigned } from '../../src/pki/index.ts';
 import { RelayServer } from '../../src/relay/index.ts';
 import { Agent } from '../../src/agent/index.ts';
@@ -77,13 +77,12 @@ async function coordinator(
   return { child, url: j.url, channelKey: j.channelKey, out: () => out + err, exited };
 }
 
-type Json = Record<string, unknown>;
-
 async function health(
   url: string,
   ca: string,
 ): Promise<{ timers: { owner: string | null; owned: boolean } }> {
-  return new ApiClient({ server: url, ca }).call('GET', '/health');
+  const h = await new ApiClient({ server: url, ca }).route(routes.health);
+  return { timers: h.timers! };
 }
 
 test(
@@ -130,35 +129,41 @@ test(
     const anonA = new ApiClient({ server: A.url, ca: coordCa });
     const adminPassword = readFileSync(join(dirA, 'initial-admin-password'), 'utf8').trim();
     const adminA = await anonA.login('admin', adminPassword);
-    await adminA.call('POST', '/api/v1/deployments', {
-      name: 'acme-prod',
-      region: 'us-east-1',
-      cloud: 'aws',
+    await adminA.route(routes.deploymentsCreate, {
+      body: {
+        name: 'acme-prod',
+        region: 'us-east-1',
+        cloud: 'aws',
+      },
     });
-    await adminA.call('PUT', '/api/v1/policy', {
-      version: 1,
-      policies: [
-        {
-          id: 'oncall',
-          requesters: ['oncall'],
-          deployments: { names: ['acme-prod'] },
-          services: { names: ['echo'] },
-          access: 'read-only',
-          maxDuration: '1h',
-          pendingFor: '30m',
-          approval: { group: 'leads', threshold: 1 },
-        },
-      ],
+    await adminA.route(routes.policyPut, {
+      body: {
+        version: 1,
+        policies: [
+          {
+            id: 'oncall',
+            requesters: ['oncall'],
+            deployments: { names: ['acme-prod'] },
+            services: { names: ['echo'] },
+            access: 'read-only',
+            maxDuration: '1h',
+            pendingFor: '30m',
+            approval: { group: 'leads', threshold: 1 },
+          },
+        ],
+      },
     });
-    for (const g of ['oncall', 'leads']) await adminA.call('POST', '/api/v1/groups', { name: g });
+    for (const g of ['oncall', 'leads']) await adminA.route(routes.groupsCreate, { body: { name: g } });
     for (const u of ['bob', 'carol'])
-      await adminA.call('POST', '/api/v1/users', { name: u, password: 'long password' });
-    await adminA.call('PUT', '/api/v1/groups/oncall/members/bob');
-    await adminA.call('PUT', '/api/v1/groups/leads/members/carol');
-    const connKey = await adminA.call<{ key: string }>('POST', '/api/v1/preauth-keys', {
-      deployment: 'acme-prod',
+      await adminA.route(routes.usersCreate, { body: { name: u, password: 'long password' } });
+    await adminA.route(routes.groupMembersAdd, { params: { name: 'oncall', user: 'bob' } });
+    await adminA.route(routes.groupMembersAdd, { params: { name: 'leads', user: 'carol' } });
+    const connKey = await adminA.route(routes.preauthKeysCreate, {
+      body: {
+        deployment: 'acme-prod',
+      },
     });
-    const engKey = await adminA.call<{ key: string }>('POST', '/api/v1/preauth-keys', { user: 'bob' });
+    const engKey = await adminA.route(routes.preauthKeysCreate, { body: { user: 'bob' } });
 
     // Both agents hold both URLs. B is not up yet, so whichever URL an agent starts on, it ends on A.
     const common = {
@@ -211,17 +216,16 @@ test(
     const anonB = new ApiClient({ server: urlB, ca: coordCa });
     const bob = await anonB.login('bob', 'long password');
     const carol = await anonB.login('carol', 'long password');
-    const req = await bob.call<Json>('POST', '/api/v1/requests', {
-      deployment: 'acme-prod',
-      services: ['echo'],
-      reason: 'INC-15 failover',
-      duration: '8s',
+    const req = await bob.route(routes.requestsCreate, {
+      body: {
+        deployment: 'acme-prod',
+        services: ['echo'],
+        reason: 'INC-15 failover',
+        duration: '8s',
+      },
     });
-    await carol.call('POST', `/api/v1/requests/${String(req.id)}/approve`);
-    const grant = await bob.call<{ id: string; end: number; status: string }>(
-      'GET',
-      `/api/v1/access-grants/${String(req.grantId)}`,
-    );
+    await carol.route(routes.requestsApprove, { params: { id: String(req.id) } });
+    const grant = await bob.route(routes.accessGrantsGet, { params: { id: String(req.grantId) } });
     assert.equal(grant.status, 'active');
     await waitFor(
       () => (eng.netmap?.peers.length ?? 0) === 1,
@@ -258,7 +262,7 @@ test(
     let expired = 0;
     await waitFor(
       async () => {
-        const g = await bob.call<{ status: string }>('GET', `/api/v1/access-grants/${grant.id}`);
+        const g = await bob.route(routes.accessGrantsGet, { params: { id: grant.id } });
         if (g.status === 'expired') expired = Date.now();
         return expired > 0;
       },
@@ -303,15 +307,17 @@ test(
     const B2 = await coordinator(dirB, portB, 'coord-b', relayUrl);
     procs.push(B2.child);
     const bob2 = await anonB.login('bob', 'long password');
-    const req2 = await bob2.call<Json>('POST', '/api/v1/requests', {
-      deployment: 'acme-prod',
-      services: ['echo'],
-      reason: 'INC-15 revoke across coordinators',
-      duration: '10m',
+    const req2 = await bob2.route(routes.requestsCreate, {
+      body: {
+        deployment: 'acme-prod',
+        services: ['echo'],
+        reason: 'INC-15 revoke across coordinators',
+        duration: '10m',
+      },
     });
     await (
       await anonB.login('carol', 'long password')
-    ).call('POST', `/api/v1/requests/${String(req2.id)}/approve`);
+    ).route(routes.requestsApprove, { params: { id: String(req2.id) } });
     await waitFor(() => (eng.netmap?.peers.length ?? 0) === 1, 10_000, 'the peer is back for the new grant');
     const p2 = pump(eng.openStream(eng.netmap!.services.find((x) => x.name === 'echo')!)!);
     await waitFor(() => p2.received() > 4096, 10_000, 'the new stream flows');
@@ -320,8 +326,11 @@ test(
       readFileSync(join(dirA, 'initial-admin-password'), 'utf8').trim(),
     );
     const revokedAt = Date.now();
-    await adminB.call('POST', `/api/v1/access-grants/${String(req2.grantId)}/revoke`, {
-      reason: 'INC-15 done',
+    await adminB.route(routes.accessGrantsRevoke, {
+      params: { id: String(req2.grantId) },
+      body: {
+        reason: 'INC-15 done',
+      },
     });
     await waitFor(() => (eng.netmap?.peers.length ?? 0) === 0, 1000, 'the engineer on A loses the peer');
     const peerGoneMs = Date.now() - revokedAt;
@@ -334,9 +343,8 @@ test(
     assert.equal(await B2.exited, 0);
 
     // One audit chain, written by both coordinators, verified offline.
-    const token = (
-      await anonA.call<{ token: string }>('POST', '/api/v1/login', { user: 'admin', password: adminPassword })
-    ).token;
+    const token = (await anonA.route(routes.login, { body: { user: 'admin', password: adminPassword } }))
+      .token;
     const file = join(agentsDir, 'audit.jsonl');
     let out = '';
     const io = { out: (s: string) => void (out += s), err: (s: string) => void (out += s) };

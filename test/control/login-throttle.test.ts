@@ -5,11 +5,12 @@ import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { ADMIN, startFixture, type Fixture } from './fixture.ts';
 import { MAX_FAILURES, WINDOW_MS } from '../../src/control/login-throttle.ts';
+import { routes } from '../../src/control/index.ts';
 
 let f: Fixture;
 before(async () => {
   f = await startFixture();
-  await f.admin.call('POST', '/api/v1/users', { name: 'bob', password: 'bob-password-123' });
+  await f.admin.route(routes.usersCreate, { body: { name: 'bob', password: 'bob-password-123' } });
 });
 after(async () => f?.stop());
 
@@ -39,8 +40,8 @@ test('five failures for a user: 429 with Retry-After, also for the right passwor
 });
 
 test('an encoded path the router decodes to a sign-in route is throttled the same (%6cogin, %73ession)', async () => {
-  await f.admin.call('POST', '/api/v1/users', { name: 'carol', password: 'carol-password-123' });
-  await f.admin.call('POST', '/api/v1/users', { name: 'dave', password: 'dave-password-123' });
+  await f.admin.route(routes.usersCreate, { body: { name: 'carol', password: 'carol-password-123' } });
+  await f.admin.route(routes.usersCreate, { body: { name: 'dave', password: 'dave-password-123' } });
   // The router dispatches these to the sign-in handlers: a wrong password is a 401 there.
   assert.equal((await login('/api/v1/%6cogin', 'carol', 'wrong-password-xx')).status, 401);
   assert.equal((await login('/console/%73ession', 'dave', 'wrong-password-xx')).status, 401);

@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ApiClient } from '../../src/control/index.ts';
+import { ApiClient, routes, type BodyOf } from '../../src/control/index.ts';
 import { startFixture, type Fixture } from './fixture.ts';
 
 interface Hook {
@@ -51,12 +51,14 @@ describe('management path', () => {
     vendor = await receiver();
     customer = await receiver();
     f = await startFixture({ webhooks: [vendor.url] });
-    await f.admin.call('POST', '/api/v1/deployments', {
-      name: 'acme-prod',
-      region: 'us-east-1',
-      cloud: 'aws',
+    await f.admin.route(routes.deploymentsCreate, {
+      body: {
+        name: 'acme-prod',
+        region: 'us-east-1',
+        cloud: 'aws',
+      },
     });
-    await f.admin.call('POST', '/api/v1/users', { name: 'bob', password: 'battery staple' });
+    await f.admin.route(routes.usersCreate, { body: { name: 'bob', password: 'battery staple' } });
     bob = await f.anon.login('bob', 'battery staple');
   });
   after(async () => {
@@ -66,17 +68,17 @@ describe('management path', () => {
   });
 
   test('the default is private; a break-glass there is refused and nothing is sent', async () => {
-    const m = await bob.call<{ mode: string; publicServer: string | null }>(
-      'GET',
-      '/api/v1/deployments/acme-prod/management',
-    );
+    const m = await bob.route(routes.managementGet, { params: { name: 'acme-prod' } });
     assert.equal(m.mode, 'private');
     assert.equal(m.publicServer, null);
     const r = await status(
-      bob.call('POST', '/api/v1/deployments/acme-prod/break-glass', {
-        reason: 'INC-1 overlay down',
-        service: 'k8s',
-        overlay: 'relay unreachable',
+      bob.route(routes.breakGlass, {
+        params: { name: 'acme-prod' },
+        body: {
+          reason: 'INC-1 overlay down',
+          service: 'k8s',
+          overlay: 'relay unreachable',
+        },
       }),
     );
     assert.equal(r.status, 409);
@@ -85,8 +87,8 @@ describe('management path', () => {
   });
 
   test('configurations that could not be enforced are refused', async () => {
-    const put = (body: object) =>
-      status(f.admin.call('PUT', '/api/v1/deployments/acme-prod/management', body));
+    const put = (body: BodyOf<typeof routes.managementPut>) =>
+      status(f.admin.route(routes.managementPut, { params: { name: 'acme-prod' }, body }));
     assert.match((await put({ mode: 'public' })).message, /mode public needs publicServer/);
     assert.match(
       (await put({ mode: 'private', publicServer: 'https://k8s.acme.example:6443' })).message,
@@ -102,48 +104,51 @@ describe('management path', () => {
       /must be https/,
     );
     assert.equal(
-      (await status(bob.call('PUT', '/api/v1/deployments/acme-prod/management', { mode: 'private' }))).status,
+      (
+        await status(
+          bob.route(routes.managementPut, { params: { name: 'acme-prod' }, body: { mode: 'private' } }),
+        )
+      ).status,
       403,
     );
   });
 
   test('private-with-public-fallback: a break-glass is audited with who and why, and the customer is told', async () => {
-    await f.admin.call('PUT', '/api/v1/deployments/acme-prod/management', {
-      mode: 'private-with-public-fallback',
-      publicServer: 'https://k8s.acme.example:6443',
-      customerWebhook: customer.url,
+    await f.admin.route(routes.managementPut, {
+      params: { name: 'acme-prod' },
+      body: {
+        mode: 'private-with-public-fallback',
+        publicServer: 'https://k8s.acme.example:6443',
+        customerWebhook: customer.url,
+      },
     });
-    const seen = await bob.call<{ customerWebhook: string | null }>(
-      'GET',
-      '/api/v1/deployments/acme-prod/management',
-    );
+    const seen = await bob.route(routes.managementGet, { params: { name: 'acme-prod' } });
     assert.equal(seen.customerWebhook, null, 'only administrators see the customer webhook');
     assert.match(
       (
         await status(
-          bob.call('POST', '/api/v1/deployments/acme-prod/break-glass', {
-            reason: 'short',
-            service: 'k8s',
-            overlay: 'x',
+          bob.route(routes.breakGlass, {
+            params: { name: 'acme-prod' },
+            body: {
+              reason: 'short',
+              service: 'k8s',
+              overlay: 'x',
+            },
           }),
         )
       ).message,
       /reason/,
     );
-    const r = await bob.call<{ publicServer: string; at: number }>(
-      'POST',
-      '/api/v1/deployments/acme-prod/break-glass',
-      {
+    const r = await bob.route(routes.breakGlass, {
+      params: { name: 'acme-prod' },
+      body: {
         reason: 'INC-4711: connector unreachable, pods crash-looping',
         service: 'k8s',
         overlay: 'no connector for acme-prod in the netmap',
       },
-    );
+    });
     assert.equal(r.publicServer, 'https://k8s.acme.example:6443');
-    const audit = await f.admin.call<{ action: string; actor: string; details: Record<string, string> }[]>(
-      'GET',
-      '/api/v1/audit?limit=10000',
-    );
+    const audit = await f.admin.route(routes.auditList, { query: { limit: 10000 } });
     const bg = audit.filter((a) => a.action === 'mgmt.break-glass');
     assert.equal(bg.length, 1);
     assert.equal(bg[0].actor, 'user:bob');
@@ -163,15 +168,21 @@ describe('management path', () => {
   });
 
   test('public: no break-glass is needed, and none is recorded', async () => {
-    await f.admin.call('PUT', '/api/v1/deployments/acme-prod/management', {
-      mode: 'public',
-      publicServer: 'https://k8s.acme.example:6443',
+    await f.admin.route(routes.managementPut, {
+      params: { name: 'acme-prod' },
+      body: {
+        mode: 'public',
+        publicServer: 'https://k8s.acme.example:6443',
+      },
     });
     const r = await status(
-      bob.call('POST', '/api/v1/deployments/acme-prod/break-glass', {
-        reason: 'INC-2 nothing wrong',
-        service: 'k8s',
-        overlay: 'n/a',
+      bob.route(routes.breakGlass, {
+        params: { name: 'acme-prod' },
+        body: {
+          reason: 'INC-2 nothing wrong',
+          service: 'k8s',
+          overlay: 'n/a',
+        },
       }),
     );
     assert.equal(r.status, 409);

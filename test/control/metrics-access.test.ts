@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { METRICS_TOKEN, startFixture } from './fixture.ts';
+import { routes } from '../../src/control/index.ts';
 
 test('/metrics on the main listener: 403 without a configured token, 401 with a wrong one, 200 with it', async () => {
   const f = await startFixture();
@@ -42,7 +43,7 @@ test('/metrics on the main listener: 403 without a configured token, 401 with a 
 test('/health names the listener certificate: source, fingerprint, notAfter', async () => {
   const f = await startFixture();
   try {
-    const h = (await f.anon.raw('GET', '/health')).body as {
+    const h = (await f.anon.routeRaw(routes.health, {})).body as {
       tls: { source: string; fingerprint: string; notAfter: string };
     };
     assert.equal(h.tls.source, 'self-signed');

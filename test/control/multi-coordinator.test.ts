@@ -17,6 +17,7 @@ import {
   Coordinator,
   createLogger,
   type CoordinatorOptions,
+  routes,
 } from '../../src/control/index.ts';
 import type { Hello } from '../../src/proto/control/index.ts';
 import { verifyExport, writeExport } from '../../src/audit/index.ts';
@@ -136,12 +137,11 @@ async function cluster(): Promise<Cluster> {
   return c;
 }
 
-type Json = Record<string, unknown>;
-interface Health {
-  timers: { mode: string; self: string; owner: string | null; owned: boolean };
-  fanout?: { listening: boolean; version: number };
-}
-const health = (m: Member) => m.anon.call<Health>('GET', '/health');
+/** /health of a coordinator on PostgreSQL: it always names the timers' owner. */
+const health = async (m: Member) => {
+  const h = await m.anon.route(routes.health);
+  return { ...h, timers: h.timers! };
+};
 
 async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 5000): Promise<T> {
   const t0 = Date.now();
@@ -156,13 +156,15 @@ async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 500
 /** A deployment with a connector (on `cm`) serving k8s, and engineer bob's node (on `em`). */
 async function topology(cm: Member, em: Member, opts: { grant: boolean }) {
   const a = cm.admin;
-  await a.call('POST', '/api/v1/deployments', { name: 'acme-prod', region: 'us-east-1', cloud: 'aws' });
-  await a.call('POST', '/api/v1/users', { name: 'bob', password: 'long password' });
+  await a.route(routes.deploymentsCreate, { body: { name: 'acme-prod', region: 'us-east-1', cloud: 'aws' } });
+  await a.route(routes.usersCreate, { body: { name: 'bob', password: 'long password' } });
   const grant = opts.grant
-    ? await a.call<{ id: string }>('POST', '/api/v1/grants', {
-        subject: { type: 'user', name: 'bob' },
-        deployment: 'acme-prod',
-        services: [],
+    ? await a.route(routes.grantsCreate, {
+        body: {
+          subject: { type: 'user', name: 'bob' },
+          deployment: 'acme-prod',
+          services: [],
+        },
       })
     : undefined;
   const ck = PrivateKey.generate();
@@ -170,15 +172,14 @@ async function topology(cm: Member, em: Member, opts: { grant: boolean }) {
     version: 1,
     kind: 'connector',
     name: 'c1',
-    preauthKey: (await a.call<{ key: string }>('POST', '/api/v1/preauth-keys', { deployment: 'acme-prod' }))
-      .key,
+    preauthKey: (await a.route(routes.preauthKeysCreate, { body: { deployment: 'acme-prod' } })).key,
     services: [{ name: 'k8s', kind: 'kubernetes', address: '10.0.0.1:6443' }],
   });
   const eng = await em.connect(PrivateKey.generate(), {
     version: 1,
     kind: 'engineer',
     name: 'bob-pc',
-    preauthKey: (await a.call<{ key: string }>('POST', '/api/v1/preauth-keys', { user: 'bob' })).key,
+    preauthKey: (await a.route(routes.preauthKeysCreate, { body: { user: 'bob' } })).key,
   });
   return { grant, conn, connKey: ck.publicKey.base64(), eng };
 }
@@ -194,35 +195,37 @@ test('a change on one coordinator reaches an agent on another within 1 s', { tim
     await netmapWhere(eng, (m) => m.peers.some((p) => p.key === connKey));
 
     // An unrelated connector on B (another deployment): no change below concerns it.
-    await A.admin.call('POST', '/api/v1/deployments', { name: 'globex', region: 'eu-west-1', cloud: 'aws' });
+    await A.admin.route(routes.deploymentsCreate, {
+      body: { name: 'globex', region: 'eu-west-1', cloud: 'aws' },
+    });
     const other = await B.connect(PrivateKey.generate(), {
       version: 1,
       kind: 'connector',
       name: 'g1',
-      preauthKey: (
-        await A.admin.call<{ key: string }>('POST', '/api/v1/preauth-keys', { deployment: 'globex' })
-      ).key,
+      preauthKey: (await A.admin.route(routes.preauthKeysCreate, { body: { deployment: 'globex' } })).key,
     });
     await netmapWhere(other, () => true);
     const otherUpdates = countUpdates(other);
 
     // 1. The grant ends on A: bob's node on B loses the connector.
     let t0 = Date.now();
-    await A.admin.call('DELETE', `/api/v1/grants/${grant!.id}`);
+    await A.admin.route(routes.grantsRevoke, { params: { id: grant!.id } });
     await netmapWhere(eng, (m) => m.peers.length === 0, 1000);
     const grantEndMs = Date.now() - t0;
 
     // 2. A new grant on A brings it back; then the connector node is revoked on A.
     t0 = Date.now();
-    await A.admin.call('POST', '/api/v1/grants', {
-      subject: { type: 'user', name: 'bob' },
-      deployment: 'acme-prod',
-      services: [],
+    await A.admin.route(routes.grantsCreate, {
+      body: {
+        subject: { type: 'user', name: 'bob' },
+        deployment: 'acme-prod',
+        services: [],
+      },
     });
     await netmapWhere(eng, (m) => m.peers.some((p) => p.key === connKey), 1000);
     const grantMs = Date.now() - t0;
     t0 = Date.now();
-    await A.admin.call('POST', '/api/v1/nodes/revoke', { key: connKey });
+    await A.admin.route(routes.nodesRevoke, { body: { key: connKey } });
     await netmapWhere(eng, (m) => m.peers.length === 0, 1000);
     const revokeMs = Date.now() - t0;
 
@@ -284,24 +287,23 @@ test('a grant made on B expires on time after the timer owner A stops', { timeou
 
     const { connKey, eng } = await topology(B, B, { grant: false });
     const a = B.admin;
-    await a.call('PUT', '/api/v1/policy', POLICY);
-    for (const g of ['oncall', 'leads']) await a.call('POST', '/api/v1/groups', { name: g });
-    await a.call('POST', '/api/v1/users', { name: 'carol', password: 'long password' });
-    await a.call('PUT', '/api/v1/groups/oncall/members/bob');
-    await a.call('PUT', '/api/v1/groups/leads/members/carol');
+    await a.route(routes.policyPut, { body: POLICY });
+    for (const g of ['oncall', 'leads']) await a.route(routes.groupsCreate, { body: { name: g } });
+    await a.route(routes.usersCreate, { body: { name: 'carol', password: 'long password' } });
+    await a.route(routes.groupMembersAdd, { params: { name: 'oncall', user: 'bob' } });
+    await a.route(routes.groupMembersAdd, { params: { name: 'leads', user: 'carol' } });
     const bob = await B.anon.login('bob', 'long password');
     const carol = await B.anon.login('carol', 'long password');
-    const req = await bob.call<Json>('POST', '/api/v1/requests', {
-      deployment: 'acme-prod',
-      services: ['k8s'],
-      reason: 'INC-15',
-      duration: '4s',
+    const req = await bob.route(routes.requestsCreate, {
+      body: {
+        deployment: 'acme-prod',
+        services: ['k8s'],
+        reason: 'INC-15',
+        duration: '4s',
+      },
     });
-    await carol.call('POST', `/api/v1/requests/${String(req.id)}/approve`);
-    const g = await bob.call<{ id: string; status: string; end: number }>(
-      'GET',
-      `/api/v1/access-grants/${String(req.grantId)}`,
-    );
+    await carol.route(routes.requestsApprove, { params: { id: String(req.id) } });
+    const g = await bob.route(routes.accessGrantsGet, { params: { id: String(req.grantId) } });
     assert.equal(g.status, 'active');
     await netmapWhere(eng, (m) => m.peers.some((p) => p.key === connKey));
 
@@ -318,7 +320,7 @@ test('a grant made on B expires on time after the timer owner A stops', { timeou
     const ended = await until(
       'the grant is expired',
       async () => {
-        const x = await bob.call<{ status: string }>('GET', `/api/v1/access-grants/${g.id}`);
+        const x = await bob.route(routes.accessGrantsGet, { params: { id: g.id } });
         return x.status === 'active' ? undefined : { status: x.status, at: Date.now() };
       },
       10_000,
@@ -328,10 +330,7 @@ test('a grant made on B expires on time after the timer owner A stops', { timeou
     t.diagnostic(`grant end ${g.end}; B expired it ${late} ms after its end`);
     assert.ok(late >= -50 && late < 1500, `expired ${late} ms after its end`);
     assert.ok(B.coord.access.ticks >= 1);
-    const audit = await B.admin.call<{ action: string; actor: string; subject: string }[]>(
-      'GET',
-      '/api/v1/audit?limit=10000',
-    );
+    const audit = await B.admin.route(routes.auditList, { query: { limit: 10000 } });
     assert.ok(
       audit.some((r) => r.actor === 'system' && r.subject === `grant:${g.id}` && /expire/.test(r.action)),
       'the expiry is audited as system',
@@ -408,7 +407,7 @@ test('a cut LISTEN connection catches up by version when it is back', { timeout:
     await until('B notices', async () => ((await health(B)).fanout?.listening === false ? true : undefined));
 
     // While B is not listening, the grant ends on A: nothing reaches B yet.
-    await A.admin.call('DELETE', `/api/v1/grants/${grant!.id}`);
+    await A.admin.route(routes.grantsRevoke, { params: { id: grant!.id } });
     await A.coord.fanout!.published();
     const t0 = Date.now();
     await sleep(300);
@@ -431,10 +430,12 @@ test('a cut LISTEN connection catches up by version when it is back', { timeout:
 
     // Notifications flow again on the new connection.
     const t1 = Date.now();
-    await A.admin.call('POST', '/api/v1/grants', {
-      subject: { type: 'user', name: 'bob' },
-      deployment: 'acme-prod',
-      services: [],
+    await A.admin.route(routes.grantsCreate, {
+      body: {
+        subject: { type: 'user', name: 'bob' },
+        deployment: 'acme-prod',
+        services: [],
+      },
     });
     await netmapWhere(eng, (m) => m.peers.some((p) => p.key === connKey), 1000);
     t.diagnostic(`after reconnect: ${Date.now() - t1} ms`);

@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { ApiClient, Coordinator, createLogger } from '../../src/control/index.ts';
+import { ApiClient, Coordinator, createLogger, routes } from '../../src/control/index.ts';
 import { verifyExport, writeExport } from '../../src/audit/index.ts';
 import { needs } from '../../src/testing/require.ts';
 import {
@@ -57,12 +57,6 @@ async function query<T>(url: string, text: string): Promise<T[]> {
   } finally {
     await c.end();
   }
-}
-
-interface Health {
-  audit: { signer: string };
-  timers: { owner: string | null; owned: boolean };
-  fanout?: { listening: boolean; version: number };
 }
 
 test(
@@ -111,8 +105,10 @@ test(
     const admins = await Promise.all(
       coords.map((c) => new ApiClient({ server: c.url, ca: c.tls.cert }).login(ADMIN.name, ADMIN.password)),
     );
-    const health = (c: Coordinator) =>
-      new ApiClient({ server: c.url, ca: c.tls.cert }).call<Health>('GET', '/health');
+    const health = async (c: Coordinator) => {
+      const h = await new ApiClient({ server: c.url, ca: c.tls.cert }).route(routes.health);
+      return { ...h, timers: h.timers! };
+    };
 
     // Both coordinators create users as fast as they can; each acknowledged one is audited.
     const acked: string[] = [];
@@ -125,7 +121,7 @@ test(
       for (let n = 0; running; n++) {
         const name = `u-${i}-${n}`;
         try {
-          await a.call('POST', '/api/v1/users', { name, password: 'long password' });
+          await a.route(routes.usersCreate, { body: { name, password: 'long password' } });
           acked.push(name);
           if (switchedAt && firstOkAfterSwitch[i] === undefined) firstOkAfterSwitch[i] = Date.now();
         } catch (e) {

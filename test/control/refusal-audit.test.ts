@@ -5,38 +5,41 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startFixture, type Fixture } from './fixture.ts';
-import type { ApiClient } from '../../src/control/index.ts';
+import { routes, type ApiClient } from '../../src/control/index.ts';
 import { REFUSALS_PER_WINDOW, REFUSAL_WINDOW_MS } from '../../src/control/refusal-audit.ts';
 import { POLICY } from './access-suite.ts';
 
 type Rec = { actor: string; action: string; subject: string; details: Record<string, unknown> };
 let f: Fixture;
 const as: Record<string, ApiClient> = {};
-const audit = async (): Promise<Rec[]> => f.admin.call<Rec[]>('GET', '/api/v1/audit?limit=10000');
+const audit = async (): Promise<Rec[]> => f.admin.route(routes.auditList, { query: { limit: 10000 } });
 const by = (rows: Rec[], actor: string, action: string) =>
   rows.filter((r) => r.action === action && (r.actor === actor || r.subject === actor));
 
 before(async () => {
   f = await startFixture();
   const a = f.admin;
-  await a.call('POST', '/api/v1/deployments', { name: 'acme-prod', region: 'us-east-1', cloud: 'aws' });
-  await a.call('PUT', '/api/v1/deployments/acme-prod/services/k8s', { kind: 'tcp', address: '10.0.0.1:443' });
-  for (const g of ['oncall', 'sre-leads']) await a.call('POST', '/api/v1/groups', { name: g });
-  await a.call('PUT', '/api/v1/policy', POLICY);
+  await a.route(routes.deploymentsCreate, { body: { name: 'acme-prod', region: 'us-east-1', cloud: 'aws' } });
+  await a.route(routes.servicesPut, {
+    params: { deployment: 'acme-prod', name: 'k8s' },
+    body: { kind: 'tcp', address: '10.0.0.1:443' },
+  });
+  for (const g of ['oncall', 'sre-leads']) await a.route(routes.groupsCreate, { body: { name: g } });
+  await a.route(routes.policyPut, { body: POLICY });
   for (const [u, g] of [
     ['alice', 'oncall'],
     ['mallory', undefined],
     ['trent', undefined],
   ] as const) {
-    await a.call('POST', '/api/v1/users', { name: u, password: 'long password' });
-    if (g) await a.call('PUT', `/api/v1/groups/${g}/members/${u}`);
+    await a.route(routes.usersCreate, { body: { name: u, password: 'long password' } });
+    if (g) await a.route(routes.groupMembersAdd, { params: { name: g, user: u } });
     as[u] = await f.anon.login(u, 'long password');
   }
 });
 after(async () => f?.stop());
 
 test('a non-admin calling an admin route is refused (403) and audited with actor, route and reason', async () => {
-  const r = await as.mallory.raw('GET', '/api/v1/users');
+  const r = await as.mallory.routeRaw(routes.usersList, {});
   assert.equal(r.status, 403);
   const rec = by(await audit(), 'user:mallory', 'api.refuse').at(-1);
   assert.ok(rec, 'an api.refuse record');
@@ -52,18 +55,20 @@ test("one user's flood of refusals is bounded per window, summed up after it; ot
   const before = (await audit()).length;
   const flood = REFUSALS_PER_WINDOW * 4;
   for (let i = 0; i < flood; i++)
-    assert.equal((await as.mallory.raw('POST', '/api/v1/groups', { name: `x${i}` })).status, 403);
+    assert.equal((await as.mallory.routeRaw(routes.groupsCreate, { body: { name: `x${i}` } })).status, 403);
   // Self-approval: refused by the access model, audited by the store, bounded the same way.
-  const req = await as.alice.call<{ id: string }>('POST', '/api/v1/requests', {
-    deployment: 'acme-prod',
-    services: ['k8s'],
-    reason: 'INC-1',
-    duration: '1h',
+  const req = await as.alice.route(routes.requestsCreate, {
+    body: {
+      deployment: 'acme-prod',
+      services: ['k8s'],
+      reason: 'INC-1',
+      duration: '1h',
+    },
   });
   for (let i = 0; i < flood; i++)
-    assert.equal((await as.alice.raw('POST', `/api/v1/requests/${req.id}/approve`)).status, 403);
+    assert.equal((await as.alice.routeRaw(routes.requestsApprove, { params: { id: req.id } })).status, 403);
   // Another user's refusal in the same window is audited all the same.
-  assert.equal((await as.trent.raw('DELETE', '/api/v1/groups/oncall')).status, 403);
+  assert.equal((await as.trent.routeRaw(routes.groupsDelete, { params: { name: 'oncall' } })).status, 403);
   let rows = (await audit()).slice(before);
   assert.equal(by(rows, 'user:mallory', 'api.refuse').length, REFUSALS_PER_WINDOW);
   const selfApprovals = by(rows, 'user:alice', 'access.refuse').filter(
@@ -86,7 +91,7 @@ test("one user's flood of refusals is bounded per window, summed up after it; ot
   assert.equal(sum('alice')[0].details.count, flood - REFUSALS_PER_WINDOW);
   assert.equal(sum('trent').length, 0);
   // A new window audits again.
-  assert.equal((await as.mallory.raw('GET', '/api/v1/users')).status, 403);
+  assert.equal((await as.mallory.routeRaw(routes.usersList, {})).status, 403);
   assert.equal(
     by((await audit()).slice(before), 'user:mallory', 'api.refuse').length,
     REFUSALS_PER_WINDOW + 1,

@@ -4,24 +4,27 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startFixture, newKey, netmapWhere } from './fixture.ts';
-import { ChannelRefusedError } from '../../src/control/index.ts';
+import { ChannelRefusedError, routes } from '../../src/control/index.ts';
 
 test('after a restart the same node keys reconnect and get a full netmap again', async () => {
   const f = await startFixture();
   try {
     const a = f.admin;
-    await a.call('POST', '/api/v1/deployments', { name: 'acme-prod', region: 'us-east-1', cloud: 'aws' });
-    await a.call('POST', '/api/v1/users', { name: 'bob', password: 'long password' });
-    await a.call('POST', '/api/v1/grants', {
-      subject: { type: 'user', name: 'bob' },
-      deployment: 'acme-prod',
-      services: ['k8s'],
+    await a.route(routes.deploymentsCreate, {
+      body: { name: 'acme-prod', region: 'us-east-1', cloud: 'aws' },
+    });
+    await a.route(routes.usersCreate, { body: { name: 'bob', password: 'long password' } });
+    await a.route(routes.grantsCreate, {
+      body: {
+        subject: { type: 'user', name: 'bob' },
+        deployment: 'acme-prod',
+        services: ['k8s'],
+      },
     });
     const ck = newKey();
     const ek = newKey();
-    const cKey = (await a.call<{ key: string }>('POST', '/api/v1/preauth-keys', { deployment: 'acme-prod' }))
-      .key;
-    const eKey = (await a.call<{ key: string }>('POST', '/api/v1/preauth-keys', { user: 'bob' })).key;
+    const cKey = (await a.route(routes.preauthKeysCreate, { body: { deployment: 'acme-prod' } })).key;
+    const eKey = (await a.route(routes.preauthKeysCreate, { body: { user: 'bob' } })).key;
     const services = [{ name: 'k8s', kind: 'kubernetes' as const, address: '10.0.0.1:6443' }];
     const c = await f.connect(ck, { version: 1, kind: 'connector', name: 'c1', preauthKey: cKey, services });
     const e = await f.connect(ek, { version: 1, kind: 'engineer', name: 'bob-laptop', preauthKey: eKey });

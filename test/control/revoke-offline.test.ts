@@ -3,21 +3,26 @@
 // offline node does not have, so its peers kept it until some other change reached them.)
 import { test, after, before } from 'node:test';
 import { startFixture, netmapWhere, newKey, type Fixture } from './fixture.ts';
+import { routes } from '../../src/control/index.ts';
 
 let f: Fixture;
 before(async () => {
   f = await startFixture();
-  await f.admin.call('POST', '/api/v1/deployments', { name: 'acme-prod', region: 'us-east-1', cloud: 'aws' });
+  await f.admin.route(routes.deploymentsCreate, {
+    body: { name: 'acme-prod', region: 'us-east-1', cloud: 'aws' },
+  });
 });
 after(() => f.stop());
 
 async function setup(user: string) {
-  await f.admin.call('POST', '/api/v1/users', { name: user, password: 'long password' });
-  const ck = await f.admin.call<{ key: string }>('POST', '/api/v1/preauth-keys', {
-    deployment: 'acme-prod',
-    reusable: true,
+  await f.admin.route(routes.usersCreate, { body: { name: user, password: 'long password' } });
+  const ck = await f.admin.route(routes.preauthKeysCreate, {
+    body: {
+      deployment: 'acme-prod',
+      reusable: true,
+    },
   });
-  const ek = await f.admin.call<{ key: string }>('POST', '/api/v1/preauth-keys', { user });
+  const ek = await f.admin.route(routes.preauthKeysCreate, { body: { user } });
   const connKey = newKey();
   const conn = await f.connect(connKey, {
     version: 1,
@@ -33,10 +38,12 @@ async function setup(user: string) {
     name: `eng-${user}`,
     preauthKey: ek.key,
   });
-  await f.admin.call('POST', '/api/v1/grants', {
-    subject: { type: 'user', name: user },
-    deployment: 'acme-prod',
-    services: [`svc-${user}`],
+  await f.admin.route(routes.grantsCreate, {
+    body: {
+      subject: { type: 'user', name: user },
+      deployment: 'acme-prod',
+      services: [`svc-${user}`],
+    },
   });
   const engPub = engKey.publicKey.base64();
   await netmapWhere(conn, (m) => m.peers.some((p) => p.key === engPub));
@@ -49,12 +56,12 @@ async function setup(user: string) {
 
 test('a node revoked while offline leaves its peers at once', async () => {
   const { conn, engPub } = await setup('dora');
-  await f.admin.call('POST', '/api/v1/nodes/revoke', { key: engPub });
+  await f.admin.route(routes.nodesRevoke, { body: { key: engPub } });
   await netmapWhere(conn, (m) => !m.peers.some((p) => p.key === engPub), 1000);
 });
 
 test('a user disabled while their node is offline: the node leaves its peers at once', async () => {
   const { conn, engPub } = await setup('emil');
-  await f.admin.call('POST', '/api/v1/users/emil/disable');
+  await f.admin.route(routes.usersDisable, { params: { name: 'emil' } });
   await netmapWhere(conn, (m) => !m.peers.some((p) => p.key === engPub), 1000);
 });

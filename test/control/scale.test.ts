@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startFixture, newKey, netmapWhere } from './fixture.ts';
 import { fullRun } from '../../src/testing/require.ts';
-import type { ControlClient } from '../../src/control/index.ts';
+import { routes, type ControlClient } from '../../src/control/index.ts';
 
 const N = fullRun ? 500 : 40;
 
@@ -17,13 +17,13 @@ test(
     try {
       const a = f.admin;
       const key = async (b: object) =>
-        (await a.call<{ key: string }>('POST', '/api/v1/preauth-keys', { ...b, reusable: true })).key;
+        (await a.route(routes.preauthKeysCreate, { body: { ...b, reusable: true } })).key;
       const conns: ControlClient[] = [];
       const engs: ControlClient[] = [];
       for (let i = 0; i < N; i++)
-        await a.call('POST', '/api/v1/deployments', { name: `d${i}`, region: 'r1', cloud: 'aws' });
+        await a.route(routes.deploymentsCreate, { body: { name: `d${i}`, region: 'r1', cloud: 'aws' } });
       for (let i = 0; i < N; i++)
-        await a.call('POST', '/api/v1/users', { name: `u${i}`, password: 'long password' });
+        await a.route(routes.usersCreate, { body: { name: `u${i}`, password: 'long password' } });
       const t0 = performance.now();
       for (let i = 0; i < N; i++) {
         conns.push(
@@ -48,10 +48,12 @@ test(
       assert.equal(f.coord.hub.size, 2 * N);
       const before = f.coord.hub.computations;
       const t1 = performance.now();
-      await a.call('POST', '/api/v1/grants', {
-        subject: { type: 'user', name: `u${N - 1}` },
-        deployment: 'd0',
-        services: ['k8s'],
+      await a.route(routes.grantsCreate, {
+        body: {
+          subject: { type: 'user', name: `u${N - 1}` },
+          deployment: 'd0',
+          services: ['k8s'],
+        },
       });
       const grantMs = performance.now() - t1;
       await netmapWhere(

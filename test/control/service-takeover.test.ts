@@ -5,7 +5,7 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startFixture, newKey, netmapWhere, ADMIN, type Fixture } from './fixture.ts';
-import type { ControlClient } from '../../src/control/index.ts';
+import { routes, type ControlClient } from '../../src/control/index.ts';
 import type { ServerMessage, ServiceRegistration } from '../../src/proto/control/index.ts';
 import type { PrivateKey } from '../../src/crypto/index.ts';
 
@@ -32,32 +32,27 @@ function nextError(c: ControlClient, ms = 5000): Promise<Extract<ServerMessage, 
 describe('service takeover between connectors of one deployment', () => {
   let f: Fixture;
   let preauth: string;
-  const services = () =>
-    f.admin.call<{ name: string; address: string; connectorKey: string | null }[]>(
-      'GET',
-      '/api/v1/services?deployment=acme-prod',
-    );
+  const services = () => f.admin.route(routes.servicesList, { query: { deployment: 'acme-prod' } });
   const audit = async (action: string) =>
-    (
-      await f.admin.call<{ action: string; subject: string; details: Record<string, unknown> }[]>(
-        'GET',
-        '/api/v1/audit?limit=10000',
-      )
-    ).filter((r) => r.action === action);
+    (await f.admin.route(routes.auditList, { query: { limit: 10000 } })).filter((r) => r.action === action);
   const connector = (key: PrivateKey, name: string, svcs: ServiceRegistration[]) =>
     f.connect(key, { version: 1, kind: 'connector', name, preauthKey: preauth, services: svcs });
 
   before(async () => {
     f = await startFixture();
-    await f.admin.call('POST', '/api/v1/deployments', {
-      name: 'acme-prod',
-      region: 'us-east-1',
-      cloud: 'aws',
+    await f.admin.route(routes.deploymentsCreate, {
+      body: {
+        name: 'acme-prod',
+        region: 'us-east-1',
+        cloud: 'aws',
+      },
     });
     preauth = (
-      await f.admin.call<{ key: string }>('POST', '/api/v1/preauth-keys', {
-        deployment: 'acme-prod',
-        reusable: true,
+      await f.admin.route(routes.preauthKeysCreate, {
+        body: {
+          deployment: 'acme-prod',
+          reusable: true,
+        },
       })
     ).key;
   });
@@ -105,7 +100,7 @@ describe('service takeover between connectors of one deployment', () => {
     const bKey = newKey();
     const b = await connector(bKey, 'conn-b2', []);
     await netmapWhere(b, () => true);
-    await f.admin.call('POST', '/api/v1/nodes/revoke', { key: aKey.publicKey.base64() });
+    await f.admin.route(routes.nodesRevoke, { body: { key: aKey.publicKey.base64() } });
     b.send({ type: 'services', services: [{ ...EVIL, name: 'ch', kind: 'clickhouse' }] });
     await netmapWhere(b, (m) =>
       m.services.some((s) => s.name === 'ch' && s.connectorKey === bKey.publicKey.base64()),
@@ -120,11 +115,10 @@ describe('service takeover between connectors of one deployment', () => {
     const bKey = newKey();
     const b = await connector(bKey, 'conn-b3', []);
     await netmapWhere(b, () => true);
-    const v = await f.admin.call<{ connectorKey: string | null }>(
-      'PUT',
-      '/api/v1/deployments/acme-prod/services/prom/connector',
-      { key: bKey.publicKey.base64() },
-    );
+    const v = await f.admin.route(routes.servicesBind, {
+      params: { deployment: 'acme-prod', name: 'prom' },
+      body: { key: bKey.publicKey.base64() },
+    });
     assert.equal(v.connectorKey, bKey.publicKey.base64());
     await netmapWhere(b, (m) =>
       m.services.some((s) => s.name === 'prom' && s.connectorKey === bKey.publicKey.base64()),
@@ -138,17 +132,19 @@ describe('service takeover between connectors of one deployment', () => {
     assert.equal((await err).code, 'SERVICE_TAKEN');
     // A connector of another deployment, or an unknown key, cannot be bound.
     await assert.rejects(
-      f.admin.call('PUT', '/api/v1/deployments/acme-prod/services/prom/connector', {
-        key: newKey().publicKey.base64(),
+      f.admin.route(routes.servicesBind, {
+        params: { deployment: 'acme-prod', name: 'prom' },
+        body: {
+          key: newKey().publicKey.base64(),
+        },
       }),
       /no live connector of acme-prod/,
     );
     // Release: the service is free for the next registration.
-    const r = await f.admin.call<{ connectorKey: string | null }>(
-      'PUT',
-      '/api/v1/deployments/acme-prod/services/prom/connector',
-      { key: null },
-    );
+    const r = await f.admin.route(routes.servicesBind, {
+      params: { deployment: 'acme-prod', name: 'prom' },
+      body: { key: null },
+    });
     assert.equal(r.connectorKey, null);
     a.close();
     b.close();
@@ -163,9 +159,7 @@ describe('service takeover between connectors of one deployment', () => {
     a.close();
     f.clock.advance(89 * 86_400_000); // A (90-day key) still live for a day
     f.admin = await f.anon.login(ADMIN.name, ADMIN.password);
-    const fresh = (
-      await f.admin.call<{ key: string }>('POST', '/api/v1/preauth-keys', { deployment: 'acme-prod' })
-    ).key;
+    const fresh = (await f.admin.route(routes.preauthKeysCreate, { body: { deployment: 'acme-prod' } })).key;
     const bKey = newKey();
     const b = await f.connect(bKey, {
       version: 1,

@@ -6,6 +6,7 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { startFixture, type Fixture } from './fixture.ts';
+import { routes } from '../../src/control/index.ts';
 
 let f: Fixture;
 before(async () => {
@@ -23,7 +24,7 @@ interface GrantView {
   createdBy: string;
 }
 const standing = async () =>
-  (await f.admin.call<GrantView[]>('GET', '/api/v1/grants')).filter(
+  (await f.admin.route(routes.grantsList)).filter(
     (g) => g.createdBy.startsWith('policy:') && g.revokedAt === null,
   );
 const doc = (services: unknown) => ({
@@ -44,27 +45,35 @@ const doc = (services: unknown) => ({
 test('standing policies become grants, follow policy changes, and leave peopleâ€™s grants alone', async () => {
   const a = f.admin;
   for (const d of ['acme-prod', 'acme-dev'])
-    await a.call('POST', '/api/v1/deployments', { name: d, region: 'us-east-1', cloud: 'aws' });
+    await a.route(routes.deploymentsCreate, { body: { name: d, region: 'us-east-1', cloud: 'aws' } });
   for (const d of ['acme-prod', 'acme-dev']) {
-    await a.call('PUT', `/api/v1/deployments/${d}/services/prometheus`, {
-      kind: 'prometheus',
-      address: '10.0.0.9:9090',
-      labels: { kind: 'prometheus' },
+    await a.route(routes.servicesPut, {
+      params: { deployment: d, name: 'prometheus' },
+      body: {
+        kind: 'prometheus',
+        address: '10.0.0.9:9090',
+        labels: { kind: 'prometheus' },
+      },
     });
-    await a.call('PUT', `/api/v1/deployments/${d}/services/k8s`, {
-      kind: 'kubernetes',
-      address: '10.0.0.1:443',
+    await a.route(routes.servicesPut, {
+      params: { deployment: d, name: 'k8s' },
+      body: {
+        kind: 'kubernetes',
+        address: '10.0.0.1:443',
+      },
     });
   }
-  await a.call('POST', '/api/v1/users', { name: 'metrics-puller', password: 'machine-password-123' });
-  await a.call('POST', '/api/v1/users', { name: 'alice', password: 'alice-password-123' });
-  const manual = await a.call<GrantView>('POST', '/api/v1/grants', {
-    subject: { type: 'user', name: 'alice' },
-    deployment: 'acme-prod',
-    services: ['k8s'],
+  await a.route(routes.usersCreate, { body: { name: 'metrics-puller', password: 'machine-password-123' } });
+  await a.route(routes.usersCreate, { body: { name: 'alice', password: 'alice-password-123' } });
+  const manual = await a.route(routes.grantsCreate, {
+    body: {
+      subject: { type: 'user', name: 'alice' },
+      deployment: 'acme-prod',
+      services: ['k8s'],
+    },
   });
 
-  await a.call('PUT', '/api/v1/policy', doc({ labels: { kind: 'prometheus' } }));
+  await a.route(routes.policyPut, { body: doc({ labels: { kind: 'prometheus' } }) });
   await f.coord.standing.reconcile();
   const g1 = await standing();
   assert.deepEqual(
@@ -82,11 +91,14 @@ test('standing policies become grants, follow policy changes, and leave peopleâ€
   });
 
   // A new deployment gets its standing grant on the next pass.
-  await a.call('POST', '/api/v1/deployments', { name: 'beta-prod', region: 'eu-west-1', cloud: 'gcp' });
-  await a.call('PUT', '/api/v1/deployments/beta-prod/services/prometheus', {
-    kind: 'prometheus',
-    address: '10.1.0.9:9090',
-    labels: { kind: 'prometheus' },
+  await a.route(routes.deploymentsCreate, { body: { name: 'beta-prod', region: 'eu-west-1', cloud: 'gcp' } });
+  await a.route(routes.servicesPut, {
+    params: { deployment: 'beta-prod', name: 'prometheus' },
+    body: {
+      kind: 'prometheus',
+      address: '10.1.0.9:9090',
+      labels: { kind: 'prometheus' },
+    },
   });
   // Registering the service is enough: the hub's change triggers a pass (the backstop timer is
   // 60 s away on the fake clock, which does not move here).
@@ -100,7 +112,7 @@ test('standing policies become grants, follow policy changes, and leave peopleâ€
   );
 
   // The policy changes: prometheus and k8s by name â†’ the old grants go, new ones come.
-  await a.call('PUT', '/api/v1/policy', doc({ names: ['prometheus', 'k8s'] }));
+  await a.route(routes.policyPut, { body: doc({ names: ['prometheus', 'k8s'] }) });
   const r = await f.coord.standing.reconcile();
   const g2 = await standing();
   assert.equal(g2.length, 3);
@@ -112,16 +124,13 @@ test('standing policies become grants, follow policy changes, and leave peopleâ€
   assert.ok(r.created + (await standing()).length > 0);
 
   // The standing entry removed: every standing grant is revoked; alice's grant stays.
-  await a.call('PUT', '/api/v1/policy', { version: 1, policies: [], standing: [] });
+  await a.route(routes.policyPut, { body: { version: 1, policies: [], standing: [] } });
   await f.coord.standing.reconcile();
   assert.equal((await standing()).length, 0);
-  const all = await a.call<GrantView[]>('GET', '/api/v1/grants');
+  const all = await a.route(routes.grantsList);
   assert.equal(all.find((g) => g.id === manual.id)?.revokedAt, null);
 
-  const audit = await a.call<{ action: string; actor: string; subject: string; details: { why?: string } }[]>(
-    'GET',
-    '/api/v1/audit?limit=10000',
-  );
+  const audit = await a.route(routes.auditList, { query: { limit: 10000 } });
   assert.ok(audit.some((x) => x.action === 'grant.create' && x.actor === 'policy:metrics'));
   assert.ok(audit.some((x) => x.action === 'grant.revoke' && x.actor === 'system'));
   // The reasons come from the pure reconciler (access/standing.ts reconcileStanding), which the
@@ -132,10 +141,13 @@ test('standing policies become grants, follow policy changes, and leave peopleâ€
 
 test('a standing grant carries its policy entryâ€™s access level; a changed level replaces the grant', async () => {
   const a = f.admin;
-  await a.call('POST', '/api/v1/deployments', { name: 'lvl-prod', region: 'us-east-1', cloud: 'aws' });
-  await a.call('PUT', '/api/v1/deployments/lvl-prod/services/prometheus', {
-    kind: 'prometheus',
-    address: '10.2.0.9:9090',
+  await a.route(routes.deploymentsCreate, { body: { name: 'lvl-prod', region: 'us-east-1', cloud: 'aws' } });
+  await a.route(routes.servicesPut, {
+    params: { deployment: 'lvl-prod', name: 'prometheus' },
+    body: {
+      kind: 'prometheus',
+      address: '10.2.0.9:9090',
+    },
   });
   const level = (access: string) => ({
     version: 1,
@@ -152,11 +164,11 @@ test('a standing grant carries its policy entryâ€™s access level; a changed leve
   });
   const held = async () =>
     (await standing()).filter((g) => g.deployment === 'lvl-prod') as (GrantView & { access: string })[];
-  await a.call('PUT', '/api/v1/policy', level('read-write'));
+  await a.route(routes.policyPut, { body: level('read-write') });
   await f.coord.standing.reconcile();
   const [g1] = await held();
   assert.equal(g1?.access, 'read-write');
-  await a.call('PUT', '/api/v1/policy', level('admin'));
+  await a.route(routes.policyPut, { body: level('admin') });
   await f.coord.standing.reconcile();
   const now = await held();
   assert.deepEqual(
@@ -164,15 +176,12 @@ test('a standing grant carries its policy entryâ€™s access level; a changed leve
     ['admin'],
   );
   assert.notEqual(now[0].id, g1.id, 'a changed level replaces the grant');
-  const audit = await a.call<{ action: string; subject: string; details: { access?: string } }[]>(
-    'GET',
-    '/api/v1/audit?limit=10000',
-  );
+  const audit = await a.route(routes.auditList, { query: { limit: 10000 } });
   assert.equal(
     audit.find((x) => x.action === 'grant.create' && x.subject === `grant:${now[0].id}`)?.details.access,
     'admin',
   );
-  await a.call('PUT', '/api/v1/policy', { version: 1, policies: [], standing: [] });
+  await a.route(routes.policyPut, { body: { version: 1, policies: [], standing: [] } });
   await f.coord.standing.reconcile();
 });
 
@@ -180,30 +189,40 @@ test('a serviceâ€™s kind and a deploymentâ€™s region and cloud are labels to sta
   // As to the request evaluator (store/access.ts): a connector registers its services without
   // labels, and the documented entry `services: { labels: { kind: 'prometheus' } }` must pick them.
   const a = f.admin;
-  await a.call('POST', '/api/v1/deployments', { name: 'kind-prod', region: 'ap-south-1', cloud: 'gcp' });
-  await a.call('PUT', '/api/v1/deployments/kind-prod/services/prometheus', {
-    kind: 'prometheus',
-    address: '10.3.0.9:9090',
+  await a.route(routes.deploymentsCreate, {
+    body: { name: 'kind-prod', region: 'ap-south-1', cloud: 'gcp' },
   });
-  await a.call('PUT', '/api/v1/deployments/kind-prod/services/web', { kind: 'http', address: '10.3.0.8:80' });
-  await a.call('PUT', '/api/v1/policy', {
-    version: 1,
-    policies: [],
-    standing: [
-      {
-        id: 'metrics',
-        machines: ['metrics-puller'],
-        deployments: { labels: { region: 'ap-south-1', cloud: 'gcp' } },
-        services: { labels: { kind: 'prometheus' } },
-        access: 'read-only',
-      },
-    ],
+  await a.route(routes.servicesPut, {
+    params: { deployment: 'kind-prod', name: 'prometheus' },
+    body: {
+      kind: 'prometheus',
+      address: '10.3.0.9:9090',
+    },
+  });
+  await a.route(routes.servicesPut, {
+    params: { deployment: 'kind-prod', name: 'web' },
+    body: { kind: 'http', address: '10.3.0.8:80' },
+  });
+  await a.route(routes.policyPut, {
+    body: {
+      version: 1,
+      policies: [],
+      standing: [
+        {
+          id: 'metrics',
+          machines: ['metrics-puller'],
+          deployments: { labels: { region: 'ap-south-1', cloud: 'gcp' } },
+          services: { labels: { kind: 'prometheus' } },
+          access: 'read-only',
+        },
+      ],
+    },
   });
   await f.coord.standing.reconcile();
   assert.deepEqual(
     (await standing()).map((g) => [g.subject.name, g.deployment, g.services.join(',')]),
     [['metrics-puller', 'kind-prod', 'prometheus']],
   );
-  await a.call('PUT', '/api/v1/policy', { version: 1, policies: [], standing: [] });
+  await a.route(routes.policyPut, { body: { version: 1, policies: [], standing: [] } });
   await f.coord.standing.reconcile();
 });

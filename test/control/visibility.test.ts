@@ -3,7 +3,7 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startFixture, newKey, netmapWhere, countUpdates, sleep, type Fixture } from './fixture.ts';
-import type { ControlClient } from '../../src/control/index.ts';
+import { routes, type ControlClient } from '../../src/control/index.ts';
 import { PublicKey, VerifyKey } from '../../src/crypto/index.ts';
 import { verifyRelayToken } from '../../src/proto/relay/index.ts';
 
@@ -19,13 +19,15 @@ describe('netmap visibility by grants', () => {
   before(async () => {
     f = await startFixture();
     const a = f.admin;
-    await a.call('POST', '/api/v1/deployments', { name: 'acme-prod', region: 'us-east-1', cloud: 'aws' });
-    await a.call('POST', '/api/v1/deployments', { name: 'globex', region: 'eu-west-1', cloud: 'gcp' });
+    await a.route(routes.deploymentsCreate, {
+      body: { name: 'acme-prod', region: 'us-east-1', cloud: 'aws' },
+    });
+    await a.route(routes.deploymentsCreate, { body: { name: 'globex', region: 'eu-west-1', cloud: 'gcp' } });
     for (const u of ['bob', 'carol'])
-      await a.call('POST', '/api/v1/users', { name: u, password: 'long password' });
-    await a.call('POST', '/api/v1/groups', { name: 'oncall' });
-    await a.call('PUT', '/api/v1/groups/oncall/members/bob');
-    const pk = async (b: object) => (await a.call<{ key: string }>('POST', '/api/v1/preauth-keys', b)).key;
+      await a.route(routes.usersCreate, { body: { name: u, password: 'long password' } });
+    await a.route(routes.groupsCreate, { body: { name: 'oncall' } });
+    await a.route(routes.groupMembersAdd, { params: { name: 'oncall', user: 'bob' } });
+    const pk = async (b: object) => (await a.route(routes.preauthKeysCreate, { body: b })).key;
     c1 = await f.connect(newKey(), {
       version: 1,
       kind: 'connector',
@@ -69,7 +71,7 @@ describe('netmap visibility by grants', () => {
   });
 
   test('relay map with coordinator-signed tokens for this node', async () => {
-    const info = await f.anon.call<{ signingKey: string }>('GET', '/api/v1/info');
+    const info = await f.anon.route(routes.info);
     const r = e1.netmap!.relays[0];
     assert.equal(r.region, 'eu');
     assert.equal(r.stunPort, 3478);
@@ -94,10 +96,12 @@ describe('netmap visibility by grants', () => {
     const n2 = countUpdates(c2);
     const ne2 = countUpdates(e2);
     const computed = f.coord.hub.computations;
-    const g = await f.admin.call<{ id: string }>('POST', '/api/v1/grants', {
-      subject: { type: 'group', name: 'oncall' },
-      deployment: 'acme-prod',
-      services: ['k8s'],
+    const g = await f.admin.route(routes.grantsCreate, {
+      body: {
+        subject: { type: 'group', name: 'oncall' },
+        deployment: 'acme-prod',
+        services: ['k8s'],
+      },
     });
     grantId = g.id;
     const em = await netmapWhere(e1, (m) => m.peers.length === 1);
@@ -141,11 +145,13 @@ describe('netmap visibility by grants', () => {
   test('a user grant on the other service adds carol to c1 only', async () => {
     const n2 = countUpdates(c2);
     const ne1 = countUpdates(e1);
-    await f.admin.call('POST', '/api/v1/grants', {
-      subject: { type: 'user', name: 'carol' },
-      deployment: 'acme-prod',
-      services: ['ch'],
-      expiresInSeconds: 600,
+    await f.admin.route(routes.grantsCreate, {
+      body: {
+        subject: { type: 'user', name: 'carol' },
+        deployment: 'acme-prod',
+        services: ['ch'],
+        expiresInSeconds: 600,
+      },
     });
     const em = await netmapWhere(e2, (m) => m.peers.length === 1);
     assert.deepEqual(
@@ -167,21 +173,23 @@ describe('netmap visibility by grants', () => {
   });
 
   test('leaving the group removes the visibility; a revoked grant too', async () => {
-    await f.admin.call('DELETE', '/api/v1/groups/oncall/members/bob');
+    await f.admin.route(routes.groupMembersRemove, { params: { name: 'oncall', user: 'bob' } });
     await netmapWhere(e1, (m) => m.peers.length === 0 && m.services.length === 0);
     await netmapWhere(c1, (m) => m.peers.length === 0 && m.grants.length === 0);
-    await f.admin.call('PUT', '/api/v1/groups/oncall/members/bob');
+    await f.admin.route(routes.groupMembersAdd, { params: { name: 'oncall', user: 'bob' } });
     await netmapWhere(c1, (m) => m.peers.length === 1);
-    await f.admin.call('DELETE', `/api/v1/grants/${grantId}`);
+    await f.admin.route(routes.grantsRevoke, { params: { id: grantId } });
     await netmapWhere(c1, (m) => m.peers.length === 0);
     await netmapWhere(e1, (m) => m.peers.length === 0);
   });
 
   test('a grant on a node key and on all services (empty list)', async () => {
-    await f.admin.call('POST', '/api/v1/grants', {
-      subject: { type: 'node', name: keyOf(e2) },
-      deployment: 'globex',
-      services: [],
+    await f.admin.route(routes.grantsCreate, {
+      body: {
+        subject: { type: 'node', name: keyOf(e2) },
+        deployment: 'globex',
+        services: [],
+      },
     });
     const em = await netmapWhere(e2, (m) => m.peers.length === 1);
     assert.equal(em.peers[0].key, keyOf(c2));

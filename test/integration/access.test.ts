@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { Harness, waitFor, type AgentHandle } from '../../src/testing/harness.ts';
 import { needs } from '../../src/testing/require.ts';
 import { missingBinary } from '../../src/testing/netns.ts';
-import { ApiClient } from '../../src/control/index.ts';
+import { ApiClient, routes } from '../../src/control/index.ts';
 import { parseCertificate } from '../../src/pki/index.ts';
 import { runAccess, type AccessCommand } from '../../src/cli/access.ts';
 import { startServices, curlHash, type Services } from './services.ts';
@@ -51,30 +51,34 @@ before(async () => {
     ['oncall', 'alice'],
     ['sre-leads', 'bob'],
   ]) {
-    await h.api.call('POST', '/api/v1/groups', { name: g });
-    await h.api.call('PUT', `/api/v1/groups/${g}/members/${u}`);
+    await h.api.route(routes.groupsCreate, { body: { name: g } });
+    await h.api.route(routes.groupMembersAdd, { params: { name: g, user: u } });
   }
-  await h.api.call('PUT', '/api/v1/policy', {
-    version: 1,
-    policies: [
-      {
-        id: 'oncall',
-        requesters: ['oncall'],
-        deployments: '*',
-        services: '*',
-        access: 'read-only',
-        maxDuration: '2h',
-        pendingFor: '10m',
-        approval: { group: 'sre-leads', threshold: 1 },
-      },
-    ],
+  await h.api.route(routes.policyPut, {
+    body: {
+      version: 1,
+      policies: [
+        {
+          id: 'oncall',
+          requesters: ['oncall'],
+          deployments: '*',
+          services: '*',
+          access: 'read-only',
+          maxDuration: '2h',
+          pendingFor: '10m',
+          approval: { group: 'sre-leads', threshold: 1 },
+        },
+      ],
+    },
   });
   const anon = new ApiClient({ server: h.coordinator.url, ca: h.coordinator.tls.cert });
   for (const u of ['alice', 'bob'])
     tokens[u] = (
-      await anon.call<{ token: string }>('POST', '/api/v1/login', {
-        user: u,
-        password: `pw-${u}-${'x'.repeat(12)}`,
+      await anon.route(routes.login, {
+        body: {
+          user: u,
+          password: `pw-${u}-${'x'.repeat(12)}`,
+        },
       })
     ).token;
   conn = await h.connector({
@@ -188,7 +192,7 @@ test('request → approve → curl through SOCKS5 → the grant ends: stream cut
     5000,
     'grant expired in the store',
   );
-  const audit = await h.api.call<{ action: string; subject: string }[]>('GET', '/api/v1/audit?limit=10000');
+  const audit = await h.api.route(routes.auditList, { query: { limit: 10000 } });
   for (const action of [
     'request.create',
     'request.approve',

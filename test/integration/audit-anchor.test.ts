@@ -13,7 +13,7 @@ import { ANCHOR_ACTION, hashRecord } from '../../src/audit/index.ts';
 import { LocalAudit } from '../../src/agent/local-audit.ts';
 import { run } from '../../src/cli/audit.ts';
 import { EXIT } from '../../src/cli/exit.ts';
-import { ApiClient } from '../../src/control/index.ts';
+import { ApiClient, routes } from '../../src/control/index.ts';
 import { Harness, waitFor } from '../../src/testing/harness.ts';
 
 async function cli(...argv: string[]) {
@@ -42,11 +42,11 @@ test("checkpoints reach the customer's local audit; after a DB rewrite its ancho
   // Two checkpoints (the head signed on export), each pushed to the connector.
   for (const u of ['alice', 'bob', 'carol']) await h.user(u);
   const first = (await store.auditHead()).seq;
-  await h.api.call('GET', '/api/v1/audit/checkpoints');
+  await h.api.route(routes.auditCheckpoints);
   await waitFor(() => anchored().includes(first), 5000, 'the first anchor in the local audit');
   for (const u of ['dave', 'erin']) await h.user(u);
   const second = (await store.auditHead()).seq;
-  await h.api.call('GET', '/api/v1/audit/checkpoints');
+  await h.api.route(routes.auditCheckpoints);
   await waitFor(() => anchored().includes(second), 5000, 'the second anchor in the local audit');
   assert.equal(LocalAudit.verify(localFile).ok, true, 'the anchors are part of the local hash chain');
 
@@ -68,7 +68,7 @@ test("checkpoints reach the customer's local audit; after a DB rewrite its ancho
   await store.db.deleteFrom('audit_checkpoints').where('seq', '>=', edited).execute();
 
   // The coordinator refuses to sign the rewritten head, raises the alarm, reports unhealthy.
-  const cps = await h.api.call<{ checkpoints: { seq: number }[] }>('GET', '/api/v1/audit/checkpoints');
+  const cps = await h.api.route(routes.auditCheckpoints);
   assert.deepEqual(
     cps.checkpoints.map((c) => c.seq),
     [first],
@@ -77,16 +77,18 @@ test("checkpoints reach the customer's local audit; after a DB rewrite its ancho
     h.coordinatorLogs.lines.some((l) => l.code === 'AUDIT_REWRITE' && (l.level as number) >= 60),
     'AUDIT_REWRITE logged at fatal level',
   );
-  const health = await new ApiClient({ server: h.coordinator.url, ca: h.coordinator.tls.cert }).raw(
-    'GET',
-    '/health',
+  const health = await new ApiClient({ server: h.coordinator.url, ca: h.coordinator.tls.cert }).routeRaw(
+    routes.health,
+    {},
   );
   assert.equal(health.status, 503);
 
   // The database's export, taken by the CLI, verifies on its own (the control)…
-  const { token } = await h.api.call<{ token: string }>('POST', '/api/v1/login', {
-    user: 'admin',
-    password: 'harness-admin-password',
+  const { token } = await h.api.route(routes.login, {
+    body: {
+      user: 'admin',
+      password: 'harness-admin-password',
+    },
   });
   const caFile = join(tmp, 'ca.pem');
   writeFileSync(caFile, h.coordinator.tls.cert);

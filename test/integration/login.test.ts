@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
 import { Harness, withTimeout } from '../../src/testing/harness.ts';
-import { ApiClient } from '../../src/control/index.ts';
+import { ApiClient, routes } from '../../src/control/index.ts';
 import { Agent, readSettings } from '../../src/agent/index.ts';
 import { PublicKey } from '../../src/crypto/index.ts';
 import { realClock } from '../../src/clock/index.ts';
@@ -14,7 +14,7 @@ import * as login from '../../src/cli/login.ts';
 test('sallyport login: device code approved by a signed-in user, then the agent is admitted', async (t) => {
   const h = await Harness.start();
   t.after(() => h.stop());
-  await h.api.call('POST', '/api/v1/users', { name: 'alice', password: 'alice-password-123' });
+  await h.api.route(routes.usersCreate, { body: { name: 'alice', password: 'alice-password-123' } });
   const caFile = join(h.dir, 'ca.pem');
   writeFileSync(caFile, h.ca);
   const state = join(h.dir, 'alice-state');
@@ -56,7 +56,7 @@ test('sallyport login: device code approved by a signed-in user, then the agent 
       'alice',
       'alice-password-123',
     );
-    await alice.call('POST', '/api/v1/device/approve', { userCode });
+    await alice.route(routes.deviceApprove, { body: { userCode } });
     code = await running;
   } finally {
     process.stdout.write = write;

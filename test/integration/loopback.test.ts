@@ -15,6 +15,7 @@ import { ctlRequest, socketPath } from '../../src/agent/index.ts';
 import * as connect from '../../src/cli/connect.ts';
 import * as statusCli from '../../src/cli/status.ts';
 import { startServices, curlHash, echoThrough, type Services } from './services.ts';
+import { routes } from '../../src/control/index.ts';
 
 const MIB = Number(process.env.SALLYPORT_E2E_MIB ?? 100);
 const NAME = 'web.acme-prod.us-east-1.aws.byoc.test';
@@ -200,7 +201,7 @@ test("the coordinator knows each online node's path and RTT to its peers (nodes 
   let mine: NodeView | undefined;
   await waitFor(
     async () => {
-      const nodes = await h.api.call<NodeView[]>('GET', '/api/v1/nodes');
+      const nodes = await h.api.route(routes.nodesList);
       mine = nodes.find((n) => n.publicKey === engKey);
       return !!mine?.peerPaths?.peers.some((p) => p.key === connKey && p.rttMs !== undefined);
     },

@@ -24,6 +24,7 @@ import { needs } from '../../src/testing/require.ts';
 import { spawnCli } from '../../src/testing/spawn-cli.ts';
 import { buildKubeconfig } from '../../src/cli/kubeconfig.ts';
 import { LocalAudit } from '../../src/agent/local-audit.ts';
+import { routes, type BodyOf } from '../../src/control/index.ts';
 
 interface Counter {
   server: Server;
@@ -146,9 +147,10 @@ describe('sallyport mgmt kubectl', () => {
     '--probe-timeout',
     '2000',
   ];
-  const setMode = (body: object) => h.api.call('PUT', '/api/v1/deployments/acme-prod/management', body);
+  const setMode = (body: BodyOf<typeof routes.managementPut>) =>
+    h.api.route(routes.managementPut, { params: { name: 'acme-prod' }, body });
   const breakGlasses = async () =>
-    (await h.api.call<{ action: string }[]>('GET', '/api/v1/audit?limit=10000')).filter(
+    (await h.api.route(routes.auditList, { query: { limit: 10000 } })).filter(
       (a) => a.action === 'mgmt.break-glass',
     ).length;
 
@@ -221,17 +223,21 @@ describe('sallyport mgmt kubectl', () => {
       .filter((l) => l.startsWith('sallyport '));
     assert.equal(lines.length, 3);
     // an administrator's token for the admin lines; the machine's for mgmt
-    await h.api.call('POST', '/api/v1/users', {
-      name: 'vendor-admin',
-      password: 'vendor admin password',
-      admin: true,
+    await h.api.route(routes.usersCreate, {
+      body: {
+        name: 'vendor-admin',
+        password: 'vendor admin password',
+        admin: true,
+      },
     });
     const adminEnv = {
       ...env,
       SALLYPORT_TOKEN: (
-        await h.api.call<{ token: string }>('POST', '/api/v1/login', {
-          user: 'vendor-admin',
-          password: 'vendor admin password',
+        await h.api.route(routes.login, {
+          body: {
+            user: 'vendor-admin',
+            password: 'vendor admin password',
+          },
         })
       ).token,
     };
@@ -244,17 +250,14 @@ describe('sallyport mgmt kubectl', () => {
       const r = await run('admin', args, adminEnv);
       assert.equal(r.code, 0, `${line}\n${r.stderr}`);
     }
-    const m = await h.api.call<{ mode: string; publicServer: string }>(
-      'GET',
-      '/api/v1/deployments/acme-two/management',
-    );
+    const m = await h.api.route(routes.managementGet, { params: { name: 'acme-two' } });
     assert.deepEqual(
       [m.mode, m.publicServer],
       ['private-with-public-fallback', 'https://k8s-api.acme.example.com:6443'],
     );
     // `sallyport mgmt kubectl acme-prod -- get pods -n clickhouse` exactly, with the state and
     // credentials from the environment and the overlay kubeconfig where `sallyport kubeconfig` puts it
-    await h.api.call('PUT', '/api/v1/deployments/acme-prod/management', { mode: 'private' });
+    await h.api.route(routes.managementPut, { params: { name: 'acme-prod' }, body: { mode: 'private' } });
     const conn2 = await h.connector({
       stateDir: conn.stateDir, // the same connector, back (its node key holds the service)
       deployment: 'acme-prod',
@@ -289,9 +292,11 @@ describe('sallyport mgmt kubectl', () => {
 
 /** A bearer token for `user` (the harness's password convention). */
 async function tokenOf(h: Harness, user: string): Promise<string> {
-  const r = await h.api.call<{ token: string }>('POST', '/api/v1/login', {
-    user,
-    password: `pw-${user}-${'x'.repeat(12)}`,
+  const r = await h.api.route(routes.login, {
+    body: {
+      user,
+      password: `pw-${user}-${'x'.repeat(12)}`,
+    },
   });
   return r.token;
 }

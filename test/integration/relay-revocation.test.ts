@@ -5,6 +5,7 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { RelayClient } from '../../src/paths/index.ts';
 import { Harness, waitFor } from '../../src/testing/harness.ts';
+import { routes } from '../../src/control/index.ts';
 
 describe('relay admission of a revoked node', () => {
   let h: Harness;
@@ -23,7 +24,7 @@ describe('relay admission of a revoked node', () => {
     const token = Buffer.from(c.agent.netmap!.relays[0].token, 'base64');
     assert.ok(c.agent.netmap!.relays[0].tokenExpiresAt > Date.now() + 30 * 60_000, 'the token is long-lived');
 
-    await h.api.call('POST', '/api/v1/nodes/revoke', { key: c.agent.publicKey.base64() });
+    await h.api.route(routes.nodesRevoke, { body: { key: c.agent.publicKey.base64() } });
     const t0 = Date.now();
     await waitFor(() => h.relay.clients === 0, 5_000, 'the revoked connector off the relay');
     assert.ok(Date.now() - t0 < 5_000);

@@ -8,6 +8,7 @@ import { Agent } from '../../src/agent/index.ts';
 import { PublicKey } from '../../src/crypto/index.ts';
 import { formatStatus } from '../../src/cli/status.ts';
 import { Harness, LogSink, waitFor } from '../../src/testing/harness.ts';
+import { routes } from '../../src/control/index.ts';
 
 describe('a connector cannot take over another connector’s service', () => {
   let h: Harness;
@@ -45,13 +46,10 @@ describe('a connector cannot take over another connector’s service', () => {
       logs.lines.some((l) => l.code === 'SERVICE_TAKEN' && l.service === 'echo'),
       'B logs the refusal',
     );
-    const views = await h.api.call<{ name: string; connectorKey: string | null }[]>(
-      'GET',
-      '/api/v1/services',
-    );
+    const views = await h.api.route(routes.servicesList);
     assert.equal(views.find((v) => v.name === 'echo')!.connectorKey, a.agent.publicKey.base64());
 
-    await h.api.call('POST', '/api/v1/nodes/revoke', { key: a.agent.publicKey.base64() });
+    await h.api.route(routes.nodesRevoke, { body: { key: a.agent.publicKey.base64() } });
     await waitFor(
       () =>
         b.netmap?.services.some((s) => s.name === 'echo' && s.connectorKey === b.publicKey.base64()) ?? false,

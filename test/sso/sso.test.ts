@@ -15,7 +15,7 @@ import { Harness, waitFor } from '../../src/testing/harness.ts';
 import { startIdp, type TestIdp } from '../../src/testing/idp.ts';
 import { freePort, sleep } from '../../src/testing/ports.ts';
 import { needs } from '../../src/testing/require.ts';
-import { ApiClient } from '../../src/control/index.ts';
+import { ApiClient, routes } from '../../src/control/index.ts';
 import type { CommandIo } from '../../src/cli/io.ts';
 import { renewProfileIfDue } from '../../src/cli/profile.ts';
 
@@ -126,26 +126,31 @@ before(async () => {
   caFile = join(home, 'coordinator-ca.pem');
   writeFileSync(caFile, h.coordinator.tls.cert);
   await h.deployment('acme-prod');
-  for (const g of ['oncall', 'sre-leads']) await h.api.call('POST', '/api/v1/groups', { name: g });
-  await h.api.call('PUT', '/api/v1/policy', {
-    version: 1,
-    policies: [
-      {
-        id: 'oncall',
-        requesters: ['oncall'],
-        deployments: '*',
-        services: '*',
-        access: 'read-only',
-        maxDuration: '2h',
-        pendingFor: '10m',
-        approval: { group: 'sre-leads', threshold: 1 },
-      },
-    ],
+  for (const g of ['oncall', 'sre-leads']) await h.api.route(routes.groupsCreate, { body: { name: g } });
+  await h.api.route(routes.policyPut, {
+    body: {
+      version: 1,
+      policies: [
+        {
+          id: 'oncall',
+          requesters: ['oncall'],
+          deployments: '*',
+          services: '*',
+          access: 'read-only',
+          maxDuration: '2h',
+          pendingFor: '10m',
+          approval: { group: 'sre-leads', threshold: 1 },
+        },
+      ],
+    },
   });
-  await h.api.call('PUT', '/api/v1/deployments/acme-prod/services/web', {
-    kind: 'http',
-    address: '127.0.0.1:9',
-    tlsMode: 'passthrough',
+  await h.api.route(routes.servicesPut, {
+    params: { deployment: 'acme-prod', name: 'web' },
+    body: {
+      kind: 'http',
+      address: '127.0.0.1:9',
+      tlsMode: 'passthrough',
+    },
   });
   if (!existsSync(CHROMIUM)) browserMissing = `no Chromium at ${CHROMIUM} (apt-get install chromium)`;
   else {
@@ -163,11 +168,7 @@ after(async () => {
 
 describe('sign-in through the identity provider', () => {
   test('the coordinator says which sign-ins it offers', async () => {
-    const m = await new ApiClient({ server: pub, ca: h.coordinator.tls.cert }).call<{
-      password: boolean;
-      oidc: { name: string; issuer: string; device: boolean };
-      approvalMaxAgeSeconds: number;
-    }>('GET', '/api/v1/auth/methods');
+    const m = await new ApiClient({ server: pub, ca: h.coordinator.tls.cert }).route(routes.authMethods);
     assert.deepEqual(m, {
       password: true,
       oidc: { name: 'Example SSO', issuer: idp.issuer, device: true },
@@ -189,12 +190,9 @@ describe('sign-in through the identity provider', () => {
     // `engineering` is not mapped: only oncall counts.
     assert.equal(await page.locator('#who-name').textContent(), 'alice · oncall');
     await shot(page, 'signed-in-alice.png');
-    const users = await h.api.call<{ name: string; isAdmin: boolean }[]>('GET', '/api/v1/users');
+    const users = await h.api.route(routes.usersList);
     assert.ok(users.some((u) => u.name === 'alice' && !u.isAdmin));
-    const audit = await h.api.call<{ action: string; subject: string; details: Record<string, unknown> }[]>(
-      'GET',
-      '/api/v1/audit?limit=1000',
-    );
+    const audit = await h.api.route(routes.auditList, { query: { limit: 1000 } });
     const mine = audit.filter((r) => r.subject === 'user:alice' || r.details.user === 'alice');
     assert.ok(mine.some((r) => r.action === 'user.create' && r.details.source === 'oidc'));
     assert.ok(mine.some((r) => r.action === 'user.login' && r.details.method === 'oidc'));
@@ -260,10 +258,7 @@ describe('sign-in through the identity provider', () => {
     assert.equal(w.code, 0, w.err);
     assert.deepEqual((JSON.parse(w.out) as { groups: string[] }).groups, ['oncall', 'sre-leads']);
     assert.ok(idp.refreshes > before, 'the coordinator asked the provider (a refresh grant)');
-    const audit = await h.api.call<{ action: string; subject: string; details: Record<string, unknown> }[]>(
-      'GET',
-      '/api/v1/audit?limit=1000',
-    );
+    const audit = await h.api.route(routes.auditList, { query: { limit: 1000 } });
     assert.ok(
       audit.some(
         (r) =>
@@ -287,14 +282,15 @@ describe('sign-in through the identity provider', () => {
     const after = JSON.parse(readFileSync(path, 'utf8')) as { token: string; expiresAt: number };
     assert.notEqual(after.token, before.token);
     assert.equal(statSync(path).mode & 0o777, 0o600);
-    const old = await new ApiClient({ server: pub, ca: h.coordinator.tls.cert, token: before.token }).raw(
-      'GET',
-      '/api/v1/whoami',
-    );
+    const old = await new ApiClient({
+      server: pub,
+      ca: h.coordinator.tls.cert,
+      token: before.token,
+    }).routeRaw(routes.whoami, {});
     assert.equal(old.status, 401, 'the old token ended');
     const whoAfter = JSON.parse((await cli('whoami', ['--json'])).out) as { signIn: { authTime: number } };
     assert.equal(whoAfter.signIn.authTime, whoBefore.signIn.authTime, 'a renewal is not a fresh sign-in');
-    const audit = await h.api.call<{ action: string; subject: string }[]>('GET', '/api/v1/audit?limit=1000');
+    const audit = await h.api.route(routes.auditList, { query: { limit: 1000 } });
     assert.ok(audit.some((r) => r.action === 'user.session-refresh' && r.subject === 'user:bob'));
   });
 
@@ -307,7 +303,7 @@ describe('sign-in through the identity provider', () => {
     await providerLogin(page, 'admin');
     await page.waitForSelector('text=exists already');
     assert.match(await page.innerText('body'), /a user named "admin" exists already/);
-    const users = await h.api.call<{ name: string; isAdmin: boolean }[]>('GET', '/api/v1/users');
+    const users = await h.api.route(routes.usersList);
     assert.equal(users.filter((u) => u.name === 'admin').length, 1);
   });
 
@@ -315,13 +311,15 @@ describe('sign-in through the identity provider', () => {
     if (!needs(t, browserMissing)) return;
     // dave, a local user in oncall, asks; carol (provider, sre-leads) decides.
     await h.user('dave');
-    await h.api.call('PUT', '/api/v1/groups/oncall/members/dave');
+    await h.api.route(routes.groupMembersAdd, { params: { name: 'oncall', user: 'dave' } });
     const dave = await h.api.login('dave', PW('dave'));
-    const req = await dave.call<{ id: string }>('POST', '/api/v1/requests', {
-      deployment: 'acme-prod',
-      services: ['web'],
-      reason: 'INC-1 checking the web service',
-      duration: '30m',
+    const req = await dave.route(routes.requestsCreate, {
+      body: {
+        deployment: 'acme-prod',
+        services: ['web'],
+        reason: 'INC-1 checking the web service',
+        duration: '30m',
+      },
     });
     const page = await newPage();
     await consoleSignIn(page, 'carol');
@@ -331,7 +329,7 @@ describe('sign-in through the identity provider', () => {
     await page.waitForSelector('#app-error a:has-text("Sign in again")');
     assert.match(await page.locator('#app-error').innerText(), /REAUTH/);
     await shot(page, 'approve-needs-fresh-sign-in.png');
-    const pending = await h.api.call<{ status: string }>('GET', `/api/v1/requests/${req.id}`);
+    const pending = await h.api.route(routes.requestsGet, { params: { id: req.id } });
     assert.equal(pending.status, 'pending');
     await page.click('#app-error a:has-text("Sign in again")');
     // prompt=login: the provider asks again even though its own session is live.
@@ -340,8 +338,7 @@ describe('sign-in through the identity provider', () => {
     await page.waitForSelector(`text=dave asks for read-only access to acme-prod`);
     await page.locator('#approvals button:has-text("Approve")').first().click();
     await waitFor(
-      async () =>
-        (await h.api.call<{ status: string }>('GET', `/api/v1/requests/${req.id}`)).status === 'approved',
+      async () => (await h.api.route(routes.requestsGet, { params: { id: req.id } })).status === 'approved',
       10_000,
       'the approval after a fresh sign-in',
     );
@@ -358,7 +355,7 @@ describe('sign-in through the identity provider', () => {
     assert.match(w.err, /identity provider ended the session/);
     const s = await page.evaluate(async () => (await fetch('/console/session')).status);
     assert.equal(s, 401);
-    const audit = await h.api.call<{ action: string; subject: string }[]>('GET', '/api/v1/audit?limit=1000');
+    const audit = await h.api.route(routes.auditList, { query: { limit: 1000 } });
     assert.ok(audit.some((r) => r.action === 'user.sso-ended' && r.subject === 'user:bob'));
     // And cannot sign in again while disabled.
     const again = await newPage();
@@ -384,9 +381,9 @@ describe('sign-in through the identity provider', () => {
     const out = await cli('logout', []);
     assert.equal(out.code, 0, out.err);
     assert.ok(!existsSync(path));
-    const r = await new ApiClient({ server: pub, ca: h.coordinator.tls.cert, token }).raw(
-      'GET',
-      '/api/v1/whoami',
+    const r = await new ApiClient({ server: pub, ca: h.coordinator.tls.cert, token }).routeRaw(
+      routes.whoami,
+      {},
     );
     assert.equal(r.status, 401);
   });

@@ -19,9 +19,10 @@ import type { VerifyKey } from '../../crypto/index.ts';
 import { StoreError, type Store, type UserRecord } from '../../store/index.ts';
 import { ControlError } from '../errors.ts';
 import type { SessionAuth } from '../bearer.ts';
-import { errorSchema, userName } from '../schemas.ts';
+import { handle } from '../handle.ts';
+import { routes, type ConsoleSession } from '../routes/index.ts';
 import { loadAssets, SECURITY_HEADERS } from './assets.ts';
-import { auditExportLines, checkAudit, customerScope, MAX_CONSOLE_VERIFY } from './audit-check.ts';
+import { registerConsoleAudit } from './audit-routes.ts';
 import {
   clearedCookie,
   CSRF_HEADER,
@@ -46,31 +47,60 @@ export interface ConsoleOptions {
 }
 
 const hidden = { hide: true } as const;
-const sessionView = {
-  type: 'object',
-  properties: {
-    user: { type: 'object', properties: { name: { type: 'string' }, admin: { type: 'boolean' } } },
-    groups: { type: 'array', items: { type: 'string' } },
-    signIn: { type: 'object', properties: { method: { type: 'string' }, authTime: { type: 'integer' } } },
-    customer: {
-      type: ['object', 'null'],
-      properties: {
-        name: { type: ['string', 'null'] },
-        deployments: { type: 'array', items: { type: 'string' } },
-      },
-    },
-    csrf: { type: 'string' },
-    now: { type: 'integer' },
-  },
-} as const;
+
+/** What the console's routes share: the CSRF key, the signed-out sessions, who is signed in. */
+export class ConsoleContext {
+  readonly key: Uint8Array;
+  readonly signedOut = new SignedOut();
+
+  constructor(readonly o: ConsoleOptions) {
+    this.key = o.csrfKey ?? randomBytes(32);
+  }
+
+  now(): number {
+    return Math.floor(this.o.clock.wallMs());
+  }
+
+  /** The session's token and user; 401 when the cookie names no live session. */
+  async userOf(req: FastifyRequest): Promise<{ token: string; user: UserRecord }> {
+    const token = sessionFromCookie(req.headers.cookie);
+    if (!token || this.signedOut.has(token, this.now()))
+      throw new ControlError('UNAUTHORIZED', 'not signed in: sign in to the console');
+    // req.user: a refusal of this signed-in user is audited like the API's (server.ts).
+    const user = await this.o.auth.authenticate(req, token, 'the session ended: sign in again');
+    return { token, user };
+  }
+
+  /** What GET /console/session answers: the person, their groups and customer, the CSRF token. */
+  async view(token: string, user: UserRecord, signIn: FastifyRequest['signIn']): Promise<ConsoleSession> {
+    const a = await this.o.store.accessActor(user.name);
+    const customer = a.customerOf ? { name: a.customer ?? null, deployments: a.customerOf } : null;
+    return {
+      user: { name: user.name, admin: user.isAdmin },
+      groups: [...a.groups],
+      signIn,
+      customer,
+      csrf: csrfToken(this.key, token),
+      now: this.now(),
+    };
+  }
+}
 
 export function registerConsole(app: FastifyInstance, o: ConsoleOptions): void {
-  const { store, clock } = o;
-  const key = o.csrfKey ?? randomBytes(32);
-  const assets = loadAssets();
-  const signedOut = new SignedOut();
-  const now = () => Math.floor(clock.wallMs());
+  const c = new ConsoleContext(o);
+  registerBridge(app, c);
+  registerAssets(app);
+  registerSession(app, c);
+  registerInvite(app, c);
+  registerConsoleAudit(app, c);
+}
 
+/**
+ * The one hook between the console and the API: a request with no Authorization header but a live
+ * session cookie gets the session's token as its Authorization, once a state-changing request has
+ * shown the CSRF token and (if the browser sent an Origin) this origin.
+ */
+function registerBridge(app: FastifyInstance, c: ConsoleContext): void {
   const refuse = (reply: FastifyReply, message: string) =>
     reply
       .code(403)
@@ -88,166 +118,73 @@ export function registerConsole(app: FastifyInstance, o: ConsoleOptions): void {
     const token = sessionFromCookie(req.headers.cookie);
     if ((token || signIn) && !isSafeMethod(req.method) && !sameOrigin(req))
       return refuse(reply, 'cross-origin request refused: use the console at this address');
-    if (!token || signedOut.has(token, now())) return;
-    if (!isSafeMethod(req.method) && !signIn && !csrfValid(key, token, req.headers[CSRF_HEADER]))
+    if (!token || c.signedOut.has(token, c.now())) return;
+    if (!isSafeMethod(req.method) && !signIn && !csrfValid(c.key, token, req.headers[CSRF_HEADER]))
       return refuse(reply, `missing or wrong ${CSRF_HEADER} header: reload the console and try again`);
     if (api) req.headers.authorization = `Bearer ${token}`;
   });
+}
 
-  const userOf = async (req: FastifyRequest): Promise<{ token: string; user: UserRecord }> => {
-    const token = sessionFromCookie(req.headers.cookie);
-    if (!token || signedOut.has(token, now()))
-      throw new ControlError('UNAUTHORIZED', 'not signed in: sign in to the console');
-    // req.user: a refusal of this signed-in user is audited like the API's (server.ts).
-    const user = await o.auth.authenticate(req, token, 'the session ended: sign in again');
-    return { token, user };
-  };
-  const view = async (token: string, user: UserRecord, signIn: FastifyRequest['signIn']) => {
-    const a = await store.accessActor(user.name);
-    const customer = a.customerOf ? { name: a.customer ?? null, deployments: a.customerOf } : null;
-    return {
-      user: { name: user.name, admin: user.isAdmin },
-      groups: [...a.groups],
-      signIn,
-      customer,
-      csrf: csrfToken(key, token),
-      now: now(),
-    };
-  };
-
-  for (const [path, asset] of assets)
+/** The page and its files (not JSON: not in the route table). */
+function registerAssets(app: FastifyInstance): void {
+  for (const [path, asset] of loadAssets())
     app.get(path, { schema: hidden }, async (_req, reply) => {
       void reply.headers(SECURITY_HEADERS).header('cache-control', 'no-cache').type(asset.type);
       return asset.body;
     });
   app.get('/console', { schema: hidden }, async (_req, reply) => reply.redirect('/console/', 301));
-
-  app.get(
-    '/console/session',
-    { schema: { ...hidden, response: { 200: sessionView, '4xx': errorSchema } } },
-    async (req, reply) => {
-      void reply.header('cache-control', 'no-store');
-      const { token, user } = await userOf(req);
-      return view(token, user, req.signIn);
-    },
-  );
-  app.post(
-    '/console/session',
-    {
-      schema: {
-        ...hidden,
-        body: {
-          type: 'object',
-          properties: { user: userName, password: { type: 'string', minLength: 1, maxLength: 1024 } },
-          required: ['user', 'password'],
-          additionalProperties: false,
-        },
-        response: { 200: sessionView, '4xx': errorSchema },
-      },
-    },
-    async (req, reply) => {
-      const b = req.body as { user: string; password: string };
-      let s;
-      try {
-        s = await store.login(b.user, b.password, o.sessionTtlMs);
-      } catch {
-        throw new ControlError('UNAUTHORIZED', 'wrong user name or password, or account disabled');
-      }
-      void reply
-        .header('cache-control', 'no-store')
-        .header('set-cookie', sessionCookie(s.token, s.expiresAt - now()));
-      return view(s.token, s.user, { method: 'password', authTime: now() });
-    },
-  );
-  // An invitation accepted: the customer's person sets their password and is signed in.
-  app.post(
-    '/console/invite',
-    {
-      schema: {
-        ...hidden,
-        body: {
-          type: 'object',
-          properties: {
-            token: { type: 'string', pattern: '^spi_[A-Za-z0-9_-]{16,64}$' },
-            password: { type: 'string', minLength: 12, maxLength: 1024 },
-          },
-          required: ['token', 'password'],
-          additionalProperties: false,
-        },
-        response: { 200: sessionView, '4xx': errorSchema },
-      },
-    },
-    async (req, reply) => {
-      const b = req.body as { token: string; password: string };
-      let made;
-      try {
-        made = await store.acceptCustomerInvite(b.token, b.password);
-      } catch (e) {
-        if (e instanceof StoreError && e.code === 'AUTH') throw new ControlError('UNAUTHORIZED', e.message);
-        throw e;
-      }
-      const s = await store.login(made.user, b.password, o.sessionTtlMs);
-      void reply
-        .header('cache-control', 'no-store')
-        .header('set-cookie', sessionCookie(s.token, s.expiresAt - now()));
-      return view(s.token, s.user, { method: 'password', authTime: now() });
-    },
-  );
-  app.delete(
-    '/console/session',
-    { schema: { ...hidden, response: { 200: { type: 'object', properties: { ok: { type: 'boolean' } } } } } },
-    async (req, reply) => {
-      const token = sessionFromCookie(req.headers.cookie);
-      if (token) {
-        signedOut.add(token, now() + o.sessionTtlMs, now());
-        await o.store.logout(token);
-      }
-      void reply.header('cache-control', 'no-store').header('set-cookie', clearedCookie());
-      return { ok: true };
-    },
-  );
-  app.get(
-    '/console/audit',
-    { schema: { ...hidden, response: { '4xx': errorSchema } } },
-    async (req, reply) => {
-      const { user } = await userOf(req);
-      if (!user.isAdmin) throw new ControlError('FORBIDDEN', 'the audit log needs an administrator');
-      void reply.header('cache-control', 'no-store');
-      return checkAudit(store, o.auditKey, clock);
-    },
-  );
-  // The whole log, verifiable offline (sallyport audit verify FILE --trust-key KEY): a download.
-  app.get(
-    '/console/audit/export',
-    { schema: { ...hidden, response: { '4xx': errorSchema } } },
-    async (req, reply) => {
-      const { user } = await userOf(req);
-      // A customer's person gets its scope in full and the rest elided (still verifiable).
-      const a = await store.accessActor(user.name);
-      if (!user.isAdmin && !a.customerOf)
-        throw new ControlError('FORBIDDEN', 'the audit log needs an administrator');
-      const shown = a.customerOf ? await customerScope(store, a.customerOf, a.customer ?? null) : undefined;
-      const head = await store.auditHead();
-      if (head.seq > MAX_CONSOLE_VERIFY)
-        throw new ControlError('BUSY', "the log is too large for the console: use 'sallyport audit export'");
-      const at = now();
-      const lines = await auditExportLines(store, o.auditKey, at, shown);
-      void reply
-        .headers(SECURITY_HEADERS)
-        .header('cache-control', 'no-store')
-        .header('content-type', 'application/jsonl; charset=utf-8')
-        .header('content-disposition', `attachment; filename="${exportName(at)}"`);
-      return lines.map((l) => `${l}\n`).join('');
-    },
-  );
 }
 
-/** The download name of an export made at `ms`. */
-const exportName = (ms: number): string =>
-  `sallyport-audit-${new Date(ms)
-    .toISOString()
-    .replace(/[:.]/g, '-')
-    .replace(/-\d{3}Z$/, 'Z')}.jsonl`;
+function registerSession(app: FastifyInstance, c: ConsoleContext): void {
+  const { store } = c.o;
+  handle(app, routes.consoleSessionGet, {}, async (req, reply) => {
+    void reply.header('cache-control', 'no-store');
+    const { token, user } = await c.userOf(req);
+    return c.view(token, user, req.signIn);
+  });
+  handle(app, routes.consoleSessionCreate, {}, async (req, reply) => {
+    const b = req.body;
+    let s;
+    try {
+      s = await store.login(b.user, b.password, c.o.sessionTtlMs);
+    } catch {
+      throw new ControlError('UNAUTHORIZED', 'wrong user name or password, or account disabled');
+    }
+    void reply
+      .header('cache-control', 'no-store')
+      .header('set-cookie', sessionCookie(s.token, s.expiresAt - c.now()));
+    return c.view(s.token, s.user, { method: 'password', authTime: c.now() });
+  });
+  handle(app, routes.consoleSessionDelete, {}, async (req, reply) => {
+    const token = sessionFromCookie(req.headers.cookie);
+    if (token) {
+      c.signedOut.add(token, c.now() + c.o.sessionTtlMs, c.now());
+      await store.logout(token);
+    }
+    void reply.header('cache-control', 'no-store').header('set-cookie', clearedCookie());
+    return { ok: true };
+  });
+}
+
+/** An invitation accepted: the customer's person sets their password and is signed in. */
+function registerInvite(app: FastifyInstance, c: ConsoleContext): void {
+  const { store } = c.o;
+  handle(app, routes.consoleInvite, {}, async (req, reply) => {
+    const b = req.body;
+    let made;
+    try {
+      made = await store.acceptCustomerInvite(b.token, b.password);
+    } catch (e) {
+      if (e instanceof StoreError && e.code === 'AUTH') throw new ControlError('UNAUTHORIZED', e.message);
+      throw e;
+    }
+    const s = await store.login(made.user, b.password, c.o.sessionTtlMs);
+    void reply
+      .header('cache-control', 'no-store')
+      .header('set-cookie', sessionCookie(s.token, s.expiresAt - c.now()));
+    return c.view(s.token, s.user, { method: 'password', authTime: c.now() });
+  });
+}
 
 /** True unless the browser named another origin (absent Origin: not a browser's cross-site call). */
 function sameOrigin(req: FastifyRequest): boolean {

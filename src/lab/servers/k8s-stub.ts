@@ -168,58 +168,31 @@ function podTable(pods: K8sStubPod[]) {
   };
 }
 
-export async function startK8sStub(o: K8sStubOptions): Promise<K8sStub> {
-  const pods = [
-    ...(o.pods ?? [
-      { namespace: 'default', name: 'web-0' },
-      { namespace: 'default', name: 'web-1' },
-    ]),
-  ];
-  const max = o.maxRecorded ?? 10_000;
-  const tls = await createSelfSigned({
-    commonName: 'k8s-stub',
-    dnsNames: ['localhost', 'kubernetes.default.svc'],
-    ipAddresses: ['127.0.0.1'],
-  });
-  const requests: RecordedRequest[] = [];
-  const watches = new Set<{ ns: string | undefined; res: ServerResponse }>();
-  const sockets = new Set<Socket>();
+type Watch = { ns: string | undefined; res: ServerResponse };
 
-  const send = (res: ServerResponse, code: number, body: unknown): void => {
-    const text = JSON.stringify(body);
-    res.writeHead(code, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-    res.end(text);
-  };
+const send = (res: ServerResponse, code: number, body: unknown): void => {
+  const text = JSON.stringify(body);
+  res.writeHead(code, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+};
 
-  const handle = (req: IncomingMessage, res: ServerResponse): void => {
-    const target = req.url ?? '/';
-    const auth = req.headers.authorization;
-    const authorized = auth === `Bearer ${o.token}`;
-    requests.push({ method: req.method ?? '', path: target, headers: { ...req.headers }, authorized });
-    if (requests.length > max) requests.shift();
-    req.resume();
-    if (!authorized) return send(res, 401, status(401, 'Unauthorized', 'Unauthorized'));
-    const u = new URL(target, 'https://stub');
-    const path = u.pathname.replace(/\/$/, '');
-    const table = /as=Table/.test(String(req.headers.accept ?? ''));
-    const watch = u.searchParams.get('watch') === 'true' || u.searchParams.get('watch') === '1';
-    if (path === '/version')
-      return send(res, 200, {
-        major: '1',
-        minor: '32',
-        gitVersion: 'v1.32.0-sallyport-stub',
-        platform: 'linux/amd64',
-      });
-    if (path === '/api')
-      return send(res, 200, {
+/** The answer to a discovery path (/version, /api, /apis, /api/v1, /api/v1/namespaces), or undefined. */
+function discovery(path: string, pods: K8sStubPod[]): unknown {
+  switch (path) {
+    case '/version':
+      return { major: '1', minor: '32', gitVersion: 'v1.32.0-sallyport-stub', platform: 'linux/amd64' };
+    case '/api':
+      return {
         kind: 'APIVersions',
         versions: ['v1'],
         serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: '127.0.0.1:443' }],
-      });
-    if (path === '/apis') return send(res, 200, { kind: 'APIGroupList', apiVersion: 'v1', groups: [] });
-    if (path === '/api/v1') return send(res, 200, RESOURCES);
-    if (path === '/api/v1/namespaces')
-      return send(res, 200, {
+      };
+    case '/apis':
+      return { kind: 'APIGroupList', apiVersion: 'v1', groups: [] };
+    case '/api/v1':
+      return RESOURCES;
+    case '/api/v1/namespaces':
+      return {
         kind: 'NamespaceList',
         apiVersion: 'v1',
         metadata: { resourceVersion: '1' },
@@ -229,7 +202,73 @@ export async function startK8sStub(o: K8sStubOptions): Promise<K8sStub> {
           metadata: { name, creationTimestamp: CREATED },
           status: { phase: 'Active' },
         })),
-      });
+      };
+    default:
+      return undefined;
+  }
+}
+
+/** Pods: one (get, its log, delete), or a namespace's or all (list, table, watch). */
+function servePods(
+  req: IncomingMessage,
+  res: ServerResponse,
+  s: { pods: K8sStubPod[]; watches: Set<Watch> },
+  at: { ns: string | undefined; name: string | undefined; sub: string | undefined; watch: boolean },
+): void {
+  const { pods, watches } = s;
+  const { ns, name, sub } = at;
+  const mine = pods.filter((p) => ns === undefined || p.namespace === ns);
+  if (name) {
+    const p = mine.find((x) => x.name === name);
+    if (!p) return send(res, 404, status(404, 'NotFound', `pods "${name}" not found`));
+    if (sub === 'log') {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      return void res.end(`log line of ${p.name}\n`);
+    }
+    if (sub) return send(res, 400, status(400, 'BadRequest', `the stub does not serve pods/${sub}`));
+    if (req.method === 'DELETE') {
+      // Gone at once (no graceful termination): later lists and watches no longer show it.
+      pods.splice(pods.indexOf(p), 1);
+      for (const w of watches)
+        if (w.ns === undefined || w.ns === p.namespace)
+          w.res.write(JSON.stringify({ type: 'DELETED', object: podObject(p) }) + '\n');
+      return send(res, 200, podObject(p));
+    }
+    return send(res, 200, podObject(p));
+  }
+  if (at.watch) {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    for (const p of mine) res.write(JSON.stringify({ type: 'ADDED', object: podObject(p) }) + '\n');
+    const w = { ns, res };
+    watches.add(w);
+    res.on('close', () => watches.delete(w));
+    return;
+  }
+  if (/as=Table/.test(String(req.headers.accept ?? ''))) return send(res, 200, podTable(mine));
+  return send(res, 200, {
+    kind: 'PodList',
+    apiVersion: 'v1',
+    metadata: { resourceVersion: '1' },
+    items: mine.map(podObject),
+  });
+}
+
+/** Records every request, refuses any other token (401), then answers like an API server would. */
+function stubHandler(
+  o: K8sStubOptions,
+  s: { pods: K8sStubPod[]; watches: Set<Watch>; requests: RecordedRequest[]; max: number },
+) {
+  return (req: IncomingMessage, res: ServerResponse): void => {
+    const target = req.url ?? '/';
+    const authorized = req.headers.authorization === `Bearer ${o.token}`;
+    s.requests.push({ method: req.method ?? '', path: target, headers: { ...req.headers }, authorized });
+    if (s.requests.length > s.max) s.requests.shift();
+    req.resume();
+    if (!authorized) return send(res, 401, status(401, 'Unauthorized', 'Unauthorized'));
+    const u = new URL(target, 'https://stub');
+    const path = u.pathname.replace(/\/$/, '');
+    const found = discovery(path, s.pods);
+    if (found !== undefined) return send(res, 200, found);
     const m = /^\/api\/v1(?:\/namespaces\/([^/]+))?\/(pods|secrets)(?:\/([^/]+))?(?:\/([^/]+))?$/.exec(path);
     if (!m)
       return send(
@@ -247,42 +286,27 @@ export async function startK8sStub(o: K8sStubOptions): Promise<K8sStub> {
         items: [secretObject(ns ?? 'default', 'db-password')],
       });
     }
-    const mine = pods.filter((p) => ns === undefined || p.namespace === ns);
-    if (name) {
-      const p = mine.find((x) => x.name === name);
-      if (!p) return send(res, 404, status(404, 'NotFound', `pods "${name}" not found`));
-      if (sub === 'log') {
-        res.writeHead(200, { 'content-type': 'text/plain' });
-        return void res.end(`log line of ${p.name}\n`);
-      }
-      if (sub) return send(res, 400, status(400, 'BadRequest', `the stub does not serve pods/${sub}`));
-      if (req.method === 'DELETE') {
-        // Gone at once (no graceful termination): later lists and watches no longer show it.
-        pods.splice(pods.indexOf(p), 1);
-        for (const w of watches)
-          if (w.ns === undefined || w.ns === p.namespace)
-            w.res.write(JSON.stringify({ type: 'DELETED', object: podObject(p) }) + '\n');
-        return send(res, 200, podObject(p));
-      }
-      return send(res, 200, podObject(p));
-    }
-    if (watch) {
-      res.writeHead(200, { 'content-type': 'application/json' });
-      for (const p of mine) res.write(JSON.stringify({ type: 'ADDED', object: podObject(p) }) + '\n');
-      const w = { ns, res };
-      watches.add(w);
-      res.on('close', () => watches.delete(w));
-      return;
-    }
-    if (table) return send(res, 200, podTable(mine));
-    return send(res, 200, {
-      kind: 'PodList',
-      apiVersion: 'v1',
-      metadata: { resourceVersion: '1' },
-      items: mine.map(podObject),
-    });
+    const watch = u.searchParams.get('watch') === 'true' || u.searchParams.get('watch') === '1';
+    servePods(req, res, s, { ns, name, sub, watch });
   };
+}
 
+export async function startK8sStub(o: K8sStubOptions): Promise<K8sStub> {
+  const pods = [
+    ...(o.pods ?? [
+      { namespace: 'default', name: 'web-0' },
+      { namespace: 'default', name: 'web-1' },
+    ]),
+  ];
+  const tls = await createSelfSigned({
+    commonName: 'k8s-stub',
+    dnsNames: ['localhost', 'kubernetes.default.svc'],
+    ipAddresses: ['127.0.0.1'],
+  });
+  const requests: RecordedRequest[] = [];
+  const watches = new Set<Watch>();
+  const sockets = new Set<Socket>();
+  const handle = stubHandler(o, { pods, watches, requests, max: o.maxRecorded ?? 10_000 });
   const server = https.createServer({ cert: tls.certPem, key: tls.keyPem }, handle);
   // kubectl exec / port-forward upgrade (SPDY, WebSocket): recorded, then refused like a server without them.
   server.on('upgrade', (req: IncomingMessage, socket: Socket) => {
