@@ -5,15 +5,39 @@
 import { readFileSync } from 'node:fs';
 import { ApiClient } from '../control/api-client.ts';
 import { LOGIN_HINT } from './exit.ts';
+import { UsageError, type FlagTable } from './kit/index.ts';
 import { loadProfile, sameServer } from './profile.ts';
 
-/** The parseArgs options every API-backed command accepts. */
-export const CONNECTION_OPTIONS = {
-  server: { type: 'string' },
-  token: { type: 'string' },
-  ca: { type: 'string' },
-  fingerprint: { type: 'string' },
-} as const;
+/** The flags every API-backed command accepts, each with its SALLYPORT_* variable. */
+export const CONNECTION_FLAGS = {
+  server: {
+    type: 'string',
+    value: 'URL',
+    env: 'SALLYPORT_SERVER',
+    help: 'coordinator URL (env SALLYPORT_SERVER)',
+  },
+  token: {
+    type: 'string',
+    value: 'TOKEN',
+    env: 'SALLYPORT_TOKEN',
+    help: 'bearer token (env SALLYPORT_TOKEN)',
+  },
+  ca: {
+    type: 'string',
+    value: 'FILE',
+    env: 'SALLYPORT_CA',
+    help: 'PEM CA or self-signed certificate to trust (env SALLYPORT_CA)',
+  },
+  fingerprint: {
+    type: 'string',
+    value: 'HEX',
+    env: 'SALLYPORT_FINGERPRINT',
+    help: 'pin the listener certificate instead (env SALLYPORT_FINGERPRINT)',
+  },
+} as const satisfies FlagTable;
+
+/** The token flag's help where the commands say where to get one. */
+export const TOKEN_HELP = "bearer token (env SALLYPORT_TOKEN; get one with 'sallyport admin login')";
 
 export interface ConnectionFlags {
   server?: string;
@@ -59,4 +83,15 @@ export function apiClientFrom(
     ...(fingerprint ? { fingerprint } : {}),
     ...(token ? { token } : {}),
   });
+}
+
+/** apiClientFrom, with what is missing as a UsageError (exit 2). */
+export function requireApiClient(
+  o: ConnectionFlags,
+  env: Record<string, string | undefined>,
+  opts: { requireToken?: boolean; maxBody?: number } = {},
+): ApiClient {
+  const api = apiClientFrom(o, env, opts);
+  if (typeof api === 'string') throw new UsageError(api);
+  return api;
 }

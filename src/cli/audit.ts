@@ -1,6 +1,5 @@
 // `sallyport audit …`: verify an export offline; list and export through the coordinator's API.
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import {
   AuditError,
   anchorLines,
@@ -16,12 +15,78 @@ import {
 } from '../audit/index.ts';
 import { LocalAudit } from '../agent/local-audit.ts';
 import { ApiError, ControlError, type ApiClient } from '../control/index.ts';
-import { CONNECTION_OPTIONS, apiClientFrom, type ConnectionFlags } from './api-connection.ts';
-import { reportApiFailure } from './exit.ts';
+import { CONNECTION_FLAGS, requireApiClient } from './api-connection.ts';
+import { EXIT, apiFailure } from './exit.ts';
 import { join } from 'node:path';
 import { stateDir } from './agent-common.ts';
 import { realClock } from '../clock/index.ts';
 import { CryptoError, VerifyKey } from '../crypto/index.ts';
+import {
+  HELP_FLAG,
+  UsageError,
+  optionLines,
+  runCommand,
+  type Failure,
+  type FlagTable,
+  type FlagValues,
+} from './kit/index.ts';
+import { table } from './table.ts';
+
+const FLAGS = {
+  'trust-key': {
+    type: 'repeatable',
+    value: 'BASE64',
+    help: `an Ed25519 public key whose checkpoints to trust (repeatable; env
+SALLYPORT_AUDIT_TRUST_KEY, comma-separated). Without one, signatures are
+checked against the keys the file lists, which proves nothing against a forger.`,
+  },
+  'expect-seq': {
+    type: 'number',
+    value: 'N',
+    invalid: () => '--expect-seq takes a number',
+    help: "the log is known to reach seq N (e.g. from 'audit list'); fewer is TRUNCATED",
+  },
+  'require-signed': {
+    type: 'boolean',
+    help: 'fail when records after the last checkpoint carry no signature',
+  },
+  anchors: {
+    type: 'string',
+    value: 'FILE',
+    help: `the customer's anchors: a connector's local log (STATE/audit/local.jsonl) or
+the output of 'audit anchors --local'. Each anchor's signature must verify,
+and the export's record at its seq must have its hash: the first record that
+contradicts one fails ANCHOR_MISMATCH (a rewrite the database's own
+checkpoints cannot show); an anchored seq missing from the export is TRUNCATED`,
+  },
+  local: { type: 'boolean' },
+  state: {
+    type: 'string',
+    value: 'DIR',
+    env: 'SALLYPORT_STATE',
+    help: "with --local: the connector's state directory (env SALLYPORT_STATE)",
+  },
+  json: { type: 'boolean', help: 'print the full report as JSON' },
+  ...HELP_FLAG,
+  ...CONNECTION_FLAGS,
+  after: {
+    type: 'number',
+    value: 'SEQ',
+    default: 0,
+    invalid: () => '--after takes a number',
+    help: 'list records after this seq (default 0)',
+  },
+  limit: {
+    type: 'number',
+    value: 'N',
+    default: 100,
+    invalid: () => '--limit takes a number',
+    help: 'list at most N records (default 100)',
+  },
+  out: { type: 'string', value: 'FILE' },
+} as const satisfies FlagTable;
+
+type Opts = FlagValues<typeof FLAGS>;
 
 export const help = `usage: sallyport audit <command> [options]
 
@@ -39,26 +104,18 @@ commands:
   export [--out FILE]  write the whole log as an export (JSON Lines) for 'audit verify'
 
 verify options:
-  --trust-key BASE64   an Ed25519 public key whose checkpoints to trust (repeatable; env
-                       SALLYPORT_AUDIT_TRUST_KEY, comma-separated). Without one, signatures are
-                       checked against the keys the file lists, which proves nothing against a forger.
-  --expect-seq N       the log is known to reach seq N (e.g. from 'audit list'); fewer is TRUNCATED
-  --require-signed     fail when records after the last checkpoint carry no signature
-  --anchors FILE       the customer's anchors: a connector's local log (STATE/audit/local.jsonl) or
-                       the output of 'audit anchors --local'. Each anchor's signature must verify,
-                       and the export's record at its seq must have its hash: the first record that
-                       contradicts one fails ANCHOR_MISMATCH (a rewrite the database's own
-                       checkpoints cannot show); an anchored seq missing from the export is TRUNCATED
-  --state DIR          with --local: the connector's state directory (env SALLYPORT_STATE)
-  --json               print the full report as JSON
-
+${optionLines(FLAGS, 23, ['trust-key', 'expect-seq', 'require-signed', 'anchors', 'state', 'json'])}
 list / export options:
-  --server URL, --token TOKEN, --ca FILE, --fingerprint HEX   as for 'sallyport admin'
-                       (env SALLYPORT_SERVER, SALLYPORT_TOKEN, SALLYPORT_CA, SALLYPORT_FINGERPRINT)
-  --after SEQ          list records after this seq (default 0)
-  --limit N            list at most N records (default 100)
-  --json               print records as JSON
-
+${optionLines(FLAGS, 23, [
+  {
+    group: ['server', 'token', 'ca', 'fingerprint'],
+    help: "as for 'sallyport admin'\n(env SALLYPORT_SERVER, SALLYPORT_TOKEN, SALLYPORT_CA, SALLYPORT_FINGERPRINT)",
+    gap: 3,
+  },
+  'after',
+  'limit',
+  { flag: 'json', help: 'print records as JSON' },
+])}
 examples:
   sallyport audit export --out audit.jsonl
   sallyport audit verify audit.jsonl --trust-key "$AUDIT_KEY"   # the coordinator's checkpoint key,
@@ -77,8 +134,6 @@ const MAX_EXPORT_BYTES = 256 << 20;
 /** Records per page when exporting (the API's maximum). */
 const PAGE = 10_000;
 
-class UsageError extends Error {}
-
 export interface CliIo {
   out: (s: string) => void;
   err: (s: string) => void;
@@ -88,73 +143,45 @@ const processIo: CliIo = {
   err: (s) => void process.stderr.write(s),
 };
 
-export async function run(argv: string[], io: CliIo = processIo): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      options: {
-        'trust-key': { type: 'string', multiple: true },
-        'expect-seq': { type: 'string' },
-        'require-signed': { type: 'boolean' },
-        anchors: { type: 'string' },
-        local: { type: 'boolean' },
-        state: { type: 'string' },
-        json: { type: 'boolean' },
-        help: { type: 'boolean' },
-        ...CONNECTION_OPTIONS,
-        after: { type: 'string' },
-        limit: { type: 'string' },
-        out: { type: 'string' },
-      },
-      allowPositionals: true,
-      strict: true,
-    });
-  } catch (e) {
-    io.err(`sallyport audit: ${(e as Error).message}\nRun 'sallyport audit --help'.\n`);
-    return 2;
-  }
-  const o = parsed.values;
-  const [cmd, ...args] = parsed.positionals;
-  if (o.help || !cmd) {
-    io.out(help);
-    return o.help ? 0 : 2;
-  }
-  try {
-    switch (cmd) {
-      case 'verify':
-        return o.local ? verifyLocal(args, o, io) : verify(args, o, io);
-      case 'anchors':
-        return localAnchors(args, o, io);
-      case 'list':
-        return await list(client(o), o, io);
-      case 'export':
-        return await exportLog(client(o), o, io);
-      default:
-        throw new UsageError(`unknown command 'audit ${cmd}'`);
-    }
-  } catch (e) {
-    if (e instanceof UsageError) {
-      io.err(`sallyport audit: ${e.message}\nRun 'sallyport audit --help'.\n`);
-      return 2;
-    }
-    const code = reportApiFailure('audit', e, io.err, serverOf(o));
-    if (code !== undefined) return code;
-    if (e instanceof AuditError) {
-      io.err(`sallyport audit: ${e.code}: ${e.message}\n`);
-      return 1;
-    }
-    throw e;
-  }
-}
+type Sub = (args: string[], o: Opts, io: CliIo) => number | Promise<number>;
 
-type Opts = Record<string, string | boolean | string[] | undefined>;
+const SUBCOMMANDS: Record<string, Sub> = {
+  verify: (args, o, io) => (o.local ? verifyLocal(args, o, io) : verify(args, o, io)),
+  anchors: localAnchors,
+  list: (_args, o, io) => list(client(o), o, io),
+  export: (_args, o, io) => exportLog(client(o), o, io),
+};
+
+/** AuditError: the audit module's own refusal (exit 1, with its code); else the API's. */
+const auditFailure = (e: unknown, server: string | undefined): Failure | undefined =>
+  apiFailure(e, server) ??
+  (e instanceof AuditError ? { code: EXIT.FAILED, message: `${e.code}: ${e.message}` } : undefined);
+
+export function run(argv: string[], io: CliIo = processIo): Promise<number> {
+  const command = { name: 'audit', flags: FLAGS, help, positionals: { max: Infinity } };
+  const cio = { env: process.env, stdout: io.out, stderr: io.err };
+  return runCommand(
+    command,
+    argv,
+    cio,
+    async ({ values: o, positionals: [cmd, ...args] }) => {
+      if (!cmd) {
+        io.out(help);
+        return EXIT.USAGE;
+      }
+      const sub = Object.hasOwn(SUBCOMMANDS, cmd) ? SUBCOMMANDS[cmd] : undefined;
+      if (!sub) throw new UsageError(`unknown command 'audit ${cmd}'`);
+      return await sub(args, o, io);
+    },
+    ({ values: o }) => ({ classify: (e) => auditFailure(e, o.server) }),
+  );
+}
 
 function verify(args: string[], o: Opts, io: CliIo): number {
   const file = args[0];
   if (!file || args.length > 1) throw new UsageError('verify takes one FILE (or - for stdin)');
   const keyTexts = [
-    ...((o['trust-key'] as string[] | undefined) ?? []),
+    ...(o['trust-key'] ?? []),
     ...(process.env.SALLYPORT_AUDIT_TRUST_KEY ?? '').split(',').filter((s) => s.trim() !== ''),
   ];
   const trustedKeys = keyTexts.map((k) => {
@@ -165,10 +192,8 @@ function verify(args: string[], o: Opts, io: CliIo): number {
       throw e;
     }
   });
-  const expect = o['expect-seq'] as string | undefined;
-  if (expect !== undefined && !/^[0-9]{1,15}$/.test(expect))
-    throw new UsageError('--expect-seq takes a number');
-  const anchorsFile = o.anchors as string | undefined;
+  const expect = o['expect-seq'];
+  const anchorsFile = o.anchors;
   let anchors: AnchorLine[] | undefined;
   if (anchorsFile !== undefined) {
     let atext: string;
@@ -178,19 +203,15 @@ function verify(args: string[], o: Opts, io: CliIo): number {
       atext = readFileSync(anchorsFile, 'utf8');
     } catch (e) {
       if (e instanceof UsageError) throw e;
-      io.err(`sallyport audit: cannot read ${anchorsFile}: ${(e as Error).message}\n`);
-      return 2;
+      throw new UsageError(`cannot read ${anchorsFile}: ${(e as Error).message}`, { cause: e });
     }
     const a = anchorLines(atext);
     if (a.problems.length) {
       const p = a.problems[0];
-      io.err(`sallyport audit: ${anchorsFile} line ${p.line}: ${p.problem}\n`);
-      return 2;
+      throw new UsageError(`${anchorsFile} line ${p.line}: ${p.problem}`);
     }
-    if (!a.anchors.length) {
-      io.err(`sallyport audit: ${anchorsFile} holds no anchors (checkpoint lines or audit.anchor records)\n`);
-      return 2;
-    }
+    if (!a.anchors.length)
+      throw new UsageError(`${anchorsFile} holds no anchors (checkpoint lines or audit.anchor records)`);
     anchors = a.anchors;
   }
   let text: string;
@@ -200,12 +221,11 @@ function verify(args: string[], o: Opts, io: CliIo): number {
     text = readFileSync(file === '-' ? 0 : file, 'utf8');
   } catch (e) {
     if (e instanceof UsageError) throw e;
-    io.err(`sallyport audit: cannot read ${file}: ${(e as Error).message}\n`);
-    return 2;
+    throw new UsageError(`cannot read ${file}: ${(e as Error).message}`, { cause: e });
   }
   const rep = verifyExport(text, {
     ...(trustedKeys.length ? { trustedKeys } : {}),
-    ...(expect !== undefined ? { expectSeq: Number(expect) } : {}),
+    ...(expect !== undefined ? { expectSeq: expect } : {}),
     ...(o['require-signed'] ? { requireSigned: true } : {}),
     ...(anchors ? { anchors } : {}),
   });
@@ -213,18 +233,18 @@ function verify(args: string[], o: Opts, io: CliIo): number {
   return rep.ok ? 0 : 1;
 }
 
-/** The connector's local log as text, or undefined after saying why it cannot be read. */
-function readLocal(o: Opts, io: CliIo): { file: string; text: string } | undefined {
-  const dir = stateDir(o.state as string | undefined);
+/** The connector's local log as text (a UsageError says why it cannot be read). */
+function readLocal(o: Opts): { file: string; text: string } {
+  const dir = stateDir(o.state);
   const file = join(dir, 'audit', 'local.jsonl');
   try {
     return { file, text: readFileSync(file, 'utf8') };
   } catch (e) {
-    io.err(
-      `sallyport audit: no local audit log at ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}): ` +
-        "pass the connector's --state DIR (it is written once the connector serves a stream or is sent a checkpoint)\n",
+    throw new UsageError(
+      `no local audit log at ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}): ` +
+        "pass the connector's --state DIR (it is written once the connector serves a stream or is sent a checkpoint)",
+      { cause: e },
     );
-    return undefined;
   }
 }
 
@@ -233,8 +253,7 @@ function localAnchors(args: string[], o: Opts, io: CliIo): number {
   if (!o.local)
     throw new UsageError("anchors takes --local (it reads the connector's STATE/audit/local.jsonl)");
   if (args.length > 0) throw new UsageError('anchors --local takes no FILE');
-  const got = readLocal(o, io);
-  if (!got) return 2;
+  const got = readLocal(o);
   // The log's own chain first: anchors from a log that was edited prove nothing.
   const records = LocalAudit.read(got.file);
   const chain = verifyChain(records);
@@ -253,9 +272,7 @@ function localAnchors(args: string[], o: Opts, io: CliIo): number {
 /** The connector's customer-side log: hash-chained records, one per line, no checkpoints. */
 function verifyLocal(args: string[], o: Opts, io: CliIo): number {
   if (args.length > 0) throw new UsageError('verify --local takes no FILE: it reads STATE/audit/local.jsonl');
-  const got = readLocal(o, io);
-  if (!got) return 2;
-  const { file, text } = got;
+  const { file, text } = readLocal(o);
   const records: AuditRecord[] = [];
   const lines = text.split('\n');
   let rep: VerifyReport | undefined;
@@ -311,38 +328,25 @@ function describe(rep: VerifyReport): string {
   return lines.join('\n') + '\n';
 }
 
-const serverOf = (o: Opts): string | undefined =>
-  (o.server as string | undefined) ?? process.env.SALLYPORT_SERVER;
-
 function client(o: Opts): ApiClient {
-  const api = apiClientFrom(o as ConnectionFlags, process.env, { maxBody: 256 << 20 });
-  if (typeof api === 'string') throw new UsageError(api);
-  return api;
+  return requireApiClient(o, process.env, { maxBody: 256 << 20 });
 }
 
-const num = (v: unknown, what: string, dflt: number): number => {
-  if (v === undefined) return dflt;
-  if (typeof v !== 'string' || !/^[0-9]{1,15}$/.test(v)) throw new UsageError(`${what} takes a number`);
-  return Number(v);
-};
-
 async function list(api: ApiClient, o: Opts, io: CliIo): Promise<number> {
-  const after = num(o.after, '--after', 0);
-  const limit = num(o.limit, '--limit', 100);
-  const rows = await api.call<AuditRecord[]>('GET', `/api/v1/audit?after=${after}&limit=${limit}`);
+  const rows = await api.call<AuditRecord[]>('GET', `/api/v1/audit?after=${o.after}&limit=${o.limit}`);
   if (o.json) {
     io.out(JSON.stringify(rows, null, 2) + '\n');
     return 0;
   }
-  const cols = ['seq', 'time', 'actor', 'action', 'subject'] as const;
-  const data = rows.map((r) => [String(r.seq), new Date(r.time).toISOString(), r.actor, r.action, r.subject]);
-  const widths = cols.map((c, i) => Math.max(c.length, ...data.map((d) => d[i].length)));
-  const fmt = (xs: readonly string[]) =>
-    xs
-      .map((x, i) => x.padEnd(widths[i]))
-      .join('  ')
-      .trimEnd();
-  io.out([fmt(cols.map((c) => c.toUpperCase())), ...data.map(fmt)].join('\n') + '\n');
+  io.out(
+    table(rows, [
+      ['SEQ', (r) => String(r.seq)],
+      ['TIME', (r) => new Date(r.time).toISOString()],
+      ['ACTOR', (r) => r.actor],
+      ['ACTION', (r) => r.action],
+      ['SUBJECT', (r) => r.subject],
+    ]),
+  );
   return 0;
 }
 
@@ -385,7 +389,7 @@ async function exportLog(api: ApiClient, o: Opts, io: CliIo): Promise<number> {
   }
   const exportedAt = Math.floor(realClock.wallMs());
   const text = writeExport({ records, checkpoints, keys, exportedAt, lenient: true });
-  const out = o.out as string | undefined;
+  const out = o.out;
   if (out) writeFileSync(out, text, { mode: 0o600 });
   else io.out(text);
   const rep = verifyExport(text);

@@ -1,21 +1,60 @@
 // `sallyport billing-scraper`: samples a cgroup's CPU and memory and ships usage records to S3
 // through a durable local spool, until SIGINT or SIGTERM.
-import { parseArgs } from 'node:util';
 import { realClock } from '../clock/index.ts';
 import { BillingScraper } from '../egress/billing.ts';
 import { S3Sink } from '../egress/s3-sink.ts';
 import { cgroupDirOfPid, readCgroup } from '../egress/sample.ts';
 import { usageKeyOfBody } from '../egress/usage.ts';
 import {
+  COMMON_FLAGS,
   COMMON_HELP,
-  COMMON_OPTIONS,
   commonConfig,
   egressLogger,
-  parseCommand,
-  parseInterval,
+  intervalFlag,
   runEgress,
 } from './egress-common.ts';
-import { UsageError } from './io.ts';
+import {
+  Failed,
+  HELP,
+  UsageError,
+  optionLines,
+  parse,
+  processIo,
+  runCommand,
+  type FlagTable,
+  type FlagValues,
+} from './kit/index.ts';
+
+const FLAGS = {
+  ...COMMON_FLAGS,
+  bucket: { type: 'string', value: 'BUCKET', required: true, help: 'the S3 bucket' },
+  'path-style': {
+    type: 'boolean',
+    help: 'path-style addressing (ENDPOINT/BUCKET/KEY), for S3 stand-ins',
+  },
+  cgroup: {
+    type: 'string',
+    value: 'DIR',
+    help: 'the cgroup v2 directory to sample, e.g. /sys/fs/cgroup/kubepods.slice/...',
+  },
+  pid: {
+    type: 'number',
+    value: 'N',
+    min: 1,
+    invalid: (v) => `--pid wants a process id, got '${v}'`,
+    help: 'or: sample the cgroup process N is in (read from /proc/N/cgroup at start)',
+  },
+  interval: intervalFlag('--interval', '10s', 'sampling interval: 500ms, 10s, 1m (default 10s)'),
+  batch: {
+    type: 'number',
+    value: 'N',
+    default: 6,
+    min: 1,
+    max: 10_000,
+    invalid: (v) => `--batch wants 1 to 10000 samples, got '${v}'`,
+    help: 'samples per record (default 6)',
+  },
+} as const satisfies FlagTable;
 
 export const help = `usage: sallyport billing-scraper --deployment NAME --bucket BUCKET --spool-dir DIR
                                  (--cgroup DIR | --pid N) [options]
@@ -28,13 +67,7 @@ a record is sent at least once and always under the same key with the same bytes
 overwrites rather than duplicates. Stops cleanly on SIGINT/SIGTERM (the partial batch is spooled).
 
 options:
-  --bucket BUCKET          the S3 bucket
-  --path-style             path-style addressing (ENDPOINT/BUCKET/KEY), for S3 stand-ins
-  --cgroup DIR             the cgroup v2 directory to sample, e.g. /sys/fs/cgroup/kubepods.slice/...
-  --pid N                  or: sample the cgroup process N is in (read from /proc/N/cgroup at start)
-  --interval D             sampling interval: 500ms, 10s, 1m (default 10s)
-  --batch N                samples per record (default 6)
-${COMMON_HELP}
+${optionLines(FLAGS, 27, ['bucket', 'path-style', 'cgroup', 'pid', 'interval', 'batch'])}${COMMON_HELP}
 
 example:
   sallyport billing-scraper --deployment acme-prod --host db-0 --pid 4242 \\
@@ -44,54 +77,39 @@ example:
 exit codes: 0 stopped by a signal, 1 could not start (cgroup, spool, port), 2 bad usage
 `;
 
-/** The command line, parsed and validated (UsageError names the fix); undefined for --help. */
-export function billingConfig(argv: string[], env: Record<string, string | undefined>) {
-  let a;
-  try {
-    a = parseArgs({
-      args: argv,
-      options: {
-        ...COMMON_OPTIONS,
-        bucket: { type: 'string' },
-        'path-style': { type: 'boolean' },
-        cgroup: { type: 'string' },
-        pid: { type: 'string' },
-        batch: { type: 'string' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }).values;
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
-  if (a.help) return undefined;
+const COMMAND = { name: 'billing-scraper', flags: FLAGS, help };
+
+/** The flags checked together (UsageError names the fix). */
+function billingSettings(a: FlagValues<typeof FLAGS>, env: Record<string, string | undefined>) {
   const cfg = commonConfig(a, env);
-  if (!a.bucket) throw new UsageError('--bucket BUCKET is required');
   if ((a.cgroup === undefined) === (a.pid === undefined))
     throw new UsageError('give one of --cgroup DIR or --pid N');
-  const intervalMs = parseInterval('--interval', a.interval ?? '10s');
-  if (intervalMs < 100) throw new UsageError('--interval: at least 100ms');
-  const batch = Number(a.batch ?? 6);
-  if (!Number.isSafeInteger(batch) || batch < 1 || batch > 10_000)
-    throw new UsageError(`--batch wants 1 to 10000 samples, got '${a.batch}'`);
-  const pid = a.pid === undefined ? undefined : Number(a.pid);
-  if (pid !== undefined && (!Number.isSafeInteger(pid) || pid <= 0))
-    throw new UsageError(`--pid wants a process id, got '${a.pid}'`);
+  if (a.interval < 100) throw new UsageError('--interval: at least 100ms');
   return {
     ...cfg,
     bucket: a.bucket,
     pathStyle: a['path-style'] ?? false,
     cgroup: a.cgroup,
-    pid,
-    intervalMs,
-    batch,
+    pid: a.pid,
+    intervalMs: a.interval,
+    batch: a.batch,
   };
 }
 
-export async function run(argv: string[], opts: { signal?: AbortSignal } = {}): Promise<number> {
-  const parsed = parseCommand('billing-scraper', help, () => billingConfig(argv, process.env));
-  if ('code' in parsed) return parsed.code;
-  const { cfg } = parsed;
+/** The command line, parsed and validated (UsageError names the fix); undefined for --help. */
+export function billingConfig(argv: string[], env: Record<string, string | undefined>) {
+  const p = parse(COMMAND, argv, env);
+  return p === HELP ? undefined : billingSettings(p.values, env);
+}
+
+export function run(argv: string[], opts: { signal?: AbortSignal } = {}): Promise<number> {
+  return runCommand(COMMAND, argv, processIo, (p) => scrape(billingSettings(p.values, processIo.env), opts));
+}
+
+async function scrape(
+  cfg: ReturnType<typeof billingSettings>,
+  opts: { signal?: AbortSignal },
+): Promise<number> {
   const { intervalMs, batch } = cfg;
   const log = egressLogger('billing-scraper', cfg.logLevel);
   let dir: string;
@@ -107,8 +125,7 @@ export async function run(argv: string[], opts: { signal?: AbortSignal } = {}): 
       keyOf: usageKeyOfBody,
     });
   } catch (e) {
-    process.stderr.write(`sallyport billing-scraper: ${(e as Error).message}\n`);
-    return 1;
+    throw new Failed((e as Error).message, { cause: e });
   }
   let scraper: BillingScraper | undefined;
   return runEgress({

@@ -5,11 +5,33 @@
 // certificate carries, so nothing is disabled to make it pass).
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { parseArgs } from 'node:util';
 import { httpsViaSocks } from '../lab/client.ts';
-import { stateDir } from './agent-common.ts';
+import { STATE_FLAG, stateDir } from './agent-common.ts';
 import { grantTarget, type GrantTarget } from './grant-target.ts';
-import { Failed, UsageError, processIo, type CommandIo } from './io.ts';
+import {
+  HELP_FLAG,
+  UsageError,
+  optionLines,
+  processIo,
+  runCommand,
+  type CommandIo,
+  type FlagTable,
+} from './kit/index.ts';
+
+const FLAGS = {
+  service: {
+    type: 'string',
+    value: 'NAME',
+    help: 'the clickhouse service when DEPLOYMENT has several in your grants',
+  },
+  ...STATE_FLAG,
+  format: {
+    type: 'string',
+    value: 'FORMAT',
+    help: 'ClickHouse output format, e.g. PrettyCompact, JSONEachRow (default: TSV)',
+  },
+  ...HELP_FLAG,
+} as const satisfies FlagTable;
 
 export const help = `usage: sallyport clickhouse DEPLOYMENT [--service NAME] [--state DIR] [--format FORMAT] [-- QUERY…]
 
@@ -26,11 +48,7 @@ line is a query (an empty line or Ctrl-D ends). Results are ClickHouse's own out
 any write) prints ClickHouse's or the router's reason and exits 1.
 
 options:
-  --service NAME        the clickhouse service when DEPLOYMENT has several in your grants
-  --state DIR           the agent's state directory (env SALLYPORT_STATE; default ~/.sallyport)
-  --format FORMAT       ClickHouse output format, e.g. PrettyCompact, JSONEachRow (default: TSV)
-  --help                this text
-
+${optionLines(FLAGS, 24)}
 examples:
   sallyport clickhouse acme-prod -- SELECT name, engine FROM system.tables LIMIT 5
   sallyport clickhouse acme-prod --format PrettyCompact -- SELECT * FROM system.merges
@@ -39,66 +57,42 @@ examples:
 exit codes: 0 every query answered, 1 a query refused or failed, or no grant, 2 bad usage
 `;
 
-const OPTIONS = {
-  service: { type: 'string' },
-  state: { type: 'string' },
-  format: { type: 'string' },
-  help: { type: 'boolean' },
-} as const;
+const COMMAND = {
+  name: 'clickhouse',
+  flags: FLAGS,
+  help,
+  positionals: { min: 1, max: 1, usage: 'give exactly one DEPLOYMENT' },
+  passThrough: true,
+};
 
-export async function run(argv: string[], io: CommandIo = processIo): Promise<number> {
-  const dash = argv.indexOf('--');
-  const own = dash < 0 ? argv : argv.slice(0, dash);
-  const words = dash < 0 ? [] : argv.slice(dash + 1);
-  let p;
-  try {
-    p = parseArgs({ args: own, options: OPTIONS, strict: true, allowPositionals: true });
-  } catch (e) {
-    io.stderr(`sallyport clickhouse: ${(e as Error).message}\nRun 'sallyport clickhouse --help'.\n`);
-    return 2;
-  }
-  if (p.values.help) {
-    io.stdout(help);
-    return 0;
-  }
-  try {
-    if (p.positionals.length !== 1) throw new UsageError('give exactly one DEPLOYMENT');
-    if (p.values.format !== undefined && !/^[A-Za-z]{1,40}$/.test(p.values.format))
-      throw new UsageError(`--format wants a ClickHouse format name, got '${p.values.format}'`);
-    const target = await grantTarget(
-      p.positionals[0],
-      p.values.service,
-      stateDir(p.values.state ?? io.env.SALLYPORT_STATE),
-      'clickhouse',
-    );
-    const ask = (sql: string) => query(target, sql, p.values.format, io);
+export function run(argv: string[], io: CommandIo = processIo): Promise<number> {
+  return runCommand(COMMAND, argv, io, async ({ values: o, positionals: [deployment], rest: words }) => {
+    if (o.format !== undefined && !/^[A-Za-z]{1,40}$/.test(o.format))
+      throw new UsageError(`--format wants a ClickHouse format name, got '${o.format}'`);
+    const target = await grantTarget(deployment, o.service, stateDir(o.state), 'clickhouse');
+    const ask = (sql: string) => query(target, sql, o.format, io);
     if (words.length) return (await ask(words.join(' '))) ? 0 : 1;
     if (!process.stdin.isTTY) {
       const sql = readFileSync(0, 'utf8').trim();
       if (!sql) throw new UsageError('no query: give it after --, or on standard input');
       return (await ask(sql)) ? 0 : 1;
     }
-    let ok = true;
-    const rl = createInterface({ input: process.stdin, output: process.stderr, prompt: `${target.name}> ` });
+    return (await prompt(target, ask)) ? 0 : 1;
+  });
+}
+
+/** On a terminal: a query per line until an empty line or Ctrl-D; whether every one was answered. */
+async function prompt(target: GrantTarget, ask: (sql: string) => Promise<boolean>): Promise<boolean> {
+  let ok = true;
+  const rl = createInterface({ input: process.stdin, output: process.stderr, prompt: `${target.name}> ` });
+  rl.prompt();
+  for await (const line of rl) {
+    if (!line.trim()) break;
+    ok = (await ask(line)) && ok;
     rl.prompt();
-    for await (const line of rl) {
-      if (!line.trim()) break;
-      ok = (await ask(line)) && ok;
-      rl.prompt();
-    }
-    rl.close();
-    return ok ? 0 : 1;
-  } catch (e) {
-    if (e instanceof UsageError) {
-      io.stderr(`sallyport clickhouse: ${e.message}\nRun 'sallyport clickhouse --help'.\n`);
-      return 2;
-    }
-    if (e instanceof Failed) {
-      io.stderr(`sallyport clickhouse: ${e.message}\n`);
-      return 1;
-    }
-    throw e;
   }
+  rl.close();
+  return ok;
 }
 
 async function query(

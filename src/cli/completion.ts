@@ -1,7 +1,7 @@
 // `sallyport completion bash|zsh`: a completion script for the shell, made from the command table
 // and each command's --help (its --flags), so it never drifts from the commands themselves.
 import { commandHelp, commandNames } from './main.ts';
-import { processIo, type CommandIo } from './io.ts';
+import { UsageError, processIo, runCommand, type CommandIo } from './kit/index.ts';
 
 export const help = `usage: sallyport completion bash|zsh
 
@@ -83,17 +83,18 @@ compdef _sallyport sallyport
 `;
 }
 
-export async function run(argv: string[], io: CommandIo = processIo): Promise<number> {
-  const shell = argv[0];
-  if (shell === '--help' || shell === '-h') {
-    io.stdout(help);
+const COMMAND = {
+  name: 'completion',
+  flags: {},
+  help,
+  positionals: { min: 1, max: 1, usage: 'want bash or zsh' },
+};
+
+export function run(argv: string[], io: CommandIo = processIo): Promise<number> {
+  return runCommand(COMMAND, argv, io, async ({ positionals: [shell] }) => {
+    if (shell !== 'bash' && shell !== 'zsh') throw new UsageError('want bash or zsh');
+    const table = await flagTable();
+    io.stdout(shell === 'bash' ? bashScript(table) : zshScript(table));
     return 0;
-  }
-  if (argv.length !== 1 || (shell !== 'bash' && shell !== 'zsh')) {
-    io.stderr(`sallyport completion: want bash or zsh\nRun 'sallyport completion --help'.\n`);
-    return 2;
-  }
-  const table = await flagTable();
-  io.stdout(shell === 'bash' ? bashScript(table) : zshScript(table));
-  return 0;
+  });
 }

@@ -3,12 +3,40 @@
 // command itself listens and makes the TLS connection (the grant's certificate, the service's
 // name) for each local connection, so local tools speak plain HTTP or TCP on loopback.
 import { createServer, type Socket } from 'node:net';
-import { parseArgs } from 'node:util';
 import { ctlRequest, socketPath, type AgentStatus } from '../agent/index.ts';
 import { socks5Connect, tlsOver } from '../lab/client.ts';
-import { stateDir, untilStopped } from './agent-common.ts';
+import { STATE_FLAG, stateDir, untilStopped } from './agent-common.ts';
 import { grantTarget, type GrantTarget } from './grant-target.ts';
-import { Failed, UsageError } from './io.ts';
+import {
+  Failed,
+  HELP_FLAG,
+  UsageError,
+  optionLines,
+  processIo,
+  runCommand,
+  type FlagTable,
+} from './kit/index.ts';
+
+const FLAGS = {
+  local: {
+    type: 'string',
+    value: 'HOST:PORT',
+    help: 'where to listen, e.g. 127.0.0.1:8123 (port 0 picks one; it is printed)',
+  },
+  tunnel: {
+    type: 'boolean',
+    help: "TLS with the grant's certificate made here; local clients speak plain text",
+  },
+  ...STATE_FLAG,
+  json: {
+    type: 'boolean',
+    help: 'print the forward as one JSON line {"local","service","name"} once it listens',
+  },
+  ...HELP_FLAG,
+} as const satisfies FlagTable;
+
+const WANT_REF =
+  "want one DEPLOYMENT/SERVICE, e.g. acme-prod/web ('sallyport admin services list' shows them)";
 
 export const help = `usage: sallyport connect DEPLOYMENT/SERVICE --local HOST:PORT [--tunnel] [--state DIR] [--json]
 
@@ -25,12 +53,7 @@ TCP to --local, e.g. curl http://127.0.0.1:8123/ or clickhouse-client. Plain tex
 machine: --tunnel listens only on a loopback address.
 
 options:
-  --local HOST:PORT   where to listen, e.g. 127.0.0.1:8123 (port 0 picks one; it is printed)
-  --tunnel            TLS with the grant's certificate made here; local clients speak plain text
-  --state DIR         the agent's state directory (env SALLYPORT_STATE; default ~/.sallyport)
-  --json              print the forward as one JSON line {"local","service","name"} once it listens
-  --help              this text
-
+${optionLines(FLAGS, 22)}
 examples:
   sallyport connect acme-prod/clickhouse --local 127.0.0.1:8123 --tunnel
   sallyport connect acme-prod/web --local 127.0.0.1:0 --state ~/.sallyport-lab   (prints the port)
@@ -38,87 +61,66 @@ examples:
 exit codes: 0 stopped, 1 the agent refused or is not running, 2 bad usage
 `;
 
-export async function run(
-  argv: string[],
-  opts: { signal?: AbortSignal; onReady?(local: string): void } = {},
+interface ConnectOptions {
+  signal?: AbortSignal;
+  onReady?(local: string): void;
+}
+
+const COMMAND = { name: 'connect', flags: FLAGS, help, positionals: { min: 1, max: 1, usage: WANT_REF } };
+
+export function run(argv: string[], opts: ConnectOptions = {}): Promise<number> {
+  return runCommand(COMMAND, argv, processIo, ({ values: a, positionals: [ref] }) => {
+    if (!/^[^/]+\/[^/]+$/.test(ref)) throw new UsageError(WANT_REF);
+    const local = a.local;
+    if (!local) throw new UsageError('--local HOST:PORT is required, e.g. --local 127.0.0.1:8080');
+    const state = stateDir(a.state);
+    return a.tunnel ? tunnel(ref, local, state, !!a.json, opts) : forward(ref, local, state, !!a.json, opts);
+  });
+}
+
+/** The agent forwards `local` to the service until this command stops. */
+async function forward(
+  ref: string,
+  local: string,
+  state: string,
+  json: boolean,
+  opts: ConnectOptions,
 ): Promise<number> {
-  let p;
-  try {
-    p = parseArgs({
-      args: argv,
-      options: {
-        local: { type: 'string' },
-        tunnel: { type: 'boolean' },
-        state: { type: 'string' },
-        json: { type: 'boolean' },
-        help: { type: 'boolean' },
-      },
-      strict: true,
-      allowPositionals: true,
-    });
-  } catch (e) {
-    process.stderr.write(`sallyport connect: ${(e as Error).message}\n\n${help}`);
-    return 2;
-  }
-  if (p.values.help) {
-    process.stdout.write(help);
-    return 0;
-  }
-  const ref = p.positionals[0];
-  if (!ref || !/^[^/]+\/[^/]+$/.test(ref) || p.positionals.length > 1)
-    return (
-      process.stderr.write(
-        "sallyport connect: want one DEPLOYMENT/SERVICE, e.g. acme-prod/web ('sallyport admin services list' shows them)\n",
-      ),
-      2
-    );
-  if (!p.values.local)
-    return (
-      process.stderr.write('sallyport connect: --local HOST:PORT is required, e.g. --local 127.0.0.1:8080\n'),
-      2
-    );
-  if (p.values.tunnel) return tunnel(ref, p.values.local, stateDir(p.values.state), !!p.values.json, opts);
   let r;
   try {
-    r = await ctlRequest(socketPath(stateDir(p.values.state)), {
-      cmd: 'forward',
-      service: ref,
-      local: p.values.local,
-    });
+    r = await ctlRequest(socketPath(state), { cmd: 'forward', service: ref, local });
   } catch (e) {
-    process.stderr.write(`sallyport connect: ${(e as Error).message}\n`);
-    return 1;
+    throw new Failed((e as Error).message, { cause: e });
   }
   if (!r.reply.ok) {
     r.socket.destroy();
-    process.stderr.write(
-      `sallyport connect: ${r.reply.message} (${r.reply.code})\n` +
-        "  'sallyport status' shows what the agent sees; 'sallyport grants --status active' your grants\n",
+    throw new Failed(
+      `${r.reply.message} (${r.reply.code})\n` +
+        "  'sallyport status' shows what the agent sees; 'sallyport grants --status active' your grants",
     );
-    return 1;
   }
-  const local = String(r.reply.local);
-  const name = await tailnetName(stateDir(p.values.state), ref);
-  process.stdout.write(
-    p.values.json
-      ? JSON.stringify({ local, service: ref, name: name ?? null }) + '\n'
-      : `forwarding ${local} -> ${ref} (Ctrl-C to stop)\n` +
+  const bound = String(r.reply.local);
+  const name = await tailnetName(state, ref);
+  processIo.stdout(
+    json
+      ? JSON.stringify({ local: bound, service: ref, name: name ?? null }) + '\n'
+      : `forwarding ${bound} -> ${ref} (Ctrl-C to stop)\n` +
           (name
-            ? `  TLS clients: ask for ${name} (curl --connect-to ${name}:443:${local} https://${name}/ with the grant's certificate), or use --tunnel\n`
+            ? `  TLS clients: ask for ${name} (curl --connect-to ${name}:443:${bound} https://${name}/ with the grant's certificate), or use --tunnel\n`
             : ''),
   );
-  opts.onReady?.(local);
+  opts.onReady?.(bound);
   let lost = false;
+  const socket = r.socket;
   await untilStopped(opts.signal, (stop) =>
-    r.socket.once('close', () => {
+    socket.once('close', () => {
       lost = true;
       stop();
     }),
   );
-  r.socket.destroy();
-  if (lost)
-    process.stderr.write("sallyport connect: the agent went away: is 'sallyport agent' still running?\n");
-  return lost ? 1 : 0;
+  socket.destroy();
+  if (lost) throw new Failed("the agent went away: is 'sallyport agent' still running?");
+  return 0;
 }
 
 /** The service's tailnet name from the agent's netmap, if it has it. */
@@ -144,24 +146,20 @@ async function tunnel(
   local: string,
   state: string,
   json: boolean,
-  opts: { signal?: AbortSignal; onReady?(local: string): void },
+  opts: ConnectOptions,
 ): Promise<number> {
   const m = LOOPBACK.exec(local);
-  if (!m) {
-    process.stderr.write(
-      `sallyport connect: --tunnel listens only on a loopback address (plain text stays on this machine), got '${local}': use e.g. 127.0.0.1:8123\n`,
+  if (!m)
+    throw new UsageError(
+      `--tunnel listens only on a loopback address (plain text stays on this machine), got '${local}': use e.g. 127.0.0.1:8123`,
     );
-    return 2;
-  }
   const [deployment, service] = ref.split('/');
   let t: GrantTarget;
   try {
     t = await grantTarget(deployment, service, state);
   } catch (e) {
-    if (e instanceof Failed || e instanceof UsageError) {
-      process.stderr.write(`sallyport connect: ${e.message}\n`);
-      return 1;
-    }
+    // Here there is no --service to pick one of several with: a refusal like any other.
+    if (e instanceof UsageError) throw new Failed(e.message, { cause: e });
     throw e;
   }
   const sockets = new Set<Socket>();
@@ -187,7 +185,7 @@ async function tunnel(
         client.on('close', end);
         tls.on('close', end);
       } catch (e) {
-        process.stderr.write(`sallyport connect: ${t.name}: ${(e as Error).message}\n`);
+        processIo.stderr(`sallyport connect: ${t.name}: ${(e as Error).message}\n`);
         client.destroy();
       }
     })();
@@ -199,12 +197,11 @@ async function tunnel(
       server.listen(Number(m[2]), host, () => resolve());
     });
   } catch (e) {
-    process.stderr.write(`sallyport connect: cannot listen on ${local}: ${(e as Error).message}\n`);
-    return 1;
+    throw new Failed(`cannot listen on ${local}: ${(e as Error).message}`, { cause: e });
   }
   const a = server.address() as { address: string; port: number };
   const where = `${a.address.includes(':') ? `[${a.address}]` : a.address}:${a.port}`;
-  process.stdout.write(
+  processIo.stdout(
     json
       ? JSON.stringify({ local: where, service: ref, name: t.name, tunnel: true }) + '\n'
       : `tunnel ${where} -> ${ref} (TLS to ${t.name} with grant ${t.grant}'s certificate; Ctrl-C to stop)\n` +

@@ -9,41 +9,102 @@ import { EgressError } from '../egress/errors.ts';
 import { egressRegistry, serveMetrics, type EgressMetricsSource } from '../egress/metrics.ts';
 import { SPOOL_POLICIES, Spool, type SpoolPolicy } from '../egress/spool.ts';
 import { checkName } from '../egress/usage.ts';
-import { UsageError } from './io.ts';
+import { onStop } from './signals.ts';
+import {
+  Failed,
+  HELP_FLAG,
+  UsageError,
+  optionLines,
+  processIo,
+  type FlagTable,
+  type FlagValues,
+} from './kit/index.ts';
 
-/** The parseArgs options both commands take. */
-export const COMMON_OPTIONS = {
-  deployment: { type: 'string' },
-  host: { type: 'string' },
-  region: { type: 'string' },
-  endpoint: { type: 'string' },
-  interval: { type: 'string' },
-  'spool-dir': { type: 'string' },
-  'spool-max-bytes': { type: 'string' },
-  'spool-max-records': { type: 'string' },
-  'spool-policy': { type: 'string' },
-  'metrics-listen': { type: 'string' },
-  'log-level': { type: 'string' },
-  help: { type: 'boolean', short: 'h' },
+/** What every duration flag of these commands takes: 500ms, 10s, 5m, 1h. */
+export const INTERVAL = {
+  type: 'duration',
+  value: 'D',
+  units: ['ms', 's', 'm', 'h'],
+  digits: 7,
 } as const;
 
-/** The help lines of COMMON_OPTIONS. */
-export const COMMON_HELP = `  --deployment NAME        deployment name, the first part of every key (env SALLYPORT_DEPLOYMENT)
-  --host NAME              this host's name in keys and ids (default: the hostname)
-  --region NAME            AWS region (default: AWS_REGION or AWS_DEFAULT_REGION)
-  --endpoint URL           service endpoint, e.g. a VPC interface endpoint (default: the region's)
-  --spool-dir DIR          the durable local spool (required; one process per directory)
-  --spool-max-bytes N      spool bound in bytes, K/M/G suffixes allowed (default 64M)
-  --spool-max-records N    spool bound in records (default 100000)
-  --spool-policy P         when the spool is full: drop-oldest (default) or refuse-new; both counted
-  --metrics-listen H:P     serve GET /metrics on this address, e.g. 127.0.0.1:9464 (default: off)
-  --log-level LEVEL        pino level: fatal, error, warn, info (default), debug, trace, silent
-  --help                   this text
+const intervalInvalid = (flag: string) => (s: string) =>
+  `${flag} wants a duration such as 500ms, 10s, 5m, 1h; got '${s}'`;
 
+/** The flags both commands take. */
+export const COMMON_FLAGS = {
+  deployment: {
+    type: 'string',
+    value: 'NAME',
+    env: 'SALLYPORT_DEPLOYMENT',
+    required: true,
+    help: 'deployment name, the first part of every key (env SALLYPORT_DEPLOYMENT)',
+  },
+  host: { type: 'string', value: 'NAME', help: "this host's name in keys and ids (default: the hostname)" },
+  region: { type: 'string', value: 'NAME', help: 'AWS region (default: AWS_REGION or AWS_DEFAULT_REGION)' },
+  endpoint: {
+    type: 'string',
+    value: 'URL',
+    help: "service endpoint, e.g. a VPC interface endpoint (default: the region's)",
+  },
+  interval: { ...INTERVAL, default: '10s', invalid: intervalInvalid('--interval') },
+  'spool-dir': {
+    type: 'string',
+    value: 'DIR',
+    required: '--spool-dir DIR is required (a directory on a persistent volume)',
+    help: 'the durable local spool (required; one process per directory)',
+  },
+  'spool-max-bytes': {
+    type: 'string',
+    value: 'N',
+    default: '64M',
+    help: 'spool bound in bytes, K/M/G suffixes allowed (default 64M)',
+  },
+  'spool-max-records': {
+    type: 'number',
+    value: 'N',
+    default: 100_000,
+    min: 1,
+    invalid: (v) => `--spool-max-records wants a positive integer, got '${v}'`,
+    help: 'spool bound in records (default 100000)',
+  },
+  'spool-policy': {
+    type: 'string',
+    value: 'P',
+    default: 'drop-oldest',
+    choices: SPOOL_POLICIES,
+    invalid: (v) => `--spool-policy wants ${SPOOL_POLICIES.join(' or ')}, got '${v}'`,
+    help: 'when the spool is full: drop-oldest (default) or refuse-new; both counted',
+  },
+  'metrics-listen': {
+    type: 'string',
+    value: 'H:P',
+    help: 'serve GET /metrics on this address, e.g. 127.0.0.1:9464 (default: off)',
+  },
+  'log-level': {
+    type: 'string',
+    value: 'LEVEL',
+    default: 'info',
+    help: 'pino level: fatal, error, warn, info (default), debug, trace, silent',
+  },
+  ...HELP_FLAG,
+} as const satisfies FlagTable;
+
+/** The --help lines of COMMON_FLAGS (--interval is each command's own line). */
+export const COMMON_HELP = `${optionLines(
+  COMMON_FLAGS,
+  27,
+  Object.keys(COMMON_FLAGS).filter((k) => k !== 'interval'),
+)}
 Credentials come from the AWS SDK's default chain (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY,
 AWS_PROFILE, web identity, instance or pod role) and are never logged.`;
 
-type Values = Partial<Record<keyof typeof COMMON_OPTIONS, string | boolean>>;
+/** --heartbeat and the like: a duration flag of these commands. */
+export function intervalFlag(flag: string, dflt: string, help: string) {
+  return { ...INTERVAL, default: dflt, invalid: intervalInvalid(flag), help } as const;
+}
+
+type Values = FlagValues<typeof COMMON_FLAGS>;
 
 /** HOST:PORT or [V6]:PORT (port 0: any free port). */
 export function parseListen(flag: string, s: string): { host: string; port: number } {
@@ -51,13 +112,6 @@ export function parseListen(flag: string, s: string): { host: string; port: numb
   const port = m ? Number(m[3]) : NaN;
   if (!m || port > 65535) throw new UsageError(`${flag} wants HOST:PORT, e.g. 127.0.0.1:9464; got '${s}'`);
   return { host: m[1] ?? m[2], port };
-}
-
-/** "500ms", "10s", "5m", "1h" → milliseconds. */
-export function parseInterval(flag: string, s: string): number {
-  const m = /^(\d{1,7})(ms|s|m|h)$/.exec(s);
-  if (!m) throw new UsageError(`${flag} wants a duration such as 500ms, 10s, 5m, 1h; got '${s}'`);
-  return Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
 }
 
 /** "4096", "64K", "64M", "1G" → bytes. */
@@ -80,70 +134,35 @@ export interface CommonConfig {
   logLevel: string;
 }
 
-/** Validates the shared flags (UsageError names the fix). */
+/** Validates the shared flags together (UsageError names the fix). */
 export function commonConfig(a: Values, env: Record<string, string | undefined>): CommonConfig {
-  const str = (k: keyof typeof COMMON_OPTIONS) => (typeof a[k] === 'string' ? (a[k] as string) : undefined);
-  const deployment = str('deployment') ?? env.SALLYPORT_DEPLOYMENT;
-  if (!deployment) throw new UsageError('--deployment NAME is required');
-  const host = str('host') ?? hostname().split('.')[0];
-  const region = str('region') ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
+  const host = a.host ?? hostname().split('.')[0];
+  const region = a.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
   if (!region) throw new UsageError('--region NAME is required (or set AWS_REGION)');
-  const dir = str('spool-dir');
-  if (!dir) throw new UsageError('--spool-dir DIR is required (a directory on a persistent volume)');
-  const policy = str('spool-policy') ?? 'drop-oldest';
-  if (!SPOOL_POLICIES.includes(policy as SpoolPolicy))
-    throw new UsageError(`--spool-policy wants ${SPOOL_POLICIES.join(' or ')}, got '${policy}'`);
-  const maxRecords = Number(str('spool-max-records') ?? 100_000);
-  if (!Number.isSafeInteger(maxRecords) || maxRecords <= 0)
-    throw new UsageError(`--spool-max-records wants a positive integer, got '${str('spool-max-records')}'`);
-  const endpoint = str('endpoint');
+  const endpoint = a.endpoint;
   if (endpoint !== undefined && !/^https?:\/\/[^/\s]+\/?$/.test(endpoint))
     throw new UsageError(`--endpoint wants http(s)://HOST[:PORT], got '${endpoint}'`);
   try {
-    checkName('--deployment', deployment);
+    checkName('--deployment', a.deployment);
     checkName('--host', host);
   } catch (e) {
-    throw new UsageError((e as Error).message);
+    throw new UsageError((e as Error).message, { cause: e });
   }
-  const ml = str('metrics-listen');
+  const ml = a['metrics-listen'];
   return {
-    deployment,
+    deployment: a.deployment,
     host,
     region,
     endpoint,
     spool: {
-      dir,
-      maxBytes: parseSize('--spool-max-bytes', str('spool-max-bytes') ?? '64M'),
-      maxRecords,
-      policy: policy as SpoolPolicy,
+      dir: a['spool-dir'],
+      maxBytes: parseSize('--spool-max-bytes', a['spool-max-bytes']),
+      maxRecords: a['spool-max-records'],
+      policy: a['spool-policy'] as SpoolPolicy,
     },
     metrics: ml === undefined ? undefined : parseListen('--metrics-listen', ml),
-    logLevel: str('log-level') ?? 'info',
+    logLevel: a['log-level'],
   };
-}
-
-/**
- * Parses a command's flags: the config, or the exit code after printing the usage error (2) or
- * --help (0, when `parse` returns undefined).
- */
-export function parseCommand<T>(
-  cmd: string,
-  help: string,
-  parse: () => T | undefined,
-): { cfg: T } | { code: number } {
-  let cfg: T | undefined;
-  try {
-    cfg = parse();
-  } catch (e) {
-    if (!(e instanceof UsageError)) throw e;
-    process.stderr.write(`sallyport ${cmd}: ${e.message}\n(see sallyport ${cmd} --help)\n`);
-    return { code: 2 };
-  }
-  if (!cfg) {
-    process.stdout.write(help);
-    return { code: 0 };
-  }
-  return { cfg };
 }
 
 export function egressLogger(cmd: string, level: string): Logger {
@@ -175,7 +194,8 @@ export interface Producer {
 
 /**
  * Opens the spool, starts the drain loop into `sink`, the producer and (if asked) /metrics, then
- * waits for SIGINT/SIGTERM or `signal`; stops everything in reverse. Returns the exit code.
+ * waits for SIGINT/SIGTERM or `signal`; stops everything in reverse. Returns the exit code (0);
+ * Failed when something could not start or failed while running.
  */
 export async function runEgress(o: {
   cmd: string;
@@ -193,9 +213,8 @@ export async function runEgress(o: {
   try {
     spool = await Spool.open(cfg.spool);
   } catch (e) {
-    process.stderr.write(`sallyport ${cmd}: ${(e as Error).message}\n`);
     o.sink.close();
-    return 1;
+    throw new Failed((e as Error).message, { cause: e });
   }
   const drain = new Drainer({
     clock: realClock,
@@ -204,13 +223,8 @@ export async function runEgress(o: {
     onError: (e, seq) => log.warn({ seq, err: (e as Error).message }, 'upload failed; will retry'),
   });
   const producer = o.producer(spool, () => drain.kick());
-  const ac = new AbortController();
-  const onSignal = () => ac.abort();
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  o.signal?.addEventListener('abort', onSignal, { once: true });
+  const stop = onStop(o.signal);
   let metrics: Awaited<ReturnType<typeof serveMetrics>> | undefined;
-  let code = 0;
   try {
     if (cfg.metrics)
       metrics = await serveMetrics(
@@ -218,24 +232,19 @@ export async function runEgress(o: {
         cfg.metrics,
       );
     drain.start();
-    await producer.start({ signal: ac.signal });
-    process.stdout.write(
+    await producer.start({ signal: stop.signal });
+    processIo.stdout(
       `${cmd} ${cfg.deployment}/${cfg.host}: ${o.describe}; spool ${cfg.spool.dir} holds ${spool.records} records` +
         (metrics ? `; metrics on ${cfg.metrics!.host}:${metrics.port}` : '') +
         '\n',
     );
-    await new Promise<void>((resolve) => {
-      if (ac.signal.aborted) resolve();
-      else ac.signal.addEventListener('abort', () => resolve(), { once: true });
-    });
+    await stop.stopped;
+    return 0;
   } catch (e) {
     const ee = e as EgressError;
-    process.stderr.write(`sallyport ${cmd}: ${ee.code ? `${ee.code}: ` : ''}${ee.message}\n`);
-    code = 1;
+    throw new Failed(`${ee.code ? `${ee.code}: ` : ''}${ee.message}`, { cause: e });
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    o.signal?.removeEventListener('abort', onSignal);
+    stop.dispose();
     await producer.stop().catch((e) => log.error({ err: (e as Error).message }, 'stop failed'));
     if (!(await drain.flush(5_000)))
       log.warn(
@@ -247,5 +256,4 @@ export async function runEgress(o: {
     o.sink.close();
     await metrics?.close();
   }
-  return code;
 }

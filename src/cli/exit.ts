@@ -2,24 +2,9 @@
 // "the server said no" from "I typed it wrong" from "the server is not there" from "log in again".
 import { ApiError } from '../control/api-client.ts';
 import { ControlError } from '../control/errors.ts';
+import { EXIT, reportError, type ExitCode, type Failure, type ReportOptions } from './kit/index.ts';
 
-/** The process exit codes of every command (documented in `sallyport --help`). */
-export const EXIT = {
-  /** Done (a long-running command: stopped by a signal). */
-  OK: 0,
-  /** Refused or failed: the server or the agent said no, a check failed, or a process could not start. */
-  FAILED: 1,
-  /** Bad usage: unknown flag, missing argument, missing server or token. Nothing was sent. */
-  USAGE: 2,
-  /** The coordinator could not be reached: connection refused, name not found, TLS handshake failed. */
-  UNREACHABLE: 3,
-  /** The coordinator rejected the credentials (HTTP 401): the token expired or was revoked. */
-  UNAUTHENTICATED: 4,
-  /** Interrupted (SIGINT) before the work was done, e.g. the lab's story (128 + SIGINT). */
-  INTERRUPTED: 130,
-} as const;
-
-export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
+export { EXIT, type ExitCode, type Failure } from './kit/index.ts';
 
 /** The lines `sallyport --help` prints about exit codes. */
 export const EXIT_CODES_HELP = `exit codes (every command):
@@ -57,12 +42,6 @@ function causeCode(e: unknown): string | undefined {
     if (typeof c === 'string' && c !== 'CONNECT') return c;
   }
   return undefined;
-}
-
-/** A failure as one message (with what to do next) and its exit code. */
-export interface Failure {
-  code: ExitCode;
-  message: string;
 }
 
 /**
@@ -106,6 +85,9 @@ export function apiFailure(e: unknown, server?: string): Failure | undefined {
   return { code: EXIT.FAILED, message: `${e.code}: ${e.message}` };
 }
 
+/** The error printer's options for a command that talks to the coordinator at `server`. */
+export const apiErrors = (server?: string): ReportOptions => ({ classify: (e) => apiFailure(e, server) });
+
 /**
  * Reports an API failure of `sallyport CMD` on `err` and returns its exit code; undefined (nothing
  * written) when `e` is not about the API.
@@ -116,8 +98,5 @@ export function reportApiFailure(
   err: (s: string) => void,
   server?: string,
 ): ExitCode | undefined {
-  const f = apiFailure(e, server);
-  if (!f) return undefined;
-  err(`sallyport ${cmd}: ${f.message}\n`);
-  return f.code;
+  return apiFailure(e, server) ? reportError(cmd, e, err, apiErrors(server)) : undefined;
 }

@@ -8,7 +8,7 @@ import { X509Certificate } from 'node:crypto';
 import { ctlRequest, socketPath, type AgentStatus, type CtlRequest } from '../agent/index.ts';
 import type { ClientCert } from '../lab/client.ts';
 import { realClock } from '../clock/index.ts';
-import { Failed, UsageError } from './io.ts';
+import { Failed, UsageError } from './kit/index.ts';
 
 /** A certificate this close to its end is made again. */
 const RENEW_BEFORE_MS = 60_000;

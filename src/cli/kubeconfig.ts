@@ -10,12 +10,51 @@
 //   proxy-url                   socks5://HOST:PORT (--socks, else the running agent's)
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync, chmodSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { ctlRequest, socketPath } from '../agent/index.ts';
-import { stateDir } from './agent-common.ts';
-import { CONNECTION_OPTIONS, apiClientFrom } from './api-connection.ts';
+import type { ApiClient } from '../control/api-client.ts';
+import { STATE_FLAG, stateDir } from './agent-common.ts';
+import { CONNECTION_FLAGS, apiClientFrom } from './api-connection.ts';
 import { EXIT, apiFailure } from './exit.ts';
-import { Failed, UsageError, processIo, type CommandIo } from './io.ts';
+import {
+  CliError,
+  Failed,
+  UsageError,
+  optionLines,
+  processIo,
+  runCommand,
+  type CommandIo,
+  type FlagTable,
+  type FlagValues,
+} from './kit/index.ts';
+
+const FLAGS = {
+  service: { type: 'string', value: 'S', help: 'the Kubernetes service of the deployment (default k8s)' },
+  out: {
+    type: 'string',
+    value: 'FILE',
+    help: "where to write (default STATE/kube/DEPLOYMENT-S.yaml); '-' prints it",
+  },
+  cert: {
+    type: 'string',
+    value: 'DIR',
+    help: 'the grant certificate directory (default: the only one under STATE/certs)',
+  },
+  socks: {
+    type: 'string',
+    value: 'HOST:PORT',
+    help: "the agent's SOCKS5 proxy (default: asked from the running agent)",
+  },
+  name: {
+    type: 'string',
+    value: 'HOST',
+    help: "the service's tailnet name (default: from the running agent's netmap, else the coordinator)",
+  },
+  namespace: { type: 'string', value: 'NS', help: "the context's default namespace" },
+  ...STATE_FLAG,
+  ...CONNECTION_FLAGS,
+} as const satisfies FlagTable;
+
+type Values = FlagValues<typeof FLAGS>;
 
 export const help = `usage: sallyport kubeconfig DEPLOYMENT [--service S] [--out FILE] [--cert DIR]
                             [--socks HOST:PORT] [--name HOST] [--namespace NS] [--state DIR]
@@ -27,15 +66,14 @@ forwards as you (Kubernetes impersonation) with read-only rights; secrets, exec,
 port-forward are refused.
 
 options:
-  --service S        the Kubernetes service of the deployment (default k8s)
-  --out FILE         where to write (default STATE/kube/DEPLOYMENT-S.yaml); '-' prints it
-  --cert DIR         the grant certificate directory (default: the only one under STATE/certs)
-  --socks HOST:PORT  the agent's SOCKS5 proxy (default: asked from the running agent)
-  --name HOST        the service's tailnet name (default: from the running agent's netmap, else the coordinator)
-  --namespace NS     the context's default namespace
-  --state DIR        the agent's state directory (env SALLYPORT_STATE; default ~/.sallyport)
-  --server URL, --token TOKEN, --ca FILE, --fingerprint HEX   the coordinator (as for 'sallyport admin')
-
+${optionLines(FLAGS, 21, [
+  ...(['service', 'out', 'cert', 'socks', 'name', 'namespace', 'state'] as const),
+  {
+    group: ['server', 'token', 'ca', 'fingerprint'],
+    help: "the coordinator (as for 'sallyport admin')",
+    gap: 3,
+  },
+])}
 example:
   sallyport request acme-prod --service k8s --reason "INC-4711" --for 1h   (then approved)
   sallyport cert --out ~/.sallyport/certs/acme
@@ -148,80 +186,36 @@ async function agentSocks(state: string): Promise<string> {
   return socks;
 }
 
-export async function run(argv: string[], io: KubeconfigIo = processIo): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      options: {
-        ...CONNECTION_OPTIONS,
-        service: { type: 'string' },
-        out: { type: 'string' },
-        cert: { type: 'string' },
-        socks: { type: 'string' },
-        name: { type: 'string' },
-        namespace: { type: 'string' },
-        state: { type: 'string' },
-        help: { type: 'boolean' },
-      },
-      allowPositionals: true,
-      strict: true,
-    });
-  } catch (e) {
-    io.stderr(`sallyport kubeconfig: ${(e as Error).message}\nRun 'sallyport kubeconfig --help'.\n`);
-    return EXIT.USAGE;
-  }
-  const o = parsed.values;
-  if (o.help) {
-    io.stdout(help);
-    return EXIT.OK;
-  }
-  try {
-    if (parsed.positionals.length !== 1) throw new UsageError('give exactly one DEPLOYMENT');
-    const deployment = parsed.positionals[0];
+const COMMAND = {
+  name: 'kubeconfig',
+  flags: FLAGS,
+  help,
+  positionals: { min: 1, max: 1, usage: 'give exactly one DEPLOYMENT' },
+};
+
+export function run(argv: string[], io: KubeconfigIo = processIo): Promise<number> {
+  return runCommand(COMMAND, argv, io, async ({ values: o, positionals: [deployment] }) => {
     const service = o.service ?? 'k8s';
     if (o.socks !== undefined && !HOSTPORT.test(o.socks))
       throw new UsageError(`--socks '${o.socks}' is not HOST:PORT`);
     if (o.name !== undefined && !DNS.test(o.name.toLowerCase()))
       throw new UsageError(`--name '${o.name}' is not a DNS name`);
-    const state = stateDir(o.state ?? io.env.SALLYPORT_STATE);
+    const state = stateDir(o.state);
     const dir = certDir(o.cert, state);
     const certFile = join(dir, 'cert.pem');
     const keyFile = join(dir, 'key.pem');
     for (const f of [certFile, keyFile])
       if (!existsSync(f)) throw new UsageError(`${f} is missing: run 'sallyport cert --out ${dir}'`);
-
     // The coordinator is asked only for what is not on disk or on the command line.
     const caFile = join(dir, 'ca.pem');
-    let caPem = existsSync(caFile) ? readFileSync(caFile, 'utf8') : undefined;
-    let name = o.name?.toLowerCase() ?? (await agentTailnetName(state, deployment, service));
-    if (!caPem || !name) {
-      const api = apiClientFrom(o, io.env);
-      if (typeof api === 'string')
-        throw new UsageError(
-          `${api} (needed for ${!caPem ? 'the coordinator root' : 'the tailnet name'}; or pass --name)`,
-        );
-      try {
-        if (!caPem) caPem = (await api.call<{ rootCaPem: string }>('GET', '/api/v1/info')).rootCaPem;
-        if (!name) {
-          const svcs = await api.call<{ name: string; tailnetName: string }[]>(
-            'GET',
-            `/api/v1/services?deployment=${encodeURIComponent(deployment)}`,
-          );
-          const s = svcs.find((x) => x.name === service);
-          if (!s) throw new Failed(`deployment ${deployment} has no service ${service}`);
-          name = s.tailnetName;
-        }
-      } catch (e) {
-        const f = apiFailure(e, o.server ?? io.env.SALLYPORT_SERVER);
-        if (!f) throw e;
-        const hint = name
-          ? ''
-          : `\nthe tailnet name can also be given: --name ${service}.${deployment}.REGION.CLOUD.SUFFIX`;
-        io.stderr(`sallyport kubeconfig: ${f.message}${hint}\n`);
-        return f.code;
-      }
-    }
+    const known = {
+      caPem: existsSync(caFile) ? readFileSync(caFile, 'utf8') : undefined,
+      name: o.name?.toLowerCase() ?? (await agentTailnetName(state, deployment, service)),
+    };
+    const { caPem, name } =
+      known.caPem && known.name
+        ? { caPem: known.caPem, name: known.name }
+        : await fromCoordinator(o, io, deployment, service, known);
     const proxy = o.socks ?? (await agentSocks(state));
     const text = buildKubeconfig({
       name: `sallyport-${deployment}-${service}`,
@@ -244,15 +238,41 @@ export async function run(argv: string[], io: KubeconfigIo = processIo): Promise
       `kubeconfig for ${name} via socks5://${proxy} written to ${out}\n  KUBECONFIG=${out} kubectl get pods\n`,
     );
     return EXIT.OK;
+  });
+}
+
+/** The coordinator's root and the service's tailnet name, for what `known` lacks. */
+async function fromCoordinator(
+  o: Values,
+  io: KubeconfigIo,
+  deployment: string,
+  service: string,
+  known: { caPem?: string; name?: string },
+): Promise<{ caPem: string; name: string }> {
+  let { caPem, name } = known;
+  const api: ApiClient | string = apiClientFrom(o, io.env);
+  if (typeof api === 'string')
+    throw new UsageError(
+      `${api} (needed for ${!caPem ? 'the coordinator root' : 'the tailnet name'}; or pass --name)`,
+    );
+  try {
+    if (!caPem) caPem = (await api.call<{ rootCaPem: string }>('GET', '/api/v1/info')).rootCaPem;
+    if (!name) {
+      const svcs = await api.call<{ name: string; tailnetName: string }[]>(
+        'GET',
+        `/api/v1/services?deployment=${encodeURIComponent(deployment)}`,
+      );
+      const s = svcs.find((x) => x.name === service);
+      if (!s) throw new Failed(`deployment ${deployment} has no service ${service}`);
+      name = s.tailnetName;
+    }
+    return { caPem, name };
   } catch (e) {
-    if (e instanceof UsageError) {
-      io.stderr(`sallyport kubeconfig: ${e.message}\nRun 'sallyport kubeconfig --help'.\n`);
-      return EXIT.USAGE;
-    }
-    if (e instanceof Failed) {
-      io.stderr(`sallyport kubeconfig: ${e.message}\n`);
-      return EXIT.FAILED;
-    }
-    throw e;
+    const f = apiFailure(e, o.server);
+    if (!f) throw e;
+    const hint = name
+      ? ''
+      : `\nthe tailnet name can also be given: --name ${service}.${deployment}.REGION.CLOUD.SUFFIX`;
+    throw new CliError((e as { code: string }).code, `${f.message}${hint}`, f.code, { cause: e });
   }
 }

@@ -4,41 +4,70 @@
 import { readFileSync } from 'node:fs';
 import type { CertSpec } from '../certs/index.ts';
 import { parseMetricsToken } from '../util/metrics-http.ts';
-import { UsageError } from './io.ts';
+import { UsageError, optionLines, type FlagTable } from './kit/index.ts';
 
-export const LISTENER_OPTIONS = {
-  'tls-cert': { type: 'string' },
-  'tls-key': { type: 'string' },
-  'acme-directory': { type: 'string' },
-  'acme-domain': { type: 'string', multiple: true },
-  'acme-email': { type: 'string' },
-  'acme-agree-tos': { type: 'boolean' },
-  'acme-http-listen': { type: 'string' },
-  'acme-ca': { type: 'string' },
-  'metrics-listen': { type: 'string' },
-  'metrics-token-file': { type: 'string' },
-} as const;
+export const LISTENER_FLAGS = {
+  'tls-cert': {
+    type: 'string',
+    value: 'FILE',
+    help: 'PEM certificate chain of the listener (with --tls-key)',
+  },
+  'tls-key': { type: 'string', value: 'FILE', help: 'PEM private key of the listener' },
+  'acme-directory': {
+    type: 'string',
+    value: 'URL',
+    help: `get and renew the certificate from this ACME CA (RFC 8555), e.g.
+https://acme-v02.api.letsencrypt.org/directory; http-01 validation`,
+  },
+  'acme-domain': {
+    type: 'repeatable',
+    value: 'NAME',
+    help: 'DNS name the certificate covers, resolving to this host; repeatable',
+  },
+  'acme-agree-tos': {
+    type: 'boolean',
+    help: "you agree to the ACME CA's terms of service (required with ACME)",
+  },
+  'acme-email': { type: 'string', value: 'ADDR', help: 'contact for the ACME account (expiry notices)' },
+  'acme-http-listen': {
+    type: 'string',
+    value: 'HOST:PORT',
+    help: `where the http-01 responder listens (default 0.0.0.0:80: the CA connects to
+port 80 of each domain; it answers only /.well-known/acme-challenge/)`,
+  },
+  'acme-ca': {
+    type: 'string',
+    value: 'FILE',
+    help: "PEM CA to trust for the ACME server's own HTTPS (a private CA)",
+  },
+  'metrics-listen': {
+    type: 'string',
+    value: 'HOST:PORT',
+    help: 'serve GET /metrics over plain HTTP on this address (bind a private one)',
+  },
+  'metrics-token-file': {
+    type: 'string',
+    value: 'FILE',
+    help: `serve GET /metrics on the main listener to 'Authorization: Bearer TOKEN',
+TOKEN being this file's one line (16+ characters; openssl rand -hex 24)`,
+  },
+} as const satisfies FlagTable;
+
+const CERT_FLAGS = [
+  'tls-cert',
+  'tls-key',
+  'acme-directory',
+  'acme-domain',
+  'acme-agree-tos',
+  'acme-email',
+  'acme-http-listen',
+  'acme-ca',
+] as const;
 
 export const LISTENER_HELP = `listener certificate (one of; the files are read again every 60 s and on SIGHUP, and a new
 certificate is served to new connections while open ones keep theirs):
-  --tls-cert FILE       PEM certificate chain of the listener (with --tls-key)
-  --tls-key FILE        PEM private key of the listener
-  --acme-directory URL  get and renew the certificate from this ACME CA (RFC 8555), e.g.
-                        https://acme-v02.api.letsencrypt.org/directory; http-01 validation
-  --acme-domain NAME    DNS name the certificate covers, resolving to this host; repeatable
-  --acme-agree-tos      you agree to the ACME CA's terms of service (required with ACME)
-  --acme-email ADDR     contact for the ACME account (expiry notices)
-  --acme-http-listen HOST:PORT
-                        where the http-01 responder listens (default 0.0.0.0:80: the CA connects to
-                        port 80 of each domain; it answers only /.well-known/acme-challenge/)
-  --acme-ca FILE        PEM CA to trust for the ACME server's own HTTPS (a private CA)
-metrics (GET /metrics on the main listener answers 403 unless a token is set):
-  --metrics-listen HOST:PORT
-                        serve GET /metrics over plain HTTP on this address (bind a private one)
-  --metrics-token-file FILE
-                        serve GET /metrics on the main listener to 'Authorization: Bearer TOKEN',
-                        TOKEN being this file's one line (16+ characters; openssl rand -hex 24)
-`;
+${optionLines(LISTENER_FLAGS, 24, CERT_FLAGS)}metrics (GET /metrics on the main listener answers 403 unless a token is set):
+${optionLines(LISTENER_FLAGS, 24, ['metrics-listen', 'metrics-token-file'])}`;
 
 export interface ListenerFlags {
   'tls-cert'?: string;

@@ -5,16 +5,61 @@
 // once when the profile is signed in to the same coordinator, else by a code someone approves.
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { parseArgs } from 'node:util';
 import { realClock } from '../clock/index.ts';
 import { PublicKey } from '../crypto/index.ts';
 import { ApiClient, ApiError, deviceStartBody } from '../control/index.ts';
 import { loadOrCreateNodeKey, writeSettings } from '../agent/index.ts';
 import { stateDir } from './agent-common.ts';
 import { EXIT, apiFailure } from './exit.ts';
-import { processIo, type CommandIo } from './io.ts';
+import {
+  Failed,
+  HELP_FLAG,
+  UsageError,
+  optionLines,
+  parseArgsOptions,
+  processIo,
+  runCommand,
+  type CommandIo,
+  type Failure,
+  type FlagTable,
+} from './kit/index.ts';
 import { loadProfile, saveProfile, sameServer, type Profile } from './profile.ts';
 import { PromptAborted, readSecret } from './prompt.ts';
+
+const FLAGS = {
+  ca: {
+    type: 'string',
+    value: 'FILE',
+    help: "PEM certificate(s) to trust for the coordinator's TLS (kept in the profile)",
+  },
+  fingerprint: { type: 'string', value: 'HEX', help: "pin the coordinator's certificate (SHA-256) instead" },
+  user: { type: 'string', value: 'NAME', help: 'sign in with a local password' },
+  timeout: {
+    type: 'string',
+    value: 'SECONDS',
+    help: "give up waiting after this long (default: the code's lifetime)",
+  },
+  'coordinator-key': {
+    type: 'string',
+    value: 'KEY',
+    help: "enroll this machine: the coordinator's channel key (it prints it)",
+  },
+  state: {
+    type: 'string',
+    value: 'DIR',
+    env: 'SALLYPORT_STATE',
+    help: 'with --coordinator-key: state directory (env SALLYPORT_STATE; default ~/.sallyport)',
+  },
+  name: {
+    type: 'string',
+    value: 'NAME',
+    help: 'with --coordinator-key: device name (default: the host name)',
+  },
+  ...HELP_FLAG,
+} as const satisfies FlagTable;
+
+/** The flags as a node:util parseArgs table (docs tests read the examples with it). */
+export const OPTIONS = parseArgsOptions(FLAGS);
 
 export const help = `usage: sallyport login URL [--ca FILE | --fingerprint HEX] [--user NAME] [--timeout SECONDS]
        sallyport login URL --coordinator-key KEY [--ca FILE] [--state DIR] [--name NAME]
@@ -36,15 +81,7 @@ directory for 'sallyport agent'. Signed in to the same coordinator, you approve 
 otherwise it prints a code that a signed-in user approves ('sallyport admin device approve CODE').
 
 options:
-  --ca FILE              PEM certificate(s) to trust for the coordinator's TLS (kept in the profile)
-  --fingerprint HEX      pin the coordinator's certificate (SHA-256) instead
-  --user NAME            sign in with a local password
-  --timeout SECONDS      give up waiting after this long (default: the code's lifetime)
-  --coordinator-key KEY  enroll this machine: the coordinator's channel key (it prints it)
-  --state DIR            with --coordinator-key: state directory (env SALLYPORT_STATE; default ~/.sallyport)
-  --name NAME            with --coordinator-key: device name (default: the host name)
-  --help                 this text
-
+${optionLines(FLAGS, 25)}
 examples:
   sallyport login https://coord.example.com:8443
   sallyport login https://coord.example.com:8443 --user admin
@@ -52,17 +89,6 @@ examples:
 
 exit codes: 0 signed in (or approved), 1 refused, denied or expired, 2 bad usage, 3 coordinator unreachable
 `;
-
-export const OPTIONS = {
-  'coordinator-key': { type: 'string' },
-  ca: { type: 'string' },
-  fingerprint: { type: 'string' },
-  user: { type: 'string' },
-  state: { type: 'string' },
-  name: { type: 'string' },
-  timeout: { type: 'string' },
-  help: { type: 'boolean' },
-} as const;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => realClock.setTimeout(r, ms));
 
@@ -78,64 +104,53 @@ type DevicePoll =
   | { status: 'approved'; token: string; expiresAt: number; user: string; groups: string[] }
   | { status: 'failed'; message: string };
 
-export async function run(argv: string[], io: CommandIo = processIo): Promise<number> {
-  let p;
-  try {
-    p = parseArgs({
-      args: argv,
-      options: OPTIONS,
-      strict: true,
-      allowPositionals: true,
-    });
-  } catch (e) {
-    io.stderr(`sallyport login: ${(e as Error).message}\n\n${help}`);
-    return 2;
-  }
-  const a = p.values;
-  if (a.help) {
-    io.stdout(help);
-    return 0;
-  }
-  const url = p.positionals[0];
-  const usage = (m: string): number => (io.stderr(`sallyport login: ${m}\n`), 2);
-  if (!url || !/^https:\/\/[^/]/.test(url) || p.positionals.length > 1)
-    return usage('want one https:// coordinator URL');
-  if (a.timeout !== undefined && !(Number(a.timeout) > 0))
-    return usage('--timeout wants a number of seconds');
-  let ca: string | undefined;
-  try {
-    ca = a.ca ? readFileSync(a.ca, 'utf8') : undefined;
-  } catch (e) {
-    return usage(`cannot read --ca ${a.ca}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
-  const api = new ApiClient({
-    server: url,
-    ...(ca ? { ca } : {}),
-    ...(a.fingerprint ? { fingerprint: a.fingerprint } : {}),
-  });
-  try {
-    if (a['coordinator-key'] !== undefined) return await enroll(io, api, url, a);
-    return await signIn(io, api, url, a, ca);
-  } catch (e) {
-    if (e instanceof PromptAborted) {
-      io.stderr(`sallyport login: ${e.message}\n`);
-      return EXIT.FAILED;
-    }
-    if (e instanceof ApiError && (e.code === 'PROOF' || e.code === 'CHALLENGE')) {
-      io.stderr(
-        `sallyport login: the coordinator refused this device's proof of its node key (${e.code}): ${e.message}\n` +
-          "check --coordinator-key against the key 'sallyport coordinator' printed, then run 'sallyport login' again\n",
-      );
-      return EXIT.FAILED;
-    }
-    if (e instanceof ApiError && e.status === 401) {
-      io.stderr(`sallyport login: ${e.message}\n`);
-      return EXIT.FAILED;
-    }
-    const f = apiFailure(e, url);
-    io.stderr(`sallyport login: ${f?.message ?? (e as Error).message}\n`);
-    return f?.code ?? EXIT.FAILED;
-  }
+const COMMAND = {
+  name: 'login',
+  flags: FLAGS,
+  help,
+  positionals: { min: 1, max: 1, usage: 'want one https:// coordinator URL' },
+};
+
+export function run(argv: string[], io: CommandIo = processIo): Promise<number> {
+  return runCommand(
+    COMMAND,
+    argv,
+    io,
+    async ({ values: a, positionals: [url] }) => {
+      if (!/^https:\/\/[^/]/.test(url)) throw new UsageError('want one https:// coordinator URL');
+      if (a.timeout !== undefined && !(Number(a.timeout) > 0))
+        throw new UsageError('--timeout wants a number of seconds');
+      let ca: string | undefined;
+      try {
+        ca = a.ca ? readFileSync(a.ca, 'utf8') : undefined;
+      } catch (e) {
+        const why = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+        throw new UsageError(`cannot read --ca ${a.ca}: ${why}`, { cause: e });
+      }
+      const api = new ApiClient({
+        server: url,
+        ...(ca ? { ca } : {}),
+        ...(a.fingerprint ? { fingerprint: a.fingerprint } : {}),
+      });
+      if (a['coordinator-key'] !== undefined) return await enroll(io, api, url, a);
+      return await signIn(io, api, url, a, ca);
+    },
+    ({ positionals: [url] }) => ({ classify: (e) => loginFailure(e, url) }),
+  );
+}
+
+/** Whatever stops a sign-in or an enrolment, as what to tell the person. */
+function loginFailure(e: unknown, url: string): Failure {
+  if (e instanceof PromptAborted) return { code: EXIT.FAILED, message: e.message };
+  if (e instanceof ApiError && (e.code === 'PROOF' || e.code === 'CHALLENGE'))
+    return {
+      code: EXIT.FAILED,
+      message:
+        `the coordinator refused this device's proof of its node key (${e.code}): ${e.message}\n` +
+        "check --coordinator-key against the key 'sallyport coordinator' printed, then run 'sallyport login' again",
+    };
+  if (e instanceof ApiError && e.status === 401) return { code: EXIT.FAILED, message: e.message };
+  return apiFailure(e, url) ?? { code: EXIT.FAILED, message: (e as Error).message };
 }
 
 async function signIn(
@@ -171,13 +186,11 @@ async function signIn(
     'GET',
     '/api/v1/auth/methods',
   );
-  if (!methods.oidc || !methods.oidc.device) {
-    io.stderr(
-      `sallyport login: ${url} offers no sign-in through an identity provider${methods.oidc ? ' for the command line (no device flow)' : ''}: ` +
-        'sign in with a local password (--user NAME)\n',
+  if (!methods.oidc || !methods.oidc.device)
+    throw new UsageError(
+      `${url} offers no sign-in through an identity provider${methods.oidc ? ' for the command line (no device flow)' : ''}: ` +
+        'sign in with a local password (--user NAME)',
     );
-    return 2;
-  }
   const d = await api.call<DeviceStart>('POST', '/api/v1/auth/device', {});
   io.stdout(
     `To sign in with ${methods.oidc.name}, open this URL in a browser:\n\n` +
@@ -194,14 +207,9 @@ async function signIn(
       );
       return 0;
     }
-    if (r.status === 'failed') {
-      io.stderr(`sallyport login: ${r.message}\n`);
-      return EXIT.FAILED;
-    }
-    if (realClock.now() >= limit) {
-      io.stderr("sallyport login: timed out waiting for the sign-in: run 'sallyport login' again\n");
-      return EXIT.FAILED;
-    }
+    if (r.status === 'failed') throw new Failed(r.message);
+    if (realClock.now() >= limit)
+      throw new Failed("timed out waiting for the sign-in: run 'sallyport login' again");
   }
 }
 
@@ -211,11 +219,10 @@ async function enroll(
   url: string,
   a: { 'coordinator-key'?: string; ca?: string; state?: string; name?: string; timeout?: string },
 ): Promise<number> {
-  const usage = (m: string): number => (io.stderr(`sallyport login: ${m}\n`), 2);
   try {
     PublicKey.fromBase64(a['coordinator-key']!);
-  } catch {
-    return usage('--coordinator-key is not a base64 X25519 key');
+  } catch (e) {
+    throw new UsageError('--coordinator-key is not a base64 X25519 key', { cause: e });
   }
   const dir = stateDir(a.state);
   const name = a.name ?? hostname();
@@ -253,19 +260,13 @@ async function enroll(
       deviceCode: start.deviceCode,
     });
     if (r.status === 'approved') break;
-    if (r.status !== 'pending') {
-      io.stderr(
-        `sallyport login: the device code is ${r.status}: run 'sallyport login' again for a new code\n`,
-      );
-      return EXIT.FAILED;
-    }
+    if (r.status !== 'pending')
+      throw new Failed(`the device code is ${r.status}: run 'sallyport login' again for a new code`);
     const left = Math.ceil((limit - realClock.now()) / 1000);
-    if (left <= 0) {
-      io.stderr(
-        "sallyport login: timed out waiting for approval: run 'sallyport login' again, and have the code approved sooner\n",
+    if (left <= 0)
+      throw new Failed(
+        "timed out waiting for approval: run 'sallyport login' again, and have the code approved sooner",
       );
-      return EXIT.FAILED;
-    }
     if (++polls % 30 === 0) io.stderr(`still waiting for approval (${left} s left)…\n`);
     await sleep(1000);
   }

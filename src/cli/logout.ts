@@ -1,8 +1,7 @@
 // `sallyport logout`: ends the session at the coordinator and removes the profile's token.
-import { parseArgs } from 'node:util';
 import { ApiClient, ApiError } from '../control/api-client.ts';
 import { reportApiFailure } from './exit.ts';
-import { processIo, type CommandIo } from './io.ts';
+import { processIo, runCommand, type CommandIo } from './kit/index.ts';
 import { loadProfile, profilePath, removeProfile } from './profile.ts';
 
 export const help = `usage: sallyport logout
@@ -17,18 +16,11 @@ example:
 exit codes: 0 signed out, 2 bad usage
 `;
 
-export async function run(argv: string[], io: CommandIo = processIo): Promise<number> {
-  let p;
-  try {
-    p = parseArgs({ args: argv, options: { help: { type: 'boolean' } }, strict: true });
-  } catch (e) {
-    io.stderr(`sallyport logout: ${(e as Error).message}\n`);
-    return 2;
-  }
-  if (p.values.help) {
-    io.stdout(help);
-    return 0;
-  }
+export function run(argv: string[], io: CommandIo = processIo): Promise<number> {
+  return runCommand({ name: 'logout', flags: {}, help }, argv, io, () => logout(io));
+}
+
+async function logout(io: CommandIo): Promise<number> {
   const profile = loadProfile(io.env);
   if (typeof profile !== 'object') {
     if (typeof profile === 'string') removeProfile(io.env);

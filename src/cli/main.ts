@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { realClock } from '../clock/index.ts';
 import { EXIT, EXIT_CODES_HELP } from './exit.ts';
+import { near, withNewline } from './kit/index.ts';
 
 /** A command module: `run` returns the exit code; `help` is its --help text. */
 interface Command {
@@ -161,18 +162,6 @@ function version(): string {
   return pkg.version;
 }
 
-/** Levenshtein distance, for "did you mean" (short strings only). */
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++)
-      cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-    prev = cur;
-  }
-  return prev[b.length];
-}
-
 /** The command names, in the order `sallyport --help` lists them. */
 export function commandNames(): string[] {
   return Object.keys(COMMANDS);
@@ -195,7 +184,7 @@ export async function commandHelp(name: string): Promise<string> {
   const entry = COMMANDS[name];
   if (!entry) throw new Error(`unknown command '${name}'`);
   const { help } = await entry.load();
-  return help.endsWith('\n') ? help : help + '\n';
+  return withNewline(help);
 }
 
 /** Runs one CLI invocation; returns the process exit code (see EXIT in exit.ts). */
@@ -213,16 +202,16 @@ export async function main(argv: string[]): Promise<number> {
   if (cmd === 'help') return main([rest[0], '--help']);
   const entry = COMMANDS[cmd];
   if (!entry) {
-    const near = Object.keys(COMMANDS).filter((c) => editDistance(c, cmd) <= 2 || c.startsWith(cmd));
+    const close = near(cmd, Object.keys(COMMANDS));
     process.stderr.write(
-      `sallyport: unknown command '${cmd}'.${near.length ? ` Did you mean ${near.join(' or ')}?` : ''} ` +
+      `sallyport: unknown command '${cmd}'.${close.length ? ` Did you mean ${close.join(' or ')}?` : ''} ` +
         `Run 'sallyport --help' for the list.\n`,
     );
     return EXIT.USAGE;
   }
   const command = await entry.load();
   if (rest.includes('--help') || rest.includes('-h')) {
-    process.stdout.write(command.help.endsWith('\n') ? command.help : command.help + '\n');
+    process.stdout.write(withNewline(command.help));
     return EXIT.OK;
   }
   if (PROFILE_COMMANDS.has(cmd)) {

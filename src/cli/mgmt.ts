@@ -6,13 +6,54 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
-import { parseArgs } from 'node:util';
 import { ctlRequest, socketPath, type AgentStatus } from '../agent/index.ts';
+import type { ApiClient } from '../control/api-client.ts';
 import { socks5Connect } from '../lab/client.ts';
-import { stateDir } from './agent-common.ts';
-import { CONNECTION_OPTIONS, apiClientFrom } from './api-connection.ts';
-import { EXIT, apiFailure } from './exit.ts';
+import { STATE_FLAG, stateDir } from './agent-common.ts';
+import { CONNECTION_FLAGS, requireApiClient } from './api-connection.ts';
+import { EXIT, apiErrors } from './exit.ts';
+import {
+  CliError,
+  Failed,
+  UsageError,
+  optionLines,
+  processIo,
+  runCommand,
+  type FlagTable,
+} from './kit/index.ts';
 import { decidePath, type ManagementMode, type OverlayProbe } from './mgmt-path.ts';
+
+const FLAGS = {
+  service: { type: 'string', value: 'S', help: "the deployment's Kubernetes service (default k8s)" },
+  reason: {
+    type: 'string',
+    value: 'TEXT',
+    help: 'why the public endpoint is used (break-glass; 10+ characters)',
+  },
+  'overlay-kubeconfig': {
+    type: 'string',
+    value: 'FILE',
+    help: "kubeconfig through the overlay (default STATE/kube/DEPLOYMENT-S.yaml,\nas 'sallyport kubeconfig' writes it)",
+  },
+  'public-kubeconfig': {
+    type: 'string',
+    value: 'FILE',
+    env: 'SALLYPORT_PUBLIC_KUBECONFIG',
+    help: 'credentials for the public endpoint (env SALLYPORT_PUBLIC_KUBECONFIG);\nits server is replaced by the one the coordinator gives',
+  },
+  'probe-timeout': {
+    type: 'number',
+    value: 'MS',
+    default: 5000,
+    min: 100,
+    max: 60_000,
+    help: "the overlay probe's limit (default 5000)",
+  },
+  ...STATE_FLAG,
+  ...CONNECTION_FLAGS,
+} as const satisfies FlagTable;
+
+const WANT = 'want: sallyport mgmt kubectl DEPLOYMENT -- KUBECTL-ARGS...';
 
 export const help = `usage: sallyport mgmt kubectl DEPLOYMENT [--service S] [--reason TEXT]
                             [--overlay-kubeconfig FILE] [--public-kubeconfig FILE]
@@ -32,16 +73,14 @@ The overlay is probed end to end: a stream through the running agent's SOCKS5 pr
 service's tailnet name must open within --probe-timeout.
 
 options:
-  --service S               the deployment's Kubernetes service (default k8s)
-  --reason TEXT             why the public endpoint is used (break-glass; 10+ characters)
-  --overlay-kubeconfig FILE kubeconfig through the overlay (default STATE/kube/DEPLOYMENT-S.yaml,
-                            as 'sallyport kubeconfig' writes it)
-  --public-kubeconfig FILE  credentials for the public endpoint (env SALLYPORT_PUBLIC_KUBECONFIG);
-                            its server is replaced by the one the coordinator gives
-  --probe-timeout MS        the overlay probe's limit (default 5000)
-  --state DIR               the agent's state directory (env SALLYPORT_STATE; default ~/.sallyport)
-  --server URL, --token TOKEN, --ca FILE, --fingerprint HEX   the coordinator (as for 'sallyport admin')
-
+${optionLines(FLAGS, 28, [
+  ...(['service', 'reason', 'overlay-kubeconfig', 'public-kubeconfig', 'probe-timeout', 'state'] as const),
+  {
+    group: ['server', 'token', 'ca', 'fingerprint'],
+    help: "the coordinator (as for 'sallyport admin')",
+    gap: 3,
+  },
+])}
 example:
   sallyport mgmt kubectl acme-prod -- get pods -n clickhouse
 
@@ -49,17 +88,6 @@ exit codes: kubectl's own once it ran; 1 refused (private and the overlay is dow
   could not be recorded, no kubeconfig), 2 bad usage (e.g. a break-glass without --reason),
   3 coordinator unreachable, 4 token rejected
 `;
-
-const OPTIONS = {
-  ...CONNECTION_OPTIONS,
-  service: { type: 'string' },
-  reason: { type: 'string' },
-  'overlay-kubeconfig': { type: 'string' },
-  'public-kubeconfig': { type: 'string' },
-  'probe-timeout': { type: 'string' },
-  state: { type: 'string' },
-  help: { type: 'boolean' },
-} as const;
 
 /** A stream through the agent to the service's tailnet name, within `ms`. */
 async function probeOverlay(
@@ -127,93 +155,87 @@ function runKubectl(args: string[]): Promise<number> {
   return new Promise((resolve) => {
     const p = spawn('kubectl', args, { stdio: 'inherit' });
     p.on('error', (e) => {
-      process.stderr.write(`sallyport mgmt: cannot run kubectl: ${e.message}\n`);
+      processIo.stderr(`sallyport mgmt: cannot run kubectl: ${e.message}\n`);
       resolve(EXIT.FAILED);
     });
     p.on('exit', (code) => resolve(code ?? EXIT.FAILED));
   });
 }
 
-export async function run(argv: string[]): Promise<number> {
-  const dash = argv.indexOf('--');
-  const own = dash < 0 ? argv : argv.slice(0, dash);
-  const kubectlArgs = dash < 0 ? [] : argv.slice(dash + 1);
-  let a;
-  let positionals: string[];
-  try {
-    const p = parseArgs({ args: own, options: OPTIONS, strict: true, allowPositionals: true });
-    a = p.values;
-    positionals = p.positionals;
-  } catch (e) {
-    process.stderr.write(`sallyport mgmt: ${(e as Error).message}\n\n${help}`);
-    return EXIT.USAGE;
-  }
-  if (a.help) {
-    process.stdout.write(help);
-    return EXIT.OK;
-  }
-  const usage = (m: string): number => {
-    process.stderr.write(`sallyport mgmt: ${m}\n(see sallyport mgmt --help)\n`);
-    return EXIT.USAGE;
-  };
-  if (positionals[0] !== 'kubectl' || positionals.length !== 2)
-    return usage('want: sallyport mgmt kubectl DEPLOYMENT -- KUBECTL-ARGS...');
-  if (kubectlArgs.length === 0) return usage('give kubectl its arguments after --');
-  const deployment = positionals[1];
-  const service = a.service ?? 'k8s';
-  const timeout = Number(a['probe-timeout'] ?? 5000);
-  if (!Number.isInteger(timeout) || timeout < 100 || timeout > 60_000)
-    return usage(`--probe-timeout takes 100..60000, got '${a['probe-timeout']}'`);
-  const api = apiClientFrom(a, process.env);
-  if (typeof api === 'string') return usage(api);
-  const state = stateDir(a.state);
-  const fail = (m: string, code: number = EXIT.FAILED): number => {
-    process.stderr.write(`sallyport mgmt: ${m}\n`);
-    return code;
-  };
-  let m: { mode: ManagementMode; publicServer: string | null };
-  try {
-    m = await api.call('GET', `/api/v1/deployments/${encodeURIComponent(deployment)}/management`);
-  } catch (e) {
-    const f = apiFailure(e, a.server ?? process.env.SALLYPORT_SERVER);
-    if (!f) throw e;
-    return fail(f.message, f.code);
-  }
-  const probe = m.mode === 'public' ? undefined : await probeOverlay(state, deployment, service, timeout);
-  const d = decidePath(deployment, m.mode, probe, a.reason);
-  if (d.use === 'refuse') return fail(d.message, d.exit);
-  if (d.use === 'overlay') {
-    const kc = a['overlay-kubeconfig'] ?? join(state, 'kube', `${deployment}-${service}.yaml`);
-    if (!existsSync(kc))
-      return fail(
-        `no kubeconfig through the overlay at ${kc}: write it with 'sallyport kubeconfig ${deployment} --service ${service}'`,
+const COMMAND = {
+  name: 'mgmt',
+  flags: FLAGS,
+  help,
+  positionals: { min: 2, max: 2, usage: WANT },
+  passThrough: true,
+};
+
+export function run(argv: string[]): Promise<number> {
+  return runCommand(
+    COMMAND,
+    argv,
+    processIo,
+    async ({ values: a, positionals: [tool, deployment], rest: kubectlArgs }) => {
+      if (tool !== 'kubectl') throw new UsageError(WANT);
+      if (kubectlArgs.length === 0) throw new UsageError('give kubectl its arguments after --');
+      const service = a.service ?? 'k8s';
+      const api = requireApiClient(a, processIo.env);
+      const state = stateDir(a.state);
+      const m = await api.call<{ mode: ManagementMode; publicServer: string | null }>(
+        'GET',
+        `/api/v1/deployments/${encodeURIComponent(deployment)}/management`,
       );
-    process.stderr.write(`sallyport mgmt: ${deployment} through the overlay\n`);
-    return runKubectl(['--kubeconfig', kc, ...kubectlArgs]);
-  }
-  const pub = a['public-kubeconfig'] ?? process.env.SALLYPORT_PUBLIC_KUBECONFIG;
-  if (!pub || !existsSync(pub))
-    return fail(
-      `the public endpoint needs credentials: --public-kubeconfig FILE (${pub ? `${pub} does not exist` : 'none given'})`,
+      const probe =
+        m.mode === 'public' ? undefined : await probeOverlay(state, deployment, service, a['probe-timeout']);
+      const d = decidePath(deployment, m.mode, probe, a.reason);
+      if (d.use === 'refuse') throw new CliError('REFUSED', d.message, d.exit);
+      if (d.use === 'overlay') {
+        const kc = a['overlay-kubeconfig'] ?? join(state, 'kube', `${deployment}-${service}.yaml`);
+        if (!existsSync(kc))
+          throw new Failed(
+            `no kubeconfig through the overlay at ${kc}: write it with 'sallyport kubeconfig ${deployment} --service ${service}'`,
+          );
+        processIo.stderr(`sallyport mgmt: ${deployment} through the overlay\n`);
+        return runKubectl(['--kubeconfig', kc, ...kubectlArgs]);
+      }
+      const pub = a['public-kubeconfig'];
+      if (!pub || !existsSync(pub))
+        throw new Failed(
+          `the public endpoint needs credentials: --public-kubeconfig FILE (${pub ? `${pub} does not exist` : 'none given'})`,
+        );
+      const server =
+        d.use === 'break-glass'
+          ? await breakGlass(api, deployment, { reason: d.reason, service, overlay: d.overlay })
+          : m.publicServer;
+      if (d.use !== 'break-glass')
+        processIo.stderr(`sallyport mgmt: ${deployment} through its public endpoint ${server}\n`);
+      if (!server) throw new Failed(`${deployment} has no public endpoint set`);
+      return runKubectl(['--kubeconfig', pub, '--server', server, ...kubectlArgs]);
+    },
+    ({ values: a }) => apiErrors(a.server),
+  );
+}
+
+/** Records the break-glass (the vendor's audit, the customer's webhook); the public server to use. */
+async function breakGlass(
+  api: ApiClient,
+  deployment: string,
+  body: { reason: string; service: string; overlay: string },
+): Promise<string> {
+  try {
+    const r = await api.call<{ publicServer: string; at: number }>(
+      'POST',
+      `/api/v1/deployments/${encodeURIComponent(deployment)}/break-glass`,
+      body,
     );
-  let server = m.publicServer;
-  if (d.use === 'break-glass') {
-    try {
-      const r = await api.call<{ publicServer: string; at: number }>(
-        'POST',
-        `/api/v1/deployments/${encodeURIComponent(deployment)}/break-glass`,
-        { reason: d.reason, service, overlay: d.overlay },
-      );
-      server = r.publicServer;
-      process.stderr.write(
-        `sallyport mgmt: BREAK-GLASS recorded at ${new Date(r.at).toISOString()} (the customer is notified): ${deployment} through its PUBLIC endpoint ${server}\n`,
-      );
-    } catch (e) {
-      return fail(
-        `the break-glass could not be recorded (${(e as Error).message}): the public endpoint is not used`,
-      );
-    }
-  } else process.stderr.write(`sallyport mgmt: ${deployment} through its public endpoint ${server}\n`);
-  if (!server) return fail(`${deployment} has no public endpoint set`);
-  return runKubectl(['--kubeconfig', pub, '--server', server, ...kubectlArgs]);
+    processIo.stderr(
+      `sallyport mgmt: BREAK-GLASS recorded at ${new Date(r.at).toISOString()} (the customer is notified): ${deployment} through its PUBLIC endpoint ${r.publicServer}\n`,
+    );
+    return r.publicServer;
+  } catch (e) {
+    throw new Failed(
+      `the break-glass could not be recorded (${(e as Error).message}): the public endpoint is not used`,
+      { cause: e },
+    );
+  }
 }

@@ -1,9 +1,23 @@
 // `sallyport netcheck`: what this node's network does to UDP, measured by the running agent from
 // its own socket (agent/diagnose.ts): STUN per server, whether the mapping varies by destination,
 // the port kept or not, hairpinning, and the relays' latency.
-import { parseArgs } from 'node:util';
-import { ctlRequest, socketPath, type NetcheckReport } from '../agent/index.ts';
-import { stateDir } from './agent-common.ts';
+import type { NetcheckReport } from '../agent/index.ts';
+import { AGENT_ERRORS, STATE_FLAG, askAgent, stateDir } from './agent-common.ts';
+import { HELP_FLAG, optionLines, processIo, runCommand, type FlagTable } from './kit/index.ts';
+
+const FLAGS = {
+  timeout: {
+    type: 'number',
+    value: 'MS',
+    default: 3000,
+    min: 100,
+    max: 60_000,
+    help: 'wait per STUN server (default 3000)',
+  },
+  json: { type: 'boolean', help: 'the report as JSON' },
+  ...STATE_FLAG,
+  ...HELP_FLAG,
+} as const satisfies FlagTable;
 
 export const help = `usage: sallyport netcheck [--json] [--timeout MS] [--state DIR]
 
@@ -14,11 +28,7 @@ local port, whether a datagram sent to our own mapping comes back (hairpinning),
 round-trip time. Ends with what it means for direct paths.
 
 options:
-  --timeout MS   wait per STUN server (default 3000)
-  --json         the report as JSON
-  --state DIR    the agent's state directory (env SALLYPORT_STATE; default ~/.sallyport)
-  --help         this text
-
+${optionLines(FLAGS, 17)}
 examples:
   sallyport netcheck
   sallyport netcheck --json
@@ -49,41 +59,18 @@ export function formatNetcheck(r: NetcheckReport): string {
   return lines.join('\n') + '\n';
 }
 
-export async function run(argv: string[]): Promise<number> {
-  let a;
-  let timeoutMs: number;
-  try {
-    a = parseArgs({
-      args: argv,
-      options: {
-        timeout: { type: 'string' },
-        json: { type: 'boolean' },
-        state: { type: 'string' },
-        help: { type: 'boolean' },
-      },
-      strict: true,
-    }).values;
-    if (a.help) {
-      process.stdout.write(help);
-      return 0;
-    }
-    const t = a.timeout ?? '3000';
-    timeoutMs = Number(t);
-    if (!/^\d+$/.test(t) || timeoutMs < 100 || timeoutMs > 60_000)
-      throw new Error(`--timeout takes 100..60000, got '${t}'`);
-  } catch (e) {
-    process.stderr.write(`sallyport netcheck: ${(e as Error).message}\n\n${help}`);
-    return 2;
-  }
-  try {
-    const { reply, socket } = await ctlRequest(socketPath(stateDir(a.state)), { cmd: 'netcheck', timeoutMs });
-    socket.destroy();
-    if (!reply.ok) throw new Error(reply.message);
-    const r = reply.netcheck as NetcheckReport;
-    process.stdout.write(a.json ? JSON.stringify(r, null, 2) + '\n' : formatNetcheck(r));
-    return r.udp ? 0 : 1;
-  } catch (e) {
-    process.stderr.write(`sallyport netcheck: ${(e as Error).message}\n`);
-    return 1;
-  }
+export function run(argv: string[]): Promise<number> {
+  const command = { name: 'netcheck', flags: FLAGS, help };
+  return runCommand(
+    command,
+    argv,
+    processIo,
+    async ({ values: a }) => {
+      const reply = await askAgent(stateDir(a.state), { cmd: 'netcheck', timeoutMs: a.timeout });
+      const r = reply.netcheck as NetcheckReport;
+      processIo.stdout(a.json ? JSON.stringify(r, null, 2) + '\n' : formatNetcheck(r));
+      return r.udp ? 0 : 1;
+    },
+    AGENT_ERRORS,
+  );
 }

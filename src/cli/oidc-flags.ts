@@ -5,53 +5,85 @@ import { readFileSync } from 'node:fs';
 import { readDuration } from '../access/index.ts';
 import { DEFAULT_SCOPES, type OidcSettings } from '../control/oidc/idp.ts';
 import { parseGroupMap } from '../control/oidc/claims.ts';
-import { UsageError } from './io.ts';
+import { UsageError, optionLines, type FlagTable, type FlagValues } from './kit/index.ts';
 
-export const OIDC_OPTIONS = {
-  'public-url': { type: 'string' },
-  'oidc-issuer': { type: 'string' },
-  'oidc-client-id': { type: 'string' },
-  'oidc-client-secret-file': { type: 'string' },
-  'oidc-ca': { type: 'string' },
-  'oidc-scopes': { type: 'string' },
-  'oidc-username-claim': { type: 'string' },
-  'oidc-groups-claim': { type: 'string' },
-  'oidc-group': { type: 'string', multiple: true },
-  'oidc-admin-group': { type: 'string' },
-  'oidc-recheck': { type: 'string' },
-  'oidc-name': { type: 'string' },
-  'approval-max-age': { type: 'string' },
-} as const;
+export const OIDC_FLAGS = {
+  'oidc-issuer': {
+    type: 'string',
+    value: 'URL',
+    help: `the provider's issuer (https://; its /.well-known/openid-configuration is
+read at start, and a provider that cannot be read stops the start)`,
+  },
+  'oidc-client-id': {
+    type: 'string',
+    value: 'ID',
+    help: `this coordinator's client id at the provider (a confidential client with
+the authorization code, refresh token and device code grants)`,
+  },
+  'oidc-client-secret-file': {
+    type: 'string',
+    value: 'FILE',
+    help: 'the client secret, one line (env SALLYPORT_OIDC_CLIENT_SECRET)',
+  },
+  'public-url': {
+    type: 'string',
+    value: 'URL',
+    help: `this coordinator's https:// URL as browsers reach it; the provider must
+allow URL/console/sso/callback as a redirect URI`,
+  },
+  'oidc-ca': {
+    type: 'string',
+    value: 'FILE',
+    help: "PEM CA to trust for the provider's TLS (default: the system's)",
+  },
+  'oidc-scopes': {
+    type: 'string',
+    value: 'LIST',
+    help: `scopes asked for (default "${DEFAULT_SCOPES.join(' ')}")`,
+  },
+  'oidc-username-claim': {
+    type: 'string',
+    value: 'CLAIM',
+    help: 'the claim that names the sallyport user (default preferred_username)',
+  },
+  'oidc-groups-claim': {
+    type: 'string',
+    value: 'CLAIM',
+    help: "the claim listing the person's groups (default groups)",
+  },
+  'oidc-group': {
+    type: 'repeatable',
+    value: 'IDP=SALLYPORT',
+    help: `the provider group IDP makes a person a member of sallyport group
+SALLYPORT; repeatable. Without any, the provider's group names are used
+as they are. Memberships of provider users follow the provider exactly`,
+  },
+  'oidc-admin-group': {
+    type: 'string',
+    value: 'IDP',
+    help: `members of this provider group administer sallyport (default: no provider
+user does; local break-glass administrators sign in with a password)`,
+  },
+  'oidc-recheck': {
+    type: 'string',
+    value: 'DURATION',
+    help: `how often a session is confirmed with the provider (a refresh): a person
+disabled there loses every session within this (default 5m; 10s-1h)`,
+  },
+  'oidc-name': {
+    type: 'string',
+    value: 'NAME',
+    help: "the sign-in button's name (default the issuer's host)",
+  },
+  'approval-max-age': {
+    type: 'string',
+    value: 'DURATION',
+    help: 'approving needs a sign-in at most this old (default 1h)',
+  },
+} as const satisfies FlagTable;
 
 export const OIDC_HELP = `sign-in through your identity provider (OpenID Connect; docs/sso.md):
-  --oidc-issuer URL     the provider's issuer (https://; its /.well-known/openid-configuration is
-                        read at start, and a provider that cannot be read stops the start)
-  --oidc-client-id ID   this coordinator's client id at the provider (a confidential client with
-                        the authorization code, refresh token and device code grants)
-  --oidc-client-secret-file FILE
-                        the client secret, one line (env SALLYPORT_OIDC_CLIENT_SECRET)
-  --public-url URL      this coordinator's https:// URL as browsers reach it; the provider must
-                        allow URL/console/sso/callback as a redirect URI
-  --oidc-ca FILE        PEM CA to trust for the provider's TLS (default: the system's)
-  --oidc-scopes LIST    scopes asked for (default "${DEFAULT_SCOPES.join(' ')}")
-  --oidc-username-claim CLAIM
-                        the claim that names the sallyport user (default preferred_username)
-  --oidc-groups-claim CLAIM
-                        the claim listing the person's groups (default groups)
-  --oidc-group IDP=SALLYPORT
-                        the provider group IDP makes a person a member of sallyport group
-                        SALLYPORT; repeatable. Without any, the provider's group names are used
-                        as they are. Memberships of provider users follow the provider exactly
-  --oidc-admin-group IDP
-                        members of this provider group administer sallyport (default: no provider
-                        user does; local break-glass administrators sign in with a password)
-  --oidc-recheck DURATION
-                        how often a session is confirmed with the provider (a refresh): a person
-                        disabled there loses every session within this (default 5m; 10s-1h)
-  --oidc-name NAME      the sign-in button's name (default the issuer's host)
-  --approval-max-age DURATION
-                        approving needs a sign-in at most this old (default 1h)
-`;
+${optionLines(OIDC_FLAGS, 24)}`;
 
 export interface OidcConfig {
   oidc?: OidcSettings;
@@ -59,9 +91,7 @@ export interface OidcConfig {
   approvalMaxAgeMs?: number;
 }
 
-type Flags = {
-  [K in keyof typeof OIDC_OPTIONS]?: (typeof OIDC_OPTIONS)[K] extends { multiple: true } ? string[] : string;
-};
+type Flags = Partial<FlagValues<typeof OIDC_FLAGS>>;
 
 const read = (file: string, flag: string): string => {
   try {

@@ -1,9 +1,39 @@
 // `sallyport ping PEER`: through the running agent (control socket), a probe round towards the
 // peer and then PINGs over the path its traffic takes, with each candidate tried and why the path
 // is what it is (agent/diagnose.ts).
-import { parseArgs } from 'node:util';
-import { ctlRequest, socketPath, type PingReply, type PingReport } from '../agent/index.ts';
-import { stateDir } from './agent-common.ts';
+import type { PingReply, PingReport } from '../agent/index.ts';
+import { AGENT_ERRORS, STATE_FLAG, askAgent, stateDir } from './agent-common.ts';
+import { HELP_FLAG, optionLines, processIo, runCommand, type FlagTable } from './kit/index.ts';
+
+const FLAGS = {
+  count: {
+    type: 'number',
+    value: 'N',
+    default: 5,
+    min: 1,
+    max: 1000,
+    help: 'PINGs to send (default 5, at most 1000)',
+  },
+  interval: {
+    type: 'number',
+    value: 'MS',
+    default: 1000,
+    min: 10,
+    max: 60_000,
+    help: 'between PINGs (default 1000)',
+  },
+  timeout: {
+    type: 'number',
+    value: 'MS',
+    default: 2000,
+    min: 10,
+    max: 60_000,
+    help: 'wait for each PONG (default 2000)',
+  },
+  json: { type: 'boolean', help: 'the whole report as JSON (no lines while it runs)' },
+  ...STATE_FLAG,
+  ...HELP_FLAG,
+} as const satisfies FlagTable;
 
 export const help = `usage: sallyport ping PEER [--count N] [--interval MS] [--timeout MS] [--json] [--state DIR]
 
@@ -14,13 +44,7 @@ address, or through the relay — printing each PONG's round trip. Then every ca
 PEER is a peer's name or the start of its key (4+ characters), as 'sallyport status' shows.
 
 options:
-  --count N      PINGs to send (default 5, at most 1000)
-  --interval MS  between PINGs (default 1000)
-  --timeout MS   wait for each PONG (default 2000)
-  --json         the whole report as JSON (no lines while it runs)
-  --state DIR    the agent's state directory (env SALLYPORT_STATE; default ~/.sallyport)
-  --help         this text
-
+${optionLines(FLAGS, 17)}
 examples:
   sallyport ping acme-connector
   sallyport ping acme-connector --count 3 --json
@@ -28,13 +52,6 @@ examples:
 exit codes: 0 the peer answered at least once, 1 it did not (or no agent runs, or no such peer),
   2 bad usage
 `;
-
-function int(v: string | undefined, name: string, dflt: number, min: number, max: number): number {
-  if (v === undefined) return dflt;
-  const n = Number(v);
-  if (!/^\d+$/.test(v) || n < min || n > max) throw new Error(`${name} takes ${min}..${max}, got '${v}'`);
-  return n;
-}
 
 export function formatReply(r: PingReply, peer: string): string {
   const where = r.via === 'direct' ? r.to : `relay ${r.to}`;
@@ -59,53 +76,33 @@ export function formatReport(rep: PingReport): string {
   return lines.join('\n') + '\n';
 }
 
-export async function run(argv: string[]): Promise<number> {
-  let a;
-  let peer: string | undefined;
-  let count: number, intervalMs: number, timeoutMs: number;
-  try {
-    const p = parseArgs({
-      args: argv,
-      options: {
-        count: { type: 'string' },
-        interval: { type: 'string' },
-        timeout: { type: 'string' },
-        json: { type: 'boolean' },
-        state: { type: 'string' },
-        help: { type: 'boolean' },
-      },
-      strict: true,
-      allowPositionals: true,
-    });
-    a = p.values;
-    if (a.help) {
-      process.stdout.write(help);
-      return 0;
-    }
-    if (p.positionals.length !== 1) throw new Error('give exactly one PEER (a name or the start of a key)');
-    peer = p.positionals[0];
-    count = int(a.count, '--count', 5, 1, 1000);
-    intervalMs = int(a.interval, '--interval', 1000, 10, 60_000);
-    timeoutMs = int(a.timeout, '--timeout', 2000, 10, 60_000);
-  } catch (e) {
-    process.stderr.write(`sallyport ping: ${(e as Error).message}\n\n${help}`);
-    return 2;
-  }
-  try {
-    const { reply, socket } = await ctlRequest(
-      socketPath(stateDir(a.state)),
-      { cmd: 'ping', peer, count, intervalMs, timeoutMs },
-      (p) => {
-        if (!a.json) process.stdout.write(formatReply(p as PingReply, peer) + '\n');
-      },
-    );
-    socket.destroy();
-    if (!reply.ok) throw new Error(reply.message);
-    const rep = reply.ping as PingReport;
-    process.stdout.write(a.json ? JSON.stringify(rep, null, 2) + '\n' : formatReport(rep));
-    return rep.replies.some((r) => r.rttMs !== null) ? 0 : 1;
-  } catch (e) {
-    process.stderr.write(`sallyport ping: ${(e as Error).message}\n`);
-    return 1;
-  }
+const COMMAND = {
+  name: 'ping',
+  flags: FLAGS,
+  help,
+  positionals: { min: 1, max: 1, usage: 'give exactly one PEER (a name or the start of a key)' },
+} as const;
+
+export function run(argv: string[]): Promise<number> {
+  return runCommand(
+    COMMAND,
+    argv,
+    processIo,
+    async ({ values: a, positionals: [peer] }) => {
+      const ask = {
+        cmd: 'ping',
+        peer,
+        count: a.count,
+        intervalMs: a.interval,
+        timeoutMs: a.timeout,
+      } as const;
+      const reply = await askAgent(stateDir(a.state), ask, (p) => {
+        if (!a.json) processIo.stdout(formatReply(p as PingReply, peer) + '\n');
+      });
+      const rep = reply.ping as PingReport;
+      processIo.stdout(a.json ? JSON.stringify(rep, null, 2) + '\n' : formatReport(rep));
+      return rep.replies.some((r) => r.rttMs !== null) ? 0 : 1;
+    },
+    AGENT_ERRORS,
+  );
 }

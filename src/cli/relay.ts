@@ -1,23 +1,84 @@
 // `sallyport relay`: runs a relay (TLS + HTTP upgrade + relay frames, /health, /metrics, STUN)
 // until SIGINT or SIGTERM.
 import { open, readFile, stat } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
+import { dirname, join } from 'node:path';
 import { pino, type Logger } from 'pino';
-import { logDestination } from './log-output.ts';
+import { openCertSource, type CertSource } from '../certs/index.ts';
 import { realClock } from '../clock/index.ts';
 import { PrivateKey, VerifyKey } from '../crypto/index.ts';
 import { RelayServer } from '../relay/index.ts';
-import { UsageError } from './io.ts';
-import { applyConfigFile } from './config-file.ts';
-import { dirname, join } from 'node:path';
-import { openCertSource, type CertSource } from '../certs/index.ts';
 import { serveMetrics } from '../util/metrics-http.ts';
 import {
-  LISTENER_HELP,
-  LISTENER_OPTIONS,
-  parseListenerFlags,
-  type ListenerConfig,
-} from './listener-flags.ts';
+  Failed,
+  HELP_FLAG,
+  UsageError,
+  optionLines,
+  processIo,
+  runCommand,
+  type FlagTable,
+  type FlagValues,
+} from './kit/index.ts';
+import { LISTENER_FLAGS, LISTENER_HELP, parseListenerFlags, type ListenerConfig } from './listener-flags.ts';
+import { logDestination } from './log-output.ts';
+import { onHangup, onStop } from './signals.ts';
+
+const OWN = {
+  listen: {
+    type: 'string',
+    value: 'HOST:PORT',
+    env: 'SALLYPORT_RELAY_LISTEN',
+    required: '--listen HOST:PORT is required',
+    help: 'TLS listener, e.g. 0.0.0.0:443 or [::]:443 (env SALLYPORT_RELAY_LISTEN)',
+  },
+  'trust-key': {
+    type: 'repeatable',
+    value: 'BASE64',
+    env: 'SALLYPORT_RELAY_TRUST_KEYS',
+    envSplit: ',',
+    help: `a coordinator Ed25519 public key (32 bytes, base64); repeatable
+(env SALLYPORT_RELAY_TRUST_KEYS, comma-separated)`,
+  },
+  region: {
+    type: 'string',
+    value: 'NAME',
+    env: 'SALLYPORT_RELAY_REGION',
+    help: 'the region relay tokens must name (env SALLYPORT_RELAY_REGION)',
+  },
+  'key-file': {
+    type: 'string',
+    value: 'FILE',
+    help: "the relay's X25519 key (base64); created 0600 if missing",
+  },
+  'stun-port': {
+    type: 'number',
+    value: 'N',
+    min: 0,
+    max: 65535,
+    invalid: (v) => `--stun-port wants a port number, got '${v}'`,
+    help: 'UDP port of the STUN responder on the listen host; omit for none',
+  },
+  'log-level': {
+    type: 'string',
+    value: 'LEVEL',
+    default: 'info',
+    help: 'pino level: fatal, error, warn, info (default), debug, trace, silent',
+  },
+  config: {
+    type: 'string',
+    value: 'FILE',
+    notInFile: true,
+    help: `JSON with comments whose keys are these flags' long names, e.g.
+{ "listen": "0.0.0.0:8443", "trust-key": ["X7CA..."] }; flags win, then
+environment, then the file`,
+  },
+  ...HELP_FLAG,
+} as const satisfies FlagTable;
+
+const OWN_FLAGS = Object.keys(OWN);
+
+const FLAGS = { ...OWN, ...LISTENER_FLAGS } as const satisfies FlagTable;
+
+type RelayFlags = FlagValues<typeof FLAGS>;
 
 export const help = `usage: sallyport relay --listen HOST:PORT --trust-key BASE64 --region NAME --key-file FILE
                        (--tls-cert FILE --tls-key FILE | --acme-directory URL --acme-domain NAME… --acme-agree-tos)
@@ -33,18 +94,7 @@ of --metrics-token-file. With ACME, the account and certificate are kept in DIR/
 --key-file. Stops cleanly on SIGINT/SIGTERM.
 
 options:
-  --listen HOST:PORT   TLS listener, e.g. 0.0.0.0:443 or [::]:443 (env SALLYPORT_RELAY_LISTEN)
-  --trust-key BASE64   a coordinator Ed25519 public key (32 bytes, base64); repeatable
-                       (env SALLYPORT_RELAY_TRUST_KEYS, comma-separated)
-  --region NAME        the region relay tokens must name (env SALLYPORT_RELAY_REGION)
-  --key-file FILE      the relay's X25519 key (base64); created 0600 if missing
-  --stun-port N        UDP port of the STUN responder on the listen host; omit for none
-  --log-level LEVEL    pino level: fatal, error, warn, info (default), debug, trace, silent
-  --config FILE        JSON with comments whose keys are these flags' long names, e.g.
-                       { "listen": "0.0.0.0:8443", "trust-key": ["X7CA..."] }; flags win, then
-                       environment, then the file
-  --help               this text
-
+${optionLines(FLAGS, 23, OWN_FLAGS)}
 ${LISTENER_HELP}
 example:
   sallyport relay --listen 0.0.0.0:443 --tls-cert relay.crt --tls-key relay.key \\
@@ -82,79 +132,43 @@ export async function loadOrCreateKey(file: string, log?: Logger): Promise<Priva
   return key;
 }
 
-const OPTIONS = {
-  config: { type: 'string' },
-  listen: { type: 'string' },
-  ...LISTENER_OPTIONS,
-  'trust-key': { type: 'string', multiple: true },
-  region: { type: 'string' },
-  'key-file': { type: 'string' },
-  'stun-port': { type: 'string' },
-  'log-level': { type: 'string' },
-  help: { type: 'boolean', short: 'h' },
-} as const;
+/** What the flags say, checked together. */
+interface RelaySettings {
+  listen: { host: string; port: number };
+  keyFile: string;
+  listener: ListenerConfig & { certs: NonNullable<ListenerConfig['certs']> };
+  region: string;
+  trusted: VerifyKey[];
+}
 
-/** Flag → the environment variable that overrides the --config file for it. */
-const ENV = {
-  listen: 'SALLYPORT_RELAY_LISTEN',
-  region: 'SALLYPORT_RELAY_REGION',
-  'trust-key': 'SALLYPORT_RELAY_TRUST_KEYS',
-} as const;
-
-/** Runs the relay until a signal (or `opts.signal`); returns the exit code. */
-export async function run(argv: string[], opts: { signal?: AbortSignal } = {}): Promise<number> {
-  let a;
-  try {
-    a = parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: false }).values;
-    if (a.config && !a.help) applyConfigFile(a, a.config, { options: OPTIONS, env: ENV });
-  } catch (e) {
-    process.stderr.write(`sallyport relay: ${(e as Error).message}\n\n${help}`);
-    return 2;
-  }
-  if (a.help) {
-    process.stdout.write(help);
-    return 0;
-  }
-  const env = process.env;
-  let listen: { host: string; port: number };
-  let stunPort: number | undefined;
-  let trusted: VerifyKey[];
-  let listener: ListenerConfig;
-  const region = a.region ?? env.SALLYPORT_RELAY_REGION;
-  try {
-    const l = a.listen ?? env.SALLYPORT_RELAY_LISTEN;
-    if (!l) throw new UsageError('--listen HOST:PORT is required');
-    listen = parseHostPort(l);
-    if (!a['key-file']) throw new UsageError('--key-file FILE is required');
-    listener = parseListenerFlags(a, join(dirname(a['key-file']), 'acme'));
-    if (!listener.certs)
-      throw new UsageError(
-        'a listener certificate is required: --tls-cert FILE --tls-key FILE, or --acme-directory URL',
-      );
-    if (!region) throw new UsageError('--region NAME is required');
-    const keys = a['trust-key'] ?? (env.SALLYPORT_RELAY_TRUST_KEYS ?? '').split(',').filter(Boolean);
-    if (keys.length === 0) throw new UsageError('at least one --trust-key BASE64 is required');
-    trusted = keys.map((k) => {
-      try {
-        return VerifyKey.fromBase64(k.trim());
-      } catch {
-        throw new UsageError(`--trust-key '${k}' is not a 32-byte Ed25519 key in base64`);
-      }
-    });
-    if (a['stun-port'] !== undefined) {
-      stunPort = Number(a['stun-port']);
-      if (!Number.isInteger(stunPort) || stunPort < 0 || stunPort > 65535)
-        throw new UsageError(`--stun-port wants a port number, got '${a['stun-port']}'`);
+/** Checks the flags (UsageError names the fix), in the order a person fixes them. */
+function settingsOf(a: RelayFlags): RelaySettings {
+  const listen = parseHostPort(a.listen);
+  const keyFile = a['key-file'];
+  if (!keyFile) throw new UsageError('--key-file FILE is required');
+  const listener = parseListenerFlags(a, join(dirname(keyFile), 'acme'));
+  const certs = listener.certs;
+  if (!certs)
+    throw new UsageError(
+      'a listener certificate is required: --tls-cert FILE --tls-key FILE, or --acme-directory URL',
+    );
+  if (!a.region) throw new UsageError('--region NAME is required');
+  const keys = a['trust-key'] ?? [];
+  if (keys.length === 0) throw new UsageError('at least one --trust-key BASE64 is required');
+  const trusted = keys.map((k) => {
+    try {
+      return VerifyKey.fromBase64(k.trim());
+    } catch (e) {
+      throw new UsageError(`--trust-key '${k}' is not a 32-byte Ed25519 key in base64`, { cause: e });
     }
-  } catch (e) {
-    if (!(e instanceof UsageError)) throw e;
-    process.stderr.write(`sallyport relay: ${e.message}\n(see sallyport relay --help)\n`);
-    return 2;
-  }
+  });
+  return { listen, keyFile, listener: { ...listener, certs }, region: a.region, trusted };
+}
 
-  const log = pino(
+function relayLogger(level: string): Logger {
+  return pino(
     {
-      level: a['log-level'] ?? 'info',
+      level,
       base: { cmd: 'relay' },
       redact: {
         paths: ['token', '*.token', 'privateKey', '*.privateKey', 'key', '*.key'],
@@ -163,66 +177,79 @@ export async function run(argv: string[], opts: { signal?: AbortSignal } = {}): 
     },
     logDestination(1),
   );
-  let server: RelayServer;
+}
+
+/** The key, the certificate source and the server, not yet listening; Failed when one cannot be had. */
+async function openRelay(
+  a: RelayFlags,
+  s: RelaySettings,
+  log: Logger,
+): Promise<{ server: RelayServer; certs: CertSource }> {
   let certs: CertSource | undefined;
   try {
-    const privateKey = await loadOrCreateKey(a['key-file']!, log);
-    certs = await openCertSource(listener.certs!, { clock: realClock, logger: log });
-    server = new RelayServer({
+    const privateKey = await loadOrCreateKey(s.keyFile, log);
+    certs = await openCertSource(s.listener.certs, { clock: realClock, logger: log });
+    const server = new RelayServer({
       clock: realClock,
       privateKey,
-      trusted,
-      region,
-      listen,
+      trusted: s.trusted,
+      region: s.region,
+      listen: s.listen,
       tls: certs.current(),
-      ...(listener.metricsToken ? { metricsToken: listener.metricsToken } : {}),
-      stunPort,
+      ...(s.listener.metricsToken ? { metricsToken: s.listener.metricsToken } : {}),
+      stunPort: a['stun-port'],
       logger: log,
     });
+    return { server, certs };
   } catch (e) {
-    process.stderr.write(`sallyport relay: ${(e as Error).message}\n`);
     await certs?.stop();
-    return 1;
+    throw new Failed((e as Error).message, { cause: e });
   }
-  // New handshakes get each renewed or reloaded certificate; open relay connections keep theirs.
-  const source = certs;
-  source.onChange((pair) => server.setCertificate(pair));
-  const onHup = () => source.reload?.();
-  process.on('SIGHUP', onHup);
-  let metrics: Awaited<ReturnType<typeof serveMetrics>> | undefined;
+}
 
-  const ac = new AbortController();
-  const onSignal = () => ac.abort();
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  const onOuter = () => ac.abort();
-  opts.signal?.addEventListener('abort', onOuter, { once: true });
+/** Listens until SIGINT, SIGTERM or `signal`; new handshakes get each renewed certificate. */
+async function serve(
+  s: RelaySettings,
+  { server, certs }: { server: RelayServer; certs: CertSource },
+  signal: AbortSignal | undefined,
+): Promise<number> {
+  // Open relay connections keep the certificate they started with.
+  certs.onChange((pair) => server.setCertificate(pair));
+  const offHup = onHangup(() => certs.reload?.());
+  const stop = onStop(signal);
+  let metrics: Awaited<ReturnType<typeof serveMetrics>> | undefined;
   try {
-    if (opts.signal?.aborted) return 0;
+    if (stop.signal.aborted) return 0;
     const addr = await server.start();
-    if (listener.metricsListen) metrics = await serveMetrics(server.registry, listener.metricsListen);
-    process.stdout.write(
-      `relay ${region} listening on ${listen.host}:${addr.port}` +
+    const ml = s.listener.metricsListen;
+    if (ml) metrics = await serveMetrics(server.registry, ml);
+    processIo.stdout(
+      `relay ${s.region} listening on ${s.listen.host}:${addr.port}` +
         (addr.stunPort !== undefined ? `, STUN on UDP ${addr.stunPort}` : '') +
-        (metrics ? `, metrics on http://${listener.metricsListen!.host}:${metrics.port}/metrics` : '') +
+        (metrics ? `, metrics on http://${ml!.host}:${metrics.port}/metrics` : '') +
         `\nserver key ${(server.health() as { serverKey: string }).serverKey}\n`,
     );
-    await new Promise<void>((resolve) => {
-      if (ac.signal.aborted) resolve();
-      else ac.signal.addEventListener('abort', () => resolve(), { once: true });
-    });
+    await stop.stopped;
     await server.stop();
     return 0;
   } catch (e) {
-    process.stderr.write(`sallyport relay: ${(e as Error).message}\n`);
     await server.stop();
-    return 1;
+    throw new Failed((e as Error).message, { cause: e });
   } finally {
     await metrics?.close();
-    await source.stop();
-    process.off('SIGHUP', onHup);
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    opts.signal?.removeEventListener('abort', onOuter);
+    await certs.stop();
+    offHup();
+    stop.dispose();
   }
+}
+
+const COMMAND = { name: 'relay', flags: FLAGS, help, config: { flag: 'config' } } as const;
+
+/** Runs the relay until a signal (or `opts.signal`); returns the exit code. */
+export function run(argv: string[], opts: { signal?: AbortSignal } = {}): Promise<number> {
+  return runCommand(COMMAND, argv, processIo, async ({ values: a }) => {
+    const s = settingsOf(a);
+    const log = relayLogger(a['log-level']);
+    return serve(s, await openRelay(a, s, log), opts.signal);
+  });
 }

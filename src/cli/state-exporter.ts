@@ -1,20 +1,50 @@
 // `sallyport state-exporter`: sends the service's state to an SQS queue on every change and on a
 // heartbeat, through a durable local spool, until SIGINT or SIGTERM.
-import { parseArgs } from 'node:util';
 import { realClock } from '../clock/index.ts';
 import { SqsSink } from '../egress/sqs-sink.ts';
 import { stateSource } from '../egress/state-source.ts';
 import { StateExporter } from '../egress/state.ts';
 import {
+  COMMON_FLAGS,
   COMMON_HELP,
-  COMMON_OPTIONS,
   commonConfig,
   egressLogger,
-  parseCommand,
-  parseInterval,
+  intervalFlag,
   runEgress,
 } from './egress-common.ts';
-import { UsageError } from './io.ts';
+import {
+  Failed,
+  HELP,
+  UsageError,
+  optionLines,
+  parse,
+  processIo,
+  runCommand,
+  type FlagTable,
+  type FlagValues,
+} from './kit/index.ts';
+
+const FLAGS = {
+  ...COMMON_FLAGS,
+  'queue-url': { type: 'string', value: 'URL', required: true, help: 'the SQS queue URL' },
+  'health-url': {
+    type: 'string',
+    value: 'URL',
+    help: 'GET this for health (2xx ok, else down with the reason as last error)',
+  },
+  'state-file': {
+    type: 'string',
+    value: 'FILE',
+    help: 'JSON: {"health","version","replicas":{"ready","desired"},"lastError"}',
+  },
+  'disk-path': {
+    type: 'string',
+    value: 'DIR',
+    help: "report total and free bytes of this path's filesystem",
+  },
+  interval: intervalFlag('--interval', '10s', 'how often the state is read: 500ms, 10s (default 10s)'),
+  heartbeat: intervalFlag('--heartbeat', '60s', 'send at least this often without a change (default 60s)'),
+} as const satisfies FlagTable;
 
 export const help = `usage: sallyport state-exporter --deployment NAME --queue-url URL --spool-dir DIR
                                 (--health-url URL | --state-file FILE | --disk-path DIR)... [options]
@@ -28,13 +58,7 @@ MessageGroupId DEPLOYMENT.HOST, so a message sent twice is dropped by the queue 
 5-minute window); on a standard queue the id is the message attribute sallyport-dedup-id.
 
 options:
-  --queue-url URL          the SQS queue URL
-  --health-url URL         GET this for health (2xx ok, else down with the reason as last error)
-  --state-file FILE        JSON: {"health","version","replicas":{"ready","desired"},"lastError"}
-  --disk-path DIR          report total and free bytes of this path's filesystem
-  --interval D             how often the state is read: 500ms, 10s (default 10s)
-  --heartbeat D            send at least this often without a change (default 60s)
-${COMMON_HELP}
+${optionLines(FLAGS, 27, ['queue-url', 'health-url', 'state-file', 'disk-path', 'interval', 'heartbeat'])}${COMMON_HELP}
 
 example:
   sallyport state-exporter --deployment acme-prod --host db-0 \\
@@ -45,60 +69,51 @@ example:
 exit codes: 0 stopped by a signal, 1 could not start (spool, port), 2 bad usage
 `;
 
-/** The command line, parsed and validated (UsageError names the fix); undefined for --help. */
-export function stateConfig(argv: string[], env: Record<string, string | undefined>) {
-  let a;
-  try {
-    a = parseArgs({
-      args: argv,
-      options: {
-        ...COMMON_OPTIONS,
-        'queue-url': { type: 'string' },
-        'health-url': { type: 'string' },
-        'state-file': { type: 'string' },
-        'disk-path': { type: 'string' },
-        heartbeat: { type: 'string' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }).values;
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
-  if (a.help) return undefined;
+const COMMAND = { name: 'state-exporter', flags: FLAGS, help };
+
+/** The flags checked together (UsageError names the fix). */
+function stateSettings(a: FlagValues<typeof FLAGS>, env: Record<string, string | undefined>) {
   const cfg = commonConfig(a, env);
-  if (!a['queue-url']) throw new UsageError('--queue-url URL is required');
   if (!a['health-url'] && !a['state-file'] && !a['disk-path'])
     throw new UsageError('give at least one source: --health-url URL, --state-file FILE or --disk-path DIR');
   if (a['health-url'] !== undefined && !/^https?:\/\/\S+$/.test(a['health-url']))
     throw new UsageError(`--health-url wants an http(s) URL, got '${a['health-url']}'`);
-  const pollMs = parseInterval('--interval', a.interval ?? '10s');
-  const heartbeatMs = parseInterval('--heartbeat', a.heartbeat ?? '60s');
-  if (pollMs < 100) throw new UsageError('--interval: at least 100ms');
-  if (heartbeatMs < pollMs) throw new UsageError('--heartbeat must not be shorter than --interval');
+  if (a.interval < 100) throw new UsageError('--interval: at least 100ms');
+  if (a.heartbeat < a.interval) throw new UsageError('--heartbeat must not be shorter than --interval');
   return {
     ...cfg,
     queueUrl: a['queue-url'],
     healthUrl: a['health-url'],
     stateFile: a['state-file'],
     diskPath: a['disk-path'],
-    pollMs,
-    heartbeatMs,
+    pollMs: a.interval,
+    heartbeatMs: a.heartbeat,
   };
 }
 
-export async function run(argv: string[], opts: { signal?: AbortSignal } = {}): Promise<number> {
-  const parsed = parseCommand('state-exporter', help, () => stateConfig(argv, process.env));
-  if ('code' in parsed) return parsed.code;
-  const { cfg } = parsed;
+/** The command line, parsed and validated (UsageError names the fix); undefined for --help. */
+export function stateConfig(argv: string[], env: Record<string, string | undefined>) {
+  const p = parse(COMMAND, argv, env);
+  return p === HELP ? undefined : stateSettings(p.values, env);
+}
+
+export function run(argv: string[], opts: { signal?: AbortSignal } = {}): Promise<number> {
+  return runCommand(COMMAND, argv, processIo, (p) =>
+    exportState(stateSettings(p.values, processIo.env), opts),
+  );
+}
+
+async function exportState(
+  cfg: ReturnType<typeof stateSettings>,
+  opts: { signal?: AbortSignal },
+): Promise<number> {
   const { pollMs, heartbeatMs } = cfg;
   const log = egressLogger('state-exporter', cfg.logLevel);
   let sink: SqsSink;
   try {
     sink = new SqsSink({ queueUrl: cfg.queueUrl, region: cfg.region, endpoint: cfg.endpoint });
   } catch (e) {
-    process.stderr.write(`sallyport state-exporter: ${(e as Error).message}\n`);
-    return 1;
+    throw new Failed((e as Error).message, { cause: e });
   }
   let exporter: StateExporter | undefined;
   return runEgress({

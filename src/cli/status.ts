@@ -1,7 +1,14 @@
 // `sallyport status [--json]`: asks the running agent for its live state (control socket).
-import { parseArgs } from 'node:util';
-import { ctlRequest, socketPath, type AgentStatus } from '../agent/index.ts';
-import { stateDir } from './agent-common.ts';
+import type { AgentStatus } from '../agent/index.ts';
+import { AGENT_ERRORS, STATE_FLAG, askAgent, stateDir } from './agent-common.ts';
+import { HELP_FLAG, optionLines, processIo, runCommand, type FlagTable } from './kit/index.ts';
+
+const FLAGS = {
+  json: { type: 'boolean', help: 'the full status as JSON' },
+  metrics: { type: 'boolean', help: "the agent's counters, Prometheus text format" },
+  ...STATE_FLAG,
+  ...HELP_FLAG,
+} as const satisfies FlagTable;
 
 export const help = `usage: sallyport status [--json | --metrics] [--state DIR]
 
@@ -10,11 +17,7 @@ path (direct with its endpoint, or relay with its region; when and why it last c
 handshake, round-trip time and bytes, from live state.
 
 options:
-  --json        the full status as JSON
-  --metrics     the agent's counters, Prometheus text format
-  --state DIR   the agent's state directory (env SALLYPORT_STATE; default ~/.sallyport)
-  --help        this text
-
+${optionLines(FLAGS, 16)}
 examples:
   sallyport status
   sallyport status --json | jq '.peers[] | {name, path: .path.kind, rttMs}'
@@ -95,43 +98,22 @@ export function formatStatus(s: AgentStatus): string {
   return lines.join('\n') + '\n';
 }
 
-export async function run(argv: string[]): Promise<number> {
-  let a;
-  try {
-    a = parseArgs({
-      args: argv,
-      options: {
-        json: { type: 'boolean' },
-        metrics: { type: 'boolean' },
-        state: { type: 'string' },
-        help: { type: 'boolean' },
-      },
-      strict: true,
-    }).values;
-  } catch (e) {
-    process.stderr.write(`sallyport status: ${(e as Error).message}\n\n${help}`);
-    return 2;
-  }
-  if (a.help) {
-    process.stdout.write(help);
-    return 0;
-  }
-  try {
-    if (a.metrics) {
-      const m = await ctlRequest(socketPath(stateDir(a.state)), { cmd: 'metrics' });
-      m.socket.destroy();
-      if (!m.reply.ok) throw new Error(m.reply.message);
-      process.stdout.write(String(m.reply.text));
+export function run(argv: string[]): Promise<number> {
+  const command = { name: 'status', flags: FLAGS, help };
+  return runCommand(
+    command,
+    argv,
+    processIo,
+    async ({ values: a }) => {
+      const reply = await askAgent(stateDir(a.state), { cmd: a.metrics ? 'metrics' : 'status' });
+      if (a.metrics) {
+        processIo.stdout(String(reply.text));
+        return 0;
+      }
+      const st = reply.status as AgentStatus;
+      processIo.stdout(a.json ? JSON.stringify(st, null, 2) + '\n' : formatStatus(st));
       return 0;
-    }
-    const { reply, socket } = await ctlRequest(socketPath(stateDir(a.state)), { cmd: 'status' });
-    socket.destroy();
-    if (!reply.ok) throw new Error(reply.message);
-    const st = reply.status as AgentStatus;
-    process.stdout.write(a.json ? JSON.stringify(st, null, 2) + '\n' : formatStatus(st));
-    return 0;
-  } catch (e) {
-    process.stderr.write(`sallyport status: ${(e as Error).message}\n`);
-    return 1;
-  }
+    },
+    AGENT_ERRORS,
+  );
 }

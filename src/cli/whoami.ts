@@ -1,9 +1,13 @@
 // `sallyport whoami`: who the coordinator says you are, with your groups and how you signed in.
-import { parseArgs } from 'node:util';
-import { CONNECTION_OPTIONS, apiClientFrom } from './api-connection.ts';
-import { API_EXIT_CODES, reportApiFailure } from './exit.ts';
-import { processIo, type CommandIo } from './io.ts';
+import { CONNECTION_FLAGS, requireApiClient } from './api-connection.ts';
+import { API_EXIT_CODES, apiErrors } from './exit.ts';
+import { optionLines, processIo, runCommand, type CommandIo, type FlagTable } from './kit/index.ts';
 import { loadProfile } from './profile.ts';
+
+const FLAGS = {
+  json: { type: 'boolean', help: "the coordinator's answer as JSON" },
+  ...CONNECTION_FLAGS,
+} as const satisfies FlagTable;
 
 export const help = `usage: sallyport whoami [--json]
 
@@ -15,10 +19,13 @@ examples:
   sallyport whoami --json | jq -r '.groups[]'
 
 options:
-  --json                the coordinator's answer as JSON
-  --server URL, --token TOKEN, --ca FILE, --fingerprint HEX
-                        as for every API command (default: your profile from 'sallyport login')
-${API_EXIT_CODES}`;
+${optionLines(FLAGS, 24, [
+  'json',
+  {
+    group: ['server', 'token', 'ca', 'fingerprint'],
+    help: "as for every API command (default: your profile from 'sallyport login')",
+  },
+])}${API_EXIT_CODES}`;
 
 interface Who {
   name: string;
@@ -27,49 +34,31 @@ interface Who {
   signIn?: { method: string; authTime: number };
 }
 
-export async function run(argv: string[], io: CommandIo = processIo): Promise<number> {
-  let p;
-  try {
-    p = parseArgs({
-      args: argv,
-      options: { ...CONNECTION_OPTIONS, json: { type: 'boolean' }, help: { type: 'boolean' } },
-      strict: true,
-    });
-  } catch (e) {
-    io.stderr(`sallyport whoami: ${(e as Error).message}\n`);
-    return 2;
-  }
-  if (p.values.help) {
-    io.stdout(help);
-    return 0;
-  }
-  const api = apiClientFrom(p.values, io.env, { requireToken: true });
-  if (typeof api === 'string') {
-    io.stderr(`sallyport whoami: ${api}\n`);
-    return 2;
-  }
-  try {
-    const w = await api.call<Who>('GET', '/api/v1/whoami');
-    if (p.values.json) {
-      io.stdout(JSON.stringify(w, null, 2) + '\n');
+export function run(argv: string[], io: CommandIo = processIo): Promise<number> {
+  return runCommand(
+    { name: 'whoami', flags: FLAGS, help },
+    argv,
+    io,
+    async ({ values: o }) => {
+      const api = requireApiClient(o, io.env, { requireToken: true });
+      const w = await api.call<Who>('GET', '/api/v1/whoami');
+      if (o.json) {
+        io.stdout(JSON.stringify(w, null, 2) + '\n');
+        return 0;
+      }
+      const profile = loadProfile(io.env);
+      const at = w.signIn ? new Date(w.signIn.authTime).toISOString().replace(/\.\d{3}Z$/, 'Z') : '-';
+      const how = w.signIn?.method === 'oidc' ? 'identity provider' : 'local password';
+      io.stdout(
+        [
+          `user:       ${w.name}${w.isAdmin ? ' (administrator)' : ''}`,
+          `groups:     ${w.groups.join(', ') || '-'}`,
+          `signed in:  ${w.signIn ? `${how} at ${at}` : '-'}`,
+          ...(typeof profile === 'object' && !o.token ? [`server:     ${profile.server}`] : []),
+        ].join('\n') + '\n',
+      );
       return 0;
-    }
-    const profile = loadProfile(io.env);
-    const at = w.signIn ? new Date(w.signIn.authTime).toISOString().replace(/\.\d{3}Z$/, 'Z') : '-';
-    io.stdout(
-      [
-        `user:       ${w.name}${w.isAdmin ? ' (administrator)' : ''}`,
-        `groups:     ${w.groups.join(', ') || '-'}`,
-        `signed in:  ${w.signIn ? `${w.signIn.method === 'oidc' ? 'identity provider' : 'local password'} at ${at}` : '-'}`,
-        ...(typeof profile === 'object' && !p.values.token && !io.env.SALLYPORT_TOKEN
-          ? [`server:     ${profile.server}`]
-          : []),
-      ].join('\n') + '\n',
-    );
-    return 0;
-  } catch (e) {
-    const code = reportApiFailure('whoami', e, io.stderr, p.values.server ?? io.env.SALLYPORT_SERVER);
-    if (code !== undefined) return code;
-    throw e;
-  }
+    },
+    ({ values: o }) => apiErrors(o.server),
+  );
 }

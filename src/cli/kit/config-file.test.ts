@@ -16,10 +16,11 @@ const OPTIONS = {
 } as const;
 const ENV = { listen: 'SALLYPORT_RELAY_LISTEN', region: 'SALLYPORT_RELAY_REGION' };
 
+const base = mkdtempSync(join(tmpdir(), 'sallyport-config-'));
+process.on('exit', () => rmSync(base, { recursive: true, force: true }));
+
 function file(text: string): string {
-  const dir = mkdtempSync(join(tmpdir(), 'sallyport-config-'));
-  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
-  const f = join(dir, 'relay.json');
+  const f = join(mkdtempSync(join(base, 'c-')), 'relay.json');
   writeFileSync(f, text);
   return f;
 }
