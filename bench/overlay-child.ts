@@ -23,6 +23,8 @@ export interface AgentSpec {
   name: string;
   preauthKey: string;
   services?: ServiceSpec[];
+  /** A UDP socket on 127.0.0.1 for direct paths (loopback offered as a candidate). */
+  udp?: boolean;
 }
 
 const mode = process.argv[2];
@@ -72,6 +74,7 @@ if (mode === 'hub') {
           ? { relayPayloadSize: Number(process.env.SALLYPORT_BENCH_RELAY_PAYLOAD) }
           : {}),
         ...(spec.services ? { services: spec.services } : {}),
+        ...(spec.udp ? { udp: { host: '127.0.0.1', includeLoopback: true } } : {}),
       });
       await a.start();
       await a.whenNetmap();
