@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { realClock } from '../src/clock/index.ts';
-import { ApiClient, Coordinator, createLogger } from '../src/control/index.ts';
+import { ApiClient, Coordinator, createLogger, routes } from '../src/control/index.ts';
 import { serve, settledMemory } from './rpc.ts';
 import { copyCoordinatorKeys } from '../src/testing/coordinators.ts';
 
@@ -71,34 +71,36 @@ serve({
    */
   async setup(deployments: number, userCount: number): Promise<{ deployment: string[]; user: string[] }> {
     const a = admin;
-    for (const g of ['oncall', 'leads']) await a.call('POST', '/api/v1/groups', { name: g });
-    await a.call('POST', '/api/v1/users', { name: LEAD, password: PASSWORD });
-    await a.call('PUT', `/api/v1/groups/leads/members/${LEAD}`);
-    await a.call('PUT', '/api/v1/policy', {
-      version: 1,
-      policies: [
-        {
-          id: 'oncall-k8s',
-          requesters: ['oncall'],
-          deployments: '*',
-          services: { names: ['k8s'] },
-          access: 'read-only',
-          maxDuration: '2h',
-          pendingFor: '30m',
-          approval: { group: 'leads', threshold: 1 },
-        },
-      ],
+    for (const g of ['oncall', 'leads']) await a.route(routes.groupsCreate, { body: { name: g } });
+    await a.route(routes.usersCreate, { body: { name: LEAD, password: PASSWORD } });
+    await a.route(routes.groupMembersAdd, { params: { name: 'leads', user: LEAD } });
+    await a.route(routes.policyPut, {
+      body: {
+        version: 1,
+        policies: [
+          {
+            id: 'oncall-k8s',
+            requesters: ['oncall'],
+            deployments: '*',
+            services: { names: ['k8s'] },
+            access: 'read-only',
+            maxDuration: '2h',
+            pendingFor: '30m',
+            approval: { group: 'leads', threshold: 1 },
+          },
+        ],
+      },
     });
     const keys = { deployment: [] as string[], user: [] as string[] };
-    const key = async (b: object) =>
-      (await a.call<{ key: string }>('POST', '/api/v1/preauth-keys', { ...b, reusable: true })).key;
+    const key = async (b: { deployment: string } | { user: string }) =>
+      (await a.route(routes.preauthKeysCreate, { body: { ...b, reusable: true } })).key;
     await pool(deployments, 4, async (i) => {
-      await a.call('POST', '/api/v1/deployments', { name: `d${i}`, region: 'r1', cloud: 'aws' });
+      await a.route(routes.deploymentsCreate, { body: { name: `d${i}`, region: 'r1', cloud: 'aws' } });
       keys.deployment[i] = await key({ deployment: `d${i}` });
     });
     await pool(userCount, 4, async (i) => {
-      await a.call('POST', '/api/v1/users', { name: `u${i}`, password: PASSWORD });
-      await a.call('PUT', `/api/v1/groups/oncall/members/u${i}`);
+      await a.route(routes.usersCreate, { body: { name: `u${i}`, password: PASSWORD } });
+      await a.route(routes.groupMembersAdd, { params: { name: 'oncall', user: `u${i}` } });
       keys.user[i] = await key({ user: `u${i}` });
     });
     return keys;
@@ -106,11 +108,8 @@ serve({
   /** user opens a request for `k8s` on the deployment; resolves with its id. */
   async request(user: string, deployment: string): Promise<string> {
     const c = await as(user);
-    const r = await c.call<{ id: string }>('POST', '/api/v1/requests', {
-      deployment,
-      services: ['k8s'],
-      reason: `BENCH-${user}-${deployment}`,
-      duration: '1h',
+    const r = await c.route(routes.requestsCreate, {
+      body: { deployment, services: ['k8s'], reason: `BENCH-${user}-${deployment}`, duration: '1h' },
     });
     await as(LEAD); // logged in before the clock starts
     return r.id;
@@ -120,7 +119,7 @@ serve({
     const lead = await as(LEAD);
     const before = coord.hub.computations;
     const t0 = performance.timeOrigin + performance.now();
-    const r = await lead.call<{ status: string }>('POST', `/api/v1/requests/${id}/approve`);
+    const r = await lead.route(routes.requestsApprove, { params: { id } });
     if (r.status !== 'approved') throw new Error(`request ${id}: ${r.status} after the approval`);
     return { t0, computations: coord.hub.computations - before };
   },

@@ -5,12 +5,11 @@ import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ctlRequest, socketPath, type AgentStatus, type CtlRequest } from '../agent/index.ts';
 import type { ApiClient } from '../control/api-client.ts';
+import { routes } from '../control/routes/index.ts';
 import { createKeyAndCsr } from '../pki/index.ts';
 import { stateDir } from './agent-common.ts';
 import { Failed, UsageError, type CommandIo } from './kit/index.ts';
 import { isoTime } from './table.ts';
-
-type Row = Record<string, unknown>;
 
 /** Makes a key here, has the coordinator sign it for the grant (the only active one, or `args[0]`). */
 export async function cert(
@@ -19,10 +18,10 @@ export async function cert(
   o: { out?: string; state?: string; json?: boolean },
   io: CommandIo,
 ): Promise<number> {
-  const me = await api.call<{ name: string }>('GET', '/api/v1/whoami');
+  const me = await api.route(routes.whoami);
   let id = args[0];
   if (id === undefined) {
-    const mine = (await api.call<Row[]>('GET', '/api/v1/access-grants?status=active')).filter(
+    const mine = (await api.route(routes.accessGrantsList, { query: { status: 'active' } })).filter(
       (g) => g.subject === me.name,
     );
     if (mine.length === 0)
@@ -32,9 +31,9 @@ export async function cert(
       );
     if (mine.length > 1)
       throw new UsageError(
-        `you hold ${mine.length} active grants: name one (${mine.map((g) => String(g.id)).join(', ')})`,
+        `you hold ${mine.length} active grants: name one (${mine.map((g) => g.id).join(', ')})`,
       );
-    id = String(mine[0].id);
+    id = mine[0].id;
   }
   const progress = (s: string): void => {
     if (!o.json) io.stderr(`${s}\n`);
@@ -42,11 +41,7 @@ export async function cert(
   progress(`making a private key for grant ${id} on this machine (it never leaves it)…`);
   const { keyPem, csrPem } = await createKeyAndCsr({ commonName: me.name });
   progress('asking the coordinator to sign the certificate request…');
-  const r = await api.call<{ chainPem: string; rootPem: string; notAfter: number; serial: string }>(
-    'POST',
-    `/api/v1/access-grants/${encodeURIComponent(id)}/certificate`,
-    { csr: csrPem },
-  );
+  const r = await api.route(routes.accessGrantsCertificate, { params: { id }, body: { csr: csrPem } });
   const dir = o.out ?? join(stateDir(o.state), 'certs', id);
   return writeCert(dir, id, { keyPem, ...r }, o, io);
 }

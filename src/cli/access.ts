@@ -7,7 +7,9 @@
 // over `runAccess(name, argv)`. Server and credentials: flags, else SALLYPORT_SERVER,
 // SALLYPORT_TOKEN, SALLYPORT_CA or SALLYPORT_FINGERPRINT (as for `sallyport admin`). Flags and
 // --help texts: access-help.ts; the certificate: access-cert.ts.
+import type { AccessLevel, ApprovalRules, ExtensionPair, RequestState } from '../access/index.ts';
 import type { ApiClient } from '../control/api-client.ts';
+import { routes, type AccessStatus } from '../control/routes/index.ts';
 import { cert, certViaAgent } from './access-cert.ts';
 import { ACCESS_FLAGS, HELP, type AccessCommand } from './access-help.ts';
 import { requireApiClient } from './api-connection.ts';
@@ -20,22 +22,13 @@ export { HELP, type AccessCommand } from './access-help.ts';
 export type AccessIo = CommandIo;
 
 type Values = FlagValues<typeof ACCESS_FLAGS>;
-type Row = Record<string, unknown>;
 
 /** One access command's work, once the command line is read and the API client made. */
 type Action = (a: Values, args: string[], api: ApiClient, io: AccessIo) => Promise<number>;
 
-const enc = encodeURIComponent;
+const approvers = (r: RequestState): string => r.approvals.map((a) => a.by).join(',') || '-';
 
-const list = (v: unknown): string => (Array.isArray(v) ? v.join(',') : String(v ?? '-'));
-const approvers = (r: Row): string =>
-  (r.approvals as { by: string }[] | undefined)?.map((a) => a.by).join(',') || '-';
-
-function describeRules(r: Row): string {
-  const rules = r.rules as {
-    approval: { group: string; threshold: number };
-    customer: { group: string; threshold: number } | null;
-  };
+function describeRules({ rules }: { rules: ApprovalRules }): string {
   const parts = [`${rules.approval.threshold} of ${rules.approval.group}`];
   if (rules.customer) parts.push(`${rules.customer.threshold} of ${rules.customer.group} (customer)`);
   return parts.join(' and ');
@@ -54,42 +47,45 @@ const one = (args: string[], what: string): string => {
 
 const json = (io: AccessIo, v: unknown): void => io.stdout(JSON.stringify(v, null, 2) + '\n');
 
-const statusQuery = (a: Values): string => (a.status ? `?status=${enc(a.status)}` : '');
+/** --status as the list routes' query (the server's schema names the statuses it takes). */
+const statusQuery = (a: Values) => ({ status: (a.status || undefined) as AccessStatus | undefined });
 
 const request: Action = async (a, args, api, io) => {
   const deployment = one(args, 'DEPLOYMENT');
   if (!a.service?.length) throw new UsageError('missing --service NAME');
-  const r = await api.call<Row>('POST', '/api/v1/requests', {
-    deployment,
-    services: a.service,
-    reason: need(a.reason, '--reason "TICKET"'),
-    duration: need(a.for, '--for DURATION'),
-    ...(a.access ? { access: a.access } : {}),
+  const r = await api.route(routes.requestsCreate, {
+    body: {
+      deployment,
+      services: a.service,
+      reason: need(a.reason, '--reason "TICKET"'),
+      duration: need(a.for, '--for DURATION'),
+      ...(a.access ? { access: a.access as AccessLevel } : {}),
+    },
   });
   if (a.wait) return await waitForDecision(api, r, a, io);
   if (a.json) json(io, r);
   else
     io.stdout(
-      `request ${String(r.id)} is pending until ${isoTime(r.pendingUntil)}: needs approval by ${describeRules(r)}\n` +
-        `  sallyport approve ${String(r.id)}    (by an approver)\n`,
+      `request ${r.id} is pending until ${isoTime(r.pendingUntil)}: needs approval by ${describeRules(r)}\n` +
+        `  sallyport approve ${r.id}    (by an approver)\n`,
     );
   return 0;
 };
 
 const requests: Action = async (a, _args, api, io) => {
-  const rows = await api.call<Row[]>('GET', `/api/v1/requests${statusQuery(a)}`);
+  const rows = await api.route(routes.requestsList, { query: statusQuery(a) });
   if (a.json) json(io, rows);
   else
     io.stdout(
       table(rows, [
-        ['ID', (r) => String(r.id)],
-        ['REQUESTER', (r) => String(r.requester)],
-        ['DEPLOYMENT', (r) => String(r.deployment)],
-        ['SERVICES', (r) => list(r.services)],
-        ['FOR', (r) => `${Math.round(Number(r.durationMs) / 60_000)}m`],
-        ['STATUS', (r) => String(r.status)],
+        ['ID', (r) => r.id],
+        ['REQUESTER', (r) => r.requester],
+        ['DEPLOYMENT', (r) => r.deployment],
+        ['SERVICES', (r) => r.services.join(',')],
+        ['FOR', (r) => `${Math.round(r.durationMs / 60_000)}m`],
+        ['STATUS', (r) => r.status],
         ['APPROVED BY', approvers],
-        ['REASON', (r) => String(r.reason).slice(0, 40)],
+        ['REASON', (r) => r.reason.slice(0, 40)],
       ]),
     );
   return 0;
@@ -101,34 +97,54 @@ const decide =
   async (a, args, api, io) => {
     const id = one(args, 'ID');
     const what = a.extension ? 'extension' : 'request';
-    const r = await api.call<Row>(
-      'POST',
-      `/api/v1/${a.extension ? 'extensions' : 'requests'}/${enc(id)}/${cmd}`,
-      cmd === 'deny' ? { reason: need(a.reason, '--reason "…"') } : undefined,
-    );
+    const reason = cmd === 'deny' ? need(a.reason, '--reason "…"') : undefined;
+    const r = await decision(api, what, id, reason);
     if (a.json) json(io, r);
+    else if (!('status' in r))
+      // an extension answers its pair { extension, grant }: the extension's own state
+      io.stdout(`${what} ${id} ${r.extension.status}\n`);
     else if (r.status === 'approved')
       io.stdout(
-        `${what} ${id} approved; ${r.grantId ? `grant ${String(r.grantId)} is active` : 'the grant end moved'}\n`,
+        `${what} ${id} approved; ${r.grantId ? `grant ${r.grantId} is active` : 'the grant end moved'}\n`,
       );
     else if (r.status === 'pending')
       io.stdout(`approval recorded; request ${id} still needs ${describeRules(r)} in all\n`);
-    else io.stdout(`${what} ${id} ${String(r.status)}\n`);
+    else io.stdout(`${what} ${id} ${r.status}\n`);
     return 0;
   };
 
+/**
+ * Approves (no reason) or denies a request or an extension: a request answers its state, an
+ * extension its pair { extension, grant }.
+ */
+function decision(
+  api: ApiClient,
+  what: 'request' | 'extension',
+  id: string,
+  reason: string | undefined,
+): Promise<RequestState | ExtensionPair> {
+  const params = { id };
+  if (what === 'request')
+    return reason === undefined
+      ? api.route(routes.requestsApprove, { params })
+      : api.route(routes.requestsDeny, { params, body: { reason } });
+  return reason === undefined
+    ? api.route(routes.extensionsApprove, { params })
+    : api.route(routes.extensionsDeny, { params, body: { reason } });
+}
+
 const grants: Action = async (a, _args, api, io) => {
-  const rows = await api.call<Row[]>('GET', `/api/v1/access-grants${statusQuery(a)}`);
+  const rows = await api.route(routes.accessGrantsList, { query: statusQuery(a) });
   if (a.json) json(io, rows);
   else
     io.stdout(
       table(rows, [
-        ['ID', (r) => String(r.id)],
-        ['HOLDER', (r) => String(r.subject)],
-        ['DEPLOYMENT', (r) => String(r.deployment)],
-        ['SERVICES', (r) => list(r.services)],
-        ['ACCESS', (r) => String(r.access)],
-        ['STATUS', (r) => String(r.status)],
+        ['ID', (r) => r.id],
+        ['HOLDER', (r) => r.subject],
+        ['DEPLOYMENT', (r) => r.deployment],
+        ['SERVICES', (r) => r.services.join(',')],
+        ['ACCESS', (r) => r.access],
+        ['STATUS', (r) => r.status],
         ['END', (r) => isoTime(r.end)],
       ]),
     );
@@ -137,22 +153,23 @@ const grants: Action = async (a, _args, api, io) => {
 
 const revoke: Action = async (a, args, api, io) => {
   const id = one(args, 'grant ID');
-  const r = await api.call<Row>('POST', `/api/v1/access-grants/${enc(id)}/revoke`, {
-    ...(a.reason ? { reason: a.reason } : {}),
+  const r = await api.route(routes.accessGrantsRevoke, {
+    params: { id },
+    body: { ...(a.reason ? { reason: a.reason } : {}) },
   });
   if (a.json) json(io, r);
-  else io.stdout(`grant ${id} ${String(r.status)}\n`);
+  else io.stdout(`grant ${id} ${r.status}\n`);
   return 0;
 };
 
 const extend: Action = async (a, args, api, io) => {
   const id = one(args, 'grant ID');
-  const r = await api.call<Row>('POST', `/api/v1/access-grants/${enc(id)}/extensions`, {
-    duration: need(a.for, '--for DURATION'),
-    reason: need(a.reason, '--reason "…"'),
+  const r = await api.route(routes.accessGrantsExtend, {
+    params: { id },
+    body: { duration: need(a.for, '--for DURATION'), reason: need(a.reason, '--reason "…"') },
   });
   if (a.json) json(io, r);
-  else io.stdout(`extension ${String(r.id)} pending: sallyport approve --extension ${String(r.id)}\n`);
+  else io.stdout(`extension ${r.id} pending: sallyport approve --extension ${r.id}\n`);
   return 0;
 };
 
@@ -187,21 +204,21 @@ export function runAccess(cmd: AccessCommand, argv: string[], io: AccessIo = pro
 /** `request --wait`: long polls until the request is decided, then fetches the certificate. */
 async function waitForDecision(
   api: ApiClient,
-  first: Row,
+  first: RequestState,
   o: { out?: string; state?: string; json?: boolean },
   io: AccessIo,
 ): Promise<number> {
-  const id = String(first.id);
+  const id = first.id;
   if (!o.json)
     io.stderr(
       `request ${id} is pending until ${isoTime(first.pendingUntil)}: needs approval by ${describeRules(first)}\n` +
         `waiting for the decision (Ctrl-C stops waiting; the request stays)...\n`,
     );
   let r = first;
-  let seen = (first.approvals as unknown[] | undefined)?.length ?? 0;
+  let seen = first.approvals.length;
   while (r.status === 'pending') {
-    r = await api.call<Row>('GET', `/api/v1/requests/${encodeURIComponent(id)}/wait?timeout=25`);
-    const n = (r.approvals as unknown[] | undefined)?.length ?? 0;
+    r = await api.route(routes.requestsWait, { params: { id }, query: { timeout: 25 } });
+    const n = r.approvals.length;
     if (n > seen && r.status === 'pending' && !o.json)
       io.stderr(`approved by ${approvers(r)}; still needs ${describeRules(r)} in all\n`);
     seen = n;
@@ -210,7 +227,7 @@ async function waitForDecision(
     if (o.json) io.stdout(JSON.stringify(r, null, 2) + '\n');
     const by = typeof r.decidedBy === 'string' ? ` by ${r.decidedBy}` : '';
     const why = typeof r.note === 'string' ? `: ${r.note}` : '';
-    throw new Failed(`request ${id} was ${String(r.status)}${by}${why}`);
+    throw new Failed(`request ${id} was ${r.status}${by}${why}`);
   }
   if (!o.json) io.stderr(`approved by ${approvers(r)}: grant ${r.grantId} is active\n`);
   return cert(api, [r.grantId], o, io);

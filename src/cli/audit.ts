@@ -14,7 +14,7 @@ import {
   type VerifyReport,
 } from '../audit/index.ts';
 import { LocalAudit } from '../agent/local-audit.ts';
-import { ApiError, ControlError, type ApiClient } from '../control/index.ts';
+import { ApiError, ControlError, routes, type ApiClient } from '../control/index.ts';
 import { CONNECTION_FLAGS, requireApiClient } from './api-connection.ts';
 import { EXIT, apiFailure } from './exit.ts';
 import { join } from 'node:path';
@@ -333,7 +333,7 @@ function client(o: Opts): ApiClient {
 }
 
 async function list(api: ApiClient, o: Opts, io: CliIo): Promise<number> {
-  const rows = await api.call<AuditRecord[]>('GET', `/api/v1/audit?after=${o.after}&limit=${o.limit}`);
+  const rows = await api.route(routes.auditList, { query: { after: o.after, limit: o.limit } });
   if (o.json) {
     io.out(JSON.stringify(rows, null, 2) + '\n');
     return 0;
@@ -354,7 +354,7 @@ async function exportLog(api: ApiClient, o: Opts, io: CliIo): Promise<number> {
   // Checkpoints first (GET /api/v1/audit/checkpoints → { keys, checkpoints }; the coordinator signs its
   // head for the export), then the records: records only grow, so every checkpoint is covered and a
   // record appended meanwhile cannot make a complete export look TRUNCATED.
-  const cps = await api.raw('GET', '/api/v1/audit/checkpoints');
+  const cps = await api.routeRaw(routes.auditCheckpoints, {});
   let checkpoints: Checkpoint[] = [];
   let keys: VerifyKey[] = [];
   if (cps.status === 200) {
@@ -378,10 +378,9 @@ async function exportLog(api: ApiClient, o: Opts, io: CliIo): Promise<number> {
   } else throw new ApiError(cps.status, `HTTP_${cps.status}`, cps.text.slice(0, 200));
   const records: AuditRecord[] = [];
   for (;;) {
-    const page = await api.call<AuditRecord[]>(
-      'GET',
-      `/api/v1/audit?after=${records.at(-1)?.seq ?? 0}&limit=${PAGE}`,
-    );
+    const page = await api.route(routes.auditList, {
+      query: { after: records.at(-1)?.seq ?? 0, limit: PAGE },
+    });
     if (!Array.isArray(page)) throw new ControlError('BAD_RESPONSE', 'the audit list is not a list');
     records.push(...page);
     if (page.length < PAGE) break;

@@ -1,5 +1,7 @@
 // `sallyport incidents`: the incidents Alertmanager opened through the coordinator's webhook
 // (GET /api/v1/incidents), newest first.
+import type { Incident } from '../control/routes/alerts.ts';
+import { routes } from '../control/routes/index.ts';
 import { CONNECTION_FLAGS, TOKEN_HELP, requireApiClient } from './api-connection.ts';
 import { API_EXIT_CODES, apiErrors } from './exit.ts';
 import { optionLines, processIo, runCommand, type CommandIo, type FlagTable } from './kit/index.ts';
@@ -31,20 +33,15 @@ examples:
 connection (flags, else the environment, as for 'sallyport admin'):
 ${optionLines(FLAGS, 24, ['server', { flag: 'token', help: TOKEN_HELP }, 'ca', 'fingerprint'])}${API_EXIT_CODES}`;
 
-type Row = Record<string, unknown>;
-
-const COLUMNS: Column<Row>[] = [
-  ['ID', (r) => String(r.id)],
-  ['STATE', (r) => String(r.state)],
-  [
-    'DEPLOYMENT',
-    (r) => (r.deployment === null ? `global(${String(r.deploymentLabel ?? '-')})` : String(r.deployment)),
-  ],
-  ['ALERT', (r) => String(r.alertname)],
-  ['SEVERITY', (r) => String(r.severity || '-')],
+const COLUMNS: Column<Incident>[] = [
+  ['ID', (r) => r.id],
+  ['STATE', (r) => r.state],
+  ['DEPLOYMENT', (r) => (r.deployment === null ? `global(${r.deploymentLabel ?? '-'})` : r.deployment)],
+  ['ALERT', (r) => r.alertname],
+  ['SEVERITY', (r) => r.severity || '-'],
   ['OPENED', (r) => isoTime(r.openedAt)],
   ['CLOSED', (r) => isoTime(r.closedAt)],
-  ['SUMMARY', (r) => String(r.summary).slice(0, 60)],
+  ['SUMMARY', (r) => r.summary.slice(0, 60)],
 ];
 
 export function run(argv: string[], io: CommandIo = processIo): Promise<number> {
@@ -54,11 +51,10 @@ export function run(argv: string[], io: CommandIo = processIo): Promise<number> 
     io,
     async ({ values: o }) => {
       const api = requireApiClient(o, io.env, { requireToken: true });
-      const q = new URLSearchParams({
-        state: o.state,
-        ...(o.deployment ? { deployment: o.deployment } : {}),
-      });
-      const rows = await api.call<Row[]>('GET', `/api/v1/incidents?${q.toString()}`);
+      // --state is one of its choices (the flag checks); --deployment goes as given.
+      const state = o.state as 'open' | 'closed' | 'all';
+      const query = { state, deployment: o.deployment || undefined };
+      const rows = await api.route(routes.incidentsList, { query });
       io.stdout(o.json ? JSON.stringify(rows, null, 2) + '\n' : table(rows, COLUMNS));
       return 0;
     },

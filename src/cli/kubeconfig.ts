@@ -12,6 +12,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync, chmodS
 import { dirname, join, resolve } from 'node:path';
 import { ctlRequest, socketPath } from '../agent/index.ts';
 import type { ApiClient } from '../control/api-client.ts';
+import { routes } from '../control/routes/index.ts';
 import { STATE_FLAG, stateDir } from './agent-common.ts';
 import { CONNECTION_FLAGS, apiClientFrom } from './api-connection.ts';
 import { EXIT, apiFailure } from './exit.ts';
@@ -256,12 +257,9 @@ async function fromCoordinator(
       `${api} (needed for ${!caPem ? 'the coordinator root' : 'the tailnet name'}; or pass --name)`,
     );
   try {
-    if (!caPem) caPem = (await api.call<{ rootCaPem: string }>('GET', '/api/v1/info')).rootCaPem;
+    if (!caPem) caPem = (await api.route(routes.info)).rootCaPem;
     if (!name) {
-      const svcs = await api.call<{ name: string; tailnetName: string }[]>(
-        'GET',
-        `/api/v1/services?deployment=${encodeURIComponent(deployment)}`,
-      );
+      const svcs = await api.route(routes.servicesList, { query: { deployment } });
       const s = svcs.find((x) => x.name === service);
       if (!s) throw new Failed(`deployment ${deployment} has no service ${service}`);
       name = s.tailnetName;

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { realClock } from '../clock/index.ts';
 import { PublicKey } from '../crypto/index.ts';
-import { ApiClient, ApiError, deviceStartBody } from '../control/index.ts';
+import { ApiClient, ApiError, deviceStartBody, routes } from '../control/index.ts';
 import { loadOrCreateNodeKey, writeSettings } from '../agent/index.ts';
 import { stateDir } from './agent-common.ts';
 import { EXIT, apiFailure } from './exit.ts';
@@ -92,18 +92,6 @@ exit codes: 0 signed in (or approved), 1 refused, denied or expired, 2 bad usage
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => realClock.setTimeout(r, ms));
 
-interface DeviceStart {
-  handle: string;
-  userCode: string;
-  verificationUri: string;
-  verificationUriComplete: string | null;
-  expiresIn: number;
-}
-type DevicePoll =
-  | { status: 'pending' }
-  | { status: 'approved'; token: string; expiresAt: number; user: string; groups: string[] }
-  | { status: 'failed'; message: string };
-
 const COMMAND = {
   name: 'login',
   flags: FLAGS,
@@ -173,25 +161,18 @@ async function signIn(
   if (a.user !== undefined) {
     const password = io.env.SALLYPORT_PASSWORD || (await readSecret(`Password for ${a.user}: `));
     if (!password) throw new PromptAborted('no password given');
-    const r = await api.call<{ token: string; expiresAt: number; user: { name: string } }>(
-      'POST',
-      '/api/v1/login',
-      { user: a.user, password },
-    );
+    const r = await api.route(routes.login, { body: { user: a.user, password } });
     const path = keep({ token: r.token, expiresAt: r.expiresAt, user: r.user.name }, 'password');
     io.stdout(`signed in as ${r.user.name} (local password) until ${iso(r.expiresAt)}; profile ${path}\n`);
     return 0;
   }
-  const methods = await api.call<{ oidc: { name: string; device: boolean } | null }>(
-    'GET',
-    '/api/v1/auth/methods',
-  );
+  const methods = await api.route(routes.authMethods);
   if (!methods.oidc || !methods.oidc.device)
     throw new UsageError(
       `${url} offers no sign-in through an identity provider${methods.oidc ? ' for the command line (no device flow)' : ''}: ` +
         'sign in with a local password (--user NAME)',
     );
-  const d = await api.call<DeviceStart>('POST', '/api/v1/auth/device', {});
+  const d = await api.route(routes.authDevice, { body: {} });
   io.stdout(
     `To sign in with ${methods.oidc.name}, open this URL in a browser:\n\n` +
       `  ${d.verificationUriComplete ?? d.verificationUri}\n\n` +
@@ -199,7 +180,7 @@ async function signIn(
   );
   const limit = realClock.now() + 1000 * (a.timeout ? Number(a.timeout) : d.expiresIn);
   for (;;) {
-    const r = await api.call<DevicePoll>('POST', '/api/v1/auth/device/poll', { handle: d.handle });
+    const r = await api.route(routes.authDevicePoll, { body: { handle: d.handle } });
     if (r.status === 'approved') {
       const path = keep(r, 'oidc');
       io.stdout(
@@ -229,22 +210,15 @@ async function enroll(
   const { key } = loadOrCreateNodeKey(dir);
   // Prove the node key: a MAC over the coordinator's fresh challenge, keyed by X25519 with the
   // pinned coordinator key (a wrong --coordinator-key is refused here, before any code is shown).
-  const { challenge } = await api.call<{ challenge: string }>('GET', '/api/v1/device/challenge');
-  const start = await api.call<{
-    deviceCode: string;
-    userCode: string;
-    verificationUri: string;
-    expiresIn: number;
-  }>(
-    'POST',
-    '/api/v1/device/start',
-    deviceStartBody(key, PublicKey.fromBase64(a['coordinator-key']!), challenge, name),
-  );
+  const { challenge } = await api.route(routes.deviceChallenge);
+  const start = await api.route(routes.deviceStart, {
+    body: deviceStartBody(key, PublicKey.fromBase64(a['coordinator-key']!), challenge, name),
+  });
   const profile = loadProfile(io.env);
   const signedIn =
     typeof profile === 'object' && sameServer(profile.server, url) && profile.expiresAt > realClock.wallMs();
   if (signedIn) {
-    await api.withToken(profile.token).call('POST', '/api/v1/device/approve', { userCode: start.userCode });
+    await api.withToken(profile.token).route(routes.deviceApprove, { body: { userCode: start.userCode } });
     io.stdout(`this device (${name}, key ${key.publicKey.fingerprint()}) is enrolled as ${profile.user}'s\n`);
   } else {
     io.stdout(
@@ -256,9 +230,7 @@ async function enroll(
   let polls = 0;
   const limit = realClock.now() + 1000 * (a.timeout ? Number(a.timeout) : start.expiresIn);
   for (;;) {
-    const r = await api.call<{ status: string }>('POST', '/api/v1/device/poll', {
-      deviceCode: start.deviceCode,
-    });
+    const r = await api.route(routes.devicePoll, { body: { deviceCode: start.deviceCode } });
     if (r.status === 'approved') break;
     if (r.status !== 'pending')
       throw new Failed(`the device code is ${r.status}: run 'sallyport login' again for a new code`);

@@ -1,5 +1,6 @@
 // `sallyport logout`: ends the session at the coordinator and removes the profile's token.
 import { ApiClient, ApiError } from '../control/api-client.ts';
+import { routes } from '../control/routes/index.ts';
 import { reportApiFailure } from './exit.ts';
 import { processIo, runCommand, type CommandIo } from './kit/index.ts';
 import { loadProfile, profilePath, removeProfile } from './profile.ts';
@@ -34,7 +35,7 @@ async function logout(io: CommandIo): Promise<number> {
     ...(profile.fingerprint ? { fingerprint: profile.fingerprint } : {}),
   });
   try {
-    await api.call('POST', '/api/v1/logout', {});
+    await api.route(routes.logout, { body: {} });
   } catch (e) {
     if (!(e instanceof ApiError && e.status === 401)) {
       reportApiFailure('logout', e, io.stderr, profile.server);

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
 import { ctlRequest, socketPath, type AgentStatus } from '../agent/index.ts';
 import type { ApiClient } from '../control/api-client.ts';
+import { routes } from '../control/routes/index.ts';
 import { socks5Connect } from '../lab/client.ts';
 import { STATE_FLAG, stateDir } from './agent-common.ts';
 import { CONNECTION_FLAGS, requireApiClient } from './api-connection.ts';
@@ -21,7 +22,7 @@ import {
   runCommand,
   type FlagTable,
 } from './kit/index.ts';
-import { decidePath, type ManagementMode, type OverlayProbe } from './mgmt-path.ts';
+import { decidePath, type OverlayProbe } from './mgmt-path.ts';
 
 const FLAGS = {
   service: { type: 'string', value: 'S', help: "the deployment's Kubernetes service (default k8s)" },
@@ -181,10 +182,7 @@ export function run(argv: string[]): Promise<number> {
       const service = a.service ?? 'k8s';
       const api = requireApiClient(a, processIo.env);
       const state = stateDir(a.state);
-      const m = await api.call<{ mode: ManagementMode; publicServer: string | null }>(
-        'GET',
-        `/api/v1/deployments/${encodeURIComponent(deployment)}/management`,
-      );
+      const m = await api.route(routes.managementGet, { params: { name: deployment } });
       const probe =
         m.mode === 'public' ? undefined : await probeOverlay(state, deployment, service, a['probe-timeout']);
       const d = decidePath(deployment, m.mode, probe, a.reason);
@@ -223,11 +221,7 @@ async function breakGlass(
   body: { reason: string; service: string; overlay: string },
 ): Promise<string> {
   try {
-    const r = await api.call<{ publicServer: string; at: number }>(
-      'POST',
-      `/api/v1/deployments/${encodeURIComponent(deployment)}/break-glass`,
-      body,
-    );
+    const r = await api.route(routes.breakGlass, { params: { name: deployment }, body });
     processIo.stderr(
       `sallyport mgmt: BREAK-GLASS recorded at ${new Date(r.at).toISOString()} (the customer is notified): ${deployment} through its PUBLIC endpoint ${r.publicServer}\n`,
     );

@@ -112,13 +112,14 @@ export async function renewProfileIfDue(
   if (left > RENEW_WHEN_LEFT_MS || left <= 0) return 'not-due';
   try {
     const { ApiClient } = await import('../control/api-client.ts');
+    const { routes } = await import('../control/routes/index.ts');
     const api = new ApiClient({
       server: p.server,
       token: p.token,
       ...(p.ca ? { ca: p.ca } : {}),
       ...(p.fingerprint ? { fingerprint: p.fingerprint } : {}),
     });
-    const r = await api.call<{ token: string; expiresAt: number }>('POST', '/api/v1/auth/refresh', {});
+    const r = await api.route(routes.authRefresh, { body: {} });
     saveProfile(env, { ...p, token: r.token, expiresAt: r.expiresAt });
     return 'renewed';
   } catch (e) {

@@ -1,4 +1,5 @@
 // `sallyport whoami`: who the coordinator says you are, with your groups and how you signed in.
+import { routes } from '../control/routes/index.ts';
 import { CONNECTION_FLAGS, requireApiClient } from './api-connection.ts';
 import { API_EXIT_CODES, apiErrors } from './exit.ts';
 import { optionLines, processIo, runCommand, type CommandIo, type FlagTable } from './kit/index.ts';
@@ -27,13 +28,6 @@ ${optionLines(FLAGS, 24, [
   },
 ])}${API_EXIT_CODES}`;
 
-interface Who {
-  name: string;
-  isAdmin: boolean;
-  groups: string[];
-  signIn?: { method: string; authTime: number };
-}
-
 export function run(argv: string[], io: CommandIo = processIo): Promise<number> {
   return runCommand(
     { name: 'whoami', flags: FLAGS, help },
@@ -41,7 +35,7 @@ export function run(argv: string[], io: CommandIo = processIo): Promise<number> 
     io,
     async ({ values: o }) => {
       const api = requireApiClient(o, io.env, { requireToken: true });
-      const w = await api.call<Who>('GET', '/api/v1/whoami');
+      const w = await api.route(routes.whoami);
       if (o.json) {
         io.stdout(JSON.stringify(w, null, 2) + '\n');
         return 0;

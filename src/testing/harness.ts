@@ -14,7 +14,13 @@ import { Writable } from 'node:stream';
 import { pino, type Logger } from 'pino';
 import { realClock, type Clock } from '../clock/index.ts';
 import { PrivateKey, PublicKey } from '../crypto/index.ts';
-import { ApiClient, Coordinator, loadOrCreateKeys, type CoordinatorOptions } from '../control/index.ts';
+import {
+  ApiClient,
+  Coordinator,
+  loadOrCreateKeys,
+  routes,
+  type CoordinatorOptions,
+} from '../control/index.ts';
 import { createSelfSigned } from '../pki/index.ts';
 import { RelayServer } from '../relay/index.ts';
 import { Agent, type AgentOptions, type ServiceSpec } from '../agent/index.ts';
@@ -201,15 +207,15 @@ export class Harness {
   }
 
   async deployment(name: string, region = 'us-east-1', cloud = 'aws'): Promise<void> {
-    await this.api.call('POST', '/api/v1/deployments', { name, region, cloud });
+    await this.api.route(routes.deploymentsCreate, { body: { name, region, cloud } });
   }
 
   async user(name: string): Promise<void> {
-    await this.api.call('POST', '/api/v1/users', { name, password: `pw-${name}-${'x'.repeat(12)}` });
+    await this.api.route(routes.usersCreate, { body: { name, password: `pw-${name}-${'x'.repeat(12)}` } });
   }
 
   async preauthKey(bind: { deployment: string } | { user: string }, reusable = false): Promise<string> {
-    const r = await this.api.call<{ key: string }>('POST', '/api/v1/preauth-keys', { ...bind, reusable });
+    const r = await this.api.route(routes.preauthKeysCreate, { body: { ...bind, reusable } });
     return r.key;
   }
 
@@ -220,12 +226,14 @@ export class Harness {
     expiresInSeconds?: number,
     access?: 'read-only' | 'read-write' | 'admin',
   ): Promise<string> {
-    const r = await this.api.call<{ id: string }>('POST', '/api/v1/grants', {
-      subject,
-      deployment,
-      services,
-      ...(expiresInSeconds ? { expiresInSeconds } : {}),
-      ...(access ? { access } : {}),
+    const r = await this.api.route(routes.grantsCreate, {
+      body: {
+        subject,
+        deployment,
+        services,
+        ...(expiresInSeconds ? { expiresInSeconds } : {}),
+        ...(access ? { access } : {}),
+      },
     });
     return r.id;
   }
@@ -251,7 +259,7 @@ export class Harness {
   }
 
   async revokeGrant(id: string): Promise<void> {
-    await this.api.call('DELETE', `/api/v1/grants/${id}`);
+    await this.api.route(routes.grantsRevoke, { params: { id } });
   }
 
   #agentOptions(

@@ -1,6 +1,6 @@
 // The user docs stay true: docs/cli.md is the commands' current --help texts, every test that
 // docs/security-model.md names exists under that exact name in that file (one per invariant at
-// least), and the links between the docs lead somewhere.
+// least), every file and folder it names exists, and the links between the docs lead somewhere.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -41,6 +41,14 @@ test('every test docs/security-model.md names exists, by file and exact name, fo
   }
   assert.deepEqual(problems, []);
   assert.ok(total >= 30, `only ${total} tests named`);
+});
+
+test('every file and folder docs/security-model.md names exists (code moves, the doc follows)', () => {
+  const named = read('docs/security-model.md').matchAll(/`((?:src|test|bench|scripts)\/[^`\s*]+)`/g);
+  const missing = [...new Set([...named].map((m) => m[1]))].filter(
+    (p) => !existsSync(new URL(`../../${p}`, import.meta.url)),
+  );
+  assert.deepEqual(missing, []);
 });
 
 test('links between the docs point at files that exist', () => {

@@ -120,6 +120,7 @@ test('request, deny; request, approve, extend, revoke; listings in text and JSON
   const xid = /extension (\S+) pending/.exec(x.out)![1];
   const ax = await cli('bob', 'approve', '--extension', xid);
   assert.equal(ax.code, 0, ax.err);
+  assert.equal(ax.out.trim(), `extension ${xid} approved`);
   const rv = await cli('alice', 'revoke', r2.grantId, '--reason', 'done');
   assert.equal(rv.code, 0, rv.err);
   assert.match(rv.out, /revoked/);

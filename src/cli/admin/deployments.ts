@@ -1,24 +1,26 @@
 // `sallyport admin info | deployments … | services …`: the coordinator's keys, the customer
 // deployments, how their management services reach them, and the services their connectors serve.
+import { routes, type ManagementMode, type ServiceKind, type TlsMode } from '../../control/routes/index.ts';
 import { UsageError } from '../kit/index.ts';
-import { done, enc, need, out, split, type AdminVerb } from './context.ts';
+import { done, need, out, split, type AdminVerb } from './context.ts';
 
 const managementCols = ['deployment', 'mode', 'publicServer', 'customerWebhook'];
 
 const management: AdminVerb = async (c) => {
   const { o, api, args } = c;
-  const path = `/api/v1/deployments/${enc(need(args[0], 'NAME'))}/management`;
+  const params = { name: need(args[0], 'NAME') };
   if (!o.mode) {
     if (o['public-server'] || o['customer-webhook']) throw new UsageError('--mode is required to change it');
-    out(c, await api.call('GET', path), managementCols);
+    out(c, await api.route(routes.managementGet, { params }), managementCols);
     return 0;
   }
+  // Flag values go as typed: the server's schema refuses what it does not know, naming it.
   const body = {
-    mode: o.mode,
+    mode: o.mode as ManagementMode,
     ...(o['public-server'] ? { publicServer: o['public-server'] } : {}),
     ...(o['customer-webhook'] ? { customerWebhook: o['customer-webhook'] } : {}),
   };
-  out(c, await api.call('PUT', path, body), managementCols);
+  out(c, await api.route(routes.managementPut, { params, body }), managementCols);
   return 0;
 };
 
@@ -37,12 +39,12 @@ const setService: AdminVerb = async (c) => {
   const [d, n] = split(need(args[0], 'DEPLOYMENT/NAME'));
   const labels = labelsOf(o.label ?? []);
   const body = {
-    kind: need(o.kind, '--kind'),
+    kind: need(o.kind, '--kind') as ServiceKind,
     address: need(o.address, '--address HOST:PORT'),
-    ...(o.tls ? { tlsMode: o.tls } : {}),
+    ...(o.tls ? { tlsMode: o.tls as TlsMode } : {}),
     ...(o.label ? { labels } : {}),
   };
-  out(c, await api.call('PUT', `/api/v1/deployments/${enc(d)}/services/${enc(n)}`, body), [
+  out(c, await api.route(routes.servicesPut, { params: { deployment: d, name: n }, body }), [
     'deployment',
     'name',
     'kind',
@@ -56,8 +58,9 @@ const bindService: AdminVerb = async (c) => {
   const { o, api, args } = c;
   const [d, n] = split(need(args[0], 'DEPLOYMENT/NAME'));
   if ((o.node === undefined) === !o.release) throw new UsageError('give one of --node KEY or --release');
-  const r = await api.call('PUT', `/api/v1/deployments/${enc(d)}/services/${enc(n)}/connector`, {
-    key: o.release ? null : o.node,
+  const r = await api.route(routes.servicesBind, {
+    params: { deployment: d, name: n },
+    body: { key: o.release ? null : (o.node ?? null) },
   });
   out(c, r, ['deployment', 'name', 'connectorKey']);
   return 0;
@@ -65,11 +68,11 @@ const bindService: AdminVerb = async (c) => {
 
 export const DEPLOYMENT_VERBS: Record<string, AdminVerb> = {
   info: async (c) => {
-    out(c, await c.api.call('GET', '/api/v1/info'), ['publicKey', 'signingKey', 'suffix']);
+    out(c, await c.api.route(routes.info), ['publicKey', 'signingKey', 'suffix']);
     return 0;
   },
   'deployments list': async (c) => {
-    out(c, await c.api.call('GET', '/api/v1/deployments'), ['name', 'region', 'cloud']);
+    out(c, await c.api.route(routes.deploymentsList), ['name', 'region', 'cloud']);
     return 0;
   },
   'deployments create': async (c) => {
@@ -78,18 +81,18 @@ export const DEPLOYMENT_VERBS: Record<string, AdminVerb> = {
       region: need(c.o.region, '--region'),
       cloud: need(c.o.cloud, '--cloud'),
     };
-    out(c, await c.api.call('POST', '/api/v1/deployments', body), ['name', 'region', 'cloud']);
+    out(c, await c.api.route(routes.deploymentsCreate, { body }), ['name', 'region', 'cloud']);
     return 0;
   },
   'deployments management': management,
   'deployments delete': async (c) => {
-    await c.api.call('DELETE', `/api/v1/deployments/${enc(need(c.args[0], 'NAME'))}`);
+    await c.api.route(routes.deploymentsDelete, { params: { name: need(c.args[0], 'NAME') } });
     done(c, `deleted deployment ${c.args[0]}`, { deleted: c.args[0] });
     return 0;
   },
   'services list': async (c) => {
-    const q = c.o.deployment ? `?deployment=${enc(c.o.deployment)}` : '';
-    out(c, await c.api.call('GET', `/api/v1/services${q}`), [
+    const query = { deployment: c.o.deployment || undefined };
+    out(c, await c.api.route(routes.servicesList, { query }), [
       'deployment',
       'name',
       'kind',
@@ -103,7 +106,7 @@ export const DEPLOYMENT_VERBS: Record<string, AdminVerb> = {
   'services set': setService,
   'services delete': async (c) => {
     const [d, n] = split(need(c.args[0], 'DEPLOYMENT/NAME'));
-    await c.api.call('DELETE', `/api/v1/deployments/${enc(d)}/services/${enc(n)}`);
+    await c.api.route(routes.servicesDelete, { params: { deployment: d, name: n } });
     done(c, `deleted service ${d}/${n}`, { deleted: `${d}/${n}` });
     return 0;
   },

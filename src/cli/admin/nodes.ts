@@ -1,7 +1,9 @@
 // `sallyport admin keys … | nodes … | device approve` and standing `grants …`: how machines join
 // (pre-auth keys, device codes), the nodes that did, and who may reach what without asking.
+import { routes, type NewStandingGrant } from '../../control/routes/index.ts';
+import type { AccessLevel } from '../../access/index.ts';
 import { UsageError } from '../kit/index.ts';
-import { done, enc, need, out, time, type AdminContext, type AdminVerb, type Row } from './context.ts';
+import { done, need, out, time, type AdminContext, type AdminVerb } from './context.ts';
 
 /** --expires as the API's seconds. */
 const expiresIn = (c: AdminContext) =>
@@ -11,30 +13,37 @@ const createKey: AdminVerb = async (c) => {
   const { o } = c;
   if (!!o.deployment === !!o.user)
     throw new UsageError('give exactly one of --deployment NAME or --user NAME');
-  const r = await c.api.call<Row>('POST', '/api/v1/preauth-keys', {
-    ...(o.deployment ? { deployment: o.deployment } : { user: o.user }),
-    reusable: !!o.reusable,
-    ...expiresIn(c),
+  const r = await c.api.route(routes.preauthKeysCreate, {
+    body: {
+      ...(o.deployment ? { deployment: o.deployment } : { user: o.user }),
+      reusable: !!o.reusable,
+      ...expiresIn(c),
+    },
   });
   if (o.json) out(c, r);
-  else c.io.stdout(`${String(r.key)}\n`);
+  else c.io.stdout(`${r.key}\n`);
   return 0;
 };
 
 const createGrant: AdminVerb = async (c) => {
   const { o } = c;
-  const subjects = [
-    o.user && { type: 'user', name: o.user },
-    o.group && { type: 'group', name: o.group },
-    o.node && { type: 'node', name: o.node },
-  ].filter(Boolean);
+  const subjects = (
+    [
+      ['user', o.user],
+      ['group', o.group],
+      ['node', o.node],
+    ] as const
+  ).flatMap(([type, name]): NewStandingGrant['subject'][] => (name ? [{ type, name }] : []));
   if (subjects.length !== 1) throw new UsageError('give exactly one of --user, --group or --node');
-  const r = await c.api.call('POST', '/api/v1/grants', {
-    subject: subjects[0],
-    deployment: need(o.deployment, '--deployment'),
-    services: o.service ?? [],
-    ...expiresIn(c),
-    ...(o.access !== undefined ? { access: o.access } : {}),
+  const r = await c.api.route(routes.grantsCreate, {
+    body: {
+      subject: subjects[0],
+      deployment: need(o.deployment, '--deployment'),
+      services: o.service ?? [],
+      ...expiresIn(c),
+      // As typed: the server's schema names the levels it takes.
+      ...(o.access !== undefined ? { access: o.access as AccessLevel } : {}),
+    },
   });
   out(c, r, ['id', 'subject.type', 'subject.name', 'deployment', 'services', 'access']);
   return 0;
@@ -42,7 +51,7 @@ const createGrant: AdminVerb = async (c) => {
 
 export const NODE_VERBS: Record<string, AdminVerb> = {
   'keys list': async (c) => {
-    const rows = await c.api.call<Row[]>('GET', '/api/v1/preauth-keys');
+    const rows = await c.api.route(routes.preauthKeysList);
     out(c, c.o.json ? rows : rows.map((r) => ({ ...r, expiresAt: time(r.expiresAt) })), [
       'id',
       'deployment',
@@ -56,13 +65,12 @@ export const NODE_VERBS: Record<string, AdminVerb> = {
   },
   'keys create': createKey,
   'keys revoke': async (c) => {
-    await c.api.call('DELETE', `/api/v1/preauth-keys/${enc(need(c.args[0], 'ID'))}`);
+    await c.api.route(routes.preauthKeysRevoke, { params: { id: need(c.args[0], 'ID') } });
     done(c, `revoked pre-auth key ${c.args[0]}`, { revoked: c.args[0] });
     return 0;
   },
   'grants list': async (c) => {
-    const q = c.o.deployment ? `?deployment=${enc(c.o.deployment)}` : '';
-    const rows = await c.api.call<Row[]>('GET', `/api/v1/grants${q}`);
+    const rows = await c.api.route(routes.grantsList, { query: { deployment: c.o.deployment || undefined } });
     out(c, c.o.json ? rows : rows.map((r) => ({ ...r, expiresAt: time(r.expiresAt) })), [
       'id',
       'subject.type',
@@ -76,12 +84,12 @@ export const NODE_VERBS: Record<string, AdminVerb> = {
   },
   'grants create': createGrant,
   'grants revoke': async (c) => {
-    await c.api.call('DELETE', `/api/v1/grants/${enc(need(c.args[0], 'ID'))}`);
+    await c.api.route(routes.grantsRevoke, { params: { id: need(c.args[0], 'ID') } });
     done(c, `revoked standing grant ${c.args[0]}`, { revoked: c.args[0] });
     return 0;
   },
   'nodes list': async (c) => {
-    out(c, await c.api.call('GET', '/api/v1/nodes'), [
+    out(c, await c.api.route(routes.nodesList), [
       'name',
       'kind',
       'deployment',
@@ -93,7 +101,7 @@ export const NODE_VERBS: Record<string, AdminVerb> = {
     return 0;
   },
   'nodes revoke': async (c) => {
-    out(c, await c.api.call('POST', '/api/v1/nodes/revoke', { key: need(c.args[0], 'KEY') }), [
+    out(c, await c.api.route(routes.nodesRevoke, { body: { key: need(c.args[0], 'KEY') } }), [
       'name',
       'kind',
       'revokedAt',
@@ -101,7 +109,7 @@ export const NODE_VERBS: Record<string, AdminVerb> = {
     return 0;
   },
   'device approve': async (c) => {
-    out(c, await c.api.call('POST', '/api/v1/device/approve', { userCode: need(c.args[0], 'CODE') }), [
+    out(c, await c.api.route(routes.deviceApprove, { body: { userCode: need(c.args[0], 'CODE') } }), [
       'name',
       'user',
       'publicKey',

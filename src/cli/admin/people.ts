@@ -1,11 +1,14 @@
 // `sallyport admin login | users … | customers … | groups …`: who may sign in, as what, and in
 // which groups (what the access policy and standing grants name).
-import { done, enc, need, out, secretFrom, type AdminVerb } from './context.ts';
+import { routes, type CustomerSwitch } from '../../control/routes/index.ts';
+import { done, need, out, secretFrom, type AdminVerb } from './context.ts';
 
 const login: AdminVerb = async (c) => {
-  const r = await c.api.call<{ token: string }>('POST', '/api/v1/login', {
-    user: need(c.o.user, '--user NAME'),
-    password: await secretFrom(c.io, 'SALLYPORT_PASSWORD', 'Password: '),
+  const r = await c.api.route(routes.login, {
+    body: {
+      user: need(c.o.user, '--user NAME'),
+      password: await secretFrom(c.io, 'SALLYPORT_PASSWORD', 'Password: '),
+    },
   });
   if (c.o.json) out(c, r);
   else c.io.stdout(`${r.token}\n`);
@@ -20,29 +23,26 @@ const createUser: AdminVerb = async (c) => {
     admin: !!o.admin,
     ...(o.customer ? { customer: o.customer } : {}),
   };
-  out(c, await c.api.call('POST', '/api/v1/users', body), ['name', 'isAdmin']);
+  out(c, await c.api.route(routes.usersCreate, { body }), ['name', 'isAdmin']);
   return 0;
 };
 
 const setUser: AdminVerb = async (c) => {
-  out(c, await c.api.call('POST', `/api/v1/users/${enc(need(c.args[0], 'NAME'))}/${c.verb}`), [
-    'name',
-    'disabled',
-  ]);
+  const r = c.verb === 'disable' ? routes.usersDisable : routes.usersEnable;
+  out(c, await c.api.route(r, { params: { name: need(c.args[0], 'NAME') } }), ['name', 'disabled']);
   return 0;
 };
 
 const invite: AdminVerb = async (c) => {
   const { o, args } = c;
-  const r = await c.api.call<{ user: string; url: string; expiresAt: number }>(
-    'POST',
-    `/api/v1/customers/${enc(need(args[0], 'CUSTOMER'))}/invites`,
-    {
+  const r = await c.api.route(routes.customerInvitesCreate, {
+    params: { name: need(args[0], 'CUSTOMER') },
+    body: {
       user: need(args[1], 'USER'),
       ...(o.group ? { groups: [o.group, ...(o['also-group'] ?? [])] } : {}),
       ...(o.hours ? { hours: Number(o.hours) } : {}),
     },
-  );
+  });
   if (o.json) out(c, r);
   else
     c.io.stdout(
@@ -56,10 +56,11 @@ const createCustomer: AdminVerb = async (c) => {
   const body = {
     name: need(c.args[0], 'NAME'),
     deployments: o.deployment ? [o.deployment, ...(o['also-deployment'] ?? [])] : [],
-    ...(o.switch ? { switches: o.switch } : {}),
+    // The server checks the names against its list (CUSTOMER_SWITCHES).
+    ...(o.switch ? { switches: o.switch as CustomerSwitch[] } : {}),
     ...(o.webhook ? { webhook: o.webhook } : {}),
   };
-  out(c, await c.api.call('POST', '/api/v1/customers', body), ['name', 'deployments', 'switches']);
+  out(c, await c.api.route(routes.customersCreate, { body }), ['name', 'deployments', 'switches']);
   return 0;
 };
 
@@ -67,10 +68,9 @@ const createCustomer: AdminVerb = async (c) => {
 const membership: AdminVerb = async (c) => {
   const { args, verb } = c;
   const add = verb === 'add';
-  await c.api.call(
-    add ? 'PUT' : 'DELETE',
-    `/api/v1/groups/${enc(need(args[0], 'GROUP'))}/members/${enc(need(args[1], 'USER'))}`,
-  );
+  await c.api.route(add ? routes.groupMembersAdd : routes.groupMembersRemove, {
+    params: { name: need(args[0], 'GROUP'), user: need(args[1], 'USER') },
+  });
   done(c, `${add ? 'added' : 'removed'} ${args[1]} ${add ? 'to' : 'from'} group ${args[0]}`, {
     group: args[0],
     user: args[1],
@@ -81,28 +81,28 @@ const membership: AdminVerb = async (c) => {
 export const PEOPLE_VERBS: Record<string, AdminVerb> = {
   login,
   'users list': async (c) => {
-    out(c, await c.api.call('GET', '/api/v1/users'), ['name', 'isAdmin', 'disabled']);
+    out(c, await c.api.route(routes.usersList), ['name', 'isAdmin', 'disabled']);
     return 0;
   },
   'users create': createUser,
   'users disable': setUser,
   'users enable': setUser,
   'customers list': async (c) => {
-    out(c, await c.api.call('GET', '/api/v1/customers'), ['name', 'deployments', 'switches', 'webhook']);
+    out(c, await c.api.route(routes.customersList), ['name', 'deployments', 'switches', 'webhook']);
     return 0;
   },
   'customers invite': invite,
   'customers create': createCustomer,
   'groups list': async (c) => {
-    out(c, await c.api.call('GET', '/api/v1/groups'), ['name', 'members']);
+    out(c, await c.api.route(routes.groupsList), ['name', 'members']);
     return 0;
   },
   'groups create': async (c) => {
-    out(c, await c.api.call('POST', '/api/v1/groups', { name: need(c.args[0], 'NAME') }), ['name']);
+    out(c, await c.api.route(routes.groupsCreate, { body: { name: need(c.args[0], 'NAME') } }), ['name']);
     return 0;
   },
   'groups delete': async (c) => {
-    await c.api.call('DELETE', `/api/v1/groups/${enc(need(c.args[0], 'NAME'))}`);
+    await c.api.route(routes.groupsDelete, { params: { name: need(c.args[0], 'NAME') } });
     done(c, `deleted group ${c.args[0]}`, { deleted: c.args[0] });
     return 0;
   },

@@ -2,8 +2,9 @@
 // Alertmanager's webhook sends, and the audit log's records.
 import { readFileSync } from 'node:fs';
 import { parseJsonc } from '../../util/index.ts';
+import { routes } from '../../control/routes/index.ts';
 import { UsageError } from '../kit/index.ts';
-import { done, enc, need, out, time, type AdminVerb, type Row } from './context.ts';
+import { done, need, out, time, type AdminVerb } from './context.ts';
 
 const setPolicy: AdminVerb = async (c) => {
   const file = need(c.args[0], 'FILE (the policy document, JSON; comments allowed)');
@@ -15,17 +16,15 @@ const setPolicy: AdminVerb = async (c) => {
       cause: e,
     });
   }
-  c.io.stdout(JSON.stringify(await c.api.call('PUT', '/api/v1/policy', doc), null, 2) + '\n');
+  c.io.stdout(JSON.stringify(await c.api.route(routes.policyPut, { body: doc }), null, 2) + '\n');
   return 0;
 };
 
 const audit: AdminVerb = async (c) => {
   const { o } = c;
-  const q = new URLSearchParams({
-    ...(o.after ? { after: o.after } : {}),
-    ...(o.limit ? { limit: o.limit } : {}),
-  }).toString();
-  const rows = await c.api.call<Row[]>('GET', `/api/v1/audit${q ? `?${q}` : ''}`);
+  const rows = await c.api.route(routes.auditList, {
+    query: { after: o.after || undefined, limit: o.limit || undefined },
+  });
   out(c, o.json ? rows : rows.map((r) => ({ ...r, time: time(r.time) })), [
     'seq',
     'time',
@@ -38,12 +37,12 @@ const audit: AdminVerb = async (c) => {
 
 export const POLICY_VERBS: Record<string, AdminVerb> = {
   'policy get': async (c) => {
-    c.io.stdout(JSON.stringify(await c.api.call('GET', '/api/v1/policy'), null, 2) + '\n');
+    c.io.stdout(JSON.stringify(await c.api.route(routes.policyGet), null, 2) + '\n');
     return 0;
   },
   'policy set': setPolicy,
   'alert-tokens list': async (c) => {
-    const rows = await c.api.call<Row[]>('GET', '/api/v1/alert-tokens');
+    const rows = await c.api.route(routes.alertTokensList);
     out(
       c,
       c.o.json
@@ -54,16 +53,18 @@ export const POLICY_VERBS: Record<string, AdminVerb> = {
     return 0;
   },
   'alert-tokens create': async (c) => {
-    const r = await c.api.call<Row>('POST', '/api/v1/alert-tokens', {
-      name: need(c.args[0], 'NAME'),
-      ...(c.o.deployment ? { deployment: c.o.deployment } : {}),
+    const r = await c.api.route(routes.alertTokensCreate, {
+      body: {
+        name: need(c.args[0], 'NAME'),
+        ...(c.o.deployment ? { deployment: c.o.deployment } : {}),
+      },
     });
     if (c.o.json) out(c, r);
-    else c.io.stdout(`${String(r.token)}\n`);
+    else c.io.stdout(`${r.token}\n`);
     return 0;
   },
   'alert-tokens revoke': async (c) => {
-    await c.api.call('POST', `/api/v1/alert-tokens/${enc(need(c.args[0], 'NAME'))}/revoke`);
+    await c.api.route(routes.alertTokensRevoke, { params: { name: need(c.args[0], 'NAME') } });
     done(c, `revoked alert token ${c.args[0]}`, { revoked: c.args[0] });
     return 0;
   },
