@@ -1,14 +1,19 @@
 // The processes of bench/overlay.bench.ts, each in its own process as in a deployment:
-//   node --import tsx bench/overlay-child.ts hub     coordinator + relay (the src/testing harness)
+//   node --import tsx bench/overlay-child.ts hub     the coordinator (the src/testing harness), and
+//                                                     its relay in a process of its own (relay-child.ts)
 //   node --import tsx bench/overlay-child.ts agent   a connector or engineer agent (no UDP: relay path)
 // Driven over IPC by bench/rpc.ts.
+import { fork, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { realClock } from '../src/clock/index.ts';
 import { PublicKey } from '../src/crypto/index.ts';
 import { Agent, type ServiceSpec } from '../src/agent/index.ts';
-import { Harness } from '../src/testing/harness.ts';
+import { loadOrCreateKeys } from '../src/control/index.ts';
+import { Harness, REGION } from '../src/testing/harness.ts';
 import { serve, settledMemory } from './rpc.ts';
 
 export interface HubInfo {
@@ -29,8 +34,36 @@ export interface AgentSpec {
 
 const mode = process.argv[2];
 
+/**
+ * Moves the harness's relay into a process of its own on the same port, key and certificate: in a
+ * deployment the relay never shares the coordinator's event loop (its synchronous SQLite writes).
+ */
+async function relayApart(h: Harness): Promise<ChildProcess> {
+  const port = h.relayPort;
+  await h.stopRelay();
+  const trust = loadOrCreateKeys(h.coordinatorDir).signingKey.verifyKey.base64();
+  const child = fork(
+    fileURLToPath(new URL('./relay-child.ts', import.meta.url)),
+    ['relay', trust, REGION, String(port)],
+    {
+      execArgv: ['--expose-gc', '--import', 'tsx'],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      env: {
+        ...process.env,
+        SALLYPORT_BENCH_RELAY_KEY: Buffer.from(h.relayKey.unsafeBytes()).toString('base64'),
+        SALLYPORT_BENCH_RELAY_CERT: h.relayCert.certPem,
+        SALLYPORT_BENCH_RELAY_TLS_KEY: h.relayCert.keyPem,
+      },
+    },
+  );
+  const [m] = (await once(child, 'message')) as [{ type: string }];
+  if (m.type !== 'ready') throw new Error(`relay child: ${JSON.stringify(m)}`);
+  return child;
+}
+
 if (mode === 'hub') {
   const h = await Harness.start();
+  const relay = process.env.SALLYPORT_BENCH_RELAY_IN_HUB ? undefined : await relayApart(h);
   serve({
     info: (): HubInfo => ({
       coordinator: h.coordinator.url,
@@ -44,7 +77,14 @@ if (mode === 'hub') {
     grant: (user: string, deployment: string, services: string[]) =>
       h.grant({ type: 'user', name: user }, deployment, services),
     memory: settledMemory,
-    stop: () => h.stop(),
+    async stop(): Promise<void> {
+      if (relay) {
+        const exited = once(relay, 'exit');
+        relay.send({ type: 'stop' });
+        await exited;
+      }
+      await h.stop();
+    },
   });
 } else if (mode === 'agent') {
   const dir = mkdtempSync(join(tmpdir(), 'sallyport-bench-agent-'));

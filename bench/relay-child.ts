@@ -1,5 +1,7 @@
 // The server side of bench/relay.bench.ts, in its own process so its memory figures are its own:
-//   node --expose-gc --import tsx bench/relay-child.ts relay TRUST_KEY_BASE64 REGION
+//   node --expose-gc --import tsx bench/relay-child.ts relay TRUST_KEY_BASE64 REGION [PORT]
+//     (with PORT, it takes its key and listener certificate from SALLYPORT_BENCH_RELAY_KEY,
+//      _CERT and _TLS_KEY: the overlay bench's relay, in its own process as deployed)
 //   node --expose-gc --import tsx bench/relay-child.ts tls        (the peer: a bare node:tls server)
 //   node --expose-gc --import tsx bench/relay-child.ts plain      (a plain TCP server, behind haproxy's TLS)
 // It answers IPC messages: {type:'mem'} -> memory after two GCs (+ relay counters), {type:'stop'}.
@@ -10,10 +12,14 @@ import { PrivateKey, VerifyKey } from '../src/crypto/index.ts';
 import { createSelfSigned } from '../src/pki/index.ts';
 import { RelayServer } from '../src/relay/index.ts';
 
-const [mode, trust, region] = process.argv.slice(2);
+const [mode, trust, region, fixedPort] = process.argv.slice(2);
 const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc || !process.send) throw new Error('run with --expose-gc and an IPC channel');
-const { certPem, keyPem } = await createSelfSigned({ commonName: 'bench relay', ipAddresses: ['127.0.0.1'] });
+const env = process.env;
+const { certPem, keyPem } =
+  fixedPort && env.SALLYPORT_BENCH_RELAY_CERT && env.SALLYPORT_BENCH_RELAY_TLS_KEY
+    ? { certPem: env.SALLYPORT_BENCH_RELAY_CERT, keyPem: env.SALLYPORT_BENCH_RELAY_TLS_KEY }
+    : await createSelfSigned({ commonName: 'bench relay', ipAddresses: ['127.0.0.1'] });
 
 let port: number;
 let clients: () => number;
@@ -22,10 +28,13 @@ let counters: () => object = () => ({});
 if (mode === 'relay') {
   const server = new RelayServer({
     clock: realClock,
-    privateKey: PrivateKey.generate(),
+    privateKey:
+      fixedPort && env.SALLYPORT_BENCH_RELAY_KEY
+        ? PrivateKey.fromBase64(env.SALLYPORT_BENCH_RELAY_KEY)
+        : PrivateKey.generate(),
     trusted: [VerifyKey.fromBase64(trust)],
     region,
-    listen: { host: '127.0.0.1', port: 0 },
+    listen: { host: '127.0.0.1', port: fixedPort ? Number(fixedPort) : 0 },
     tls: { cert: certPem, key: keyPem },
     keepAliveMs: 600_000,
     admitTimeoutMs: 120_000,
