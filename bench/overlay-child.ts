@@ -1,6 +1,7 @@
 // The processes of bench/overlay.bench.ts, each in its own process as in a deployment:
-//   node --import tsx bench/overlay-child.ts hub     the coordinator (the src/testing harness), and
-//                                                     its relay in a process of its own (relay-child.ts)
+//   node --import tsx bench/overlay-child.ts hub     coordinator + relay (the src/testing harness);
+//                                                     SALLYPORT_BENCH_RELAY_APART=1: the relay in a
+//                                                     process of its own (relay-child.ts)
 //   node --import tsx bench/overlay-child.ts agent   a connector or engineer agent (no UDP: relay path)
 // Driven over IPC by bench/rpc.ts.
 import { fork, type ChildProcess } from 'node:child_process';
@@ -63,7 +64,7 @@ async function relayApart(h: Harness): Promise<ChildProcess> {
 
 if (mode === 'hub') {
   const h = await Harness.start();
-  const relay = process.env.SALLYPORT_BENCH_RELAY_IN_HUB ? undefined : await relayApart(h);
+  const relay = process.env.SALLYPORT_BENCH_RELAY_APART ? await relayApart(h) : undefined;
   serve({
     info: (): HubInfo => ({
       coordinator: h.coordinator.url,
