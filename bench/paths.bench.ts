@@ -155,16 +155,20 @@ export async function run(b: Bench): Promise<void> {
     const ours: number[] = [];
     const wg: number[] = [];
     const sizes: (number | null)[] = [];
+    // the connector sends the download: its stream layer's losses towards the engineer, running total
+    const lost: string[] = [];
     for (let i = 0; i < 3; i++) {
       ours.push(await download(ov, `http://${NAME}/big.bin`, true));
       sizes.push((await ov.engPeer())?.pathDatagramSize ?? null);
+      const l = (await ov.connStatus()).peers[0]?.lost;
+      lost.push(l ? `${l.packets}/${(l.retransmittedBytes / 1e6).toFixed(1)} MB` : '?');
       wg.push(await download(ov, `http://${TUN_C}:8081/big.bin`, false));
     }
     const still = await ov.engPeer();
     if (still?.path.kind !== 'direct') throw new Error('the path left direct during the runs');
     const med = (xs: number[]) => [...xs].sort((a, c) => a - c)[Math.floor(xs.length / 2)];
     b.note(
-      `paths: ours ${ours.map((x) => (x / 1e6).toFixed(0)).join(', ')} MB/s (datagram size after each: ${sizes.join(', ')}); wireguard-go ${wg.map((x) => (x / 1e6).toFixed(0)).join(', ')} MB/s`,
+      `paths: ours ${ours.map((x) => (x / 1e6).toFixed(0)).join(', ')} MB/s (datagram size after each: ${sizes.join(', ')}; connector's packets lost/bytes resent so far: ${lost.join(', ')}); wireguard-go ${wg.map((x) => (x / 1e6).toFixed(0)).join(', ')} MB/s`,
     );
     b.report(
       {

@@ -56,6 +56,9 @@ export interface LinkStats {
   streams: number;
   bytesSent: number;
   bytesReceived: number;
+  /** Stream-layer packets declared lost, and stream bytes sent again, over every Connection. */
+  packetsLost: number;
+  bytesRetransmitted: number;
   /** Streams that moved to a new epoch because the peer had no state for theirs. */
   streamsMoved: number;
 }
@@ -86,6 +89,8 @@ export class PeerLink {
     dropped: 0,
     bytesSent: 0,
     bytesReceived: 0,
+    packetsLost: 0,
+    bytesRetransmitted: 0,
     streamsMoved: 0,
   };
 
@@ -175,6 +180,8 @@ export class PeerLink {
       ...this.#total,
       bytesSent: this.#total.bytesSent + (s?.bytesSent ?? 0),
       bytesReceived: this.#total.bytesReceived + (s?.bytesReceived ?? 0),
+      packetsLost: this.#total.packetsLost + (s?.packetsLost ?? 0),
+      bytesRetransmitted: this.#total.bytesRetransmitted + (s?.bytesRetransmitted ?? 0),
       srttMs: s && s.srttMs > 0 ? s.srttMs : undefined,
       streams: s?.streams ?? 0,
     };
@@ -242,6 +249,8 @@ export class PeerLink {
     const s = conn.stats();
     this.#total.bytesSent += s.bytesSent;
     this.#total.bytesReceived += s.bytesReceived;
+    this.#total.packetsLost += s.packetsLost;
+    this.#total.bytesRetransmitted += s.bytesRetransmitted;
     this.#conn = undefined;
     this.#opened.clear();
     this.#retired.push(this.#epoch);

@@ -32,6 +32,8 @@ export interface PeerStatus {
   txBytes: number;
   rxBytes: number;
   streams: number;
+  /** The stream layer's losses to this peer: packets declared lost, stream bytes sent again. */
+  lost: { packets: number; retransmittedBytes: number };
 }
 
 export interface AgentStatus {
@@ -202,6 +204,7 @@ export function buildStatus(
         txBytes: session.stats.txBytes,
         rxBytes: session.stats.rxBytes,
         streams: ls.streams,
+        lost: { packets: ls.packetsLost, retransmittedBytes: ls.bytesRetransmitted },
       };
     }),
     refused: { ...a.refused },

@@ -88,7 +88,11 @@ export function formatStatus(s: AgentStatus): string {
             (p.pathRttMs !== null ? `, path rtt ${p.pathRttMs} ms` : '') +
             (p.pathDatagramSize !== null ? `, datagrams ${p.pathDatagramSize} B` : '')
           : '') +
-        (p.pathWhy && p.path.kind !== 'direct' ? `\n  why: ${p.pathWhy}` : ''),
+        (p.pathWhy && p.path.kind !== 'direct' ? `\n  why: ${p.pathWhy}` : '') +
+        // older agents answer without `lost`
+        (p.lost?.packets
+          ? `\n  lost: ${p.lost.packets} packets, ${bytes(p.lost.retransmittedBytes)} sent again`
+          : ''),
     ),
   ];
   for (const r of s.serviceRefusals ?? [])

@@ -167,6 +167,12 @@ test('status tells the truth: the peer, its relay path, a handshake, RTT and byt
   assert.equal(st.relays[0].state, 'connected');
   const text = statusCli.formatStatus(st);
   assert.match(text, /acme-prod-connector\s+\S+\s+relay local-1/);
+  // the stream layer's losses to the peer: in the JSON always, in the text when there are some
+  assert.equal(typeof p.lost.packets, 'number');
+  assert.equal(typeof p.lost.retransmittedBytes, 'number');
+  const lossy = { ...st, peers: [{ ...p, lost: { packets: 3, retransmittedBytes: 4096 } }] };
+  assert.match(statusCli.formatStatus(lossy), /\n {2}lost: 3 packets, \S+ \S* ?sent again/);
+  if (p.lost.packets === 0) assert.doesNotMatch(text, /lost:/);
 });
 
 test('every passthrough service is logged, counted and marked unfiltered in status (fail closed)', async () => {
